@@ -1,0 +1,73 @@
+/**
+ * Ephemeral ECDHE for KEY_EXCHANGE (DSP0274 1.3 section 10.17 and table "DHE structure"):
+ * the exchange data on the wire is the raw public point X||Y (D = 2 * coordinate size, no
+ * 0x04 prefix) and the shared secret is the X coordinate of the product point.
+ *
+ * A key pair is plain data (the private scalar as bytes), so a world snapshot can hold an
+ * in-flight key exchange. FFDHE groups are not implemented (node ships none of the RFC 7919
+ * groups).
+ */
+import { createECDH } from 'node:crypto';
+import { EC_CURVES, type EcCurve, ecPublicFromScalar, ecScalarFromRandom } from './ec.ts';
+import { CryptoError } from './errors.ts';
+import { defaultRandom, type RandomSource } from './random.ts';
+
+export type DheGroup = 'secp256r1' | 'secp384r1' | 'secp521r1';
+
+export const DHE_CURVE: Readonly<Record<DheGroup, EcCurve>> = {
+  secp256r1: 'P-256',
+  secp384r1: 'P-384',
+  secp521r1: 'P-521',
+};
+
+/** D: exchange data size on the wire. */
+export function dheExchangeSize(group: DheGroup): number {
+  return 2 * EC_CURVES[DHE_CURVE[group]].size;
+}
+
+/** Shared secret size (the X coordinate). */
+export function dheSecretSize(group: DheGroup): number {
+  return EC_CURVES[DHE_CURVE[group]].size;
+}
+
+export interface DheKeyPair {
+  group: DheGroup;
+  /** Private scalar, big-endian; wipe() it once the shared secret is computed. */
+  privateKey: Uint8Array;
+  /** X||Y, what goes into ExchangeData. */
+  exchangeData: Uint8Array;
+}
+
+/** A fresh ephemeral key pair whose scalar comes from `rng`. */
+export function dheGenerate(group: DheGroup, rng: RandomSource = defaultRandom): DheKeyPair {
+  const curve = DHE_CURVE[group];
+  const privateKey = ecScalarFromRandom(curve, rng);
+  return { group, privateKey, exchangeData: ecPublicFromScalar(curve, privateKey) };
+}
+
+/**
+ * The ECDH shared secret (X coordinate) between our key pair and the peer's ExchangeData.
+ * @throws CryptoError('invalid-public-key') when the peer data has the wrong size or is not
+ *   a point on the curve; CryptoError('bad-key') on a malformed private scalar.
+ */
+export function dheSharedSecret(kp: DheKeyPair, peerExchangeData: Uint8Array): Uint8Array {
+  const curve = DHE_CURVE[kp.group];
+  const info = EC_CURVES[curve];
+  if (peerExchangeData.length !== 2 * info.size) {
+    throw new CryptoError(
+      'invalid-public-key',
+      `${kp.group} exchange data is ${peerExchangeData.length} bytes, need ${2 * info.size}`,
+    );
+  }
+  ecPublicFromScalar(curve, kp.privateKey); // validates the scalar with a typed error
+  const ecdh = createECDH(info.nodeName);
+  ecdh.setPrivateKey(kp.privateKey);
+  const point = new Uint8Array(1 + peerExchangeData.length);
+  point[0] = 0x04;
+  point.set(peerExchangeData, 1);
+  try {
+    return new Uint8Array(ecdh.computeSecret(point));
+  } catch (e) {
+    throw new CryptoError('invalid-public-key', `${kp.group}: ${(e as Error).message}`);
+  }
+}
