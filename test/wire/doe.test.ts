@@ -29,7 +29,7 @@ const u16 = fc.integer({ min: 0, max: 0xffff });
 const nz = (max: number) => fc.integer({ min: 1, max });
 
 /** Objects as a decoder returns them: payload already a dword multiple. */
-export const doeObjectArb: fc.Arbitrary<DoeObject> = fc.record(
+const doeObjectArb: fc.Arbitrary<DoeObject> = fc.record(
   {
     vendorId: u16,
     type: u8,
