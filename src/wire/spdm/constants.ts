@@ -257,3 +257,39 @@ export const SPDM_REGISTRY_ID_PCISIG = 0x0003;
 export const PCISIG_VENDOR_ID = 0x0001;
 export const PCI_PROTOCOL_ID_IDE_KM = 0x00;
 export const PCI_PROTOCOL_ID_TDISP = 0x01;
+
+// GET_CAPABILITIES Param1 bit 0 (1.3): ask for the Supported Algorithms block in CAPABILITIES.
+export const SPDM_GET_CAPABILITIES_PARAM1_SUPPORTED_ALGORITHMS = 0x01;
+// NEGOTIATE_ALGORITHMS OtherParamsSupport / ALGORITHMS OtherParamsSelection bit 4 (1.3).
+export const SPDM_ALGORITHMS_MULTI_KEY_CONN = 0x10;
+export const SPDM_MEL_SPECIFICATION_DMTF = 0x01;
+
+// GET_CERTIFICATE Param2 bit 0 (1.3): report the slot size only.
+export const SPDM_GET_CERTIFICATE_SLOT_SIZE_REQUESTED = 0x01;
+// CertificateInfo (CERTIFICATE Param2, DIGESTS 1.3 multi-key array) bits 2:0: CertModel.
+export const SPDM_CERTIFICATE_INFO_CERT_MODEL_MASK = 0x07;
+export const SPDM_CERT_MODEL = { NONE: 0, DEVICE_CERT: 1, ALIAS_CERT: 2, GENERIC_CERT: 3 } as const;
+// KeyUsageMask (DIGESTS 1.3 multi-key array).
+export const SPDM_KEY_USAGE = {
+  KEY_EX_USE: 0x0001,
+  CHALLENGE_USE: 0x0002,
+  MEASUREMENT_USE: 0x0004,
+  ENDPOINT_INFO_USE: 0x0008,
+  STANDARDS_KEY_USE: 0x4000,
+  VENDOR_KEY_USE: 0x8000,
+} as const;
+
+// CHALLENGE_AUTH Param1 bit 7 (1.1; deprecated in 1.2): BasicMutAuthReq.
+export const SPDM_CHALLENGE_AUTH_BASIC_MUT_AUTH_REQ = 0x80;
+// OpaqueLength shall not exceed 1024 bytes (CHALLENGE_AUTH, MEASUREMENTS, ...).
+export const SPDM_MAX_OPAQUE_DATA_SIZE = 1024;
+
+// MEASUREMENTS Param2 bits 5:4 (1.2): content changed.
+export const SPDM_MEAS_CONTENT_CHANGE = { NO_DETECTION: 0, DETECTED: 1, NO_CHANGE: 2 } as const;
+// Further DMTF measurement value types (1.2/1.3) beside SPDM_DMTF_MEAS_TYPE.
+export const SPDM_DMTF_MEAS_TYPE_HASH_EXTEND_MEASUREMENT = 8;
+export const SPDM_DMTF_MEAS_TYPE_INFORMATIONAL = 9;
+export const SPDM_DMTF_MEAS_TYPE_STRUCTURED_MEASUREMENT_MANIFEST = 10;
+
+// ERROR: ExtendedErrorData is at most 32 bytes.
+export const SPDM_EXTENDED_ERROR_DATA_MAX_SIZE = 32;

@@ -3,6 +3,15 @@
  * (the SPDM RequestResponseCode, compared against the SPDM_* constants).
  * Each family lives in its own file; this file only gathers the types.
  */
+import type { Algorithms, NegotiateAlgorithms } from './algorithms.ts';
+import type { Capabilities, GetCapabilities } from './capabilities.ts';
+import type { Certificate, GetCertificate } from './certificate.ts';
+import type { Challenge, ChallengeAuth } from './challenge.ts';
+import type { Digests, GetDigests } from './digests.ts';
+import type { ErrorResponse } from './error.ts';
+import type { GetMeasurements, Measurements } from './measurements.ts';
+import type { RespondIfReady } from './respond-if-ready.ts';
+import type { GetVersion, Version } from './version.ts';
 
 /** Fields every SPDM message has. `version` is the SPDMVersion byte (0x10..0x14). */
 export interface SpdmHeaderFields {
@@ -10,4 +19,20 @@ export interface SpdmHeaderFields {
 }
 
 // Families add their message types to this union (one line each).
-export type SpdmMessage = never;
+export type SpdmMessage =
+  | GetVersion
+  | Version
+  | GetCapabilities
+  | Capabilities
+  | NegotiateAlgorithms
+  | Algorithms
+  | GetDigests
+  | Digests
+  | GetCertificate
+  | Certificate
+  | Challenge
+  | ChallengeAuth
+  | GetMeasurements
+  | Measurements
+  | ErrorResponse
+  | RespondIfReady;
