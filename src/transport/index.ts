@@ -1,0 +1,26 @@
+/** transport/: moving SPDM messages between a requester and a responder. */
+export { decodeTransportPayload, encodeTransportPayload, socketTransportType } from './binding.ts';
+export { doeDiscovery } from './doe-discovery.ts';
+export { createInProcessPair, type InProcessOptions } from './in-process.ts';
+export {
+  DOE_SPDM_PROTOCOLS,
+  type DoeDiscoveryResponder,
+  doeDiscoveryResponder,
+  payloadResponder,
+} from './responder.ts';
+export {
+  connectSpdmEmu,
+  type SpdmEmuClient,
+  type SpdmEmuClientOptions,
+} from './spdm-emu-client.ts';
+export { type SpdmEmuServer, type SpdmEmuServerOptions, serveSpdmEmu } from './spdm-emu-server.ts';
+export {
+  type Binding,
+  decodeUnpadded,
+  type RequesterTransport,
+  type ResponderHandler,
+  TransportError,
+  type TransportErrorCode,
+  type TransportMessage,
+  type WireTap,
+} from './types.ts';
