@@ -252,6 +252,26 @@ export const SPDM_REQ_CONTEXT_SIZE = 8;
 // KEY_UPDATE operations.
 export const SPDM_KEY_UPDATE_OP = { UpdateKey: 1, UpdateAllKeys: 2, VerifyNewKey: 3 } as const;
 
+// KEY_EXCHANGE / PSK_EXCHANGE SessionPolicy bits (1.2+; the byte is reserved in 1.1).
+export const SPDM_SESSION_POLICY = {
+  TerminationPolicyRuntimeUpdate: 0x01,
+  EventAllPolicy: 0x02,
+} as const;
+// KEY_EXCHANGE_RSP MutAuthRequested bits.
+export const SPDM_MUT_AUTH_REQUESTED = {
+  MutAuthRequested: 0x01,
+  WithEncapRequest: 0x02,
+  WithGetDigests: 0x04,
+} as const;
+// FINISH param1 (request attributes) bit 0: Signature field present.
+export const SPDM_FINISH_SIGNATURE_INCLUDED = 0x01;
+// END_SESSION param1 (request attributes) bit 0: Negotiated State Preservation Indicator;
+// set = the Responder clears (does not cache) the negotiated state.
+export const SPDM_END_SESSION_PRESERVE_NEGOTIATED_STATE_CLEAR = 0x01;
+
+// Registry / standards body ids (StandardID of VENDOR_DEFINED, ID of opaque elements).
+export const SPDM_REGISTRY_ID_DMTF = 0x0000;
+
 // PCI-SIG vendor-defined registry (StandardID) and protocol ids.
 export const SPDM_REGISTRY_ID_PCISIG = 0x0003;
 export const PCISIG_VENDOR_ID = 0x0001;
