@@ -39,7 +39,7 @@ export interface SpdmEmuClientOptions {
   timeoutMs?: number;
   /** Largest frame payload accepted from the peer (default SOCKET_DEFAULT_MAX_PAYLOAD). */
   maxPayload?: number;
-  /** Skip the TEST hello (QEMU's backend does not send one). Default true. */
+  /** Send the TEST hello first (default true; QEMU's spdm-socket client does not). */
   hello?: boolean;
   onWire?: WireTap;
 }

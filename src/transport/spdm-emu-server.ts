@@ -199,6 +199,10 @@ function serveConnection(
     void pump();
   });
   sock.on('error', (e) => drop(e));
+  sock.on('close', () => {
+    done = true; // a reply still being computed has nowhere to go
+    queue.length = 0;
+  });
   sock.on('end', () => {
     if (parser.midFrame && !done) {
       drop(new TransportError('hangup-mid-frame', 'the requester hung up inside a frame'));
