@@ -60,7 +60,7 @@ export interface IdeKmQueryResp {
    * The IDE Extended Capability registers as u32s: IDE Capability, IDE Control, then the
    * Link IDE and Selective IDE stream register blocks. The count is the byte count / 4.
    */
-  ideRegisters: number[];
+  ideRegisters: readonly number[];
 }
 
 /** Fields shared by the stream-addressed objects (bytes 1..6). */
@@ -80,9 +80,9 @@ export interface IdeKmKeyProg extends StreamFields {
    * The AES-GCM-256 key as 8 u32 dwords, indexed like spdm-emu's key buffer
    * (`pci_ide_km_aes_256_gcm_key_buffer_t.key[0..7]`); the wire order depends on `keyOrder`.
    */
-  key: number[];
+  key: readonly number[];
   /** The IV invocation field as 2 u32 dwords (`iv[0..1]`), same ordering rule. */
-  ifv: number[];
+  ifv: readonly number[];
 }
 
 export interface IdeKmKpAck extends StreamFields {
@@ -165,20 +165,32 @@ export function encodeKeySubStream(k: KeySubStream): number {
   );
 }
 
-function readStreamFields(r: Reader): StreamFields & { byte4: number } {
+/**
+ * Reads bytes 1..6 of a stream-addressed object into a new message object; returns it with
+ * byte 4 (Status for KP_ACK, reserved otherwise) for the caller to place.
+ */
+function readStreamFields(
+  r: Reader,
+  objectId: number,
+): [StreamFields & { objectId: number }, number] {
   const reserved = r.reservedU16('Reserved');
   const streamId = r.u8('StreamID');
-  const byte4 = r.u8(r.msg === 'KP_ACK' ? 'Status' : 'Reserved');
+  const byte4 = r.u8(objectId === PCI_IDE_KM_OBJECT_ID_KP_ACK ? 'Status' : 'Reserved');
   const keySubStream = decodeKeySubStream(r.u8('KeySet/Direction/SubStream'));
-  const portIndex = r.u8('PortIndex');
-  const f: StreamFields & { byte4: number } = { streamId, keySubStream, portIndex, byte4 };
+  const f: StreamFields & { objectId: number } = {
+    objectId,
+    streamId,
+    keySubStream,
+    portIndex: r.u8('PortIndex'),
+  };
   if (reserved !== undefined) f.reserved = reserved;
-  return f;
+  return [f, byte4];
 }
 
+// Field names carry no dword index: the error's byte offset already says which dword.
 function readDwords(r: Reader, n: number, field: string): number[] {
   const out: number[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = r.u32(`${field}[${i}]`);
+  for (let i = 0; i < n; i++) out[i] = r.u32(field);
   return out;
 }
 
@@ -221,28 +233,28 @@ export function decodeIdeKm(bytes: Uint8Array, opts: IdeKmCodecOptions = {}): Id
       break;
     }
     case PCI_IDE_KM_OBJECT_ID_KEY_PROG: {
-      const { byte4, ...f } = readStreamFields(r);
+      const [f, byte4] = readStreamFields(r, objectId);
       const key = readDwords(r, PCI_IDE_KM_KEY_DWORDS, 'Key');
       const ifv = readDwords(r, PCI_IDE_KM_IFV_DWORDS, 'IFV');
       if (opts.keyOrder === 'spdm-rs') {
         key.reverse();
         ifv.reverse();
       }
-      const k: IdeKmKeyProg = { objectId, ...f, key, ifv };
+      const k = Object.assign(f, { key, ifv }) as IdeKmKeyProg;
       if (byte4 !== 0) k.reserved2 = byte4;
       m = k;
       break;
     }
     case PCI_IDE_KM_OBJECT_ID_KP_ACK: {
-      const { byte4, ...f } = readStreamFields(r);
-      m = { objectId, ...f, status: byte4 };
+      const [f, status] = readStreamFields(r, objectId);
+      m = Object.assign(f, { status }) as IdeKmKpAck;
       break;
     }
     case PCI_IDE_KM_OBJECT_ID_K_SET_GO:
     case PCI_IDE_KM_OBJECT_ID_K_SET_STOP:
     case PCI_IDE_KM_OBJECT_ID_K_SET_GOSTOP_ACK: {
-      const { byte4, ...f } = readStreamFields(r);
-      const g: IdeKmKSetGo | IdeKmKSetStop | IdeKmKGoStopAck = { objectId, ...f };
+      const [f, byte4] = readStreamFields(r, objectId);
+      const g = f as IdeKmKSetGo | IdeKmKSetStop | IdeKmKGoStopAck;
       if (byte4 !== 0) g.reserved2 = byte4;
       m = g;
       break;
@@ -254,9 +266,15 @@ export function decodeIdeKm(bytes: Uint8Array, opts: IdeKmCodecOptions = {}): Id
   return m;
 }
 
-function writeDwords(w: Writer, v: readonly number[], n: number, field: string): void {
+function writeDwords(
+  w: Writer,
+  v: readonly number[],
+  n: number,
+  field: string,
+  reversed: boolean,
+): void {
   if (v.length !== n) throw new RangeError(`${field}: expected ${n} dwords, got ${v.length}`);
-  for (let i = 0; i < n; i++) w.u32(v[i], `${field}[${i}]`);
+  for (let i = 0; i < n; i++) w.u32(v[reversed ? n - 1 - i : i], field);
 }
 
 function writeStreamFields(w: Writer, m: StreamFields, byte4: number): void {
@@ -291,8 +309,8 @@ export function encodeIdeKm(m: IdeKmMessage, opts: IdeKmCodecOptions = {}): Uint
     case PCI_IDE_KM_OBJECT_ID_KEY_PROG: {
       writeStreamFields(w, m, m.reserved2 ?? 0);
       const rs = opts.keyOrder === 'spdm-rs';
-      writeDwords(w, rs ? [...m.key].reverse() : m.key, PCI_IDE_KM_KEY_DWORDS, 'Key');
-      writeDwords(w, rs ? [...m.ifv].reverse() : m.ifv, PCI_IDE_KM_IFV_DWORDS, 'IFV');
+      writeDwords(w, m.key, PCI_IDE_KM_KEY_DWORDS, 'Key', rs);
+      writeDwords(w, m.ifv, PCI_IDE_KM_IFV_DWORDS, 'IFV', rs);
       break;
     }
     case PCI_IDE_KM_OBJECT_ID_KP_ACK:

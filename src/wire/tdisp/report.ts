@@ -80,7 +80,7 @@ export interface InterfaceReport {
   msixMessageControl: number;
   lnrControl: number;
   tphControl: number;
-  mmioRanges: MmioRange[];
+  mmioRanges: readonly MmioRange[];
   deviceSpecificInfo: Uint8Array;
 }
 

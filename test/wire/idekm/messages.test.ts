@@ -186,7 +186,7 @@ describe('IDE_KM malformed input', () => {
       'ObjectID',
     );
     assert.equal(e.offset, 0);
-    expectWireError(() => decodeIdeKm(keyProg.subarray(0, 46)), 'truncated', 'IFV[1]');
+    expectWireError(() => decodeIdeKm(keyProg.subarray(0, 46)), 'truncated', 'IFV');
     const t = expectWireError(() => decodeIdeKm(Uint8Array.from([...keyProg, 0])), 'trailing');
     assert.equal(t.offset, 47);
     expectWireError(
