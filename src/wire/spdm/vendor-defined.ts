@@ -119,36 +119,43 @@ export function pciSigVdm(
 ): VendorDefinedResponse;
 export function pciSigVdm(p: PciSigPayload, o: PciSigVdmOptions): VendorDefined;
 export function pciSigVdm(p: PciSigPayload, o: PciSigVdmOptions): VendorDefined {
-  if (!Number.isInteger(p.protocolId) || p.protocolId < 0 || p.protocolId > 0xff) {
-    throw new RangeError(`ProtocolID: ${p.protocolId} does not fit in u8`);
-  }
-  if (p.message.length > 0xfffe) throw new RangeError('PCI-SIG message longer than 65534 bytes');
+  checkPciSig(p);
   const payload = new Uint8Array(1 + p.message.length);
   payload[0] = p.protocolId;
   payload.set(p.message, 1);
-  const fields = {
+  return {
     version: o.version,
+    code: o.response ? SPDM_VENDOR_DEFINED_RESPONSE : SPDM_VENDOR_DEFINED_REQUEST,
     param1Reserved: undefined,
     param2Reserved: undefined,
     standardId: SPDM_REGISTRY_ID_PCISIG,
     vendorId: PCISIG_VENDOR_ID_BYTES.slice(),
     payload,
   };
-  return o.response
-    ? { ...fields, code: SPDM_VENDOR_DEFINED_RESPONSE }
-    : { ...fields, code: SPDM_VENDOR_DEFINED_REQUEST };
+}
+
+function checkPciSig(p: PciSigPayload): void {
+  if (!Number.isInteger(p.protocolId) || p.protocolId < 0 || p.protocolId > 0xff) {
+    throw new RangeError(`ProtocolID: ${p.protocolId} does not fit in u8`);
+  }
+  if (p.message.length > 0xfffe) throw new RangeError('PCI-SIG message longer than 65534 bytes');
 }
 
 /**
  * The whole SPDM VENDOR_DEFINED_REQUEST (or _RESPONSE) carrying a PCI-SIG protocol message:
  * FE|7E 00 00 | 03 00 | 02 | 01 00 | u16 1+len | ProtocolID | message.
+ * Written directly rather than through pciSigVdm: it is on every IDE_KM / TDISP exchange.
  * @throws RangeError as pciSigVdm.
  */
 export function encodePciSigVdm(p: PciSigPayload, o: PciSigVdmOptions): Uint8Array {
-  const m = pciSigVdm(p, o);
-  const w = new Writer(16 + p.message.length);
-  if (m.code === SPDM_VENDOR_DEFINED_RESPONSE) vendorDefinedResponseCodec.encode(w, m, {});
-  else vendorDefinedRequestCodec.encode(w, m, {});
+  checkPciSig(p);
+  const w = new Writer(12 + p.message.length);
+  w.u8(o.version, 'SPDMVersion');
+  w.u8(o.response ? SPDM_VENDOR_DEFINED_RESPONSE : SPDM_VENDOR_DEFINED_REQUEST).u16(0);
+  w.u16(SPDM_REGISTRY_ID_PCISIG).u8(2).bytes(PCISIG_VENDOR_ID_BYTES);
+  w.u16(1 + p.message.length)
+    .u8(p.protocolId)
+    .bytes(p.message);
   return w.finish();
 }
 
