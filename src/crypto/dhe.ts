@@ -8,7 +8,13 @@
  * groups).
  */
 import { createECDH } from 'node:crypto';
-import { EC_CURVES, type EcCurve, ecPublicFromScalar, ecScalarFromRandom } from './ec.ts';
+import {
+  checkEcScalar,
+  EC_CURVES,
+  type EcCurve,
+  ecPublicFromScalar,
+  ecScalarFromRandom,
+} from './ec.ts';
 import { CryptoError } from './errors.ts';
 import { defaultRandom, type RandomSource } from './random.ts';
 
@@ -59,7 +65,7 @@ export function dheSharedSecret(kp: DheKeyPair, peerExchangeData: Uint8Array): U
       `${kp.group} exchange data is ${peerExchangeData.length} bytes, need ${2 * info.size}`,
     );
   }
-  ecPublicFromScalar(curve, kp.privateKey); // validates the scalar with a typed error
+  checkEcScalar(curve, kp.privateKey);
   const ecdh = createECDH(info.nodeName);
   ecdh.setPrivateKey(kp.privateKey);
   const point = new Uint8Array(1 + peerExchangeData.length);

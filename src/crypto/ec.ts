@@ -60,16 +60,25 @@ export function ecScalarFromRandom(curve: EcCurve, rng: RandomSource): Uint8Arra
 }
 
 /**
- * Raw public point X||Y (no 0x04 prefix) for a private scalar.
- * @throws CryptoError('bad-key') when the scalar is not valid for the curve.
+ * Checks a private scalar is `size` bytes and in [1, n-1].
+ * @throws CryptoError('bad-key') otherwise.
  */
-export function ecPublicFromScalar(curve: EcCurve, d: Uint8Array): Uint8Array {
+export function checkEcScalar(curve: EcCurve, d: Uint8Array): void {
   const info = EC_CURVES[curve];
   if (d.length !== info.size) {
     throw new CryptoError('bad-key', `${curve} scalar is ${d.length} bytes, need ${info.size}`);
   }
   const v = toBigInt(d);
   if (v < 1n || v >= info.order) throw new CryptoError('bad-key', `${curve} scalar out of range`);
+}
+
+/**
+ * Raw public point X||Y (no 0x04 prefix) for a private scalar.
+ * @throws CryptoError('bad-key') when the scalar is not valid for the curve.
+ */
+export function ecPublicFromScalar(curve: EcCurve, d: Uint8Array): Uint8Array {
+  const info = EC_CURVES[curve];
+  checkEcScalar(curve, d);
   const ecdh = createECDH(info.nodeName);
   ecdh.setPrivateKey(d);
   return new Uint8Array(ecdh.getPublicKey().subarray(1));

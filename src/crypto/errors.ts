@@ -9,7 +9,8 @@ export type CryptoErrorReason =
   | 'bad-selection' // a negotiated algorithm field with more than one bit set
   | 'decrypt-failed' // AEAD tag mismatch or a record too short to hold a tag
   | 'invalid-public-key' // peer DHE exchange data that is not a valid point
-  | 'bad-key'; // a key that cannot be used for the requested algorithm
+  | 'bad-key' // a key that cannot be used for the requested algorithm
+  | 'malformed'; // key or certificate material (PEM/DER) that does not parse
 
 export class CryptoError extends Error {
   override readonly name = 'CryptoError';

@@ -1,0 +1,257 @@
+/**
+ * Device identities for SPDM responders and requesters: root CA -> intermediate -> leaf,
+ * shaped like libspdm's sample certificates (DSP0274 1.3 section 10.7.2 "Leaf certificate";
+ * libspdm-sample-keys/ecp384/end_responder.cert.der): leaf with basicConstraints CA:FALSE
+ * (critical), keyUsage, SKI/AKI, a SubjectAltName carrying the DMTF device-info otherName and
+ * the PCI-SIG CMA otherName (2.23.147, the form Linux's CMA code checks), a critical
+ * extendedKeyUsage with serverAuth/clientAuth/OCSPSigning plus the DMTF responder- or
+ * requester-auth purpose, and the DMTF SPDM extension marking a hardware identity.
+ *
+ * Keys may be seeded (ECDSA scalars from a RandomSource); the certificates themselves carry
+ * random serial numbers and ECDSA signatures, so they differ run to run.
+ */
+import { createHash, type KeyObject, webcrypto } from 'node:crypto';
+import { type AsymAlg, asymAlgsForKey, generateSigningKeyPair } from './asym.ts';
+import { DMTF_OID, PCISIG_CMA_OID, X509_OID } from './cert-oids.ts';
+import { children, explicit, oid, readTlv, sequence, utf8String } from './der.ts';
+import { ecCurveOfKey } from './ec.ts';
+import { CryptoError } from './errors.ts';
+import type { RandomSource } from './random.ts';
+import { x509 } from './x509-provider.ts';
+
+/** The PCI identity the CMA SubjectAltName names (PCIe 6.1 section 6.31.3). */
+export interface PcieIdentity {
+  vendorId: number;
+  deviceId: number;
+  /** 24-bit class code. */
+  classCode: number;
+  revision: number;
+  /** Present for type 0 (endpoint) functions. */
+  subsystemVendorId?: number;
+  subsystemId?: number;
+  /** Device Serial Number capability value, when the function has one. */
+  serial?: bigint;
+}
+
+const hexPad = (v: number | bigint, n: number) => v.toString(16).padStart(n, '0');
+
+/** "Vendor=8086:Device=0b25:CC=088000:REV=01:SSVID=8086:SSID=0000[:serial]" (Linux pci_cma_construct_san). */
+export function pcieCmaName(id: PcieIdentity): string {
+  let s = `Vendor=${hexPad(id.vendorId, 4)}:Device=${hexPad(id.deviceId, 4)}:CC=${hexPad(id.classCode, 6)}:REV=${hexPad(id.revision, 2)}`;
+  if (id.subsystemVendorId !== undefined) {
+    s += `:SSVID=${hexPad(id.subsystemVendorId, 4)}:SSID=${hexPad(id.subsystemId ?? 0, 4)}`;
+  }
+  if (id.serial) s += `:${hexPad(id.serial, 16)}`;
+  return s;
+}
+
+/** GeneralName otherName: [0] { type-id OID, [0] EXPLICIT UTF8String }. */
+function otherName(typeId: string, value: string): Uint8Array {
+  return explicit(0, oid(typeId), explicit(0, utf8String(value)));
+}
+
+export interface CertifiedKey {
+  /** DER certificate. */
+  certificate: Uint8Array;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+export interface RawExtension {
+  oid: string;
+  critical: boolean;
+  /** DER of the extension value (inside the OCTET STRING). */
+  value: Uint8Array;
+}
+
+export interface IssueOptions {
+  /** Subject distinguished name, e.g. "CN=teeio root". */
+  subject: string;
+  /** The subject's key pair. */
+  subjectKey: { publicKey: KeyObject; privateKey?: KeyObject };
+  /** The issuer (certificate + private key); omitted for a self-signed certificate. */
+  issuer?: CertifiedKey;
+  ca: boolean;
+  notBefore: Date;
+  notAfter: Date;
+  /** Leaf only: otherNames for the SubjectAltName. */
+  subjectAltNames?: { oid: string; value: string }[];
+  /** Leaf only: extendedKeyUsage purposes (critical, as libspdm's samples). */
+  extendedKeyUsage?: string[];
+  /** Leaf only: OIDs listed in the DMTF SPDM extension. */
+  spdmExtensionOids?: string[];
+  /** Anything else, verbatim (tests use this to build odd certificates). */
+  extraExtensions?: RawExtension[];
+}
+
+type WebAlgorithm =
+  | webcrypto.RsaHashedImportParams
+  | webcrypto.EcKeyImportParams
+  | webcrypto.Algorithm;
+
+function webAlgorithm(key: KeyObject): WebAlgorithm {
+  const curve = ecCurveOfKey(key);
+  if (curve) return { name: 'ECDSA', namedCurve: curve };
+  if (key.asymmetricKeyType === 'rsa') return { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  if (key.asymmetricKeyType === 'ed25519') return { name: 'Ed25519' };
+  throw new CryptoError('bad-key', `cannot issue certificates with a ${key.asymmetricKeyType} key`);
+}
+
+function signatureAlgorithm(key: KeyObject): webcrypto.Algorithm | webcrypto.EcdsaParams {
+  const curve = ecCurveOfKey(key);
+  if (curve)
+    return {
+      name: 'ECDSA',
+      hash: { 'P-256': 'SHA-256', 'P-384': 'SHA-384', 'P-521': 'SHA-512' }[curve],
+    } as webcrypto.EcdsaParams;
+  return webAlgorithm(key);
+}
+
+const spki = (k: KeyObject) => new Uint8Array(k.export({ format: 'der', type: 'spki' }));
+
+/** SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2 method 1), via node so it is sync. */
+function keyId(k: KeyObject): string {
+  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm, subjectPublicKey BIT STRING }: hash the
+  // BIT STRING's key bytes (after its unused-bits byte).
+  const bits = children(readTlv(spki(k)).value)[1].value.subarray(1);
+  return createHash('sha1').update(bits).digest('hex');
+}
+
+/**
+ * Issues one X.509 v3 certificate.
+ * @throws CryptoError('bad-key') for an issuer key type x509 signing does not support.
+ */
+export async function issueCertificate(o: IssueOptions): Promise<Uint8Array> {
+  const signerKey = o.issuer?.privateKey ?? o.subjectKey.privateKey;
+  if (!signerKey)
+    throw new RangeError('issueCertificate: self-signed needs the subject private key');
+  const issuerName = o.issuer ? new x509.X509Certificate(o.issuer.certificate).subject : o.subject;
+  const signingKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    signerKey.export({ format: 'der', type: 'pkcs8' }),
+    webAlgorithm(signerKey),
+    false,
+    ['sign'],
+  );
+  const extensions: InstanceType<typeof x509.Extension>[] = [
+    new x509.BasicConstraintsExtension(o.ca, undefined, true),
+    new x509.KeyUsagesExtension(
+      o.ca
+        ? x509.KeyUsageFlags.keyCertSign |
+            x509.KeyUsageFlags.cRLSign |
+            x509.KeyUsageFlags.digitalSignature
+        : x509.KeyUsageFlags.digitalSignature |
+            x509.KeyUsageFlags.nonRepudiation |
+            x509.KeyUsageFlags.keyEncipherment,
+      false,
+    ),
+    new x509.SubjectKeyIdentifierExtension(keyId(o.subjectKey.publicKey)),
+  ];
+  if (o.issuer)
+    extensions.push(new x509.AuthorityKeyIdentifierExtension(keyId(o.issuer.publicKey)));
+  if (o.subjectAltNames?.length) {
+    const names = sequence(...o.subjectAltNames.map((n) => otherName(n.oid, n.value)));
+    extensions.push(new x509.Extension(X509_OID.SUBJECT_ALT_NAME, false, names));
+  }
+  if (o.extendedKeyUsage?.length)
+    extensions.push(new x509.ExtendedKeyUsageExtension(o.extendedKeyUsage, true));
+  if (o.spdmExtensionOids?.length) {
+    const value = sequence(...o.spdmExtensionOids.map((id) => sequence(oid(id))));
+    extensions.push(new x509.Extension(DMTF_OID.SPDM_EXTENSION, false, value));
+  }
+  for (const e of o.extraExtensions ?? [])
+    extensions.push(new x509.Extension(e.oid, e.critical, e.value));
+  const cert = await x509.X509CertificateGenerator.create({
+    subject: o.subject,
+    issuer: issuerName,
+    notBefore: o.notBefore,
+    notAfter: o.notAfter,
+    publicKey: spki(o.subjectKey.publicKey),
+    signingKey,
+    signingAlgorithm: signatureAlgorithm(signerKey),
+    extensions,
+  });
+  return new Uint8Array(cert.rawData);
+}
+
+export interface DeviceIdentityOptions {
+  /** Key algorithm of all three certificates (default ecdsa-p384, libspdm's sample suite). */
+  asym?: AsymAlg;
+  role?: 'responder' | 'requester';
+  /** Common-name stem: "<name> root CA", "<name> intermediate", "<name> <role>". */
+  name?: string;
+  /** The PCI-SIG CMA otherName, as a PCI identity or a ready string. */
+  pcie?: PcieIdentity | string;
+  /** The DMTF device-info otherName (libspdm's samples use "ACME:WIDGET:1234567890"). */
+  deviceInfo?: string;
+  /** Mark the leaf as a hardware identity in the SPDM extension (default true). */
+  hardwareIdentity?: boolean;
+  notBefore?: Date;
+  notAfter?: Date;
+  /** Seeds the ECDSA keys (RSA and Ed25519 keys come from node's RNG). */
+  rng?: RandomSource;
+}
+
+export interface DeviceIdentity {
+  asym: AsymAlg;
+  root: CertifiedKey;
+  intermediate: CertifiedKey;
+  leaf: CertifiedKey;
+  /** DER certificates root first, leaf last: what follows RootHash in the SPDM chain. */
+  certificates: Uint8Array[];
+}
+
+/**
+ * A fresh root -> intermediate -> leaf identity for an SPDM endpoint.
+ * @throws CryptoError('bad-key') for an algorithm x509 signing does not support.
+ */
+export async function generateDeviceIdentity(
+  o: DeviceIdentityOptions = {},
+): Promise<DeviceIdentity> {
+  const asym = o.asym ?? 'ecdsa-p384';
+  const role = o.role ?? 'responder';
+  const name = o.name ?? 'teeio';
+  const notBefore = o.notBefore ?? new Date(Date.now() - 3600_000);
+  const notAfter = o.notAfter ?? new Date(notBefore.getTime() + 10 * 365 * 86400_000);
+  const keys = () => generateSigningKeyPair(asym, o.rng);
+  const certify = async (opts: Omit<IssueOptions, 'subjectKey' | 'notBefore' | 'notAfter'>) => {
+    const k = keys();
+    const certificate = await issueCertificate({ ...opts, subjectKey: k, notBefore, notAfter });
+    return { certificate, ...k };
+  };
+  const root = await certify({ subject: `CN=${name} root CA`, ca: true });
+  const intermediate = await certify({
+    subject: `CN=${name} intermediate`,
+    issuer: root,
+    ca: true,
+  });
+  const sans: { oid: string; value: string }[] = [];
+  if (o.deviceInfo) sans.push({ oid: DMTF_OID.DEVICE_INFO, value: o.deviceInfo });
+  if (o.pcie)
+    sans.push({
+      oid: PCISIG_CMA_OID,
+      value: typeof o.pcie === 'string' ? o.pcie : pcieCmaName(o.pcie),
+    });
+  const leaf = await certify({
+    subject: `CN=${name} ${role}`,
+    issuer: intermediate,
+    ca: false,
+    subjectAltNames: sans,
+    extendedKeyUsage: [
+      X509_OID.SERVER_AUTH,
+      X509_OID.CLIENT_AUTH,
+      X509_OID.OCSP_SIGNING,
+      role === 'responder' ? DMTF_OID.EKU_RESPONDER_AUTH : DMTF_OID.EKU_REQUESTER_AUTH,
+    ],
+    spdmExtensionOids: o.hardwareIdentity === false ? [] : [DMTF_OID.HARDWARE_IDENTITY],
+  });
+  if (!asymAlgsForKey(leaf.publicKey).includes(asym))
+    throw new CryptoError('bad-key', `leaf key does not fit ${asym}`);
+  return {
+    asym,
+    root,
+    intermediate,
+    leaf,
+    certificates: [root.certificate, intermediate.certificate, leaf.certificate],
+  };
+}

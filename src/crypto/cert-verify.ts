@@ -1,0 +1,221 @@
+/**
+ * Verifying a peer's SPDM certificate chain buffer (DSP0274 1.3 section 10.7 and the leaf
+ * rules of 10.7.2; libspdm's libspdm_verify_peer_cert_chain_buffer): trust anchor and
+ * RootHash, each signature, validity at a given time, basicConstraints CA on every
+ * certificate above the leaf, the leaf key fitting the negotiated algorithm, and the leaf
+ * extensions a policy requires (SPDM EKU, PCI-SIG CMA SubjectAltName, DMTF device info,
+ * hardware identity). Never throws: every failure is a result naming the certificate.
+ */
+import { type KeyObject, X509Certificate } from 'node:crypto';
+import { bytesEqual } from '../wire/hex.ts';
+import { decodeCertChain } from '../wire/spdm/cert-chain.ts';
+import { type AsymAlg, keyMatchesAsym } from './asym.ts';
+import { DMTF_OID, PCISIG_CMA_OID, X509_OID } from './cert-oids.ts';
+import { children, decodeOid, readTlv } from './der.ts';
+import { digest, type HashAlg, hashSize } from './hash.ts';
+
+export type CertVerifyFailure =
+  | 'bad-signature'
+  | 'wrong-root'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'missing-extension'
+  | 'wrong-key-type'
+  | 'malformed'
+  | 'bad-root-hash';
+
+export type CertVerifyResult =
+  | { ok: true; leaf: X509Certificate; leafPublicKey: KeyObject; certificates: Uint8Array[] }
+  /** certIndex: position in the chain (0 = first certificate), -1 for the buffer itself. */
+  | { ok: false; reason: CertVerifyFailure; detail: string; certIndex: number };
+
+export interface LeafRequirements {
+  /** The DMTF EKU purpose the leaf must list (responder-auth / requester-auth). */
+  spdmEku?: 'responder' | 'requester';
+  /** A PCI-SIG CMA otherName (2.23.147); a string must match exactly. */
+  pcieSan?: boolean | string;
+  /** A DMTF device-info otherName (1.3.6.1.4.1.412.274.1). */
+  deviceInfoSan?: boolean;
+  /** The DMTF SPDM extension listing hardware identity. */
+  hardwareIdentity?: boolean;
+}
+
+export interface CertVerifyOptions {
+  /** The negotiated base hash (RootHash size and algorithm). */
+  hash: HashAlg;
+  /** Trusted root certificates, DER. */
+  trustAnchors: Uint8Array[];
+  /** The negotiated asym algorithm the leaf key must fit. */
+  asym?: AsymAlg;
+  /** Verification time (default now). */
+  at?: Date;
+  require?: LeafRequirements;
+}
+
+export interface CertExtension {
+  oid: string;
+  critical: boolean;
+  value: Uint8Array;
+}
+
+/**
+ * The extensions of a DER certificate.
+ * @throws DerError when the certificate's DER does not parse.
+ */
+export function certificateExtensions(der: Uint8Array): CertExtension[] {
+  const cert = children(readTlv(der).value);
+  const tbs = children(cert[0].value);
+  const ext = tbs.find((t) => t.tag === 0xa3);
+  if (!ext) return [];
+  return children(readTlv(ext.value).value).map((e) => {
+    const parts = children(e.value);
+    const critical = parts.length === 3 && parts[1].tag === 0x01 && parts[1].value[0] !== 0;
+    return { oid: decodeOid(parts[0].value), critical, value: parts[parts.length - 1].value };
+  });
+}
+
+/**
+ * The otherName entries of a SubjectAltName extension value, as {oid, UTF8 value}.
+ * @throws DerError when the value does not parse.
+ */
+export function subjectAltOtherNames(sanValue: Uint8Array): { oid: string; value: string }[] {
+  const out: { oid: string; value: string }[] = [];
+  for (const gn of children(readTlv(sanValue).value)) {
+    if (gn.tag !== 0xa0) continue; // [0] otherName
+    const [id, wrapped] = children(gn.value);
+    if (!id || !wrapped) continue;
+    const inner = readTlv(wrapped.value);
+    out.push({ oid: decodeOid(id.value), value: Buffer.from(inner.value).toString('utf8') });
+  }
+  return out;
+}
+
+function fail(reason: CertVerifyFailure, detail: string, certIndex: number): CertVerifyResult {
+  return { ok: false, reason, detail, certIndex };
+}
+
+function checkLeaf(
+  der: Uint8Array,
+  req: LeafRequirements,
+  index: number,
+): CertVerifyResult | undefined {
+  const exts = certificateExtensions(der);
+  const find = (id: string) => exts.find((e) => e.oid === id);
+  if (req.spdmEku) {
+    const want =
+      req.spdmEku === 'responder' ? DMTF_OID.EKU_RESPONDER_AUTH : DMTF_OID.EKU_REQUESTER_AUTH;
+    const eku = find(X509_OID.EXT_KEY_USAGE);
+    const purposes = eku ? children(readTlv(eku.value).value).map((t) => decodeOid(t.value)) : [];
+    if (!purposes.includes(want))
+      return fail('missing-extension', `leaf EKU lacks SPDM ${req.spdmEku}-auth ${want}`, index);
+  }
+  if (req.pcieSan || req.deviceInfoSan) {
+    const san = find(X509_OID.SUBJECT_ALT_NAME);
+    const names = san ? subjectAltOtherNames(san.value) : [];
+    if (req.pcieSan) {
+      const cma = names.filter((n) => n.oid === PCISIG_CMA_OID);
+      if (!cma.length)
+        return fail('missing-extension', 'leaf has no PCI-SIG CMA otherName (2.23.147)', index);
+      if (typeof req.pcieSan === 'string' && !cma.some((n) => n.value === req.pcieSan)) {
+        return fail(
+          'missing-extension',
+          `leaf CMA name ${cma.map((n) => n.value).join(', ')} is not ${req.pcieSan}`,
+          index,
+        );
+      }
+    }
+    if (req.deviceInfoSan && !names.some((n) => n.oid === DMTF_OID.DEVICE_INFO)) {
+      return fail('missing-extension', 'leaf has no DMTF device-info otherName', index);
+    }
+  }
+  if (req.hardwareIdentity) {
+    const spdm = find(DMTF_OID.SPDM_EXTENSION);
+    const ids = spdm
+      ? children(readTlv(spdm.value).value).map((s) => decodeOid(children(s.value)[0].value))
+      : [];
+    if (!ids.includes(DMTF_OID.HARDWARE_IDENTITY))
+      return fail('missing-extension', 'leaf is not marked hardware identity', index);
+  }
+  return undefined;
+}
+
+/**
+ * Verifies DER certificates (root or a certificate signed by a trust anchor first, leaf last)
+ * without an SPDM header. `rootHash`, when given, must be the hash of the trusted root.
+ */
+export function verifyCertificates(
+  certificates: Uint8Array[],
+  o: CertVerifyOptions,
+  rootHash?: Uint8Array,
+): CertVerifyResult {
+  if (!certificates.length) return fail('malformed', 'no certificates', -1);
+  const parsed: X509Certificate[] = [];
+  for (const [i, der] of certificates.entries()) {
+    try {
+      parsed.push(new X509Certificate(Buffer.from(der)));
+      certificateExtensions(der);
+    } catch (e) {
+      return fail('malformed', `certificate does not parse: ${(e as Error).message}`, i);
+    }
+  }
+  const anchors: { der: Uint8Array; cert: X509Certificate }[] = [];
+  for (const der of o.trustAnchors) {
+    try {
+      anchors.push({ der, cert: new X509Certificate(Buffer.from(der)) });
+    } catch {
+      // an unusable anchor trusts nothing
+    }
+  }
+  const first = parsed[0];
+  const anchor =
+    anchors.find((a) => bytesEqual(a.der, certificates[0])) ??
+    anchors.find((a) => first.checkIssued(a.cert) && first.verify(a.cert.publicKey));
+  if (!anchor)
+    return fail('wrong-root', `${first.subject} is not a trust anchor nor signed by one`, 0);
+  if (rootHash && !bytesEqual(rootHash, digest(o.hash, anchor.der))) {
+    return fail('bad-root-hash', 'RootHash is not the hash of the trusted root certificate', 0);
+  }
+  const at = (o.at ?? new Date()).getTime();
+  for (const [i, c] of parsed.entries()) {
+    if (i > 0 && !(c.checkIssued(parsed[i - 1]) && c.verify(parsed[i - 1].publicKey))) {
+      return fail('bad-signature', `${c.subject} is not signed by ${parsed[i - 1].subject}`, i);
+    }
+    if (at < Date.parse(c.validFrom))
+      return fail('not-yet-valid', `${c.subject} valid from ${c.validFrom}`, i);
+    if (at > Date.parse(c.validTo)) return fail('expired', `${c.subject} expired ${c.validTo}`, i);
+    if (i < parsed.length - 1 && !c.ca) {
+      return fail(
+        'missing-extension',
+        `${c.subject} issues certificates without basicConstraints CA`,
+        i,
+      );
+    }
+  }
+  const last = parsed.length - 1;
+  const leaf = parsed[last];
+  if (o.asym && !keyMatchesAsym(leaf.publicKey, o.asym)) {
+    return fail(
+      'wrong-key-type',
+      `leaf ${leaf.publicKey.asymmetricKeyType} key does not fit ${o.asym}`,
+      last,
+    );
+  }
+  try {
+    const bad = o.require && checkLeaf(certificates[last], o.require, last);
+    if (bad) return bad;
+  } catch (e) {
+    return fail('malformed', `leaf extension does not parse: ${(e as Error).message}`, last);
+  }
+  return { ok: true, leaf, leafPublicKey: leaf.publicKey, certificates };
+}
+
+/** Verifies an SPDM certificate chain buffer (header, RootHash, DER certificates). */
+export function verifyCertChain(chainBuffer: Uint8Array, o: CertVerifyOptions): CertVerifyResult {
+  let decoded: ReturnType<typeof decodeCertChain>;
+  try {
+    decoded = decodeCertChain(chainBuffer, hashSize(o.hash));
+  } catch (e) {
+    return fail('malformed', (e as Error).message, -1);
+  }
+  return verifyCertificates(decoded.certificates, o, decoded.rootHash);
+}
