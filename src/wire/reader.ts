@@ -93,7 +93,8 @@ export class Reader {
   /** A copy of the next n bytes (copies, so a decoded message never aliases peer buffers). */
   bytes(n: number, field: string): Uint8Array {
     this.need(n, field);
-    const out = this.buf.slice(this.pos, this.pos + n);
+    // Uint8Array.prototype.slice: a Node Buffer's own slice() would return a view.
+    const out = Uint8Array.prototype.slice.call(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
