@@ -2,10 +2,17 @@
  * Encode + decode throughput of SPDM messages through encodeSpdm / decodeSpdm (messages/s).
  * Inputs are fixed and shaped like the libspdm captures' (SHA-384, ECDSA P-384, secp384r1).
  */
+import { decodeCertChain } from '../src/wire/spdm/cert-chain.ts';
+import type { Certificate } from '../src/wire/spdm/certificate.ts';
 import { decodeSpdm, encodeSpdm } from '../src/wire/spdm/codec.ts';
 import * as C from '../src/wire/spdm/constants.ts';
 import type { SpdmCodecContext } from '../src/wire/spdm/context.ts';
 import type { KeyExchange, KeyExchangeRsp } from '../src/wire/spdm/key-exchange.ts';
+import {
+  decodeMeasurementRecord,
+  encodeMeasurementRecord,
+  type Measurements,
+} from '../src/wire/spdm/measurements.ts';
 import type { SpdmMessage } from '../src/wire/spdm/messages.ts';
 import {
   buildSupportedVersionsOpaque,
@@ -18,6 +25,7 @@ import {
   encodePciSigVdm,
   pciSigVdm,
 } from '../src/wire/spdm/vendor-defined.ts';
+import { loadCapture } from '../test/support/captures.ts';
 import type { BenchCase } from './harness.ts';
 
 const BATCH = 100;
@@ -129,4 +137,107 @@ const sessionCases: BenchCase[] = [
   },
 ];
 
-export const cases: BenchCase[] = [...sessionCases];
+// ---- negotiation and authentication (VCA, DIGESTS, CERTIFICATE, CHALLENGE, MEASUREMENTS) ----
+// Real messages: the first of each code in the SPDM 1.3 DOE capture, DOE padding cut off
+// (the one trim that decodes), each with the request it answers.
+
+interface Captured {
+  bytes: Uint8Array;
+  msg: SpdmMessage;
+  ctx: SpdmCodecContext;
+}
+
+function capturedAuthMessages(): Map<number, Captured> {
+  const out = new Map<number, Captured>();
+  let request: SpdmMessage | undefined;
+  for (const f of loadCapture('doe-spdm13-session.txt')) {
+    if (f.transport !== 2 || f.payload[2] !== 1 || f.plaintext) continue;
+    const body = f.payload.subarray(8);
+    const ctx: SpdmCodecContext = { sizes: P384, request };
+    for (let cut = 0; cut < 4 && cut <= body.length; cut++) {
+      const bytes = body.slice(0, body.length - cut);
+      let msg: SpdmMessage;
+      try {
+        msg = decodeSpdm(bytes, ctx);
+      } catch {
+        continue;
+      }
+      if (!out.has(msg.code)) out.set(msg.code, { bytes, msg, ctx });
+      if (msg.code & 0x80) request = msg;
+      break;
+    }
+  }
+  return out;
+}
+
+const AUTH_CODES: [number, string][] = [
+  [C.SPDM_VERSION, 'VERSION'],
+  [C.SPDM_CAPABILITIES, 'CAPABILITIES'],
+  [C.SPDM_NEGOTIATE_ALGORITHMS, 'NEGOTIATE_ALGORITHMS'],
+  [C.SPDM_ALGORITHMS, 'ALGORITHMS'],
+  [C.SPDM_DIGESTS, 'DIGESTS (1.3 multi-key)'],
+  [C.SPDM_CERTIFICATE, 'CERTIFICATE (1.6 KB portion)'],
+  [C.SPDM_CHALLENGE_AUTH, 'CHALLENGE_AUTH'],
+  [C.SPDM_GET_MEASUREMENTS, 'GET_MEASUREMENTS'],
+  [C.SPDM_MEASUREMENTS, 'MEASUREMENTS (all 8 blocks, signed)'],
+];
+
+let auth: Map<number, Captured> | undefined;
+const authOf = (code: number): Captured => {
+  auth ??= capturedAuthMessages();
+  const c = auth.get(code);
+  if (!c) throw new Error(`no 0x${code.toString(16)} in the capture`);
+  return c;
+};
+
+const authCases: BenchCase[] = [
+  ...AUTH_CODES.map(
+    ([code, name]): BenchCase => ({
+      group: 'spdm-auth',
+      name: `${name} decode+encode`,
+      fn: () => {
+        const { bytes, ctx } = authOf(code);
+        for (let i = 0; i < BATCH; i++) encodeSpdm(decodeSpdm(bytes, ctx), ctx);
+      },
+      items: BATCH,
+    }),
+  ),
+  {
+    group: 'spdm-auth',
+    name: 'ERROR ResponseNotReady encode+decode',
+    fn: roundTrips({
+      version: C.SPDM_VERSION_13,
+      code: C.SPDM_ERROR,
+      errorCode: C.SPDM_ERROR_CODE.ResponseNotReady,
+      errorData: 0,
+      responseNotReady: {
+        rdtExponent: 10,
+        requestCode: C.SPDM_GET_MEASUREMENTS,
+        token: 1,
+        rdtm: 3,
+      },
+    }),
+    items: BATCH,
+  },
+  {
+    group: 'spdm-auth',
+    name: 'measurement record (8 blocks) decode',
+    fn: () => {
+      const m = authOf(C.SPDM_MEASUREMENTS).msg as Measurements;
+      const record = encodeMeasurementRecord(m.blocks);
+      for (let i = 0; i < BATCH; i++) decodeMeasurementRecord(record);
+    },
+    items: BATCH,
+  },
+  {
+    group: 'spdm-auth',
+    name: 'certificate chain buffer (3 certs) decode',
+    fn: () => {
+      const chain = (authOf(C.SPDM_CERTIFICATE).msg as Certificate).certChain;
+      for (let i = 0; i < BATCH; i++) decodeCertChain(chain, P384.hashSize);
+    },
+    items: BATCH,
+  },
+];
+
+export const cases: BenchCase[] = [...authCases, ...sessionCases];
