@@ -10,7 +10,8 @@
  *
  * Records: `protect` turns an SPDM message into the record bytes of the binding
  * (PCI DOE: no sequence number on the wire, no padding; MCTP: 16-bit sequence number,
- * 1..32 random padding bytes, app data = 0x05 || SPDM); `unprotect` does the reverse and
+ * 1..32 random padding bytes, app data = 0x05 || SPDM, or another MCTP type for
+ * application messages such as PLDM); `unprotect` does the reverse and
  * refuses what it must: an unknown session id, a malformed record, for MCTP a header
  * sequence number that is not the expected one, and any record whose MAC does not verify
  * (for DOE a replayed or reordered record fails here, because the nonce is built from the
@@ -34,11 +35,11 @@ import {
 } from '../crypto/key-schedule.ts';
 import type { RandomSource } from '../crypto/random.ts';
 import { isWireError } from '../wire/errors.ts';
+import { concat } from '../wire/hex.ts';
+import { decodeMctpMessage, MCTP_MESSAGE_TYPE_SPDM } from '../wire/mctp.ts';
 import {
-  decodeSecuredAppData,
   decodeSecuredPlaintext,
   decodeSecuredRecord,
-  encodeSecuredAppData,
   encodeSecuredPlaintext,
   encodeSecuredRecord,
   makeSecuredRecord,
@@ -96,9 +97,22 @@ export interface SessionOptions {
   random: RandomSource;
 }
 
-/** What `unprotect` did besides returning the message (for the trace). */
+export interface ProtectOptions {
+  /**
+   * MCTP only: the random padding to use (default 1..32 bytes from the session's random
+   * source); tests pass a capture's padding to reproduce its record.
+   */
+  padding?: Uint8Array;
+  /** MCTP only: the inner message type (default 0x05 SPDM; e.g. 0x01 PLDM app messages). */
+  mctpType?: number;
+}
+
+/** What `unprotect` returns. */
 export interface UnprotectResult {
+  /** The SPDM message; over MCTP, the body of the inner message of type `mctpType`. */
   message: Uint8Array;
+  /** MCTP only: the inner message type (0x05 SPDM; anything else is an app message). */
+  mctpType?: number;
   /** Set when a pending KEY_UPDATE was rolled back because the peer used the old key. */
   rolledBack?: SessionDirection;
 }
@@ -252,26 +266,29 @@ export class SecuredSession {
   }
 
   /**
-   * Seals one SPDM message as this end's next record.
-   * @param padding MCTP only: the random padding to use (default 1..32 bytes from the
-   *   session's random source); tests pass a capture's padding to reproduce it.
+   * Seals one SPDM message (or, over MCTP, an application message of another MCTP type)
+   * as this end's next record.
    * @throws RangeError when the session has no keys for this direction (ended, or before
    *   the handshake keys), or when the counter would overflow.
    */
-  protect(spdm: Uint8Array, padding?: Uint8Array): Uint8Array {
-    return this.protectAs(this.ownDirection(), spdm, padding);
+  protect(message: Uint8Array, options: ProtectOptions = {}): Uint8Array {
+    return this.protectAs(this.ownDirection(), message, options);
   }
 
   /** `protect` for an explicit direction (known-answer tests replay both directions). */
-  protectAs(direction: SessionDirection, spdm: Uint8Array, padding?: Uint8Array): Uint8Array {
+  protectAs(
+    direction: SessionDirection,
+    message: Uint8Array,
+    options: ProtectOptions = {},
+  ): Uint8Array {
     const k = this.keys(direction);
     if (!k) throw new RangeError(`session 0x${this.id.toString(16)}: no ${direction} keys`);
     if (k.seq >= MAX_SEQUENCE) throw new RangeError('session: sequence number overflow');
-    const pad = this.binding === 'mctp' ? (padding ?? this.randomPadding()) : new Uint8Array();
-    const plaintext = encodeSecuredPlaintext(this.binding, {
-      appData: encodeSecuredAppData(this.binding, spdm),
-      padding: pad,
-    });
+    const mctp = this.binding === 'mctp';
+    const pad = mctp ? (options.padding ?? this.randomPadding()) : new Uint8Array();
+    const type = options.mctpType ?? MCTP_MESSAGE_TYPE_SPDM;
+    const appData = mctp ? concat(Uint8Array.of(type), message) : message.slice();
+    const plaintext = encodeSecuredPlaintext(this.binding, { appData, padding: pad });
     const rec = makeSecuredRecord(
       this.id,
       new Uint8Array(plaintext.length),
@@ -317,7 +334,7 @@ export class SecuredSession {
     const first = this.tryOpen(rec, k.current, k.seq);
     if (first.ok) {
       k.seq++;
-      return { message: this.spdmOf(first.plaintext) };
+      return this.appOf(first.plaintext);
     }
     // A KEY_UPDATE the peer never saw acknowledged: it still uses the old key.
     if (k.backup) {
@@ -328,7 +345,7 @@ export class SecuredSession {
         k.seq = k.backup.seq + 1;
         k.backup = undefined;
         if (this.data) this.data[direction] = k.current;
-        return { message: this.spdmOf(second.plaintext), rolledBack: direction };
+        return { ...this.appOf(second.plaintext), rolledBack: direction };
       }
     }
     throw new SessionError(first.reason, this.id);
@@ -360,10 +377,12 @@ export class SecuredSession {
     }
   }
 
-  private spdmOf(plaintext: Uint8Array): Uint8Array {
+  private appOf(plaintext: Uint8Array): { message: Uint8Array; mctpType?: number } {
     try {
       const p = decodeSecuredPlaintext(this.binding, plaintext);
-      return decodeSecuredAppData(this.binding, p.appData);
+      if (this.binding !== 'mctp') return { message: p.appData };
+      const m = decodeMctpMessage(p.appData);
+      return { message: m.body, mctpType: m.type };
     } catch (e) {
       if (isWireError(e)) throw new SessionError('malformed', this.id, e.message);
       throw e;
