@@ -74,7 +74,7 @@ export function decodeSpdm(bytes: Uint8Array, ctx: SpdmCodecContext = {}): SpdmM
 export function encodeSpdm(m: SpdmMessage, ctx: SpdmCodecContext = {}): Uint8Array {
   const codec = SPDM_CODECS[(m as { code: number }).code];
   if (!codec) throw new RangeError(`no SPDM codec for code ${(m as { code: number }).code}`);
-  const w = new Writer();
+  const w = new Writer(256);
   codec.encode(w, m, ctx);
   return w.finish();
 }
