@@ -15,7 +15,10 @@ export type ConfigSecurityEvent =
   | { kind: 'FLR'; fromPf: boolean } // Function Level Reset; fromPf: a PF FLR reaching its VF
   | { kind: 'REQUESTER_ID_CHANGE' }
   | { kind: 'IDE_STREAM_INSECURE'; streamId: number } // stream left Secure state, or link down
-  | { kind: 'CAPABILITY_CHANGE'; capability: 'PASID' | 'PRI' | 'ATS' | 'SRIOV' | 'RESIZABLE_BAR' | 'ARI' | 'TPH' | 'LNR' }
+  | {
+      kind: 'CAPABILITY_CHANGE';
+      capability: 'PASID' | 'PRI' | 'ATS' | 'SRIOV' | 'RESIZABLE_BAR' | 'ARI' | 'TPH' | 'LNR';
+    }
   | { kind: 'POWER_STATE_LOSS'; to: 'D3hot' | 'D3cold' }
   | { kind: 'MSIX_LOCKED_CHANGE' } // a write to an MSI-X table/PBA/control locked by LOCK_MSIX
   | { kind: 'SECURITY_CONFIG_CHANGE'; register: string }; // any other register LOCK snapshotted
@@ -44,7 +47,14 @@ export interface FunctionSecurityView {
   /** Bus/device/function routing id as currently configured. */
   requesterId: number;
   bars: BarView[];
-  msix?: { tableBar: number; tableOffset: number; tableSize: number; pbaBar: number; pbaOffset: number; messageControl: number };
+  msix?: {
+    tableBar: number;
+    tableOffset: number;
+    tableSize: number;
+    pbaBar: number;
+    pbaOffset: number;
+    messageControl: number;
+  };
   pasidEnabled: boolean;
   atsEnabled: boolean;
   prsEnabled: boolean;
@@ -54,4 +64,6 @@ export interface FunctionSecurityView {
   nonTeeRanges: Array<{ bar: number; offset: bigint; size: bigint }>;
   memorySpaceEnabled: boolean;
   busMasterEnabled: boolean;
+  /** DEVICE_SPECIFIC_INFO bytes of the TDI report, from the profile (optional). */
+  deviceSpecificInfo?: Uint8Array;
 }

@@ -1,0 +1,230 @@
+/**
+ * The Device Security Manager (PCIe 6.x 11.2 "TDISP rules", 6.33.3 IDE_KM): the IDE_KM and
+ * TDISP responders over one plain-data state, the ERROR triggers from the config space, the
+ * T-bit policy for the data paths, and registration with the SPDM responder's
+ * vendor-defined dispatch (PCI-SIG StandardID 3, VendorID 01 00, ProtocolID 0 / 1).
+ *
+ * Every request is a transition (state, request) -> (state, response, effects, events);
+ * this class commits the state, then applies the effects to the hardware, then publishes
+ * the events. Hardware events caused by an effect (an IDE stream the DSM set Insecure) are
+ * handled as they arrive, against the already committed state.
+ */
+import { defaultRandom, type RandomSource } from '../../crypto/random.ts';
+import type {
+  VendorHandler,
+  VendorHandlerResult,
+  VendorRegistry,
+  VendorRequestContext,
+} from '../../spdm/vendor.ts';
+import { PCI_PROTOCOL_ID_IDE_KM } from '../../wire/idekm/constants.ts';
+import type { KeyOrder } from '../../wire/idekm/messages.ts';
+import {
+  PCISIG_VENDOR_ID,
+  SPDM_ERROR_CODE,
+  SPDM_REGISTRY_ID_PCISIG,
+} from '../../wire/spdm/constants.ts';
+import { PCI_PROTOCOL_ID_TDISP } from '../../wire/tdisp/constants.ts';
+import type { ConfigEventRecord } from '../events.ts';
+import { BEHAVIOURS, type Behaviour, type BehaviourName } from './behaviour.ts';
+import type { DsmEvent } from './events.ts';
+import type { DsmHardware, TeePolicy } from './hardware.ts';
+import { ideKmRespond } from './ide-km/responder.ts';
+import { type DsmEnv, type DsmState, type HwEffect, initialDsmState, type Step } from './state.ts';
+import type { SessionRef, TdiStateName } from './tdi.ts';
+import { tdispRespond } from './tdisp/responder.ts';
+import { dmaT, mmioAccess } from './tee-policy.ts';
+import { applyConfigEvent, applySessionEnd, toError } from './triggers.ts';
+
+export interface DsmConfig {
+  /** 'spec' (default) or 'spdm-emu'. */
+  behaviour?: BehaviourName;
+  /** Adjusts the behaviour's capabilities (lock flags, portion size, port count, ...). */
+  overrides?: Partial<Omit<Behaviour, 'name'>>;
+  /** Source of START_INTERFACE_NONCEs (default: the operating system's RNG). */
+  random?: RandomSource;
+  /** PCI segment of the device (default 0). */
+  segment?: number;
+  /** Dword order of KEY_PROG keys (default 'spdm-emu'). */
+  keyOrder?: KeyOrder;
+  /** LOCK needs the default stream's IDE keys (default true; false for RCiEP-like setups). */
+  requireIde?: boolean;
+  /** TEE ranges are IS_MEM_ATTR_UPDATABLE and SET_MMIO_ATTRIBUTE works (default true). */
+  mmioAttributeUpdatable?: boolean;
+  /** Device-specific report bytes when the hardware view carries none. */
+  deviceSpecificInfo?: (fn: number) => Uint8Array | undefined;
+}
+
+/** The PCI-SIG VendorID as it appears on the wire (u16 LE). */
+const PCISIG_VENDOR_ID_BYTES = Uint8Array.of(PCISIG_VENDOR_ID & 0xff, PCISIG_VENDOR_ID >>> 8);
+
+function sessionOf(ctx: VendorRequestContext): SessionRef | undefined {
+  return ctx.sessionId === undefined
+    ? undefined
+    : { connectionId: ctx.connectionId, sessionId: ctx.sessionId };
+}
+
+export class Dsm {
+  readonly env: DsmEnv;
+  private s: DsmState = initialDsmState();
+  private readonly listeners = new Set<(e: DsmEvent) => void>();
+
+  /**
+   * Subscribes to the hardware's security events and installs the T-bit policy.
+   * @throws RangeError on an unknown behaviour name.
+   */
+  constructor(
+    readonly hw: DsmHardware,
+    config: DsmConfig = {},
+  ) {
+    const base = BEHAVIOURS[config.behaviour ?? 'spec'];
+    if (base === undefined)
+      throw new RangeError(`unknown DSM behaviour ${String(config.behaviour)}`);
+    this.env = {
+      behaviour: { ...base, ...config.overrides, name: base.name },
+      hw,
+      random: config.random ?? defaultRandom,
+      segment: config.segment ?? 0,
+      keyOrder: config.keyOrder ?? 'spdm-emu',
+      requireIde: config.requireIde ?? true,
+      mmioAttributeUpdatable: config.mmioAttributeUpdatable ?? true,
+      deviceSpecificInfo: config.deviceSpecificInfo ?? (() => undefined),
+    };
+    hw.onSecurityEvent((r) => this.configEvent(r));
+    hw.setTeePolicy?.(this.teePolicy);
+  }
+
+  /** The current state (plain data; treat as read-only, `snapshot()` for a copy). */
+  get state(): Readonly<DsmState> {
+    return this.s;
+  }
+
+  snapshot(): DsmState {
+    return structuredClone(this.s);
+  }
+
+  /** Replaces the state (restoring a snapshot); the hardware is not touched. */
+  restore(state: DsmState): void {
+    this.s = structuredClone(state);
+  }
+
+  tdiState(fn: number): TdiStateName {
+    return this.s.tdis[fn]?.state ?? 'CONFIG_UNLOCKED';
+  }
+
+  /** Listens to the DSM's trace events; returns the unsubscribe function. */
+  onEvent(listener: (e: DsmEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** IDE_KM (ProtocolID 0) handler for the vendor-defined dispatch. */
+  readonly ideKmHandler: VendorHandler = (ctx, message) =>
+    this.guard('IDE_KM', () =>
+      ideKmRespond(this.s, message, { env: this.env, session: sessionOf(ctx) }),
+    );
+
+  /** TDISP (ProtocolID 1) handler for the vendor-defined dispatch. */
+  readonly tdispHandler: VendorHandler = (ctx, message) =>
+    this.guard('TDISP', () => tdispRespond(this.s, message, sessionOf(ctx), this.env));
+
+  /** Registers IDE_KM and TDISP under the PCI-SIG registry (StandardID 3, VendorID 01 00). */
+  registerVendorHandlers(registry: VendorRegistry): void {
+    const key = (protocolId: number) => ({
+      standardId: SPDM_REGISTRY_ID_PCISIG,
+      vendorId: PCISIG_VENDOR_ID_BYTES.slice(),
+      protocolId,
+    });
+    registry.register(key(PCI_PROTOCOL_ID_IDE_KM), this.ideKmHandler);
+    registry.register(key(PCI_PROTOCOL_ID_TDISP), this.tdispHandler);
+  }
+
+  /**
+   * One config-space security event (the hardware calls this through onSecurityEvent).
+   * TDIs whose function disappeared (VFs disabled) go to ERROR as well.
+   */
+  configEvent(record: ConfigEventRecord): void {
+    try {
+      const step = applyConfigEvent(this.s, record, this.env.behaviour);
+      const present = new Set(this.hw.tdiFunctions());
+      const removed = toError(
+        step.state,
+        (t) => !present.has(t.fn),
+        `function removed (${record.event.kind} on fn ${record.fn})`,
+        this.env.behaviour,
+      );
+      this.commit({
+        ...step,
+        state: removed.state,
+        result: { kind: 'silent' },
+        events: [...step.events, ...removed.events],
+      });
+    } catch (e) {
+      this.emit({ kind: 'INTERNAL_ERROR', protocol: 'CONFIG', message: String(e) });
+    }
+  }
+
+  /**
+   * The SPDM session ended (END_SESSION or teardown; PCIe 11.4.5): streams it keyed become
+   * Insecure and TDIs it locked go to ERROR.
+   */
+  sessionEnded(connectionId: number, sessionId: number): void {
+    const r = applySessionEnd(this.s, { connectionId, sessionId }, this.env.behaviour);
+    this.commit({ ...r, result: { kind: 'silent' } });
+  }
+
+  /** The T-bit policy installed in the hardware (also usable directly). */
+  readonly teePolicy: TeePolicy = {
+    mmio: (fn, bar, offset, t) =>
+      mmioAccess(this.s, this.hw.securityView(fn), fn, bar, BigInt(offset), t),
+    dmaT: (fn) => dmaT(this.s, fn),
+  };
+
+  private guard(protocol: 'TDISP' | 'IDE_KM', run: () => Step): VendorHandlerResult {
+    let step: Step;
+    try {
+      step = run();
+    } catch (e) {
+      this.emit({ kind: 'INTERNAL_ERROR', protocol, message: String(e) });
+      return { kind: 'spdm-error', errorCode: SPDM_ERROR_CODE.Unspecified };
+    }
+    return this.commit(step);
+  }
+
+  /** Update (commit the state), apply the effects, emit the events. */
+  private commit(step: Step): VendorHandlerResult {
+    this.s = step.state;
+    const events = [...step.events];
+    for (const e of step.effects) events.push(...this.apply(e));
+    for (const e of events) this.emit(e);
+    return step.result;
+  }
+
+  private apply(e: HwEffect): DsmEvent[] {
+    switch (e.kind) {
+      case 'setStreamState': {
+        this.hw.setStreamState(e.streamId, e.state);
+        if (e.state === 'Insecure') {
+          // The hardware reports this too; the DSM does not rely on it (idempotent).
+          const r = applyConfigEvent(
+            this.s,
+            { fn: 0, event: { kind: 'IDE_STREAM_INSECURE', streamId: e.streamId } },
+            this.env.behaviour,
+          );
+          this.s = r.state;
+          return r.events.filter((x) => x.kind === 'TDI_STATE');
+        }
+        return [];
+      }
+      case 'lockMsix':
+        this.hw.lockMsix(e.fn, e.locked);
+        return [{ kind: 'MSIX_LOCK', fn: e.fn, locked: e.locked }];
+      case 'scrub':
+        this.hw.scrub(e.fn);
+        return [{ kind: 'SCRUB', fn: e.fn }];
+    }
+  }
+
+  private emit(e: DsmEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Trace events of the Device Security Manager (STYLE.md convention 8: a typed union, no
+ * free-text logs). Every request the DSM answers, every TDI transition and every effect it
+ * has on the hardware is one event, so invariants can watch the DSM from outside.
+ */
+import type { ConfigSecurityEvent } from '../events.ts';
+import type { IdeStreamState } from './hardware.ts';
+import type { SessionRef, TdiStateName } from './tdi.ts';
+
+export type DsmEvent =
+  /** A TDISP request was answered (`result` is the response name or the TDISP_ERROR code name). */
+  | {
+      kind: 'TDISP_REQUEST';
+      session?: SessionRef;
+      fn?: number;
+      request: string;
+      result: string;
+    }
+  /** A TDISP or IDE_KM request got no response (outside a secured session). */
+  | { kind: 'IGNORED'; protocol: 'TDISP' | 'IDE_KM'; reason: 'outside-session' }
+  | {
+      kind: 'IDE_KM_REQUEST';
+      session?: SessionRef;
+      object: string;
+      streamId?: number;
+      slot?: string;
+      result: string;
+    }
+  | { kind: 'TDI_STATE'; fn: number; from: TdiStateName; to: TdiStateName; cause: string }
+  | { kind: 'IDE_STREAM_STATE'; streamId: number; state: IdeStreamState; cause: string }
+  /** A config-space ERROR trigger arrived; `tdis` are the functions it sent to ERROR. */
+  | { kind: 'ERROR_TRIGGER'; fn: number; event: ConfigSecurityEvent; tdis: number[] }
+  | { kind: 'SCRUB'; fn: number }
+  /** A handler threw: a DSM bug, answered with SPDM ERROR Unspecified so the link survives. */
+  | { kind: 'INTERNAL_ERROR'; protocol: 'TDISP' | 'IDE_KM' | 'CONFIG'; message: string }
+  | { kind: 'MSIX_LOCK'; fn: number; locked: boolean };

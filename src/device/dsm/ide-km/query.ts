@@ -1,0 +1,39 @@
+/**
+ * QUERY -> QUERY_RESP (PCIe 6.x 6.33.3): the port's identity and its IDE Extended
+ * Capability register block, read from the hardware at request time.
+ */
+
+import { PCI_IDE_KM_OBJECT_ID_QUERY_RESP } from '../../../wire/idekm/constants.ts';
+import { decodeIdeKm, type IdeKmQuery, type IdeKmQueryResp } from '../../../wire/idekm/messages.ts';
+import { defaultIdeRegisters } from '../hardware.ts';
+import type { DsmState, Step } from '../state.ts';
+import { type IdeKmContext, ideKmInvalid, ideKmReply } from './common.ts';
+
+export function handleQuery(s: DsmState, raw: Uint8Array, c: IdeKmContext): Step {
+  // validate
+  let q: IdeKmQuery;
+  try {
+    q = decodeIdeKm(raw) as IdeKmQuery;
+  } catch {
+    return ideKmInvalid(s, c, 'QUERY', 'malformed');
+  }
+  // check state: the port must exist
+  const { behaviour, hw } = c.env;
+  if (q.portIndex > behaviour.maxPortIndex) {
+    return ideKmInvalid(s, c, 'QUERY', `port ${q.portIndex} > ${behaviour.maxPortIndex}`);
+  }
+  const regs = hw.ideRegisters ? hw.ideRegisters(q.portIndex) : defaultIdeRegisters();
+  if (regs === undefined) return ideKmInvalid(s, c, 'QUERY', `no port ${q.portIndex}`);
+  // process + respond
+  const rid = hw.dsmRequesterId?.() ?? hw.securityView(0)?.requesterId ?? 0;
+  const resp: IdeKmQueryResp = {
+    objectId: PCI_IDE_KM_OBJECT_ID_QUERY_RESP,
+    portIndex: q.portIndex,
+    devFuncNum: rid & 0xff,
+    busNum: rid >>> 8,
+    segment: c.env.segment,
+    maxPortIndex: behaviour.maxPortIndex,
+    ideRegisters: regs,
+  };
+  return ideKmReply(s, c, resp, { object: 'QUERY', result: 'QUERY_RESP' });
+}

@@ -1,0 +1,52 @@
+/**
+ * The DSM's whole state as plain data (DESIGN.md principle 2) and the shape of a
+ * transition: handlers are functions (state, input, env) -> (state, response, effects,
+ * events). Effects are what the hardware must do (IDE stream state, MSI-X lock, scrub);
+ * the `Dsm` class applies them after committing the new state.
+ */
+import type { RandomSource } from '../../crypto/random.ts';
+import type { VendorHandlerResult } from '../../spdm/vendor.ts';
+import type { KeyOrder } from '../../wire/idekm/messages.ts';
+import type { Behaviour } from './behaviour.ts';
+import type { DsmEvent } from './events.ts';
+import type { DsmHardware, IdeStreamState } from './hardware.ts';
+import type { IdeKmState } from './ide-km/keys.ts';
+import type { Tdi } from './tdi.ts';
+
+export interface DsmState {
+  ideKm: IdeKmState;
+  /** TDIs by function number; a function not listed is CONFIG_UNLOCKED. */
+  tdis: Record<number, Tdi>;
+}
+
+export function initialDsmState(): DsmState {
+  return { ideKm: { streams: {} }, tdis: {} };
+}
+
+export type HwEffect =
+  | { kind: 'setStreamState'; streamId: number; state: IdeStreamState }
+  | { kind: 'lockMsix'; fn: number; locked: boolean }
+  | { kind: 'scrub'; fn: number };
+
+export interface Step {
+  state: DsmState;
+  result: VendorHandlerResult;
+  effects: HwEffect[];
+  events: DsmEvent[];
+}
+
+/** What handlers may read besides the state: configuration, the hardware's views, randomness. */
+export interface DsmEnv {
+  behaviour: Behaviour;
+  hw: DsmHardware;
+  random: RandomSource;
+  /** PCI segment of this device (FunctionID bits 23:16 when Segment Valid is set). */
+  segment: number;
+  keyOrder: KeyOrder;
+  /** LOCK needs the default stream's keys from the same session (PCIe 11.3.8). */
+  requireIde: boolean;
+  /** Report TEE ranges as IS_MEM_ATTR_UPDATABLE and accept SET_MMIO_ATTRIBUTE for them. */
+  mmioAttributeUpdatable: boolean;
+  /** Device-specific report bytes for a function, when the hardware view has none. */
+  deviceSpecificInfo: (fn: number) => Uint8Array | undefined;
+}
