@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { asymSign, asymVerify, generateSigningKeyPair } from '../../src/crypto/asym.ts';
 import {
   type DeviceIdentity,
@@ -255,6 +256,28 @@ describe('generated identities', () => {
       'malformed@0',
     );
     assert.equal(check(concat(Uint8Array.of(6, 0, 0, 0), new Uint8Array(2))), 'malformed@-1');
+  });
+
+  it('never throws on mutated or arbitrary chain buffers', () => {
+    const good = reasonOf(verifyCertChain(chain, opts()));
+    fc.assert(
+      fc.property(
+        fc.nat(chain.length - 1),
+        fc.integer({ min: 1, max: 255 }),
+        fc.nat(chain.length),
+        (at, x, cut) => {
+          const m = Uint8Array.from(chain);
+          m[at] ^= x;
+          const r = verifyCertChain(m.subarray(0, Math.max(cut, at + 1)), opts());
+          // Only the Reserved bytes (2-3) are outside every check.
+          if (r.ok) assert.ok((at === 2 || at === 3) && cut >= chain.length && good === 'ok');
+        },
+      ),
+      { numRuns: 150 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (b) => !verifyCertChain(b, opts()).ok),
+    );
   });
 
   it("a chain may start below the root: RootHash is then the anchor's hash", () => {
