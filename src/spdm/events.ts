@@ -38,7 +38,12 @@ export type VerifyTarget =
   | 'key-exchange-verify-data'
   | 'finish-verify-data'
   | 'psk-exchange-verify-data'
-  | 'response-size';
+  | 'response-size'
+  // requester checks beyond the cryptographic ones
+  | 'response' // the response code, an echoed field (slot, tag, context) or its layout
+  | 'secured-record' // a response record that did not open (MAC, sequence, session id)
+  | 'secured-message-version' // the DSP0277 version KEY_EXCHANGE_RSP selected
+  | 'measurements'; // the blocks do not fit the request (index, count, digest size)
 
 export type SpdmEvent =
   /** A whole SPDM message crossed the boundary (plaintext, as the engine saw it). */
