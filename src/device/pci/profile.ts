@@ -235,8 +235,22 @@ export function profileProblems(p: DeviceProfile): ProfileProblem[] {
     out.push({ path: ['functions'], message: 'function 0 is required (it hosts the DSM)' });
   }
   p.functions.forEach((f, i) => {
+    claim(f.fn, `functions[${i}]`, ['functions', i, 'fn']);
+  });
+  // VFs after every PF, so a clash is reported at the SR-IOV layout.
+  p.functions.forEach((f, i) => {
+    const s = f.sriov;
+    for (let v = 0; s && v < s.totalVfs; v++) {
+      claim(f.fn + s.firstVfOffset + v * s.vfStride, `VF${v + 1} of function ${f.fn}`, [
+        'functions',
+        i,
+        'sriov',
+        'firstVfOffset',
+      ]);
+    }
+  });
+  p.functions.forEach((f, i) => {
     const path = ['functions', i];
-    claim(f.fn, `functions[${i}]`, [...path, 'fn']);
     out.push(...commonProblems(f, path));
     if (f.rom && (!isPow2(f.rom.size) || f.rom.size < 2048n || f.rom.size > 2n ** 24n)) {
       out.push({ path: [...path, 'rom', 'size'], message: 'power of two from 2 KiB to 16 MiB' });
@@ -262,12 +276,6 @@ export function profileProblems(p: DeviceProfile): ProfileProblem[] {
       const sp = [...path, 'sriov'];
       if ((s.initialVfs ?? s.totalVfs) > s.totalVfs) {
         out.push({ path: [...sp, 'initialVfs'], message: 'more than totalVfs' });
-      }
-      for (let v = 0; v < s.totalVfs; v++) {
-        claim(f.fn + s.firstVfOffset + v * s.vfStride, `VF${v + 1} of function ${f.fn}`, [
-          ...sp,
-          'firstVfOffset',
-        ]);
       }
       out.push(...commonProblems(s.vf, [...sp, 'vf']));
     }
