@@ -10,7 +10,7 @@
 
 import type { BarTable } from './bar.ts';
 import { barOfSlot, defineBars, defineRom } from './bar.ts';
-import { type ConfigSpace, defineReg, maskedWrite, rd, wr } from './config-space.ts';
+import { type ConfigSpace, defineReg, maskedWrite, rd } from './config-space.ts';
 import {
   PCI_BASE_ADDRESS_0,
   PCI_BASE_ADDRESS_5,
@@ -121,9 +121,4 @@ export function headerWrite(ctx: FnContext, off: number, size: number, value: nu
 export function commandBits(cs: ConfigSpace): { mse: boolean; bme: boolean } {
   const cmd = rd(cs.bytes, PCI_COMMAND, 2);
   return { mse: !!(cmd & PCI_COMMAND_MEMORY), bme: !!(cmd & PCI_COMMAND_MASTER) };
-}
-
-/** Sets Status bits from the device side (e.g. Signaled Target Abort). */
-export function setStatusBits(cs: ConfigSpace, bits: number): void {
-  wr(cs.bytes, PCI_STATUS, 2, rd(cs.bytes, PCI_STATUS, 2) | bits);
 }

@@ -50,8 +50,3 @@ export function memWrite(mem: SparseMemory, offset: number, data: Uint8Array): v
 export function memZero(mem: SparseMemory): void {
   mem.clear();
 }
-
-/** Number of 4 KiB pages allocated (tests check that a large BAR stays sparse). */
-export function memPages(mem: SparseMemory): number {
-  return mem.size;
-}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { createDevice } from '../../../src/device/pci/device.ts';
 import type { DsmProfile } from '../../../src/device/pci/profile.ts';
 import { nvme } from '../../../src/device/profiles/index.ts';
@@ -287,5 +288,47 @@ describe('DOE interrupt', () => {
     assert.equal(dev.configRead(0, cap + DOE_STATUS, 4), (READY | 0x2) >>> 0);
     dev.configWrite(0, cap + DOE_STATUS, 4, 0x2);
     assert.equal(dev.configRead(0, cap + DOE_STATUS, 4), READY);
+  });
+});
+
+describe('DOE robustness', () => {
+  it('any sequence of register accesses leaves a mailbox that Abort returns to a working idle state', () => {
+    const op = fc.oneof(
+      fc.record({ k: fc.constant('write' as const), v: fc.nat({ max: 0xffffffff }) }),
+      fc.record({ k: fc.constant('hdr' as const), len: fc.nat({ max: 6 }) }),
+      fc.constantFrom(
+        { k: 'go' as const },
+        { k: 'abort' as const },
+        { k: 'status' as const },
+        { k: 'read' as const },
+        { k: 'advance' as const },
+        { k: 'byte' as const },
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), fc.nat({ max: 3 }), (ops, busyPolls) => {
+        const { dev, cap } = doeDevice({ maxObjectDwords: 5, busyPolls }, (o) =>
+          o[2] === 0 ? DISCOVERY_RSP : undefined,
+        );
+        for (const o of ops) {
+          if (o.k === 'write') dev.configWrite(0, cap + DOE_WRITE, 4, o.v);
+          else if (o.k === 'hdr') {
+            dev.configWrite(0, cap + DOE_WRITE, 4, 0x00000001);
+            dev.configWrite(0, cap + DOE_WRITE, 4, o.len);
+          } else if (o.k === 'go') dev.configWrite(0, cap + DOE_CTRL, 4, GO);
+          else if (o.k === 'abort') dev.configWrite(0, cap + DOE_CTRL, 4, ABORT);
+          else if (o.k === 'status') dev.configRead(0, cap + DOE_STATUS, 4);
+          else if (o.k === 'read') dev.configRead(0, cap + DOE_READ, 4);
+          else if (o.k === 'advance') dev.configWrite(0, cap + DOE_READ, 4, 0);
+          else dev.configWrite(0, cap + DOE_WRITE + 1, 1, 0xff);
+        }
+        dev.configWrite(0, cap + DOE_CTRL, 4, ABORT);
+        assert.equal(dev.configRead(0, cap + DOE_STATUS, 4), 0);
+        doeSend(dev, 0, cap, DISCOVERY_REQ);
+        doePoll(dev, 0, cap);
+        assert.deepEqual(doeReceive(dev, 0, cap), DISCOVERY_RSP);
+      }),
+      { numRuns: 400 },
+    );
   });
 });
