@@ -35,7 +35,7 @@ describe('QUERY', () => {
     const expected = new Uint8Array(7 + regs.length * 4);
     expected.set([0x01, 0x00, 0x00, 0x00 /* dev 0 fn 0 */, 0x3a /* bus */, 0x00, 0x00]);
     const dv = new DataView(expected.buffer);
-    regs.forEach((v, i) => dv.setUint32(7 + 4 * i, v, true));
+    for (const [i, v] of regs.entries()) dv.setUint32(7 + 4 * i, v, true);
     assert.deepEqual(r.message, expected);
     assert.equal(regs[0] & 0x43, 0x43, 'IDE Capability: Link, Selective and IDE_KM supported');
   });
