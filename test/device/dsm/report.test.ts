@@ -80,12 +80,11 @@ function expectedRanges(
   if (at < total) out.push({ start: at, pages: total - at, attr: 0x8 });
   // Without LOCK_MSIX the MSI-X table and PBA are not reported at all: they split TEE ranges.
   if (m && !msixLocked) {
-    const holes = [
-      [m.table.bar, BigInt(m.table.offset) / PAGE],
-      [m.pba.bar, BigInt(m.pba.offset) / PAGE],
-    ].filter(([b]) => b === BigInt(bar) || Number(b) === bar);
+    const holes: bigint[] = [];
+    if (m.table.bar === bar) holes.push(BigInt(m.table.offset) / PAGE);
+    if (m.pba.bar === bar) holes.push(BigInt(m.pba.offset) / PAGE);
     let res = out;
-    for (const [, page] of holes) {
+    for (const page of holes) {
       res = res.flatMap((r) =>
         page >= r.start && page < r.start + r.pages
           ? [
