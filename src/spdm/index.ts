@@ -1,0 +1,57 @@
+/**
+ * spdm/: the SPDM engines (DSP0274) and their secured sessions (DSP0277): configuration,
+ * trace events, transcripts, sessions, the responder, and the vendor-defined dispatch the
+ * device layer plugs IDE_KM and TDISP into.
+ */
+export {
+  type AlgorithmPreferences,
+  commonVersion,
+  DEFAULT_ALGORITHMS,
+  DEFAULT_REQUESTER_CAPABILITIES,
+  DEFAULT_RESPONDER_CAPABILITIES,
+  type EndpointConfig,
+  type MeasurementBlockConfig,
+  type PskEntry,
+  pickPreferred,
+  preferenceMask,
+  type RequesterConfig,
+  type ResponderConfig,
+  requesterConfig,
+  responderConfig,
+  SECURED_MESSAGE_VERSION_11,
+  type SlotIdentity,
+  sampleMeasurements,
+} from './config.ts';
+export type {
+  RecordRejectReason,
+  SpdmEvent,
+  SpdmEventSink,
+  SpdmRole,
+  SpdmVerdict,
+  VerifyTarget,
+} from './events.ts';
+export {
+  type ConnectionState,
+  type ResponderSessionInfo,
+  SpdmResponder,
+} from './responder/index.ts';
+export {
+  type ProtectOptions,
+  recordSessionId,
+  SecuredSession,
+  type SequenceCounters,
+  type SessionDirection,
+  SessionError,
+  type SessionKind,
+  type SessionOptions,
+  type SessionPhase,
+  type UnprotectResult,
+} from './session.ts';
+export { ConnectionTranscript, SessionTranscript } from './transcript.ts';
+export {
+  type VendorHandler,
+  type VendorHandlerResult,
+  type VendorProtocolKey,
+  VendorRegistry,
+  type VendorRequestContext,
+} from './vendor.ts';

@@ -1,0 +1,224 @@
+/**
+ * One request, one response (DSP0274 1.0-1.3 "Generic SPDM message format"; DSP0277 for
+ * requests inside a session): sends a request plain or as a secured record, opens the
+ * reply, answers ResponseNotReady with RESPOND_IF_READY and Busy with a retry (as libspdm's
+ * libspdm_handle_error_response_main does), turns an ERROR into SpdmErrorResponse, and
+ * decodes the expected response with the exact bytes the transcripts must hash (DOE
+ * padding removed). Every message crosses as a trace event.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeUnpadded, type TransportMessage } from '../../transport/types.ts';
+import { isWireError } from '../../wire/errors.ts';
+import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import {
+  SPDM_ERROR,
+  SPDM_ERROR_CODE,
+  SPDM_RESPOND_IF_READY,
+  spdmCodeName,
+} from '../../wire/spdm/constants.ts';
+import type { ErrorResponse } from '../../wire/spdm/error.ts';
+import { SessionError } from '../session.ts';
+import type { RequesterCore, RequesterSession } from './context.ts';
+import { SpdmErrorResponse, SpdmUsageError, SpdmVerifyError } from './errors.ts';
+
+/** The response a request expects. */
+export interface Expect<T> {
+  /** The response code; undefined accepts any code but ERROR (raw exchanges in tests). */
+  code: number | undefined;
+  /** The header version the response must carry (the negotiated one); undefined: any. */
+  version?: number;
+  /** Decodes exactly one message; throws WireError on malformed bytes. */
+  decode(bytes: Uint8Array): T;
+}
+
+/** Where a request goes: plain, or inside a session (in the clear during a clear handshake). */
+export interface Route {
+  session?: RequesterSession;
+  /** Send and receive plain although a session is given (HANDSHAKE_IN_THE_CLEAR FINISH). */
+  clear?: boolean;
+}
+
+export interface Received<T> {
+  value: T;
+  /** The response's exact bytes (what transcripts hash). */
+  bytes: Uint8Array;
+}
+
+const DEFAULT_RETRIES = 3;
+const DEFAULT_MAX_NOT_READY_WAIT_MS = 1000;
+
+/** A received message before it is decoded: plain (maybe DOE-padded) or opened from a record. */
+interface Reply extends TransportMessage {
+  /** A plain message that answered a secured request. */
+  plainInSession: boolean;
+}
+
+function emitMessage(
+  core: RequesterCore,
+  direction: 'in' | 'out',
+  bytes: Uint8Array,
+  session: RequesterSession | undefined,
+): void {
+  const code = bytes.length > 1 ? bytes[1] : -1;
+  core.emit({
+    type: 'message',
+    role: 'requester',
+    direction,
+    connectionId: core.config.connectionId,
+    sessionId: session?.id,
+    code,
+    name: code < 0 ? 'TRUNCATED' : spdmCodeName(code),
+    bytes,
+  });
+}
+
+/** Sends one SPDM message and returns what came back, opened from its record if secured. */
+async function transmit(core: RequesterCore, request: Uint8Array, route: Route): Promise<Reply> {
+  const timeout = core.options.timeoutMs;
+  const s = route.session;
+  emitMessage(core, 'out', request, s);
+  if (!s || route.clear) {
+    const reply = await core.transport.exchange({ secured: false, bytes: request }, timeout);
+    if (reply.secured) {
+      throw new SpdmVerifyError('response', 'a secured record answered a plain request');
+    }
+    return { ...reply, plainInSession: false };
+  }
+  let record: Uint8Array;
+  try {
+    record = s.secured.protect(request);
+  } catch (e) {
+    if (e instanceof RangeError)
+      throw new SpdmUsageError(`session 0x${s.id.toString(16)}: ${e.message}`);
+    throw e;
+  }
+  const reply = await core.transport.exchange({ secured: true, bytes: record }, timeout);
+  if (!reply.secured) return { ...reply, plainInSession: true };
+  try {
+    const opened = s.secured.unprotect(reply.bytes);
+    if (opened.rolledBack) {
+      core.emit({
+        type: 'key-update',
+        role: 'requester',
+        connectionId: core.config.connectionId,
+        sessionId: s.id,
+        operation: 0,
+        directions: [opened.rolledBack],
+        action: 'rolled-back',
+      });
+    }
+    return { secured: true, bytes: opened.message, plainInSession: false };
+  } catch (e) {
+    if (!(e instanceof SessionError)) throw e;
+    core.emit({
+      type: 'record-rejected',
+      role: 'requester',
+      connectionId: core.config.connectionId,
+      sessionId: e.sessionId,
+      reason: e.reason,
+    });
+    core.verified('secured-record', false, s.id);
+    // A record that does not open leaves the counters out of step: the session is over.
+    core.dropSession(s, 'decrypt-error');
+    throw new SpdmVerifyError('secured-record', e.message, { cause: e });
+  }
+}
+
+function decodeError(reply: Reply): { value: ErrorResponse; bytes: Uint8Array } {
+  try {
+    return decodeUnpadded(reply, (b) => decodeSpdm(b) as ErrorResponse);
+  } catch (e) {
+    if (isWireError(e)) throw new SpdmVerifyError('response', e.message, { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * Sends `request` and returns the decoded expected response.
+ * @throws SpdmErrorResponse when the peer answers ERROR (after Busy retries and
+ *   ResponseNotReady follow-ups); SpdmVerifyError 'response' for another response code or
+ *   malformed bytes, 'version' for a wrong header version, 'secured-record' for a record
+ *   that does not open (the session is then dropped); TransportError from the transport.
+ */
+export async function exchange<T>(
+  core: RequesterCore,
+  request: Uint8Array,
+  expect: Expect<T>,
+  route: Route = {},
+): Promise<Received<T>> {
+  const requestCode = request[1];
+  let busyLeft = core.options.retries ?? DEFAULT_RETRIES;
+  let notReadyLeft = core.options.retries ?? DEFAULT_RETRIES;
+  let next = request;
+  for (;;) {
+    const reply = await transmit(core, next, route);
+    if (reply.bytes.length < 4) {
+      emitMessage(core, 'in', reply.bytes, route.session);
+      throw new SpdmVerifyError(
+        'response',
+        `${reply.bytes.length}-byte response to ${spdmCodeName(requestCode)}`,
+      );
+    }
+    const code = reply.bytes[1];
+    if (code === SPDM_ERROR) {
+      const { value: err, bytes } = decodeError(reply);
+      emitMessage(core, 'in', bytes, route.session);
+      const rnr = err.responseNotReady;
+      if (rnr && notReadyLeft-- > 0) {
+        if (rnr.requestCode !== requestCode) {
+          throw new SpdmVerifyError(
+            'response',
+            `ResponseNotReady names ${spdmCodeName(rnr.requestCode)}, not ${spdmCodeName(requestCode)}`,
+          );
+        }
+        const maxWait = core.options.maxNotReadyWaitMs ?? DEFAULT_MAX_NOT_READY_WAIT_MS;
+        await sleep(Math.min(2 ** rnr.rdtExponent / 1000, maxWait));
+        next = encodeSpdm({
+          version: request[0],
+          code: SPDM_RESPOND_IF_READY,
+          requestCode: rnr.requestCode,
+          token: rnr.token,
+        });
+        continue;
+      }
+      if (err.errorCode === SPDM_ERROR_CODE.Busy && busyLeft-- > 0) {
+        next = request;
+        continue;
+      }
+      // libspdm: a DecryptError means the responder has dropped the session.
+      if (route.session && !route.clear && err.errorCode === SPDM_ERROR_CODE.DecryptError) {
+        core.dropSession(route.session, 'decrypt-error');
+      }
+      throw new SpdmErrorResponse(requestCode, err.errorCode, err.errorData, err.extendedData);
+    }
+    if (reply.plainInSession) {
+      emitMessage(core, 'in', reply.bytes, route.session);
+      if (route.session) core.dropSession(route.session, 'decrypt-error');
+      throw new SpdmVerifyError('secured-record', 'a plain message answered a secured request');
+    }
+    if (expect.code !== undefined && code !== expect.code) {
+      emitMessage(core, 'in', reply.bytes, route.session);
+      throw new SpdmVerifyError(
+        'response',
+        `${spdmCodeName(code)} answered ${spdmCodeName(requestCode)}, expected ${spdmCodeName(expect.code ?? code)}`,
+      );
+    }
+    if (expect.version !== undefined && reply.bytes[0] !== expect.version) {
+      emitMessage(core, 'in', reply.bytes, route.session);
+      throw new SpdmVerifyError(
+        'version',
+        `${spdmCodeName(code)} carries SPDMVersion 0x${reply.bytes[0].toString(16)}, negotiated 0x${expect.version.toString(16)}`,
+      );
+    }
+    let decoded: { value: T; bytes: Uint8Array };
+    try {
+      decoded = decodeUnpadded(reply, expect.decode);
+    } catch (e) {
+      emitMessage(core, 'in', reply.bytes, route.session);
+      if (isWireError(e)) throw new SpdmVerifyError('response', e.message, { cause: e });
+      throw e;
+    }
+    emitMessage(core, 'in', decoded.bytes, route.session);
+    return decoded;
+  }
+}

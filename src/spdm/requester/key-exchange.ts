@@ -1,0 +1,251 @@
+/**
+ * KEY_EXCHANGE / KEY_EXCHANGE_RSP from the requester's side (DSP0274 1.3 section 10.17;
+ * DSP0277 for the secured-message version; libspdm libspdm_req_key_exchange.c): an
+ * ephemeral ECDHE key from the injected random source, our DSP0277 versions in the opaque
+ * data, then on the response: the session id is new, the selected DSP0277 version is one we
+ * offered, the signature over A || [D] || Hash(Cert) || K verifies with the slot's leaf
+ * key, and (unless the handshake is in the clear) ResponderVerifyData = HMAC(rsp
+ * finished_key, TH1). The session then holds its handshake keys; FINISH completes it.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { dheGenerate, dheSharedSecret } from '../../crypto/dhe.ts';
+import { isCryptoError, wipe } from '../../crypto/errors.ts';
+import { scheduleParams, verifyData } from '../../crypto/key-schedule.ts';
+import { SPDM_SIGNING_CONTEXT, spdmVerify } from '../../crypto/signing.ts';
+import { isWireError } from '../../wire/errors.ts';
+import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import {
+  SPDM_CAP,
+  SPDM_KEY_EXCHANGE,
+  SPDM_KEY_EXCHANGE_RSP,
+  SPDM_MEAS_SUMMARY_NONE,
+  SPDM_RANDOM_SIZE,
+  SPDM_SESSION_POLICY,
+  SPDM_VERSION_12,
+} from '../../wire/spdm/constants.ts';
+import {
+  type KeyExchange,
+  type KeyExchangeRsp,
+  sessionIdOf,
+} from '../../wire/spdm/key-exchange.ts';
+import {
+  buildSupportedVersionsOpaque,
+  decodeOpaqueData,
+  findSecuredMessageData,
+} from '../../wire/spdm/opaque.ts';
+import { SecuredSession } from '../session.ts';
+import { type RequesterCore, RequesterSession } from './context.ts';
+import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
+import { exchange } from './exchange.ts';
+import { checkSummary } from './summary.ts';
+
+export interface KeyExchangeOptions {
+  /** Responder slot whose key signs KEY_EXCHANGE_RSP (default 0). */
+  slot?: number;
+  /** MeasurementSummaryHashType: SPDM_MEAS_SUMMARY_NONE / _TCB / _ALL (default none). */
+  measurementSummaryHashType?: number;
+  /** SessionPolicy (1.2+; default TerminationPolicyRuntimeUpdate, as libspdm). */
+  sessionPolicy?: number;
+}
+
+/** libspdm_allocate_req_session_id: 0xFFFF, 0xFFFE, ... the first not in use. */
+function allocateReqSessionId(core: RequesterCore): number {
+  const used = new Set([...core.sessions.keys()].map((id) => id & 0xffff));
+  for (let id = 0xffff; id > 0; id--) if (!used.has(id)) return id;
+  throw new SpdmUsageError('no free ReqSessionID');
+}
+
+/** The DSP0277 version KEY_EXCHANGE_RSP selected, or why it is not acceptable. */
+function selectedVersion(
+  core: RequesterCore,
+  rsp: KeyExchangeRsp,
+  version: number,
+): number | string {
+  const offered = core.config.securedMessageVersions;
+  if (rsp.opaqueData.length === 0) return offered[0] ?? 0; // libspdm accepts a silent responder
+  try {
+    const sm = findSecuredMessageData(decodeOpaqueData(rsp.opaqueData, version));
+    if (sm?.kind !== 'version-selection')
+      return 'OpaqueData has no secured-message version selection';
+    if (!offered.includes(sm.selectedVersion)) {
+      return `selected DSP0277 version 0x${sm.selectedVersion.toString(16)} was not offered`;
+    }
+    return sm.selectedVersion;
+  } catch (e) {
+    if (isWireError(e)) return `OpaqueData: ${e.message}`;
+    throw e;
+  }
+}
+
+/**
+ * Runs KEY_EXCHANGE; on success the session is registered in the handshake phase.
+ * @throws SpdmUsageError without KEY_EX_CAP on both sides, without DHE/AEAD, or without the
+ *   slot's chain; SpdmVerifyError 'response', 'secured-message-version',
+ *   'key-exchange-signature', 'key-exchange-verify-data', 'measurement-summary-hash';
+ *   whatever `exchange` throws. Nothing is left registered after a failure.
+ */
+export async function keyExchange(
+  core: RequesterCore,
+  o: KeyExchangeOptions = {},
+): Promise<RequesterSession> {
+  // -- check state
+  const n = core.negotiated();
+  const both = (bit: number) => (n.peer.flags & bit) !== 0 && (n.localFlags & bit) !== 0;
+  if (!both(SPDM_CAP.KEY_EX_CAP)) throw new SpdmUsageError('KEY_EX_CAP is not set on both sides');
+  const { dhe, aead, asym } = n.suite;
+  if (!dhe || !aead || !asym)
+    throw new SpdmUsageError('no DHE group, AEAD or signature algorithm negotiated');
+  const slot = o.slot ?? 0;
+  const chain = core.chain(slot);
+  const summaryType = o.measurementSummaryHashType ?? SPDM_MEAS_SUMMARY_NONE;
+  if (
+    summaryType !== SPDM_MEAS_SUMMARY_NONE &&
+    (n.peer.flags & (SPDM_CAP.MEAS_CAP_NO_SIG | SPDM_CAP.MEAS_CAP_SIG)) === 0
+  ) {
+    throw new SpdmUsageError('a measurement summary hash needs a responder with MEAS_CAP');
+  }
+  const rng = core.config.random;
+
+  // -- request / response
+  const kp = dheGenerate(dhe, rng);
+  const req: KeyExchange = {
+    version: n.version,
+    code: SPDM_KEY_EXCHANGE,
+    measurementSummaryHashType: summaryType,
+    slotId: slot,
+    reqSessionId: allocateReqSessionId(core),
+    sessionPolicy:
+      n.version >= SPDM_VERSION_12
+        ? (o.sessionPolicy ?? SPDM_SESSION_POLICY.TerminationPolicyRuntimeUpdate)
+        : 0,
+    randomData: rng(SPDM_RANDOM_SIZE),
+    exchangeData: kp.exchangeData,
+    opaqueData: buildSupportedVersionsOpaque(core.config.securedMessageVersions, n.version),
+  };
+  const request = encodeSpdm(req, { sizes: n.sizes });
+  core.transcript.resetForRequest(SPDM_KEY_EXCHANGE, core.authenticated);
+  let secured: SecuredSession | undefined;
+  let session: RequesterSession | undefined;
+  try {
+    const { value: rsp, bytes } = await exchange(core, request, {
+      code: SPDM_KEY_EXCHANGE_RSP,
+      version: n.version,
+      decode: (b) =>
+        decodeSpdm(b, {
+          version: n.version,
+          sizes: n.sizes,
+          request: req,
+          handshakeInTheClear: n.handshakeInTheClear,
+        }) as KeyExchangeRsp,
+    });
+
+    // -- verify: fields, opaque data, signature, then VerifyData under the new keys
+    const id = sessionIdOf(req, rsp);
+    const fieldProblem =
+      rsp.mutAuthRequested !== 0
+        ? `MutAuthRequested 0x${rsp.mutAuthRequested.toString(16)}: this requester does not authenticate itself`
+        : core.sessions.has(id)
+          ? `session id 0x${id.toString(16)} is already in use`
+          : undefined;
+    if (fieldProblem) {
+      core.verified('response', false);
+      throw new SpdmVerifyError('response', fieldProblem);
+    }
+    const smVersion = selectedVersion(core, rsp, n.version);
+    core.verified('secured-message-version', typeof smVersion === 'number');
+    if (typeof smVersion === 'string')
+      throw new SpdmVerifyError('secured-message-version', smVersion);
+
+    const st = core.transcript.startSession(chain.hash);
+    const h = n.sizes.hashSize;
+    const sigAt = bytes.length - n.sizes.signatureSize - (rsp.verifyData ? h : 0);
+    st.appendK(request);
+    st.appendK(bytes.subarray(0, sigAt));
+    const ok = spdmVerify(
+      {
+        asym,
+        hash: n.suite.hash,
+        version: n.version,
+        context: SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP,
+      },
+      chain.leafPublicKey,
+      st.bytes(),
+      rsp.signature,
+    );
+    core.verified('key-exchange-signature', ok);
+    if (!ok) {
+      throw new SpdmVerifyError(
+        'key-exchange-signature',
+        `signature over TH does not verify with slot ${slot}'s leaf key`,
+      );
+    }
+    st.appendK(rsp.signature);
+    const th1 = st.thHash();
+
+    let shared: Uint8Array;
+    try {
+      shared = dheSharedSecret(kp, rsp.exchangeData);
+    } catch (e) {
+      if (!isCryptoError(e)) throw e;
+      core.verified('response', false);
+      throw new SpdmVerifyError('response', `ExchangeData: ${e.detail}`);
+    }
+    const schedule = scheduleParams(n.suite, n.version);
+    secured = new SecuredSession({
+      id,
+      kind: 'dhe',
+      binding: core.transport.binding,
+      role: 'requester',
+      schedule,
+      aead,
+      random: rng,
+    });
+    const hs = secured.deriveHandshakeKeys(shared, th1);
+    wipe(shared);
+    if (rsp.verifyData) {
+      const expected = verifyData(schedule, hs.response.finishedKey, th1);
+      const same = timingSafeEqual(expected, rsp.verifyData);
+      core.verified('key-exchange-verify-data', same);
+      if (!same)
+        throw new SpdmVerifyError(
+          'key-exchange-verify-data',
+          'ResponderVerifyData is not HMAC(finished_key, TH1)',
+        );
+      st.appendK(rsp.verifyData);
+    }
+
+    // -- update
+    session = new RequesterSession(
+      secured,
+      st,
+      slot,
+      rsp.heartbeatPeriod,
+      smVersion,
+      rsp.measurementSummaryHash,
+    );
+    core.sessions.set(id, session);
+    core.emit({
+      type: 'session',
+      role: 'requester',
+      connectionId: core.config.connectionId,
+      sessionId: id,
+      kind: 'dhe',
+      phase: 'handshake',
+    });
+    if (rsp.measurementSummaryHash) {
+      checkSummary(core, n.suite.hash, {
+        source: 'key-exchange',
+        type: summaryType,
+        hash: rsp.measurementSummaryHash,
+        sessionId: id,
+      });
+    }
+    return session;
+  } catch (e) {
+    if (session) core.dropSession(session, 'finish-failed');
+    else secured?.end();
+    throw e;
+  } finally {
+    wipe(kp.privateKey);
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * What every responder handler works on: the configuration, the connection state, the
+ * transcripts and the open sessions, plus the shared answers (ERROR responses, events).
+ * Handlers follow libspdm's libspdm_get_response_* phases; this is their common ground.
+ *
+ * A handler returns a HandlerResult instead of mutating the wire: the responder core seals
+ * it for the session the request came in, and runs `after` once the response is sealed
+ * (the FINISH_RSP key switch, END_SESSION teardown).
+ */
+import { type SpdmSigningContext, spdmSign } from '../../crypto/signing.ts';
+import type { SecuredBinding } from '../../wire/secured.ts';
+import { SPDM_VERSION_10, spdmErrorName } from '../../wire/spdm/constants.ts';
+import type { SpdmCodecContext } from '../../wire/spdm/context.ts';
+import type { SpdmMessage } from '../../wire/spdm/messages.ts';
+import type { ResponderConfig } from '../config.ts';
+import type { SpdmEvent } from '../events.ts';
+import type { SecuredSession } from '../session.ts';
+import { ConnectionTranscript, type SessionTranscript } from '../transcript.ts';
+import { type ConnectionState, connectionVersion, isNegotiated, type Negotiated } from './state.ts';
+
+/** One open session as the responder tracks it. */
+export interface ResponderSession {
+  session: SecuredSession;
+  transcript: SessionTranscript;
+  /** The certificate slot that signed KEY_EXCHANGE_RSP (DHE sessions). */
+  slotId?: number;
+  /** Both sides set HANDSHAKE_IN_THE_CLEAR_CAP: FINISH / FINISH_RSP travel in the clear. */
+  handshakeInTheClear: boolean;
+}
+
+/** The request as the handler receives it. */
+export interface HandlerRequest<M extends SpdmMessage = SpdmMessage> {
+  /** The decoded request. */
+  message: M;
+  /** The request exactly as it goes into transcripts (DOE padding removed). */
+  bytes: Uint8Array;
+  /** The session it arrived in, if it came as a secured record. */
+  session?: ResponderSession;
+}
+
+export type HandlerResult =
+  | {
+      kind: 'response';
+      /** The encoded response. */
+      bytes: Uint8Array;
+      /** Runs after the response is sealed (with the keys in force when it was built). */
+      after?: () => void;
+    }
+  | {
+      kind: 'error';
+      errorCode: number;
+      errorData?: number;
+      extendedData?: Uint8Array;
+      /** Tear this session down once the ERROR is sent (a failed FINISH / PSK_FINISH). */
+      teardownSessionId?: number;
+    }
+  /** Send nothing (a vendor handler said so). */
+  | { kind: 'silent' };
+
+/** An ERROR result; handlers `return reject(...)`. */
+export function reject(
+  errorCode: number,
+  errorData = 0,
+  extra: { extendedData?: Uint8Array; teardownSessionId?: number } = {},
+): HandlerResult {
+  return { kind: 'error', errorCode, errorData, ...extra };
+}
+
+export function respond(bytes: Uint8Array, after?: () => void): HandlerResult {
+  return { kind: 'response', bytes, after };
+}
+
+export class ResponderContext {
+  state: ConnectionState = { state: 'NOT_STARTED' };
+  readonly transcript = new ConnectionTranscript();
+  /** Open sessions by session id. */
+  readonly sessions = new Map<number, ResponderSession>();
+  /** The last session KEY_EXCHANGE opened (HANDSHAKE_IN_THE_CLEAR FINISH goes to it). */
+  latestSessionId: number | undefined;
+
+  constructor(
+    readonly config: ResponderConfig,
+    readonly binding: SecuredBinding,
+  ) {}
+
+  emit(e: SpdmEvent): void {
+    this.config.onEvent?.(e);
+  }
+
+  /** The connection's SPDMVersion, 0x10 before GET_CAPABILITIES (libspdm's ERROR version). */
+  get version(): number {
+    return connectionVersion(this.state) ?? SPDM_VERSION_10;
+  }
+
+  /** The state after ALGORITHMS. @throws RangeError before (a dispatch guard bug). */
+  negotiated(): Negotiated {
+    if (!isNegotiated(this.state)) throw new RangeError(`responder: ${this.state.state}`);
+    return this.state;
+  }
+
+  /** Codec context for decoding requests / encoding responses of the negotiated connection. */
+  codec(extra: Partial<SpdmCodecContext> = {}): SpdmCodecContext {
+    const s = this.state;
+    return {
+      version: connectionVersion(s),
+      sizes: isNegotiated(s) ? s.algorithms.sizes : undefined,
+      ...extra,
+    };
+  }
+
+  /** True when both ends set `flag` (requester in GET_CAPABILITIES, us in CAPABILITIES). */
+  bothSupport(flag: number): boolean {
+    const s = this.state;
+    const peer = 'peer' in s ? s.peer.flags : 0;
+    return (this.config.capabilities & flag) !== 0 && (peer & flag) !== 0;
+  }
+
+  /** True when we advertise `flag`. */
+  weSupport(flag: number): boolean {
+    return (this.config.capabilities & flag) !== 0;
+  }
+
+  /** The slot's chain buffer, or undefined when the slot is not provisioned. */
+  chain(slotId: number): Uint8Array | undefined {
+    return isNegotiated(this.state) ? this.state.algorithms.chains[slotId] : undefined;
+  }
+
+  /**
+   * Signs a transcript with a slot's key in the negotiated algorithms (DSP0274 signing
+   * format of the connection's version).
+   * @throws CryptoError('bad-key') when the slot's key does not fit BaseAsymSel.
+   */
+  sign(slotId: number, context: SpdmSigningContext, transcript: Uint8Array): Uint8Array {
+    const n = this.negotiated();
+    const slot = this.config.slots[slotId];
+    const asym = n.algorithms.suite.asym;
+    if (!slot || !asym) throw new RangeError(`responder: slot ${slotId} cannot sign`);
+    return spdmSign(
+      { asym, hash: n.algorithms.suite.hash, version: n.version, context },
+      slot.privateKey,
+      transcript,
+    );
+  }
+
+  setState(next: ConnectionState): void {
+    const from = this.state.state;
+    this.state = next;
+    if (from !== next.state) {
+      this.emit({
+        type: 'connection-state',
+        role: 'responder',
+        connectionId: this.config.connectionId,
+        from,
+        to: next.state,
+      });
+    }
+  }
+
+  /** Ends one session: secrets wiped, removed, traced. */
+  endSession(id: number, cause: 'end-session' | 'finish-failed' | 'decrypt-error' | 'reset'): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    s.session.end();
+    this.sessions.delete(id);
+    if (this.latestSessionId === id) this.latestSessionId = undefined;
+    this.emit({
+      type: 'session',
+      role: 'responder',
+      connectionId: this.config.connectionId,
+      sessionId: id,
+      kind: s.session.kind,
+      phase: 'ended',
+      cause,
+    });
+  }
+
+  /** The trace record of an ERROR sent. */
+  emitError(requestCode: number, errorCode: number, errorData: number, sessionId?: number): void {
+    this.emit({
+      type: 'error-response',
+      role: 'responder',
+      connectionId: this.config.connectionId,
+      sessionId,
+      requestCode,
+      errorCode,
+      errorName: spdmErrorName(errorCode),
+      errorData,
+    });
+  }
+
+  /** Everything a failed request might have touched, to put back (see `restore`). */
+  snapshot(): ContextSnapshot {
+    const t = this.transcript;
+    return {
+      state: this.state,
+      a: t.a.slice(),
+      b: t.b.slice(),
+      c: t.c.slice(),
+      m: t.m.slice(),
+      d: t.d,
+      hash: t.hash,
+      version: t.version,
+      multiKeyConn: t.multiKeyConn,
+      sessionM: new Map([...this.sessions].map(([id, s]) => [id, s.transcript.m.slice()])),
+      latestSessionId: this.latestSessionId,
+    };
+  }
+
+  /** Puts the connection back as `snapshot` found it (a rejected request changes nothing). */
+  restore(s: ContextSnapshot): void {
+    const t = this.transcript;
+    this.state = s.state;
+    const put = (dst: Uint8Array[], src: Uint8Array[]) => dst.splice(0, dst.length, ...src);
+    put(t.a, s.a);
+    put(t.b, s.b);
+    put(t.c, s.c);
+    put(t.m, s.m);
+    t.d = s.d;
+    t.hash = s.hash;
+    t.version = s.version;
+    t.multiKeyConn = s.multiKeyConn;
+    for (const [id, m] of s.sessionM) {
+      const rs = this.sessions.get(id);
+      if (rs) put(rs.transcript.m, m);
+    }
+    this.latestSessionId = s.latestSessionId;
+  }
+}
+
+export interface ContextSnapshot {
+  state: ConnectionState;
+  a: Uint8Array[];
+  b: Uint8Array[];
+  c: Uint8Array[];
+  m: Uint8Array[];
+  d: Uint8Array | undefined;
+  hash: ConnectionTranscript['hash'];
+  version: number;
+  multiKeyConn: boolean;
+  sessionM: Map<number, Uint8Array[]>;
+  latestSessionId: number | undefined;
+}

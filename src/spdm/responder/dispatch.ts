@@ -1,0 +1,166 @@
+/**
+ * The dispatch table: request code -> handler, with the guards libspdm's handlers apply
+ * before they look at the request's body, in libspdm's order: the capability (ours, and
+ * the requester's where both must have it) -> UnsupportedRequest; the connection state ->
+ * UnexpectedRequest; inside / outside a session -> UnexpectedRequest, or SessionRequired
+ * (UnsupportedRequest before SPDM 1.2) for session-only requests sent in the clear.
+ */
+import * as C from '../../wire/spdm/constants.ts';
+import type { HandlerRequest, HandlerResult, ResponderContext } from './context.ts';
+import { handleChallenge } from './handlers/challenge.ts';
+import { handleEndSession } from './handlers/end-session.ts';
+import { handleFinish } from './handlers/finish.ts';
+import { handleGetCapabilities } from './handlers/get-capabilities.ts';
+import { handleGetCertificate } from './handlers/get-certificate.ts';
+import { handleGetDigests } from './handlers/get-digests.ts';
+import { handleGetMeasurements } from './handlers/get-measurements.ts';
+import { handleGetVersion } from './handlers/get-version.ts';
+import { handleHeartbeat } from './handlers/heartbeat.ts';
+import { handleKeyExchange } from './handlers/key-exchange.ts';
+import { handleKeyUpdate } from './handlers/key-update.ts';
+import { handleNegotiateAlgorithms } from './handlers/negotiate-algorithms.ts';
+import { handlePskExchange } from './handlers/psk-exchange.ts';
+import { handlePskFinish } from './handlers/psk-finish.ts';
+import { handleRespondIfReady } from './handlers/respond-if-ready.ts';
+import { handleVendorDefined } from './handlers/vendor-defined.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: each handler takes its own message type.
+type Handler = (ctx: ResponderContext, req: HandlerRequest<any>) => HandlerResult;
+
+export interface DispatchEntry {
+  handler: Handler;
+  /**
+   * Capability guard: `ours` must have some bit of the mask; with `both`, the requester
+   * too (PSK compares our PSK_CAP bits against its PSK_CAP bit).
+   */
+  cap?: { ours: number; peer?: number };
+  /** Needs ALGORITHMS first (NEGOTIATED or AUTHENTICATED). The VCA handlers check their own. */
+  negotiated: boolean;
+  session: 'outside' | 'inside' | 'any';
+}
+
+const MEAS = C.SPDM_CAP.MEAS_CAP_NO_SIG | C.SPDM_CAP.MEAS_CAP_SIG;
+const PSK_RSP = C.SPDM_CAP.PSK_CAP_RESPONDER | C.SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT;
+const PSK_REQ = C.SPDM_CAP.PSK_CAP_RESPONDER; // a requester's PSK_CAP is bit 10
+const both = (bit: number) => ({ ours: bit, peer: bit });
+const SESSION = { ours: C.SPDM_CAP.KEY_EX_CAP | PSK_RSP };
+
+export const DISPATCH: Readonly<Record<number, DispatchEntry>> = {
+  [C.SPDM_GET_VERSION]: { handler: handleGetVersion, negotiated: false, session: 'any' },
+  [C.SPDM_GET_CAPABILITIES]: { handler: handleGetCapabilities, negotiated: false, session: 'any' },
+  [C.SPDM_NEGOTIATE_ALGORITHMS]: {
+    handler: handleNegotiateAlgorithms,
+    negotiated: false,
+    session: 'any',
+  },
+  [C.SPDM_GET_DIGESTS]: {
+    handler: handleGetDigests,
+    cap: { ours: C.SPDM_CAP.CERT_CAP },
+    negotiated: true,
+    session: 'any',
+  },
+  [C.SPDM_GET_CERTIFICATE]: {
+    handler: handleGetCertificate,
+    cap: { ours: C.SPDM_CAP.CERT_CAP },
+    negotiated: true,
+    session: 'any',
+  },
+  [C.SPDM_CHALLENGE]: {
+    handler: handleChallenge,
+    cap: { ours: C.SPDM_CAP.CHAL_CAP },
+    negotiated: true,
+    session: 'outside',
+  },
+  [C.SPDM_GET_MEASUREMENTS]: {
+    handler: handleGetMeasurements,
+    cap: { ours: MEAS },
+    negotiated: true,
+    session: 'any',
+  },
+  [C.SPDM_KEY_EXCHANGE]: {
+    handler: handleKeyExchange,
+    cap: both(C.SPDM_CAP.KEY_EX_CAP),
+    negotiated: true,
+    session: 'outside',
+  },
+  [C.SPDM_FINISH]: {
+    handler: handleFinish,
+    cap: both(C.SPDM_CAP.KEY_EX_CAP),
+    negotiated: true,
+    session: 'any',
+  },
+  [C.SPDM_PSK_EXCHANGE]: {
+    handler: handlePskExchange,
+    cap: { ours: PSK_RSP, peer: PSK_REQ },
+    negotiated: true,
+    session: 'outside',
+  },
+  [C.SPDM_PSK_FINISH]: {
+    handler: handlePskFinish,
+    cap: { ours: PSK_RSP, peer: PSK_REQ },
+    negotiated: true,
+    session: 'inside',
+  },
+  [C.SPDM_HEARTBEAT]: {
+    handler: handleHeartbeat,
+    cap: both(C.SPDM_CAP.HBEAT_CAP),
+    negotiated: true,
+    session: 'inside',
+  },
+  [C.SPDM_KEY_UPDATE]: {
+    handler: handleKeyUpdate,
+    cap: both(C.SPDM_CAP.KEY_UPD_CAP),
+    negotiated: true,
+    session: 'inside',
+  },
+  [C.SPDM_END_SESSION]: {
+    handler: handleEndSession,
+    cap: SESSION,
+    negotiated: true,
+    session: 'inside',
+  },
+  [C.SPDM_VENDOR_DEFINED_REQUEST]: {
+    handler: handleVendorDefined,
+    negotiated: true,
+    session: 'any',
+  },
+  [C.SPDM_RESPOND_IF_READY]: {
+    handler: handleRespondIfReady,
+    negotiated: false,
+    session: 'any',
+  },
+};
+
+/** The guard verdict for a request: an ERROR code to answer, or undefined to go on. */
+export function guard(
+  ctx: ResponderContext,
+  e: DispatchEntry,
+  inSession: boolean,
+): { errorCode: number; errorData?: number } | undefined {
+  const s = ctx.state.state;
+  if (e.negotiated && (s === 'NOT_STARTED' || s === 'AFTER_VERSION')) {
+    return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
+  }
+  if (e.cap) {
+    const peer = 'peer' in ctx.state ? ctx.state.peer.flags : 0;
+    const ok =
+      (ctx.config.capabilities & e.cap.ours) !== 0 &&
+      (e.cap.peer === undefined || (peer & e.cap.peer) !== 0);
+    if (!ok) return { errorCode: C.SPDM_ERROR_CODE.UnsupportedRequest };
+  }
+  if (e.negotiated && s === 'AFTER_CAPABILITIES') {
+    return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
+  }
+  if (e.session === 'outside' && inSession) {
+    return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
+  }
+  if (e.session === 'inside' && !inSession) {
+    return {
+      errorCode:
+        ctx.version >= C.SPDM_VERSION_12
+          ? C.SPDM_ERROR_CODE.SessionRequired
+          : C.SPDM_ERROR_CODE.UnsupportedRequest,
+    };
+  }
+  return undefined;
+}

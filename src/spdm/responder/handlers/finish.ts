@@ -1,0 +1,82 @@
+/**
+ * FINISH -> FINISH_RSP (DSP0274 1.3 section 10.17; libspdm libspdm_get_response_finish).
+ * Only for a DHE session in its handshake phase: a PSK session never accepts FINISH (the
+ * CVE-2023-31127 pattern). RequesterVerifyData = HMAC(req finished_key, Hash(TH || FINISH
+ * header)) must match, or the answer is DecryptError and the session is torn down. FINISH
+ * arrives sealed with the handshake keys, or in the clear when both sides set
+ * HANDSHAKE_IN_THE_CLEAR_CAP (then FINISH_RSP carries ResponderVerifyData). The data keys
+ * come from TH2 and take over once FINISH_RSP is sealed.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { digest } from '../../../crypto/hash.ts';
+import { verifyData } from '../../../crypto/key-schedule.ts';
+import { concat } from '../../../wire/hex.ts';
+import { encodeSpdm } from '../../../wire/spdm/codec.ts';
+import { SPDM_ERROR_CODE, SPDM_FINISH_RSP } from '../../../wire/spdm/constants.ts';
+import type { Finish, FinishRsp } from '../../../wire/spdm/finish.ts';
+import {
+  type HandlerRequest,
+  type HandlerResult,
+  type ResponderContext,
+  type ResponderSession,
+  reject,
+  respond,
+} from '../context.ts';
+
+/** FINISH / PSK_FINISH header bytes covered by the requester's VerifyData. */
+const HEADER = 4;
+
+export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>): HandlerResult {
+  const m = req.message;
+  // check state: which session; DHE only; still in its handshake.
+  let rs: ResponderSession | undefined = req.session;
+  if (!rs) {
+    const latest =
+      ctx.latestSessionId === undefined ? undefined : ctx.sessions.get(ctx.latestSessionId);
+    rs = latest?.handshakeInTheClear ? latest : undefined;
+  } else if (rs.handshakeInTheClear) {
+    rs = undefined; // a handshake in the clear takes FINISH only in the clear
+  }
+  if (rs?.session.kind !== 'dhe' || rs.session.phase !== 'handshake') {
+    return reject(SPDM_ERROR_CODE.UnexpectedRequest);
+  }
+  // validate: no mutual authentication was requested, so no signature may come.
+  if (m.signatureIncluded || m.signature) return reject(SPDM_ERROR_CODE.InvalidRequest);
+  const { session, transcript } = rs;
+  const hs = session.handshake;
+  if (!hs) return reject(SPDM_ERROR_CODE.UnexpectedRequest);
+  const th = digest(transcript.hash, transcript.bytes(), req.bytes.subarray(0, HEADER));
+  const expected = verifyData(session.schedule, hs.request.finishedKey, th);
+  if (expected.length !== m.verifyData.length || !timingSafeEqual(expected, m.verifyData)) {
+    return reject(SPDM_ERROR_CODE.DecryptError, 0, { teardownSessionId: session.id });
+  }
+  // process
+  transcript.appendF(req.bytes);
+  const n = ctx.negotiated();
+  const rsp: FinishRsp = { version: n.version, code: SPDM_FINISH_RSP };
+  let bytes = encodeSpdm(rsp, ctx.codec({ handshakeInTheClear: rs.handshakeInTheClear }));
+  if (rs.handshakeInTheClear) {
+    const rspTh = digest(transcript.hash, concat(transcript.bytes(), bytes));
+    rsp.verifyData = verifyData(session.schedule, hs.response.finishedKey, rspTh);
+    bytes = encodeSpdm(rsp, ctx.codec({ handshakeInTheClear: true }));
+  }
+  // update: F, TH2, data keys (active after FINISH_RSP is sealed).
+  transcript.appendF(bytes);
+  session.deriveDataKeys(transcript.thHash());
+  const id = session.id;
+  // respond
+  return respond(bytes, () => establish(ctx, rs, id));
+}
+
+/** The key switch after FINISH_RSP / PSK_FINISH_RSP, and its trace record. */
+export function establish(ctx: ResponderContext, rs: ResponderSession, id: number): void {
+  rs.session.establish();
+  ctx.emit({
+    type: 'session',
+    role: 'responder',
+    connectionId: ctx.config.connectionId,
+    sessionId: id,
+    kind: rs.session.kind,
+    phase: 'established',
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * PSK_EXCHANGE -> PSK_EXCHANGE_RSP (DSP0274 1.3 section 10.18; libspdm
+ * libspdm_get_response_psk_exchange). Opens a PSK session: the pre-shared key is found by
+ * its hint, K = PSK_EXCHANGE || PSK_EXCHANGE_RSP, TH1 = Hash(A || K) (no certificate), the
+ * handshake secrets come from the PSK, and ResponderVerifyData = HMAC(rsp finished_key,
+ * TH1). With PSK_CAP "with context" the requester must finish with PSK_FINISH; without it
+ * the session is established as soon as the response is sealed (TH2 = TH1 || VerifyData).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { verifyData } from '../../../crypto/key-schedule.ts';
+import { encodeSpdm } from '../../../wire/spdm/codec.ts';
+import {
+  SPDM_CAP,
+  SPDM_ERROR_CODE,
+  SPDM_MEAS_SUMMARY_NONE,
+  SPDM_PSK_EXCHANGE_RSP,
+} from '../../../wire/spdm/constants.ts';
+import type { PskExchange, PskExchangeRsp } from '../../../wire/spdm/psk.ts';
+import {
+  type HandlerRequest,
+  type HandlerResult,
+  type ResponderContext,
+  reject,
+  respond,
+} from '../context.ts';
+import { isSummaryHashType, measurementSummaryHash } from '../measurement-blocks.ts';
+import {
+  allocateRspSessionId,
+  newSession,
+  selectSecuredVersion,
+  versionSelectionOpaque,
+} from '../session-setup.ts';
+import { establish } from './finish.ts';
+
+export function handlePskExchange(
+  ctx: ResponderContext,
+  req: HandlerRequest<PskExchange>,
+): HandlerResult {
+  const m = req.message;
+  const n = ctx.negotiated();
+  const a = n.algorithms;
+  // validate: summary hash type, a known hint, a DSP0277 version we share.
+  if (!isSummaryHashType(m.measurementSummaryHashType))
+    return reject(SPDM_ERROR_CODE.InvalidRequest);
+  if (
+    m.measurementSummaryHashType !== SPDM_MEAS_SUMMARY_NONE &&
+    (!ctx.weSupport(SPDM_CAP.MEAS_CAP_NO_SIG | SPDM_CAP.MEAS_CAP_SIG) ||
+      a.measurementHashAlgo === 0)
+  ) {
+    return reject(SPDM_ERROR_CODE.InvalidRequest);
+  }
+  const entry = ctx.config.psk.find(
+    (p) =>
+      p.hint.length === m.pskHint.length &&
+      (p.hint.length === 0 || timingSafeEqual(p.hint, m.pskHint)),
+  );
+  if (!entry || !a.suite.aead) return reject(SPDM_ERROR_CODE.InvalidRequest);
+  const selected = selectSecuredVersion(ctx, m.opaqueData);
+  if (selected === undefined) return reject(SPDM_ERROR_CODE.InvalidRequest);
+  // check state: a free session slot.
+  const rspSessionId = allocateRspSessionId(ctx, m.reqSessionId);
+  if (rspSessionId === undefined) return reject(SPDM_ERROR_CODE.SessionLimitExceeded);
+
+  // process
+  const withContext = ctx.weSupport(SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT);
+  const H = a.sizes.hashSize;
+  const rsp: PskExchangeRsp = {
+    version: n.version,
+    code: SPDM_PSK_EXCHANGE_RSP,
+    heartbeatPeriod: ctx.bothSupport(SPDM_CAP.HBEAT_CAP) ? ctx.config.heartbeatPeriod : 0,
+    rspSessionId,
+    measurementSummaryHash: measurementSummaryHash(
+      ctx.config.measurements,
+      a.measurementHashAlgo,
+      a.suite.hash,
+      m.measurementSummaryHashType,
+    ),
+    responderContext: withContext ? ctx.config.random(H) : new Uint8Array(),
+    opaqueData: versionSelectionOpaque(ctx, selected),
+    verifyData: new Uint8Array(H),
+  };
+  const bytes = encodeSpdm(rsp, ctx.codec({ request: m }));
+
+  // update: K, TH1, handshake keys, VerifyData.
+  const id = ((rspSessionId << 16) | m.reqSessionId) >>> 0;
+  const transcript = ctx.transcript.startSession();
+  transcript.appendK(req.bytes);
+  transcript.appendK(bytes.subarray(0, bytes.length - H));
+  const session = newSession(ctx, id, 'psk');
+  const hs = session.deriveHandshakeKeys(entry.psk, transcript.thHash());
+  const vd = verifyData(session.schedule, hs.response.finishedKey, transcript.thHash());
+  bytes.set(vd, bytes.length - H);
+  transcript.appendK(vd);
+  const rs = { session, transcript, handshakeInTheClear: false };
+  ctx.sessions.set(id, rs);
+
+  // emit
+  ctx.emit({
+    type: 'session',
+    role: 'responder',
+    connectionId: ctx.config.connectionId,
+    sessionId: id,
+    kind: 'psk',
+    phase: 'handshake',
+  });
+  if (withContext) return respond(bytes);
+  // No PSK_FINISH will come: the data keys follow from K alone.
+  session.deriveDataKeys(transcript.thHash());
+  return respond(bytes, () => establish(ctx, rs, id));
+}
