@@ -22,6 +22,7 @@ import {
   SPDM_ALGORITHMS,
   SPDM_ALGORITHMS_MULTI_KEY_CONN,
   SPDM_CAP,
+  SPDM_MEL_SPECIFICATION_DMTF,
   SPDM_NEGOTIATE_ALGORITHMS,
   SPDM_VERSION_11,
   SPDM_VERSION_12,
@@ -100,7 +101,8 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
     otherParamsSupport: offer.opaque,
     baseAsymAlgo: offer.baseAsym,
     baseHashAlgo: offer.baseHash,
-    melSpecification: 0,
+    // libspdm offers the DMTF measurement extension log format from 1.3 on.
+    melSpecification: v >= SPDM_VERSION_13 ? SPDM_MEL_SPECIFICATION_DMTF : 0,
     extAsym: [],
     extHash: [],
     algStructs: tables,
@@ -150,6 +152,7 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
     checkPick('AEADCipherSuite', sel.aead, offer.aead, keyEx),
     checkPick('KeySchedule', sel.keySchedule, offer.keySchedule, keyEx),
     checkPick('ReqBaseAsymAlg', sel.reqBaseAsym, offer.reqBaseAsym, false),
+    checkPick('MELspecificationSel', rsp.melSpecificationSel, req.melSpecification, false),
     v >= SPDM_VERSION_12
       ? checkPick('OpaqueDataFormat', sel.otherParams & 0xf, offer.opaque & 0xf, false)
       : undefined,
