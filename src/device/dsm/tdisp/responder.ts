@@ -134,7 +134,11 @@ export function tdispRespond(
   let req: TdispMessage | undefined;
   const decode = (): TdispMessage | undefined => {
     try {
-      return decodeTdisp(raw);
+      const m = decodeTdisp(raw);
+      // TDISP 1.0 layout: BIND_P2P_STREAM_REQUEST ends after P2P_STREAM_ID (no 1.1 STREAM_CONFIG).
+      return m.code === PCI_TDISP_BIND_P2P_STREAM_REQ && m.streamConfig !== undefined
+        ? undefined
+        : m;
     } catch {
       return undefined;
     }
