@@ -125,9 +125,9 @@ test('the spdm-emu requester flow of the capture, replayed against the spdm-emu 
       case 0x03:
         assert.equal(g.startInterfaceNonce.length, 32);
         // The requester echoes whatever nonce LOCK returned: hand it ours for START.
-        requests
-          .filter((x) => x.protocolId === 1 && x.message[1] === 0x86)
-          .forEach((x) => x.message.set(g.startInterfaceNonce, 16));
+        for (const x of requests) {
+          if (x.protocolId === 1 && x.message[1] === 0x86) x.message.set(g.startInterfaceNonce, 16);
+        }
         break;
       case 0x04: {
         assert.equal(t.code, 0x04);
