@@ -1,6 +1,13 @@
 /** transport/: moving SPDM messages between a requester and a responder. */
 export { decodeTransportPayload, encodeTransportPayload, socketTransportType } from './binding.ts';
 export { doeDiscovery } from './doe-discovery.ts';
+export {
+  type ConfigAccessor,
+  createDoeMailboxTransport,
+  type DoeMailboxOptions,
+  type DoeMailboxTransport,
+  findDoeCapability,
+} from './doe-mailbox.ts';
 export { createInProcessPair, type InProcessOptions } from './in-process.ts';
 export {
   DOE_SPDM_PROTOCOLS,

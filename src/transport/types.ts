@@ -64,7 +64,8 @@ export type TransportErrorCode =
   | 'handshake' // the spdm-emu TEST hello exchange failed
   | 'unexpected-command' // a socket command other than the one expected (e.g. UNKNOWN)
   | 'no-response' // the responder chose to send nothing (in-process)
-  | 'bad-payload'; // a payload that does not decode for the binding
+  | 'bad-payload' // a payload that does not decode for the binding
+  | 'device-error'; // a DOE mailbox signalled DOE Error (PCIe 6.30.2) and was aborted
 
 /** A failure to move bytes (as opposed to a WireError, which is bad bytes in a message). */
 export class TransportError extends Error {
