@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PCI_BASE_ADDRESS_0 } from '../../../src/device/pci/regs.ts';
+import { walkExtCapabilities } from '../../../src/device/pci/config-space.ts';
+import { PCI_BASE_ADDRESS_0, PCI_EXT_CAP_ID_IDE } from '../../../src/device/pci/regs.ts';
 import { nic } from '../../../src/device/profiles/nic.ts';
 import { nvme } from '../../../src/device/profiles/nvme.ts';
 import { TDISP_ERROR_CODE_NAMES } from '../../../src/wire/tdisp/constants.ts';
@@ -207,4 +208,51 @@ describe('START_INTERFACE_REQUEST', () => {
     assert.equal(tdi.state, 'RUN');
     assert.equal('nonce' in tdi, false);
   });
+});
+
+describe('LOCK checks the IDE register configuration of the default stream', () => {
+  // nic: one Link block, then 4 Selective blocks of 1 address block (8 dwords each).
+  function selCtl(w: ReturnType<typeof makeWorld>, i: number): number {
+    const ide = walkExtCapabilities((o, s) => w.device.configRead(0, o, s)).find(
+      (c) => c.id === PCI_EXT_CAP_ID_IDE,
+    )!;
+    return ide.offset + 0xc + 8 + i * 32 + 4;
+  }
+  const cases: Array<[string, Array<[number, number]>, string]> = [
+    ['one Selective block, TC0', [[0, 0x1]], 'ok'],
+    ['one Selective block on TC1', [[0, 0x1 | (1 << 19)]], 'InvalidRequest'],
+    [
+      'two Selective blocks carrying stream 0',
+      [
+        [0, 0x1],
+        [1, 0x1],
+      ],
+      'InvalidRequest',
+    ],
+    [
+      'a disabled second block does not count',
+      [
+        [0, 0x1],
+        [1, 0x0],
+      ],
+      'ok',
+    ],
+    [
+      'another stream in the second block',
+      [
+        [0, 0x1],
+        [1, 0x1 | (5 << 24)],
+      ],
+      'ok',
+    ],
+  ];
+  for (const [name, blocks, want] of cases) {
+    test(name, () => {
+      const w = makeWorld(nic);
+      for (const [i, v] of blocks) w.device.configWrite(0, selCtl(w, i), 4, v >>> 0);
+      programStream(w, SESSION_A);
+      const r = lock(w, SESSION_A, 1);
+      assert.equal(r.code === 0x03 ? 'ok' : errorName(r), want);
+    });
+  }
 });

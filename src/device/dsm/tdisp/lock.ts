@@ -1,7 +1,8 @@
 /**
  * LOCK_INTERFACE_REQUEST -> LOCK_INTERFACE_RESPONSE (PCIe 6.x 11.3.8 / 11.3.9).
- * Refused with INVALID_REQUEST for unsupported flags or when the default stream's keys were
- * not all programmed and started on the SPDM session the LOCK arrives on; with
+ * Refused with INVALID_REQUEST for unsupported flags, when the default stream's keys were
+ * not all programmed and started on the SPDM session the LOCK arrives on, or when the IDE
+ * registers carry the default stream in several blocks or on a TC other than TC0; with
  * INVALID_DEVICE_CONFIGURATION when the function's BARs overlap; with INSUFFICIENT_ENTROPY
  * when no nonce can be drawn. On success the security-relevant configuration is
  * snapshotted, LOCK_MSIX locks the MSI-X table in the hardware, and a fresh 32-byte
@@ -19,6 +20,7 @@ import {
 import type { LockInterfaceRequest } from '../../../wire/tdisp/messages.ts';
 import type { FunctionSecurityView } from '../../events.ts';
 import { streamKeyedOn } from '../ide-km/keys.ts';
+import { defaultStreamProblem } from '../ide-registers.ts';
 import { reportedBars } from '../interface-report.ts';
 import type { HwEffect } from '../state.ts';
 import type { LockRecord, Tdi } from '../tdi.ts';
@@ -44,6 +46,10 @@ export const handleLock: TdispHandler<LockInterfaceRequest> = (req, c) => {
   // check state
   if (c.tdi.state !== 'CONFIG_UNLOCKED') return fail(PCI_TDISP_ERROR_CODE_INVALID_INTERFACE_STATE);
   if (c.env.requireIde && !streamKeyedOn(c.ideKm, req.defaultStreamId, c.session)) {
+    return fail(PCI_TDISP_ERROR_CODE_INVALID_REQUEST);
+  }
+  const regs = c.env.hw.ideRegisters?.(0);
+  if (regs && defaultStreamProblem(regs, req.defaultStreamId) !== undefined) {
     return fail(PCI_TDISP_ERROR_CODE_INVALID_REQUEST);
   }
   if (barsOverlap(c.view)) return fail(PCI_TDISP_ERROR_CODE_INVALID_DEVICE_CONFIGURATION);
