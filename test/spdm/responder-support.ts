@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCertificates, loadPrivateKey } from '../../src/crypto/cert-load.ts';
+import { dheGenerate, dheSharedSecret } from '../../src/crypto/dhe.ts';
+import { digest } from '../../src/crypto/hash.ts';
+import { type KeyScheduleParams, verifyData } from '../../src/crypto/key-schedule.ts';
 import { seededRandom } from '../../src/crypto/random.ts';
 import {
   DEFAULT_RESPONDER_CAPABILITIES,
@@ -15,10 +18,14 @@ import {
 import type { SpdmEvent } from '../../src/spdm/events.ts';
 import { SpdmResponder } from '../../src/spdm/responder/responder.ts';
 import { VendorRegistry } from '../../src/spdm/vendor.ts';
+import { concat } from '../../src/wire/hex.ts';
 import type { SecuredBinding } from '../../src/wire/secured.ts';
 import { type Algorithms, algorithmSizes } from '../../src/wire/spdm/algorithms.ts';
 import type { Capabilities } from '../../src/wire/spdm/capabilities.ts';
+import type { Certificate } from '../../src/wire/spdm/certificate.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
+import type { KeyExchangeRsp } from '../../src/wire/spdm/key-exchange.ts';
+import { buildSupportedVersionsOpaque } from '../../src/wire/spdm/opaque.ts';
 import type { Version } from '../../src/wire/spdm/version.ts';
 import { vectorPath } from '../support/captures.ts';
 import { ScriptedRequester } from './scripted-requester.ts';
@@ -150,4 +157,71 @@ export function vca(r: ScriptedRequester, o: VcaOptions = {}): Algorithms | unde
   r.a.push(na.reqBytes, na.rspBytes);
   r.sizes = algorithmSizes(na.rsp);
   return na.rsp;
+}
+
+/** A DHE session up to KEY_EXCHANGE_RSP (handshake keys on the requester side). */
+export function keyExchange(r: ScriptedRequester, chain: Uint8Array, reqSessionId = 0x0101) {
+  const version = r.version;
+  const kp = dheGenerate('secp384r1', r.random);
+  const kx = r.exchange<KeyExchangeRsp>({
+    version,
+    code: C.SPDM_KEY_EXCHANGE,
+    measurementSummaryHashType: 0,
+    slotId: 0,
+    reqSessionId,
+    sessionPolicy: 0,
+    randomData: r.random(32),
+    exchangeData: kp.exchangeData,
+    opaqueData: buildSupportedVersionsOpaque([0x1100], version),
+  });
+  const sid = ((kx.rsp.rspSessionId << 16) | reqSessionId) >>> 0;
+  const schedule: KeyScheduleParams = { version, hash: 'sha384', aeadKeySize: 32 };
+  const s = r.openSession(sid, 'dhe', schedule, 'aes-256-gcm');
+  s.certHash = digest('sha384', chain);
+  s.k.push(kx.reqBytes, kx.rspBytes.subarray(0, kx.rspBytes.length - 48));
+  const hs = s.secured.deriveHandshakeKeys(
+    dheSharedSecret(kp, kx.rsp.exchangeData),
+    r.thHash(s, 'sha384'),
+  );
+  s.k.push(kx.rsp.verifyData!);
+  return { s, hs, schedule, sid };
+}
+
+/** The FINISH a requester sends for `s` (VerifyData right unless `tamper`). */
+export function finishRequest(
+  r: ScriptedRequester,
+  x: ReturnType<typeof keyExchange>,
+  tamper = false,
+): Uint8Array {
+  const header = Uint8Array.of(r.version, C.SPDM_FINISH, 0, 0);
+  const vd = verifyData(x.schedule, x.hs.request.finishedKey, r.thHash(x.s, 'sha384', header));
+  if (tamper) vd[0] ^= 0x01;
+  return concat(header, vd);
+}
+
+/** KEY_EXCHANGE + FINISH: an established session. */
+export function establishedSession(r: ScriptedRequester, chain: Uint8Array, reqSessionId = 0x0101) {
+  const x = keyExchange(r, chain, reqSessionId);
+  const req = finishRequest(r, x);
+  const rsp = r.sendSecuredRaw(x.s, req);
+  assert.ok(rsp && rsp[1] === C.SPDM_FINISH_RSP, 'FINISH_RSP');
+  x.s.f.push(req, rsp);
+  x.s.secured.deriveDataKeys(r.thHash(x.s, 'sha384'));
+  x.s.secured.establish();
+  return x;
+}
+
+/** Reads slot 0's chain buffer in one GET_CERTIFICATE (keeping B as the requester would). */
+export function certificateChain(r: ScriptedRequester): Uint8Array {
+  const x = r.exchange<Certificate>({
+    version: r.version,
+    code: C.SPDM_GET_CERTIFICATE,
+    slotId: 0,
+    requestAttributes: 0,
+    offset: 0,
+    length: 0xffff,
+  });
+  r.b.push(x.reqBytes, x.rspBytes);
+  assert.equal(x.rsp.remainderLength, 0);
+  return x.rsp.certChain;
 }

@@ -23,6 +23,7 @@ import { handlePskExchange } from './handlers/psk-exchange.ts';
 import { handlePskFinish } from './handlers/psk-finish.ts';
 import { handleRespondIfReady } from './handlers/respond-if-ready.ts';
 import { handleVendorDefined } from './handlers/vendor-defined.ts';
+import type { ConnectionStateName } from './state.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: each handler takes its own message type.
 type Handler = (ctx: ResponderContext, req: HandlerRequest<any>) => HandlerResult;
@@ -34,8 +35,10 @@ export interface DispatchEntry {
    * too (PSK compares our PSK_CAP bits against its PSK_CAP bit).
    */
   cap?: { ours: number; peer?: number };
-  /** Needs ALGORITHMS first (NEGOTIATED or AUTHENTICATED). The VCA handlers check their own. */
+  /** Needs ALGORITHMS first (NEGOTIATED or AUTHENTICATED). */
   negotiated: boolean;
+  /** VCA requests: the one state they are expected in (checked before the body is decoded). */
+  expects?: ConnectionStateName;
   session: 'outside' | 'inside' | 'any';
 }
 
@@ -47,11 +50,17 @@ const SESSION = { ours: C.SPDM_CAP.KEY_EX_CAP | PSK_RSP };
 
 export const DISPATCH: Readonly<Record<number, DispatchEntry>> = {
   [C.SPDM_GET_VERSION]: { handler: handleGetVersion, negotiated: false, session: 'any' },
-  [C.SPDM_GET_CAPABILITIES]: { handler: handleGetCapabilities, negotiated: false, session: 'any' },
+  [C.SPDM_GET_CAPABILITIES]: {
+    handler: handleGetCapabilities,
+    negotiated: false,
+    expects: 'AFTER_VERSION',
+    session: 'outside',
+  },
   [C.SPDM_NEGOTIATE_ALGORITHMS]: {
     handler: handleNegotiateAlgorithms,
     negotiated: false,
-    session: 'any',
+    expects: 'AFTER_CAPABILITIES',
+    session: 'outside',
   },
   [C.SPDM_GET_DIGESTS]: {
     handler: handleGetDigests,
@@ -138,6 +147,7 @@ export function guard(
   inSession: boolean,
 ): { errorCode: number; errorData?: number } | undefined {
   const s = ctx.state.state;
+  if (e.expects && s !== e.expects) return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
   if (e.negotiated && (s === 'NOT_STARTED' || s === 'AFTER_VERSION')) {
     return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
   }

@@ -19,7 +19,9 @@ import { decodeSpdm, decodeSpdmHeader, encodeSpdm } from '../../wire/spdm/codec.
 import {
   SPDM_ERROR,
   SPDM_ERROR_CODE,
+  SPDM_GET_CAPABILITIES,
   SPDM_GET_VERSION,
+  SPDM_VERSION_10,
   SPDM_VERSION_12,
   spdmCodeName,
 } from '../../wire/spdm/constants.ts';
@@ -150,11 +152,16 @@ export class SpdmResponder {
       this.emitMessage('in', m.bytes, code, rs);
       const entry = DISPATCH[code];
       if (!entry) return done(reject(SPDM_ERROR_CODE.UnsupportedRequest, code), code);
-      // The connection's version, once GET_CAPABILITIES fixed it (GET_VERSION is always 1.0).
+      // GET_VERSION is always 1.0; GET_CAPABILITIES picks one of ours; the rest use the
+      // connection's version once GET_CAPABILITIES fixed it.
       const version = connectionVersion(ctx.state);
-      if (code !== SPDM_GET_VERSION && version !== undefined && h.version !== version) {
-        return done(reject(SPDM_ERROR_CODE.VersionMismatch), code);
-      }
+      const versionOk =
+        code === SPDM_GET_VERSION
+          ? h.version === SPDM_VERSION_10
+          : code === SPDM_GET_CAPABILITIES && version === undefined
+            ? ctx.config.versions.includes(h.version)
+            : version === undefined || h.version === version;
+      if (!versionOk) return done(reject(SPDM_ERROR_CODE.VersionMismatch), code);
       const g = guard(ctx, entry, rs !== undefined);
       if (g) {
         const data = g.errorCode === SPDM_ERROR_CODE.UnsupportedRequest ? code : (g.errorData ?? 0);
@@ -162,7 +169,8 @@ export class SpdmResponder {
       }
       let decoded: ReturnType<typeof decodeUnpadded<ReturnType<typeof decodeSpdm>>>;
       try {
-        decoded = decodeUnpadded(m, (b) => decodeSpdm(b, ctx.codec()));
+        const codecCtx = code === SPDM_GET_VERSION ? {} : ctx.codec();
+        decoded = decodeUnpadded(m, (b) => decodeSpdm(b, codecCtx));
       } catch (e) {
         if (isWireError(e)) return done(reject(SPDM_ERROR_CODE.InvalidRequest), code);
         throw e;
