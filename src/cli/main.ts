@@ -6,7 +6,10 @@ import { WireError } from '../wire/errors.ts';
 
 type Registrar = (program: Command) => void;
 
-const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [];
+const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
+  () => import('./responder.ts'),
+  () => import('./requester.ts'),
+];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('teeio')
