@@ -11,5 +11,6 @@ export {
 } from './hardware.ts';
 export type { IdeKmState, KeySlot, SlotName, StreamKeys } from './ide-km/keys.ts';
 export { buildInterfaceReport, configDrift } from './interface-report.ts';
+export { pciDeviceHardware, readIdeRegisterBlock } from './pci-hardware.ts';
 export type { DsmState, HwEffect } from './state.ts';
 export type { LockRecord, SessionRef, Tdi, TdiStateName } from './tdi.ts';
