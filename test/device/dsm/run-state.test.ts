@@ -63,9 +63,21 @@ describe('BIND_P2P_STREAM / UNBIND_P2P_STREAM', () => {
     ['a stream without keys', (w) => bind(w, 9)],
     ['a stream keyed by another session', (w) => bind(w, 3)],
     ['from another session', (w) => bind(w, 1, SESSION_B)],
-    ['twice', (w) => (bind(w, 1), bind(w, 1))],
+    [
+      'twice',
+      (w) => {
+        bind(w, 1);
+        return bind(w, 1);
+      },
+    ],
     ['unbind a stream never bound', (w) => unbind(w, 2)],
-    ['unbind from another session', (w) => (bind(w, 1), unbind(w, 1, SESSION_B))],
+    [
+      'unbind from another session',
+      (w) => {
+        bind(w, 1);
+        return unbind(w, 1, SESSION_B);
+      },
+    ],
   ];
   for (const [what, act, flags] of refusals) {
     test(`INVALID_REQUEST: ${what}`, () => {
