@@ -7,12 +7,11 @@
  * in-flight key exchange. FFDHE groups are not implemented (node ships none of the RFC 7919
  * groups).
  */
-import { createECDH } from 'node:crypto';
+import { createECDH, type ECDH } from 'node:crypto';
 import {
   checkEcScalar,
   EC_CURVES,
   type EcCurve,
-  ecPublicFromScalar,
   ecScalarFromRandom,
 } from './ec.ts';
 import { CryptoError } from './errors.ts';
@@ -44,11 +43,38 @@ export interface DheKeyPair {
   exchangeData: Uint8Array;
 }
 
+/**
+ * The node ECDH object that computed a pair's public key, so that the shared secret does
+ * not set the scalar again (one scalar multiplication less per key exchange). The pair
+ * itself stays plain data; a pair without an entry (e.g. restored from a snapshot) or whose
+ * scalar changed since takes the long way.
+ */
+const prepared = new WeakMap<DheKeyPair, ECDH>();
+
 /** A fresh ephemeral key pair whose scalar comes from `rng`. */
 export function dheGenerate(group: DheGroup, rng: RandomSource = defaultRandom): DheKeyPair {
   const curve = DHE_CURVE[group];
   const privateKey = ecScalarFromRandom(curve, rng);
-  return { group, privateKey, exchangeData: ecPublicFromScalar(curve, privateKey) };
+  const ecdh = createECDH(EC_CURVES[curve].nodeName);
+  ecdh.setPrivateKey(privateKey);
+  const kp = { group, privateKey, exchangeData: new Uint8Array(ecdh.getPublicKey().subarray(1)) };
+  prepared.set(kp, ecdh);
+  return kp;
+}
+
+/** The prepared ECDH of `kp` when it still holds kp's scalar. */
+function preparedFor(kp: DheKeyPair, size: number): ECDH | undefined {
+  const ecdh = prepared.get(kp);
+  if (!ecdh) return undefined;
+  prepared.delete(kp);
+  const held = ecdh.getPrivateKey();
+  if (kp.privateKey.length !== size || held.length > size) return undefined;
+  const padded = Buffer.alloc(size);
+  held.copy(padded, size - held.length);
+  const same = padded.equals(kp.privateKey);
+  padded.fill(0);
+  held.fill(0);
+  return same ? ecdh : undefined;
 }
 
 /**
@@ -66,8 +92,11 @@ export function dheSharedSecret(kp: DheKeyPair, peerExchangeData: Uint8Array): U
     );
   }
   checkEcScalar(curve, kp.privateKey);
-  const ecdh = createECDH(info.nodeName);
-  ecdh.setPrivateKey(kp.privateKey);
+  let ecdh = preparedFor(kp, info.size);
+  if (!ecdh) {
+    ecdh = createECDH(info.nodeName);
+    ecdh.setPrivateKey(kp.privateKey);
+  }
   const point = new Uint8Array(1 + peerExchangeData.length);
   point[0] = 0x04;
   point.set(peerExchangeData, 1);
