@@ -8,12 +8,7 @@
  * groups).
  */
 import { createECDH, type ECDH } from 'node:crypto';
-import {
-  checkEcScalar,
-  EC_CURVES,
-  type EcCurve,
-  ecScalarFromRandom,
-} from './ec.ts';
+import { checkEcScalar, EC_CURVES, type EcCurve, ecScalarFromRandom } from './ec.ts';
 import { CryptoError } from './errors.ts';
 import { defaultRandom, type RandomSource } from './random.ts';
 
