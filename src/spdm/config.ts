@@ -148,7 +148,10 @@ export const DEFAULT_ALGORITHMS: AlgorithmPreferences = {
   opaqueDataFormat: SPDM_OPAQUE_DATA_FMT_1,
 };
 
-/** The capabilities a teeio responder advertises by default (no mutual auth, no chunking). */
+/**
+ * The capabilities a teeio responder advertises by default (no mutual auth, no chunking).
+ * PSK_CAP is added ("with context", as libspdm's sample) only when PSKs are configured.
+ */
 export const DEFAULT_RESPONDER_CAPABILITIES =
   SPDM_CAP.CERT_CAP |
   SPDM_CAP.CHAL_CAP |
@@ -157,7 +160,6 @@ export const DEFAULT_RESPONDER_CAPABILITIES =
   SPDM_CAP.ENCRYPT_CAP |
   SPDM_CAP.MAC_CAP |
   SPDM_CAP.KEY_EX_CAP |
-  SPDM_CAP.PSK_CAP_RESPONDER |
   SPDM_CAP.HBEAT_CAP |
   SPDM_CAP.KEY_UPD_CAP;
 
@@ -175,8 +177,10 @@ export const DEFAULT_REQUESTER_CAPABILITIES =
 /** libspdm's default buffer sizes (LIBSPDM_DATA_TRANSFER_SIZE / LIBSPDM_MAX_SPDM_MSG_SIZE). */
 export const DEFAULT_DATA_TRANSFER_SIZE = 0x1200;
 export const DEFAULT_MAX_SPDM_MSG_SIZE = 0x1200;
-/** DSP0277 1.1 as SecuredMessageVersion u16 (major 15:12, minor 11:8). */
+/** DSP0277 versions as SecuredMessageVersion u16 (major 15:12, minor 11:8). */
+export const SECURED_MESSAGE_VERSION_10 = 0x1000;
 export const SECURED_MESSAGE_VERSION_11 = 0x1100;
+export const SECURED_MESSAGE_VERSION_12 = 0x1200;
 /** DSP0274: DataTransferSize may not be below MinDataTransferSize (42 bytes). */
 export const SPDM_MIN_DATA_TRANSFER_SIZE = 42;
 
@@ -205,7 +209,12 @@ function endpointDefaults(): Omit<EndpointConfig, 'capabilities'> {
     maxSpdmMsgSize: DEFAULT_MAX_SPDM_MSG_SIZE,
     algorithms: DEFAULT_ALGORITHMS,
     slots: [],
-    securedMessageVersions: [SECURED_MESSAGE_VERSION_11],
+    // libspdm's list; a responder picks the first of its own the requester offers.
+    securedMessageVersions: [
+      SECURED_MESSAGE_VERSION_12,
+      SECURED_MESSAGE_VERSION_11,
+      SECURED_MESSAGE_VERSION_10,
+    ],
     random: defaultRandom,
     connectionId: 0,
   };
@@ -220,7 +229,9 @@ function endpointDefaults(): Omit<EndpointConfig, 'capabilities'> {
 export function responderConfig(p: Partial<ResponderConfig> = {}): ResponderConfig {
   const c: ResponderConfig = {
     ...endpointDefaults(),
-    capabilities: DEFAULT_RESPONDER_CAPABILITIES,
+    capabilities:
+      DEFAULT_RESPONDER_CAPABILITIES |
+      (p.psk?.length ? SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT : 0),
     measurements: sampleMeasurements(),
     heartbeatPeriod: 0,
     psk: [],
