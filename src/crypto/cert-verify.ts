@@ -90,6 +90,28 @@ export function subjectAltOtherNames(sanValue: Uint8Array): { oid: string; value
   return out;
 }
 
+/**
+ * Parsed certificates by their DER, so a chain or trust anchor seen on every connection is
+ * parsed once (OpenSSL's decoder costs about as much as a signature check). Only parsing
+ * is cached: signatures, validity and extensions are checked on every call.
+ */
+const parsedCache = new Map<string, X509Certificate>();
+const PARSED_CACHE_SIZE = 64;
+
+/** @throws what X509Certificate throws on DER that does not parse. */
+function parseCertificate(der: Uint8Array): X509Certificate {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
+  let cert = parsedCache.get(key);
+  if (!cert) {
+    cert = new X509Certificate(Buffer.from(der));
+    if (parsedCache.size >= PARSED_CACHE_SIZE) {
+      parsedCache.delete(parsedCache.keys().next().value as string);
+    }
+    parsedCache.set(key, cert);
+  }
+  return cert;
+}
+
 function fail(reason: CertVerifyFailure, detail: string, certIndex: number): CertVerifyResult {
   return { ok: false, reason, detail, certIndex };
 }
@@ -152,7 +174,7 @@ export function verifyCertificates(
   const parsed: X509Certificate[] = [];
   for (const [i, der] of certificates.entries()) {
     try {
-      parsed.push(new X509Certificate(Buffer.from(der)));
+      parsed.push(parseCertificate(der));
       certificateExtensions(der);
     } catch (e) {
       return fail('malformed', `certificate does not parse: ${(e as Error).message}`, i);
@@ -161,7 +183,7 @@ export function verifyCertificates(
   const anchors: { der: Uint8Array; cert: X509Certificate }[] = [];
   for (const der of o.trustAnchors) {
     try {
-      anchors.push({ der, cert: new X509Certificate(Buffer.from(der)) });
+      anchors.push({ der, cert: parseCertificate(der) });
     } catch {
       // an unusable anchor trusts nothing
     }
