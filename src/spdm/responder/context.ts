@@ -157,7 +157,10 @@ export class ResponderContext {
   }
 
   /** Ends one session: secrets wiped, removed, traced. */
-  endSession(id: number, cause: 'end-session' | 'finish-failed' | 'decrypt-error' | 'reset'): void {
+  endSession(
+    id: number,
+    cause: 'end-session' | 'finish-failed' | 'decrypt-error' | 'reset' | 'version-restart',
+  ): void {
     const s = this.sessions.get(id);
     if (!s) return;
     s.session.end();

@@ -7,7 +7,6 @@
 import type { Certificate, GetCertificate } from '../../../wire/spdm/certificate.ts';
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import {
-  SPDM_CERT_MODEL,
   SPDM_CERTIFICATE,
   SPDM_ERROR_CODE,
   SPDM_GET_CERTIFICATE_SLOT_SIZE_REQUESTED,
@@ -48,7 +47,8 @@ export function handleGetCertificate(
     version: n.version,
     code: SPDM_CERTIFICATE,
     slotId: m.slotId,
-    responseAttributes: n.version >= SPDM_VERSION_13 ? SPDM_CERT_MODEL.DEVICE_CERT : 0,
+    // CertificateInfo is only meaningful with MULTI_KEY_CONN_RSP, which teeio never sets.
+    responseAttributes: 0,
     remainderLength: sizeOnly ? chain.length : chain.length - offset - length,
     certChain: chain.slice(offset, offset + length),
   };

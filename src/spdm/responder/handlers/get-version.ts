@@ -24,7 +24,7 @@ export function handleGetVersion(
   // check state: never inside a session.
   if (req.session) return reject(SPDM_ERROR_CODE.UnexpectedRequest);
   // process: the connection starts over.
-  for (const id of [...ctx.sessions.keys()]) ctx.endSession(id, 'reset');
+  for (const id of [...ctx.sessions.keys()]) ctx.endSession(id, 'version-restart');
   ctx.transcript.resetAll();
   // respond
   const rsp = encodeSpdm({
