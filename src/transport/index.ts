@@ -20,7 +20,12 @@ export {
   type SpdmEmuClient,
   type SpdmEmuClientOptions,
 } from './spdm-emu-client.ts';
-export { type SpdmEmuServer, type SpdmEmuServerOptions, serveSpdmEmu } from './spdm-emu-server.ts';
+export {
+  type SpdmEmuConnection,
+  type SpdmEmuServer,
+  type SpdmEmuServerOptions,
+  serveSpdmEmu,
+} from './spdm-emu-server.ts';
 export {
   type Binding,
   decodeUnpadded,

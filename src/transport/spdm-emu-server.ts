@@ -35,8 +35,11 @@ export interface SpdmEmuServerOptions extends PayloadResponderOptions {
   /** 0 (default) = an ephemeral port; read it from the result. */
   port?: number;
   transportType: Binding;
-  /** Called once per accepted connection: a fresh responder for it. */
-  onConnection: () => ResponderHandler;
+  /**
+   * Called once per accepted connection: a fresh responder for it. `conn.onClose` runs a
+   * listener once the connection is gone (to end what its SPDM sessions held).
+   */
+  onConnection: (conn: SpdmEmuConnection) => ResponderHandler;
   /** Largest frame payload accepted (default SOCKET_DEFAULT_MAX_PAYLOAD). */
   maxPayload?: number;
   /** Close a connection that sends nothing for this long (default: never). */
@@ -44,6 +47,13 @@ export interface SpdmEmuServerOptions extends PayloadResponderOptions {
   /** Why a connection was dropped (bad frame, mismatch, handler failure). */
   onError?: (e: Error) => void;
   onWire?: WireTap;
+}
+
+/** One accepted TCP connection, as the responder factory sees it. */
+export interface SpdmEmuConnection {
+  /** "address:port" of the requester. */
+  readonly remote: string;
+  onClose(listener: () => void): void;
 }
 
 export interface SpdmEmuServer {
@@ -126,8 +136,20 @@ function serveConnection(
     sock.end();
   };
 
+  const conn: SpdmEmuConnection = {
+    remote: `${sock.remoteAddress}:${sock.remotePort}`,
+    onClose: (listener) => {
+      sock.once('close', () => {
+        try {
+          listener();
+        } catch (e) {
+          opts.onError?.(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+    },
+  };
   try {
-    respond = payloadResponder(binding, opts.onConnection(), opts);
+    respond = payloadResponder(binding, opts.onConnection(conn), opts);
   } catch (e) {
     drop(e instanceof Error ? e : new Error(String(e)));
     return;

@@ -1,0 +1,394 @@
+/**
+ * The whole TDISP device (PCIe 6.x chapter 11 with DSP0274 / DSP0277 on the DOE mailbox of
+ * 6.30 / 6.31.3): the PCIe hardware model of a profile, its Device Security Manager
+ * (IDE_KM + TDISP responders, TDI state machine) and an SPDM responder whose
+ * vendor-defined registry holds the DSM's handlers, wired to function 0's DOE mailbox.
+ *
+ * One DSM, many SPDM connections: the DOE mailbox is one connection (id 0); every
+ * spdm-emu socket connection gets a fresh SPDM connection state (ids 1, 2, ...) of the
+ * same device, whose TDIs and IDE streams persist across connections. When an SPDM session
+ * ends (END_SESSION, a failure, a new GET_VERSION, or its socket closing) the DSM hears of
+ * it, so streams it keyed go Insecure and TDIs it locked go to ERROR (PCIe 11.4.5).
+ *
+ * This is composition, so it also uses transport/'s binding framing and DOE Discovery
+ * answer (the mailbox speaks the same objects as the socket); nothing below transport/
+ * depends on it.
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import { generateDeviceIdentity } from '../crypto/cert-build.ts';
+import { defaultRandom, type RandomSource } from '../crypto/random.ts';
+import type { MeasurementBlockConfig, ResponderConfig } from '../spdm/config.ts';
+import type { SpdmEventSink } from '../spdm/events.ts';
+import { SpdmResponder } from '../spdm/responder/responder.ts';
+import { VendorRegistry } from '../spdm/vendor.ts';
+import { decodeTransportPayload, encodeTransportPayload } from '../transport/binding.ts';
+import { createDoeMailboxTransport, type DoeMailboxOptions } from '../transport/doe-mailbox.ts';
+import { doeDiscoveryResponder } from '../transport/responder.ts';
+import type { SpdmEmuServer, SpdmEmuServerOptions } from '../transport/spdm-emu-server.ts';
+import { serveSpdmEmu } from '../transport/spdm-emu-server.ts';
+import type { Binding, RequesterTransport, ResponderHandler } from '../transport/types.ts';
+import {
+  decodeDoeDiscoveryRequest,
+  decodeDoeObject,
+  encodeDoeDiscoveryResponse,
+  encodeDoeObject,
+  isDoeDiscovery,
+  PCI_DOE_TYPE_DISCOVERY,
+  PCI_DOE_VENDOR_ID_PCISIG,
+} from '../wire/doe.ts';
+import { SPDM_DMTF_MEAS_TYPE } from '../wire/spdm/constants.ts';
+import type { InterfaceId } from '../wire/tdisp/messages.ts';
+import type { BehaviourName } from './dsm/behaviour.ts';
+import { Dsm, type DsmConfig } from './dsm/dsm.ts';
+import type { DsmEvent } from './dsm/events.ts';
+import { pciDeviceHardware } from './dsm/pci-hardware.ts';
+import type { BarView } from './events.ts';
+import { walkExtCapabilities } from './pci/config-space.ts';
+import { createDevice, type PciDevice } from './pci/device.ts';
+import type { DeviceProfile } from './pci/profile.ts';
+import {
+  PCI_BASE_ADDRESS_0,
+  PCI_COMMAND,
+  PCI_COMMAND_MASTER,
+  PCI_COMMAND_MEMORY,
+  PCI_EXT_CAP_ID_DOE,
+  PCI_EXT_CAP_ID_SRIOV,
+  PCI_SRIOV_BAR,
+  PCI_SRIOV_CTRL,
+  PCI_SRIOV_CTRL_MSE,
+  PCI_SRIOV_CTRL_VFE,
+  PCI_SRIOV_NUM_VF,
+} from './pci/regs.ts';
+import { nic } from './profiles/nic.ts';
+
+/** Who the device is: the chain it serves in slot 0 and the leaf's key. */
+export interface DeviceIdentity {
+  /** DER certificates, root first and leaf last. */
+  certChain: Uint8Array[];
+  privateKey: KeyObject;
+}
+
+export interface TdispDeviceOptions {
+  /** The hardware (default: the built-in NIC). */
+  profile?: DeviceProfile;
+  /** Default: a fresh P-384 root -> intermediate -> leaf naming the profile's PCI ids. */
+  identity?: DeviceIdentity;
+  /** Default: profileMeasurements(profile). */
+  measurements?: MeasurementBlockConfig[];
+  /** DSM behaviour (default 'spec'). */
+  behaviour?: BehaviourName;
+  /** Anything else of the SPDM responder (versions, capabilities, algorithms, ...). */
+  responderConfig?: Partial<ResponderConfig>;
+  /** The rest of the DSM configuration. */
+  dsm?: Omit<DsmConfig, 'behaviour' | 'random'>;
+  /** Nonces, session ids, keys (and the default identity's keys). Default: the OS RNG. */
+  random?: RandomSource;
+  /** Bus number the device starts on (default 0). */
+  bus?: number;
+  /**
+   * Program BARs, Memory Space / Bus Master Enable and SR-IOV the way platform firmware
+   * would before anyone talks to the device (default false: the host does it).
+   */
+  enumerate?: boolean;
+  /** Trace of every SPDM connection (the DOE mailbox and every socket connection). */
+  onSpdmEvent?: SpdmEventSink;
+  onDsmEvent?: (e: DsmEvent) => void;
+}
+
+/** A TDI as a TSM addresses it. */
+export interface TdiInfo {
+  fn: number;
+  requesterId: number;
+  interfaceId: InterfaceId;
+  /** Memory BARs as currently programmed. */
+  bars: BarView[];
+}
+
+export interface TdispDevice {
+  readonly profile: DeviceProfile;
+  readonly device: PciDevice;
+  readonly dsm: Dsm;
+  readonly identity: DeviceIdentity;
+  /** The trust anchor a requester needs: the first certificate of the chain. */
+  readonly root: Uint8Array;
+  /** The SPDM responder behind function 0's DOE mailbox. */
+  readonly doeResponder: SpdmResponder;
+  /** Offset of function 0's DOE Extended Capability. */
+  readonly doeOffset: number;
+  /** The assignable TDIs as they are now. */
+  tdis(): TdiInfo[];
+  /** A requester transport over function 0's DOE mailbox, through config accesses. */
+  doeTransport(opts?: DoeMailboxOptions): RequesterTransport;
+  /** A fresh SPDM connection state of this device for `binding` (a new connection id). */
+  newResponder(binding: Binding): SpdmResponder;
+  /**
+   * The spdm-emu server's onConnection: a fresh SPDM connection per TCP connection; its
+   * open sessions end (for the DSM) when the connection closes.
+   */
+  spdmEmuHandler(binding: Binding): SpdmEmuServerOptions['onConnection'];
+  /** Serves the device on the spdm-emu socket with DOE discovery. */
+  serve(opts: Omit<SpdmEmuServerOptions, 'onConnection'>): Promise<SpdmEmuServer>;
+}
+
+/** Routing id of the function hosting the DSM and the DOE mailbox. */
+const DSM_FN = 0;
+
+const sha384 = (...parts: (string | Uint8Array)[]): Uint8Array => {
+  const h = createHash('sha384');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+};
+
+/** The profile as canonical text (bigints as decimal strings), for the hardware-config digest. */
+function profileText(p: DeviceProfile): string {
+  return JSON.stringify(p, (_k, v) =>
+    typeof v === 'bigint'
+      ? v.toString()
+      : v instanceof Uint8Array
+        ? Buffer.from(v).toString('hex')
+        : v,
+  );
+}
+
+/**
+ * A device's measurement blocks (DSP0274 DMTF measurement types), derived from the profile:
+ * 1 immutable ROM, 2 mutable firmware, 3 hardware configuration (a digest of the whole
+ * profile), 4 firmware configuration, 5 version string and 6 SVN (served raw).
+ */
+export function profileMeasurements(p: DeviceProfile): MeasurementBlockConfig[] {
+  const ids = `${p.vendorId.toString(16)}:${p.deviceId.toString(16)}:${(p.revisionId ?? 0).toString(16)}`;
+  const svn = new Uint8Array(8);
+  svn[0] = 1;
+  return [
+    {
+      index: 1,
+      valueType: SPDM_DMTF_MEAS_TYPE.IMMUTABLE_ROM,
+      value: sha384('teeio rom ', p.name, ' ', ids),
+    },
+    {
+      index: 2,
+      valueType: SPDM_DMTF_MEAS_TYPE.MUTABLE_FIRMWARE,
+      value: sha384('teeio firmware 1.0 ', p.name),
+    },
+    {
+      index: 3,
+      valueType: SPDM_DMTF_MEAS_TYPE.HARDWARE_CONFIG,
+      value: sha384(profileText(p)),
+    },
+    {
+      index: 4,
+      valueType: SPDM_DMTF_MEAS_TYPE.FIRMWARE_CONFIG,
+      value: sha384('teeio firmware config ', p.name, ' tdisp ide'),
+    },
+    {
+      index: 5,
+      valueType: SPDM_DMTF_MEAS_TYPE.VERSION,
+      value: new Uint8Array(Buffer.from(`teeio-${p.name} 1.0`, 'ascii')),
+      alwaysRaw: true,
+    },
+    {
+      index: 6,
+      valueType: SPDM_DMTF_MEAS_TYPE.SECURE_VERSION_NUMBER,
+      value: svn,
+      alwaysRaw: true,
+    },
+  ];
+}
+
+/** Size-aligned bump allocator for BAR addresses. */
+function allocator(start: bigint) {
+  let cursor = start;
+  return (size: bigint): bigint => {
+    const a = ((cursor + size - 1n) / size) * size;
+    cursor = a + size;
+    return a;
+  };
+}
+
+/**
+ * Enumerates the device as platform firmware would, through config writes only: every PF
+ * memory BAR (small ones from 0xE000_0000, 64-bit ones of 256 MiB and more from
+ * 0x40_0000_0000), Memory Space and Bus Master Enable, then SR-IOV with TotalVFs VFs, their
+ * VF BARs, VF Memory Space Enable and each VF's Bus Master Enable.
+ */
+export function enumerateDevice(device: PciDevice): void {
+  const alloc = allocator(0xe000_0000n);
+  const alloc64 = allocator(0x40_0000_0000n);
+  const writeBar = (fn: number, reg: number, addr: bigint, is64: boolean) => {
+    device.configWrite(fn, reg, 4, Number(addr & 0xffff_fff0n));
+    if (is64) device.configWrite(fn, reg + 4, 4, Number(addr >> 32n));
+  };
+  const place = (size: bigint, is64: boolean) =>
+    is64 && size >= 1n << 28n ? alloc64(size) : alloc(size);
+  for (const f of device.profile.functions) {
+    for (const b of f.bars) {
+      if (!b.io)
+        writeBar(f.fn, PCI_BASE_ADDRESS_0 + 4 * b.index, place(b.size, !!b.is64), !!b.is64);
+    }
+    const cmd = device.configRead(f.fn, PCI_COMMAND, 2);
+    device.configWrite(f.fn, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    if (!f.sriov) continue;
+    const sriov = walkExtCapabilities((o, s) => device.configRead(f.fn, o, s)).find(
+      (c) => c.id === PCI_EXT_CAP_ID_SRIOV,
+    );
+    if (!sriov) continue;
+    const n = f.sriov.totalVfs;
+    device.configWrite(f.fn, sriov.offset + PCI_SRIOV_NUM_VF, 2, n);
+    for (const b of f.sriov.vf.bars) {
+      if (b.io) continue;
+      const a = place(b.size * BigInt(n), !!b.is64);
+      writeBar(f.fn, sriov.offset + PCI_SRIOV_BAR + 4 * b.index, a, !!b.is64);
+    }
+    device.configWrite(
+      f.fn,
+      sriov.offset + PCI_SRIOV_CTRL,
+      2,
+      PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE,
+    );
+    const pfs = new Set(device.profile.functions.map((p) => p.fn));
+    for (const vf of device.functions()) {
+      if (pfs.has(vf)) continue;
+      const c = device.configRead(vf, PCI_COMMAND, 2);
+      device.configWrite(vf, PCI_COMMAND, 2, c | PCI_COMMAND_MASTER);
+    }
+  }
+}
+
+/**
+ * Builds the device, its DSM and its SPDM responder, and installs the DOE mailbox handler.
+ * @throws RangeError for an unbuildable profile or responder configuration; CryptoError when
+ *   the default identity cannot be generated.
+ */
+export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<TdispDevice> {
+  const profile = o.profile ?? nic;
+  const random = o.random ?? defaultRandom;
+  const device = createDevice(profile, { bus: o.bus });
+  if (o.enumerate) enumerateDevice(device);
+  const dsm = new Dsm(pciDeviceHardware(device), {
+    ...o.dsm,
+    behaviour: o.behaviour ?? 'spec',
+    random,
+  });
+  if (o.onDsmEvent) dsm.onEvent(o.onDsmEvent);
+  const vendor = new VendorRegistry();
+  dsm.registerVendorHandlers(vendor);
+
+  let identity = o.identity;
+  if (!identity) {
+    const id = await generateDeviceIdentity({
+      asym: 'ecdsa-p384',
+      name: `teeio ${profile.name}`,
+      pcie: {
+        vendorId: profile.vendorId,
+        deviceId: profile.deviceId,
+        classCode: profile.classCode ?? 0,
+        revision: profile.revisionId ?? 0,
+      },
+      rng: o.random,
+    });
+    identity = { certChain: id.certificates, privateKey: id.leaf.privateKey };
+  }
+  const measurements = o.measurements ?? profileMeasurements(profile);
+
+  let nextConnectionId = 0;
+  const newResponder = (binding: Binding): SpdmResponder => {
+    const connectionId = nextConnectionId++;
+    const user = o.responderConfig?.onEvent;
+    return new SpdmResponder(
+      {
+        slots: [{ certificates: identity.certChain, privateKey: identity.privateKey }],
+        measurements,
+        random,
+        ...o.responderConfig,
+        vendor,
+        connectionId,
+        onEvent: (e) => {
+          // The DSM drops what a finished session keyed or locked.
+          if (e.type === 'session' && e.phase === 'ended')
+            dsm.sessionEnded(e.connectionId, e.sessionId);
+          user?.(e);
+          o.onSpdmEvent?.(e);
+        },
+      },
+      binding,
+    );
+  };
+
+  const doeResponder = newResponder('pci_doe');
+  const discovery = doeDiscoveryResponder();
+  // Function 0's mailbox: Discovery answered here, (secured) SPDM to the responder. A
+  // malformed object throws, which the mailbox shows as DOE Error.
+  device.setDoeHandler((object) => {
+    const obj = decodeDoeObject(object);
+    if (isDoeDiscovery(obj)) {
+      const rsp = discovery(decodeDoeDiscoveryRequest(obj.payload));
+      return rsp
+        ? encodeDoeObject({
+            vendorId: PCI_DOE_VENDOR_ID_PCISIG,
+            type: PCI_DOE_TYPE_DISCOVERY,
+            payload: encodeDoeDiscoveryResponse(rsp),
+          })
+        : undefined;
+    }
+    const reply = doeResponder.handle(decodeTransportPayload('pci_doe', object));
+    return reply ? encodeTransportPayload('pci_doe', reply) : undefined;
+  });
+
+  const doeOffset = walkExtCapabilities((off, size) => device.configRead(DSM_FN, off, size)).find(
+    (c) => c.id === PCI_EXT_CAP_ID_DOE,
+  )?.offset;
+  if (doeOffset === undefined) throw new RangeError(`profile ${profile.name} has no DOE mailbox`);
+
+  const spdmEmuHandler =
+    (binding: Binding): SpdmEmuServerOptions['onConnection'] =>
+    (conn) => {
+      const responder = newResponder(binding);
+      conn?.onClose(() => {
+        for (const s of responder.sessions()) {
+          if (s.phase !== 'ended') dsm.sessionEnded(responder.config.connectionId, s.sessionId);
+        }
+      });
+      const handler: ResponderHandler = async (m) => responder.handle(m);
+      return handler;
+    };
+
+  return {
+    profile,
+    device,
+    dsm,
+    identity,
+    root: identity.certChain[0],
+    doeResponder,
+    doeOffset,
+    tdis() {
+      return device.tdis().map((fn) => {
+        const v = device.securityView(fn);
+        return {
+          fn,
+          requesterId: v.requesterId,
+          interfaceId: {
+            requesterId: v.requesterId,
+            segment: dsm.env.segment,
+            segmentValid: false,
+          },
+          bars: v.bars.filter((b) => b.memory),
+        };
+      });
+    },
+    doeTransport(opts) {
+      return createDoeMailboxTransport(
+        {
+          read32: (off) => device.configRead(DSM_FN, off, 4),
+          write32: (off, v) => device.configWrite(DSM_FN, off, 4, v >>> 0),
+        },
+        doeOffset,
+        opts,
+      );
+    },
+    newResponder,
+    spdmEmuHandler,
+    serve(opts) {
+      return serveSpdmEmu({ ...opts, onConnection: spdmEmuHandler(opts.transportType) });
+    },
+  };
+}

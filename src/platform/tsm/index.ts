@@ -1,0 +1,39 @@
+/**
+ * platform/tsm: the TEE Security Manager's device-facing clients (SYSTEM.md sections 3-4):
+ * IDE_KM key programming and the TDISP requester over an SPDM secured session, and the
+ * attestation check of an interface report against the BARs the host assigned.
+ */
+export {
+  IdeKmAckError,
+  kpAckStatusName,
+  TdispErrorResponse,
+  TsmProtocolError,
+} from './errors.ts';
+export {
+  IdeKmClient,
+  type IdeKmClientOptions,
+  type KeySlotRef,
+  type ProgrammedKey,
+  type SetupSequence,
+  type SubStreamName,
+  slotLabel,
+  streamSlots,
+} from './ide-km-client.ts';
+export { type SecuredChannel, sendPciSig } from './pci-sig.ts';
+export {
+  type AssignedBar,
+  checkReport,
+  type PlacedRange,
+  type ReportCheckOptions,
+  type ReportCheckResult,
+  type ReportMismatch,
+} from './report-check.ts';
+export {
+  DEFAULT_LOCK_FLAGS,
+  type FetchedReport,
+  type LockOptions,
+  type TdiRef,
+  type TdiStateReport,
+  TdispClient,
+  type TdispClientOptions,
+} from './tdisp-client.ts';
