@@ -50,20 +50,22 @@ export function assignedBars(
   return out;
 }
 
-/** What a host does to clear Memory Space Enable for a TDI (VF: the PF's VF MSE). */
-export function clearMemorySpace(dev: TdispDevice, fn: number): void {
+/** What a host does to set or clear Memory Space Enable for a TDI (VF: the PF's VF MSE). */
+export function setMemorySpace(dev: TdispDevice, fn: number, on: boolean): void {
   const d = dev.device;
-  const pf = dev.profile.functions.find((f) => f.fn === fn);
-  if (pf) {
-    d.configWrite(fn, PCI_COMMAND, 2, d.configRead(fn, PCI_COMMAND, 2) & ~PCI_COMMAND_MEMORY);
+  const flip = (f: number, off: number, bit: number) => {
+    const v = d.configRead(f, off, 2);
+    d.configWrite(f, off, 2, on ? v | bit : v & ~bit);
+  };
+  if (dev.profile.functions.some((f) => f.fn === fn)) {
+    flip(fn, PCI_COMMAND, PCI_COMMAND_MEMORY);
     return;
   }
   const owner = dev.profile.functions.find((f) => f.sriov)!;
   const cap = walkExtCapabilities((o, s) => d.configRead(owner.fn, o, s)).find(
     (c) => c.id === PCI_EXT_CAP_ID_SRIOV,
   )!;
-  const ctrl = d.configRead(owner.fn, cap.offset + PCI_SRIOV_CTRL, 2);
-  d.configWrite(owner.fn, cap.offset + PCI_SRIOV_CTRL, 2, ctrl & ~PCI_SRIOV_CTRL_MSE);
+  flip(owner.fn, cap.offset + PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE);
 }
 
 export interface FlowOptions {
@@ -134,10 +136,11 @@ export async function runLifecycle(o: FlowOptions): Promise<void> {
     assert.equal((await tdisp.getState(tdi.interfaceId)).name, 'RUN');
 
     // The host clears Memory Space Enable: the TDI goes to ERROR; STOP brings it back.
-    clearMemorySpace(dev, fn);
+    setMemorySpace(dev, fn, false);
     assert.equal((await tdisp.getState(tdi.interfaceId)).name, 'ERROR');
     await tdisp.stop(tdi.interfaceId);
     assert.equal((await tdisp.getState(tdi.interfaceId)).name, 'CONFIG_UNLOCKED');
+    setMemorySpace(dev, fn, true);
 
     // IDE_KM K_SET_STOP on every sub-stream; END_SESSION.
     await ide.stopStream(0);
