@@ -9,6 +9,7 @@ type Registrar = (program: Command) => void;
 const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./responder.ts'),
   () => import('./requester.ts'),
+  () => import('./device.ts'),
 ];
 
 export async function main(argv: string[]): Promise<void> {

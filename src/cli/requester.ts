@@ -40,6 +40,15 @@ import {
   parseHostPort,
   parseVersions,
 } from './identity.ts';
+import {
+  addTsmOptions,
+  describeTsmError,
+  ideKmStep,
+  type TsmCliOptions,
+  type TsmParams,
+  tdispStep,
+  tsmParams,
+} from './tsm-steps.ts';
 
 export const STEPS = [
   'version',
@@ -50,6 +59,8 @@ export const STEPS = [
   'challenge',
   'meas',
   'session',
+  'ide-km',
+  'tdisp',
   'heartbeat',
   'key-update',
   'end',
@@ -66,6 +77,8 @@ const NEEDS: Record<Step, Step[]> = {
   challenge: ['cert'],
   meas: ['cert'],
   session: ['cert'],
+  'ide-km': ['session'],
+  tdisp: ['ide-km'],
   heartbeat: ['session'],
   'key-update': ['session'],
   end: ['session'],
@@ -188,10 +201,12 @@ interface RunReport {
   measurements?: { index: number; type: string; raw: boolean; value: string }[];
   sessionId?: string;
   sessionPhase?: string;
+  /** One line per TSM step (ide-km, tdisp). */
+  tsm?: string[];
   error?: string;
 }
 
-interface RequesterCliOptions extends AlgorithmOptions {
+interface RequesterCliOptions extends AlgorithmOptions, TsmCliOptions {
   connect: string;
   trans: Binding;
   ver?: string;
@@ -245,6 +260,8 @@ function describeError(e: unknown): string {
   ) {
     return e.message;
   }
+  const tsm = describeTsmError(e);
+  if (tsm !== undefined) return tsm;
   throw e;
 }
 
@@ -256,6 +273,7 @@ interface RunParams {
   slot: number;
   timeoutMs: number;
   config: Omit<Parameters<typeof requesterConfig>[0] & object, 'onEvent'>;
+  tsm: TsmParams;
   onRecord?: (r: ExchangeRecord) => void;
 }
 
@@ -310,6 +328,14 @@ export async function runFlow(p: RunParams): Promise<RunReport> {
       session = await r.startSession({ slot: p.slot, measurementSummaryHash: summary() });
       report.sessionId = `0x${session.id.toString(16).padStart(8, '0')}`;
     },
+    'ide-km': async () => {
+      const line = await ideKmStep({ requester: r, session: session! }, p.tsm);
+      report.tsm = [...(report.tsm ?? []), line];
+    },
+    tdisp: async () => {
+      const line = await tdispStep({ requester: r, session: session! }, p.tsm);
+      report.tsm = [...(report.tsm ?? []), line];
+    },
     heartbeat: () => r.heartbeat(session!),
     'key-update': () => r.keyUpdate(session!, 'update-all-keys'),
     end: () => r.endSession(session!),
@@ -355,6 +381,7 @@ function printSummary(report: RunReport): void {
     console.log(`measurement ${m.index}: ${m.type}, ${m.raw ? 'raw' : 'digest'} ${m.value}`);
   }
   if (report.sessionId) console.log(`session: ${report.sessionId} (${report.sessionPhase})`);
+  for (const line of report.tsm ?? []) console.log(line);
 }
 
 function median(xs: number[]): number {
@@ -385,7 +412,8 @@ async function run(o: RequesterCliOptions): Promise<number> {
       ? base.capabilities | SPDM_CAP.HANDSHAKE_IN_THE_CLEAR_CAP
       : base.capabilities,
   };
-  const params: RunParams = { host, port, binding: o.trans, steps, slot, timeoutMs, config };
+  const tsm = tsmParams(o, steps);
+  const params: RunParams = { host, port, binding: o.trans, steps, slot, timeoutMs, config, tsm };
 
   if (repeat === 1) {
     const onRecord = o.json ? undefined : (r: ExchangeRecord) => console.log(formatExchange(r));
@@ -456,6 +484,7 @@ export function register(program: Command): void {
     .option('--timeout <ms>', 'deadline per exchange', '10000')
     .option('--handshake-in-the-clear', 'set HANDSHAKE_IN_THE_CLEAR_CAP');
   addAlgorithmOptions(cmd);
+  addTsmOptions(cmd);
   cmd.action(async (o: RequesterCliOptions) => {
     try {
       process.exitCode = await run(o);

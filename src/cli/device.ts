@@ -1,0 +1,170 @@
+/**
+ * `teeio device`: the whole emulated TDISP device (PCIe 6.x chapter 11) behind the spdm-emu
+ * socket: its DSM answers SPDM, IDE_KM and TDISP, with DOE discovery on pci_doe, so
+ * teeio's requester, libspdm's spdm_requester_emu or QEMU can drive it. The device is
+ * enumerated as platform firmware would (BARs, Memory Space / Bus Master Enable, SR-IOV),
+ * and its TDIs are printed with the BARs a TSM checks the interface report against. Each
+ * TCP connection is a fresh SPDM connection of the same device; TDI and IDE state persist.
+ * Vendor-defined requests of other registries (CXL, other StandardIDs) get SPDM ERROR
+ * UnsupportedRequest. Binds 127.0.0.1 unless told otherwise; stops on SIGINT / SIGTERM.
+ */
+import { type Command, Option } from 'commander';
+import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
+import type { DeviceProfile } from '../device/pci/profile.ts';
+import { resolveProfile } from '../device/profiles/load.ts';
+import { createTdispDevice, type TdiInfo } from '../device/tdisp-device.ts';
+import type { SpdmEvent } from '../spdm/events.ts';
+import type { Binding } from '../transport/types.ts';
+import { SOCKET_DEFAULT_PORT } from '../wire/socket.ts';
+import { formatVersionByte } from '../wire/spdm/version.ts';
+import {
+  addLinkOptions,
+  CliError,
+  loadIdentity,
+  parsePort,
+  parseVersions,
+  writeCertificate,
+} from './identity.ts';
+
+interface DeviceCliOptions {
+  profile: string;
+  port: string;
+  host: string;
+  trans: Binding;
+  ver?: string;
+  certChain?: string;
+  key?: string;
+  behaviour: BehaviourName;
+  writeRoot?: string;
+  verbose?: boolean;
+}
+
+function loadProfileOption(s: string): DeviceProfile {
+  try {
+    return resolveProfile(s);
+  } catch (e) {
+    throw new CliError(`--profile ${s}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+const hex = (v: number | bigint, pad = 0) => `0x${v.toString(16).padStart(pad, '0')}`;
+
+/** bus:dev.fn of a routing id (ARI-style: the device sits at device 0). */
+function bdf(rid: number): string {
+  const h = (v: number) => v.toString(16).padStart(2, '0');
+  return `${h(rid >> 8)}:${h((rid >> 3) & 0x1f)}.${(rid & 7).toString(16)}`;
+}
+
+/** One TDI line; `bars=` is what `teeio requester --tdi-bars` takes. */
+export function describeTdi(t: TdiInfo): string {
+  const id = t.interfaceId;
+  const fid = (id.segmentValid ? 0x1000000 : 0) | (id.segment << 16) | id.requesterId;
+  const bars = t.bars.map((b) => `${b.index}:${hex(b.address)}:${hex(b.size)}`).join(',');
+  return `tdi fn=${t.fn} requester-id=${bdf(t.requesterId)} interface-id=${hex(fid, 4)} bars=${bars}`;
+}
+
+function describeEvent(e: SpdmEvent): string | undefined {
+  const sid =
+    'sessionId' in e && e.sessionId !== undefined ? ` [session 0x${e.sessionId.toString(16)}]` : '';
+  switch (e.type) {
+    case 'message':
+      return `#${e.connectionId} ${e.direction === 'in' ? '<' : '>'} ${e.name} ${e.bytes.length} B${sid}`;
+    case 'error-response':
+      return `#${e.connectionId} ! ERROR ${e.errorName} for 0x${e.requestCode.toString(16)}${sid}`;
+    case 'session':
+      return `#${e.connectionId} session 0x${e.sessionId.toString(16)} ${e.phase}${e.cause ? ` (${e.cause})` : ''}`;
+    default:
+      return undefined;
+  }
+}
+
+async function run(o: DeviceCliOptions): Promise<void> {
+  const port = parsePort(o.port);
+  const profile = loadProfileOption(o.profile);
+  const versions = parseVersions(o.ver);
+  if (!!o.certChain !== !!o.key) throw new CliError('--cert-chain and --key go together');
+  const slot = o.certChain && o.key ? loadIdentity(o.certChain, o.key) : undefined;
+  const log = (line: string | undefined) => {
+    if (line) console.log(line);
+  };
+  let dev: Awaited<ReturnType<typeof createTdispDevice>>;
+  try {
+    dev = await createTdispDevice({
+      profile,
+      behaviour: o.behaviour,
+      identity: slot && { certChain: slot.certificates, privateKey: slot.privateKey },
+      responderConfig: versions ? { versions } : {},
+      enumerate: true,
+      onSpdmEvent: o.verbose ? (e) => log(describeEvent(e)) : undefined,
+      onDsmEvent: o.verbose
+        ? (e) => log(`dsm ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? hex(v) : v))}`)
+        : undefined,
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw new CliError(e.message);
+    throw e;
+  }
+  if (o.writeRoot) writeCertificate(o.writeRoot, dev.root);
+  const server = await dev
+    .serve({
+      host: o.host,
+      port,
+      transportType: o.trans,
+      onError: (e) => {
+        if (o.verbose) console.log(`connection dropped: ${e.message}`);
+      },
+    })
+    .catch((e: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot listen on ${o.host}:${port}: ${e.message}`);
+    });
+  const vers = dev.doeResponder.config.versions.map(formatVersionByte).join(',');
+  console.log(`listening on ${o.host}:${server.port} (${o.trans}, SPDM ${vers})`);
+  console.log(
+    `device: ${profile.name}, behaviour ${o.behaviour}, identity ${slot ? o.certChain : 'generated'} (${dev.identity.certChain.length} certificates)${o.writeRoot ? `, root written to ${o.writeRoot}` : ''}`,
+  );
+  for (const t of dev.tdis()) console.log(describeTdi(t));
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      server.close().then(() => {
+        console.log(`closed (${signal})`);
+        resolve();
+      });
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('device')
+    .description('serve the emulated TDISP device (SPDM + IDE_KM + TDISP) on the spdm-emu socket')
+    .option('--profile <name|file>', 'nic, gpu, nvme, or a YAML/JSON profile file', 'nic')
+    .option('--port <port>', 'TCP port (0 = any free port)', String(SOCKET_DEFAULT_PORT))
+    .option('--host <address>', 'address to bind', '127.0.0.1');
+  addLinkOptions(cmd);
+  cmd
+    .option('--cert-chain <file>', 'certificate chain, DER certificates root first (or PEM)')
+    .option('--key <file>', 'private key of the last certificate (PEM or DER)')
+    .addOption(
+      new Option('--behaviour <name>', 'DSM behaviour')
+        .choices(Object.keys(BEHAVIOURS))
+        .default('spec'),
+    )
+    .option('--write-root <file>', 'write the root certificate (DER) for a requester to trust')
+    .option('--verbose', 'print every SPDM message, session change and DSM event')
+    .action(async (o: DeviceCliOptions) => {
+      try {
+        await run(o);
+      } catch (e) {
+        if (!(e instanceof CliError)) throw e;
+        console.error(`teeio device: ${e.message}`);
+        process.exitCode = 2;
+      }
+    });
+}
