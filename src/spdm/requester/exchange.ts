@@ -7,7 +7,7 @@
  * padding removed). Every message crosses as a trace event.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeUnpadded, type TransportMessage } from '../../transport/types.ts';
+import { decodeUnpadded, TransportError, type TransportMessage } from '../../transport/types.ts';
 import { isWireError } from '../../wire/errors.ts';
 import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
@@ -74,9 +74,26 @@ function emitMessage(
 
 /** Sends one SPDM message and returns what came back, opened from its record if secured. */
 async function transmit(core: RequesterCore, request: Uint8Array, route: Route): Promise<Reply> {
-  const timeout = core.options.timeoutMs;
   const s = route.session;
   emitMessage(core, 'out', request, s);
+  const reply = await carry(core, request, route);
+  // MaxSPDMmsgSize is the most we said we can take (plus DOE dword padding).
+  const limit = core.config.maxSpdmMsgSize + 3;
+  if (reply.bytes.length > limit) {
+    core.verified('response-size', false, s?.id);
+    if (s && !route.clear) core.dropSession(s, 'reset');
+    throw new SpdmVerifyError(
+      'response-size',
+      `a ${reply.bytes.length}-byte response exceeds MaxSPDMmsgSize ${core.config.maxSpdmMsgSize}`,
+    );
+  }
+  return reply;
+}
+
+/** The transport part of `transmit`: seal, exchange, open. */
+async function carry(core: RequesterCore, request: Uint8Array, route: Route): Promise<Reply> {
+  const timeout = core.options.timeoutMs;
+  const s = route.session;
   if (!s || route.clear) {
     const reply = await core.transport.exchange({ secured: false, bytes: request }, timeout);
     if (reply.secured) {
@@ -92,7 +109,14 @@ async function transmit(core: RequesterCore, request: Uint8Array, route: Route):
       throw new SpdmUsageError(`session 0x${s.id.toString(16)}: ${e.message}`);
     throw e;
   }
-  const reply = await core.transport.exchange({ secured: true, bytes: record }, timeout);
+  let reply: TransportMessage;
+  try {
+    reply = await core.transport.exchange({ secured: true, bytes: record }, timeout);
+  } catch (e) {
+    // Whether the responder saw the record is unknown: the counters cannot be trusted.
+    if (e instanceof TransportError) core.dropSession(s, 'reset');
+    throw e;
+  }
   if (!reply.secured) return { ...reply, plainInSession: true };
   try {
     const opened = s.secured.unprotect(reply.bytes);
