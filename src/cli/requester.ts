@@ -44,6 +44,7 @@ import {
   addTsmOptions,
   describeTsmError,
   ideKmStep,
+  TSM_STEPS,
   type TsmCliOptions,
   type TsmParams,
   tdispStep,
@@ -66,6 +67,11 @@ export const STEPS = [
   'end',
 ] as const;
 export type Step = (typeof STEPS)[number];
+
+/** Without --steps: the SPDM flow; the TSM steps need a device that serves IDE_KM / TDISP. */
+export const DEFAULT_STEPS: readonly Step[] = STEPS.filter(
+  (s) => !(TSM_STEPS as readonly string[]).includes(s),
+);
 
 /** What each step needs done before it. */
 const NEEDS: Record<Step, Step[]> = {
@@ -477,7 +483,7 @@ export function register(program: Command): void {
       'trusted root certificate(s), DER or PEM (repeatable)',
       (v: string, acc: string[] = []) => [...acc, v],
     )
-    .option('--steps <list>', `steps to run (${STEPS.join(',')})`, STEPS.join(','))
+    .option('--steps <list>', `steps to run (of ${STEPS.join(',')})`, DEFAULT_STEPS.join(','))
     .option('--slot <n>', 'certificate slot', '0')
     .option('--json', 'print one JSON report instead of text')
     .option('--repeat <n>', 'run the flow n times over fresh connections', '1')
