@@ -118,11 +118,12 @@ async function run(o: DeviceCliOptions): Promise<void> {
       throw new CliError(`cannot listen on ${o.host}:${port}: ${e.message}`);
     });
   const vers = dev.doeResponder.config.versions.map(formatVersionByte).join(',');
-  console.log(`listening on ${o.host}:${server.port} (${o.trans}, SPDM ${vers})`);
   console.log(
     `device: ${profile.name}, behaviour ${o.behaviour}, identity ${slot ? o.certChain : 'generated'} (${dev.identity.certChain.length} certificates)${o.writeRoot ? `, root written to ${o.writeRoot}` : ''}`,
   );
   for (const t of dev.tdis()) console.log(describeTdi(t));
+  // Last, so that whoever waits for it has everything above.
+  console.log(`listening on ${o.host}:${server.port} (${o.trans}, SPDM ${vers})`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
