@@ -6,6 +6,8 @@
  * operations done bare with node:crypto (2 ECDSA signs, 4 verifies for the two responder
  * signatures and the two chain links, 2 ECDH key pairs and secrets, the key schedule on
  * both sides, 8 AEAD operations). The ratio in-process / floor shows the engines' overhead.
+ * The same connect over loopback TCP (a fresh spdm-emu socket connection each time, TEST
+ * hello and SHUTDOWN included) shows what the socket adds.
  */
 import {
   createCipheriv,
@@ -23,20 +25,31 @@ import { requesterConfig } from '../src/spdm/config.ts';
 import { SpdmRequester } from '../src/spdm/requester/requester.ts';
 import { SpdmResponder } from '../src/spdm/responder/responder.ts';
 import { createInProcessPair } from '../src/transport/in-process.ts';
+import { connectSpdmEmu } from '../src/transport/spdm-emu-client.ts';
+import { type SpdmEmuServer, serveSpdmEmu } from '../src/transport/spdm-emu-server.ts';
+import type { RequesterTransport } from '../src/transport/types.ts';
 import type { BenchCase, BenchRatio } from './harness.ts';
 
 let identity: Awaited<ReturnType<typeof generateDeviceIdentity>> | undefined;
 
-async function fullConnect(): Promise<void> {
+function newResponder(): SpdmResponder {
   if (!identity) throw new Error('bench: identity not generated');
-  const responder = new SpdmResponder(
+  return new SpdmResponder(
     { slots: [{ certificates: identity.certificates, privateKey: identity.leaf.privateKey }] },
     'pci_doe',
   );
-  const transport = createInProcessPair('pci_doe', async (m) => responder.handle(m));
+}
+
+async function fullConnect(): Promise<void> {
+  const responder = newResponder();
+  await flow(createInProcessPair('pci_doe', async (m) => responder.handle(m)));
+}
+
+/** The connect itself, over any transport. */
+async function flow(transport: RequesterTransport): Promise<void> {
   const requester = new SpdmRequester(
     transport,
-    requesterConfig({ trustAnchors: [identity.root.certificate] }),
+    requesterConfig({ trustAnchors: [identity!.root.certificate] }),
   );
   await requester.connect();
   await requester.getDigests();
@@ -45,6 +58,14 @@ async function fullConnect(): Promise<void> {
   const s = await requester.startSession();
   await requester.endSession(s);
   await requester.close();
+}
+
+// --- the same over loopback TCP: the spdm-emu socket, a fresh connection per connect ---
+
+let server: SpdmEmuServer | undefined;
+
+async function fullConnectTcp(): Promise<void> {
+  await flow(await connectSpdmEmu({ port: server!.port, transportType: 'pci_doe' }));
 }
 
 // --- the floor: the same crypto, bare --------------------------------------------------
@@ -127,6 +148,25 @@ export const cases: BenchCase[] = [
       identity ??= await generateDeviceIdentity({ asym: 'ecdsa-p384' });
     },
     fn: fullConnect,
+  },
+  {
+    group: 'spdm-engine',
+    name: 'full connect over loopback TCP (spdm-emu socket, pci_doe)',
+    before: async () => {
+      identity ??= await generateDeviceIdentity({ asym: 'ecdsa-p384' });
+      server = await serveSpdmEmu({
+        transportType: 'pci_doe',
+        onConnection: () => {
+          const responder = newResponder();
+          return async (m) => responder.handle(m);
+        },
+      });
+    },
+    after: async () => {
+      await server?.close();
+      server = undefined;
+    },
+    fn: fullConnectTcp,
   },
   {
     group: 'spdm-engine',
