@@ -1,11 +1,12 @@
 /**
  * The attestation check of SYSTEM.md section 4 step 4: a TDI's DEVICE_INTERFACE_REPORT
  * (PCIe 6.x 11.3.11, "TDI Report Structure") must describe exactly the BARs the host
- * assigned. Each MMIO range's FIRST_PAGE is a 4 KiB page number of (physical address +
- * MMIO_REPORTING_OFFSET); undoing the offset gives the address, which must fall inside one
- * assigned memory BAR, whose index the RANGE_ID names (teeio's DSM and most devices report
- * per BAR); ranges must not overlap; every BAR must be reported, and (unless holes are
- * allowed, e.g. an MSI-X table not locked and so not reported) covered page for page.
+ * assigned. Each MMIO range's FIRST_PAGE is the 4 KiB page number of (physical address +
+ * MMIO_REPORTING_OFFSET) modulo 2^64; the page distance from a BAR's own first page places
+ * the range inside one assigned memory BAR, whose index the RANGE_ID names (teeio's DSM and
+ * most devices report per BAR); ranges must not overlap; every BAR must be reported, and
+ * (unless holes are allowed, e.g. an MSI-X table not locked and so not reported) covered
+ * page for page.
  */
 import type { InterfaceReport } from '../../wire/tdisp/report.ts';
 
@@ -49,6 +50,10 @@ export interface ReportCheckResult {
 
 const PAGE = 4096n;
 const U64 = 1n << 64n;
+const PAGES = U64 / PAGE;
+const mod = (v: bigint, m: bigint) => ((v % m) + m) % m;
+/** The FIRST_PAGE a range starting at the BAR's base is reported with. */
+const firstPageOf = (b: AssignedBar, offset: bigint) => mod(b.address + offset, U64) / PAGE;
 const pageUp = (v: bigint) => ((v + PAGE - 1n) / PAGE) * PAGE;
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
@@ -70,16 +75,21 @@ export function checkReport(
 
   report.mmioRanges.forEach((r, i) => {
     const size = BigInt(r.numberOfPages) * PAGE;
-    const address = (((r.firstPage * PAGE - reportingOffset) % U64) + U64) % U64;
     if (size === 0n) {
       mismatches.push({ kind: 'empty-range', range: i, message: `range ${i} has no pages` });
       return;
     }
-    // A BAR smaller than a page is reported as the whole page.
-    const bar = memBars.find(
-      (b) => address >= b.address && address + size <= b.address + pageUp(b.size),
-    );
-    if (!bar) {
+    // Work in pages, as the DSM does: FIRST_PAGE = floor((address + offset) mod 2^64 / 4 KiB),
+    // so a range's page distance from its BAR's first page is exact whatever the offset.
+    const where = memBars
+      .map((b) => ({
+        b,
+        rel:
+          r.firstPage < PAGES ? mod(r.firstPage - firstPageOf(b, reportingOffset), PAGES) : PAGES,
+      }))
+      .find(({ b, rel }) => rel * PAGE + size <= pageUp(b.size));
+    if (!where) {
+      const address = mod(r.firstPage * PAGE - reportingOffset, U64);
       mismatches.push({
         kind: 'range-outside-bars',
         range: i,
@@ -89,6 +99,7 @@ export function checkReport(
       });
       return;
     }
+    const bar = where.b;
     if (rangeIdIsBar && r.rangeId !== bar.index) {
       mismatches.push({
         kind: 'range-id',
@@ -98,7 +109,7 @@ export function checkReport(
         message: `range ${i} has RANGE_ID ${r.rangeId} but lies in BAR ${bar.index}`,
       });
     }
-    placed.push({ range: i, bar: bar.index, offset: address - bar.address, size });
+    placed.push({ range: i, bar: bar.index, offset: where.rel * PAGE, size });
   });
 
   for (let i = 0; i < placed.length; i++) {
