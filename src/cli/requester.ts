@@ -384,10 +384,28 @@ function printSummary(report: RunReport): void {
     );
   }
   for (const m of report.measurements ?? []) {
-    console.log(`measurement ${m.index}: ${m.type}, ${m.raw ? 'raw' : 'digest'} ${m.value}`);
+    const text = m.raw ? Buffer.from(m.value, 'hex').toString('latin1') : '';
+    const shown = /^[\x20-\x7e]+$/.test(text) ? ` "${text}"` : '';
+    console.log(
+      `measurement ${m.index}: ${m.type}, ${m.raw ? 'raw' : 'digest'} ${m.value}${shown}`,
+    );
   }
   if (report.sessionId) console.log(`session: ${report.sessionId} (${report.sessionPhase})`);
   for (const line of report.tsm ?? []) console.log(line);
+}
+
+/** What the user probably forgot, for the error line. */
+function hint(report: RunReport, trustAnchors: Uint8Array[]): string {
+  if (
+    trustAnchors.length === 0 &&
+    /certificate-chain did not verify: wrong-root/.test(report.error ?? '')
+  ) {
+    return ' (no --trust given)';
+  }
+  if (/handshake: no server hello|transport-mismatch/.test(report.error ?? '')) {
+    return ' (is the responder serving the same --trans?)';
+  }
+  return '';
 }
 
 function median(xs: number[]): number {
@@ -432,7 +450,7 @@ async function run(o: RequesterCliOptions): Promise<number> {
         report.ok ? `result: every step verified (${report.ms.toFixed(1)} ms)` : `result: FAILED`,
       );
     }
-    if (!report.ok) console.error(`teeio requester: ${report.error}`);
+    if (!report.ok) console.error(`teeio requester: ${report.error}${hint(report, trustAnchors)}`);
     return report.ok ? 0 : 1;
   }
 
@@ -443,7 +461,9 @@ async function run(o: RequesterCliOptions): Promise<number> {
     last = await runFlow(params);
     if (!last.ok) {
       if (o.json) console.log(JSON.stringify({ run: i + 1, ...last }, null, 2));
-      console.error(`teeio requester: run ${i + 1} of ${repeat}: ${last.error}`);
+      console.error(
+        `teeio requester: run ${i + 1} of ${repeat}: ${last.error}${hint(last, trustAnchors)}`,
+      );
       return 1;
     }
     latencies.push(last.ms);

@@ -79,6 +79,13 @@ function describeEvent(e: SpdmEvent): string | undefined {
   }
 }
 
+/** HeartbeatPeriod is one byte of seconds. @throws CliError otherwise. */
+function parseHeartbeat(s: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n > 0xff) throw new CliError(`--heartbeat: "${s}" is not 0..255 seconds`);
+  return n;
+}
+
 async function run(o: ResponderOptions): Promise<void> {
   const port = parsePort(o.port);
   const versions = parseVersions(o.ver);
@@ -94,7 +101,7 @@ async function run(o: ResponderOptions): Promise<void> {
     ...(versions ? { versions } : {}),
     algorithms: { ...DEFAULT_ALGORITHMS, ...prefs },
     slots: [slot],
-    heartbeatPeriod: parsePort(o.heartbeat, '--heartbeat') & 0xff,
+    heartbeatPeriod: parseHeartbeat(o.heartbeat),
   });
   if (o.handshakeInTheClear) base.capabilities |= SPDM_CAP.HANDSHAKE_IN_THE_CLEAR_CAP;
   if (o.writeRoot) writeCertificate(o.writeRoot, slot.certificates[0]);
