@@ -31,6 +31,19 @@ export type {
   VerifyTarget,
 } from './events.ts';
 export {
+  type ConnectResult,
+  type MeasurementsRequest,
+  type MeasurementsResult,
+  type PeerChain,
+  type RequesterOptions,
+  type RequesterSession,
+  SpdmErrorResponse,
+  SpdmRequester,
+  SpdmUsageError,
+  SpdmVerifyError,
+  type StartSessionOptions,
+} from './requester/index.ts';
+export {
   type ConnectionState,
   type ResponderSessionInfo,
   SpdmResponder,
