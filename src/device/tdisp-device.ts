@@ -343,7 +343,7 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
     (binding: Binding): SpdmEmuServerOptions['onConnection'] =>
     (conn) => {
       const responder = newResponder(binding);
-      conn?.onClose(() => {
+      conn.onClose(() => {
         for (const s of responder.sessions()) {
           if (s.phase !== 'ended') dsm.sessionEnded(responder.config.connectionId, s.sessionId);
         }
