@@ -172,6 +172,7 @@ export class RequesterCore {
 
   /** Records a check's verdict in the trace. */
   verified(what: VerifyTarget, ok: boolean, sessionId?: number): void {
+    if (!this.config.onEvent) return;
     this.emit({
       type: 'verify',
       role: 'requester',

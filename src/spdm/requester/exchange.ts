@@ -59,6 +59,7 @@ function emitMessage(
   bytes: Uint8Array,
   session: RequesterSession | undefined,
 ): void {
+  if (!core.config.onEvent) return;
   const code = bytes.length > 1 ? bytes[1] : -1;
   core.emit({
     type: 'message',
