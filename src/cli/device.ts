@@ -10,6 +10,7 @@
  */
 import { type Command, Option } from 'commander';
 import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
+import { formatBdf as bdf } from '../device/pci/bdf.ts';
 import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
 import { createTdispDevice, type TdiInfo } from '../device/tdisp-device.ts';
@@ -49,11 +50,6 @@ function loadProfileOption(s: string): DeviceProfile {
 
 const hex = (v: number | bigint, pad = 0) => `0x${v.toString(16).padStart(pad, '0')}`;
 
-/** bus:dev.fn of a routing id (ARI-style: the device sits at device 0). */
-function bdf(rid: number): string {
-  const h = (v: number) => v.toString(16).padStart(2, '0');
-  return `${h(rid >> 8)}:${h((rid >> 3) & 0x1f)}.${(rid & 7).toString(16)}`;
-}
 
 /** One TDI line; `bars=` is what `teeio requester --tdi-bars` takes. */
 export function describeTdi(t: TdiInfo): string {

@@ -3,10 +3,13 @@
  */
 import { Command, CommanderError } from 'commander';
 import { WireError } from '../wire/errors.ts';
+import { ScenarioError } from '../world/errors.ts';
+import { CliError } from './identity.ts';
 
 type Registrar = (program: Command) => void;
 
 const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
+  () => import('./demo.ts'),
   () => import('./responder.ts'),
   () => import('./requester.ts'),
   () => import('./device.ts'),
@@ -27,8 +30,14 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode;
       return;
     }
-    // One line for the errors users cause (bad bytes, bad files, unreachable peers).
-    if (e instanceof WireError || (e instanceof Error && (e as NodeJS.ErrnoException).code)) {
+    // One line for the errors users cause (bad options, bad bytes, bad files, impossible
+    // scenarios, unreachable peers); anything else is a bug and keeps its stack.
+    if (
+      e instanceof CliError ||
+      e instanceof ScenarioError ||
+      e instanceof WireError ||
+      (e instanceof Error && (e as NodeJS.ErrnoException).code)
+    ) {
       console.error(`teeio: ${e.message}`);
       process.exitCode = 2;
       return;
@@ -36,5 +45,3 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
 }
-
-export { SUBCOMMANDS };

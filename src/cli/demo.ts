@@ -1,0 +1,147 @@
+/**
+ * `teeio demo`: the main job on the built-in default scenario. Runs one TDI's whole TDISP
+ * lifecycle (world/lifecycle.ts) in-process, TSM against teeio's device through the DOE
+ * mailbox registers, and prints the trace: every SPDM / IDE_KM / TDISP message, what the
+ * DSM did, what the host did, and the security checks. Exit code 0 only when every check held.
+ */
+import { createWriteStream } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
+import type { DsmEvent } from '../device/dsm/events.ts';
+import { resolveProfile } from '../device/profiles/load.ts';
+import { LINKTYPE_PCI_DOE, PcapWriter } from '../wire/pcap.ts';
+import { runLifecycle } from '../world/lifecycle.ts';
+import { Trace, type TraceRecord, traceRecordJson } from '../world/trace.ts';
+import { CliError } from './identity.ts';
+
+interface DemoOptions {
+  profile: string;
+  tdi?: string;
+  seed?: string;
+  behaviour: BehaviourName;
+  json?: boolean;
+  pcap?: string;
+  quiet?: boolean;
+}
+
+/** DSM events worth a line of their own (request/response events repeat the SPDM lines). */
+function dsmLine(e: DsmEvent): string | undefined {
+  switch (e.kind) {
+    case 'TDI_STATE':
+      return `TDI fn ${e.fn}: ${e.from} -> ${e.to} (${e.cause})`;
+    case 'IDE_STREAM_STATE':
+      return `IDE stream ${e.streamId}: ${e.state} (${e.cause})`;
+    case 'ERROR_TRIGGER':
+      // Triggers that hit no LOCKED/RUN TDI change nothing; leave them out.
+      return e.tdis.length
+        ? `ERROR trigger ${e.event.kind} on fn ${e.fn} -> fn ${e.tdis.join(', ')} to ERROR`
+        : undefined;
+    case 'SCRUB':
+      return `scrubbed fn ${e.fn}'s device memory`;
+    case 'MSIX_LOCK':
+      return `MSI-X of fn ${e.fn} ${e.locked ? 'locked' : 'unlocked'}`;
+    case 'INTERNAL_ERROR':
+      return `internal error (${e.protocol}): ${e.message}`;
+    default:
+      return undefined;
+  }
+}
+
+export function formatRecord(r: TraceRecord, n: number): string | undefined {
+  switch (r.kind) {
+    case 'step':
+      return `\n== ${r.title}`;
+    case 'spdm': {
+      const d = r.description;
+      const arrow = r.direction === 'to-device' ? 'TSM -> DSM' : 'DSM -> TSM';
+      const sid = r.sessionId === undefined ? '' : `  [session 0x${r.sessionId.toString(16)}]`;
+      const what = `${d.protocol.padEnd(6)} ${d.name}${d.detail ? ` ${d.detail}` : ''}`;
+      return `${String(n).padStart(4)}  ${arrow}  ${what.padEnd(66)} ${String(r.bytes.length).padStart(5)} B${sid}${d.malformed ? `  MALFORMED: ${d.malformed}` : ''}`;
+    }
+    case 'dsm': {
+      const line = dsmLine(r.event);
+      return line && `      device      ${line}`;
+    }
+    case 'host':
+      return `      host        ${r.action}: ${r.result}`;
+    case 'check':
+      return `      check       ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail && !r.ok ? `: ${r.detail}` : ''}`;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      "run one TDI's whole TDISP lifecycle in-process (TSM <-> device over the DOE mailbox) and print the trace",
+    )
+    .option('--profile <name|file>', 'device profile: nic, gpu, nvme or a YAML/JSON file', 'nic')
+    .option('--tdi <fn>', 'function number of the TDI (default: the first assignable one)')
+    .addOption(
+      new Option(
+        '--behaviour <name>',
+        'DSM behaviour (spdm-emu never enters ERROR: watch the checks fail)',
+      )
+        .choices(Object.keys(BEHAVIOURS))
+        .default('spec'),
+    )
+    .option(
+      '--seed <text>',
+      'seed every random value (nonces, keys, session ids) for a replayable run',
+    )
+    .option('--json', 'print the trace as JSON lines')
+    .option('--pcap <file>', 'write the DOE mailbox traffic as a pcap (LINKTYPE_PCI_DOE 292)')
+    .option('--quiet', 'print only the steps, checks and the summary')
+    .action(async (o: DemoOptions) => {
+      let profile: ReturnType<typeof resolveProfile>;
+      try {
+        profile = resolveProfile(o.profile);
+      } catch (e) {
+        throw new CliError(`--profile ${o.profile}: ${(e as Error).message}`);
+      }
+      const tdiFn = o.tdi === undefined ? undefined : Number(o.tdi);
+      if (tdiFn !== undefined && !(Number.isInteger(tdiFn) && tdiFn >= 0)) {
+        throw new CliError(`--tdi ${o.tdi}: not a function number`);
+      }
+      const trace = new Trace();
+      let n = 0;
+      trace.onRecord((r) => {
+        if (r.kind === 'spdm') n++;
+        if (o.json) {
+          console.log(JSON.stringify(traceRecordJson(r)));
+          return;
+        }
+        if (o.quiet && (r.kind === 'spdm' || r.kind === 'dsm')) return;
+        const line = formatRecord(r, n);
+        if (line !== undefined) console.log(line);
+      });
+      const pcapFile = o.pcap ? createWriteStream(o.pcap) : undefined;
+      const pcap = pcapFile
+        ? new PcapWriter(LINKTYPE_PCI_DOE, (c) => pcapFile.write(c))
+        : undefined;
+      if (!o.json) {
+        console.log(
+          `teeio demo: profile ${profile.name}, DSM behaviour ${o.behaviour}, TSM <-> DSM over function 0's DOE mailbox${o.seed ? `, seed "${o.seed}"` : ''}`,
+        );
+      }
+      const result = await runLifecycle({
+        profile,
+        tdiFn,
+        seed: o.seed,
+        behaviour: o.behaviour,
+        trace,
+        onWire: pcap ? (e) => pcap.writePayload(e.payload) : undefined,
+      });
+      if (pcapFile) await new Promise<void>((res) => pcapFile.end(res));
+      const checks = trace.records.filter((r) => r.kind === 'check');
+      const failed = trace.failedChecks;
+      if (!o.json) {
+        console.log(
+          `\nsummary: ${n} SPDM messages, ${checks.length - failed.length}/${checks.length} checks held${o.pcap ? `, DOE traffic written to ${o.pcap}` : ''}`,
+        );
+        for (const f of failed)
+          console.log(`  FAILED: ${f.name}${f.detail ? `: ${f.detail}` : ''}`);
+      }
+      process.exitCode = result.ok ? 0 : 1;
+    });
+}
