@@ -50,7 +50,6 @@ function loadProfileOption(s: string): DeviceProfile {
 
 const hex = (v: number | bigint, pad = 0) => `0x${v.toString(16).padStart(pad, '0')}`;
 
-
 /** One TDI line; `bars=` is what `teeio requester --tdi-bars` takes. */
 export function describeTdi(t: TdiInfo): string {
   const id = t.interfaceId;
