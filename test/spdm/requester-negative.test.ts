@@ -328,6 +328,42 @@ for (const binding of ['pci_doe', 'mctp'] as Binding[]) {
       await stillWorks(r);
     });
 
+    if (binding === 'mctp') {
+      it('an MCTP application message in place of the SPDM response: secured-record (malformed)', async () => {
+        let responder: SpdmResponder | undefined;
+        let sid = 0;
+        let fake: Uint8Array | undefined;
+        let k = 0;
+        const pair = makePair({
+          binding,
+          identity: id,
+          tamper: {
+            request(m) {
+              // Seal, at the responder's next sequence number, a PLDM-typed (0x01) message.
+              if (m.secured && k++ === 1) {
+                const ack = Uint8Array.of(C.SPDM_VERSION_13, C.SPDM_HEARTBEAT_ACK, 0, 0);
+                fake = responder!.session(sid)!.protect(ack, { mctpType: 0x01 });
+              }
+              return undefined;
+            },
+            response(m) {
+              if (!m.secured || !fake) return undefined;
+              const bytes = fake;
+              fake = undefined;
+              return { secured: true, bytes };
+            },
+          },
+        });
+        responder = pair.responder;
+        const r = pair.requester;
+        await authenticate(r);
+        const s = await r.startSession();
+        sid = s.id;
+        await rejectsWith(r.heartbeat(s), 'secured-record', /malformed.*MCTP message type 0x1/);
+        await stillWorks(r);
+      });
+    }
+
     it('another session id in the response record: secured-record (unknown-session)', async () => {
       const { requester: r } = makePair({
         binding,

@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeUnpadded, TransportError, type TransportMessage } from '../../transport/types.ts';
 import { isWireError } from '../../wire/errors.ts';
+import { MCTP_MESSAGE_TYPE_SPDM } from '../../wire/mctp.ts';
 import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_ERROR,
@@ -131,6 +132,14 @@ async function carry(core: RequesterCore, request: Uint8Array, route: Route): Pr
         directions: [opened.rolledBack],
         action: 'rolled-back',
       });
+    }
+    if (opened.mctpType !== undefined && opened.mctpType !== MCTP_MESSAGE_TYPE_SPDM) {
+      // An MCTP application message where an SPDM response belongs.
+      throw new SessionError(
+        'malformed',
+        s.id,
+        `MCTP message type 0x${opened.mctpType.toString(16)}`,
+      );
     }
     return { secured: true, bytes: opened.message, plainInSession: false };
   } catch (e) {
