@@ -1,0 +1,4 @@
+/** world/: composition of the layers into runnable scenarios, and the trace they produce. */
+export { ScenarioError } from './errors.ts';
+export { type LifecycleOptions, type LifecycleResult, runLifecycle } from './lifecycle.ts';
+export { Trace, type TraceRecord, traceRecordJson } from './trace.ts';
