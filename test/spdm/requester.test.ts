@@ -120,6 +120,20 @@ describe('requester <-> responder in-process', () => {
       });
     }
 
+  it('SPDM 1.0: authentication only (signatures over the whole transcripts), no sessions', async () => {
+    const { requester: r, events } = makePair({
+      identity: gen,
+      responder: { versions: [C.SPDM_VERSION_10] },
+    });
+    await authenticate(r);
+    await r.challenge(0, 'all');
+    await r.getMeasurements({ index: 'all' });
+    assert.equal(r.negotiated?.version, C.SPDM_VERSION_10);
+    assert.deepEqual(failedChecks(events), []);
+    assert.ok(checked(events).has('measurement-summary-hash'));
+    await assert.rejects(r.startSession(), SpdmUsageError);
+  });
+
   it('HANDSHAKE_IN_THE_CLEAR: FINISH and FINISH_RSP in the clear, ResponderVerifyData in FINISH_RSP', async () => {
     const hitc = C.SPDM_CAP.HANDSHAKE_IN_THE_CLEAR_CAP;
     const { requester: r, events } = makePair({
