@@ -75,7 +75,11 @@ export function register(program: Command): void {
     .description(
       "run one TDI's whole TDISP lifecycle in-process (TSM <-> device over the DOE mailbox) and print the trace",
     )
-    .option('--profile <name|file>', 'device profile: nic, gpu, nvme or a YAML/JSON file', 'nic')
+    .option(
+      '--profile <name|file>',
+      'device profile: nic, gpu, nvme, spdm-emu or a YAML/JSON file',
+      'nic',
+    )
     .option('--tdi <fn>', 'function number of the TDI (default: the first assignable one)')
     .addOption(
       new Option(

@@ -37,6 +37,7 @@ interface DeviceCliOptions {
   key?: string;
   behaviour: BehaviourName;
   writeRoot?: string;
+  bus?: string;
   verbose?: boolean;
 }
 
@@ -73,6 +74,14 @@ function describeEvent(e: SpdmEvent): string | undefined {
   }
 }
 
+/** @throws CliError unless `s` is a bus number 0..255 (decimal or 0x hex). */
+function parseBus(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 255)
+    throw new CliError(`--bus ${s}: not a bus number 0..255`);
+  return n;
+}
+
 async function run(o: DeviceCliOptions): Promise<void> {
   const port = parsePort(o.port);
   const profile = loadProfileOption(o.profile);
@@ -90,6 +99,7 @@ async function run(o: DeviceCliOptions): Promise<void> {
       identity: slot && { certChain: slot.certificates, privateKey: slot.privateKey },
       responderConfig: versions ? { versions } : {},
       enumerate: true,
+      bus: o.bus === undefined ? undefined : parseBus(o.bus),
       onSpdmEvent: o.verbose ? (e) => log(describeEvent(e)) : undefined,
       onDsmEvent: o.verbose
         ? (e) => log(`dsm ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? hex(v) : v))}`)
@@ -140,7 +150,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('device')
     .description('serve the emulated TDISP device (SPDM + IDE_KM + TDISP) on the spdm-emu socket')
-    .option('--profile <name|file>', 'nic, gpu, nvme, or a YAML/JSON profile file', 'nic')
+    .option('--profile <name|file>', 'nic, gpu, nvme, spdm-emu, or a YAML/JSON profile file', 'nic')
     .option('--port <port>', 'TCP port (0 = any free port)', String(SOCKET_DEFAULT_PORT))
     .option('--host <address>', 'address to bind', '127.0.0.1');
   addLinkOptions(cmd);
@@ -153,6 +163,10 @@ export function register(program: Command): void {
         .default('spec'),
     )
     .option('--write-root <file>', 'write the root certificate (DER) for a requester to trust')
+    .option(
+      '--bus <n>',
+      "bus number the device sits on (0xbe with --profile spdm-emu gives spdm-emu's InterfaceID 0xbeef)",
+    )
     .option('--verbose', 'print every SPDM message, session change and DSM event')
     .action(async (o: DeviceCliOptions) => {
       try {

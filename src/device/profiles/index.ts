@@ -10,3 +10,4 @@ export {
 export { nic } from './nic.ts';
 export { nvme } from './nvme.ts';
 export { deviceProfileSchema } from './schema.ts';
+export { SPDM_EMU_BUS, spdmEmu } from './spdm-emu.ts';

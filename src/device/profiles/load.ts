@@ -9,12 +9,15 @@ import { gpu } from './gpu.ts';
 import { nic } from './nic.ts';
 import { nvme } from './nvme.ts';
 import { deviceProfileSchema } from './schema.ts';
+import { spdmEmu } from './spdm-emu.ts';
 
-export const builtinProfiles: Readonly<Record<'nic' | 'gpu' | 'nvme', DeviceProfile>> = {
-  nic,
-  gpu,
-  nvme,
-};
+export const builtinProfiles: Readonly<Record<'nic' | 'gpu' | 'nvme' | 'spdm-emu', DeviceProfile>> =
+  {
+    nic,
+    gpu,
+    nvme,
+    'spdm-emu': spdmEmu,
+  };
 
 /** A profile that failed to load: every problem with the path of the field it concerns. */
 export class ProfileError extends Error {

@@ -94,10 +94,15 @@ const common = {
   ari: z.boolean().optional(),
   tph: z.boolean().optional(),
   lnr: z.boolean().optional(),
+  // Hex text in files; built-in profiles give the bytes themselves.
   deviceSpecificInfo: z
-    .string()
-    .regex(/^([0-9a-f]{2})*$/i, 'hex bytes, e.g. "0102ff"')
-    .transform((h) => new Uint8Array(Buffer.from(h, 'hex')))
+    .union([
+      z
+        .string()
+        .regex(/^([0-9a-f]{2})*$/i, 'hex bytes, e.g. "0102ff"')
+        .transform((h) => new Uint8Array(Buffer.from(h, 'hex'))),
+      z.instanceof(Uint8Array),
+    ])
     .optional(),
   nonTee: z
     .array(z.strictObject({ bar: uint(3).pipe(z.number().max(5)), offset: size, size }))

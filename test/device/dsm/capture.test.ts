@@ -17,34 +17,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readIdeRegisterBlock } from '../../../src/device/dsm/pci-hardware.ts';
-import type { DeviceProfile } from '../../../src/device/pci/profile.ts';
+import { SPDM_EMU_BUS, spdmEmu } from '../../../src/device/profiles/spdm-emu.ts';
 import { decodeIdeKm } from '../../../src/wire/idekm/messages.ts';
 import { decodeTdisp, type TdispMessage } from '../../../src/wire/tdisp/messages.ts';
 import { decodeInterfaceReport, ReportAssembler } from '../../../src/wire/tdisp/report.ts';
 import { loadCapture } from '../../support/captures.ts';
 import { ctx, makeWorld } from './harness.ts';
 
-const emuLike: DeviceProfile = {
-  name: 'spdm-emu-like',
-  vendorId: 0x1b36,
-  deviceId: 0x7eff,
-  classCode: 0x120000,
-  dsm: { doe: {}, ide: { selectiveStreams: 1 } },
-  functions: [
-    { fn: 0, tdi: false, bars: [] },
-    {
-      fn: 0xef,
-      bars: [
-        { index: 1, size: 4096n },
-        { index: 2, size: 16384n },
-        { index: 3, size: 32768n },
-        { index: 4, size: 32768n },
-      ],
-      nonTee: [{ bar: 1, offset: 0n, size: 4096n }],
-      deviceSpecificInfo: new TextEncoder().encode('tdisp_dev_emu\0\0\0'),
-    },
-  ],
-};
+/** The shipped look-alike profile (src/device/profiles/spdm-emu.ts). */
+const emuLike = spdmEmu;
 
 interface Vdm {
   index: number;
@@ -81,7 +62,7 @@ test('the spdm-emu requester flow of the capture, replayed against the spdm-emu 
   assert.equal(requests[0].protocolId, 0);
   assert.ok(requests.findIndex((r) => r.protocolId === 1) > 12);
 
-  const w = makeWorld(emuLike, { behaviour: 'spdm-emu' }, { bus: 0xbe });
+  const w = makeWorld(emuLike, { behaviour: 'spdm-emu' }, { bus: SPDM_EMU_BUS });
   let report = { mine: new ReportAssembler(), theirs: new ReportAssembler() };
   let lockOffset = 0n;
   let checked = 0;
