@@ -24,6 +24,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
+const allCases: BenchCase[] = [];
 const ratios: BenchRatio[] = [];
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
@@ -33,6 +34,7 @@ const files = readdirSync(here)
 for (const f of files) {
   const mod = (await import(join(here, f))) as { cases: BenchCase[]; ratios?: BenchRatio[] };
   ratios.push(...(mod.ratios ?? []));
+  allCases.push(...mod.cases);
   for (const c of mod.cases) {
     await c.before?.();
     const bench = new Bench({ time, warmupTime: Math.min(100, time / 3) });
@@ -75,17 +77,59 @@ console.table(
 );
 
 const byKey = new Map(rows.map((r) => [`${r.group}/${r.name}`, r]));
-const ratioRows = ratios
-  .filter((q) => byKey.has(q.numerator) && byKey.has(q.denominator))
-  .map((q) => {
-    const v = byKey.get(q.numerator)!.meanMs / byKey.get(q.denominator)!.meanMs;
-    return {
-      ratio: q.name,
-      value: Number(v.toFixed(3)),
-      target: q.target ?? null,
-      ok: q.target ? v <= q.target : null,
-    };
+const caseByKey = new Map(allCases.map((c) => [`${c.group}/${c.name}`, c]));
+
+/**
+ * A ratio measured side by side: rounds that run the numerator once and the denominator
+ * once, alternating which goes first, so both see the same machine load; the ratio is of
+ * the two medians. On a shared machine this is far steadier than dividing two means taken
+ * at different times (which is also reported).
+ */
+async function interleaved(a: BenchCase, b: BenchCase): Promise<number> {
+  await a.before?.();
+  await b.before?.();
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const timeOne = async (c: BenchCase, into: number[]) => {
+    const t0 = performance.now();
+    await c.fn();
+    into.push(performance.now() - t0);
+  };
+  const deadline = performance.now() + Math.max(3 * time, 1000);
+  for (let i = 0; i < 10; i++) {
+    await a.fn(); // warm-up
+    await b.fn();
+  }
+  for (let i = 0; performance.now() < deadline || i < 20; i++) {
+    if (i % 2) {
+      await timeOne(a, ta);
+      await timeOne(b, tb);
+    } else {
+      await timeOne(b, tb);
+      await timeOne(a, ta);
+    }
+  }
+  await a.after?.();
+  await b.after?.();
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  return median(ta) / median(tb);
+}
+
+const ratioRows = [];
+for (const q of ratios) {
+  const a = caseByKey.get(q.numerator);
+  const b = caseByKey.get(q.denominator);
+  if (!a || !b) continue;
+  const sequential = byKey.get(q.numerator)!.meanMs / byKey.get(q.denominator)!.meanMs;
+  const v = await interleaved(a, b);
+  ratioRows.push({
+    ratio: q.name,
+    'side by side (median)': Number(v.toFixed(3)),
+    'sequential (mean)': Number(sequential.toFixed(3)),
+    target: q.target ?? null,
+    ok: q.target ? v <= q.target : null,
   });
+}
 if (ratioRows.length) console.table(ratioRows);
 
 mkdirSync(join(here, 'results'), { recursive: true });
