@@ -22,11 +22,14 @@ import {
 } from '../spdm/requester/index.ts';
 import { connectSpdmEmu } from '../transport/spdm-emu-client.ts';
 import { type Binding, TransportError } from '../transport/types.ts';
+import { describeSpdm } from '../wire/describe.ts';
 import { toHex } from '../wire/hex.ts';
 import {
   SPDM_CAP,
   SPDM_DMTF_MEAS_TYPE,
   SPDM_ERROR,
+  SPDM_VENDOR_DEFINED_REQUEST,
+  SPDM_VENDOR_DEFINED_RESPONSE,
   spdmErrorName,
 } from '../wire/spdm/constants.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
@@ -126,6 +129,13 @@ export interface ExchangeRecord {
   error?: string;
 }
 
+/** The SPDM name, or for PCI-SIG vendor-defined messages the IDE_KM / TDISP message inside. */
+function messageName(code: number, name: string, bytes: Uint8Array): string {
+  if (code !== SPDM_VENDOR_DEFINED_REQUEST && code !== SPDM_VENDOR_DEFINED_RESPONSE) return name;
+  const d = describeSpdm(bytes);
+  return d.protocol === 'IDE_KM' || d.protocol === 'TDISP' ? d.name : name;
+}
+
 /** Turns the requester's trace into exchange records, each handed over once complete. */
 class ExchangeLog {
   readonly records: ExchangeRecord[] = [];
@@ -137,7 +147,7 @@ class ExchangeLog {
     if (e.type === 'message' && e.direction === 'out') {
       this.flush();
       this.current = {
-        request: e.name,
+        request: messageName(e.code, e.name, e.bytes),
         requestSize: e.bytes.length,
         sessionId: e.sessionId,
         checks: [],
@@ -147,7 +157,7 @@ class ExchangeLog {
     const c = this.current;
     if (!c) return;
     if (e.type === 'message') {
-      c.response = e.name;
+      c.response = messageName(e.code, e.name, e.bytes);
       c.responseSize = e.bytes.length;
       if (e.code === SPDM_ERROR && e.bytes.length > 2)
         c.error = `ERROR ${spdmErrorName(e.bytes[2])}`;
@@ -176,10 +186,10 @@ function exchangeResult(r: ExchangeRecord): string {
 }
 
 export function formatExchange(r: ExchangeRecord): string {
-  const req = `${r.request.padEnd(22)} ${String(r.requestSize).padStart(5)} B`;
+  const req = `${r.request.padEnd(27)} ${String(r.requestSize).padStart(5)} B`;
   const rsp = r.response
-    ? `${r.response.padEnd(22)} ${String(r.responseSize).padStart(5)} B`
-    : '-'.padEnd(30);
+    ? `${r.response.padEnd(27)} ${String(r.responseSize).padStart(5)} B`
+    : '-'.padEnd(35);
   const sid =
     r.sessionId !== undefined ? `  [session 0x${r.sessionId.toString(16).padStart(8, '0')}]` : '';
   return `${req} -> ${rsp}  ${exchangeResult(r)}${sid}`;
