@@ -19,8 +19,8 @@
  * so the register offsets below are the Linux include/uapi/linux/pci_regs.h names.
  */
 import { PCI_DOE_MAX_LENGTH_DW } from '../wire/doe.ts';
-import { WireError } from '../wire/errors.ts';
-import { decodeTransportPayload, encodeTransportPayload } from './binding.ts';
+import { exchangeMessage } from './exchange.ts';
+import { serialQueue } from './serial.ts';
 import {
   type RequesterTransport,
   TransportError,
@@ -124,7 +124,6 @@ export function createDoeMailboxTransport(
   let dead = false;
   let closed = false;
   let initialised = false;
-  let chain: Promise<unknown> = Promise.resolve();
 
   /** Polls until `done(status)` or the deadline / poll budget runs out; the last status. */
   const poll = async (
@@ -231,11 +230,7 @@ export function createDoeMailboxTransport(
     return out;
   };
 
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = chain.then(work, work);
-    chain = run.catch(() => undefined);
-    return run;
-  };
+  const serial = serialQueue();
 
   const exchangeRaw = (payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array> =>
     serial(async () => {
@@ -264,17 +259,8 @@ export function createDoeMailboxTransport(
       return dead;
     },
     exchangeRaw,
-    async exchange(m: TransportMessage, timeoutMs?: number): Promise<TransportMessage> {
-      const reply = await exchangeRaw(encodeTransportPayload('pci_doe', m), timeoutMs);
-      try {
-        return decodeTransportPayload('pci_doe', reply);
-      } catch (e) {
-        if (e instanceof WireError) {
-          throw new TransportError('bad-payload', `response: ${e.message}`, { cause: e });
-        }
-        throw e;
-      }
-    },
+    exchange: (m: TransportMessage, timeoutMs?: number): Promise<TransportMessage> =>
+      exchangeMessage('pci_doe', exchangeRaw, m, timeoutMs),
     async close() {
       closed = true;
     },

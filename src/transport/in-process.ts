@@ -4,9 +4,9 @@
  * handler -> reply payload -> requester decodes. So in-process runs exercise the codecs, DOE
  * padding and discovery exactly as the socket does.
  */
-import { WireError } from '../wire/errors.ts';
-import { decodeTransportPayload, encodeTransportPayload } from './binding.ts';
+import { exchangeMessage } from './exchange.ts';
 import { type PayloadResponderOptions, payloadResponder } from './responder.ts';
+import { serialQueue } from './serial.ts';
 import {
   type Binding,
   type RequesterTransport,
@@ -53,13 +53,8 @@ export function createInProcessPair(
 ): RequesterTransport {
   const respond = payloadResponder(binding, handler, opts);
   let closed = false;
-  let chain: Promise<unknown> = Promise.resolve();
 
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = chain.then(work, work);
-    chain = run.catch(() => undefined);
-    return run;
-  };
+  const serial = serialQueue();
 
   const exchangeRaw = (payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array> =>
     serial(async () => {
@@ -74,17 +69,8 @@ export function createInProcessPair(
   return {
     binding,
     exchangeRaw,
-    async exchange(m: TransportMessage, timeoutMs?: number): Promise<TransportMessage> {
-      const reply = await exchangeRaw(encodeTransportPayload(binding, m), timeoutMs);
-      try {
-        return decodeTransportPayload(binding, reply);
-      } catch (e) {
-        if (e instanceof WireError) {
-          throw new TransportError('bad-payload', `response: ${e.message}`, { cause: e });
-        }
-        throw e;
-      }
-    },
+    exchange: (m: TransportMessage, timeoutMs?: number): Promise<TransportMessage> =>
+      exchangeMessage(binding, exchangeRaw, m, timeoutMs),
     async close() {
       closed = true;
     },

@@ -22,7 +22,9 @@ import {
   SocketFrameParser,
   socketCommandName,
 } from '../wire/socket.ts';
-import { decodeTransportPayload, encodeTransportPayload, socketTransportType } from './binding.ts';
+import { socketTransportType } from './binding.ts';
+import { exchangeMessage } from './exchange.ts';
+import { serialQueue } from './serial.ts';
 import {
   type Binding,
   type RequesterTransport,
@@ -180,16 +182,11 @@ export async function connectSpdmEmu(opts: SpdmEmuClientOptions): Promise<SpdmEm
   const sock = await openSocket(host, port, defaultTimeout);
   sock.setNoDelay(true);
   const ch = new FrameChannel(sock, transportType, opts.maxPayload);
-  let chain: Promise<unknown> = Promise.resolve();
   let closing: Promise<void> | undefined;
   let shutDown = false; // set when the queued close() starts; later exchanges fail
 
   // One request on the wire at a time: the socket protocol has no request ids.
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const run = chain.then(work, work);
-    chain = run.catch(() => undefined);
-    return run;
-  };
+  const serial = serialQueue();
   const roundTrip = async (command: number, payload: Uint8Array, timeoutMs?: number) => {
     if (shutDown) throw new TransportError('closed', 'the transport is closed');
     ch.send({ command, transportType, payload });
@@ -238,17 +235,8 @@ export async function connectSpdmEmu(opts: SpdmEmuClientOptions): Promise<SpdmEm
     exchangeRaw,
     command: (command, payload = new Uint8Array(), timeoutMs) =>
       serial(() => roundTrip(command, payload, timeoutMs)),
-    async exchange(m: TransportMessage, timeoutMs?: number): Promise<TransportMessage> {
-      const reply = await exchangeRaw(encodeTransportPayload(binding, m), timeoutMs);
-      try {
-        return decodeTransportPayload(binding, reply);
-      } catch (e) {
-        if (e instanceof WireError) {
-          throw new TransportError('bad-payload', `response: ${e.message}`, { cause: e });
-        }
-        throw e;
-      }
-    },
+    exchange: (m: TransportMessage, timeoutMs?: number): Promise<TransportMessage> =>
+      exchangeMessage(binding, exchangeRaw, m, timeoutMs),
     close() {
       closing ??= serial(async () => {
         shutDown = true;
