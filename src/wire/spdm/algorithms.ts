@@ -444,23 +444,3 @@ export function algorithmSizes(m: Algorithms): AlgorithmSizes {
     measurementHashSize: pick(MEAS_HASH_SIZE, m.measurementHashAlgo, 'MeasurementHashAlgo', 8),
   };
 }
-
-// --- ctx helpers the other family decoders share -------------------------------------
-
-function ctxSize(r: Reader, ctx: SpdmCodecContext, key: 'hashSize' | 'signatureSize'): number {
-  const n = ctx.sizes?.[key];
-  if (n === undefined || !Number.isInteger(n) || n < 0) {
-    throw r.error(`ctx.sizes.${key}`, 'bad-field', `${r.msg} needs the negotiated ${key}`);
-  }
-  return n;
-}
-
-/** H from the decode context. @throws WireError bad-field when ctx.sizes is missing. */
-export function ctxHashSize(r: Reader, ctx: SpdmCodecContext): number {
-  return ctxSize(r, ctx, 'hashSize');
-}
-
-/** S from the decode context. @throws WireError bad-field when ctx.sizes is missing. */
-export function ctxSignatureSize(r: Reader, ctx: SpdmCodecContext): number {
-  return ctxSize(r, ctx, 'signatureSize');
-}

@@ -11,7 +11,6 @@
  */
 import type { Reader } from '../reader.ts';
 import type { Writer } from '../writer.ts';
-import { ctxHashSize, ctxSignatureSize } from './algorithms.ts';
 import type { SpdmFamilyCodec } from './codec.ts';
 import {
   SPDM_CHALLENGE,
@@ -23,6 +22,7 @@ import {
 } from './constants.ts';
 import type { SpdmCodecContext } from './context.ts';
 import type { SpdmHeaderFields } from './messages.ts';
+import { needSize, writeSized } from './sized.ts';
 import {
   assertLayoutVersion,
   checkLayoutVersion,
@@ -104,12 +104,6 @@ export function writeOpaque(w: Writer, data: Uint8Array): void {
   w.u16(data.length, 'OpaqueLength').bytes(data);
 }
 
-/** Writes a digest/signature, checked against the negotiated size when ctx gives one. */
-function writeSized(w: Writer, b: Uint8Array, n: number | undefined, field: string): void {
-  if (n === undefined) w.bytes(b);
-  else w.fixed(b, n, field);
-}
-
 export const challengeCodec: SpdmFamilyCodec<Challenge> = {
   name: 'CHALLENGE',
   encode(w: Writer, m: Challenge): void {
@@ -167,8 +161,8 @@ export const challengeAuthCodec: SpdmFamilyCodec<ChallengeAuth> = {
     if (req?.code !== SPDM_CHALLENGE) {
       throw r.error('ctx.request', 'bad-field', 'CHALLENGE_AUTH needs the CHALLENGE it answers');
     }
-    const h = ctxHashSize(r, ctx);
-    const s = ctxSignatureSize(r, ctx);
+    const h = needSize(r, ctx, 'hashSize');
+    const s = needSize(r, ctx, 'signatureSize');
     const certChainHash = r.bytes(h, 'CertChainHash');
     const nonce = r.bytes(SPDM_NONCE_SIZE, 'Nonce');
     const measurementSummaryHash =

@@ -12,11 +12,11 @@
  */
 import type { Reader } from '../reader.ts';
 import type { Writer } from '../writer.ts';
-import { ctxHashSize } from './algorithms.ts';
 import type { SpdmFamilyCodec } from './codec.ts';
 import { SPDM_DIGESTS, SPDM_GET_DIGESTS, SPDM_VERSION_13 } from './constants.ts';
 import type { SpdmCodecContext } from './context.ts';
 import type { SpdmHeaderFields } from './messages.ts';
+import { needSize, writeSized } from './sized.ts';
 import {
   assertLayoutVersion,
   checkLayoutVersion,
@@ -92,10 +92,7 @@ export const digestsCodec: SpdmFamilyCodec<Digests> = {
     }
     const h = ctx.sizes?.hashSize;
     writeHeader(w, m.version, m.code, m.supportedSlotMask, m.slotMask);
-    for (const d of m.digests) {
-      if (h !== undefined) w.fixed(d, h, 'Digest');
-      else w.bytes(d);
-    }
+    for (const d of m.digests) writeSized(w, d, h, 'Digest');
     if (some) {
       for (const v of m.keyPairIds ?? []) w.u8(v, 'KeyPairID');
       for (const v of m.certificateInfos ?? []) w.u8(v, 'CertificateInfo');
@@ -105,7 +102,7 @@ export const digestsCodec: SpdmFamilyCodec<Digests> = {
   decode(r: Reader, ctx: SpdmCodecContext): Digests {
     const hr = readHeader(r, SPDM_DIGESTS);
     checkLayoutVersion(r, hr.version);
-    const h = ctxHashSize(r, ctx);
+    const h = needSize(r, ctx, 'hashSize');
     const n = slotsOfMask(hr.param2).length;
     const digests: Uint8Array[] = [];
     for (let i = 0; i < n; i++) digests.push(r.bytes(h, 'Digest'));

@@ -11,8 +11,8 @@ import {
   SPDM_END_SESSION_ACK,
   SPDM_END_SESSION_PRESERVE_NEGOTIATED_STATE_CLEAR,
 } from './constants.ts';
-import { checkEncodeVersion, readSessionVersion } from './key-exchange.ts';
 import type { SpdmHeaderFields } from './messages.ts';
+import { readSessionHeader, reservedParamsCodec, writeSessionHeader } from './session-header.ts';
 
 export interface EndSession extends SpdmHeaderFields {
   code: typeof SPDM_END_SESSION;
@@ -37,16 +37,14 @@ const CLEAR = SPDM_END_SESSION_PRESERVE_NEGOTIATED_STATE_CLEAR;
 export const endSessionCodec: SpdmFamilyCodec<EndSession> = {
   name: 'END_SESSION',
   encode(w, m) {
-    checkEncodeVersion(m.version, 'END_SESSION');
+    writeSessionHeader(w, m.version, SPDM_END_SESSION, 'END_SESSION');
     const rsv = m.param1Reserved ?? 0;
     if (rsv & CLEAR) throw new RangeError('END_SESSION: param1Reserved must not carry bit 0');
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_END_SESSION);
     w.u8(rsv | (m.preserveNegotiatedStateClear ? CLEAR : 0), 'Param1');
     w.u8(m.param2Reserved ?? 0, 'Param2');
   },
   decode(r) {
-    const version = readSessionVersion(r, 'END_SESSION');
-    r.u8('RequestResponseCode');
+    const version = readSessionHeader(r, 'END_SESSION');
     const p1 = r.u8('Param1');
     const param2Reserved = r.reservedU8('Param2');
     const rsv = p1 & ~CLEAR;
@@ -60,18 +58,7 @@ export const endSessionCodec: SpdmFamilyCodec<EndSession> = {
   },
 };
 
-export const endSessionAckCodec: SpdmFamilyCodec<EndSessionAck> = {
-  name: 'END_SESSION_ACK',
-  encode(w, m) {
-    checkEncodeVersion(m.version, 'END_SESSION_ACK');
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_END_SESSION_ACK);
-    w.u8(m.param1Reserved ?? 0, 'Param1').u8(m.param2Reserved ?? 0, 'Param2');
-  },
-  decode(r) {
-    const version = readSessionVersion(r, 'END_SESSION_ACK');
-    r.u8('RequestResponseCode');
-    const param1Reserved = r.reservedU8('Param1');
-    const param2Reserved = r.reservedU8('Param2');
-    return { version, code: SPDM_END_SESSION_ACK, param1Reserved, param2Reserved };
-  },
-};
+export const endSessionAckCodec = reservedParamsCodec<EndSessionAck>(
+  'END_SESSION_ACK',
+  SPDM_END_SESSION_ACK,
+);

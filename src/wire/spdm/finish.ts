@@ -9,8 +9,9 @@
  */
 import type { SpdmFamilyCodec } from './codec.ts';
 import { SPDM_FINISH, SPDM_FINISH_RSP, SPDM_FINISH_SIGNATURE_INCLUDED } from './constants.ts';
-import { checkEncodeVersion, needSizes, readSessionVersion, sized } from './key-exchange.ts';
 import type { SpdmHeaderFields } from './messages.ts';
+import { readSessionHeader, writeSessionHeader } from './session-header.ts';
+import { needSize, readSized, writeSized } from './sized.ts';
 
 export interface Finish extends SpdmHeaderFields {
   code: typeof SPDM_FINISH;
@@ -37,7 +38,7 @@ export interface FinishRsp extends SpdmHeaderFields {
 export const finishCodec: SpdmFamilyCodec<Finish> = {
   name: 'FINISH',
   encode(w, m, ctx) {
-    checkEncodeVersion(m.version, 'FINISH');
+    writeSessionHeader(w, m.version, SPDM_FINISH, 'FINISH');
     if (m.signatureIncluded !== (m.signature !== undefined)) {
       throw new RangeError('FINISH: signature must be present iff signatureIncluded');
     }
@@ -45,26 +46,27 @@ export const finishCodec: SpdmFamilyCodec<Finish> = {
     if (rsv & SPDM_FINISH_SIGNATURE_INCLUDED) {
       throw new RangeError('FINISH: param1Reserved must not carry bit 0');
     }
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_FINISH);
     w.u8(rsv | (m.signatureIncluded ? SPDM_FINISH_SIGNATURE_INCLUDED : 0), 'Param1');
     w.u8(m.reqSlotId, 'Param2');
     const s = ctx.sizes;
     if (m.signature)
-      sized(w, m.signature, s && (s.reqSignatureSize ?? s.signatureSize), 'Signature');
-    sized(w, m.verifyData, s?.hashSize, 'RequesterVerifyData');
+      writeSized(w, m.signature, s && (s.reqSignatureSize ?? s.signatureSize), 'Signature');
+    writeSized(w, m.verifyData, s?.hashSize, 'RequesterVerifyData');
   },
   decode(r, ctx) {
-    const version = readSessionVersion(r, 'FINISH');
-    r.u8('RequestResponseCode');
+    const version = readSessionHeader(r, 'FINISH');
     const p1 = r.u8('Param1');
     const reqSlotId = r.u8('Param2');
     const signatureIncluded = (p1 & SPDM_FINISH_SIGNATURE_INCLUDED) !== 0;
     const rsv = p1 & ~SPDM_FINISH_SIGNATURE_INCLUDED;
-    const sizes = needSizes(r, ctx, signatureIncluded ? 'Signature' : 'RequesterVerifyData');
+    // The Requester signs with ReqBaseAsymAlg when ALGORITHMS selected one, else BaseAsymSel.
     const signature = signatureIncluded
-      ? r.bytes(sizes.reqSignatureSize ?? sizes.signatureSize, 'Signature')
+      ? r.bytes(
+          ctx.sizes?.reqSignatureSize ?? needSize(r, ctx, 'signatureSize', 'Signature'),
+          'Signature',
+        )
       : undefined;
-    const verifyData = r.bytes(sizes.hashSize, 'RequesterVerifyData');
+    const verifyData = readSized(r, ctx, 'hashSize', 'RequesterVerifyData');
     return {
       version,
       code: SPDM_FINISH,
@@ -80,18 +82,16 @@ export const finishCodec: SpdmFamilyCodec<Finish> = {
 export const finishRspCodec: SpdmFamilyCodec<FinishRsp> = {
   name: 'FINISH_RSP',
   encode(w, m, ctx) {
-    checkEncodeVersion(m.version, 'FINISH_RSP');
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_FINISH_RSP);
+    writeSessionHeader(w, m.version, SPDM_FINISH_RSP, 'FINISH_RSP');
     w.u8(m.param1Reserved ?? 0, 'Param1').u8(m.param2Reserved ?? 0, 'Param2');
-    if (m.verifyData) sized(w, m.verifyData, ctx.sizes?.hashSize, 'ResponderVerifyData');
+    if (m.verifyData) writeSized(w, m.verifyData, ctx.sizes?.hashSize, 'ResponderVerifyData');
   },
   decode(r, ctx) {
-    const version = readSessionVersion(r, 'FINISH_RSP');
-    r.u8('RequestResponseCode');
+    const version = readSessionHeader(r, 'FINISH_RSP');
     const param1Reserved = r.reservedU8('Param1');
     const param2Reserved = r.reservedU8('Param2');
     const verifyData = ctx.handshakeInTheClear
-      ? r.bytes(needSizes(r, ctx, 'ResponderVerifyData').hashSize, 'ResponderVerifyData')
+      ? readSized(r, ctx, 'hashSize', 'ResponderVerifyData')
       : undefined;
     return { version, code: SPDM_FINISH_RSP, param1Reserved, param2Reserved, verifyData };
   },

@@ -12,18 +12,16 @@
  * HANDSHAKE_IN_THE_CLEAR_CAP).
  * OpaqueData stays raw here; opaque.ts parses it.
  */
-import type { Reader } from '../reader.ts';
-import type { Writer } from '../writer.ts';
 import type { SpdmFamilyCodec } from './codec.ts';
 import {
   SPDM_KEY_EXCHANGE,
   SPDM_KEY_EXCHANGE_RSP,
   SPDM_RANDOM_SIZE,
-  SPDM_VERSION_11,
   SPDM_VERSION_12,
 } from './constants.ts';
-import type { AlgorithmSizes, SpdmCodecContext } from './context.ts';
 import type { SpdmHeaderFields } from './messages.ts';
+import { readSessionHeader, writeSessionHeader } from './session-header.ts';
+import { readSized, writeSized } from './sized.ts';
 
 export interface KeyExchange extends SpdmHeaderFields {
   code: typeof SPDM_KEY_EXCHANGE;
@@ -64,40 +62,10 @@ export interface KeyExchangeRsp extends SpdmHeaderFields {
   verifyData?: Uint8Array;
 }
 
-// Helpers shared by the session families (finish, psk, heartbeat, key-update, end-session):
-// sessions begin with KEY_EXCHANGE, so their common checks live here.
-
-/** @internal Reads SPDMVersion and refuses 1.0, which has no sessions. */
-export function readSessionVersion(r: Reader, name: string): number {
-  const version = r.u8('SPDMVersion');
-  if (version < SPDM_VERSION_11) {
-    throw r.error('SPDMVersion', 'bad-field', `${name} needs SPDM 1.1 or later`, 0);
-  }
-  return version;
-}
-
-/** @internal The negotiated sizes, or a WireError naming the field that needs them. */
-export function needSizes(r: Reader, ctx: SpdmCodecContext, field: string): AlgorithmSizes {
-  if (!ctx.sizes) throw r.error(field, 'bad-field', 'size unknown: ctx.sizes not given');
-  return ctx.sizes;
-}
-
-/** @internal Encoder side of readSessionVersion. */
-export function checkEncodeVersion(version: number, name: string): void {
-  if (version < SPDM_VERSION_11) throw new RangeError(`${name} needs SPDM 1.1 or later`);
-}
-
-/** @internal Writes a fixed-size field, checked against `size` when the size is known. */
-export function sized(w: Writer, b: Uint8Array, size: number | undefined, field: string): void {
-  if (size === undefined) w.bytes(b);
-  else w.fixed(b, size, field);
-}
-
 export const keyExchangeCodec: SpdmFamilyCodec<KeyExchange> = {
   name: 'KEY_EXCHANGE',
   encode(w, m, ctx) {
-    checkEncodeVersion(m.version, 'KEY_EXCHANGE');
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_KEY_EXCHANGE);
+    writeSessionHeader(w, m.version, SPDM_KEY_EXCHANGE, 'KEY_EXCHANGE');
     w.u8(m.measurementSummaryHashType, 'Param1').u8(m.slotId, 'Param2');
     w.u16(m.reqSessionId, 'ReqSessionID');
     if (m.version >= SPDM_VERSION_12) {
@@ -107,12 +75,11 @@ export const keyExchangeCodec: SpdmFamilyCodec<KeyExchange> = {
       w.u16(m.reserved ?? 0, 'Reserved');
     }
     w.fixed(m.randomData, SPDM_RANDOM_SIZE, 'RandomData');
-    sized(w, m.exchangeData, ctx.sizes?.dheSize, 'ExchangeData');
+    writeSized(w, m.exchangeData, ctx.sizes?.dheSize, 'ExchangeData');
     w.u16(m.opaqueData.length, 'OpaqueDataLength').bytes(m.opaqueData);
   },
   decode(r, ctx) {
-    const version = readSessionVersion(r, 'KEY_EXCHANGE');
-    r.u8('RequestResponseCode');
+    const version = readSessionHeader(r, 'KEY_EXCHANGE');
     const measurementSummaryHashType = r.u8('Param1');
     const slotId = r.u8('Param2');
     const reqSessionId = r.u16('ReqSessionID');
@@ -125,7 +92,7 @@ export const keyExchangeCodec: SpdmFamilyCodec<KeyExchange> = {
       reserved = r.reservedU16('Reserved');
     }
     const randomData = r.bytes(SPDM_RANDOM_SIZE, 'RandomData');
-    const exchangeData = r.bytes(needSizes(r, ctx, 'ExchangeData').dheSize, 'ExchangeData');
+    const exchangeData = readSized(r, ctx, 'dheSize', 'ExchangeData');
     const opaqueData = r.bytes(r.u16('OpaqueDataLength'), 'OpaqueData');
     return {
       version,
@@ -145,45 +112,42 @@ export const keyExchangeCodec: SpdmFamilyCodec<KeyExchange> = {
 export const keyExchangeRspCodec: SpdmFamilyCodec<KeyExchangeRsp> = {
   name: 'KEY_EXCHANGE_RSP',
   encode(w, m, ctx) {
-    checkEncodeVersion(m.version, 'KEY_EXCHANGE_RSP');
+    writeSessionHeader(w, m.version, SPDM_KEY_EXCHANGE_RSP, 'KEY_EXCHANGE_RSP');
     const s = ctx.sizes;
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_KEY_EXCHANGE_RSP);
     w.u8(m.heartbeatPeriod, 'Param1').u8(m.param2Reserved ?? 0, 'Param2');
     w.u16(m.rspSessionId, 'RspSessionID');
     w.u8(m.mutAuthRequested, 'MutAuthRequested').u8(m.reqSlotIdParam, 'ReqSlotIDParam');
     w.fixed(m.randomData, SPDM_RANDOM_SIZE, 'RandomData');
-    sized(w, m.exchangeData, s?.dheSize, 'ExchangeData');
+    writeSized(w, m.exchangeData, s?.dheSize, 'ExchangeData');
     if (m.measurementSummaryHash) {
-      sized(w, m.measurementSummaryHash, s?.hashSize, 'MeasurementSummaryHash');
+      writeSized(w, m.measurementSummaryHash, s?.hashSize, 'MeasurementSummaryHash');
     }
     w.u16(m.opaqueData.length, 'OpaqueDataLength').bytes(m.opaqueData);
-    sized(w, m.signature, s?.signatureSize, 'Signature');
-    if (m.verifyData) sized(w, m.verifyData, s?.hashSize, 'ResponderVerifyData');
+    writeSized(w, m.signature, s?.signatureSize, 'Signature');
+    if (m.verifyData) writeSized(w, m.verifyData, s?.hashSize, 'ResponderVerifyData');
   },
   decode(r, ctx) {
-    const version = readSessionVersion(r, 'KEY_EXCHANGE_RSP');
-    r.u8('RequestResponseCode');
+    const version = readSessionHeader(r, 'KEY_EXCHANGE_RSP');
     const heartbeatPeriod = r.u8('Param1');
     const param2Reserved = r.reservedU8('Param2');
     const rspSessionId = r.u16('RspSessionID');
     const mutAuthRequested = r.u8('MutAuthRequested');
     const reqSlotIdParam = r.u8('ReqSlotIDParam');
     const randomData = r.bytes(SPDM_RANDOM_SIZE, 'RandomData');
-    const sizes = needSizes(r, ctx, 'ExchangeData');
-    const exchangeData = r.bytes(sizes.dheSize, 'ExchangeData');
+    const exchangeData = readSized(r, ctx, 'dheSize', 'ExchangeData');
     const req = ctx.request;
     if (req?.code !== SPDM_KEY_EXCHANGE) {
       throw r.error('MeasurementSummaryHash', 'bad-field', 'needs the KEY_EXCHANGE in ctx.request');
     }
     const measurementSummaryHash =
       req.measurementSummaryHashType !== 0
-        ? r.bytes(sizes.hashSize, 'MeasurementSummaryHash')
+        ? readSized(r, ctx, 'hashSize', 'MeasurementSummaryHash')
         : undefined;
     const opaqueData = r.bytes(r.u16('OpaqueDataLength'), 'OpaqueData');
-    const signature = r.bytes(sizes.signatureSize, 'Signature');
+    const signature = readSized(r, ctx, 'signatureSize', 'Signature');
     const verifyData = ctx.handshakeInTheClear
       ? undefined
-      : r.bytes(sizes.hashSize, 'ResponderVerifyData');
+      : readSized(r, ctx, 'hashSize', 'ResponderVerifyData');
     return {
       version,
       code: SPDM_KEY_EXCHANGE_RSP,

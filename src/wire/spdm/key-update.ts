@@ -6,8 +6,8 @@
  */
 import type { SpdmFamilyCodec } from './codec.ts';
 import { SPDM_KEY_UPDATE, SPDM_KEY_UPDATE_ACK } from './constants.ts';
-import { checkEncodeVersion, readSessionVersion } from './key-exchange.ts';
 import type { SpdmHeaderFields } from './messages.ts';
+import { readSessionHeader, writeSessionHeader } from './session-header.ts';
 
 export interface KeyUpdate extends SpdmHeaderFields {
   code: typeof SPDM_KEY_UPDATE;
@@ -32,13 +32,11 @@ function keyUpdateFamily<M extends KeyUpdate | KeyUpdateAck>(
   return {
     name,
     encode(w, m) {
-      checkEncodeVersion(m.version, name);
-      w.u8(m.version, 'SPDMVersion').u8(code);
+      writeSessionHeader(w, m.version, code, name);
       w.u8(m.keyOperation, 'KeyOperation').u8(m.tag, 'Tag');
     },
     decode(r) {
-      const version = readSessionVersion(r, name);
-      r.u8('RequestResponseCode');
+      const version = readSessionHeader(r, name);
       const keyOperation = r.u8('KeyOperation');
       const tag = r.u8('Tag');
       return { version, code, keyOperation, tag } as M;

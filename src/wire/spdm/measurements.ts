@@ -20,7 +20,6 @@
  */
 import { Reader } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import { ctxSignatureSize } from './algorithms.ts';
 import {
   readOpaque,
   readRequesterContext,
@@ -39,6 +38,7 @@ import {
 } from './constants.ts';
 import type { SpdmCodecContext } from './context.ts';
 import type { SpdmHeaderFields } from './messages.ts';
+import { needSize, writeSized } from './sized.ts';
 import {
   assertLayoutVersion,
   checkLayoutVersion,
@@ -256,11 +256,7 @@ export const measurementsCodec: SpdmFamilyCodec<Measurements> = {
       .fixed(m.nonce, SPDM_NONCE_SIZE, 'Nonce');
     writeOpaque(w, m.opaqueData);
     writeRequesterContext(w, m.version, m.requesterContext, 'MEASUREMENTS');
-    if (m.signature) {
-      const s = ctx.sizes?.signatureSize;
-      if (s === undefined) w.bytes(m.signature);
-      else w.fixed(m.signature, s, 'Signature');
-    }
+    if (m.signature) writeSized(w, m.signature, ctx.sizes?.signatureSize, 'Signature');
   },
   decode(r: Reader, ctx: SpdmCodecContext): Measurements {
     const h = readHeader(r, SPDM_MEASUREMENTS);
@@ -286,7 +282,7 @@ export const measurementsCodec: SpdmFamilyCodec<Measurements> = {
     const requesterContext = readRequesterContext(r, h.version);
     // Without the request at hand, whatever follows can only be the signature.
     const signed = req ? signatureRequested(req.attributes) : r.remaining > 0;
-    const signature = signed ? r.bytes(ctxSignatureSize(r, ctx), 'Signature') : undefined;
+    const signature = signed ? r.bytes(needSize(r, ctx, 'signatureSize'), 'Signature') : undefined;
     return {
       version: h.version,
       code: SPDM_MEASUREMENTS,

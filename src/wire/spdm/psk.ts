@@ -19,8 +19,9 @@ import {
   SPDM_PSK_FINISH_RSP,
   SPDM_VERSION_12,
 } from './constants.ts';
-import { checkEncodeVersion, needSizes, readSessionVersion, sized } from './key-exchange.ts';
 import type { SpdmHeaderFields } from './messages.ts';
+import { readSessionHeader, reservedParamsCodec, writeSessionHeader } from './session-header.ts';
+import { needSize, readSized, writeSized } from './sized.ts';
 
 export interface PskExchange extends SpdmHeaderFields {
   code: typeof SPDM_PSK_EXCHANGE;
@@ -69,7 +70,7 @@ export interface PskFinishRsp extends SpdmHeaderFields {
 export const pskExchangeCodec: SpdmFamilyCodec<PskExchange> = {
   name: 'PSK_EXCHANGE',
   encode(w, m) {
-    checkEncodeVersion(m.version, 'PSK_EXCHANGE');
+    writeSessionHeader(w, m.version, SPDM_PSK_EXCHANGE, 'PSK_EXCHANGE');
     let p2: number;
     if (m.version >= SPDM_VERSION_12) {
       if (m.param2Reserved !== undefined) {
@@ -80,7 +81,6 @@ export const pskExchangeCodec: SpdmFamilyCodec<PskExchange> = {
       if (m.sessionPolicy !== 0) throw new RangeError('SessionPolicy does not exist in SPDM 1.1');
       p2 = m.param2Reserved ?? 0;
     }
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_PSK_EXCHANGE);
     w.u8(m.measurementSummaryHashType, 'Param1').u8(p2, 'Param2');
     w.u16(m.reqSessionId, 'ReqSessionID');
     w.u16(m.pskHint.length, 'PSKHintLength');
@@ -89,8 +89,7 @@ export const pskExchangeCodec: SpdmFamilyCodec<PskExchange> = {
     w.bytes(m.pskHint).bytes(m.requesterContext).bytes(m.opaqueData);
   },
   decode(r) {
-    const version = readSessionVersion(r, 'PSK_EXCHANGE');
-    r.u8('RequestResponseCode');
+    const version = readSessionHeader(r, 'PSK_EXCHANGE');
     const measurementSummaryHashType = r.u8('Param1');
     const p2 = r.u8('Param2');
     const reqSessionId = r.u16('ReqSessionID');
@@ -118,27 +117,26 @@ export const pskExchangeCodec: SpdmFamilyCodec<PskExchange> = {
 export const pskExchangeRspCodec: SpdmFamilyCodec<PskExchangeRsp> = {
   name: 'PSK_EXCHANGE_RSP',
   encode(w, m, ctx) {
-    checkEncodeVersion(m.version, 'PSK_EXCHANGE_RSP');
+    writeSessionHeader(w, m.version, SPDM_PSK_EXCHANGE_RSP, 'PSK_EXCHANGE_RSP');
     const h = ctx.sizes?.hashSize;
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_PSK_EXCHANGE_RSP);
     w.u8(m.heartbeatPeriod, 'Param1').u8(m.param2Reserved ?? 0, 'Param2');
     w.u16(m.rspSessionId, 'RspSessionID').u16(m.reserved ?? 0, 'Reserved');
     w.u16(m.responderContext.length, 'ResponderContextLength');
     w.u16(m.opaqueData.length, 'OpaqueDataLength');
-    if (m.measurementSummaryHash) sized(w, m.measurementSummaryHash, h, 'MeasurementSummaryHash');
+    if (m.measurementSummaryHash)
+      writeSized(w, m.measurementSummaryHash, h, 'MeasurementSummaryHash');
     w.bytes(m.responderContext).bytes(m.opaqueData);
-    sized(w, m.verifyData, h, 'ResponderVerifyData');
+    writeSized(w, m.verifyData, h, 'ResponderVerifyData');
   },
   decode(r, ctx) {
-    const version = readSessionVersion(r, 'PSK_EXCHANGE_RSP');
-    r.u8('RequestResponseCode');
+    const version = readSessionHeader(r, 'PSK_EXCHANGE_RSP');
     const heartbeatPeriod = r.u8('Param1');
     const param2Reserved = r.reservedU8('Param2');
     const rspSessionId = r.u16('RspSessionID');
     const reserved = r.reservedU16('Reserved');
     const contextLen = r.u16('ResponderContextLength');
     const opaqueLen = r.u16('OpaqueDataLength');
-    const h = needSizes(r, ctx, 'MeasurementSummaryHash').hashSize;
+    const h = needSize(r, ctx, 'hashSize', 'MeasurementSummaryHash');
     const req = ctx.request;
     if (req?.code !== SPDM_PSK_EXCHANGE) {
       throw r.error('MeasurementSummaryHash', 'bad-field', 'needs the PSK_EXCHANGE in ctx.request');
@@ -166,34 +164,20 @@ export const pskExchangeRspCodec: SpdmFamilyCodec<PskExchangeRsp> = {
 export const pskFinishCodec: SpdmFamilyCodec<PskFinish> = {
   name: 'PSK_FINISH',
   encode(w, m, ctx) {
-    checkEncodeVersion(m.version, 'PSK_FINISH');
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_PSK_FINISH);
+    writeSessionHeader(w, m.version, SPDM_PSK_FINISH, 'PSK_FINISH');
     w.u8(m.param1Reserved ?? 0, 'Param1').u8(m.param2Reserved ?? 0, 'Param2');
-    sized(w, m.verifyData, ctx.sizes?.hashSize, 'RequesterVerifyData');
+    writeSized(w, m.verifyData, ctx.sizes?.hashSize, 'RequesterVerifyData');
   },
   decode(r, ctx) {
-    const version = readSessionVersion(r, 'PSK_FINISH');
-    r.u8('RequestResponseCode');
+    const version = readSessionHeader(r, 'PSK_FINISH');
     const param1Reserved = r.reservedU8('Param1');
     const param2Reserved = r.reservedU8('Param2');
-    const h = needSizes(r, ctx, 'RequesterVerifyData').hashSize;
-    const verifyData = r.bytes(h, 'RequesterVerifyData');
+    const verifyData = readSized(r, ctx, 'hashSize', 'RequesterVerifyData');
     return { version, code: SPDM_PSK_FINISH, param1Reserved, param2Reserved, verifyData };
   },
 };
 
-export const pskFinishRspCodec: SpdmFamilyCodec<PskFinishRsp> = {
-  name: 'PSK_FINISH_RSP',
-  encode(w, m) {
-    checkEncodeVersion(m.version, 'PSK_FINISH_RSP');
-    w.u8(m.version, 'SPDMVersion').u8(SPDM_PSK_FINISH_RSP);
-    w.u8(m.param1Reserved ?? 0, 'Param1').u8(m.param2Reserved ?? 0, 'Param2');
-  },
-  decode(r) {
-    const version = readSessionVersion(r, 'PSK_FINISH_RSP');
-    r.u8('RequestResponseCode');
-    const param1Reserved = r.reservedU8('Param1');
-    const param2Reserved = r.reservedU8('Param2');
-    return { version, code: SPDM_PSK_FINISH_RSP, param1Reserved, param2Reserved };
-  },
-};
+export const pskFinishRspCodec = reservedParamsCodec<PskFinishRsp>(
+  'PSK_FINISH_RSP',
+  SPDM_PSK_FINISH_RSP,
+);
