@@ -45,21 +45,12 @@ import { pciDeviceHardware } from './dsm/pci-hardware.ts';
 import type { BarView } from './events.ts';
 import { walkExtCapabilities } from './pci/config-space.ts';
 import { createDevice, type PciDevice } from './pci/device.ts';
+import { enumerateDevice } from './pci/enumerate.ts';
 import type { DeviceProfile } from './pci/profile.ts';
-import {
-  PCI_BASE_ADDRESS_0,
-  PCI_COMMAND,
-  PCI_COMMAND_MASTER,
-  PCI_COMMAND_MEMORY,
-  PCI_EXT_CAP_ID_DOE,
-  PCI_EXT_CAP_ID_SRIOV,
-  PCI_SRIOV_BAR,
-  PCI_SRIOV_CTRL,
-  PCI_SRIOV_CTRL_MSE,
-  PCI_SRIOV_CTRL_VFE,
-  PCI_SRIOV_NUM_VF,
-} from './pci/regs.ts';
+import { PCI_EXT_CAP_ID_DOE } from './pci/regs.ts';
 import { nic } from './profiles/nic.ts';
+
+export { enumerateDevice };
 
 /** Who the device is: the chain it serves in slot 0 and the leaf's key. */
 export interface DeviceIdentity {
@@ -193,65 +184,6 @@ export function profileMeasurements(p: DeviceProfile): MeasurementBlockConfig[] 
       alwaysRaw: true,
     },
   ];
-}
-
-/** Size-aligned bump allocator for BAR addresses. */
-function allocator(start: bigint) {
-  let cursor = start;
-  return (size: bigint): bigint => {
-    const a = ((cursor + size - 1n) / size) * size;
-    cursor = a + size;
-    return a;
-  };
-}
-
-/**
- * Enumerates the device as platform firmware would, through config writes only: every PF
- * memory BAR (small ones from 0xE000_0000, 64-bit ones of 256 MiB and more from
- * 0x40_0000_0000), Memory Space and Bus Master Enable, then SR-IOV with TotalVFs VFs, their
- * VF BARs, VF Memory Space Enable and each VF's Bus Master Enable.
- */
-export function enumerateDevice(device: PciDevice): void {
-  const alloc = allocator(0xe000_0000n);
-  const alloc64 = allocator(0x40_0000_0000n);
-  const writeBar = (fn: number, reg: number, addr: bigint, is64: boolean) => {
-    device.configWrite(fn, reg, 4, Number(addr & 0xffff_fff0n));
-    if (is64) device.configWrite(fn, reg + 4, 4, Number(addr >> 32n));
-  };
-  const place = (size: bigint, is64: boolean) =>
-    is64 && size >= 1n << 28n ? alloc64(size) : alloc(size);
-  for (const f of device.profile.functions) {
-    for (const b of f.bars) {
-      if (!b.io)
-        writeBar(f.fn, PCI_BASE_ADDRESS_0 + 4 * b.index, place(b.size, !!b.is64), !!b.is64);
-    }
-    const cmd = device.configRead(f.fn, PCI_COMMAND, 2);
-    device.configWrite(f.fn, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-    if (!f.sriov) continue;
-    const sriov = walkExtCapabilities((o, s) => device.configRead(f.fn, o, s)).find(
-      (c) => c.id === PCI_EXT_CAP_ID_SRIOV,
-    );
-    if (!sriov) continue;
-    const n = f.sriov.totalVfs;
-    device.configWrite(f.fn, sriov.offset + PCI_SRIOV_NUM_VF, 2, n);
-    for (const b of f.sriov.vf.bars) {
-      if (b.io) continue;
-      const a = place(b.size * BigInt(n), !!b.is64);
-      writeBar(f.fn, sriov.offset + PCI_SRIOV_BAR + 4 * b.index, a, !!b.is64);
-    }
-    device.configWrite(
-      f.fn,
-      sriov.offset + PCI_SRIOV_CTRL,
-      2,
-      PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE,
-    );
-    const pfs = new Set(device.profile.functions.map((p) => p.fn));
-    for (const vf of device.functions()) {
-      if (pfs.has(vf)) continue;
-      const c = device.configRead(vf, PCI_COMMAND, 2);
-      device.configWrite(vf, PCI_COMMAND, 2, c | PCI_COMMAND_MASTER);
-    }
-  }
 }
 
 /**

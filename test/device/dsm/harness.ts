@@ -7,21 +7,9 @@
 import { seededRandom } from '../../../src/crypto/random.ts';
 import { Dsm, type DsmConfig } from '../../../src/device/dsm/dsm.ts';
 import { pciDeviceHardware } from '../../../src/device/dsm/pci-hardware.ts';
-import { walkExtCapabilities } from '../../../src/device/pci/config-space.ts';
 import { createDevice, type PciDevice } from '../../../src/device/pci/device.ts';
+import { enumerateDevice } from '../../../src/device/pci/enumerate.ts';
 import type { DeviceProfile } from '../../../src/device/pci/profile.ts';
-import {
-  PCI_BASE_ADDRESS_0,
-  PCI_COMMAND,
-  PCI_COMMAND_MASTER,
-  PCI_COMMAND_MEMORY,
-  PCI_EXT_CAP_ID_SRIOV,
-  PCI_SRIOV_BAR,
-  PCI_SRIOV_CTRL,
-  PCI_SRIOV_CTRL_MSE,
-  PCI_SRIOV_CTRL_VFE,
-  PCI_SRIOV_NUM_VF,
-} from '../../../src/device/pci/regs.ts';
 import type { VendorHandlerResult, VendorRequestContext } from '../../../src/spdm/vendor.ts';
 import {
   PCI_IDE_KM_OBJECT_ID_K_SET_GO,
@@ -50,68 +38,13 @@ export interface World {
   bars: Map<string, bigint>;
 }
 
-/** Size-aligned bump allocator for BAR addresses. */
-function allocator(start: bigint) {
-  let cursor = start;
-  return (size: bigint): bigint => {
-    const a = ((cursor + size - 1n) / size) * size;
-    cursor = a + size;
-    return a;
-  };
-}
-
-function writeBar(d: PciDevice, fn: number, reg: number, addr: bigint, is64: boolean): void {
-  d.configWrite(fn, reg, 4, Number(addr & 0xffff_fff0n));
-  if (is64) d.configWrite(fn, reg + 4, 4, Number(addr >> 32n));
-}
-
 /**
  * Programs every BAR (PF BARs, then SR-IOV VF BARs with all VFs enabled) from 0xe0000000
- * (64-bit BARs above 4 GiB when large), and sets Memory Space / Bus Master Enable.
+ * (64-bit BARs above 4 GiB when large), and sets Memory Space / Bus Master Enable: what
+ * platform firmware does (enumerateDevice). Returns the address of each `${fn}:${bar}`.
  */
 export function enumerate(device: PciDevice): Map<string, bigint> {
-  const out = new Map<string, bigint>();
-  const alloc = allocator(0xe000_0000n);
-  const alloc64 = allocator(0x40_0000_0000n);
-  for (const f of device.profile.functions) {
-    for (const b of f.bars) {
-      if (b.io) continue;
-      const a = b.size >= 1n << 28n ? alloc64(b.size) : alloc(b.size);
-      writeBar(device, f.fn, PCI_BASE_ADDRESS_0 + 4 * b.index, a, !!b.is64);
-      out.set(`${f.fn}:${b.index}`, a);
-    }
-    const cmd = device.configRead(f.fn, PCI_COMMAND, 2);
-    device.configWrite(f.fn, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-    if (f.sriov) {
-      const sriov = walkExtCapabilities((o, s) => device.configRead(f.fn, o, s)).find(
-        (c) => c.id === PCI_EXT_CAP_ID_SRIOV,
-      )!;
-      const n = f.sriov.totalVfs;
-      device.configWrite(f.fn, sriov.offset + PCI_SRIOV_NUM_VF, 2, n);
-      for (const b of f.sriov.vf.bars) {
-        const a = alloc(b.size * BigInt(n));
-        writeBar(device, f.fn, sriov.offset + PCI_SRIOV_BAR + 4 * b.index, a, !!b.is64);
-        for (let i = 0; i < n; i++) {
-          out.set(
-            `${f.fn + f.sriov.firstVfOffset + i * f.sriov.vfStride}:${b.index}`,
-            a + b.size * BigInt(i),
-          );
-        }
-      }
-      device.configWrite(
-        f.fn,
-        sriov.offset + PCI_SRIOV_CTRL,
-        2,
-        PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE,
-      );
-      for (const vf of device.functions()) {
-        if (vf === f.fn || !device.profile.functions.every((p) => p.fn !== vf)) continue;
-        const c = device.configRead(vf, PCI_COMMAND, 2);
-        device.configWrite(vf, PCI_COMMAND, 2, c | PCI_COMMAND_MASTER);
-      }
-    }
-  }
-  return out;
+  return enumerateDevice(device);
 }
 
 export function makeWorld(
