@@ -160,6 +160,74 @@ function readTables(r: Reader, n: number): AlgStructTable[] {
   return out;
 }
 
+/**
+ * The header both messages share: Param1 is the table count from 1.1, reserved in 1.0.
+ * @throws RangeError on an unknown version or tables that do not fit the version.
+ */
+function writeAlgHeader(w: Writer, m: NegotiateAlgorithms | Algorithms, name: string): void {
+  assertLayoutVersion(m.version, m.code);
+  checkTables(m, name);
+  const v11 = m.version >= SPDM_VERSION_11;
+  writeHeader(
+    w,
+    m.version,
+    m.code,
+    v11 ? m.algStructs.length : (m.reserved1 ?? 0),
+    m.reserved2 ?? 0,
+  );
+}
+
+/** ExtAsym, ExtHash entries and the struct tables, the tail of both messages. */
+function writeAlgLists(
+  w: Writer,
+  extAsym: Uint8Array[],
+  extHash: Uint8Array[],
+  tables: AlgStructTable[],
+  asymField: string,
+  hashField: string,
+): void {
+  writeExt(w, extAsym, asymField);
+  writeExt(w, extHash, hashField);
+  writeTables(w, tables);
+}
+
+interface AlgHeader {
+  version: number;
+  /** Param1 from 1.1 (the table count), undefined before. */
+  tableCount?: number;
+  reserved1?: number;
+  reserved2?: number;
+}
+
+/** Reads the header and checks Length. @throws WireError bad-field on version or Length. */
+function readAlgHeader(r: Reader, code: number): AlgHeader {
+  const h = readHeader(r, code);
+  checkLayoutVersion(r, h.version);
+  readLength(r);
+  const v11 = h.version >= SPDM_VERSION_11;
+  return {
+    version: h.version,
+    tableCount: v11 ? h.param1 : undefined,
+    reserved1: v11 ? undefined : reservedValue(h.param1),
+    reserved2: reservedValue(h.param2),
+  };
+}
+
+/** Decoder side of writeAlgLists. @throws WireError truncated or bad AlgCount. */
+function readAlgLists(
+  r: Reader,
+  h: AlgHeader,
+  asymCount: number,
+  hashCount: number,
+  asymField: string,
+  hashField: string,
+): { extAsym: Uint8Array[]; extHash: Uint8Array[]; algStructs: AlgStructTable[] } {
+  const extAsym = readExt(r, asymCount, asymField);
+  const extHash = readExt(r, hashCount, hashField);
+  const algStructs = h.tableCount === undefined ? [] : readTables(r, h.tableCount);
+  return { extAsym, extHash, algStructs };
+}
+
 function readLength(r: Reader): void {
   const at = r.offset;
   const length = r.u16('Length');
@@ -179,16 +247,7 @@ function messageLength(fixed: number, ext: number, tables: AlgStructTable[]): nu
 export const negotiateAlgorithmsCodec: SpdmFamilyCodec<NegotiateAlgorithms> = {
   name: 'NEGOTIATE_ALGORITHMS',
   encode(w: Writer, m: NegotiateAlgorithms): void {
-    assertLayoutVersion(m.version, m.code);
-    checkTables(m, 'NEGOTIATE_ALGORITHMS');
-    const v11 = m.version >= SPDM_VERSION_11;
-    writeHeader(
-      w,
-      m.version,
-      m.code,
-      v11 ? m.algStructs.length : (m.reserved1 ?? 0),
-      m.reserved2 ?? 0,
-    );
+    writeAlgHeader(w, m, 'NEGOTIATE_ALGORITHMS');
     w.u16(messageLength(32, m.extAsym.length + m.extHash.length, m.algStructs), 'Length')
       .u8(m.measurementSpecification, 'MeasurementSpecification')
       .u8(m.otherParamsSupport, 'OtherParamsSupport')
@@ -199,15 +258,10 @@ export const negotiateAlgorithmsCodec: SpdmFamilyCodec<NegotiateAlgorithms> = {
       .u8(m.extHash.length, 'ExtHashCount')
       .u8(m.reservedAt30 ?? 0, 'Reserved')
       .u8(m.melSpecification, 'MELspecification');
-    writeExt(w, m.extAsym, 'ExtAsym');
-    writeExt(w, m.extHash, 'ExtHash');
-    writeTables(w, m.algStructs);
+    writeAlgLists(w, m.extAsym, m.extHash, m.algStructs, 'ExtAsym', 'ExtHash');
   },
   decode(r: Reader, _ctx: SpdmCodecContext): NegotiateAlgorithms {
-    const h = readHeader(r, SPDM_NEGOTIATE_ALGORITHMS);
-    checkLayoutVersion(r, h.version);
-    const v11 = h.version >= SPDM_VERSION_11;
-    readLength(r);
+    const h = readAlgHeader(r, SPDM_NEGOTIATE_ALGORITHMS);
     const measurementSpecification = r.u8('MeasurementSpecification');
     const otherParamsSupport = r.u8('OtherParamsSupport');
     const baseAsymAlgo = r.u32('BaseAsymAlgo');
@@ -217,14 +271,12 @@ export const negotiateAlgorithmsCodec: SpdmFamilyCodec<NegotiateAlgorithms> = {
     const extHashCount = r.u8('ExtHashCount');
     const reservedAt30 = r.reservedU8('Reserved');
     const melSpecification = r.u8('MELspecification');
-    const extAsym = readExt(r, extAsymCount, 'ExtAsym');
-    const extHash = readExt(r, extHashCount, 'ExtHash');
-    const algStructs = v11 ? readTables(r, h.param1) : [];
+    const lists = readAlgLists(r, h, extAsymCount, extHashCount, 'ExtAsym', 'ExtHash');
     return {
       version: h.version,
       code: SPDM_NEGOTIATE_ALGORITHMS,
-      reserved1: v11 ? undefined : reservedValue(h.param1),
-      reserved2: reservedValue(h.param2),
+      reserved1: h.reserved1,
+      reserved2: h.reserved2,
       measurementSpecification,
       otherParamsSupport,
       baseAsymAlgo,
@@ -232,9 +284,9 @@ export const negotiateAlgorithmsCodec: SpdmFamilyCodec<NegotiateAlgorithms> = {
       reservedAt16,
       reservedAt30,
       melSpecification,
-      extAsym,
-      extHash,
-      algStructs,
+      extAsym: lists.extAsym,
+      extHash: lists.extHash,
+      algStructs: lists.algStructs,
     };
   },
 };
@@ -242,16 +294,7 @@ export const negotiateAlgorithmsCodec: SpdmFamilyCodec<NegotiateAlgorithms> = {
 export const algorithmsCodec: SpdmFamilyCodec<Algorithms> = {
   name: 'ALGORITHMS',
   encode(w: Writer, m: Algorithms): void {
-    assertLayoutVersion(m.version, m.code);
-    checkTables(m, 'ALGORITHMS');
-    const v11 = m.version >= SPDM_VERSION_11;
-    writeHeader(
-      w,
-      m.version,
-      m.code,
-      v11 ? m.algStructs.length : (m.reserved1 ?? 0),
-      m.reserved2 ?? 0,
-    );
+    writeAlgHeader(w, m, 'ALGORITHMS');
     w.u16(messageLength(36, m.extAsymSel.length + m.extHashSel.length, m.algStructs), 'Length')
       .u8(m.measurementSpecificationSel, 'MeasurementSpecificationSel')
       .u8(m.otherParamsSelection, 'OtherParamsSelection')
@@ -263,15 +306,10 @@ export const algorithmsCodec: SpdmFamilyCodec<Algorithms> = {
       .u8(m.extAsymSel.length, 'ExtAsymSelCount')
       .u8(m.extHashSel.length, 'ExtHashSelCount')
       .u16(m.reservedAt34 ?? 0, 'Reserved');
-    writeExt(w, m.extAsymSel, 'ExtAsymSel');
-    writeExt(w, m.extHashSel, 'ExtHashSel');
-    writeTables(w, m.algStructs);
+    writeAlgLists(w, m.extAsymSel, m.extHashSel, m.algStructs, 'ExtAsymSel', 'ExtHashSel');
   },
   decode(r: Reader, _ctx: SpdmCodecContext): Algorithms {
-    const h = readHeader(r, SPDM_ALGORITHMS);
-    checkLayoutVersion(r, h.version);
-    const v11 = h.version >= SPDM_VERSION_11;
-    readLength(r);
+    const h = readAlgHeader(r, SPDM_ALGORITHMS);
     const measurementSpecificationSel = r.u8('MeasurementSpecificationSel');
     const otherParamsSelection = r.u8('OtherParamsSelection');
     const measurementHashAlgo = r.u32('MeasurementHashAlgo');
@@ -282,14 +320,12 @@ export const algorithmsCodec: SpdmFamilyCodec<Algorithms> = {
     const extAsymCount = r.u8('ExtAsymSelCount');
     const extHashCount = r.u8('ExtHashSelCount');
     const reservedAt34 = r.reservedU16('Reserved');
-    const extAsymSel = readExt(r, extAsymCount, 'ExtAsymSel');
-    const extHashSel = readExt(r, extHashCount, 'ExtHashSel');
-    const algStructs = v11 ? readTables(r, h.param1) : [];
+    const lists = readAlgLists(r, h, extAsymCount, extHashCount, 'ExtAsymSel', 'ExtHashSel');
     return {
       version: h.version,
       code: SPDM_ALGORITHMS,
-      reserved1: v11 ? undefined : reservedValue(h.param1),
-      reserved2: reservedValue(h.param2),
+      reserved1: h.reserved1,
+      reserved2: h.reserved2,
       measurementSpecificationSel,
       otherParamsSelection,
       measurementHashAlgo,
@@ -298,9 +334,9 @@ export const algorithmsCodec: SpdmFamilyCodec<Algorithms> = {
       reservedAt20,
       melSpecificationSel,
       reservedAt34,
-      extAsymSel,
-      extHashSel,
-      algStructs,
+      extAsymSel: lists.extAsym,
+      extHashSel: lists.extHash,
+      algStructs: lists.algStructs,
     };
   },
 };
