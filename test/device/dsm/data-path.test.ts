@@ -18,6 +18,7 @@ import {
   makeWorld,
   programStream,
   SESSION_A,
+  start,
   tdispMsg,
   tdispReq,
   type World,
@@ -35,11 +36,7 @@ function toRun(w: World, fn: number, flags = 0x5): void {
   programStream(w, SESSION_A);
   const l = lock(w, SESSION_A, fn, { flags }) as { code: number; startInterfaceNonce: Uint8Array };
   assert.equal(l.code, 0x03);
-  const s = tdispMsg(
-    w,
-    SESSION_A,
-    tdispReq(0x86, interfaceIdOf(w.device, fn), { startInterfaceNonce: l.startInterfaceNonce }),
-  );
+  const s = start(w, SESSION_A, fn, l.startInterfaceNonce);
   assert.equal(s.code, 0x06);
 }
 
@@ -122,13 +119,7 @@ describe('T-bit policy', () => {
       if (state !== 'CONFIG_UNLOCKED') {
         const l = lock(w, SESSION_A, 0, { flags: 0x4 }) as { startInterfaceNonce: Uint8Array };
         if (state === 'RUN') {
-          tdispMsg(
-            w,
-            SESSION_A,
-            tdispReq(0x86, interfaceIdOf(w.device, 0), {
-              startInterfaceNonce: l.startInterfaceNonce,
-            }),
-          );
+          start(w, SESSION_A, 0, l.startInterfaceNonce);
         }
         if (state === 'ERROR') w.device.setBusNumber(0x44);
       }
@@ -188,11 +179,7 @@ describe('T-bit policy', () => {
     programStream(w, SESSION_A);
     const l = lock(w, SESSION_A, 0) as { startInterfaceNonce: Uint8Array };
     dma();
-    tdispMsg(
-      w,
-      SESSION_A,
-      tdispReq(0x86, interfaceIdOf(w.device, 0), { startInterfaceNonce: l.startInterfaceNonce }),
-    );
+    start(w, SESSION_A, 0, l.startInterfaceNonce);
     dma();
     stop(w, 0);
     dma();

@@ -227,6 +227,24 @@ export function lock(
   );
 }
 
+/** START_INTERFACE_REQUEST with `nonce` (as LOCK returned it); returns the decoded response. */
+export function start(
+  w: World,
+  sessionId: number,
+  fn: number,
+  nonce: Uint8Array,
+  conn = 1,
+): TdispMessage {
+  return tdispMsg(
+    w,
+    sessionId,
+    tdispReq(PCI_TDISP_START_INTERFACE_REQ, interfaceIdOf(w.device, fn), {
+      startInterfaceNonce: nonce,
+    }),
+    conn,
+  );
+}
+
 /** The whole report, fetched in portions of `portion` bytes. */
 export function fetchReport(w: World, sessionId: number, fn: number, portion = 0x40): Uint8Array {
   const asm = new ReportAssembler({ portionLength: portion });

@@ -18,6 +18,7 @@ import {
   programStream,
   SESSION_A,
   SESSION_B,
+  start,
   stopStream,
   tdispMsg,
   tdispReq,
@@ -147,13 +148,7 @@ describe('LOCK other refusals', () => {
     assert.deepEqual(second.startInterfaceNonce, draws[1]);
     assert.notDeepEqual(first.startInterfaceNonce, second.startInterfaceNonce);
     // The first nonce died with STOP.
-    const r = tdispMsg(
-      w,
-      SESSION_A,
-      tdispReq(0x86, interfaceIdOf(w.device, 1), {
-        startInterfaceNonce: first.startInterfaceNonce,
-      }),
-    );
+    const r = start(w, SESSION_A, 1, first.startInterfaceNonce);
     assert.equal(errorName(r), 'InvalidNonce');
   });
 });

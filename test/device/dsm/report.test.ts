@@ -20,6 +20,7 @@ import {
   makeWorld,
   programStream,
   SESSION_A,
+  start,
   tdispMsg,
   tdispReq,
   type World,
@@ -226,11 +227,7 @@ describe('report follows the live configuration', () => {
     const w = makeWorld(nvme);
     programStream(w, SESSION_A);
     const l = lock(w, SESSION_A, 0, { flags: 0x4 }) as { startInterfaceNonce: Uint8Array };
-    tdispMsg(
-      w,
-      SESSION_A,
-      tdispReq(0x86, interfaceIdOf(w.device, 0), { startInterfaceNonce: l.startInterfaceNonce }),
-    );
+    start(w, SESSION_A, 0, l.startInterfaceNonce);
     const before = new DataView(fetchReport(w, SESSION_A, 0).buffer).getUint16(4, true);
     assert.equal(before & regs.PCI_MSIX_FLAGS_ENABLE, 0);
     // (A locked MSI-X control written by the host is an ERROR trigger; reading it back is not.)

@@ -17,6 +17,7 @@ import {
   programStream,
   SESSION_A,
   SESSION_B,
+  start,
   stopStream,
   tdispMsg,
   tdispReq,
@@ -32,11 +33,7 @@ function running(flags = 0x0d): World {
   for (const s of [0, 1, 2]) programStream(w, SESSION_A, s);
   programStream(w, SESSION_B, 3);
   const l = lock(w, SESSION_A, 0, { flags }) as { startInterfaceNonce: Uint8Array };
-  const s = tdispMsg(
-    w,
-    SESSION_A,
-    tdispReq(0x86, interfaceIdOf(w.device, 0), { startInterfaceNonce: l.startInterfaceNonce }),
-  );
+  const s = start(w, SESSION_A, 0, l.startInterfaceNonce);
   assert.equal(s.code, 0x06);
   return w;
 }
@@ -160,11 +157,7 @@ describe('SET_MMIO_ATTRIBUTE', () => {
     const w = makeWorld(nvme, { mmioAttributeUpdatable: false });
     programStream(w, SESSION_A);
     const l = lock(w, SESSION_A, 0) as { startInterfaceNonce: Uint8Array };
-    tdispMsg(
-      w,
-      SESSION_A,
-      tdispReq(0x86, interfaceIdOf(w.device, 0), { startInterfaceNonce: l.startInterfaceNonce }),
-    );
+    start(w, SESSION_A, 0, l.startInterfaceNonce);
     const r = ranges(w)[0];
     assert.equal(r.attributes.updatable, false);
     assert.equal(set(w, r, {}), 'InvalidRequest');

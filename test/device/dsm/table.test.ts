@@ -20,6 +20,7 @@ import {
   makeWorld,
   programStream,
   SESSION_A,
+  start,
   tdispMsg,
   tdispReq,
   type World,
@@ -44,11 +45,7 @@ function worldIn(state: TdiStateName, behaviour: BehaviourName): { w: World; non
     assert.equal(w.dsm.tdiState(FN), 'ERROR', 'setup ERROR');
     return { w };
   }
-  const st = tdispMsg(
-    w,
-    SESSION_A,
-    tdispReq(0x86, interfaceIdOf(w.device, FN), { startInterfaceNonce: nonce }),
-  );
+  const st = start(w, SESSION_A, FN, nonce);
   assert.equal(st.code, 0x06, 'setup START');
   if (behaviour === 'spec') {
     const b = tdispMsg(

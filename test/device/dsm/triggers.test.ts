@@ -21,6 +21,7 @@ import {
   makeWorld,
   programStream,
   SESSION_A,
+  start,
   tdispMsg,
   tdispReq,
   type World,
@@ -69,6 +70,19 @@ const ideSelCtl = (w: World) => {
   return ide + regs.PCI_IDE_LINK_STREAM_0 + regs.PCI_IDE_SEL_CTL;
 };
 
+/** Initiate Function Level Reset (PCIe 7.5.3.4 Device Control) on `fn`. */
+const flr = (w: World, fn: number) =>
+  rmw(
+    w,
+    fn,
+    cap(w, fn, regs.PCI_CAP_ID_EXP) + regs.PCI_EXP_DEVCTL,
+    2,
+    (v) => v | regs.PCI_EXP_DEVCTL_BCR_FLR,
+  );
+
+/** Offset of register `reg` of the PF's SR-IOV capability. */
+const sriovReg = (w: World, reg: number) => ext(w, 0, regs.PCI_EXT_CAP_ID_SRIOV) + reg;
+
 const TRIGGERS: Trigger[] = [
   {
     name: 'Memory Space Enable cleared',
@@ -108,10 +122,7 @@ const TRIGGERS: Trigger[] = [
     name: 'Function Level Reset',
     profile: rich,
     fn: 0,
-    act: (w) => {
-      const pcie = cap(w, 0, regs.PCI_CAP_ID_EXP);
-      rmw(w, 0, pcie + regs.PCI_EXP_DEVCTL, 2, (v) => v | regs.PCI_EXP_DEVCTL_BCR_FLR);
-    },
+    act: (w) => flr(w, 0),
   },
   {
     name: 'Requester ID change (bus renumbered)',
@@ -228,20 +239,14 @@ const TRIGGERS: Trigger[] = [
     name: 'PF FLR reaching the VF',
     profile: nic,
     fn: 1,
-    act: (w) => {
-      const pcie = cap(w, 0, regs.PCI_CAP_ID_EXP);
-      rmw(w, 0, pcie + regs.PCI_EXP_DEVCTL, 2, (v) => v | regs.PCI_EXP_DEVCTL_BCR_FLR);
-    },
+    act: (w) => flr(w, 0),
   },
   {
     name: 'VF FLR',
     profile: nic,
     fn: 1,
     bystander: 2,
-    act: (w) => {
-      const pcie = cap(w, 1, regs.PCI_CAP_ID_EXP);
-      rmw(w, 1, pcie + regs.PCI_EXP_DEVCTL, 2, (v) => v | regs.PCI_EXP_DEVCTL_BCR_FLR);
-    },
+    act: (w) => flr(w, 1),
   },
   {
     name: 'VF Bus Master Enable cleared',
@@ -254,28 +259,19 @@ const TRIGGERS: Trigger[] = [
     name: 'SR-IOV VF Enable cleared (the VF disappears)',
     profile: nic,
     fn: 1,
-    act: (w) => {
-      const off = ext(w, 0, regs.PCI_EXT_CAP_ID_SRIOV) + regs.PCI_SRIOV_CTRL;
-      rmw(w, 0, off, 2, (v) => v & ~regs.PCI_SRIOV_CTRL_VFE);
-    },
+    act: (w) => rmw(w, 0, sriovReg(w, regs.PCI_SRIOV_CTRL), 2, (v) => v & ~regs.PCI_SRIOV_CTRL_VFE),
   },
   {
     name: 'SR-IOV VF Memory Space Enable cleared',
     profile: nic,
     fn: 1,
-    act: (w) => {
-      const off = ext(w, 0, regs.PCI_EXT_CAP_ID_SRIOV) + regs.PCI_SRIOV_CTRL;
-      rmw(w, 0, off, 2, (v) => v & ~regs.PCI_SRIOV_CTRL_MSE);
-    },
+    act: (w) => rmw(w, 0, sriovReg(w, regs.PCI_SRIOV_CTRL), 2, (v) => v & ~regs.PCI_SRIOV_CTRL_MSE),
   },
   {
     name: 'SR-IOV VF BAR written',
     profile: nic,
     fn: 1,
-    act: (w) => {
-      const off = ext(w, 0, regs.PCI_EXT_CAP_ID_SRIOV) + regs.PCI_SRIOV_BAR;
-      w.device.configWrite(0, off, 4, 0xd000_0000);
-    },
+    act: (w) => w.device.configWrite(0, sriovReg(w, regs.PCI_SRIOV_BAR), 4, 0xd000_0000),
   },
 ];
 
@@ -292,11 +288,7 @@ function prepare(t: Trigger, from: From): World {
     assert.equal(l.code, 0x03, `LOCK fn ${fn}`);
     if (from === 'RUN') {
       const nonce = (l as { startInterfaceNonce: Uint8Array }).startInterfaceNonce;
-      const s = tdispMsg(
-        w,
-        SESSION_A,
-        tdispReq(0x86, interfaceIdOf(w.device, fn), { startInterfaceNonce: nonce }),
-      );
+      const s = start(w, SESSION_A, fn, nonce);
       assert.equal(s.code, 0x06, `START fn ${fn}`);
     }
   }
