@@ -9,14 +9,16 @@
  */
 import { type SpdmSigningContext, spdmSign } from '../../crypto/signing.ts';
 import type { SecuredBinding } from '../../wire/secured.ts';
-import { SPDM_VERSION_10, spdmErrorName } from '../../wire/spdm/constants.ts';
+import { SPDM_VERSION_10, SPDM_VERSION_12, spdmErrorName } from '../../wire/spdm/constants.ts';
 import type { SpdmCodecContext } from '../../wire/spdm/context.ts';
 import type { SpdmMessage } from '../../wire/spdm/messages.ts';
 import type { ResponderConfig } from '../config.ts';
 import type { SpdmEvent } from '../events.ts';
-import type { SecuredSession } from '../session.ts';
+import type { SecuredSession, SessionKind } from '../session.ts';
 import { ConnectionTranscript, type SessionTranscript } from '../transcript.ts';
 import { type ConnectionState, connectionVersion, isNegotiated, type Negotiated } from './state.ts';
+
+type SessionEvent = Extract<SpdmEvent, { type: 'session' }>;
 
 /** One open session as the responder tracks it. */
 export interface ResponderSession {
@@ -142,6 +144,17 @@ export class ResponderContext {
     );
   }
 
+  /**
+   * The OpaqueData of CHALLENGE_AUTH and MEASUREMENTS: none from 1.2 on when ALGORITHMS
+   * selected no opaque data format, else the configured data.
+   */
+  responseOpaqueData(): Uint8Array {
+    const n = this.negotiated();
+    return n.version >= SPDM_VERSION_12 && n.algorithms.otherParams === 0
+      ? new Uint8Array()
+      : (this.config.opaqueData ?? new Uint8Array());
+  }
+
   setState(next: ConnectionState): void {
     const from = this.state.state;
     this.state = next;
@@ -157,23 +170,31 @@ export class ResponderContext {
   }
 
   /** Ends one session: secrets wiped, removed, traced. */
-  endSession(
-    id: number,
-    cause: 'end-session' | 'finish-failed' | 'decrypt-error' | 'reset' | 'version-restart',
-  ): void {
+  endSession(id: number, cause: NonNullable<SessionEvent['cause']>): void {
     const s = this.sessions.get(id);
     if (!s) return;
     s.session.end();
     this.sessions.delete(id);
     if (this.latestSessionId === id) this.latestSessionId = undefined;
+    this.emitSession(id, s.session.kind, 'ended', cause);
+  }
+
+  /** The trace record of a session entering `phase`. */
+  emitSession(
+    sessionId: number,
+    kind: SessionKind,
+    phase: SessionEvent['phase'],
+    cause?: SessionEvent['cause'],
+  ): void {
     this.emit({
       type: 'session',
       role: 'responder',
       connectionId: this.config.connectionId,
-      sessionId: id,
-      kind: s.session.kind,
-      phase: 'ended',
-      cause,
+      sessionId,
+      kind,
+      phase,
+      // Only an ended session names a cause; the others carry no such key.
+      ...(cause === undefined ? {} : { cause }),
     });
   }
 

@@ -9,6 +9,7 @@
 import { digest, type HashAlg } from '../../crypto/hash.ts';
 import { MEAS_HASH_FROM_SPDM } from '../../crypto/suite.ts';
 import {
+  SPDM_CAP,
   SPDM_DMTF_MEAS_TYPE,
   SPDM_MEAS_HASH,
   SPDM_MEAS_SUMMARY_ALL,
@@ -20,6 +21,7 @@ import {
   encodeMeasurementRecord,
 } from '../../wire/spdm/measurements.ts';
 import type { MeasurementBlockConfig } from '../config.ts';
+import type { ResponderContext } from './context.ts';
 
 /**
  * The blocks to serve, in index order.
@@ -62,6 +64,20 @@ export function isSummaryHashType(type: number): boolean {
 }
 
 /**
+ * True when CHALLENGE / KEY_EXCHANGE / PSK_EXCHANGE may ask for this summary hash type: one
+ * DSP0274 defines, and other than none only when we advertise MEAS_CAP and ALGORITHMS
+ * selected a MeasurementHashAlgo (libspdm answers InvalidRequest otherwise).
+ */
+export function summaryHashTypeServable(ctx: ResponderContext, type: number): boolean {
+  if (!isSummaryHashType(type)) return false;
+  return (
+    type === SPDM_MEAS_SUMMARY_NONE ||
+    (ctx.weSupport(SPDM_CAP.MEAS_CAP_NO_SIG | SPDM_CAP.MEAS_CAP_SIG) &&
+      ctx.negotiated().algorithms.measurementHashAlgo !== 0)
+  );
+}
+
+/**
  * The MeasurementSummaryHash for `type` (undefined for type 0).
  * @throws RangeError for a type other than 0, 1 and 0xFF (callers reject those first).
  */
@@ -76,4 +92,14 @@ export function measurementSummaryHash(
   const chosen = type === SPDM_MEAS_SUMMARY_TCB ? measurements.filter(inTcb) : measurements;
   const record = encodeMeasurementRecord(servedBlocks(chosen, measurementHashAlgo, false));
   return digest(baseHash, record);
+}
+
+/**
+ * The MeasurementSummaryHash of CHALLENGE_AUTH / KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP for
+ * `type`, over the configured blocks with the negotiated algorithms.
+ * @throws RangeError for a type `summaryHashTypeServable` refuses.
+ */
+export function responseSummaryHash(ctx: ResponderContext, type: number): Uint8Array | undefined {
+  const a = ctx.negotiated().algorithms;
+  return measurementSummaryHash(ctx.config.measurements, a.measurementHashAlgo, a.suite.hash, type);
 }

@@ -8,12 +8,9 @@ import { SPDM_SIGNING_CONTEXT } from '../../../crypto/signing.ts';
 import type { Challenge, ChallengeAuth } from '../../../wire/spdm/challenge.ts';
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import {
-  SPDM_CAP,
   SPDM_CHALLENGE_AUTH,
   SPDM_ERROR_CODE,
-  SPDM_MEAS_SUMMARY_NONE,
   SPDM_NONCE_SIZE,
-  SPDM_VERSION_12,
 } from '../../../wire/spdm/constants.ts';
 import {
   type HandlerRequest,
@@ -22,7 +19,7 @@ import {
   reject,
   respond,
 } from '../context.ts';
-import { isSummaryHashType, measurementSummaryHash } from '../measurement-blocks.ts';
+import { responseSummaryHash, summaryHashTypeServable } from '../measurement-blocks.ts';
 
 export function handleChallenge(
   ctx: ResponderContext,
@@ -32,13 +29,7 @@ export function handleChallenge(
   const n = ctx.negotiated();
   const a = n.algorithms;
   // validate: a provisioned slot (no provisioned raw public key), a known summary type.
-  if (!isSummaryHashType(m.measurementSummaryHashType))
-    return reject(SPDM_ERROR_CODE.InvalidRequest);
-  if (
-    m.measurementSummaryHashType !== SPDM_MEAS_SUMMARY_NONE &&
-    (!ctx.weSupport(SPDM_CAP.MEAS_CAP_NO_SIG | SPDM_CAP.MEAS_CAP_SIG) ||
-      a.measurementHashAlgo === 0)
-  ) {
+  if (!summaryHashTypeServable(ctx, m.measurementSummaryHashType)) {
     return reject(SPDM_ERROR_CODE.InvalidRequest);
   }
   // check state: the slot can sign.
@@ -52,16 +43,8 @@ export function handleChallenge(
     slotMask,
     certChainHash: a.chainDigests[m.slotId] as Uint8Array,
     nonce: ctx.config.random(SPDM_NONCE_SIZE),
-    measurementSummaryHash: measurementSummaryHash(
-      ctx.config.measurements,
-      a.measurementHashAlgo,
-      a.suite.hash,
-      m.measurementSummaryHashType,
-    ),
-    opaqueData:
-      n.version >= SPDM_VERSION_12 && a.otherParams === 0
-        ? new Uint8Array()
-        : (ctx.config.opaqueData ?? new Uint8Array()),
+    measurementSummaryHash: responseSummaryHash(ctx, m.measurementSummaryHashType),
+    opaqueData: ctx.responseOpaqueData(),
     requesterContext: m.requesterContext,
     signature: new Uint8Array(a.sizes.signatureSize),
   };

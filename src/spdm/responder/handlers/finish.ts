@@ -9,11 +9,12 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { digest } from '../../../crypto/hash.ts';
-import { verifyData } from '../../../crypto/key-schedule.ts';
+import { type HandshakeSecrets, verifyData } from '../../../crypto/key-schedule.ts';
 import { concat } from '../../../wire/hex.ts';
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_ERROR_CODE, SPDM_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../../wire/spdm/finish.ts';
+import type { PskFinish } from '../../../wire/spdm/psk.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -22,9 +23,6 @@ import {
   reject,
   respond,
 } from '../context.ts';
-
-/** FINISH / PSK_FINISH header bytes covered by the requester's VerifyData. */
-const HEADER = 4;
 
 export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>): HandlerResult {
   const m = req.message;
@@ -45,11 +43,8 @@ export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>)
   const { session, transcript } = rs;
   const hs = session.handshake;
   if (!hs) return reject(SPDM_ERROR_CODE.UnexpectedRequest);
-  const th = digest(transcript.hash, transcript.bytes(), req.bytes.subarray(0, HEADER));
-  const expected = verifyData(session.schedule, hs.request.finishedKey, th);
-  if (expected.length !== m.verifyData.length || !timingSafeEqual(expected, m.verifyData)) {
-    return reject(SPDM_ERROR_CODE.DecryptError, 0, { teardownSessionId: session.id });
-  }
+  const refused = checkRequesterVerifyData(rs, hs, req);
+  if (refused) return refused;
   // process
   transcript.appendF(req.bytes);
   const n = ctx.negotiated();
@@ -68,15 +63,31 @@ export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>)
   return respond(bytes, () => establish(ctx, rs, id));
 }
 
+/** FINISH / PSK_FINISH header bytes covered by the requester's VerifyData. */
+const HEADER = 4;
+
+/**
+ * Checks FINISH / PSK_FINISH RequesterVerifyData = HMAC(req finished_key, Hash(TH || request
+ * header)). Returns the DecryptError that tears the session down, or undefined when it
+ * matches.
+ */
+export function checkRequesterVerifyData(
+  rs: ResponderSession,
+  hs: HandshakeSecrets,
+  req: HandlerRequest<Finish | PskFinish>,
+): HandlerResult | undefined {
+  const { session, transcript } = rs;
+  const th = digest(transcript.hash, transcript.bytes(), req.bytes.subarray(0, HEADER));
+  const expected = verifyData(session.schedule, hs.request.finishedKey, th);
+  const got = req.message.verifyData;
+  if (expected.length !== got.length || !timingSafeEqual(expected, got)) {
+    return reject(SPDM_ERROR_CODE.DecryptError, 0, { teardownSessionId: session.id });
+  }
+  return undefined;
+}
+
 /** The key switch after FINISH_RSP / PSK_FINISH_RSP, and its trace record. */
 export function establish(ctx: ResponderContext, rs: ResponderSession, id: number): void {
   rs.session.establish();
-  ctx.emit({
-    type: 'session',
-    role: 'responder',
-    connectionId: ctx.config.connectionId,
-    sessionId: id,
-    kind: rs.session.kind,
-    phase: 'established',
-  });
+  ctx.emitSession(id, rs.session.kind, 'established');
 }

@@ -72,10 +72,7 @@ export function handleGetMeasurements(
     contentChanged: n.version >= SPDM_VERSION_12 && signed ? CONTENT_NO_CHANGE : 0,
     blocks,
     nonce: ctx.config.random(SPDM_NONCE_SIZE),
-    opaqueData:
-      n.version >= SPDM_VERSION_12 && a.otherParams === 0
-        ? new Uint8Array()
-        : (ctx.config.opaqueData ?? new Uint8Array()),
+    opaqueData: ctx.responseOpaqueData(),
     requesterContext: m.requesterContext,
     signature: signed ? new Uint8Array(S) : undefined,
   };

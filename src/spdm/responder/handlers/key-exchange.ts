@@ -15,7 +15,6 @@ import {
   SPDM_CAP,
   SPDM_ERROR_CODE,
   SPDM_KEY_EXCHANGE_RSP,
-  SPDM_MEAS_SUMMARY_NONE,
   SPDM_RANDOM_SIZE,
 } from '../../../wire/spdm/constants.ts';
 import type { KeyExchange, KeyExchangeRsp } from '../../../wire/spdm/key-exchange.ts';
@@ -26,11 +25,12 @@ import {
   reject,
   respond,
 } from '../context.ts';
-import { isSummaryHashType, measurementSummaryHash } from '../measurement-blocks.ts';
+import { responseSummaryHash, summaryHashTypeServable } from '../measurement-blocks.ts';
 import {
   allocateRspSessionId,
   newSession,
   selectSecuredVersion,
+  sessionIdOf,
   versionSelectionOpaque,
 } from '../session-setup.ts';
 
@@ -43,13 +43,7 @@ export function handleKeyExchange(
   const a = n.algorithms;
   const suite = a.suite;
   // validate: summary hash type, slot, and a DSP0277 version we share.
-  if (!isSummaryHashType(m.measurementSummaryHashType))
-    return reject(SPDM_ERROR_CODE.InvalidRequest);
-  if (
-    m.measurementSummaryHashType !== SPDM_MEAS_SUMMARY_NONE &&
-    (!ctx.weSupport(SPDM_CAP.MEAS_CAP_NO_SIG | SPDM_CAP.MEAS_CAP_SIG) ||
-      a.measurementHashAlgo === 0)
-  ) {
+  if (!summaryHashTypeServable(ctx, m.measurementSummaryHashType)) {
     return reject(SPDM_ERROR_CODE.InvalidRequest);
   }
   const chainDigest = a.chainDigests[m.slotId & 0xff];
@@ -83,12 +77,7 @@ export function handleKeyExchange(
     reqSlotIdParam: 0,
     randomData: ctx.config.random(SPDM_RANDOM_SIZE),
     exchangeData: kp.exchangeData,
-    measurementSummaryHash: measurementSummaryHash(
-      ctx.config.measurements,
-      a.measurementHashAlgo,
-      suite.hash,
-      m.measurementSummaryHashType,
-    ),
+    measurementSummaryHash: responseSummaryHash(ctx, m.measurementSummaryHashType),
     opaqueData: versionSelectionOpaque(ctx, selected),
     signature: new Uint8Array(S),
     verifyData: inClear ? undefined : new Uint8Array(H),
@@ -97,7 +86,7 @@ export function handleKeyExchange(
   const sigAt = bytes.length - S - (inClear ? 0 : H);
 
   // update: K, signature, TH1, handshake keys, VerifyData.
-  const id = ((rspSessionId << 16) | m.reqSessionId) >>> 0;
+  const id = sessionIdOf(rspSessionId, m.reqSessionId);
   const transcript = ctx.transcript.startSession(chainDigest);
   transcript.appendK(req.bytes);
   transcript.appendK(bytes.subarray(0, sigAt));
@@ -116,13 +105,6 @@ export function handleKeyExchange(
   ctx.latestSessionId = id;
 
   // emit
-  ctx.emit({
-    type: 'session',
-    role: 'responder',
-    connectionId: ctx.config.connectionId,
-    sessionId: id,
-    kind: 'dhe',
-    phase: 'handshake',
-  });
+  ctx.emitSession(id, 'dhe', 'handshake');
   return respond(bytes);
 }

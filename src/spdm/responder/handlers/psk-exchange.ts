@@ -9,12 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { verifyData } from '../../../crypto/key-schedule.ts';
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
-import {
-  SPDM_CAP,
-  SPDM_ERROR_CODE,
-  SPDM_MEAS_SUMMARY_NONE,
-  SPDM_PSK_EXCHANGE_RSP,
-} from '../../../wire/spdm/constants.ts';
+import { SPDM_CAP, SPDM_ERROR_CODE, SPDM_PSK_EXCHANGE_RSP } from '../../../wire/spdm/constants.ts';
 import type { PskExchange, PskExchangeRsp } from '../../../wire/spdm/psk.ts';
 import {
   type HandlerRequest,
@@ -23,11 +18,12 @@ import {
   reject,
   respond,
 } from '../context.ts';
-import { isSummaryHashType, measurementSummaryHash } from '../measurement-blocks.ts';
+import { responseSummaryHash, summaryHashTypeServable } from '../measurement-blocks.ts';
 import {
   allocateRspSessionId,
   newSession,
   selectSecuredVersion,
+  sessionIdOf,
   versionSelectionOpaque,
 } from '../session-setup.ts';
 import { establish } from './finish.ts';
@@ -40,13 +36,7 @@ export function handlePskExchange(
   const n = ctx.negotiated();
   const a = n.algorithms;
   // validate: summary hash type, a known hint, a DSP0277 version we share.
-  if (!isSummaryHashType(m.measurementSummaryHashType))
-    return reject(SPDM_ERROR_CODE.InvalidRequest);
-  if (
-    m.measurementSummaryHashType !== SPDM_MEAS_SUMMARY_NONE &&
-    (!ctx.weSupport(SPDM_CAP.MEAS_CAP_NO_SIG | SPDM_CAP.MEAS_CAP_SIG) ||
-      a.measurementHashAlgo === 0)
-  ) {
+  if (!summaryHashTypeServable(ctx, m.measurementSummaryHashType)) {
     return reject(SPDM_ERROR_CODE.InvalidRequest);
   }
   const entry = ctx.config.psk.find(
@@ -69,12 +59,7 @@ export function handlePskExchange(
     code: SPDM_PSK_EXCHANGE_RSP,
     heartbeatPeriod: ctx.bothSupport(SPDM_CAP.HBEAT_CAP) ? ctx.config.heartbeatPeriod : 0,
     rspSessionId,
-    measurementSummaryHash: measurementSummaryHash(
-      ctx.config.measurements,
-      a.measurementHashAlgo,
-      a.suite.hash,
-      m.measurementSummaryHashType,
-    ),
+    measurementSummaryHash: responseSummaryHash(ctx, m.measurementSummaryHashType),
     responderContext: withContext ? ctx.config.random(H) : new Uint8Array(),
     opaqueData: versionSelectionOpaque(ctx, selected),
     verifyData: new Uint8Array(H),
@@ -82,7 +67,7 @@ export function handlePskExchange(
   const bytes = encodeSpdm(rsp, ctx.codec({ request: m }));
 
   // update: K, TH1, handshake keys, VerifyData.
-  const id = ((rspSessionId << 16) | m.reqSessionId) >>> 0;
+  const id = sessionIdOf(rspSessionId, m.reqSessionId);
   const transcript = ctx.transcript.startSession();
   transcript.appendK(req.bytes);
   transcript.appendK(bytes.subarray(0, bytes.length - H));
@@ -95,14 +80,7 @@ export function handlePskExchange(
   ctx.sessions.set(id, rs);
 
   // emit
-  ctx.emit({
-    type: 'session',
-    role: 'responder',
-    connectionId: ctx.config.connectionId,
-    sessionId: id,
-    kind: 'psk',
-    phase: 'handshake',
-  });
+  ctx.emitSession(id, 'psk', 'handshake');
   if (withContext) return respond(bytes);
   // No PSK_FINISH will come: the data keys follow from K alone.
   session.deriveDataKeys(transcript.thHash());

@@ -6,9 +6,6 @@
  * the session is torn down. TH2 = Hash(A || K || F) gives the data keys, active once
  * PSK_FINISH_RSP is sealed.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { digest } from '../../../crypto/hash.ts';
-import { verifyData } from '../../../crypto/key-schedule.ts';
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_ERROR_CODE, SPDM_PSK_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
@@ -19,15 +16,12 @@ import {
   reject,
   respond,
 } from '../context.ts';
-import { establish } from './finish.ts';
-
-const HEADER = 4;
+import { checkRequesterVerifyData, establish } from './finish.ts';
 
 export function handlePskFinish(
   ctx: ResponderContext,
   req: HandlerRequest<PskFinish>,
 ): HandlerResult {
-  const m = req.message;
   const rs = req.session;
   // check state: a PSK session (with context) still in its handshake.
   if (
@@ -41,11 +35,8 @@ export function handlePskFinish(
   const hs = session.handshake;
   if (!hs) return reject(SPDM_ERROR_CODE.UnexpectedRequest);
   // validate: RequesterVerifyData.
-  const th = digest(transcript.hash, transcript.bytes(), req.bytes.subarray(0, HEADER));
-  const expected = verifyData(session.schedule, hs.request.finishedKey, th);
-  if (expected.length !== m.verifyData.length || !timingSafeEqual(expected, m.verifyData)) {
-    return reject(SPDM_ERROR_CODE.DecryptError, 0, { teardownSessionId: session.id });
-  }
+  const refused = checkRequesterVerifyData(rs, hs, req);
+  if (refused) return refused;
   // process / respond
   const bytes = encodeSpdm({ version: ctx.negotiated().version, code: SPDM_PSK_FINISH_RSP });
   // update: F, TH2, data keys.
