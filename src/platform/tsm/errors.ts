@@ -6,6 +6,7 @@
  * - TsmProtocolError: a response that does not answer the request (wrong protocol, object
  *   or message type, echoed field, malformed bytes).
  */
+import { isWireError } from '../../wire/errors.ts';
 import { KP_ACK_STATUS } from '../../wire/idekm/constants.ts';
 import { TDISP_ERROR_CODE_NAMES, tdispMessageName } from '../../wire/tdisp/constants.ts';
 
@@ -66,5 +67,24 @@ export class TsmProtocolError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`${protocol} ${request}: ${detail}`, options);
+  }
+}
+
+/**
+ * Runs `decode` over a response's bytes: a WireError (the peer's bytes are malformed)
+ * becomes a TsmProtocolError naming the request, its message after `prefix`.
+ * @throws TsmProtocolError for a WireError; anything else `decode` throws, unchanged.
+ */
+export function decodeResponse<T>(
+  protocol: TsmProtocolError['protocol'],
+  request: string,
+  decode: () => T,
+  prefix = '',
+): T {
+  try {
+    return decode();
+  } catch (e) {
+    if (!isWireError(e)) throw e;
+    throw new TsmProtocolError(protocol, request, `${prefix}${e.message}`, { cause: e });
   }
 }

@@ -11,7 +11,6 @@
  * KEY_PROGs, then all six K_SET_GOs).
  */
 import { defaultRandom, type RandomSource } from '../../crypto/random.ts';
-import { isWireError } from '../../wire/errors.ts';
 import {
   IDE_SUB_STREAM,
   ideKmObjectName,
@@ -33,7 +32,7 @@ import {
   type KeyOrder,
   type KeySubStream,
 } from '../../wire/idekm/messages.ts';
-import { IdeKmAckError, TsmProtocolError } from './errors.ts';
+import { decodeResponse, IdeKmAckError, TsmProtocolError } from './errors.ts';
 import { type SecuredChannel, sendPciSig } from './pci-sig.ts';
 
 export type SubStreamName = keyof typeof IDE_SUB_STREAM;
@@ -123,13 +122,9 @@ export class IdeKmClient {
       encodeIdeKm(m, { keyOrder: this.keyOrder }),
       name,
     );
-    let rsp: IdeKmMessage;
-    try {
-      rsp = decodeIdeKm(bytes, { keyOrder: this.keyOrder });
-    } catch (e) {
-      if (!isWireError(e)) throw e;
-      throw new TsmProtocolError('IDE_KM', name, e.message, { cause: e });
-    }
+    const rsp = decodeResponse('IDE_KM', name, () =>
+      decodeIdeKm(bytes, { keyOrder: this.keyOrder }),
+    );
     if (rsp.objectId !== expect) {
       throw new TsmProtocolError(
         'IDE_KM',

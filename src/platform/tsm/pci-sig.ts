@@ -6,10 +6,9 @@
  */
 import type { RequesterSession, SpdmRequester } from '../../spdm/requester/index.ts';
 import { SpdmUsageError } from '../../spdm/requester/index.ts';
-import { isWireError } from '../../wire/errors.ts';
 import { SPDM_VENDOR_DEFINED_RESPONSE } from '../../wire/spdm/constants.ts';
 import { decodePciSigPayload, pciSigVdm } from '../../wire/spdm/vendor-defined.ts';
-import { TsmProtocolError } from './errors.ts';
+import { decodeResponse, TsmProtocolError } from './errors.ts';
 
 /** Where the TSM's protocol messages go: a requester and one of its established sessions. */
 export interface SecuredChannel {
@@ -34,13 +33,9 @@ export async function sendPciSig(
   if (!n) throw new SpdmUsageError('not negotiated yet: call connect() first');
   const vdm = pciSigVdm({ protocolId, message }, { version: n.version });
   const rsp = await ch.requester.sendVendorDefined(ch.session, vdm);
-  let p: ReturnType<typeof decodePciSigPayload>;
-  try {
-    p = decodePciSigPayload({ ...rsp, version: n.version, code: SPDM_VENDOR_DEFINED_RESPONSE });
-  } catch (e) {
-    if (!isWireError(e)) throw e;
-    throw new TsmProtocolError('PCI-SIG', requestName, e.message, { cause: e });
-  }
+  const p = decodeResponse('PCI-SIG', requestName, () =>
+    decodePciSigPayload({ ...rsp, version: n.version, code: SPDM_VENDOR_DEFINED_RESPONSE }),
+  );
   if (!p) throw new TsmProtocolError('PCI-SIG', requestName, 'response is not a PCI-SIG VDM');
   if (p.protocolId !== protocolId) {
     throw new TsmProtocolError(

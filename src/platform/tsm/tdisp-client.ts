@@ -8,7 +8,6 @@
  * Each response must be the one its request calls for, for the same InterfaceID and TDISP
  * major version 1; a TDISP_ERROR becomes a TdispErrorResponse naming the code.
  */
-import { isWireError } from '../../wire/errors.ts';
 import {
   PCI_PROTOCOL_ID_TDISP,
   PCI_TDISP_BIND_P2P_STREAM_REQ,
@@ -43,7 +42,6 @@ import {
   encodeTdisp,
   type InterfaceId,
   type TdispCapabilities,
-  type TdispMessage,
   type TdispRequest,
   type TdispResponse,
 } from '../../wire/tdisp/messages.ts';
@@ -54,7 +52,7 @@ import {
   type MmioRange,
   ReportAssembler,
 } from '../../wire/tdisp/report.ts';
-import { TdispErrorResponse, TsmProtocolError } from './errors.ts';
+import { decodeResponse, TdispErrorResponse, TsmProtocolError } from './errors.ts';
 import { type SecuredChannel, sendPciSig } from './pci-sig.ts';
 
 /** A TDI: its InterfaceID, or the FunctionID u32 (requester id, segment, segment valid). */
@@ -116,13 +114,7 @@ export class TdispClient {
   private async send<C extends number>(req: TdispRequest, expect: C): Promise<Rsp<C>> {
     const name = tdispMessageName(req.code);
     const bytes = await sendPciSig(this.channel, PCI_PROTOCOL_ID_TDISP, encodeTdisp(req), name);
-    let rsp: TdispMessage;
-    try {
-      rsp = decodeTdisp(bytes);
-    } catch (e) {
-      if (!isWireError(e)) throw e;
-      throw new TsmProtocolError('TDISP', name, e.message, { cause: e });
-    }
+    const rsp = decodeResponse('TDISP', name, () => decodeTdisp(bytes));
     if (rsp.version >> 4 !== PCI_TDISP_MESSAGE_VERSION >> 4) {
       throw new TsmProtocolError(
         'TDISP',
@@ -234,20 +226,17 @@ export class TdispClient {
         { ...this.header(tdi), code: PCI_TDISP_GET_DEVICE_INTERFACE_REPORT, ...next },
         PCI_TDISP_DEVICE_INTERFACE_REPORT,
       );
-      try {
-        whole = asm.add({ portion: r.portion, remainderLength: r.remainderLength }, next.length);
-      } catch (e) {
-        if (!isWireError(e)) throw e;
-        throw new TsmProtocolError('TDISP', name, e.message, { cause: e });
-      }
+      whole = decodeResponse('TDISP', name, () =>
+        asm.add({ portion: r.portion, remainderLength: r.remainderLength }, next.length),
+      );
     }
     const bytes = whole ?? new Uint8Array();
-    try {
-      return { bytes, report: decodeInterfaceReport(bytes) };
-    } catch (e) {
-      if (!isWireError(e)) throw e;
-      throw new TsmProtocolError('TDISP', name, `report: ${e.message}`, { cause: e });
-    }
+    return decodeResponse(
+      'TDISP',
+      name,
+      () => ({ bytes, report: decodeInterfaceReport(bytes) }),
+      'report: ',
+    );
   }
 
   /** START_INTERFACE_REQUEST with the nonce LOCK returned. */
