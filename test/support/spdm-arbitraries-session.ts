@@ -11,10 +11,7 @@
  * ways (message -> bytes -> message, and decodable bytes -> message -> the same bytes) and
  * the checkRobust run.
  */
-import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { WireError } from '../../src/wire/errors.ts';
-import { decodeSpdm, decodeSpdmHeader, encodeSpdm } from '../../src/wire/spdm/codec.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
 import type { AlgorithmSizes, SpdmCodecContext } from '../../src/wire/spdm/context.ts';
 import type { EndSession, EndSessionAck } from '../../src/wire/spdm/end-session.ts';
@@ -40,7 +37,26 @@ import type {
   VendorDefinedRequest,
   VendorDefinedResponse,
 } from '../../src/wire/spdm/vendor-defined.ts';
-import { checkRobust, FUZZ_RUNS } from './robust.ts';
+import { FUZZ_RUNS } from './robust.ts';
+import {
+  bytes,
+  checkCasesBytesRoundTrip,
+  checkCasesRoundTrip,
+  checkContextsRobust,
+  decodeWithin,
+  hashType,
+  P384_SIZES,
+  rec,
+  rsvU8,
+  rsvU16,
+  SIG_SIZES,
+  type SpdmCase,
+  u8,
+  u16,
+  varBytes,
+} from './spdm-arbitraries-common.ts';
+
+export { P384_SIZES } from './spdm-arbitraries-common.ts';
 
 export type SessionFamily =
   | 'key-exchange'
@@ -73,10 +89,7 @@ export const FAMILY_CODES: Record<SessionFamily, number[]> = {
 };
 
 /** A message together with the context it is encoded and decoded under. */
-export interface SessionCase {
-  msg: SpdmMessage;
-  ctx: SpdmCodecContext;
-}
+export type SessionCase = SpdmCase;
 
 export const arbSessionVersion = fc.constantFrom(
   C.SPDM_VERSION_11,
@@ -90,8 +103,6 @@ const arbAnyVersion = fc.constantFrom(
   C.SPDM_VERSION_13,
 );
 
-const SIG_SIZES = [64, 96, 132, 256, 384, 512];
-
 /** Sizes of real algorithm choices: H, S, D and sometimes a different requester S. */
 export const arbSizes: fc.Arbitrary<AlgorithmSizes> = rec({
   hashSize: fc.constantFrom(32, 48, 64),
@@ -100,18 +111,6 @@ export const arbSizes: fc.Arbitrary<AlgorithmSizes> = rec({
   reqSignatureSize: fc.option(fc.constantFrom(...SIG_SIZES), { nil: undefined }),
 });
 
-/** fc.record with ordinary prototypes, so decoded objects deep-equal the generated ones. */
-function rec<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
-  return fc.record(model, { noNullPrototype: true }) as fc.Arbitrary<T>;
-}
-
-const u8 = fc.integer({ min: 0, max: 0xff });
-const u16 = fc.integer({ min: 0, max: 0xffff });
-const rsvU8 = fc.option(fc.integer({ min: 1, max: 0xff }), { nil: undefined });
-const rsvU16 = fc.option(fc.integer({ min: 1, max: 0xffff }), { nil: undefined });
-const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
-const varBytes = (max: number) => fc.uint8Array({ maxLength: max });
-const hashType = fc.constantFrom(0, 1, 0xff, 2, 0x80);
 /** param1 bits 7:1 (bit 0 has a meaning), undefined or non-zero. */
 const rsvHigh7 = fc.option(
   fc.integer({ min: 1, max: 0x7f }).map((x) => x << 1),
@@ -438,8 +437,6 @@ export function arbFamilyCase(family: SessionFamily): fc.Arbitrary<SessionCase> 
 
 // ---- fixed contexts for the robustness runs ----
 
-/** libspdm's sample suite (SHA-384, ECDSA P-384, secp384r1), as in the captures. */
-export const P384_SIZES: AlgorithmSizes = { hashSize: 48, signatureSize: 96, dheSize: 96 };
 /** SHA-256 / P-256 with an RSA-2048 requester key, to vary every size. */
 export const P256_RSA_SIZES: AlgorithmSizes = {
   hashSize: 32,
@@ -502,22 +499,12 @@ export function decodeFamily(
   bytes: Uint8Array,
   ctx: SpdmCodecContext,
 ): SpdmMessage {
-  const h = decodeSpdmHeader(bytes);
-  if (!FAMILY_CODES[family].includes(h.code)) {
-    throw new WireError('SPDM', 'test', 'RequestResponseCode', 1, 'bad-field', 'other family');
-  }
-  return decodeSpdm(bytes, ctx);
+  return decodeWithin(FAMILY_CODES[family], bytes, ctx);
 }
 
 /** message -> bytes -> message is the identity, for every version and context. */
 export function checkMessageRoundTrip(family: SessionFamily, numRuns = 300): void {
-  fc.assert(
-    fc.property(arbFamilyCase(family), ({ msg, ctx }) => {
-      const bytes = encodeSpdm(msg, ctx);
-      assert.deepStrictEqual(decodeSpdm(bytes, ctx), msg);
-    }),
-    { numRuns },
-  );
+  checkCasesRoundTrip(arbFamilyCase(family), numRuns);
 }
 
 /**
@@ -525,40 +512,21 @@ export function checkMessageRoundTrip(family: SessionFamily, numRuns = 300): voi
  * bytes overwritten (the code byte excepted), decoded under the case's context.
  */
 export function checkBytesRoundTrip(family: SessionFamily, numRuns = 500): void {
-  const edits = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 0xff })), { maxLength: 4 });
-  fc.assert(
-    fc.property(arbFamilyCase(family), edits, ({ msg, ctx }, ed) => {
-      const bytes = encodeSpdm(msg, ctx);
-      for (const [at, v] of ed) {
-        const i = at % bytes.length;
-        if (i !== 1) bytes[i] = v;
-      }
-      let decoded: SpdmMessage;
-      try {
-        decoded = decodeFamily(family, bytes, ctx);
-      } catch (e) {
-        if (e instanceof WireError) return;
-        throw e;
-      }
-      assert.deepStrictEqual(encodeSpdm(decoded, ctx), bytes);
-    }),
-    { numRuns },
+  checkCasesBytesRoundTrip(
+    arbFamilyCase(family),
+    (b, ctx) => decodeFamily(family, b, ctx),
+    numRuns,
   );
 }
 
 /** checkRobust over the family, its runs split between the family's fixed contexts. */
 export function checkFamilyRobust(family: SessionFamily, runs = FUZZ_RUNS): void {
-  const contexts = robustContexts(family);
   const versions = family === 'vendor-defined' ? arbAnyVersion : arbSessionVersion;
-  for (const [i, ctx] of contexts.entries()) {
-    const valid = versions.chain((v) =>
-      arbFamilyMessage(family, v, ctx).map((m) => encodeSpdm(m, ctx)),
-    );
-    checkRobust(
-      `${family}#${i}`,
-      valid,
-      (b) => decodeFamily(family, b, ctx),
-      Math.ceil(runs / contexts.length),
-    );
-  }
+  checkContextsRobust(
+    family,
+    robustContexts(family),
+    (ctx) => versions.chain((v) => arbFamilyMessage(family, v, ctx)),
+    (b, ctx) => decodeFamily(family, b, ctx),
+    runs,
+  );
 }

@@ -13,9 +13,7 @@
  * The end of the file has the property drivers every family's test runs: message -> bytes
  * -> message, decodable bytes -> message -> the same bytes, and the checkRobust run.
  */
-import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { WireError } from '../../src/wire/errors.ts';
 import type {
   Algorithms,
   AlgStructTable,
@@ -25,7 +23,6 @@ import type { Capabilities, GetCapabilities } from '../../src/wire/spdm/capabili
 import type { CertChain } from '../../src/wire/spdm/cert-chain.ts';
 import type { Certificate, GetCertificate } from '../../src/wire/spdm/certificate.ts';
 import type { Challenge, ChallengeAuth } from '../../src/wire/spdm/challenge.ts';
-import { decodeSpdm, decodeSpdmHeader, encodeSpdm } from '../../src/wire/spdm/codec.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
 import type { AlgorithmSizes, SpdmCodecContext } from '../../src/wire/spdm/context.ts';
 import type { Digests, GetDigests } from '../../src/wire/spdm/digests.ts';
@@ -38,7 +35,26 @@ import type {
 import type { SpdmMessage } from '../../src/wire/spdm/messages.ts';
 import type { RespondIfReady } from '../../src/wire/spdm/respond-if-ready.ts';
 import type { GetVersion, Version, VersionEntry } from '../../src/wire/spdm/version.ts';
-import { checkRobust, FUZZ_RUNS } from './robust.ts';
+import { FUZZ_RUNS } from './robust.ts';
+import {
+  bytes,
+  checkCasesBytesRoundTrip,
+  checkCasesRoundTrip,
+  checkContextsRobust,
+  decodeWithin,
+  hashType,
+  P384_SIZES,
+  rec,
+  rsvU8,
+  rsvU16,
+  SIG_SIZES,
+  type SpdmCase,
+  u8,
+  u16,
+  varBytes,
+} from './spdm-arbitraries-common.ts';
+
+export { P384_SIZES } from './spdm-arbitraries-common.ts';
 
 export type AuthFamily =
   | 'version'
@@ -80,10 +96,7 @@ export const AUTH_FAMILY_CODES: Record<AuthFamily, number[]> = {
 const VERSION_AGNOSTIC = new Set<AuthFamily>(['version', 'error', 'respond-if-ready']);
 
 /** A message together with the context it is encoded and decoded under. */
-export interface AuthCase {
-  msg: SpdmMessage;
-  ctx: SpdmCodecContext;
-}
+export type AuthCase = SpdmCase;
 
 /** The object without undefined-valued keys, recursively (typed arrays left alone). */
 export function canon<T>(x: T): T {
@@ -98,30 +111,18 @@ export function canon<T>(x: T): T {
 
 // ---- primitives ----
 
-/** fc.record with ordinary prototypes, so objects compare with deepStrictEqual. */
-function rec<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
-  return fc.record(model, { noNullPrototype: true }) as fc.Arbitrary<T>;
-}
-
-const u8 = fc.integer({ min: 0, max: 0xff });
-const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const none = fc.constant(undefined);
-const rsvU8 = fc.option(fc.integer({ min: 1, max: 0xff }), { nil: undefined });
-const rsvU16 = fc.option(fc.integer({ min: 1, max: 0xffff }), { nil: undefined });
 /** Reserved high nibble of a param byte, in place. */
 const rsvHighNibble = fc.option(
   fc.integer({ min: 1, max: 0xf }).map((x) => x << 4),
   { nil: undefined },
 );
-const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
-const varBytes = (max: number) => fc.uint8Array({ maxLength: max });
 const rsvBytes = (n: number) =>
   fc.option(
     bytes(n).filter((b) => b.some((x) => x !== 0)),
     { nil: undefined },
   );
-const hashType = fc.constantFrom(0, 1, 0xff, 2, 0x80);
 
 /** SPDMVersion bytes with a known layout. */
 export const arbLayoutVersion = fc.constantFrom(
@@ -131,8 +132,6 @@ export const arbLayoutVersion = fc.constantFrom(
   C.SPDM_VERSION_13,
 );
 
-const SIG_SIZES = [64, 96, 132, 256, 384, 512];
-
 /** Sizes of real algorithm choices. */
 export const arbAuthSizes: fc.Arbitrary<AlgorithmSizes> = rec({
   hashSize: fc.constantFrom(32, 48, 64),
@@ -140,7 +139,6 @@ export const arbAuthSizes: fc.Arbitrary<AlgorithmSizes> = rec({
   dheSize: fc.constantFrom(64, 96, 132, 256, 384, 512),
 });
 
-export const P384_SIZES: AlgorithmSizes = { hashSize: 48, signatureSize: 96, dheSize: 96 };
 export const SHA256_RSA3072_SIZES: AlgorithmSizes = {
   hashSize: 32,
   signatureSize: 384,
@@ -631,22 +629,12 @@ export function decodeAuthFamily(
   bytes: Uint8Array,
   ctx: SpdmCodecContext,
 ): SpdmMessage {
-  const h = decodeSpdmHeader(bytes);
-  if (!AUTH_FAMILY_CODES[family].includes(h.code)) {
-    throw new WireError('SPDM', 'test', 'RequestResponseCode', 1, 'bad-field', 'other family');
-  }
-  return decodeSpdm(bytes, ctx);
+  return decodeWithin(AUTH_FAMILY_CODES[family], bytes, ctx);
 }
 
 /** message -> bytes -> message is the identity, for every version and context. */
 export function checkAuthMessageRoundTrip(family: AuthFamily, numRuns = 300): void {
-  fc.assert(
-    fc.property(arbAuthCase(family), ({ msg, ctx }) => {
-      const bytes = encodeSpdm(msg, ctx);
-      assert.deepStrictEqual(canon(decodeSpdm(bytes, ctx)), canon(msg));
-    }),
-    { numRuns },
-  );
+  checkCasesRoundTrip(arbAuthCase(family), numRuns, canon);
 }
 
 /**
@@ -654,39 +642,20 @@ export function checkAuthMessageRoundTrip(family: AuthFamily, numRuns = 300): vo
  * bytes overwritten (the code byte excepted), decoded under the case's context.
  */
 export function checkAuthBytesRoundTrip(family: AuthFamily, numRuns = 500): void {
-  const edits = fc.array(fc.tuple(fc.nat(), u8), { maxLength: 4 });
-  fc.assert(
-    fc.property(arbAuthCase(family), edits, ({ msg, ctx }, ed) => {
-      const bytes = encodeSpdm(msg, ctx);
-      for (const [at, v] of ed) {
-        const i = at % bytes.length;
-        if (i !== 1) bytes[i] = v;
-      }
-      let decoded: SpdmMessage;
-      try {
-        decoded = decodeAuthFamily(family, bytes, ctx);
-      } catch (e) {
-        if (e instanceof WireError) return;
-        throw e;
-      }
-      assert.deepStrictEqual(encodeSpdm(decoded, ctx), bytes);
-    }),
-    { numRuns },
+  checkCasesBytesRoundTrip(
+    arbAuthCase(family),
+    (b, ctx) => decodeAuthFamily(family, b, ctx),
+    numRuns,
   );
 }
 
 /** checkRobust over the family, its runs split between the family's fixed contexts. */
 export function checkAuthRobust(family: AuthFamily, runs = FUZZ_RUNS): void {
-  const contexts = authRobustContexts(family);
-  for (const [i, ctx] of contexts.entries()) {
-    const valid = arbFamilyVersion(family).chain((v) =>
-      arbAuthMessage(family, v, ctx).map((m) => encodeSpdm(m, ctx)),
-    );
-    checkRobust(
-      `${family}#${i}`,
-      valid,
-      (b) => decodeAuthFamily(family, b, ctx),
-      Math.ceil(runs / contexts.length),
-    );
-  }
+  checkContextsRobust(
+    family,
+    authRobustContexts(family),
+    (ctx) => arbFamilyVersion(family).chain((v) => arbAuthMessage(family, v, ctx)),
+    (b, ctx) => decodeAuthFamily(family, b, ctx),
+    runs,
+  );
 }
