@@ -23,19 +23,11 @@ import { SpdmResponder } from '../spdm/responder/responder.ts';
 import { VendorRegistry } from '../spdm/vendor.ts';
 import { decodeTransportPayload, encodeTransportPayload } from '../transport/binding.ts';
 import { createDoeMailboxTransport, type DoeMailboxOptions } from '../transport/doe-mailbox.ts';
-import { doeDiscoveryResponder } from '../transport/responder.ts';
+import { doeDiscoveryReply, doeDiscoveryResponder } from '../transport/responder.ts';
 import type { SpdmEmuServer, SpdmEmuServerOptions } from '../transport/spdm-emu-server.ts';
 import { serveSpdmEmu } from '../transport/spdm-emu-server.ts';
 import type { Binding, RequesterTransport, ResponderHandler } from '../transport/types.ts';
-import {
-  decodeDoeDiscoveryRequest,
-  decodeDoeObject,
-  encodeDoeDiscoveryResponse,
-  encodeDoeObject,
-  isDoeDiscovery,
-  PCI_DOE_TYPE_DISCOVERY,
-  PCI_DOE_VENDOR_ID_PCISIG,
-} from '../wire/doe.ts';
+import { decodeDoeObject, isDoeDiscovery } from '../wire/doe.ts';
 import { SPDM_DMTF_MEAS_TYPE } from '../wire/spdm/constants.ts';
 import type { InterfaceId } from '../wire/tdisp/messages.ts';
 import type { BehaviourName } from './dsm/behaviour.ts';
@@ -252,16 +244,7 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
   // malformed object throws, which the mailbox shows as DOE Error.
   device.setDoeHandler((object) => {
     const obj = decodeDoeObject(object);
-    if (isDoeDiscovery(obj)) {
-      const rsp = discovery(decodeDoeDiscoveryRequest(obj.payload));
-      return rsp
-        ? encodeDoeObject({
-            vendorId: PCI_DOE_VENDOR_ID_PCISIG,
-            type: PCI_DOE_TYPE_DISCOVERY,
-            payload: encodeDoeDiscoveryResponse(rsp),
-          })
-        : undefined;
-    }
+    if (isDoeDiscovery(obj)) return doeDiscoveryReply(discovery, obj.payload);
     const reply = doeResponder.handle(decodeTransportPayload('pci_doe', object));
     return reply ? encodeTransportPayload('pci_doe', reply) : undefined;
   });

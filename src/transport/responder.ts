@@ -46,6 +46,24 @@ export function doeDiscoveryResponder(
   };
 }
 
+/**
+ * The DOE object answering the Discovery request carried in `payload` (a Discovery
+ * object's payload), or undefined when `discovery` sends no reply.
+ * @throws WireError when the request does not decode.
+ */
+export function doeDiscoveryReply(
+  discovery: DoeDiscoveryResponder,
+  payload: Uint8Array,
+): Uint8Array | undefined {
+  const rsp = discovery(decodeDoeDiscoveryRequest(payload));
+  if (!rsp) return undefined;
+  return encodeDoeObject({
+    vendorId: PCI_DOE_VENDOR_ID_PCISIG,
+    type: PCI_DOE_TYPE_DISCOVERY,
+    payload: encodeDoeDiscoveryResponse(rsp),
+  });
+}
+
 export interface PayloadResponderOptions {
   /** DOE only: who answers Discovery objects (default: `doeDiscoveryResponder()`). */
   doeDiscovery?: DoeDiscoveryResponder;
@@ -70,15 +88,7 @@ export function payloadResponder(
     try {
       if (binding === 'pci_doe') {
         const obj = decodeDoeObject(payload);
-        if (isDoeDiscovery(obj)) {
-          const rsp = discovery(decodeDoeDiscoveryRequest(obj.payload));
-          if (!rsp) return undefined;
-          return encodeDoeObject({
-            vendorId: PCI_DOE_VENDOR_ID_PCISIG,
-            type: PCI_DOE_TYPE_DISCOVERY,
-            payload: encodeDoeDiscoveryResponse(rsp),
-          });
-        }
+        if (isDoeDiscovery(obj)) return doeDiscoveryReply(discovery, obj.payload);
       }
       msg = decodeTransportPayload(binding, payload);
     } catch (e) {
