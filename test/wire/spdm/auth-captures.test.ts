@@ -27,28 +27,11 @@ import type { Digests } from '../../../src/wire/spdm/digests.ts';
 import type { GetMeasurements, Measurements } from '../../../src/wire/spdm/measurements.ts';
 import type { SpdmMessage } from '../../../src/wire/spdm/messages.ts';
 import { formatVersionEntry, type Version } from '../../../src/wire/spdm/version.ts';
-import {
-  CAPTURES,
-  type CaptureFrame,
-  type CaptureName,
-  loadCapture,
-  logValues,
-  vectorPath,
-} from '../../support/captures.ts';
+import { CAPTURES, type CaptureName, logValues, vectorPath } from '../../support/captures.ts';
 import { AUTH_FAMILY_CODES, P384_SIZES } from '../../support/spdm-arbitraries.ts';
+import { type CapturedMessage, capturedMessages, logText, REQ_LOG } from './capture-messages.ts';
 
 const MY_CODES = new Set(Object.values(AUTH_FAMILY_CODES).flat());
-
-const LOG_BASE: Record<CaptureName, string> = {
-  'doe-spdm13-session.txt': 'doe-spdm13-session',
-  'v12.decoded.txt': 'v12',
-  'mctp.decoded.txt': 'mctp',
-};
-const REQ_LOG = (name: CaptureName) => `${LOG_BASE[name]}.requester.log`;
-
-function logText(file: string): string {
-  return readFileSync(vectorPath('libspdm-captures', file), 'utf8');
-}
 
 /** Numbers a libspdm log printed as "name - 0x..." or "name (0xN) - 0x...", in order. */
 function logScalars(file: string, name: string): number[] {
@@ -56,72 +39,9 @@ function logScalars(file: string, name: string): number[] {
   return [...logText(file).matchAll(re)].map((m) => Number.parseInt(m[1], 16));
 }
 
-/** Sizes libspdm's sender logged for each message name, in order, per direction. */
-function sentSizes(name: CaptureName): Record<CaptureFrame['dir'], Map<string, number[]>> {
-  const read = (side: string, re: RegExp) => {
-    const out = new Map<string, number[]>();
-    for (const m of logText(`${LOG_BASE[name]}.${side}.log`).matchAll(re)) {
-      const list = out.get(m[1]) ?? [];
-      list.push(Number.parseInt(m[2], 16));
-      out.set(m[1], list);
-    }
-    return out;
-  };
-  return {
-    'REQ->RSP': read(
-      'requester',
-      /libspdm_send_spdm_request\[\w+\] msg SPDM_(\w+)\(0x[0-9a-f]+\), size \(0x([0-9a-f]+)\)/g,
-    ),
-    'RSP->REQ': read(
-      'responder',
-      /SpdmSendResponse\[\w+\]: msg SPDM_(\w+)\(0x[0-9a-f]+\), size \(0x([0-9a-f]+)\)/g,
-    ),
-  };
-}
-
-interface Found {
-  frame: CaptureFrame;
-  code: number;
-  version: number;
-  bytes: Uint8Array;
-}
-
 /** The plain (not secured) messages of these families in one capture, as exact SPDM bytes. */
-function plainMessages(name: CaptureName): Found[] {
-  const sizes = sentSizes(name);
-  const seen = new Map<string, number>();
-  const out: Found[] = [];
-  for (const frame of loadCapture(name)) {
-    if (frame.plaintext) continue;
-    const note = frame.notes.find((n) => /^SPDM \d\.\d \w+\(0x[0-9a-f]{2}\)/.test(n));
-    if (!note) continue;
-    const [, major, minor, msgName, hex] = /^SPDM (\d)\.(\d) (\w+)\(0x([0-9a-f]{2})\)/.exec(note)!;
-    const code = Number.parseInt(hex, 16);
-    const version = (Number(major) << 4) | Number(minor);
-    let bytes: Uint8Array;
-    if (frame.transport === 1) {
-      assert.equal(frame.payload[0], 0x05, `#${frame.index}: MCTP type`);
-      bytes = frame.payload.slice(1);
-    } else {
-      const key = `${frame.dir}:${msgName}`;
-      const n = seen.get(key) ?? 0;
-      seen.set(key, n + 1);
-      const size = sizes[frame.dir].get(msgName)?.[n];
-      assert.ok(size, `#${frame.index}: no logged size for ${msgName} #${n}`);
-      const body = frame.payload.subarray(8);
-      assert.ok(body.length - size < 4, `#${frame.index}: more than DOE padding`);
-      assert.ok(
-        body.subarray(size).every((b) => b === 0),
-        `#${frame.index}: padding not zero`,
-      );
-      bytes = body.slice(0, size);
-    }
-    if (!MY_CODES.has(code)) continue;
-    assert.equal(bytes[0], version, `#${frame.index}: version byte`);
-    assert.equal(bytes[1], code, `#${frame.index}: code byte`);
-    out.push({ frame, code, version, bytes });
-  }
-  return out;
+function plainMessages(name: CaptureName): CapturedMessage[] {
+  return capturedMessages(name, MY_CODES, false);
 }
 
 /** Decodes every message with the request it answers and checks the re-encoding. */

@@ -13,7 +13,6 @@
  * 0x05 byte).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { bytesEqual, toHex } from '../../../src/wire/hex.ts';
 import { decodeSpdm, encodeSpdm } from '../../../src/wire/spdm/codec.ts';
@@ -35,100 +34,18 @@ import {
   encodePciSigVdm,
   type VendorDefined,
 } from '../../../src/wire/spdm/vendor-defined.ts';
-import {
-  CAPTURES,
-  type CaptureFrame,
-  type CaptureName,
-  loadCapture,
-  logValues,
-  vectorPath,
-} from '../../support/captures.ts';
+import { CAPTURES, type CaptureName, logValues } from '../../support/captures.ts';
 import { FAMILY_CODES, P384_SIZES } from '../../support/spdm-arbitraries-session.ts';
+import { type CapturedMessage, capturedMessages, REQ_LOG } from './capture-messages.ts';
 
 const MY_CODES = new Set(Object.values(FAMILY_CODES).flat());
 const REQUESTS = new Set([C.SPDM_KEY_EXCHANGE, C.SPDM_PSK_EXCHANGE]);
 
-const LOG_BASE: Record<CaptureName, string> = {
-  'doe-spdm13-session.txt': 'doe-spdm13-session',
-  'v12.decoded.txt': 'v12',
-  'mctp.decoded.txt': 'mctp',
-};
-
-interface Found {
-  frame: CaptureFrame;
-  code: number;
-  version: number;
-  bytes: Uint8Array;
-  /** The capture's own description lines. */
-  notes: string[];
-}
-
-/** Sizes libspdm's sender logged for each message name, in order, per direction. */
-function sentSizes(name: CaptureName): Record<'REQ->RSP' | 'RSP->REQ', Map<string, number[]>> {
-  const read = (side: string, re: RegExp) => {
-    const text = readFileSync(
-      vectorPath('libspdm-captures', `${LOG_BASE[name]}.${side}.log`),
-      'utf8',
-    );
-    const out = new Map<string, number[]>();
-    for (const m of text.matchAll(re)) {
-      const list = out.get(m[1]) ?? [];
-      list.push(Number.parseInt(m[2], 16));
-      out.set(m[1], list);
-    }
-    return out;
-  };
-  return {
-    'REQ->RSP': read(
-      'requester',
-      /libspdm_send_spdm_request\[\w+\] msg SPDM_(\w+)\(0x[0-9a-f]+\), size \(0x([0-9a-f]+)\)/g,
-    ),
-    'RSP->REQ': read(
-      'responder',
-      /SpdmSendResponse\[\w+\]: msg SPDM_(\w+)\(0x[0-9a-f]+\), size \(0x([0-9a-f]+)\)/g,
-    ),
-  };
-}
+type Found = CapturedMessage;
 
 /** The session-family and VENDOR_DEFINED messages of one capture, as exact SPDM bytes. */
 function sessionMessages(name: CaptureName): Found[] {
-  const sizes = sentSizes(name);
-  const seen = new Map<string, number>();
-  const out: Found[] = [];
-  for (const frame of loadCapture(name)) {
-    const i = frame.notes.findIndex((n) => /^SPDM \d\.\d \w+\(0x[0-9a-f]{2}\)/.test(n));
-    if (i < 0) continue;
-    const [, major, minor, msgName, hex] = /^SPDM (\d)\.(\d) (\w+)\(0x([0-9a-f]{2})\)/.exec(
-      frame.notes[i],
-    )!;
-    const code = Number.parseInt(hex, 16);
-    if (!MY_CODES.has(code)) continue;
-    const version = (Number(major) << 4) | Number(minor);
-    let bytes: Uint8Array;
-    if (frame.plaintext) {
-      bytes = frame.plaintext;
-    } else if (frame.transport === 1) {
-      assert.equal(frame.payload[0], 0x05, `#${frame.index}: MCTP type`);
-      bytes = frame.payload.slice(1);
-    } else {
-      const key = `${frame.dir}:${msgName}`;
-      const n = seen.get(key) ?? 0;
-      seen.set(key, n + 1);
-      const size = sizes[frame.dir].get(msgName)?.[n];
-      assert.ok(size, `#${frame.index}: no logged size for ${msgName} #${n}`);
-      const body = frame.payload.subarray(8);
-      assert.ok(body.length - size < 4, `#${frame.index}: more than DOE padding`);
-      assert.ok(
-        body.subarray(size).every((b) => b === 0),
-        `#${frame.index}: DOE padding not zero`,
-      );
-      bytes = body.slice(0, size);
-    }
-    assert.equal(bytes[0], version, `#${frame.index}: version byte`);
-    assert.equal(bytes[1], code, `#${frame.index}: code byte`);
-    out.push({ frame, code, version, bytes, notes: frame.notes.slice(i) });
-  }
-  return out;
+  return capturedMessages(name, MY_CODES, true);
 }
 
 /** Decodes every message under the captured context and checks the re-encoding. */
@@ -155,7 +72,6 @@ function decodeAll(name: CaptureName): { f: Found; m: SpdmMessage }[] {
   return out;
 }
 
-const LOGS = (name: CaptureName) => `${LOG_BASE[name]}.requester.log`;
 const hexIn = (list: Uint8Array[], b: Uint8Array | undefined) =>
   b !== undefined && list.some((x) => bytesEqual(x, b));
 
@@ -171,7 +87,7 @@ describe('session messages in the libspdm captures', () => {
 
     test(`${name}: KEY_EXCHANGE pair fields agree with libspdm's log and the records`, () => {
       const all = decodeAll(name);
-      const log = LOGS(name);
+      const log = REQ_LOG(name);
       const signatures = logValues(log, 'signature');
       const hmacs = logValues(log, 'th_curr hmac');
       const summaries = logValues(log, 'measurement_summary_hash');
