@@ -13,6 +13,7 @@ import { nvme } from '../../../src/device/profiles/nvme.ts';
 import { VendorRegistry } from '../../../src/spdm/vendor.ts';
 import {
   ctx,
+  defaultBody,
   interfaceIdOf,
   lock,
   makeWorld,
@@ -103,15 +104,7 @@ describe('a DSM on minimal hardware', () => {
     programStream(w, SESSION_A);
     assert.deepEqual(calls, ['stream 0 Secure']);
     const id = { requesterId: 0x0105, segment: 0, segmentValid: false };
-    const m = dsm.tdispHandler(
-      ctx(SESSION_A),
-      tdispReq(0x83, id, {
-        flags: 0,
-        defaultStreamId: 0,
-        mmioReportingOffset: 0n,
-        bindP2PAddressMask: 0n,
-      }),
-    );
+    const m = dsm.tdispHandler(ctx(SESSION_A), tdispReq(0x83, id, defaultBody(0x83)));
     assert.equal(m.kind, 'response');
     assert.equal(dsm.tdiState(5), 'CONFIG_LOCKED');
     const snap = dsm.snapshot();
@@ -131,15 +124,7 @@ describe('a DSM on minimal hardware', () => {
     const { dsm, calls } = minimal();
     programStream({ dsm } as never, SESSION_A);
     const id = { requesterId: 0x0105, segment: 0, segmentValid: false };
-    dsm.tdispHandler(
-      ctx(SESSION_A),
-      tdispReq(0x83, id, {
-        flags: 0,
-        defaultStreamId: 0,
-        mmioReportingOffset: 0n,
-        bindP2PAddressMask: 0n,
-      }),
-    );
+    dsm.tdispHandler(ctx(SESSION_A), tdispReq(0x83, id, defaultBody(0x83)));
     dsm.sessionEnded(1, 0x1234); // another session: nothing
     assert.equal(dsm.tdiState(5), 'CONFIG_LOCKED');
     dsm.sessionEnded(1, SESSION_A);
