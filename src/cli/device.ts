@@ -16,16 +16,17 @@ import { resolveProfile } from '../device/profiles/load.ts';
 import { createTdispDevice, type TdiInfo } from '../device/tdisp-device.ts';
 import type { SpdmEvent } from '../spdm/events.ts';
 import type { Binding } from '../transport/types.ts';
-import { SOCKET_DEFAULT_PORT } from '../wire/socket.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import {
+  addIdentityOptions,
   addLinkOptions,
   CliError,
-  loadIdentity,
+  loadIdentityOptions,
   parsePort,
   parseVersions,
   writeCertificate,
 } from './identity.ts';
+import { addListenOptions, describeSpdmEvent, listenOn, serveUntilSignal } from './serve.ts';
 
 interface DeviceCliOptions {
   profile: string;
@@ -59,19 +60,9 @@ export function describeTdi(t: TdiInfo): string {
   return `tdi fn=${t.fn} requester-id=${bdf(t.requesterId)} interface-id=${hex(fid, 4)} bars=${bars}`;
 }
 
+/** The device's --verbose SPDM lines: those of `teeio responder` but rejected records. */
 function describeEvent(e: SpdmEvent): string | undefined {
-  const sid =
-    'sessionId' in e && e.sessionId !== undefined ? ` [session 0x${e.sessionId.toString(16)}]` : '';
-  switch (e.type) {
-    case 'message':
-      return `#${e.connectionId} ${e.direction === 'in' ? '<' : '>'} ${e.name} ${e.bytes.length} B${sid}`;
-    case 'error-response':
-      return `#${e.connectionId} ! ERROR ${e.errorName} for 0x${e.requestCode.toString(16)}${sid}`;
-    case 'session':
-      return `#${e.connectionId} session 0x${e.sessionId.toString(16)} ${e.phase}${e.cause ? ` (${e.cause})` : ''}`;
-    default:
-      return undefined;
-  }
+  return e.type === 'record-rejected' ? undefined : describeSpdmEvent(e);
 }
 
 /** @throws CliError unless `s` is a bus number 0..255 (decimal or 0x hex). */
@@ -86,8 +77,7 @@ async function run(o: DeviceCliOptions): Promise<void> {
   const port = parsePort(o.port);
   const profile = loadProfileOption(o.profile);
   const versions = parseVersions(o.ver);
-  if (!!o.certChain !== !!o.key) throw new CliError('--cert-chain and --key go together');
-  const slot = o.certChain && o.key ? loadIdentity(o.certChain, o.key) : undefined;
+  const slot = loadIdentityOptions(o);
   const log = (line: string | undefined) => {
     if (line) console.log(line);
   };
@@ -110,18 +100,16 @@ async function run(o: DeviceCliOptions): Promise<void> {
     throw e;
   }
   if (o.writeRoot) writeCertificate(o.writeRoot, dev.root);
-  const server = await dev
-    .serve({
+  const server = await listenOn(o.host, port, () =>
+    dev.serve({
       host: o.host,
       port,
       transportType: o.trans,
       onError: (e) => {
         if (o.verbose) console.log(`connection dropped: ${e.message}`);
       },
-    })
-    .catch((e: NodeJS.ErrnoException) => {
-      throw new CliError(`cannot listen on ${o.host}:${port}: ${e.message}`);
-    });
+    }),
+  );
   const vers = dev.doeResponder.config.versions.map(formatVersionByte).join(',');
   console.log(
     `device: ${profile.name}, behaviour ${o.behaviour}, identity ${slot ? o.certChain : 'generated'} (${dev.identity.certChain.length} certificates)${o.writeRoot ? `, root written to ${o.writeRoot}` : ''}`,
@@ -130,33 +118,22 @@ async function run(o: DeviceCliOptions): Promise<void> {
   // Last, so that whoever waits for it has everything above.
   console.log(`listening on ${o.host}:${server.port} (${o.trans}, SPDM ${vers})`);
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      server.close().then(() => {
-        console.log(`closed (${signal})`);
-        resolve();
-      });
-    };
-    const onInt = () => stop('SIGINT');
-    const onTerm = () => stop('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
+  await serveUntilSignal(server, (signal) => `closed (${signal})`);
 }
 
 export function register(program: Command): void {
   const cmd = program
     .command('device')
     .description('serve the emulated TDISP device (SPDM + IDE_KM + TDISP) on the spdm-emu socket')
-    .option('--profile <name|file>', 'nic, gpu, nvme, spdm-emu, or a YAML/JSON profile file', 'nic')
-    .option('--port <port>', 'TCP port (0 = any free port)', String(SOCKET_DEFAULT_PORT))
-    .option('--host <address>', 'address to bind', '127.0.0.1');
+    .option(
+      '--profile <name|file>',
+      'nic, gpu, nvme, spdm-emu, or a YAML/JSON profile file',
+      'nic',
+    );
+  addListenOptions(cmd);
   addLinkOptions(cmd);
+  addIdentityOptions(cmd);
   cmd
-    .option('--cert-chain <file>', 'certificate chain, DER certificates root first (or PEM)')
-    .option('--key <file>', 'private key of the last certificate (PEM or DER)')
     .addOption(
       new Option('--behaviour <name>', 'DSM behaviour')
         .choices(Object.keys(BEHAVIOURS))
@@ -168,13 +145,5 @@ export function register(program: Command): void {
       "bus number the device sits on (0xbe with --profile spdm-emu gives spdm-emu's InterfaceID 0xbeef)",
     )
     .option('--verbose', 'print every SPDM message, session change and DSM event')
-    .action(async (o: DeviceCliOptions) => {
-      try {
-        await run(o);
-      } catch (e) {
-        if (!(e instanceof CliError)) throw e;
-        console.error(`teeio device: ${e.message}`);
-        process.exitCode = 2;
-      }
-    });
+    .action(run);
 }

@@ -175,6 +175,27 @@ export function loadIdentity(chainPath: string, keyPath: string, asym?: AsymAlg)
   return { certificates, privateKey };
 }
 
+/** --cert-chain and --key: a slot identity from files. */
+export function addIdentityOptions(cmd: Command): Command {
+  return cmd
+    .option('--cert-chain <file>', 'certificate chain, DER certificates root first (or PEM)')
+    .option('--key <file>', 'private key of the last certificate (PEM or DER)');
+}
+
+/**
+ * The identity --cert-chain and --key name (see `loadIdentity`), or undefined when neither
+ * is given.
+ * @throws CliError when only one is given, or as `loadIdentity` does.
+ */
+export function loadIdentityOptions(
+  o: { certChain?: string; key?: string },
+  asym?: AsymAlg,
+): SlotIdentity | undefined {
+  if (!o.certChain && !o.key) return undefined;
+  if (!o.certChain || !o.key) throw new CliError('--cert-chain and --key go together');
+  return loadIdentity(o.certChain, o.key, asym);
+}
+
 /**
  * DER trust anchors from a file (one or more certificates, DER or PEM).
  * @throws CliError when the file cannot be read or holds no certificate.
