@@ -15,6 +15,12 @@ const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./device.ts'),
 ];
 
+/**
+ * Subcommands whose user errors name them (`teeio device: ...`), as the servers and the
+ * requester print their other lines; demo's read `teeio: ...`.
+ */
+const NAMED_ERRORS = new Set(['responder', 'requester', 'device']);
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('teeio')
     .description(
@@ -23,6 +29,10 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
     .exitOverride();
   for (const load of SUBCOMMANDS) (await load()).register(program);
+  let prefix = 'teeio';
+  program.hook('preAction', (_program, action) => {
+    if (NAMED_ERRORS.has(action.name())) prefix = `teeio ${action.name()}`;
+  });
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -38,7 +48,7 @@ export async function main(argv: string[]): Promise<void> {
       e instanceof WireError ||
       (e instanceof Error && (e as NodeJS.ErrnoException).code)
     ) {
-      console.error(`teeio: ${e.message}`);
+      console.error(`${prefix}: ${e.message}`);
       process.exitCode = 2;
       return;
     }

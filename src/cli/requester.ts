@@ -522,12 +522,6 @@ export function register(program: Command): void {
   addAlgorithmOptions(cmd);
   addTsmOptions(cmd);
   cmd.action(async (o: RequesterCliOptions) => {
-    try {
-      process.exitCode = await run(o);
-    } catch (e) {
-      if (!(e instanceof CliError)) throw e;
-      console.error(`teeio requester: ${e.message}`);
-      process.exitCode = 2;
-    }
+    process.exitCode = await run(o);
   });
 }
