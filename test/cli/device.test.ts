@@ -5,55 +5,20 @@
  * one-line refusals of bad command lines.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { vectorPath } from '../support/captures.ts';
+import { startServer, teeio } from './teeio-child.ts';
 
-const BIN = resolve('bin/teeio.mjs');
 const tmp = mkdtempSync(join(tmpdir(), 'teeio-device-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Done {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function collect(child: ChildProcess): Promise<Done> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((ok) => child.on('close', (code) => ok({ code, stdout, stderr })));
-}
-
-const teeio = (args: string[]) => collect(spawn(process.execPath, [BIN, ...args]));
-
 /** Starts `teeio device`; resolves once it has printed its port and TDIs. */
 async function startDevice(args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'device', '--port', '0', ...args]);
-  const done = collect(child);
-  let out = '';
-  const banner = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no banner: ${out}`)), 20_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      // The device prints its TDIs first and the listening line last.
-      if (/listening on .*\n/.test(out)) {
-        clearTimeout(timer);
-        ok(out);
-      }
-    });
-    child.on('close', () => fail(new Error(`device exited: ${out}`)));
-  });
-  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(banner)![1]);
+  // The device prints its TDIs first and the listening line last.
+  const { child, done, port, banner } = await startServer('device', args);
   const tdis = [
     ...banner.matchAll(/tdi fn=(\d+) requester-id=\S+ interface-id=(0x[0-9a-f]+) bars=(\S+)/g),
   ].map((m) => ({ fn: Number(m[1]), interfaceId: m[2], bars: m[3] }));

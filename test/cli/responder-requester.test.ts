@@ -6,60 +6,19 @@
  * errors for an unreachable peer, bad files and a chain that does not verify.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { vectorPath } from '../support/captures.ts';
+import { type Done, startServer, teeio } from './teeio-child.ts';
 
-const BIN = resolve('bin/teeio.mjs');
 const tmp = mkdtempSync(join(tmpdir(), 'teeio-spdm-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const sample = (f: string) => vectorPath('libspdm-sample-keys', 'ecp384', f);
 
-interface Done {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function collect(child: ChildProcess): Promise<Done> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((ok) =>
-    child.on('close', (code, signal) => ok({ code, signal, stdout, stderr })),
-  );
-}
-
-const teeio = (args: string[]) => collect(spawn(process.execPath, [BIN, ...args]));
-
 /** Starts `teeio responder --port 0 ...`; resolves once it says where it listens. */
-async function startResponder(args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'responder', '--port', '0', ...args]);
-  const done = collect(child);
-  let out = '';
-  const port = await new Promise<number>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no listening line: ${out}`)), 20_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(Number(m[1]));
-      }
-    });
-    child.on('close', () => fail(new Error(`responder exited: ${out}`)));
-  });
-  return { child, done, port };
-}
+const startResponder = (args: string[]) => startServer('responder', args);
 
 const EXCHANGES = [
   'GET_VERSION',
