@@ -12,7 +12,7 @@ import {
   SPDM_END_SESSION_PRESERVE_NEGOTIATED_STATE_CLEAR,
 } from './constants.ts';
 import type { SpdmHeaderFields } from './messages.ts';
-import { readSessionHeader, reservedParamsCodec, writeSessionHeader } from './session-header.ts';
+import { readSessionHeader, reservedParamsCodec, writeSessionHeader } from './session-fields.ts';
 
 export interface EndSession extends SpdmHeaderFields {
   code: typeof SPDM_END_SESSION;

@@ -10,7 +10,7 @@
 import type { SpdmFamilyCodec } from './codec.ts';
 import { SPDM_FINISH, SPDM_FINISH_RSP, SPDM_FINISH_SIGNATURE_INCLUDED } from './constants.ts';
 import type { SpdmHeaderFields } from './messages.ts';
-import { readSessionHeader, writeSessionHeader } from './session-header.ts';
+import { readSessionHeader, writeSessionHeader } from './session-fields.ts';
 import { needSize, readSized, writeSized } from './sized.ts';
 
 export interface Finish extends SpdmHeaderFields {

@@ -5,7 +5,7 @@
  */
 import { SPDM_HEARTBEAT, SPDM_HEARTBEAT_ACK } from './constants.ts';
 import type { SpdmHeaderFields } from './messages.ts';
-import { reservedParamsCodec } from './session-header.ts';
+import { reservedParamsCodec } from './session-fields.ts';
 
 export interface Heartbeat extends SpdmHeaderFields {
   code: typeof SPDM_HEARTBEAT;

@@ -20,7 +20,7 @@ import {
   SPDM_VERSION_12,
 } from './constants.ts';
 import type { SpdmHeaderFields } from './messages.ts';
-import { readSessionHeader, writeSessionHeader } from './session-header.ts';
+import { readSessionHeader, readSummaryHash, writeSessionHeader } from './session-fields.ts';
 import { readSized, writeSized } from './sized.ts';
 
 export interface KeyExchange extends SpdmHeaderFields {
@@ -135,14 +135,7 @@ export const keyExchangeRspCodec: SpdmFamilyCodec<KeyExchangeRsp> = {
     const reqSlotIdParam = r.u8('ReqSlotIDParam');
     const randomData = r.bytes(SPDM_RANDOM_SIZE, 'RandomData');
     const exchangeData = readSized(r, ctx, 'dheSize', 'ExchangeData');
-    const req = ctx.request;
-    if (req?.code !== SPDM_KEY_EXCHANGE) {
-      throw r.error('MeasurementSummaryHash', 'bad-field', 'needs the KEY_EXCHANGE in ctx.request');
-    }
-    const measurementSummaryHash =
-      req.measurementSummaryHashType !== 0
-        ? readSized(r, ctx, 'hashSize', 'MeasurementSummaryHash')
-        : undefined;
+    const measurementSummaryHash = readSummaryHash(r, ctx, SPDM_KEY_EXCHANGE, 'KEY_EXCHANGE');
     const opaqueData = r.bytes(r.u16('OpaqueDataLength'), 'OpaqueData');
     const signature = readSized(r, ctx, 'signatureSize', 'Signature');
     const verifyData = ctx.handshakeInTheClear

@@ -7,7 +7,7 @@
 import type { SpdmFamilyCodec } from './codec.ts';
 import { SPDM_KEY_UPDATE, SPDM_KEY_UPDATE_ACK } from './constants.ts';
 import type { SpdmHeaderFields } from './messages.ts';
-import { readSessionHeader, writeSessionHeader } from './session-header.ts';
+import { readSessionHeader, writeSessionHeader } from './session-fields.ts';
 
 export interface KeyUpdate extends SpdmHeaderFields {
   code: typeof SPDM_KEY_UPDATE;

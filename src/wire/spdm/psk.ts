@@ -20,7 +20,12 @@ import {
   SPDM_VERSION_12,
 } from './constants.ts';
 import type { SpdmHeaderFields } from './messages.ts';
-import { readSessionHeader, reservedParamsCodec, writeSessionHeader } from './session-header.ts';
+import {
+  readSessionHeader,
+  readSummaryHash,
+  reservedParamsCodec,
+  writeSessionHeader,
+} from './session-fields.ts';
 import { needSize, readSized, writeSized } from './sized.ts';
 
 export interface PskExchange extends SpdmHeaderFields {
@@ -136,13 +141,9 @@ export const pskExchangeRspCodec: SpdmFamilyCodec<PskExchangeRsp> = {
     const reserved = r.reservedU16('Reserved');
     const contextLen = r.u16('ResponderContextLength');
     const opaqueLen = r.u16('OpaqueDataLength');
+    // H is needed for ResponderVerifyData whatever the request asked; check it first.
     const h = needSize(r, ctx, 'hashSize', 'MeasurementSummaryHash');
-    const req = ctx.request;
-    if (req?.code !== SPDM_PSK_EXCHANGE) {
-      throw r.error('MeasurementSummaryHash', 'bad-field', 'needs the PSK_EXCHANGE in ctx.request');
-    }
-    const measurementSummaryHash =
-      req.measurementSummaryHashType !== 0 ? r.bytes(h, 'MeasurementSummaryHash') : undefined;
+    const measurementSummaryHash = readSummaryHash(r, ctx, SPDM_PSK_EXCHANGE, 'PSK_EXCHANGE');
     const responderContext = r.bytes(contextLen, 'ResponderContext');
     const opaqueData = r.bytes(opaqueLen, 'OpaqueData');
     const verifyData = r.bytes(h, 'ResponderVerifyData');

@@ -1,14 +1,17 @@
 /**
- * DSP0274 (SPDM) 1.1-1.3: the header of the session messages (KEY_EXCHANGE, FINISH,
- * PSK_EXCHANGE, PSK_FINISH, HEARTBEAT, KEY_UPDATE, END_SESSION and their responses).
- * Sessions do not exist in SPDM 1.0, so every one of them refuses that version; several
- * are a bare header with both params reserved.
+ * DSP0274 (SPDM) 1.1-1.3: what the session messages (KEY_EXCHANGE, FINISH, PSK_EXCHANGE,
+ * PSK_FINISH, HEARTBEAT, KEY_UPDATE, END_SESSION and their responses) share. Sessions do not
+ * exist in SPDM 1.0, so every one of them refuses that version; several are a bare header
+ * with both params reserved; both exchange responses carry a MeasurementSummaryHash only
+ * when their request asked for one.
  */
 import type { Reader } from '../reader.ts';
 import type { Writer } from '../writer.ts';
 import type { SpdmFamilyCodec } from './codec.ts';
-import { SPDM_VERSION_11 } from './constants.ts';
+import { type SPDM_KEY_EXCHANGE, type SPDM_PSK_EXCHANGE, SPDM_VERSION_11 } from './constants.ts';
+import type { SpdmCodecContext } from './context.ts';
 import type { SpdmHeaderFields, SpdmMessage } from './messages.ts';
+import { readSized } from './sized.ts';
 
 /**
  * Reads SPDMVersion and RequestResponseCode (dispatch already matched the code).
@@ -57,4 +60,24 @@ export function reservedParamsCodec<M extends SpdmMessage & ReservedParamsMessag
       return { version, code, param1Reserved, param2Reserved } as M;
     },
   };
+}
+
+/**
+ * MeasurementSummaryHash[H] of KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP: present iff the request
+ * in ctx.request (of `requestCode`) asked for one.
+ * @throws WireError bad-field when ctx.request is not that request or ctx.sizes is missing.
+ */
+export function readSummaryHash(
+  r: Reader,
+  ctx: SpdmCodecContext,
+  requestCode: typeof SPDM_KEY_EXCHANGE | typeof SPDM_PSK_EXCHANGE,
+  requestName: string,
+): Uint8Array | undefined {
+  const req = ctx.request;
+  if (req?.code !== requestCode) {
+    throw r.error('MeasurementSummaryHash', 'bad-field', `needs the ${requestName} in ctx.request`);
+  }
+  return req.measurementSummaryHashType !== 0
+    ? readSized(r, ctx, 'hashSize', 'MeasurementSummaryHash')
+    : undefined;
 }
