@@ -6,7 +6,6 @@
  * teeio can run the suite. Sets the transcript's hash and version.
  */
 import { isCryptoError } from '../../crypto/errors.ts';
-import { HASH_SIZE } from '../../crypto/hash.ts';
 import { suiteFromSpdm } from '../../crypto/suite.ts';
 import type {
   Algorithms,
@@ -28,6 +27,7 @@ import {
   SPDM_VERSION_12,
   SPDM_VERSION_13,
 } from '../../wire/spdm/constants.ts';
+import { codecSizes } from '../codec-sizes.ts';
 import { preferenceMask } from '../config.ts';
 import type { AlgorithmSelection, Negotiated, RequesterCore } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
@@ -177,20 +177,13 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
   if (!suite || problems.length) throw new SpdmVerifyError('algorithms', problems.join('; '));
 
   // -- update
-  const mh = suite.measurementHash;
   const negotiated: Negotiated = {
     version: v,
     localFlags: c.localFlags,
     peer: c.peer,
     selection: sel,
     suite,
-    sizes: {
-      hashSize: suite.sizes.hashSize,
-      signatureSize: suite.sizes.signatureSize,
-      dheSize: suite.sizes.dheSize,
-      reqSignatureSize: suite.sizes.reqSignatureSize,
-      measurementHashSize: mh && mh !== 'raw' ? HASH_SIZE[mh] : 0,
-    },
+    sizes: codecSizes(suite),
     handshakeInTheClear:
       keyEx &&
       has(SPDM_CAP.HANDSHAKE_IN_THE_CLEAR_CAP) &&

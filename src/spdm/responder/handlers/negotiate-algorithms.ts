@@ -6,7 +6,6 @@
  */
 import { asymAlgsForKey } from '../../../crypto/asym.ts';
 import { buildCertChain, certChainDigest } from '../../../crypto/cert-chain.ts';
-import { HASH_SIZE } from '../../../crypto/hash.ts';
 import { SPDM_BIT, suiteFromSpdm } from '../../../crypto/suite.ts';
 import type {
   Algorithms,
@@ -25,6 +24,7 @@ import {
   SPDM_VERSION_11,
   SPDM_VERSION_12,
 } from '../../../wire/spdm/constants.ts';
+import { codecSizes } from '../../codec-sizes.ts';
 import { pickPreferred } from '../../config.ts';
 import {
   type HandlerRequest,
@@ -138,16 +138,7 @@ export function handleNegotiateAlgorithms(
     reqBaseAsymAlg,
     keySchedule,
     suite,
-    sizes: {
-      hashSize: suite.sizes.hashSize,
-      signatureSize: suite.sizes.signatureSize,
-      dheSize: suite.sizes.dheSize,
-      reqSignatureSize: suite.sizes.reqSignatureSize,
-      measurementHashSize:
-        suite.measurementHash && suite.measurementHash !== 'raw'
-          ? HASH_SIZE[suite.measurementHash]
-          : 0,
-    },
+    sizes: codecSizes(suite),
     chains,
     chainDigests: chains.map((ch) => (ch ? certChainDigest(suite.hash, ch) : undefined)),
   };
