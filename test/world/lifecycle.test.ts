@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { builtinProfiles } from '../../src/device/profiles/index.ts';
+import { decodeDoeObject, PCI_DOE_TYPE_SECURED_SPDM } from '../../src/wire/doe.ts';
+import { decodePcap, LINKTYPE_PCI_DOE } from '../../src/wire/pcap.ts';
 import { ScenarioError } from '../../src/world/errors.ts';
 import { runLifecycle } from '../../src/world/lifecycle.ts';
 import type { TraceRecord } from '../../src/world/trace.ts';
@@ -106,6 +111,27 @@ describe('teeio demo', () => {
     assert.ok(
       records.some((x) => x.kind === 'spdm' && x.description.name === 'START_INTERFACE_REQUEST'),
     );
+  });
+
+  it('--pcap writes the DOE mailbox traffic as LINKTYPE_PCI_DOE records', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'teeio-demo-'));
+    const file = join(dir, 'demo.pcap');
+    try {
+      const r = run('--quiet', '--seed', 'pcap', '--pcap', file);
+      assert.equal(r.status, 0, r.stderr);
+      const pcap = decodePcap(new Uint8Array(readFileSync(file)));
+      assert.equal(pcap.header.linkType, LINKTYPE_PCI_DOE);
+      const objects = pcap.records.map((x) => decodeDoeObject(x.data));
+      const spdm = Number(/summary: (\d+) SPDM messages/.exec(r.stdout)?.[1]);
+      // Every SPDM message crossed the mailbox as one DOE object; Discovery adds none here.
+      assert.equal(objects.length, spdm);
+      assert.ok(
+        objects.some((o) => o.type === PCI_DOE_TYPE_SECURED_SPDM),
+        'secured records present',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('one-line error and exit 2 for a bad profile', () => {
