@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { WireError } from '../../../src/wire/errors.ts';
 import { toHex } from '../../../src/wire/hex.ts';
 import {
   decodeIdeKm,
@@ -24,6 +23,7 @@ import {
   ideKmMessageArb,
 } from '../../support/idekm-tdisp-arbitraries.ts';
 import { checkRobust } from '../../support/robust.ts';
+import { wireErrorExpecter } from '../expect-wire-error.ts';
 import { pciSigMessages } from '../tdisp/capture-messages.ts';
 
 const CAPTURES: CaptureName[] = ['doe-spdm13-session.txt', 'v12.decoded.txt'];
@@ -44,18 +44,7 @@ function reverseKeyDwords(b: Uint8Array): Uint8Array {
   return out;
 }
 
-function expectWireError(fn: () => unknown, kind: WireError['kind'], field?: string): WireError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof WireError, `expected WireError, got ${e}`);
-    assert.equal(e.kind, kind, e.message);
-    if (field) assert.equal(e.field, field, e.message);
-    assert.equal(e.protocol, 'IDE_KM');
-    return e;
-  }
-  assert.fail('expected a WireError');
-}
+const expectWireError = wireErrorExpecter('IDE_KM');
 
 describe('IDE_KM known answers from the libspdm captures', () => {
   for (const name of CAPTURES) {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { WireError } from '../../../src/wire/errors.ts';
 import { toHex } from '../../../src/wire/hex.ts';
 import {
   decodeFunctionId,
@@ -31,6 +30,7 @@ import {
   tdispMessageArb,
 } from '../../support/idekm-tdisp-arbitraries.ts';
 import { checkRobust } from '../../support/robust.ts';
+import { wireErrorExpecter } from '../expect-wire-error.ts';
 import { pciSigMessages } from './capture-messages.ts';
 
 const CAPTURES: CaptureName[] = ['doe-spdm13-session.txt', 'v12.decoded.txt'];
@@ -50,17 +50,7 @@ function header(code: number, functionId = 0xbeef, version = 0x10): number[] {
   ];
 }
 
-function expectWireError(fn: () => unknown, kind: WireError['kind'], field?: string): WireError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof WireError, `expected WireError, got ${e}`);
-    assert.equal(e.kind, kind, e.message);
-    if (field) assert.equal(e.field, field, e.message);
-    return e;
-  }
-  assert.fail('expected a WireError');
-}
+const expectWireError = wireErrorExpecter();
 
 /**
  * Checks one "KEY=VALUE" of the capture's description line against the decoded message.

@@ -24,22 +24,12 @@ import {
   interfaceReportBytesArb,
 } from '../../support/idekm-tdisp-arbitraries.ts';
 import { checkRobust } from '../../support/robust.ts';
+import { wireErrorExpecter } from '../expect-wire-error.ts';
 import { type PciSigMessage, pciSigMessages } from './capture-messages.ts';
 
 const CAPTURES: CaptureName[] = ['doe-spdm13-session.txt', 'v12.decoded.txt'];
 
-function expectWireError(fn: () => unknown, kind: WireError['kind'], field?: string): WireError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof WireError, `expected WireError, got ${e}`);
-    assert.equal(e.kind, kind, e.message);
-    if (field) assert.equal(e.field, field, e.message);
-    assert.equal(e.protocol, 'TDISP');
-    return e;
-  }
-  assert.fail('expected a WireError');
-}
+const expectWireError = wireErrorExpecter('TDISP');
 
 interface Exchange {
   request: GetDeviceInterfaceReport;
