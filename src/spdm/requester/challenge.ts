@@ -5,7 +5,7 @@
  * the leaf key. B and C start over after every CHALLENGE_AUTH, as the responder's do;
  * a verified one makes the connection AUTHENTICATED.
  */
-import { SPDM_SIGNING_CONTEXT, spdmVerify } from '../../crypto/signing.ts';
+import { SPDM_SIGNING_CONTEXT } from '../../crypto/signing.ts';
 import { bytesEqual } from '../../wire/hex.ts';
 import type { Challenge, ChallengeAuth } from '../../wire/spdm/challenge.ts';
 import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
@@ -99,23 +99,15 @@ export async function challenge(
     }
     t.appendC(request);
     t.appendC(bytes.subarray(0, bytes.length - n.sizes.signatureSize));
-    const ok = spdmVerify(
-      {
-        asym: n.suite.asym!,
-        hash: n.suite.hash,
-        version: n.version,
-        context: SPDM_SIGNING_CONTEXT.CHALLENGE_AUTH,
-      },
-      chain.leafPublicKey,
+    core.verifySignature(
+      'challenge-signature',
+      SPDM_SIGNING_CONTEXT.CHALLENGE_AUTH,
+      slot,
+      chain,
+      'M1/M2',
       t.m1m2(),
       rsp.signature,
     );
-    core.verified('challenge-signature', ok);
-    if (!ok)
-      throw new SpdmVerifyError(
-        'challenge-signature',
-        `signature over M1/M2 does not verify with slot ${slot}'s leaf key`,
-      );
   } finally {
     // The responder starts B and C over once it has sent CHALLENGE_AUTH.
     t.resetB();

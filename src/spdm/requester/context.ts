@@ -7,6 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { LeafRequirements } from '../../crypto/cert-verify.ts';
+import { type SpdmSigningContext, spdmVerify } from '../../crypto/signing.ts';
 import type { AlgorithmSuite } from '../../crypto/suite.ts';
 import type { RequesterTransport } from '../../transport/types.ts';
 import type { AlgorithmSizes } from '../../wire/spdm/context.ts';
@@ -15,7 +16,7 @@ import type { RequesterConfig } from '../config.ts';
 import type { SpdmEvent, VerifyTarget } from '../events.ts';
 import type { SecuredSession } from '../session.ts';
 import type { ConnectionTranscript, SessionTranscript } from '../transcript.ts';
-import { SpdmUsageError } from './errors.ts';
+import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 
 /** What the responder said about itself in CAPABILITIES. */
 export interface PeerCapabilities {
@@ -181,6 +182,37 @@ export class RequesterCore {
       what,
       verdict: ok ? 'ok' : 'verify-failed',
     });
+  }
+
+  /**
+   * Checks a responder signature over `transcript` (named `over` in the error) with slot's
+   * leaf key in the negotiated algorithms, and records the verdict as `what`.
+   * @throws SpdmVerifyError(what) when it does not verify.
+   */
+  verifySignature(
+    what: VerifyTarget,
+    context: SpdmSigningContext,
+    slot: number,
+    chain: PeerChain,
+    over: string,
+    transcript: Uint8Array,
+    signature: Uint8Array,
+    sessionId?: number,
+  ): void {
+    const n = this.negotiated();
+    const ok = spdmVerify(
+      { asym: n.suite.asym!, hash: n.suite.hash, version: n.version, context },
+      chain.leafPublicKey,
+      transcript,
+      signature,
+    );
+    this.verified(what, ok, sessionId);
+    if (!ok) {
+      throw new SpdmVerifyError(
+        what,
+        `signature over ${over} does not verify with slot ${slot}'s leaf key`,
+      );
+    }
   }
 
   /** The negotiated parameters. @throws SpdmUsageError before ALGORITHMS. */

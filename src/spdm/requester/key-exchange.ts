@@ -11,7 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { dheGenerate, dheSharedSecret } from '../../crypto/dhe.ts';
 import { isCryptoError, wipe } from '../../crypto/errors.ts';
 import { scheduleParams, verifyData } from '../../crypto/key-schedule.ts';
-import { SPDM_SIGNING_CONTEXT, spdmVerify } from '../../crypto/signing.ts';
+import { SPDM_SIGNING_CONTEXT } from '../../crypto/signing.ts';
 import { isWireError } from '../../wire/errors.ts';
 import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
@@ -161,24 +161,15 @@ export async function keyExchange(
     const sigAt = bytes.length - n.sizes.signatureSize - (rsp.verifyData ? h : 0);
     st.appendK(request);
     st.appendK(bytes.subarray(0, sigAt));
-    const ok = spdmVerify(
-      {
-        asym,
-        hash: n.suite.hash,
-        version: n.version,
-        context: SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP,
-      },
-      chain.leafPublicKey,
+    core.verifySignature(
+      'key-exchange-signature',
+      SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP,
+      slot,
+      chain,
+      'TH',
       st.bytes(),
       rsp.signature,
     );
-    core.verified('key-exchange-signature', ok);
-    if (!ok) {
-      throw new SpdmVerifyError(
-        'key-exchange-signature',
-        `signature over TH does not verify with slot ${slot}'s leaf key`,
-      );
-    }
     st.appendK(rsp.signature);
     const th1 = st.thHash();
 

@@ -7,7 +7,7 @@
  * over after a signed response or any failure. A full digest-form read becomes the
  * reference for measurement summary hashes.
  */
-import { SPDM_SIGNING_CONTEXT, spdmVerify } from '../../crypto/signing.ts';
+import { SPDM_SIGNING_CONTEXT } from '../../crypto/signing.ts';
 import { bytesEqual } from '../../wire/hex.ts';
 import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
@@ -183,25 +183,18 @@ export async function getMeasurements(
     t.appendM(request, st);
     if (signed && chain && rsp.signature) {
       t.appendM(bytes.subarray(0, bytes.length - n.sizes.signatureSize), st);
-      const ok = spdmVerify(
-        {
-          asym: n.suite.asym!,
-          hash: n.suite.hash,
-          version: n.version,
-          context: SPDM_SIGNING_CONTEXT.MEASUREMENTS,
-        },
-        chain.leafPublicKey,
+      core.verifySignature(
+        'measurements-signature',
+        SPDM_SIGNING_CONTEXT.MEASUREMENTS,
+        slot,
+        chain,
+        'L1/L2',
         t.l1l2(st),
         rsp.signature,
+        s?.id,
       );
-      core.verified('measurements-signature', ok, s?.id);
+      // On failure the catch below starts M over all the same.
       t.resetM(st);
-      if (!ok) {
-        throw new SpdmVerifyError(
-          'measurements-signature',
-          `signature over L1/L2 does not verify with slot ${slot}'s leaf key`,
-        );
-      }
     } else {
       t.appendM(bytes, st);
     }
