@@ -11,6 +11,10 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { bytesEqual, toHex } from '../../../src/wire/hex.ts';
+import { decodeSpdm, encodeSpdm } from '../../../src/wire/spdm/codec.ts';
+import type { SpdmCodecContext } from '../../../src/wire/spdm/context.ts';
+import type { SpdmMessage } from '../../../src/wire/spdm/messages.ts';
 import {
   type CaptureFrame,
   type CaptureName,
@@ -112,4 +116,20 @@ export function capturedMessages(
     out.push({ frame, code, version, bytes, notes: frame.notes.slice(i) });
   }
   return out;
+}
+
+/** Decodes a captured message under `ctx`, checking its code and that it re-encodes exactly. */
+export function decodeReencoding(
+  name: CaptureName,
+  f: CapturedMessage,
+  ctx: SpdmCodecContext,
+): SpdmMessage {
+  const m = decodeSpdm(f.bytes, ctx);
+  assert.equal(m.code, f.code);
+  const again = encodeSpdm(m, ctx);
+  assert.ok(
+    bytesEqual(again, f.bytes),
+    `${name} #${f.frame.index}: re-encoded ${toHex(again)} != ${toHex(f.bytes)}`,
+  );
+  return m;
 }
