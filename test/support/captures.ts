@@ -160,3 +160,23 @@ export function logValues(file: string, name: string): Uint8Array[] {
   }
   return out;
 }
+
+/**
+ * The NORMAL-frame payloads of one capture as (request, response) pairs, in order,
+ * optionally only for one spdm-emu transport type (1 MCTP, 2 PCI_DOE).
+ */
+export function capturePairs(
+  name: CaptureName,
+  transport?: number,
+): Array<[Uint8Array, Uint8Array]> {
+  const frames = loadCapture(name).filter(
+    (f) => f.command === 1 && (transport === undefined || f.transport === transport),
+  );
+  const pairs: Array<[Uint8Array, Uint8Array]> = [];
+  for (let i = 0; i + 1 < frames.length; i++) {
+    if (frames[i].dir === 'REQ->RSP' && frames[i + 1].dir === 'RSP->REQ') {
+      pairs.push([frames[i].payload, frames[i + 1].payload]);
+    }
+  }
+  return pairs;
+}

@@ -10,7 +10,7 @@ import {
   findDoeCapability,
 } from '../../src/transport/doe-mailbox.ts';
 import { TransportError } from '../../src/transport/types.ts';
-import { loadCapture } from '../support/captures.ts';
+import { capturePairs } from '../support/captures.ts';
 
 type Handler = (o: Uint8Array) => Uint8Array | undefined;
 
@@ -46,15 +46,7 @@ describe('DOE mailbox transport', () => {
   });
 
   it("carries every PCI_DOE object of libspdm's session capture through real register accesses", async () => {
-    const frames = loadCapture('doe-spdm13-session.txt').filter(
-      (f) => f.command === 1 && f.transport === 2,
-    );
-    const pairs: Array<[Uint8Array, Uint8Array]> = [];
-    for (let i = 0; i + 1 < frames.length; i++) {
-      if (frames[i].dir === 'REQ->RSP' && frames[i + 1].dir === 'RSP->REQ') {
-        pairs.push([frames[i].payload, frames[i + 1].payload]);
-      }
-    }
+    const pairs = capturePairs('doe-spdm13-session.txt', 2);
     assert.ok(pairs.length > 30);
     let next = 0;
     const seen: Uint8Array[] = [];

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { createDevice } from '../../../src/device/pci/device.ts';
 import type { DsmProfile } from '../../../src/device/pci/profile.ts';
 import { nvme } from '../../../src/device/profiles/index.ts';
-import { loadCapture } from '../../support/captures.ts';
+import { capturePairs } from '../../support/captures.ts';
 import {
   ABORT,
   BUSY,
@@ -67,15 +67,7 @@ describe('DOE object exchange', () => {
   });
 
   it("carries every PCI_DOE object of libspdm's session capture unchanged, both directions", () => {
-    const frames = loadCapture('doe-spdm13-session.txt').filter(
-      (f) => f.command === 1 && f.transport === 2,
-    );
-    const pairs: Array<[Uint8Array, Uint8Array]> = [];
-    for (let i = 0; i + 1 < frames.length; i++) {
-      if (frames[i].dir === 'REQ->RSP' && frames[i + 1].dir === 'RSP->REQ') {
-        pairs.push([frames[i].payload, frames[i + 1].payload]);
-      }
-    }
+    const pairs = capturePairs('doe-spdm13-session.txt', 2);
     assert.ok(pairs.length > 30, `pairs: ${pairs.length}`);
     let expected: Uint8Array | undefined;
     let answer: Uint8Array | undefined;
