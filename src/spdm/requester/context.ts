@@ -116,6 +116,12 @@ export class RequesterSession {
   get phase(): 'handshake' | 'established' | 'ended' {
     return this.secured.phase;
   }
+
+  /** @throws SpdmUsageError unless the session is established. */
+  requireEstablished(): void {
+    if (this.phase !== 'established')
+      throw new SpdmUsageError(`session 0x${this.id.toString(16)} is not established`);
+  }
 }
 
 /** Requester knobs that are not part of the shared endpoint configuration. */

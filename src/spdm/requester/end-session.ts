@@ -3,12 +3,11 @@
  * libspdm_req_end_session.c). The session ends here whatever the answer: its secrets are
  * wiped and it is forgotten, so no half-open session is left behind.
  */
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_END_SESSION, SPDM_END_SESSION_ACK } from '../../wire/spdm/constants.ts';
 import type { EndSessionAck } from '../../wire/spdm/end-session.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
-import { SpdmUsageError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import { sessionExchange } from './exchange.ts';
 
 /**
  * Sends END_SESSION in `s` and ends it locally.
@@ -23,8 +22,7 @@ export async function endSession(
 ): Promise<void> {
   // -- check state
   const n = core.negotiated();
-  if (s.phase !== 'established')
-    throw new SpdmUsageError(`session 0x${s.id.toString(16)} is not established`);
+  s.requireEstablished();
 
   // -- request / response, then forget the session in any case
   const request = encodeSpdm({
@@ -32,18 +30,8 @@ export async function endSession(
     code: SPDM_END_SESSION,
     preserveNegotiatedStateClear: clearNegotiatedState,
   });
-  core.transcript.resetForRequest(SPDM_END_SESSION, core.authenticated, s.transcript);
   try {
-    await exchange(
-      core,
-      request,
-      {
-        code: SPDM_END_SESSION_ACK,
-        version: n.version,
-        decode: (b) => decodeSpdm(b, { version: n.version }) as EndSessionAck,
-      },
-      { session: s },
-    );
+    await sessionExchange<EndSessionAck>(core, s, request, SPDM_END_SESSION_ACK);
   } finally {
     core.dropSession(s, 'end-session');
   }

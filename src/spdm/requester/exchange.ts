@@ -168,6 +168,28 @@ function decodeError(reply: Reply): { value: ErrorResponse; bytes: Uint8Array } 
 }
 
 /**
+ * A request of the session phase (HEARTBEAT, KEY_UPDATE, END_SESSION, VENDOR_DEFINED) in
+ * `s` or outside any session: the transcript rules for its code, then `exchange`, the
+ * response decoded with the connection's version alone.
+ * @throws as `exchange` does.
+ */
+export function sessionExchange<T>(
+  core: RequesterCore,
+  s: RequesterSession | undefined,
+  request: Uint8Array,
+  responseCode: number,
+): Promise<Received<T>> {
+  const version = core.negotiated().version;
+  core.transcript.resetForRequest(request[1], core.authenticated, s?.transcript);
+  return exchange(
+    core,
+    request,
+    { code: responseCode, version, decode: (b) => decodeSpdm(b, { version }) as T },
+    { session: s },
+  );
+}
+
+/**
  * Sends `request` and returns the decoded expected response.
  * @throws SpdmErrorResponse when the peer answers ERROR (after Busy retries and
  *   ResponseNotReady follow-ups); SpdmVerifyError 'response' for another response code or

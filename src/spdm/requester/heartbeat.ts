@@ -2,12 +2,12 @@
  * HEARTBEAT / HEARTBEAT_ACK from the requester's side (DSP0274 1.3 section 10.20; libspdm
  * libspdm_req_heartbeat.c): a header-only exchange inside an established session.
  */
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_HEARTBEAT, SPDM_HEARTBEAT_ACK } from '../../wire/spdm/constants.ts';
 import type { HeartbeatAck } from '../../wire/spdm/heartbeat.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import { sessionExchange } from './exchange.ts';
 
 /**
  * Sends HEARTBEAT in `s`.
@@ -20,20 +20,9 @@ export async function heartbeat(core: RequesterCore, s: RequesterSession): Promi
   if ((n.peer.flags & n.localFlags & SPDM_CAP.HBEAT_CAP) === 0) {
     throw new SpdmUsageError('HBEAT_CAP is not set on both sides');
   }
-  if (s.phase !== 'established')
-    throw new SpdmUsageError(`session 0x${s.id.toString(16)} is not established`);
+  s.requireEstablished();
 
   // -- request / response
   const request = encodeSpdm({ version: n.version, code: SPDM_HEARTBEAT });
-  core.transcript.resetForRequest(SPDM_HEARTBEAT, core.authenticated, s.transcript);
-  await exchange(
-    core,
-    request,
-    {
-      code: SPDM_HEARTBEAT_ACK,
-      version: n.version,
-      decode: (b) => decodeSpdm(b, { version: n.version }) as HeartbeatAck,
-    },
-    { session: s },
-  );
+  await sessionExchange<HeartbeatAck>(core, s, request, SPDM_HEARTBEAT_ACK);
 }

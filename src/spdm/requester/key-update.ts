@@ -6,7 +6,7 @@
  * request-direction key after the ACK. Either is followed by VerifyNewKey under the new
  * request key. Each ACK must echo the operation and the tag.
  */
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_CAP,
   SPDM_KEY_UPDATE,
@@ -17,7 +17,7 @@ import type { KeyUpdateAck } from '../../wire/spdm/key-update.ts';
 import type { SessionDirection } from '../session.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import { sessionExchange } from './exchange.ts';
 
 export type KeyUpdateOperation = 'update-key' | 'update-all-keys';
 
@@ -25,17 +25,7 @@ async function send(core: RequesterCore, s: RequesterSession, op: number): Promi
   const n = core.negotiated();
   const tag = core.config.random(1)[0];
   const request = encodeSpdm({ version: n.version, code: SPDM_KEY_UPDATE, keyOperation: op, tag });
-  core.transcript.resetForRequest(SPDM_KEY_UPDATE, core.authenticated, s.transcript);
-  const { value } = await exchange(
-    core,
-    request,
-    {
-      code: SPDM_KEY_UPDATE_ACK,
-      version: n.version,
-      decode: (b) => decodeSpdm(b, { version: n.version }) as KeyUpdateAck,
-    },
-    { session: s },
-  );
+  const { value } = await sessionExchange<KeyUpdateAck>(core, s, request, SPDM_KEY_UPDATE_ACK);
   const ok = value.keyOperation === op && value.tag === tag;
   core.verified('response', ok, s.id);
   if (!ok) {
@@ -80,8 +70,7 @@ export async function keyUpdate(
   if ((n.peer.flags & n.localFlags & SPDM_CAP.KEY_UPD_CAP) === 0) {
     throw new SpdmUsageError('KEY_UPD_CAP is not set on both sides');
   }
-  if (s.phase !== 'established')
-    throw new SpdmUsageError(`session 0x${s.id.toString(16)} is not established`);
+  s.requireEstablished();
   const all = operation === 'update-all-keys';
   const op = all ? SPDM_KEY_UPDATE_OP.UpdateAllKeys : SPDM_KEY_UPDATE_OP.UpdateKey;
 

@@ -127,8 +127,7 @@ export async function getMeasurements(
   const slot = o.slot ?? 0;
   const chain = signed ? core.chain(slot) : undefined;
   const s = o.session === undefined ? undefined : core.session(o.session);
-  if (s && s.phase !== 'established')
-    throw new SpdmUsageError(`session 0x${s.id.toString(16)} is not established`);
+  s?.requireEstablished();
   const op = operationOf(o.index);
   const raw = o.raw ?? false;
   const rng = core.config.random;

@@ -5,15 +5,15 @@
  * that the response names the same registry and vendor.
  */
 import { bytesEqual } from '../../wire/hex.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_VENDOR_DEFINED_REQUEST,
   SPDM_VENDOR_DEFINED_RESPONSE,
 } from '../../wire/spdm/constants.ts';
 import type { VendorDefinedResponse } from '../../wire/spdm/vendor-defined.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
-import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import { SpdmVerifyError } from './errors.ts';
+import { sessionExchange } from './exchange.ts';
 
 export interface VendorDefinedMessage {
   /** StandardID (registry): 0x0003 PCI-SIG. */
@@ -36,8 +36,7 @@ export async function sendVendorDefined(
 ): Promise<VendorDefinedMessage> {
   // -- check state
   const n = core.negotiated();
-  if (s && s.phase !== 'established')
-    throw new SpdmUsageError(`session 0x${s.id.toString(16)} is not established`);
+  s?.requireEstablished();
 
   // -- request / response
   const request = encodeSpdm({
@@ -47,16 +46,11 @@ export async function sendVendorDefined(
     vendorId: m.vendorId,
     payload: m.payload,
   });
-  core.transcript.resetForRequest(SPDM_VENDOR_DEFINED_REQUEST, core.authenticated, s?.transcript);
-  const { value } = await exchange(
+  const { value } = await sessionExchange<VendorDefinedResponse>(
     core,
+    s,
     request,
-    {
-      code: SPDM_VENDOR_DEFINED_RESPONSE,
-      version: n.version,
-      decode: (b) => decodeSpdm(b, { version: n.version }) as VendorDefinedResponse,
-    },
-    { session: s },
+    SPDM_VENDOR_DEFINED_RESPONSE,
   );
 
   // -- verify
