@@ -15,12 +15,6 @@ const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./device.ts'),
 ];
 
-/**
- * Subcommands whose user errors name them (`teeio device: ...`), as the servers and the
- * requester print their other lines; demo's read `teeio: ...`.
- */
-const NAMED_ERRORS = new Set(['responder', 'requester', 'device']);
-
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('teeio')
     .description(
@@ -29,9 +23,10 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
     .exitOverride();
   for (const load of SUBCOMMANDS) (await load()).register(program);
+  // User errors name the subcommand they come from: `teeio device: --port x: ...`.
   let prefix = 'teeio';
   program.hook('preAction', (_program, action) => {
-    if (NAMED_ERRORS.has(action.name())) prefix = `teeio ${action.name()}`;
+    prefix = `teeio ${action.name()}`;
   });
   try {
     await program.parseAsync(argv);

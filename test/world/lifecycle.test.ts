@@ -137,6 +137,6 @@ describe('teeio demo', () => {
   it('one-line error and exit 2 for a bad profile', () => {
     const r = run('--profile', '/nonexistent.yaml');
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^teeio: --profile \/nonexistent.yaml: /);
+    assert.match(r.stderr, /^teeio demo: --profile \/nonexistent.yaml: /);
   });
 });
