@@ -14,7 +14,6 @@ import { formatBdf as bdf } from '../device/pci/bdf.ts';
 import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
 import { createTdispDevice, type TdiInfo } from '../device/tdisp-device.ts';
-import type { SpdmEvent } from '../spdm/events.ts';
 import type { Binding } from '../transport/types.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import {
@@ -60,11 +59,6 @@ export function describeTdi(t: TdiInfo): string {
   return `tdi fn=${t.fn} requester-id=${bdf(t.requesterId)} interface-id=${hex(fid, 4)} bars=${bars}`;
 }
 
-/** The device's --verbose SPDM lines: those of `teeio responder` but rejected records. */
-function describeEvent(e: SpdmEvent): string | undefined {
-  return e.type === 'record-rejected' ? undefined : describeSpdmEvent(e);
-}
-
 /** @throws CliError unless `s` is a bus number 0..255 (decimal or 0x hex). */
 function parseBus(s: string): number {
   const n = Number(s);
@@ -90,7 +84,7 @@ async function run(o: DeviceCliOptions): Promise<void> {
       responderConfig: versions ? { versions } : {},
       enumerate: true,
       bus: o.bus === undefined ? undefined : parseBus(o.bus),
-      onSpdmEvent: o.verbose ? (e) => log(describeEvent(e)) : undefined,
+      onSpdmEvent: o.verbose ? (e) => log(describeSpdmEvent(e)) : undefined,
       onDsmEvent: o.verbose
         ? (e) => log(`dsm ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? hex(v) : v))}`)
         : undefined,
