@@ -11,12 +11,19 @@ import { WireError, type WireErrorKind } from './errors.ts';
 export class Reader {
   private pos = 0;
 
+  private readonly buf: Uint8Array;
+
   constructor(
-    private readonly buf: Uint8Array,
+    buf: Uint8Array,
     readonly protocol: string,
     public msg: string,
     private readonly base = 0,
-  ) {}
+  ) {
+    // A plain Uint8Array view even of a Node Buffer, so that bytes() copies (Buffer's own
+    // slice() would return a view into the caller's memory).
+    this.buf =
+      buf.constructor === Uint8Array ? buf : new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  }
 
   /** Current position relative to the start of this reader's buffer. */
   get offset(): number {
@@ -93,8 +100,7 @@ export class Reader {
   /** A copy of the next n bytes (copies, so a decoded message never aliases peer buffers). */
   bytes(n: number, field: string): Uint8Array {
     this.need(n, field);
-    // Uint8Array.prototype.slice: a Node Buffer's own slice() would return a view.
-    const out = Uint8Array.prototype.slice.call(this.buf, this.pos, this.pos + n);
+    const out = this.buf.slice(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }

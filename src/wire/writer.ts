@@ -2,11 +2,13 @@
  * Growable little-endian writer. Encoders validate what they write (a value out of range
  * for its field is a programming error and throws RangeError, never silently truncates).
  */
+const MAX = { 8: 0xff, 16: 0xffff, 24: 0xffffff, 32: 0xffffffff } as const;
+
 export class Writer {
   private buf: Uint8Array;
   private pos = 0;
 
-  constructor(initial = 64) {
+  constructor(initial = 256) {
     this.buf = new Uint8Array(initial);
   }
 
@@ -23,8 +25,9 @@ export class Writer {
     this.buf = next;
   }
 
-  private check(v: number, bits: number, field: string): void {
-    if (!Number.isInteger(v) || v < 0 || v > 2 ** bits - 1) {
+  private check(v: number, bits: 8 | 16 | 24 | 32, field: string): void {
+    // `v >>> 0 === v` is a cheap "non-negative integer below 2^32" test on the hot path.
+    if (v >>> 0 !== v || v > MAX[bits]) {
       throw new RangeError(`${field}: ${v} does not fit in u${bits}`);
     }
   }
