@@ -5,23 +5,26 @@
  * block carries (flows that key streams without programming the registers, as spdm-emu
  * does) passes: there is nothing to contradict.
  */
+import {
+  PCI_IDE_CAP_LINK,
+  PCI_IDE_CAP_LINK_TC_NUM_SHIFT,
+  PCI_IDE_CAP_SEL_NUM_SHIFT,
+  PCI_IDE_CAP_SELECTIVE,
+  PCI_IDE_LINK_BLOCK_SIZE,
+  PCI_IDE_SEL_ADDR_BLOCK_SIZE,
+  PCI_IDE_SEL_CAP_ASSOC_MASK,
+  PCI_IDE_SEL_CTL_EN,
+  PCI_IDE_SEL_CTL_ID_SHIFT,
+  PCI_IDE_SEL_CTL_TC_MASK,
+  PCI_IDE_SEL_CTL_TC_SHIFT,
+  PCI_IDE_SEL_RID_2,
+} from '../pci/regs.ts';
 
-// IDE Capability register.
-const IDE_CAP_LINK_SUPPORTED = 0x1;
-const IDE_CAP_SELECTIVE_SUPPORTED = 0x2;
-const IDE_CAP_LINK_TC_NUM_SHIFT = 13;
-const IDE_CAP_SEL_NUM_SHIFT = 16;
-// Link / Selective IDE Stream Control registers.
-const IDE_CTL_ENABLE = 0x1;
-const IDE_CTL_TC_SHIFT = 19;
-const IDE_CTL_TC_MASK = 0x7;
-const IDE_CTL_STREAM_ID_SHIFT = 24;
-// Selective IDE Stream Capability: number of Address Association register blocks.
-const IDE_SEL_CAP_ADDR_BLOCKS_MASK = 0xf;
+/** Dwords of a Link IDE stream block (control, status). */
+const LINK_BLOCK_DWORDS = PCI_IDE_LINK_BLOCK_SIZE / 4;
 /** Dwords of a Selective block before its Address Association blocks (cap, ctl, sts, rid1, rid2). */
-const SEL_BLOCK_FIXED_DWORDS = 5;
-const SEL_ADDR_BLOCK_DWORDS = 3;
-const LINK_BLOCK_DWORDS = 2;
+const SEL_BLOCK_FIXED_DWORDS = (PCI_IDE_SEL_RID_2 + 4) / 4;
+const SEL_ADDR_BLOCK_DWORDS = PCI_IDE_SEL_ADDR_BLOCK_SIZE / 4;
 
 export interface IdeStreamControl {
   kind: 'link' | 'selective';
@@ -33,14 +36,14 @@ export interface IdeStreamControl {
 /** Every Link and Selective stream Control register of the block (stops where the block ends). */
 export function streamControls(regs: readonly number[]): IdeStreamControl[] {
   const cap = regs[0] ?? 0;
-  const link = cap & IDE_CAP_LINK_SUPPORTED ? ((cap >>> IDE_CAP_LINK_TC_NUM_SHIFT) & 0x7) + 1 : 0;
-  const sel = cap & IDE_CAP_SELECTIVE_SUPPORTED ? ((cap >>> IDE_CAP_SEL_NUM_SHIFT) & 0xff) + 1 : 0;
+  const link = cap & PCI_IDE_CAP_LINK ? ((cap >>> PCI_IDE_CAP_LINK_TC_NUM_SHIFT) & 0x7) + 1 : 0;
+  const sel = cap & PCI_IDE_CAP_SELECTIVE ? ((cap >>> PCI_IDE_CAP_SEL_NUM_SHIFT) & 0xff) + 1 : 0;
   const out: IdeStreamControl[] = [];
   const control = (kind: IdeStreamControl['kind'], ctl: number): IdeStreamControl => ({
     kind,
-    enabled: (ctl & IDE_CTL_ENABLE) !== 0,
-    streamId: ctl >>> IDE_CTL_STREAM_ID_SHIFT,
-    tc: (ctl >>> IDE_CTL_TC_SHIFT) & IDE_CTL_TC_MASK,
+    enabled: (ctl & PCI_IDE_SEL_CTL_EN) !== 0, // the same bit 0 in Link Stream Control
+    streamId: ctl >>> PCI_IDE_SEL_CTL_ID_SHIFT,
+    tc: (ctl >>> PCI_IDE_SEL_CTL_TC_SHIFT) & PCI_IDE_SEL_CTL_TC_MASK,
   });
   let i = 2;
   for (let n = 0; n < link && i < regs.length; n++, i += LINK_BLOCK_DWORDS) {
@@ -48,7 +51,7 @@ export function streamControls(regs: readonly number[]): IdeStreamControl[] {
   }
   for (let n = 0; n < sel && i + 1 < regs.length; n++) {
     out.push(control('selective', regs[i + 1]));
-    i += SEL_BLOCK_FIXED_DWORDS + SEL_ADDR_BLOCK_DWORDS * (regs[i] & IDE_SEL_CAP_ADDR_BLOCKS_MASK);
+    i += SEL_BLOCK_FIXED_DWORDS + SEL_ADDR_BLOCK_DWORDS * (regs[i] & PCI_IDE_SEL_CAP_ASSOC_MASK);
   }
   return out;
 }
