@@ -7,7 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
-import type { DsmEvent } from '../device/dsm/events.ts';
+import { describeDsmEvent, isDsmRequestEvent } from '../device/dsm/describe.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
 import { LINKTYPE_PCI_DOE, PcapWriter } from '../wire/pcap.ts';
 import { runLifecycle } from '../world/lifecycle.ts';
@@ -24,29 +24,6 @@ interface DemoOptions {
   quiet?: boolean;
 }
 
-/** DSM events worth a line of their own (request/response events repeat the SPDM lines). */
-function dsmLine(e: DsmEvent): string | undefined {
-  switch (e.kind) {
-    case 'TDI_STATE':
-      return `TDI fn ${e.fn}: ${e.from} -> ${e.to} (${e.cause})`;
-    case 'IDE_STREAM_STATE':
-      return `IDE stream ${e.streamId}: ${e.state} (${e.cause})`;
-    case 'ERROR_TRIGGER':
-      // Triggers that hit no LOCKED/RUN TDI change nothing; leave them out.
-      return e.tdis.length
-        ? `ERROR trigger ${e.event.kind} on fn ${e.fn} -> fn ${e.tdis.join(', ')} to ERROR`
-        : undefined;
-    case 'SCRUB':
-      return `scrubbed fn ${e.fn}'s device memory`;
-    case 'MSIX_LOCK':
-      return `MSI-X of fn ${e.fn} ${e.locked ? 'locked' : 'unlocked'}`;
-    case 'INTERNAL_ERROR':
-      return `internal error (${e.protocol}): ${e.message}`;
-    default:
-      return undefined;
-  }
-}
-
 export function formatRecord(r: TraceRecord, n: number): string | undefined {
   switch (r.kind) {
     case 'step':
@@ -59,7 +36,7 @@ export function formatRecord(r: TraceRecord, n: number): string | undefined {
       return `${String(n).padStart(4)}  ${arrow}  ${what.padEnd(66)} ${String(r.bytes.length).padStart(5)} B${sid}${d.malformed ? `  MALFORMED: ${d.malformed}` : ''}`;
     }
     case 'dsm': {
-      const line = dsmLine(r.event);
+      const line = isDsmRequestEvent(r.event) ? undefined : describeDsmEvent(r.event);
       return line && `      device      ${line}`;
     }
     case 'host':

@@ -10,6 +10,7 @@
  */
 import { type Command, Option } from 'commander';
 import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
+import { describeDsmEvent } from '../device/dsm/describe.ts';
 import { formatBdf as bdf } from '../device/pci/bdf.ts';
 import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
@@ -86,7 +87,10 @@ async function run(o: DeviceCliOptions): Promise<void> {
       bus: o.bus === undefined ? undefined : parseBus(o.bus),
       onSpdmEvent: o.verbose ? (e) => log(describeSpdmEvent(e)) : undefined,
       onDsmEvent: o.verbose
-        ? (e) => log(`dsm ${JSON.stringify(e, (_k, v) => (typeof v === 'bigint' ? hex(v) : v))}`)
+        ? (e) => {
+            const line = describeDsmEvent(e);
+            if (line) log(`dsm ${line}`);
+          }
         : undefined,
     });
   } catch (e) {
