@@ -340,8 +340,6 @@ export const tdispArbs: Record<number, fc.Arbitrary<TdispMessage>> = {
   ),
 };
 
-export const tdispMessageArb: fc.Arbitrary<TdispMessage> = fc.oneof(...Object.values(tdispArbs));
-
 // ---------------------------------------------------------------- TDISP bytes (independent builder)
 
 /** Body shapes per MessageType, as random bytes of the layout's sizes. */
@@ -394,13 +392,50 @@ const tdispBodies: Record<number, fc.Arbitrary<number[]>> = {
   ),
 };
 
-/** Valid TDISP encodings of every message type: random header bytes + a body of the right shape. */
-export const tdispBytesArb: fc.Arbitrary<Uint8Array> = fc
-  .tuple(fc.constantFrom(...Object.keys(tdispBodies).map(Number)), fixed(16))
-  .chain(([code, header]) =>
-    tdispBodies[code].map((body) => {
-      const out = Uint8Array.from([...header, ...body]);
-      out[1] = code;
-      return out;
-    }),
-  );
+/**
+ * MessageTypes with no layout in this file (tdispBodies below, the independent list): the
+ * decoder must give them the unknown case.
+ */
+const unknownTdispCodes = (): number[] =>
+  Array.from({ length: 256 }, (_, c) => c).filter((c) => tdispBodies[c] === undefined);
+
+/** The unknown case: any header, a MessageType without a layout, any body. */
+export const tdispUnknownArb: fc.Arbitrary<TdispMessage> = fc
+  .record({
+    ...headerOf(0),
+    code: fc.constantFrom(...unknownTdispCodes()),
+    kind: fc.constant('unknown' as const),
+    body: bytes(0, 64),
+  })
+  .map((o) => strip(o) as unknown as TdispMessage);
+
+export const tdispMessageArb: fc.Arbitrary<TdispMessage> = fc.oneof(
+  ...Object.values(tdispArbs),
+  tdispUnknownArb,
+);
+
+/** Any 16 header bytes with an unknown MessageType, then any body. */
+export const tdispUnknownBytesArb: fc.Arbitrary<Uint8Array> = fc
+  .tuple(fixed(16), fc.constantFrom(...unknownTdispCodes()), bytes(0, 64))
+  .map(([header, code, body]) => {
+    const out = Uint8Array.from([...header, ...body]);
+    out[1] = code;
+    return out;
+  });
+
+/**
+ * Valid TDISP encodings of every message type: random header bytes + a body of the right
+ * shape, and the unknown case.
+ */
+export const tdispBytesArb: fc.Arbitrary<Uint8Array> = fc.oneof(
+  fc
+    .tuple(fc.constantFrom(...Object.keys(tdispBodies).map(Number)), fixed(16))
+    .chain(([code, header]) =>
+      tdispBodies[code].map((body) => {
+        const out = Uint8Array.from([...header, ...body]);
+        out[1] = code;
+        return out;
+      }),
+    ),
+  tdispUnknownBytesArb,
+);

@@ -28,6 +28,8 @@ import {
   tdispArbs,
   tdispBytesArb,
   tdispMessageArb,
+  tdispUnknownArb,
+  tdispUnknownBytesArb,
 } from '../../support/idekm-tdisp-arbitraries.ts';
 import { checkRobust } from '../../support/robust.ts';
 import { wireErrorExpecter } from '../expect-wire-error.ts';
@@ -206,6 +208,26 @@ describe('TDISP round trips', () => {
     );
   });
 
+  test('bytes -> object -> bytes, any 16-byte header with an unknown MessageType and any body', () => {
+    fc.assert(
+      fc.property(tdispUnknownBytesArb, (b) => {
+        const m = decodeTdisp(b);
+        assert.ok('kind' in m && m.kind === 'unknown' && m.code === b[1]);
+        assert.equal(toHex(encodeTdisp(m)), toHex(b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('object -> bytes -> object, the unknown case', () => {
+    fc.assert(
+      fc.property(tdispUnknownArb, (m) => {
+        assert.deepEqual(decodeTdisp(encodeTdisp(m)), m);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   test('FunctionID: fields and reserved bits', () => {
     assert.deepEqual(decodeFunctionId(0x0000beef), {
       requesterId: 0xbeef,
@@ -299,13 +321,6 @@ describe('TDISP layouts built by hand', () => {
 
   test('malformed input: typed errors', () => {
     expectWireError(() => decodeTdisp(Uint8Array.from(header(0x81).slice(0, 15))), 'truncated');
-    const u = expectWireError(
-      () => decodeTdisp(Uint8Array.from(header(0x99))),
-      'bad-field',
-      'MessageType',
-    );
-    assert.equal(u.offset, 1);
-    assert.equal(u.protocol, 'TDISP');
     const t = expectWireError(() => decodeTdisp(Uint8Array.from([...header(0x81), 0])), 'trailing');
     assert.equal(t.offset, 16);
     // PortionLength larger / smaller than the bytes that follow.
@@ -320,8 +335,41 @@ describe('TDISP layouts built by hand', () => {
       'PORTION_LENGTH',
     );
     expectWireError(() => decodeTdisp(Uint8Array.from([...header(0x01), 3, 0x10])), 'truncated');
-    // The header alone still decodes for unknown types, so a responder can answer them.
+    // The header alone decodes whatever the type, so a responder can answer any request.
     assert.equal(decodeTdispHeader(Uint8Array.from([...header(0x99), 1, 2])).code, 0x99);
+  });
+
+  test('unknown MessageType: header fields decoded, body kept raw, re-encoded byte-exactly', () => {
+    const bytes = Uint8Array.from([...header(0x99, 0x8123_0010, 0x11), 1, 2, 3]);
+    bytes[2] = 0x5a; // reserved u16 kept
+    bytes[15] = 0x80; // InterfaceID reserved u64 kept
+    const m = decodeTdisp(bytes);
+    assert.deepEqual(m, {
+      version: 0x11,
+      code: 0x99,
+      reserved: 0x5a,
+      interfaceId: {
+        requesterId: 0x0010,
+        segment: 0x23,
+        segmentValid: true,
+        functionIdReserved: 0x8000_0000,
+        reserved: 0x8000_0000_0000_0000n,
+      },
+      kind: 'unknown',
+      body: Uint8Array.from([1, 2, 3]),
+    });
+    assert.equal(toHex(encodeTdisp(m)), toHex(bytes));
+    const empty = decodeTdisp(Uint8Array.from(header(0x00)));
+    assert.ok('kind' in empty && empty.body.length === 0);
+    assert.equal(tdispMessageName(0x99), 'UNKNOWN(0x99)');
+  });
+
+  test('the unknown case cannot carry a known MessageType (it would decode differently)', () => {
+    const m = decodeTdisp(Uint8Array.from(header(0x99)));
+    assert.throws(
+      () => encodeTdisp({ ...m, code: PCI_TDISP_GET_VERSION } as TdispMessage),
+      RangeError,
+    );
   });
 
   test('encoders refuse what does not fit with RangeError', () => {
