@@ -5,7 +5,15 @@
  */
 import { isWireError } from './errors.ts';
 import { toHex } from './hex.ts';
-import { decodeIdeKm, type IdeKmMessage, ideKmObjectName, KP_ACK_STATUS } from './idekm/index.ts';
+import {
+  decodeIdeKm,
+  type IdeKmMessage,
+  ideKmObjectName,
+  KP_ACK_STATUS,
+  PCI_IDE_KM_OBJECT_ID_KP_ACK,
+  PCI_IDE_KM_OBJECT_ID_QUERY,
+  PCI_IDE_KM_OBJECT_ID_QUERY_RESP,
+} from './idekm/index.ts';
 import { decodeSpdm, decodeSpdmHeader } from './spdm/codec.ts';
 import {
   PCI_PROTOCOL_ID_IDE_KM,
@@ -24,6 +32,14 @@ import {
   decodeInterfaceReport,
   decodeTdisp,
   LOCK_INTERFACE_FLAGS,
+  PCI_TDISP_DEVICE_INTERFACE_REPORT,
+  PCI_TDISP_DEVICE_INTERFACE_STATE,
+  PCI_TDISP_ERROR,
+  PCI_TDISP_GET_DEVICE_INTERFACE_REPORT,
+  PCI_TDISP_LOCK_INTERFACE_REQ,
+  PCI_TDISP_LOCK_INTERFACE_RSP,
+  PCI_TDISP_START_INTERFACE_REQ,
+  PCI_TDISP_VERSION,
   TDI_STATE_NAMES,
   TDISP_ERROR_CODE_NAMES,
   type TdispMessage,
@@ -51,15 +67,16 @@ function flagNames(flags: number, table: Readonly<Record<string, number>>): stri
 }
 
 function describeIdeKm(m: IdeKmMessage): string {
+  if ('kind' in m) return `${m.body.length} B`;
   switch (m.objectId) {
-    case 0x00:
+    case PCI_IDE_KM_OBJECT_ID_QUERY:
       return `port ${m.portIndex}`;
-    case 0x01:
+    case PCI_IDE_KM_OBJECT_ID_QUERY_RESP:
       return `port ${m.portIndex} bus ${m.busNum} devfn ${m.devFuncNum} max_port ${m.maxPortIndex}`;
     default: {
       const k = m.keySubStream;
       const sub = `stream ${m.streamId} ${SUB_STREAM[k.subStream] ?? k.subStream} ${k.direction} K${k.keySet}`;
-      if (m.objectId === 0x03) {
+      if (m.objectId === PCI_IDE_KM_OBJECT_ID_KP_ACK) {
         const status = Object.entries(KP_ACK_STATUS).find(([, v]) => v === m.status)?.[0];
         return `${sub} status ${status ?? m.status}`;
       }
@@ -70,22 +87,23 @@ function describeIdeKm(m: IdeKmMessage): string {
 
 function describeTdisp(m: TdispMessage): string {
   const fn = `if 0x${m.interfaceId.requesterId.toString(16).padStart(4, '0')}`;
+  if ('kind' in m) return `${fn} ${m.body.length} B`;
   switch (m.code) {
-    case 0x01:
+    case PCI_TDISP_VERSION:
       return `${fn} versions ${m.versions.map(formatVersionByte).join(',')}`;
-    case 0x83:
+    case PCI_TDISP_LOCK_INTERFACE_REQ:
       return `${fn} flags ${flagNames(m.flags, LOCK_INTERFACE_FLAGS)} stream ${m.defaultStreamId} offset 0x${m.mmioReportingOffset.toString(16)}`;
-    case 0x03:
+    case PCI_TDISP_LOCK_INTERFACE_RSP:
       return `${fn} nonce ${toHex(m.startInterfaceNonce.subarray(0, 8))}..`;
-    case 0x84:
+    case PCI_TDISP_GET_DEVICE_INTERFACE_REPORT:
       return `${fn} offset ${m.offset} length ${m.length}`;
-    case 0x04:
+    case PCI_TDISP_DEVICE_INTERFACE_REPORT:
       return `${fn} portion ${m.portion.length} remainder ${m.remainderLength}`;
-    case 0x05:
+    case PCI_TDISP_DEVICE_INTERFACE_STATE:
       return `${fn} ${TDI_STATE_NAMES[m.tdiState] ?? m.tdiState}`;
-    case 0x86:
+    case PCI_TDISP_START_INTERFACE_REQ:
       return `${fn} nonce ${toHex(m.startInterfaceNonce.subarray(0, 8))}..`;
-    case 0x7f:
+    case PCI_TDISP_ERROR:
       return `${fn} ${TDISP_ERROR_CODE_NAMES[m.errorCode] ?? `0x${m.errorCode.toString(16)}`} data 0x${m.errorData.toString(16)}`;
     default:
       return fn;

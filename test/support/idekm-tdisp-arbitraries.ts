@@ -136,6 +136,29 @@ export const ideKmKSetGoArb = setArb(PCI_IDE_KM_OBJECT_ID_K_SET_GO);
 export const ideKmKSetStopArb = setArb(PCI_IDE_KM_OBJECT_ID_K_SET_STOP);
 export const ideKmKGoStopAckArb = setArb(PCI_IDE_KM_OBJECT_ID_K_SET_GOSTOP_ACK);
 
+/** Object IDs with a layout in this file (the independent list): others are unknown. */
+const IDE_KM_LAYOUT_IDS: readonly number[] = [
+  PCI_IDE_KM_OBJECT_ID_QUERY,
+  PCI_IDE_KM_OBJECT_ID_QUERY_RESP,
+  PCI_IDE_KM_OBJECT_ID_KEY_PROG,
+  PCI_IDE_KM_OBJECT_ID_KP_ACK,
+  PCI_IDE_KM_OBJECT_ID_K_SET_GO,
+  PCI_IDE_KM_OBJECT_ID_K_SET_STOP,
+  PCI_IDE_KM_OBJECT_ID_K_SET_GOSTOP_ACK,
+];
+const unknownIdeKmIds = Array.from({ length: 256 }, (_, id) => id).filter(
+  (id) => !IDE_KM_LAYOUT_IDS.includes(id),
+);
+
+/** The unknown case: an Object ID without a layout and any bytes after it. */
+export const ideKmUnknownArb: fc.Arbitrary<IdeKmMessage> = fc
+  .record({
+    kind: fc.constant('unknown' as const),
+    objectId: fc.constantFrom(...unknownIdeKmIds),
+    body: bytes(0, 64),
+  })
+  .map((o) => strip(o) as unknown as IdeKmMessage);
+
 export const ideKmMessageArb: fc.Arbitrary<IdeKmMessage> = fc.oneof(
   ideKmQueryArb,
   ideKmQueryRespArb,
@@ -144,6 +167,7 @@ export const ideKmMessageArb: fc.Arbitrary<IdeKmMessage> = fc.oneof(
   ideKmKSetGoArb,
   ideKmKSetStopArb,
   ideKmKGoStopAckArb,
+  ideKmUnknownArb,
 );
 
 // ---------------------------------------------------------------- IDE_KM bytes (independent builder)
@@ -151,8 +175,14 @@ export const ideKmMessageArb: fc.Arbitrary<IdeKmMessage> = fc.oneof(
 const withId = (id: number, rest: fc.Arbitrary<Uint8Array>) =>
   rest.map((b) => Uint8Array.from([id, ...b]));
 
-/** Valid IDE_KM encodings of every object id; any byte values fit the fixed layouts. */
+/** An unknown Object ID followed by any bytes. */
+export const ideKmUnknownBytesArb: fc.Arbitrary<Uint8Array> = fc
+  .tuple(fc.constantFrom(...unknownIdeKmIds), bytes(0, 64))
+  .map(([id, rest]) => Uint8Array.from([id, ...rest]));
+
+/** Valid IDE_KM encodings of every object id and the unknown case; any byte values fit the fixed layouts. */
 export const ideKmBytesArb: fc.Arbitrary<Uint8Array> = fc.oneof(
+  ideKmUnknownBytesArb,
   withId(PCI_IDE_KM_OBJECT_ID_QUERY, fixed(2)),
   fc
     .tuple(fixed(6), fc.nat({ max: 80 }))
