@@ -3,9 +3,22 @@
  * free-text logs). Every request the DSM answers, every TDI transition and every effect it
  * has on the hardware is one event, so invariants can watch the DSM from outside.
  */
+import type { WireError, WireErrorKind } from '../../wire/errors.ts';
 import type { ConfigSecurityEvent } from '../events.ts';
 import type { IdeStreamState } from './hardware.ts';
 import type { SessionRef, TdiStateName } from './tdi.ts';
+
+/** The WireError's position facts, kept in the trace of a request refused as malformed. */
+export interface MalformedAt {
+  field: string;
+  offset: number;
+  kind: WireErrorKind;
+}
+
+/** The trace form of a decoder's WireError. */
+export function malformedAt(e: WireError): MalformedAt {
+  return { field: e.field, offset: e.offset, kind: e.kind };
+}
 
 export type DsmEvent =
   /** A TDISP request was answered (`result` is the response name or the TDISP_ERROR code name). */
@@ -15,6 +28,8 @@ export type DsmEvent =
       fn?: number;
       request: string;
       result: string;
+      /** Where the request failed to decode, when it was refused as malformed. */
+      malformed?: MalformedAt;
     }
   /** A TDISP or IDE_KM request got no response (outside a secured session). */
   | { kind: 'IGNORED'; protocol: 'TDISP' | 'IDE_KM'; reason: 'outside-session' }
@@ -25,6 +40,8 @@ export type DsmEvent =
       streamId?: number;
       slot?: string;
       result: string;
+      /** Where the request failed to decode, when it was refused as malformed. */
+      malformed?: MalformedAt;
     }
   | { kind: 'TDI_STATE'; fn: number; from: TdiStateName; to: TdiStateName; cause: string }
   | { kind: 'IDE_STREAM_STATE'; streamId: number; state: IdeStreamState; cause: string }

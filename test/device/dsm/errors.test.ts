@@ -106,6 +106,25 @@ describe('generic TDISP errors, spec behaviour', () => {
     }
   });
 
+  test('malformed requests: the trace keeps the WireError field, offset and kind', () => {
+    const events: DsmEvent[] = [];
+    const off = w.dsm.onEvent((e) => events.push(e));
+    // GET_STATE with a trailing byte at 16; QUERY cut before PortIndex (byte 2).
+    tdisp(w, SESSION_A, Uint8Array.of(...header(0x85, rid), 0));
+    w.dsm.ideKmHandler(ctx(SESSION_A), Uint8Array.of(0x00, 0x00));
+    off();
+    const rejected = events.filter(
+      (e) => e.kind === 'TDISP_REQUEST' || e.kind === 'IDE_KM_REQUEST',
+    );
+    assert.deepEqual(
+      rejected.map((e) => e.malformed),
+      [
+        { field: '(end)', offset: 16, kind: 'trailing' },
+        { field: 'PortIndex', offset: 2, kind: 'truncated' },
+      ],
+    );
+  });
+
   test('unknown or unassignable interfaces: INVALID_INTERFACE', () => {
     const pf0 = w.device.requesterId(0); // the NIC's PF0 hosts the DSM and is not a TDI
     assert.deepEqual(tdisp(w, SESSION_A, header(0x85, pf0)), {

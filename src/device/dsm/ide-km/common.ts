@@ -3,9 +3,10 @@
  * a Step that answers with an IDE_KM object or with an SPDM ERROR.
  */
 
-import { encodeIdeKm, type IdeKmMessage } from '../../../wire/idekm/messages.ts';
+import { isWireError, type WireError } from '../../../wire/errors.ts';
+import { decodeIdeKm, encodeIdeKm, type IdeKmMessage } from '../../../wire/idekm/messages.ts';
 import { SPDM_ERROR_CODE } from '../../../wire/spdm/constants.ts';
-import type { DsmEvent } from '../events.ts';
+import { type DsmEvent, malformedAt } from '../events.ts';
 import type { DsmEnv, DsmState, HwEffect, Step } from '../state.ts';
 import type { SessionRef } from '../tdi.ts';
 
@@ -31,14 +32,48 @@ export function ideKmReply(
   };
 }
 
-/** A request the responder cannot answer with an IDE_KM object: SPDM ERROR InvalidRequest. */
-export function ideKmInvalid(state: DsmState, c: IdeKmContext, object: string, why: string): Step {
+/**
+ * A request the responder cannot answer with an IDE_KM object: SPDM ERROR InvalidRequest.
+ * `why` is the reason, or the decoder's WireError, whose field and offset go into the event.
+ */
+export function ideKmInvalid(
+  state: DsmState,
+  c: IdeKmContext,
+  object: string,
+  why: string | WireError,
+): Step {
+  const event: DsmEvent =
+    typeof why === 'string'
+      ? { kind: 'IDE_KM_REQUEST', session: c.session, object, result: `InvalidRequest: ${why}` }
+      : {
+          kind: 'IDE_KM_REQUEST',
+          session: c.session,
+          object,
+          result: 'InvalidRequest: malformed',
+          malformed: malformedAt(why),
+        };
   return {
     state,
     result: { kind: 'spdm-error', errorCode: SPDM_ERROR_CODE.InvalidRequest },
     effects: [],
-    events: [
-      { kind: 'IDE_KM_REQUEST', session: c.session, object, result: `InvalidRequest: ${why}` },
-    ],
+    events: [event],
   };
+}
+
+/**
+ * Decodes the request as object `T`; a WireError (peer bytes) becomes the InvalidRequest
+ * Step, anything else is a DSM bug and propagates.
+ */
+export function decodeRequest<T extends IdeKmMessage>(
+  s: DsmState,
+  raw: Uint8Array,
+  c: IdeKmContext,
+  object: string,
+): { ok: T } | { refused: Step } {
+  try {
+    return { ok: decodeIdeKm(raw, { keyOrder: c.env.keyOrder }) as T };
+  } catch (e) {
+    if (!isWireError(e)) throw e;
+    return { refused: ideKmInvalid(s, c, object, e) };
+  }
 }

@@ -11,16 +11,11 @@ import {
   PCI_IDE_KM_OBJECT_ID_K_SET_GO,
   PCI_IDE_KM_OBJECT_ID_K_SET_GOSTOP_ACK,
 } from '../../../wire/idekm/constants.ts';
-import {
-  decodeIdeKm,
-  type IdeKmKGoStopAck,
-  type IdeKmKSetGo,
-  type IdeKmKSetStop,
-} from '../../../wire/idekm/messages.ts';
+import type { IdeKmKGoStopAck, IdeKmKSetGo, IdeKmKSetStop } from '../../../wire/idekm/messages.ts';
 import type { DsmEvent } from '../events.ts';
 import type { DsmState, HwEffect, Step } from '../state.ts';
 import { sameSession } from '../tdi.ts';
-import { type IdeKmContext, ideKmInvalid, ideKmReply } from './common.ts';
+import { decodeRequest, type IdeKmContext, ideKmInvalid, ideKmReply } from './common.ts';
 import {
   allStarted,
   keySetSlot,
@@ -44,12 +39,9 @@ function ack(m: IdeKmKSetGo | IdeKmKSetStop): IdeKmKGoStopAck {
 export function handleKSet(s: DsmState, raw: Uint8Array, c: IdeKmContext): Step {
   // validate
   const object = raw[0] === PCI_IDE_KM_OBJECT_ID_K_SET_GO ? 'K_SET_GO' : 'K_SET_STOP';
-  let m: IdeKmKSetGo | IdeKmKSetStop;
-  try {
-    m = decodeIdeKm(raw) as IdeKmKSetGo | IdeKmKSetStop;
-  } catch {
-    return ideKmInvalid(s, c, object, 'malformed');
-  }
+  const d = decodeRequest<IdeKmKSetGo | IdeKmKSetStop>(s, raw, c, object);
+  if ('refused' in d) return d.refused;
+  const m = d.ok;
   if (m.portIndex > c.env.behaviour.maxPortIndex) {
     return ideKmInvalid(s, c, object, `port ${m.portIndex}`);
   }

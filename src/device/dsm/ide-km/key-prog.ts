@@ -6,7 +6,6 @@
  */
 import { KP_ACK_STATUS, PCI_IDE_KM_OBJECT_ID_KP_ACK } from '../../../wire/idekm/constants.ts';
 import {
-  decodeIdeKm,
   decodeKeySubStream,
   IDE_KM_KEY_PROG_SIZE,
   type IdeKmKeyProg,
@@ -14,7 +13,7 @@ import {
 } from '../../../wire/idekm/messages.ts';
 import type { DsmState, Step } from '../state.ts';
 import { sameSession } from '../tdi.ts';
-import { type IdeKmContext, ideKmInvalid, ideKmReply } from './common.ts';
+import { decodeRequest, type IdeKmContext, ideKmInvalid, ideKmReply } from './common.ts';
 import { type SubStreamKeys, slotName, withStream } from './keys.ts';
 
 const STATUS_NAMES: Record<number, string> = Object.fromEntries(
@@ -54,12 +53,9 @@ export function handleKeyProg(s: DsmState, raw: Uint8Array, c: IdeKmContext): St
     const f = { streamId: raw[3], keySubStream: decodeKeySubStream(raw[5]), portIndex: raw[6] };
     return kpAck(s, c, f, KP_ACK_STATUS.IncorrectLength);
   }
-  let m: IdeKmKeyProg;
-  try {
-    m = decodeIdeKm(raw, { keyOrder: c.env.keyOrder }) as IdeKmKeyProg;
-  } catch {
-    return ideKmInvalid(s, c, 'KEY_PROG', 'malformed');
-  }
+  const d = decodeRequest<IdeKmKeyProg>(s, raw, c, 'KEY_PROG');
+  if ('refused' in d) return d.refused;
+  const m = d.ok;
   if (m.portIndex > behaviour.maxPortIndex) {
     return kpAck(s, c, m, KP_ACK_STATUS.UnsupportedPortIndex);
   }

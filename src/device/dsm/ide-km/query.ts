@@ -4,19 +4,16 @@
  */
 
 import { PCI_IDE_KM_OBJECT_ID_QUERY_RESP } from '../../../wire/idekm/constants.ts';
-import { decodeIdeKm, type IdeKmQuery, type IdeKmQueryResp } from '../../../wire/idekm/messages.ts';
+import type { IdeKmQuery, IdeKmQueryResp } from '../../../wire/idekm/messages.ts';
 import { defaultIdeRegisters } from '../hardware.ts';
 import type { DsmState, Step } from '../state.ts';
-import { type IdeKmContext, ideKmInvalid, ideKmReply } from './common.ts';
+import { decodeRequest, type IdeKmContext, ideKmInvalid, ideKmReply } from './common.ts';
 
 export function handleQuery(s: DsmState, raw: Uint8Array, c: IdeKmContext): Step {
   // validate
-  let q: IdeKmQuery;
-  try {
-    q = decodeIdeKm(raw) as IdeKmQuery;
-  } catch {
-    return ideKmInvalid(s, c, 'QUERY', 'malformed');
-  }
+  const d = decodeRequest<IdeKmQuery>(s, raw, c, 'QUERY');
+  if ('refused' in d) return d.refused;
+  const q = d.ok;
   // check state: the port must exist
   const { behaviour, hw } = c.env;
   if (q.portIndex > behaviour.maxPortIndex) {

@@ -4,11 +4,14 @@
  *
  * Order of the generic checks ('spec'): no secured session -> no response; shorter than the
  * header -> SPDM ERROR InvalidRequest; header version -> VERSION_MISMATCH; request code not
- * answered -> UNSUPPORTED_REQUEST (ErrorData = the code); malformed -> INVALID_REQUEST;
+ * answered (an unknown MessageType, which the codec decodes to its unknown case, or one
+ * this DSM does not serve) -> UNSUPPORTED_REQUEST (ErrorData = the code); malformed ->
+ * INVALID_REQUEST, the WireError's field and offset kept in the event;
  * InterfaceID of no TDI -> INVALID_INTERFACE; request illegal in the TDI's state ->
  * INVALID_INTERFACE_STATE; then the handler. 'spdm-emu' checks the size before the version,
  * as its per-request handlers do.
  */
+import { isWireError } from '../../../wire/errors.ts';
 import { SPDM_ERROR_CODE } from '../../../wire/spdm/constants.ts';
 import {
   PCI_TDISP_BIND_P2P_STREAM_REQ,
@@ -42,7 +45,7 @@ import {
   type TdispResponse,
 } from '../../../wire/tdisp/messages.ts';
 import type { FunctionSecurityView } from '../../events.ts';
-import type { DsmEvent } from '../events.ts';
+import { type DsmEvent, type MalformedAt, malformedAt } from '../events.ts';
 import type { DsmEnv, DsmState, Step } from '../state.ts';
 import { type SessionRef, type Tdi, unlockedTdi } from '../tdi.ts';
 import { handleGetCapabilities } from './capabilities.ts';
@@ -128,8 +131,9 @@ export function tdispRespond(
   const header = decodeTdispHeader(raw);
   const b = env.behaviour;
   const legal = b.legalStates[header.code];
+  let malformed: MalformedAt | undefined;
   const refuse = (errorCode: number, errorData = 0, fn?: number, next?: Tdi): Step =>
-    finish(s, env, session, header, fn, next, { kind: 'error', errorCode, errorData });
+    finish(s, env, session, header, fn, next, { kind: 'error', errorCode, errorData }, malformed);
 
   let req: TdispMessage | undefined;
   const decode = (): TdispMessage | undefined => {
@@ -139,7 +143,10 @@ export function tdispRespond(
       return m.code === PCI_TDISP_BIND_P2P_STREAM_REQ && m.streamConfig !== undefined
         ? undefined
         : m;
-    } catch {
+    } catch (e) {
+      // Only peer bytes become INVALID_REQUEST; anything else is a DSM bug and propagates.
+      if (!isWireError(e)) throw e;
+      malformed = malformedAt(e);
       return undefined;
     }
   };
@@ -184,6 +191,7 @@ function finish(
   fn: number | undefined,
   before: Tdi | undefined,
   outcome: TdispOutcome,
+  malformed?: MalformedAt,
 ): Step {
   // respond
   let response: TdispResponse;
@@ -206,7 +214,14 @@ function finish(
     fn !== undefined && next !== undefined ? { ...s, tdis: { ...s.tdis, [fn]: next } } : s;
   // emit
   const events: DsmEvent[] = [
-    { kind: 'TDISP_REQUEST', session, fn, request: tdispMessageName(header.code), result },
+    {
+      kind: 'TDISP_REQUEST',
+      session,
+      fn,
+      request: tdispMessageName(header.code),
+      result,
+      ...(malformed && { malformed }),
+    },
     ...(outcome.events ?? []),
   ];
   if (
