@@ -30,6 +30,16 @@ describe('describeSpdm', () => {
     assert.match(d.detail, /VendorID 981e/);
   });
 
+  it('names unknown TDISP MessageTypes and IDE_KM Object IDs instead of calling them malformed', () => {
+    // VENDOR_DEFINED_REQUEST, PCI-SIG (StandardID 3, VendorID 1), then ProtocolID + message.
+    const tdisp = describeSpdm(
+      fromHex('13fe0000 0300 02 0100 1300 01 10990000 efbe0000 0000000000000000 aabb'),
+    );
+    assert.deepEqual(tdisp, { protocol: 'TDISP', name: 'UNKNOWN(0x99)', detail: 'if 0xbeef 2 B' });
+    const ideKm = describeSpdm(fromHex('13fe0000 0300 02 0100 0300 00 07aa'));
+    assert.deepEqual(ideKm, { protocol: 'IDE_KM', name: 'UNKNOWN(0x07)', detail: '1 B' });
+  });
+
   it('never throws on bad bytes', () => {
     assert.equal(describeSpdm(new Uint8Array([0x13])).name, '(short)');
     const bad = describeSpdm(fromHex('13fe0000 0300 02 0100 0500 01 10'));
