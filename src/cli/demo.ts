@@ -6,6 +6,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { type Command, Option } from 'commander';
+import { REPLAY_EPOCH_MS } from '../crypto/random.ts';
 import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
 import { describeDsmEvent, isDsmRequestEvent } from '../device/dsm/describe.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
@@ -100,6 +101,10 @@ export function register(program: Command): void {
       const pcap = pcapFile
         ? new PcapWriter(LINKTYPE_PCI_DOE, (c) => pcapFile.write(c))
         : undefined;
+      // A seeded run stamps its records from a logical clock (1 us per DOE object from the
+      // replay epoch) instead of the wall clock, so the capture repeats byte for byte.
+      let replayUs = REPLAY_EPOCH_MS * 1000;
+      const stamp = o.seed ? () => replayUs++ : () => undefined;
       if (!o.json) {
         console.log(
           `teeio demo: profile ${profile.name}, DSM behaviour ${o.behaviour}, TSM <-> DSM over function 0's DOE mailbox${o.seed ? `, seed "${o.seed}"` : ''}`,
@@ -111,7 +116,7 @@ export function register(program: Command): void {
         seed: o.seed,
         behaviour: o.behaviour,
         trace,
-        onWire: pcap ? (e) => pcap.writePayload(e.payload) : undefined,
+        onWire: pcap ? (e) => pcap.writePayload(e.payload, stamp()) : undefined,
       });
       if (pcapFile) await new Promise<void>((res) => pcapFile.end(res));
       const checks = trace.records.filter((r) => r.kind === 'check');

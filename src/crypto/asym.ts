@@ -4,9 +4,15 @@
  * wire (node's dsaEncoding 'ieee-p1363'), RSASSA-PKCS1-v1_5 and RSASSA-PSS (salt length
  * = hash length, as libspdm uses) with 2048/3072/4096-bit keys, and Ed25519.
  * `data` is always the message; node hashes it with the given hash (Ed25519 does not).
+ *
+ * Under a seeded RandomSource (a replayable run) the two randomised schemes become
+ * deterministic: ECDSA takes its nonce from RFC 6979, RSASSA-PSS its salt from the seeded
+ * stream. PKCS #1 v1.5 and Ed25519 are deterministic already; otherwise node signs natively.
  */
 import {
   constants,
+  createPrivateKey,
+  createPublicKey,
   generateKeyPairSync,
   type KeyObject,
   sign as nodeSign,
@@ -19,9 +25,11 @@ import {
   ecKeyPairFromScalar,
   ecScalarFromRandom,
 } from './ec.ts';
+import { ecdsaSignDeterministic, ecPrivateScalar } from './ecdsa-deterministic.ts';
 import { CryptoError } from './errors.ts';
 import { type HashAlg, hashSize } from './hash.ts';
-import type { RandomSource } from './random.ts';
+import { isSeededRandom, type RandomSource } from './random.ts';
+import { rsaPssSignWithSalt } from './rsa-pss-salted.ts';
 
 export type AsymAlg =
   | 'ecdsa-p256'
@@ -94,6 +102,8 @@ function signOptions(alg: AsymAlg, hash: HashAlg, key: KeyObject) {
 
 /**
  * Signs `data` (hashing it with `hash`, except Ed25519 which signs it whole).
+ * @param rng a SeededRandom makes ECDSA and RSASSA-PSS signatures repeatable (see above);
+ *   any other source, or none, leaves the randomness to node.
  * @throws CryptoError('bad-key') when the private key does not fit `alg`.
  */
 export function asymSign(
@@ -101,6 +111,7 @@ export function asymSign(
   hash: HashAlg,
   privateKey: KeyObject,
   data: Uint8Array,
+  rng?: RandomSource,
 ): Uint8Array {
   if (privateKey.type !== 'private' || !keyMatchesAsym(privateKey, alg)) {
     throw new CryptoError(
@@ -108,7 +119,15 @@ export function asymSign(
       `${privateKey.type} ${privateKey.asymmetricKeyType} key cannot sign ${alg}`,
     );
   }
-  const md = ASYM_INFO[alg].kind === 'eddsa' ? null : hash;
+  const kind = ASYM_INFO[alg].kind;
+  if (isSeededRandom(rng) && kind === 'ecdsa') {
+    const { curve, d } = ecPrivateScalar(privateKey);
+    return ecdsaSignDeterministic(curve, hash, d, data);
+  }
+  if (isSeededRandom(rng) && kind === 'rsapss') {
+    return rsaPssSignWithSalt(privateKey, hash, data, rng(hashSize(hash)));
+  }
+  const md = kind === 'eddsa' ? null : hash;
   return new Uint8Array(nodeSign(md, data, signOptions(alg, hash, privateKey)));
 }
 
@@ -139,10 +158,13 @@ export interface SigningKeyPair {
   publicKey: KeyObject;
 }
 
+/** PKCS #8 PrivateKeyInfo of an Ed25519 key up to its 32-byte seed (RFC 8410 section 7). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
 /**
- * A new signing key pair for `alg`. ECDSA keys draw their scalar from `rng`, so a seeded
- * RandomSource gives the same key every run; RSA and Ed25519 keys come from node's own RNG
- * (node's key generation takes no RNG), so pass `rng` only for reproducibility of ECDSA.
+ * A new signing key pair for `alg`. ECDSA scalars and Ed25519 private keys are drawn from
+ * `rng`, so a seeded RandomSource gives the same key every run; RSA keys come from node's
+ * own RNG (node's prime generation takes no RNG), so a seed does not reach them.
  */
 export function generateSigningKeyPair(alg: AsymAlg, rng?: RandomSource): SigningKeyPair {
   const info = ASYM_INFO[alg];
@@ -151,6 +173,11 @@ export function generateSigningKeyPair(alg: AsymAlg, rng?: RandomSource): Signin
     if (rng) return ecKeyPairFromScalar(curve, ecScalarFromRandom(curve, rng));
     return generateKeyPairSync('ec', { namedCurve: EC_CURVES[curve].nodeName });
   }
-  if (info.kind === 'eddsa') return generateKeyPairSync('ed25519');
+  if (info.kind === 'eddsa') {
+    if (!rng) return generateKeyPairSync('ed25519');
+    const key = Buffer.concat([ED25519_PKCS8_PREFIX, rng(32)]);
+    const privateKey = createPrivateKey({ key, format: 'der', type: 'pkcs8' });
+    return { privateKey, publicKey: createPublicKey(privateKey) };
+  }
   return generateKeyPairSync('rsa', { modulusLength: info.rsaBits!, publicExponent: 65537 });
 }

@@ -7,17 +7,25 @@
  * extendedKeyUsage with serverAuth/clientAuth/OCSPSigning plus the DMTF responder- or
  * requester-auth purpose, and the DMTF SPDM extension marking a hardware identity.
  *
- * Keys may be seeded (ECDSA scalars from a RandomSource); the certificates themselves carry
- * random serial numbers and ECDSA signatures, so they differ run to run.
+ * Under a seeded RandomSource (a replayable run) the whole chain repeats byte for byte: keys
+ * (except RSA), serial numbers, validity (from REPLAY_EPOCH_MS, not the wall clock) and the
+ * signatures (deterministic, asym.ts). Otherwise serials and signatures are random.
  */
 import { createHash, type KeyObject, webcrypto } from 'node:crypto';
-import { type AsymAlg, asymAlgsForKey, generateSigningKeyPair } from './asym.ts';
+import {
+  ASYM_INFO,
+  type AsymAlg,
+  asymAlgsForKey,
+  asymSign,
+  generateSigningKeyPair,
+} from './asym.ts';
 import { DMTF_OID, PCISIG_CMA_OID, X509_OID } from './cert-oids.ts';
 import { children, explicit, oid, readTlv, sequence, utf8String } from './der.ts';
 import { ecCurveOfKey } from './ec.ts';
 import { CryptoError } from './errors.ts';
-import type { RandomSource } from './random.ts';
-import { x509 } from './x509-provider.ts';
+import type { HashAlg } from './hash.ts';
+import { isSeededRandom, type RandomSource, REPLAY_EPOCH_MS } from './random.ts';
+import { hookedCrypto, x509 } from './x509-provider.ts';
 
 /** The PCI identity the CMA SubjectAltName names (PCIe 6.1 section 6.31.3). */
 export interface PcieIdentity {
@@ -82,6 +90,11 @@ export interface IssueOptions {
   spdmExtensionOids?: string[];
   /** Anything else, verbatim (tests use this to build odd certificates). */
   extraExtensions?: RawExtension[];
+  /**
+   * Draws the serial number; a SeededRandom also makes the signature deterministic, so
+   * one seed gives one certificate. Default: random serial and signature.
+   */
+  rng?: RandomSource;
 }
 
 type WebAlgorithm =
@@ -97,14 +110,32 @@ function webAlgorithm(key: KeyObject): WebAlgorithm {
   throw new CryptoError('bad-key', `cannot issue certificates with a ${key.asymmetricKeyType} key`);
 }
 
+const CURVE_HASH = { 'P-256': 'sha256', 'P-384': 'sha384', 'P-521': 'sha512' } as const;
+const WEB_HASH: Record<HashAlg, string> = {
+  sha256: 'SHA-256',
+  sha384: 'SHA-384',
+  sha512: 'SHA-512',
+  'sha3-256': 'SHA3-256',
+  'sha3-384': 'SHA3-384',
+  'sha3-512': 'SHA3-512',
+};
+
 function signatureAlgorithm(key: KeyObject): webcrypto.Algorithm | webcrypto.EcdsaParams {
   const curve = ecCurveOfKey(key);
-  if (curve)
-    return {
-      name: 'ECDSA',
-      hash: { 'P-256': 'SHA-256', 'P-384': 'SHA-384', 'P-521': 'SHA-512' }[curve],
-    } as webcrypto.EcdsaParams;
+  if (curve) return { name: 'ECDSA', hash: WEB_HASH[CURVE_HASH[curve]] } as webcrypto.EcdsaParams;
   return webAlgorithm(key);
+}
+
+/**
+ * The certificate signature of `signatureAlgorithm` as asymSign's algorithm and hash:
+ * ECDSA with the curve's hash, RSASSA-PKCS1-v1_5 with SHA-256, Ed25519.
+ * @throws CryptoError('bad-key') for a key size asymSign does not cover.
+ */
+function certSigner(key: KeyObject): { alg: AsymAlg; hash: HashAlg } {
+  const curve = ecCurveOfKey(key);
+  const alg = asymAlgsForKey(key).find((a) => ASYM_INFO[a].kind !== 'rsapss');
+  if (!alg) throw new CryptoError('bad-key', `cannot sign certificates deterministically`);
+  return { alg, hash: curve ? CURVE_HASH[curve] : 'sha256' };
 }
 
 const spki = (k: KeyObject) => new Uint8Array(k.export({ format: 'der', type: 'spki' }));
@@ -161,16 +192,26 @@ export async function issueCertificate(o: IssueOptions): Promise<Uint8Array> {
   }
   for (const e of o.extraExtensions ?? [])
     extensions.push(new x509.Extension(e.oid, e.critical, e.value));
-  const cert = await x509.X509CertificateGenerator.create({
-    subject: o.subject,
-    issuer: issuerName,
-    notBefore: o.notBefore,
-    notAfter: o.notAfter,
-    publicKey: spki(o.subjectKey.publicKey),
-    signingKey,
-    signingAlgorithm: signatureAlgorithm(signerKey),
-    extensions,
-  });
+  let crypto: webcrypto.Crypto | undefined;
+  if (isSeededRandom(o.rng)) {
+    const { alg, hash } = certSigner(signerKey);
+    const rng = o.rng;
+    crypto = hookedCrypto((tbs) => asymSign(alg, hash, signerKey, tbs, rng), rng);
+  }
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: o.rng && Buffer.from(o.rng(16)).toString('hex'),
+      subject: o.subject,
+      issuer: issuerName,
+      notBefore: o.notBefore,
+      notAfter: o.notAfter,
+      publicKey: spki(o.subjectKey.publicKey),
+      signingKey,
+      signingAlgorithm: signatureAlgorithm(signerKey),
+      extensions,
+    },
+    crypto,
+  );
   return new Uint8Array(cert.rawData);
 }
 
@@ -186,11 +227,19 @@ export interface DeviceIdentityOptions {
   deviceInfo?: string;
   /** Mark the leaf as a hardware identity in the SPDM extension (default true). */
   hardwareIdentity?: boolean;
+  /** Default: an hour ago, or REPLAY_EPOCH_MS under a SeededRandom. */
   notBefore?: Date;
+  /** Default: ten years on, or 9999-12-31T23:59:59Z (RFC 5280 4.1.2.5) under a SeededRandom. */
   notAfter?: Date;
-  /** Seeds the ECDSA keys (RSA and Ed25519 keys come from node's RNG). */
+  /**
+   * Draws the ECDSA and Ed25519 keys (RSA keys come from node's RNG) and the serial numbers;
+   * a SeededRandom makes the whole chain repeatable (see the file header).
+   */
   rng?: RandomSource;
 }
+
+/** RFC 5280 4.1.2.5: the notAfter of a certificate with no well-defined expiration date. */
+const NO_EXPIRY = new Date(Date.UTC(9999, 11, 31, 23, 59, 59));
 
 export interface DeviceIdentity {
   asym: AsymAlg;
@@ -211,12 +260,20 @@ export async function generateDeviceIdentity(
   const asym = o.asym ?? 'ecdsa-p384';
   const role = o.role ?? 'responder';
   const name = o.name ?? 'teeio';
-  const notBefore = o.notBefore ?? new Date(Date.now() - 3600_000);
-  const notAfter = o.notAfter ?? new Date(notBefore.getTime() + 10 * 365 * 86400_000);
+  const seeded = isSeededRandom(o.rng);
+  const notBefore = o.notBefore ?? new Date(seeded ? REPLAY_EPOCH_MS : Date.now() - 3600_000);
+  const notAfter =
+    o.notAfter ?? (seeded ? NO_EXPIRY : new Date(notBefore.getTime() + 10 * 365 * 86400_000));
   const keys = () => generateSigningKeyPair(asym, o.rng);
   const certify = async (opts: Omit<IssueOptions, 'subjectKey' | 'notBefore' | 'notAfter'>) => {
     const k = keys();
-    const certificate = await issueCertificate({ ...opts, subjectKey: k, notBefore, notAfter });
+    const certificate = await issueCertificate({
+      ...opts,
+      subjectKey: k,
+      notBefore,
+      notAfter,
+      rng: o.rng,
+    });
     return { certificate, ...k };
   };
   const root = await certify({ subject: `CN=${name} root CA`, ca: true });

@@ -87,7 +87,11 @@ export {
   type DrbgState,
   defaultRandom,
   HmacDrbg,
+  isSeededRandom,
   type RandomSource,
+  REPLAY_EPOCH_MS,
+  randomFromState,
+  type SeededRandom,
   seededRandom,
 } from './random.ts';
 export {

@@ -13,6 +13,7 @@ import type { KeyObject } from 'node:crypto';
 import { type AsymAlg, asymSign, asymVerify } from './asym.ts';
 import { CryptoError } from './errors.ts';
 import { digest, type HashAlg, hashSize } from './hash.ts';
+import type { RandomSource } from './random.ts';
 
 /** Context strings of DSP0274 1.3 table "SPDM signing contexts" (libspdm's *_SIGN_CONTEXT). */
 export const SPDM_SIGNING_CONTEXT = {
@@ -91,19 +92,22 @@ function checkHash(p: SpdmSignParams, transcriptHash: Uint8Array): void {
 
 /**
  * Signs a transcript (M1/M2, L1/L2, TH up to the signature) for any SPDM version.
+ * @param rng the run's RandomSource: a seeded one makes the signature repeatable (asymSign).
  * @throws CryptoError('bad-key') when the key does not fit `asym`.
  */
 export function spdmSign(
   p: SpdmSignParams,
   privateKey: KeyObject,
   transcript: Uint8Array,
+  rng?: RandomSource,
 ): Uint8Array {
-  if (!usesSigningBlock(p.version)) return asymSign(p.asym, p.hash, privateKey, transcript);
+  if (!usesSigningBlock(p.version)) return asymSign(p.asym, p.hash, privateKey, transcript, rng);
   return asymSign(
     p.asym,
     p.hash,
     privateKey,
     signingBlock(p.version, p.context, digest(p.hash, transcript)),
+    rng,
   );
 }
 
@@ -117,6 +121,7 @@ export function spdmSignHash(
   p: SpdmSignParams,
   privateKey: KeyObject,
   transcriptHash: Uint8Array,
+  rng?: RandomSource,
 ): Uint8Array {
   if (!usesSigningBlock(p.version)) {
     throw new CryptoError(
@@ -125,7 +130,8 @@ export function spdmSignHash(
     );
   }
   checkHash(p, transcriptHash);
-  return asymSign(p.asym, p.hash, privateKey, signingBlock(p.version, p.context, transcriptHash));
+  const block = signingBlock(p.version, p.context, transcriptHash);
+  return asymSign(p.asym, p.hash, privateKey, block, rng);
 }
 
 /** Verifies a signature over a transcript; false (never a throw) for a bad signature or key. */

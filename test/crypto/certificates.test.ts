@@ -4,6 +4,7 @@
  * purpose.
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -30,6 +31,7 @@ import {
   verifyCertChain,
 } from '../../src/crypto/cert-verify.ts';
 import { isCryptoError } from '../../src/crypto/errors.ts';
+import { REPLAY_EPOCH_MS, seededRandom } from '../../src/crypto/random.ts';
 import { concat, toHex } from '../../src/wire/hex.ts';
 import { logValues, vectorPath } from '../support/captures.ts';
 
@@ -300,5 +302,53 @@ describe('generated identities', () => {
       });
       assert.equal(reasonOf(r), 'ok', asym);
     }
+  });
+});
+
+describe('seeded identities', () => {
+  const der = (id: DeviceIdentity) => id.certificates.map(toHex);
+  const pkcs8 = (id: DeviceIdentity) =>
+    toHex(id.leaf.privateKey.export({ format: 'der', type: 'pkcs8' }));
+
+  for (const asym of ['ecdsa-p384', 'ecdsa-p256', 'ed25519'] as const) {
+    it(`${asym}: one seed gives one chain, byte for byte; another seed another`, async () => {
+      const gen = (seed: string) =>
+        generateDeviceIdentity({ asym, pcie: 'Vendor=8086', rng: seededRandom(seed, 'identity') });
+      const [a, b, c] = [await gen('one'), await gen('one'), await gen('two')];
+      assert.deepEqual(der(a), der(b));
+      assert.equal(pkcs8(a), pkcs8(b));
+      for (let i = 0; i < 3; i++) assert.notEqual(der(a)[i], der(c)[i], `certificate ${i}`);
+      assert.notEqual(pkcs8(a), pkcs8(c));
+      // Validity from the replay epoch, not the wall clock; serials from the seed.
+      const certs = a.certificates.map((d) => new X509Certificate(Buffer.from(d)));
+      for (const x of certs) {
+        assert.equal(new Date(x.validFrom).getTime(), REPLAY_EPOCH_MS);
+        assert.equal(new Date(x.validTo).toISOString(), '9999-12-31T23:59:59.000Z');
+      }
+      assert.equal(new Set(certs.map((x) => x.serialNumber)).size, 3);
+      const r = verifyCertChain(buildCertChain('sha384', a.certificates), {
+        hash: 'sha384',
+        trustAnchors: [a.root.certificate],
+        asym,
+        require: { spdmEku: 'responder', pcieSan: true, hardwareIdentity: true },
+      });
+      assert.equal(reasonOf(r), 'ok');
+    });
+  }
+
+  it('without a seed, serials and signatures differ run to run', async () => {
+    const keys = generateSigningKeyPair('ecdsa-p256');
+    const issue = () =>
+      issueCertificate({
+        subject: 'CN=unseeded',
+        subjectKey: keys,
+        ca: true,
+        notBefore: new Date('2025-01-01T00:00:00Z'),
+        notAfter: new Date('2035-01-01T00:00:00Z'),
+      });
+    const [a, b] = [await issue(), await issue()];
+    const [xa, xb] = [a, b].map((d) => new X509Certificate(Buffer.from(d)));
+    assert.notEqual(xa.serialNumber, xb.serialNumber);
+    assert.ok(xa.verify(keys.publicKey) && xb.verify(keys.publicKey));
   });
 });

@@ -4,12 +4,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { generateDeviceIdentity } from '../../src/crypto/cert-build.ts';
+import { REPLAY_EPOCH_MS } from '../../src/crypto/random.ts';
 import { builtinProfiles } from '../../src/device/profiles/index.ts';
+import type { DeviceIdentity } from '../../src/device/tdisp-device.ts';
 import { decodeDoeObject, PCI_DOE_TYPE_SECURED_SPDM } from '../../src/wire/doe.ts';
+import { toHex } from '../../src/wire/hex.ts';
 import { decodePcap, LINKTYPE_PCI_DOE } from '../../src/wire/pcap.ts';
 import { ScenarioError } from '../../src/world/errors.ts';
 import { runLifecycle } from '../../src/world/lifecycle.ts';
-import type { TraceRecord } from '../../src/world/trace.ts';
+import { type TraceRecord, traceRecordJson } from '../../src/world/trace.ts';
 
 type Check = Extract<TraceRecord, { kind: 'check' }>;
 const checks = (rs: TraceRecord[]) => rs.filter((r): r is Check => r.kind === 'check');
@@ -62,16 +66,34 @@ describe('default lifecycle scenario', () => {
     );
   });
 
-  it('the same seed gives the same SPDM bytes', async () => {
-    const bytes = async () =>
-      (await runLifecycle({ seed: 'replay' })).trace.records.flatMap((r) =>
-        r.kind === 'spdm' ? [Buffer.from(r.bytes).toString('hex')] : [],
-      );
-    const [a, b] = [await bytes(), await bytes()];
-    // The device identity is generated per run (certificates are not seeded): compare
-    // everything after the certificate exchange up to the session, which is seeded.
-    const nonces = (xs: string[]) => xs.filter((x) => x.startsWith('13fe') || x.startsWith('137e'));
-    assert.deepEqual(nonces(a), nonces(b));
+  /** Every DOE object crossing the mailbox (both directions) and every trace record. */
+  const replay = async (seed: string, identity?: DeviceIdentity) => {
+    const objects: string[] = [];
+    const { trace } = await runLifecycle({
+      seed,
+      identity,
+      onWire: (e) => objects.push(`${e.direction} ${toHex(e.payload)}`),
+    });
+    return { objects, events: trace.records.map((r) => JSON.stringify(traceRecordJson(r))) };
+  };
+  const differing = (a: string[], b: string[]) => a.filter((x, i) => x !== b[i]).length;
+
+  it('one seed replays every DOE object and every event byte for byte; another seed differs', async () => {
+    const [a, b, c] = [await replay('replay'), await replay('replay'), await replay('other')];
+    assert.ok(a.objects.length > 50, `${a.objects.length} DOE objects`);
+    assert.deepEqual(b.objects, a.objects);
+    assert.deepEqual(b.events, a.events);
+    // The signed and the encrypted messages depend on the seed: most objects differ.
+    assert.ok(differing(a.objects, c.objects) > a.objects.length / 2);
+    assert.notDeepEqual(c.events, a.events);
+  });
+
+  it('with a fixed identity (keys not from the seed) one seed still replays every object', async () => {
+    const id = await generateDeviceIdentity({ name: 'fixed' });
+    const identity = { certChain: id.certificates, privateKey: id.leaf.privateKey };
+    const [a, b] = [await replay('fixed', identity), await replay('fixed', identity)];
+    assert.deepEqual(b.objects, a.objects);
+    assert.deepEqual(b.events, a.events);
   });
 
   it('refuses a TDI the profile does not have, naming what it has', async () => {
@@ -128,6 +150,34 @@ describe('teeio demo', () => {
       assert.ok(
         objects.some((o) => o.type === PCI_DOE_TYPE_SECURED_SPDM),
         'secured records present',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--seed X --pcap F twice: the same trace text and the same pcap, byte for byte', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'teeio-demo-'));
+    const file = join(dir, 'replay.pcap');
+    try {
+      const once = (seed: string) => {
+        const r = run('--seed', seed, '--pcap', file);
+        assert.equal(r.status, 0, r.stderr);
+        return { text: r.stdout, pcap: toHex(new Uint8Array(readFileSync(file))) };
+      };
+      const [a, b, c] = [once('X'), once('X'), once('Y')];
+      assert.equal(b.text, a.text);
+      assert.equal(b.pcap, a.pcap);
+      assert.notEqual(c.pcap, a.pcap);
+      assert.notEqual(c.text, a.text);
+      // Record timestamps come from the replay epoch's logical clock, not the wall clock.
+      const pcap = decodePcap(new Uint8Array(readFileSync(file)));
+      assert.deepEqual(
+        pcap.records.slice(0, 2).map((x) => [x.tsSec, x.tsFrac]),
+        [
+          [REPLAY_EPOCH_MS / 1000, 0],
+          [REPLAY_EPOCH_MS / 1000, 1],
+        ],
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -141,6 +141,7 @@ export class ResponderContext {
       { asym, hash: n.algorithms.suite.hash, version: n.version, context },
       slot.privateKey,
       transcript,
+      this.config.random, // a seeded run signs deterministically
     );
   }
 
