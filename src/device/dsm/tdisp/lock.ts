@@ -48,7 +48,7 @@ export const handleLock: TdispHandler<LockInterfaceRequest> = (req, c) => {
   if (c.env.requireIde && !streamKeyedOn(c.ideKm, req.defaultStreamId, c.session)) {
     return fail(PCI_TDISP_ERROR_CODE_INVALID_REQUEST);
   }
-  const regs = c.env.hw.ideRegisters?.(0);
+  const regs = c.env.hw.ideRegisters?.[0];
   if (regs && defaultStreamProblem(regs, req.defaultStreamId) !== undefined) {
     return fail(PCI_TDISP_ERROR_CODE_INVALID_REQUEST);
   }
@@ -75,7 +75,6 @@ export const handleLock: TdispHandler<LockInterfaceRequest> = (req, c) => {
     msixLocked,
   };
   const next: Tdi = { state: 'CONFIG_LOCKED', fn: c.fn, lock, nonce: nonce.slice() };
-  const effects: HwEffect[] = msixLocked ? [{ kind: 'lockMsix', fn: c.fn, locked: true }] : [];
   // respond
   return {
     kind: 'response',
@@ -85,6 +84,7 @@ export const handleLock: TdispHandler<LockInterfaceRequest> = (req, c) => {
       startInterfaceNonce: nonce.slice(),
     },
     next,
-    effects,
+    // The hardware reads the lock from `next` (the DSM's policy); this is the trace's record.
+    events: msixLocked ? [{ kind: 'MSIX_LOCK', fn: c.fn, locked: true }] : [],
   };
 };
