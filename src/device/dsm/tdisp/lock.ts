@@ -22,7 +22,6 @@ import type { FunctionSecurityView } from '../../events.ts';
 import { streamKeyedOn } from '../ide-km/keys.ts';
 import { defaultStreamProblem } from '../ide-registers.ts';
 import { reportedBars } from '../interface-report.ts';
-import type { HwEffect } from '../state.ts';
 import type { LockRecord, Tdi } from '../tdi.ts';
 import { fail, responseHeader, type TdispHandler } from './common.ts';
 
