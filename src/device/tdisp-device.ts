@@ -38,6 +38,7 @@ import type { BarView } from './events.ts';
 import { walkExtCapabilities } from './pci/config-space.ts';
 import { createDevice, type PciDevice } from './pci/device.ts';
 import { enumerateDevice } from './pci/enumerate.ts';
+import { type HostPort, hostPort, internalPort } from './pci/ports.ts';
 import type { DeviceProfile } from './pci/profile.ts';
 import { PCI_EXT_CAP_ID_DOE } from './pci/regs.ts';
 import { nic } from './profiles/nic.ts';
@@ -89,7 +90,10 @@ export interface TdiInfo {
 
 export interface TdispDevice {
   readonly profile: DeviceProfile;
+  /** The whole hardware model (tests and composition); hosts get `host`. */
   readonly device: PciDevice;
+  /** What host software can reach: config space (DOE included) and BAR MMIO only. */
+  readonly host: HostPort;
   readonly dsm: Dsm;
   readonly identity: DeviceIdentity;
   /** The trust anchor a requester needs: the first certificate of the chain. */
@@ -188,7 +192,8 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
   const random = o.random ?? defaultRandom;
   const device = createDevice(profile, { bus: o.bus });
   if (o.enumerate) enumerateDevice(device);
-  const dsm = new Dsm(pciDeviceHardware(device), {
+  const inside = internalPort(device);
+  const dsm = new Dsm(pciDeviceHardware(inside), {
     ...o.dsm,
     behaviour: o.behaviour ?? 'spec',
     random,
@@ -242,7 +247,7 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
   const discovery = doeDiscoveryResponder();
   // Function 0's mailbox: Discovery answered here, (secured) SPDM to the responder. A
   // malformed object throws, which the mailbox shows as DOE Error.
-  device.setDoeHandler((object) => {
+  inside.setDoeHandler((object) => {
     const obj = decodeDoeObject(object);
     if (isDoeDiscovery(obj)) return doeDiscoveryReply(discovery, obj.payload);
     const reply = doeResponder.handle(decodeTransportPayload('pci_doe', object));
@@ -270,6 +275,7 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
   return {
     profile,
     device,
+    host: hostPort(device),
     dsm,
     identity,
     root: identity.certChain[0],

@@ -19,6 +19,7 @@
  * so the register offsets below are the Linux include/uapi/linux/pci_regs.h names.
  */
 import { PCI_DOE_MAX_LENGTH_DW } from '../wire/doe.ts';
+import { type Clock, realClock } from './clock.ts';
 import { exchangeMessage } from './exchange.ts';
 import { serialQueue } from './serial.ts';
 import {
@@ -65,6 +66,8 @@ export interface DoeMailboxOptions {
   maxResponseDwords?: number;
   /** Sees every request and response object. */
   onWire?: WireTap;
+  /** Deadlines and poll pauses (default: the real clock). */
+  clock?: Clock;
 }
 
 export interface DoeMailboxTransport extends RequesterTransport {
@@ -72,10 +75,41 @@ export interface DoeMailboxTransport extends RequesterTransport {
   exchangeRaw(payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array>;
   /** The mailbox failed an abort and is unusable (Linux PCI_DOE_FLAG_DEAD). */
   readonly dead: boolean;
+  /** A copy of the driver's state. */
+  state(): DoeDriverState;
 }
 
 /** Polls that never pause: a device that answers at Go is read without any timer. */
 const SPIN_POLLS = 4;
+
+/**
+ * Where the driver is in the register protocol (Linux doe_statemachine_work's steps):
+ * 'reset' until the first exchange aborts the mailbox, 'idle' between exchanges, 'send'
+ * while the request is written, 'wait' for Data Object Ready, 'receive' while the response
+ * is read out, 'abort' while an abort completes; 'dead' (an abort did not complete,
+ * Linux PCI_DOE_FLAG_DEAD) is final.
+ */
+export type DoeDriverPhase = 'reset' | 'idle' | 'send' | 'wait' | 'receive' | 'abort' | 'dead';
+
+/** The driver's whole state as plain data (structuredClone copies it). */
+export interface DoeDriverState {
+  phase: DoeDriverPhase;
+  /** close() was called: every later exchange fails. */
+  closed: boolean;
+  /** The object being sent, and how many of its dwords are in the Write Data Mailbox. */
+  request?: Uint8Array;
+  written: number;
+  /** Response dwords read so far, and the Length its header announced. */
+  response: number[];
+  length?: number;
+  /** Status polls in the current wait, and when the wait gives up (clock ms). */
+  polls: number;
+  deadline?: number;
+}
+
+export function newDoeDriverState(): DoeDriverState {
+  return { phase: 'reset', closed: false, written: 0, response: [], polls: 0 };
+}
 
 /**
  * The offset of the first DOE Extended Capability of a function, walking the extended
@@ -94,9 +128,6 @@ export function findDoeCapability(cfg: ConfigAccessor): number | undefined {
   }
   return undefined;
 }
-
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
 
 /**
  * A requester transport over the DOE mailbox at `capOffset` (binding 'pci_doe'). Exchanges
@@ -118,32 +149,35 @@ export function createDoeMailboxTransport(
     opts.maxResponseDwords ?? PCI_DOE_MAX_LENGTH_DW,
     PCI_DOE_MAX_LENGTH_DW,
   );
+  const clock = opts.clock ?? realClock;
   const reg = (r: number) => capOffset + r;
   const status = () => cfg.read32(reg(PCI_DOE_STATUS)) >>> 0;
-
-  let dead = false;
-  let closed = false;
-  let initialised = false;
+  const st = newDoeDriverState();
 
   /** Polls until `done(status)` or the deadline / poll budget runs out; the last status. */
   const poll = async (
     done: (s: number) => boolean,
     timeoutMs: number,
   ): Promise<{ ok: boolean; s: number }> => {
-    const deadline = Date.now() + timeoutMs;
-    for (let i = 0; ; i++) {
+    st.deadline = clock.now() + timeoutMs;
+    for (st.polls = 0; ; st.polls++) {
       const s = status();
       if (done(s)) return { ok: true, s };
-      if (i + 1 >= maxPolls || Date.now() > deadline) return { ok: false, s };
-      if (i >= SPIN_POLLS) await sleep(interval);
+      if (st.polls + 1 >= maxPolls || clock.now() > st.deadline) return { ok: false, s };
+      if (st.polls >= SPIN_POLLS) await clock.sleep(interval);
     }
   };
 
   /** pci_doe_abort: DOE Abort, then wait for Busy and Error to clear; else the mailbox is dead. */
   const abort = async (timeoutMs: number): Promise<void> => {
+    st.phase = 'abort';
+    st.request = undefined;
+    st.written = 0;
+    st.response = [];
+    st.length = undefined;
     cfg.write32(reg(PCI_DOE_CTRL), PCI_DOE_CTRL_ABORT);
     const r = await poll((s) => !(s & (PCI_DOE_STATUS_BUSY | PCI_DOE_STATUS_ERROR)), timeoutMs);
-    if (!r.ok) dead = true;
+    st.phase = r.ok ? 'idle' : 'dead';
   };
 
   /** Aborts, then throws the failure (signal_task_abort). */
@@ -153,6 +187,9 @@ export function createDoeMailboxTransport(
   };
 
   const send = async (object: Uint8Array, timeoutMs: number): Promise<void> => {
+    st.phase = 'send';
+    st.request = object;
+    st.written = 0;
     // Somebody else's object in flight: wait for it, bounded (Linux refuses at once).
     const idle = await poll((s) => !(s & PCI_DOE_STATUS_BUSY), timeoutMs);
     if (!idle.ok) {
@@ -162,9 +199,10 @@ export function createDoeMailboxTransport(
       await fail(new TransportError('device-error', 'DOE Error set before send'), timeoutMs);
     }
     const dv = new DataView(object.buffer, object.byteOffset, object.byteLength);
-    for (let o = 0; o < object.length; o += 4)
-      cfg.write32(reg(PCI_DOE_WRITE), dv.getUint32(o, true));
+    for (; st.written * 4 < object.length; st.written++)
+      cfg.write32(reg(PCI_DOE_WRITE), dv.getUint32(st.written * 4, true));
     cfg.write32(reg(PCI_DOE_CTRL), PCI_DOE_CTRL_GO);
+    st.phase = 'wait';
   };
 
   const receive = async (request: Uint8Array, timeoutMs: number): Promise<Uint8Array> => {
@@ -181,6 +219,8 @@ export function createDoeMailboxTransport(
         timeoutMs,
       );
     }
+    st.phase = 'receive';
+    st.response = [];
     const read = () => cfg.read32(reg(PCI_DOE_READ)) >>> 0;
     const advance = () => cfg.write32(reg(PCI_DOE_READ), 0);
     // Header dword 1: the response must be of the protocol asked (vendor id and type).
@@ -195,8 +235,10 @@ export function createDoeMailboxTransport(
         timeoutMs,
       );
     }
+    st.response.push(h1);
     advance();
     const h2 = read();
+    st.response.push(h2);
     advance();
     const length = h2 & PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH || PCI_DOE_MAX_LENGTH_DW;
     if (length < 2) {
@@ -208,14 +250,11 @@ export function createDoeMailboxTransport(
         timeoutMs,
       );
     }
-    const out = new Uint8Array(length * 4);
-    const dv = new DataView(out.buffer);
-    dv.setUint32(0, h1, true);
-    dv.setUint32(4, h2, true);
-    for (let i = 2; i < length; i++) {
-      dv.setUint32(i * 4, read(), true);
+    st.length = length;
+    while (st.response.length < length) {
+      st.response.push(read());
       // Prior to the last ack, Data Object Ready must still be set.
-      if (i === length - 1 && !(status() & PCI_DOE_STATUS_DATA_OBJECT_READY)) {
+      if (st.response.length === length && !(status() & PCI_DOE_STATUS_DATA_OBJECT_READY)) {
         return fail(
           new TransportError('device-error', 'Data Object Ready dropped mid-object'),
           timeoutMs,
@@ -227,6 +266,13 @@ export function createDoeMailboxTransport(
     if (status() & PCI_DOE_STATUS_ERROR) {
       return fail(new TransportError('device-error', 'DOE Error after the response'), timeoutMs);
     }
+    const out = new Uint8Array(length * 4);
+    const dv = new DataView(out.buffer);
+    for (const [i, d] of st.response.entries()) dv.setUint32(i * 4, d, true);
+    st.phase = 'idle';
+    st.request = undefined;
+    st.response = [];
+    st.length = undefined;
     return out;
   };
 
@@ -235,12 +281,10 @@ export function createDoeMailboxTransport(
   const exchangeRaw = (payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array> =>
     serial(async () => {
       const t = timeoutMs ?? defaultTimeout;
-      if (closed) throw new TransportError('closed', 'DOE mailbox transport is closed');
-      if (!initialised) {
-        initialised = true;
-        await abort(t);
-      }
-      if (dead) throw new TransportError('closed', 'DOE mailbox is dead (abort did not complete)');
+      if (st.closed) throw new TransportError('closed', 'DOE mailbox transport is closed');
+      if (st.phase === 'reset') await abort(t);
+      if (st.phase === 'dead')
+        throw new TransportError('closed', 'DOE mailbox is dead (abort did not complete)');
       if (payload.length < 8 || payload.length % 4 !== 0) {
         throw new RangeError(
           `a DOE object is whole dwords, at least 2: got ${payload.length} bytes`,
@@ -256,13 +300,14 @@ export function createDoeMailboxTransport(
   return {
     binding: 'pci_doe',
     get dead() {
-      return dead;
+      return st.phase === 'dead';
     },
+    state: () => structuredClone(st),
     exchangeRaw,
     exchange: (m: TransportMessage, timeoutMs?: number): Promise<TransportMessage> =>
       exchangeMessage('pci_doe', exchangeRaw, m, timeoutMs),
     async close() {
-      closed = true;
+      st.closed = true;
     },
   };
 }

@@ -1,9 +1,12 @@
 /** transport/: moving SPDM messages between a requester and a responder. */
 export { decodeTransportPayload, encodeTransportPayload, socketTransportType } from './binding.ts';
+export { type Clock, realClock, VirtualClock } from './clock.ts';
 export { doeDiscovery } from './doe-discovery.ts';
 export {
   type ConfigAccessor,
   createDoeMailboxTransport,
+  type DoeDriverPhase,
+  type DoeDriverState,
   type DoeMailboxOptions,
   type DoeMailboxTransport,
   findDoeCapability,

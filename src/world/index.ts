@@ -1,4 +1,5 @@
 /** world/: composition of the layers into runnable scenarios, and the trace they produce. */
 export { ScenarioError } from './errors.ts';
+export { canonicalEncoding, canonicalHash } from './hash.ts';
 export { type LifecycleOptions, type LifecycleResult, runLifecycle } from './lifecycle.ts';
 export { Trace, type TraceRecord, traceRecordJson } from './trace.ts';

@@ -5,6 +5,7 @@
  * requester does with ResponseNotReady, Busy and peer ERRORs. Every check the requester
  * makes must pass, and both ends must agree on what sessions exist.
  */
+
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { seededRandom } from '../../src/crypto/random.ts';
@@ -19,6 +20,7 @@ import {
   SpdmUsageError,
 } from '../../src/spdm/requester/index.ts';
 import { VendorRegistry } from '../../src/spdm/vendor.ts';
+import { VirtualClock } from '../../src/transport/clock.ts';
 import type { TransportMessage } from '../../src/transport/types.ts';
 import { encodeSpdm } from '../../src/wire/spdm/codec.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
@@ -189,10 +191,12 @@ describe('requester <-> responder in-process', () => {
     assert.deepEqual(failedChecks(events), []);
   });
 
-  it('answers ResponseNotReady with RESPOND_IF_READY and takes the delayed response', async () => {
+  it('answers ResponseNotReady with RESPOND_IF_READY after the RDT wait (capped) on its clock', async () => {
     let pending: TransportMessage | undefined;
+    const clock = new VirtualClock();
     const { requester: r, events } = makePair({
       identity: gen,
+      options: { clock },
       handler: (inner) => async (m) => {
         const code = m.bytes[1];
         if (code === C.SPDM_GET_MEASUREMENTS && !pending) {
@@ -204,7 +208,8 @@ describe('requester <-> responder in-process', () => {
               code: C.SPDM_ERROR,
               errorCode: C.SPDM_ERROR_CODE.ResponseNotReady,
               errorData: 0,
-              responseNotReady: { rdtExponent: 10, requestCode: code, token: 0x5a, rdtm: 2 },
+              // 2^20 us is above the 1000 ms default cap.
+              responseNotReady: { rdtExponent: 20, requestCode: code, token: 0x5a, rdtm: 2 },
             }),
           };
         }
@@ -217,8 +222,10 @@ describe('requester <-> responder in-process', () => {
       },
     });
     await authenticate(r);
+    const before = clock.now();
     const m = await r.getMeasurements({ index: 'all' });
     assert.equal(m.blocks.length, 5);
+    assert.equal(clock.now() - before, 1000, 'slept the capped RDT on the injected clock');
     assert.deepEqual(failedChecks(events), []);
     const names = events.flatMap((e) => (e.type === 'message' ? [e.name] : []));
     assert.deepEqual(names.slice(-4), [

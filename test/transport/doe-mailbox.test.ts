@@ -3,11 +3,15 @@ import { describe, it } from 'node:test';
 import { createDevice } from '../../src/device/pci/device.ts';
 import type { DsmProfile } from '../../src/device/pci/profile.ts';
 import { nvme } from '../../src/device/profiles/index.ts';
+import { VirtualClock } from '../../src/transport/clock.ts';
 import { doeDiscovery } from '../../src/transport/doe-discovery.ts';
 import {
   type ConfigAccessor,
   createDoeMailboxTransport,
+  type DoeDriverState,
+  type DoeMailboxTransport,
   findDoeCapability,
+  newDoeDriverState,
 } from '../../src/transport/doe-mailbox.ts';
 import { TransportError } from '../../src/transport/types.ts';
 import { capturePairs } from '../support/captures.ts';
@@ -103,11 +107,13 @@ describe('DOE mailbox transport', () => {
   it('times out (bounded) when the device never answers, aborts, and the mailbox works again', async () => {
     let answer = false;
     const { dev, cfg, cap } = mailbox(() => (answer ? obj(0, [1, 0, 0, 0]) : undefined));
-    const t = createDoeMailboxTransport(cfg, cap, { timeoutMs: 20, maxPolls: 50 });
-    const t0 = Date.now();
+    const clock = new VirtualClock();
+    const t = createDoeMailboxTransport(cfg, cap, { clock, pollIntervalMs: 8 });
     await rejects(t.exchangeRaw(obj(0, [0, 0, 0, 0])), 'timeout');
-    assert.ok(Date.now() - t0 < 1000);
+    // Linux's 1 s deadline on the virtual clock: polls 8 ms apart until it has passed.
+    assert.ok(clock.now() > 1000 && clock.now() <= 1008, `clock at ${clock.now()}`);
     assert.equal(dev.configRead(0, cap + 0x0c, 4), 0, 'idle after the abort');
+    assert.equal(t.state().phase, 'idle');
     answer = true;
     assert.deepEqual(await t.exchangeRaw(obj(0, [0, 0, 0, 0])), obj(0, [1, 0, 0, 0]));
   });
@@ -209,6 +215,29 @@ describe('DOE mailbox transport', () => {
     const t = createDoeMailboxTransport(cfg, 0x100, { timeoutMs: 5, maxPolls: 10 });
     await rejects(t.exchangeRaw(obj(0, [0, 0, 0, 0])), 'closed');
     assert.equal(t.dead, true);
+    assert.equal(t.state().phase, 'dead');
+  });
+
+  it('keeps its register-protocol step and buffers as plain data', async () => {
+    let seen: DoeDriverState | undefined;
+    let t: DoeMailboxTransport | undefined;
+    const { cfg, cap } = mailbox((o) => {
+      seen = t!.state();
+      return obj(0, [o[8] + 1, 0, 0, 0]);
+    });
+    t = createDoeMailboxTransport(cfg, cap);
+    assert.deepEqual(t.state(), newDoeDriverState());
+    const request = obj(0, [7, 0, 0, 0]);
+    assert.deepEqual(await t.exchangeRaw(request), obj(0, [8, 0, 0, 0]));
+    // The handler ran at DOE Go: the whole request written, nothing read yet.
+    assert.equal(seen?.phase, 'send');
+    assert.deepEqual(seen?.request, request);
+    assert.equal(seen?.written, 3);
+    assert.deepEqual(seen?.response, []);
+    const after = t.state();
+    assert.equal(after.phase, 'idle');
+    assert.equal(after.request, undefined);
+    assert.deepEqual(structuredClone(after), after);
   });
 
   it('is closed after close()', async () => {

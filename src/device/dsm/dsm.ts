@@ -4,10 +4,12 @@
  * T-bit policy for the data paths, and registration with the SPDM responder's
  * vendor-defined dispatch (PCI-SIG StandardID 3, VendorID 01 00, ProtocolID 0 / 1).
  *
- * Every request is a transition (state, request) -> (state, response, effects, events);
- * this class commits the state, then applies the effects to the hardware, then publishes
- * the events. Hardware events caused by an effect (an IDE stream the DSM set Insecure) are
- * handled as they arrive, against the already committed state.
+ * Every request is a transition (state, request, hardware view) -> (state, response,
+ * effects, events): this class captures the view (plain data) first, then commits the
+ * state, applies the effects to the hardware and publishes the events. Hardware events
+ * caused by an effect (a stream the DSM stopped) are handled as they arrive, against the
+ * already committed state. The facts the DSM owns (a stream Secure, MSI-X locked) the
+ * hardware reads from this state through the installed policy.
  */
 import { defaultRandom, type RandomSource } from '../../crypto/random.ts';
 import type {
@@ -27,12 +29,12 @@ import { PCI_PROTOCOL_ID_TDISP } from '../../wire/tdisp/constants.ts';
 import type { ConfigEventRecord } from '../events.ts';
 import { BEHAVIOURS, type Behaviour, type BehaviourName } from './behaviour.ts';
 import type { DsmEvent } from './events.ts';
-import type { DsmHardware, TeePolicy } from './hardware.ts';
+import { captureHwView, type DsmHardware, type TeePolicy } from './hardware.ts';
 import { ideKmRespond } from './ide-km/responder.ts';
 import { type DsmEnv, type DsmState, type HwEffect, initialDsmState, type Step } from './state.ts';
 import type { SessionRef, TdiStateName } from './tdi.ts';
 import { tdispRespond } from './tdisp/responder.ts';
-import { dmaT, mmioAccess } from './tee-policy.ts';
+import { dmaT, mmioAccess, msixLocked } from './tee-policy.ts';
 import { applyConfigEvent, applySessionEnd, toError } from './triggers.ts';
 
 export interface DsmConfig {
@@ -63,8 +65,11 @@ function sessionOf(ctx: VendorRequestContext): SessionRef | undefined {
     : { connectionId: ctx.connectionId, sessionId: ctx.sessionId };
 }
 
+/** The DSM's configuration: everything a transition reads but the hardware view. */
+export type DsmSettings = Omit<DsmEnv, 'hw'>;
+
 export class Dsm {
-  readonly env: DsmEnv;
+  readonly env: DsmSettings;
   private s: DsmState = initialDsmState();
   private readonly listeners = new Set<(e: DsmEvent) => void>();
 
@@ -81,7 +86,6 @@ export class Dsm {
       throw new RangeError(`unknown DSM behaviour ${String(config.behaviour)}`);
     this.env = {
       behaviour: { ...base, ...config.overrides, name: base.name },
-      hw,
       random: config.random ?? defaultRandom,
       segment: config.segment ?? 0,
       keyOrder: config.keyOrder ?? 'spdm-emu',
@@ -120,12 +124,17 @@ export class Dsm {
   /** IDE_KM (ProtocolID 0) handler for the vendor-defined dispatch. */
   readonly ideKmHandler: VendorHandler = (ctx, message) =>
     this.guard('IDE_KM', () =>
-      ideKmRespond(this.s, message, { env: this.env, session: sessionOf(ctx) }),
+      ideKmRespond(this.s, message, { env: this.transitionEnv(), session: sessionOf(ctx) }),
     );
 
   /** TDISP (ProtocolID 1) handler for the vendor-defined dispatch. */
   readonly tdispHandler: VendorHandler = (ctx, message) =>
-    this.guard('TDISP', () => tdispRespond(this.s, message, sessionOf(ctx), this.env));
+    this.guard('TDISP', () => tdispRespond(this.s, message, sessionOf(ctx), this.transitionEnv()));
+
+  /** The settings plus the hardware as it is now, captured once for one transition. */
+  private transitionEnv(): DsmEnv {
+    return { ...this.env, hw: captureHwView(this.hw, this.env.behaviour.maxPortIndex) };
+  }
 
   /** Registers IDE_KM and TDISP under the PCI-SIG registry (StandardID 3, VendorID 01 00). */
   registerVendorHandlers(registry: VendorRegistry): void {
@@ -172,11 +181,16 @@ export class Dsm {
     this.commit({ ...r, result: { kind: 'silent' } });
   }
 
-  /** The T-bit policy installed in the hardware (also usable directly). */
+  /**
+   * The T-bit policy installed in the hardware (also usable directly); through it the
+   * hardware also shows the DSM's MSI-X lock and stream state, of which it keeps no copy.
+   */
   readonly teePolicy: TeePolicy = {
     mmio: (fn, bar, offset, t) =>
       mmioAccess(this.s, this.hw.securityView(fn), fn, bar, BigInt(offset), t),
     dmaT: (fn) => dmaT(this.s, fn),
+    msixLocked: (fn) => msixLocked(this.s, fn),
+    streamSecure: (id) => this.s.ideKm.streams[id]?.secure === true,
   };
 
   private guard(protocol: 'TDISP' | 'IDE_KM', run: () => Step): VendorHandlerResult {
@@ -202,8 +216,9 @@ export class Dsm {
   private apply(e: HwEffect): DsmEvent[] {
     switch (e.kind) {
       case 'setStreamState': {
-        this.hw.setStreamState(e.streamId, e.state);
+        // The hardware shows Secure from the committed state; a loss it also reports.
         if (e.state === 'Insecure') {
+          this.hw.streamLeftSecure?.(e.streamId);
           // The hardware reports this too; the DSM does not rely on it (idempotent).
           const r = applyConfigEvent(
             this.s,
@@ -215,9 +230,6 @@ export class Dsm {
         }
         return [];
       }
-      case 'lockMsix':
-        this.hw.lockMsix(e.fn, e.locked);
-        return [{ kind: 'MSIX_LOCK', fn: e.fn, locked: e.locked }];
       case 'scrub':
         this.hw.scrub(e.fn);
         return [{ kind: 'SCRUB', fn: e.fn }];

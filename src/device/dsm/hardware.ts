@@ -4,7 +4,9 @@
  * hardware) and section 6.33 (IDE stream state shown in the IDE Extended Capability).
  *
  * The DSM only ever reaches the hardware through this interface, so the same DSM runs on
- * the real device model, on a test double, or on a user's own model.
+ * the real device model, on a test double, or on a user's own model. Its transitions never
+ * call it: the DSM captures the facts they read as a plain HwView first, so a transition
+ * is a function of (state, request, hardware view).
  */
 import type { ConfigEventRecord, FunctionSecurityView } from '../events.ts';
 
@@ -29,6 +31,10 @@ export interface TeePolicy {
   ): TeeAccessResult;
   /** Does the function's DMA engine set T=1 on its requests now? */
   dmaT(fn: number): boolean;
+  /** LOCK_MSIX holds the function's MSI-X table, PBA and control (the LockRecord's fact). */
+  msixLocked(fn: number): boolean;
+  /** Every key of the stream is started (the IDE_KM state's fact); the link may still be down. */
+  streamSecure(streamId: number): boolean;
 }
 
 /** The DSM's window onto the device hardware. */
@@ -39,10 +45,12 @@ export interface DsmHardware {
   securityView(fn: number): FunctionSecurityView | undefined;
   /** Subscribes to the config-space ERROR triggers; delivered after the access completed. */
   onSecurityEvent(listener: (record: ConfigEventRecord) => void): unknown;
-  /** Shows a Selective IDE stream as Secure or Insecure in the IDE capability. */
-  setStreamState(streamId: number, state: IdeStreamState): void;
-  /** Locks (LOCK_MSIX) or unlocks the function's MSI-X table, PBA and control. */
-  lockMsix(fn: number, locked: boolean): void;
+  /**
+   * The DSM took a stream out of Secure (K_SET_STOP, its session ended): the hardware,
+   * which shows the DSM's stream state through the policy, reports it as it would any
+   * stream loss. Absent: nothing to report to.
+   */
+  streamLeftSecure?(streamId: number): void;
   /** Zeroes the function's device memory (STOP_INTERFACE scrub). */
   scrub(fn: number): void;
   /** Installs the T-bit policy (absent on hardware without TEE data paths). */
@@ -55,6 +63,40 @@ export interface DsmHardware {
   ideRegisters?(portIndex: number): number[] | undefined;
   /** Routing id of the function hosting the DSM (function 0), for QUERY_RESP. */
   dsmRequesterId?(): number;
+}
+
+/** The hardware facts a DSM transition reads, captured as plain data before it runs. */
+export interface HwView {
+  /** Security views of the assignable TDI functions present now, in tdiFunctions order. */
+  tdis: FunctionSecurityView[];
+  /**
+   * IDE register blocks by port index (absent index: no such port); undefined when the
+   * hardware offers none (QUERY_RESP then uses `defaultIdeRegisters`).
+   */
+  ideRegisters?: Record<number, number[]>;
+  /** Routing id of the function hosting the DSM, for QUERY_RESP. */
+  dsmRequesterId: number;
+}
+
+/**
+ * Reads the view of `hw` a transition needs: every TDI's security view and the IDE
+ * register blocks of ports 0..maxPortIndex.
+ */
+export function captureHwView(hw: DsmHardware, maxPortIndex: number): HwView {
+  const tdis = hw.tdiFunctions().flatMap((fn) => {
+    const v = hw.securityView(fn);
+    return v === undefined ? [] : [v];
+  });
+  let ideRegisters: Record<number, number[]> | undefined;
+  if (hw.ideRegisters) {
+    ideRegisters = {};
+    for (let p = 0; p <= maxPortIndex; p++) {
+      const regs = hw.ideRegisters(p);
+      if (regs !== undefined) ideRegisters[p] = regs;
+    }
+  }
+  const dsmRequesterId = hw.dsmRequesterId?.() ?? hw.securityView(0)?.requesterId ?? 0;
+  return { tdis, ...(ideRegisters && { ideRegisters }), dsmRequesterId };
 }
 
 // IDE Capability register bits (PCIe 6.x 7.9.26.2) used by the default block.

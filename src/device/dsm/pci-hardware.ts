@@ -1,12 +1,13 @@
 /**
  * The DSM's hardware interface over teeio's PCIe device model (device/pci/): the DSM sits
  * inside the device, so it reads function 0's IDE Extended Capability (PCIe 6.x 7.9.26)
- * through config space for QUERY_RESP, and drives IDE stream state, MSI-X locking, scrub
- * and the T-bit policy through the hooks the model offers its DSM.
+ * through config space for QUERY_RESP, and drives scrub, stream-loss reports and the
+ * T-bit policy (through which the model reads MSI-X lock and stream state) over the
+ * model's internal port, the one a host never gets.
  */
 
 import { walkExtCapabilities } from '../pci/config-space.ts';
-import type { PciDevice } from '../pci/device.ts';
+import type { InternalPort } from '../pci/ports.ts';
 import {
   PCI_EXT_CAP_ID_IDE,
   PCI_IDE_CAP,
@@ -26,7 +27,10 @@ const DSM_FN = 0;
  * IDE Capability, IDE Control, every Link IDE block and every Selective IDE block of
  * `fn`'s IDE Extended Capability, as QUERY_RESP carries them; undefined without one.
  */
-export function readIdeRegisterBlock(device: PciDevice, fn = DSM_FN): number[] | undefined {
+export function readIdeRegisterBlock(
+  device: Pick<InternalPort, 'configRead'>,
+  fn = DSM_FN,
+): number[] | undefined {
   const read = (off: number, size: number) => device.configRead(fn, off, size);
   const ide = walkExtCapabilities(read).find((c) => c.id === PCI_EXT_CAP_ID_IDE);
   if (ide === undefined) return undefined;
@@ -43,19 +47,15 @@ export function readIdeRegisterBlock(device: PciDevice, fn = DSM_FN): number[] |
   return out;
 }
 
-/** Adapts a PciDevice to what the DSM needs. */
-export function pciDeviceHardware(device: PciDevice): DsmHardware {
-  const hasIde = device.profile.dsm?.ide !== undefined;
+/** Adapts the device model's internal port to what the DSM needs. */
+export function pciDeviceHardware(device: InternalPort): DsmHardware {
   return {
     tdiFunctions: () => device.tdis(),
     securityView: (fn) => (device.hasFunction(fn) ? device.securityView(fn) : undefined),
     onSecurityEvent: (l) => device.onSecurityEvent(l),
     // A device without IDE has no stream to show; the DSM's own state still tracks keys.
-    setStreamState: (id, state) => {
-      if (hasIde) device.setStreamState(id, state);
-    },
-    lockMsix: (fn, locked) => {
-      if (device.hasFunction(fn)) device.lockMsix(fn, locked);
+    streamLeftSecure: (id) => {
+      if (device.hasIde) device.streamLeftSecure(id);
     },
     scrub: (fn) => {
       if (device.hasFunction(fn)) device.scrub(fn);

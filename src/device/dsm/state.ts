@@ -1,15 +1,16 @@
 /**
  * The DSM's whole state as plain data (DESIGN.md principle 2) and the shape of a
  * transition: handlers are functions (state, input, env) -> (state, response, effects,
- * events). Effects are what the hardware must do (IDE stream state, MSI-X lock, scrub);
- * the `Dsm` class applies them after committing the new state.
+ * events). Effects are what the hardware must do (report a stream state change, scrub);
+ * the `Dsm` class applies them after committing the new state. What the hardware shows of
+ * the DSM's own facts (stream Secure, MSI-X locked) it reads from this state.
  */
 import type { RandomSource } from '../../crypto/random.ts';
 import type { VendorHandlerResult } from '../../spdm/vendor.ts';
 import type { KeyOrder } from '../../wire/idekm/messages.ts';
 import type { Behaviour } from './behaviour.ts';
 import type { DsmEvent } from './events.ts';
-import type { DsmHardware, IdeStreamState } from './hardware.ts';
+import type { HwView, IdeStreamState } from './hardware.ts';
 import type { IdeKmState } from './ide-km/keys.ts';
 import type { Tdi } from './tdi.ts';
 
@@ -25,7 +26,6 @@ export function initialDsmState(): DsmState {
 
 export type HwEffect =
   | { kind: 'setStreamState'; streamId: number; state: IdeStreamState }
-  | { kind: 'lockMsix'; fn: number; locked: boolean }
   | { kind: 'scrub'; fn: number };
 
 export interface Step {
@@ -35,10 +35,13 @@ export interface Step {
   events: DsmEvent[];
 }
 
-/** What handlers may read besides the state: configuration, the hardware's views, randomness. */
+/**
+ * What handlers may read besides the state: configuration, randomness, and the hardware
+ * view captured for this one transition (plain data; handlers never call the hardware).
+ */
 export interface DsmEnv {
   behaviour: Behaviour;
-  hw: DsmHardware;
+  hw: HwView;
   random: RandomSource;
   /** PCI segment of this device (FunctionID bits 23:16 when Segment Valid is set). */
   segment: number;

@@ -40,8 +40,13 @@ function classify(
   const kind: RangeKind = r?.kind ?? 'tee';
   if (kind === 'non-tee') return 'non-tee';
   if (kind === 'tee') return 'tee';
-  const msixLocked = tdi !== undefined && tdi.state !== 'CONFIG_UNLOCKED' && tdi.lock.msixLocked;
-  return msixLocked ? 'msix' : 'non-tee';
+  return msixLocked(s, fn) ? 'msix' : 'non-tee';
+}
+
+/** LOCK_MSIX holds the function's MSI-X: locked with the flag, and not unlocked since. */
+export function msixLocked(s: DsmState, fn: number): boolean {
+  const tdi = s.tdis[fn];
+  return tdi !== undefined && tdi.state !== 'CONFIG_UNLOCKED' && tdi.lock.msixLocked;
 }
 
 /** The decision for one MMIO access to function `fn`. */

@@ -5,12 +5,20 @@
  * decide T-bit traffic. With no DSM, only T=0 traffic completes.
  */
 
-/** The DSM's say on T-bit traffic. */
+/**
+ * The DSM's say on T-bit traffic, and the DSM-owned facts the hardware shows: whether
+ * LOCK_MSIX is in force for a function (the DSM's LockRecord) and whether an IDE stream
+ * is Secure (the DSM's IDE_KM key state). The hardware keeps no copy of either.
+ */
 export interface TeePolicy {
   /** May this MMIO request reach the BAR? 'UR' completes it with Unsupported Request. */
   mmio(fn: number, bar: number, offset: number, t: boolean, write: boolean): 'ok' | 'UR';
   /** The T bit the function's DMA engine sets on its requests now. */
   dmaT(fn: number): boolean;
+  /** LOCK_MSIX holds the function's MSI-X table, PBA and control (absent: never). */
+  msixLocked?(fn: number): boolean;
+  /** The stream's keys are started, K_SET_GO on every sub-stream (absent: never). */
+  streamSecure?(streamId: number): boolean;
 }
 
 /** With no DSM installed: ordinary (T=0) traffic only. */

@@ -4,8 +4,10 @@
  * events of TDISP (PCIe 6.x 11.2, SYSTEM.md section 2) that the DSM subscribes to.
  *
  * Everything a host can do goes through `configRead`/`configWrite`, `mmioRead`/`mmioWrite`
- * and `setBusNumber` (what enumeration changes). What the DSM does from inside the device
- * is `setDoeHandler`, `setStreamState`, `lockMsix`, `setTeePolicy` and `scrub`. Events are
+ * and `setBusNumber` (what enumeration changes): ports.ts's `hostPort` offers only those.
+ * What the DSM does from inside the device (`setDoeHandler`, `setTeePolicy`,
+ * `streamLeftSecure`, `scrub`) is ports.ts's `internalPort`. Facts the DSM owns (MSI-X
+ * locked, IDE stream Secure) are read through its policy, never stored here. Events are
  * queued while an access runs and delivered once it has completed, so the write itself
  * always takes effect.
  */
@@ -176,32 +178,35 @@ export class PciDevice {
   }
 
   /**
-   * The IDE_KM responder's view: a stream becomes Secure after K_SET_GO, Insecure after
-   * K_SET_STOP. Leaving Secure emits IDE_STREAM_INSECURE to every function. Throws
-   * RangeError when the device has no IDE capability or the id is not 0..255.
+   * The DSM took a stream out of Secure (K_SET_STOP, its session ended): the stream's
+   * state is the DSM's, so this only reports it, IDE_STREAM_INSECURE to every function.
+   * Throws RangeError when the device has no IDE capability or the id is not 0..255.
    */
-  setStreamState(streamId: number, state: StreamState): void {
+  streamLeftSecure(streamId: number): void {
     const ide = this.requireIde();
     if (!Number.isInteger(streamId) || streamId < 0 || streamId > 255) {
       throw new RangeError(`stream id ${streamId}`);
     }
-    this.run(() => this.ops.ideChange(() => ide.keys.set(streamId, state)));
+    if (ide.linkUp) this.run(() => this.ops.streamsLeftSecure([streamId]));
   }
 
-  /** A stream's state as the link sees it now. Throws RangeError without IDE. */
+  /** A stream's state as the link sees it now (link up, DSM keys started). Throws RangeError without IDE. */
   streamState(streamId: number): StreamState {
-    return secureStreams(this.requireIde()).has(streamId) ? 'Secure' : 'Insecure';
+    this.requireIde();
+    return this.ops.streamSecure(streamId) ? 'Secure' : 'Insecure';
   }
 
-  /** Link down: every stream loses its keys and goes Insecure. Throws RangeError without IDE. */
+  /**
+   * Link down: every Secure stream loses its keys (IDE_STREAM_INSECURE, on which the DSM
+   * drops them). Throws RangeError without IDE.
+   */
   linkDown(): void {
     const ide = this.requireIde();
-    this.run(() =>
-      this.ops.ideChange(() => {
-        ide.linkUp = false;
-        for (const id of ide.keys.keys()) ide.keys.set(id, 'Insecure');
-      }),
-    );
+    this.run(() => {
+      const lost = secureStreams(ide, this.ops.streamSecure);
+      ide.linkUp = false;
+      this.ops.streamsLeftSecure(lost);
+    });
   }
 
   /** Link retrained; streams stay Insecure until keys are programmed again. */
@@ -209,12 +214,10 @@ export class PciDevice {
     this.requireIde().linkUp = true;
   }
 
-  /** LOCK_INTERFACE's LOCK_MSIX: watch the MSI-X table, PBA and control. Throws RangeError for an absent function. */
-  lockMsix(fn: number, locked: boolean): void {
-    this.fnState(fn).msixLocked = locked;
-  }
-
-  /** Installs the DSM's T-bit policy; `undefined` restores the T=0-only default. */
+  /**
+   * Installs the DSM's T-bit policy, through which the device also reads whether MSI-X is
+   * locked and which streams are keyed; `undefined` restores the T=0-only default.
+   */
   setTeePolicy(policy: TeePolicy | undefined): void {
     this.policy = policy ?? DEFAULT_TEE_POLICY;
   }
@@ -236,11 +239,7 @@ export class PciDevice {
       for (const fn of this.functions())
         this.ops.emit(fn, { kind: 'POWER_STATE_LOSS', to: 'D3cold' });
       const ide = this.state.ide;
-      if (ide) {
-        this.ops.ideChange(() => {
-          for (const id of ide.keys.keys()) ide.keys.set(id, 'Insecure');
-        });
-      }
+      if (ide) this.ops.streamsLeftSecure(secureStreams(ide, this.ops.streamSecure));
       for (const fs of [...this.state.functions.values()]) {
         if (fs.kind === 'pf') this.resetPf(fs);
       }
@@ -285,7 +284,7 @@ export class PciDevice {
     const fs = this.state.functions.get(fn)!;
     return this.run(() => {
       const region = fs.caps.msix && msixRegion(fs.caps.msix, bar, off, data.length);
-      if (region && fs.msixLocked) this.ops.emit(fn, { kind: 'MSIX_LOCKED_CHANGE' });
+      if (region && this.ops.msixLocked(fn)) this.ops.emit(fn, { kind: 'MSIX_LOCKED_CHANGE' });
       if (region !== 'pba') memWrite(fs.memory[bar], off, data);
       return { status: 'SC' };
     });
@@ -512,14 +511,11 @@ export class PciDevice {
         }
       },
       doeHandler: () => dev.handler,
-      ideChange(change) {
-        const ide = dev.state.ide;
-        if (!ide) return;
-        const before = secureStreams(ide);
-        change();
-        const after = secureStreams(ide);
-        for (const id of before) {
-          if (after.has(id)) continue;
+      msixLocked: (fn) => dev.policy.msixLocked?.(fn) ?? false,
+      streamSecure: (id) =>
+        dev.state.ide?.linkUp === true && (dev.policy.streamSecure?.(id) ?? false),
+      streamsLeftSecure(ids) {
+        for (const id of ids) {
           for (const fn of dev.functions())
             this.emit(fn, { kind: 'IDE_STREAM_INSECURE', streamId: id });
         }

@@ -17,6 +17,7 @@ export {
   type TeePolicy,
   type UpstreamPort,
 } from './device.ts';
+export { type HostPort, hostPort, type InternalPort, internalPort } from './ports.ts';
 export type {
   BarProfile,
   DeviceProfile,

@@ -1,7 +1,9 @@
 /**
  * Sparse device memory behind a BAR: a Map of 4 KiB pages, allocated on first write, so a
  * 16 GiB GPU BAR costs only the pages actually touched. Pages never written read as zero.
- * Plain data (a Map of Uint8Array), so a device snapshot is a structuredClone.
+ * Plain data (a Map of Uint8Array), so a device snapshot is a structuredClone. Canonical:
+ * a page is present only while it holds a non-zero byte, so equal contents are equal Maps
+ * (and hash equal) however they were written.
  */
 
 export const PAGE_SIZE = 4096;
@@ -28,8 +30,11 @@ export function memRead(mem: SparseMemory, offset: number, length: number): Uint
   return out;
 }
 
-/** Writes `data` at `offset`, allocating pages as needed. */
+const allZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
+
+/** Writes `data` at `offset`, allocating pages as needed and dropping pages left all zero. */
 export function memWrite(mem: SparseMemory, offset: number, data: Uint8Array): void {
+  const zeroes = allZero(data);
   let done = 0;
   while (done < data.length) {
     const pos = offset + done;
@@ -37,11 +42,15 @@ export function memWrite(mem: SparseMemory, offset: number, data: Uint8Array): v
     const inPage = pos % PAGE_SIZE;
     const n = Math.min(data.length - done, PAGE_SIZE - inPage);
     let p = mem.get(page);
-    if (!p) {
+    if (!p && !zeroes) {
       p = new Uint8Array(PAGE_SIZE);
       mem.set(page, p);
     }
-    p.set(data.subarray(done, done + n), inPage);
+    if (p) {
+      p.set(data.subarray(done, done + n), inPage);
+      // Only a write of zeroes can leave a page all zero.
+      if (zeroes && allZero(p)) mem.delete(page);
+    }
     done += n;
   }
 }

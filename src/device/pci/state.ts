@@ -1,7 +1,8 @@
 /**
  * The device model's state as plain data (DESIGN.md principle 2): every function's config
- * space, BAR memory, DOE mailbox and the IDE stream state are Maps, arrays and typed
- * arrays, so `structuredClone` snapshots a whole device. Behaviour lives in the
+ * space, BAR memory, DOE mailbox and the IDE link state are Maps, arrays and typed
+ * arrays, so `structuredClone` snapshots a whole device. Facts the DSM owns (MSI-X locked,
+ * IDE stream Secure) are not copied here: the device asks the DSM's installed policy. Behaviour lives in the
  * capability modules, which get a `FnContext` for the function a config access hit.
  */
 import type { ConfigSecurityEvent } from '../events.ts';
@@ -77,7 +78,6 @@ export interface FunctionState {
   bist: boolean;
   /** Backing memory per BAR index. */
   memory: SparseMemory[];
-  msixLocked: boolean;
   power: PowerState;
   doe?: DoeState;
   nonTee: NonTeeRange[];
@@ -105,8 +105,12 @@ export interface DeviceOps {
   powerReset(fs: FunctionState): void;
   setVfEnable(pf: FunctionState, enable: boolean): void;
   doeHandler(): DoeHandler | undefined;
-  /** Runs an IDE state change and emits IDE_STREAM_INSECURE for every stream it took out of Secure. */
-  ideChange(change: () => void): void;
+  /** LOCK_MSIX holds the function's MSI-X (the DSM owns the fact). */
+  msixLocked(fn: number): boolean;
+  /** The stream is Secure on the link now: link up and keys started (the DSM owns those). */
+  streamSecure(streamId: number): boolean;
+  /** Emits IDE_STREAM_INSECURE for each stream to every function. */
+  streamsLeftSecure(streamIds: number[]): void;
 }
 
 export interface FnContext {

@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import type { LeafRequirements } from '../../crypto/cert-verify.ts';
 import { type SpdmSigningContext, spdmVerify } from '../../crypto/signing.ts';
 import type { AlgorithmSuite } from '../../crypto/suite.ts';
+import type { Clock } from '../../transport/clock.ts';
 import type { RequesterTransport } from '../../transport/types.ts';
 import type { AlgorithmSizes } from '../../wire/spdm/context.ts';
 import type { MeasurementBlock } from '../../wire/spdm/measurements.ts';
@@ -132,6 +133,8 @@ export interface RequesterOptions {
   retries?: number;
   /** Longest wait before a RESPOND_IF_READY, in ms (default 1000). */
   maxNotReadyWaitMs?: number;
+  /** What the ResponseNotReady wait sleeps on (default: the real clock). */
+  clock?: Clock;
   /** Extensions the responder's leaf certificate must carry (default: none). */
   leaf?: LeafRequirements;
   /** Verification time for certificate validity (default: now). */

@@ -6,7 +6,7 @@
  * decodes the expected response with the exact bytes the transcripts must hash (DOE
  * padding removed). Every message crosses as a trace event.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { realClock } from '../../transport/clock.ts';
 import { decodeUnpadded, TransportError, type TransportMessage } from '../../transport/types.ts';
 import { isWireError } from '../../wire/errors.ts';
 import { MCTP_MESSAGE_TYPE_SPDM } from '../../wire/mctp.ts';
@@ -228,7 +228,9 @@ export async function exchange<T>(
           );
         }
         const maxWait = core.options.maxNotReadyWaitMs ?? DEFAULT_MAX_NOT_READY_WAIT_MS;
-        await sleep(Math.min(2 ** rnr.rdtExponent / 1000, maxWait));
+        await (core.options.clock ?? realClock).sleep(
+          Math.min(2 ** rnr.rdtExponent / 1000, maxWait),
+        );
         next = encodeSpdm({
           version: request[0],
           code: SPDM_RESPOND_IF_READY,

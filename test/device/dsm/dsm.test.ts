@@ -79,8 +79,7 @@ describe('a DSM on minimal hardware', () => {
       onSecurityEvent: (l) => {
         listener = l;
       },
-      setStreamState: (id, s) => calls.push(`stream ${id} ${s}`),
-      lockMsix: (fn, l) => calls.push(`msix ${fn} ${l}`),
+      streamLeftSecure: (id) => calls.push(`stream ${id} left Secure`),
       scrub: (fn) => calls.push(`scrub ${fn}`),
     };
     const dsm = new Dsm(hw);
@@ -102,11 +101,14 @@ describe('a DSM on minimal hardware', () => {
     const off = dsm.onEvent((e) => events.push(e));
     const w = { dsm } as never;
     programStream(w, SESSION_A);
-    assert.deepEqual(calls, ['stream 0 Secure']);
+    // The stream's state is the DSM's: the hardware reads it, nothing is pushed.
+    assert.deepEqual(calls, []);
+    assert.equal(dsm.teePolicy.streamSecure(0), true);
     const id = { requesterId: 0x0105, segment: 0, segmentValid: false };
     const m = dsm.tdispHandler(ctx(SESSION_A), tdispReq(0x83, id, defaultBody(0x83)));
     assert.equal(m.kind, 'response');
     assert.equal(dsm.tdiState(5), 'CONFIG_LOCKED');
+    assert.equal(dsm.teePolicy.msixLocked(5), false, 'the view has no MSI-X to lock');
     const snap = dsm.snapshot();
     fire({ fn: 5, event: { kind: 'BAR_WRITE', bar: 0 } });
     assert.equal(dsm.tdiState(5), 'ERROR');
@@ -117,7 +119,7 @@ describe('a DSM on minimal hardware', () => {
     const n = events.length;
     dsm.tdispHandler(ctx(SESSION_A), tdispReq(0x87, id));
     assert.equal(events.length, n, 'unsubscribed');
-    assert.deepEqual(calls, ['stream 0 Secure', 'scrub 5']);
+    assert.deepEqual(calls, ['scrub 5']);
   });
 
   test('the end of the locking session: stream Insecure, TDI to ERROR', () => {
@@ -129,7 +131,8 @@ describe('a DSM on minimal hardware', () => {
     assert.equal(dsm.tdiState(5), 'CONFIG_LOCKED');
     dsm.sessionEnded(1, SESSION_A);
     assert.equal(dsm.tdiState(5), 'ERROR');
-    assert.deepEqual(calls.at(-1), 'stream 0 Insecure');
+    assert.deepEqual(calls.at(-1), 'stream 0 left Secure');
+    assert.equal(dsm.teePolicy.streamSecure(0), false);
     assert.deepEqual(dsm.state.ideKm.streams, {});
   });
 });

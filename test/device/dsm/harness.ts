@@ -9,6 +9,7 @@ import { Dsm, type DsmConfig } from '../../../src/device/dsm/dsm.ts';
 import { pciDeviceHardware } from '../../../src/device/dsm/pci-hardware.ts';
 import { createDevice, type PciDevice } from '../../../src/device/pci/device.ts';
 import { enumerateDevice } from '../../../src/device/pci/enumerate.ts';
+import { internalPort } from '../../../src/device/pci/ports.ts';
 import type { DeviceProfile } from '../../../src/device/pci/profile.ts';
 import type { VendorHandlerResult, VendorRequestContext } from '../../../src/spdm/vendor.ts';
 import {
@@ -54,7 +55,10 @@ export function makeWorld(
 ): World {
   const device = createDevice(profile, { bus: opts.bus ?? 0x3a });
   const bars = enumerate(device);
-  const dsm = new Dsm(pciDeviceHardware(device), { random: seededRandom('dsm-test'), ...config });
+  const dsm = new Dsm(pciDeviceHardware(internalPort(device)), {
+    random: seededRandom('dsm-test'),
+    ...config,
+  });
   return { device, dsm, bars };
 }
 

@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { createDevice, type PciDevice } from '../../../src/device/pci/device.ts';
 import { gpu, nvme } from '../../../src/device/profiles/index.ts';
+import { type DsmStandIn, dsmStandIn } from './dsm-stand-in.ts';
 import { full } from './fixtures.ts';
 import { ev, findCap, findExtCap, recorder } from './host.ts';
 
 let dev: PciDevice;
+let dsm: DsmStandIn;
 let rec: ReturnType<typeof recorder>;
 const cap = (id: number) => findCap(dev, 0, id)!;
 const ext = (id: number) => findExtCap(dev, 0, id)!;
@@ -22,6 +24,7 @@ function enableVfs(d: PciDevice, n = 2): void {
 
 beforeEach(() => {
   dev = createDevice(full);
+  dsm = dsmStandIn(dev);
   rec = recorder(dev);
 });
 
@@ -166,14 +169,14 @@ describe('Requester ID', () => {
 
 describe('IDE stream state', () => {
   it('Secure -> Insecure by the DSM, by link down, by the host clearing the stream Enable', () => {
-    dev.setStreamState(5, 'Secure');
-    dev.setStreamState(6, 'Insecure');
+    dsm.setStreamState(5, 'Secure');
+    dsm.setStreamState(6, 'Insecure');
     assert.deepEqual(rec.take(), []);
-    dev.setStreamState(5, 'Insecure');
+    dsm.setStreamState(5, 'Insecure');
     assert.deepEqual(rec.take(), [ev(0, { kind: 'IDE_STREAM_INSECURE', streamId: 5 })]);
 
-    dev.setStreamState(5, 'Secure');
-    dev.setStreamState(7, 'Secure');
+    dsm.setStreamState(5, 'Secure');
+    dsm.setStreamState(7, 'Secure');
     dev.linkDown();
     assert.deepEqual(rec.take(), [
       ev(0, { kind: 'IDE_STREAM_INSECURE', streamId: 5 }),
@@ -185,9 +188,9 @@ describe('IDE stream state', () => {
 
   it('reaches every function (PF and VFs)', () => {
     enableVfs(dev);
-    dev.setStreamState(1, 'Secure');
+    dsm.setStreamState(1, 'Secure');
     rec.take();
-    dev.setStreamState(1, 'Insecure');
+    dsm.setStreamState(1, 'Insecure');
     assert.deepEqual(
       rec.take(),
       [0, 1, 2].map((fn) => ev(fn, { kind: 'IDE_STREAM_INSECURE', streamId: 1 })),
@@ -304,7 +307,7 @@ describe('power management', () => {
   });
 
   it('D3cold (power cycle): every function, the link drops its keys', () => {
-    dev.setStreamState(2, 'Secure');
+    dsm.setStreamState(2, 'Secure');
     rec.take();
     dev.powerCycle();
     assert.deepEqual(rec.take(), [
@@ -321,7 +324,7 @@ describe('MSI-X lock', () => {
     dev.configWrite(0, m, 2, 0x8000);
     dev.mmioWrite(0, 0, 0x8000, new Uint8Array(16), { t: false });
     assert.deepEqual(rec.take(), []);
-    dev.lockMsix(0, true);
+    dsm.lockMsix(0, true);
     dev.configWrite(0, m, 2, 0x8000);
     dev.mmioWrite(0, 0, 0x7000, new Uint8Array(16), { t: false });
     assert.deepEqual(rec.take(), [], 'same value, outside the table');
@@ -341,7 +344,7 @@ describe('MSI-X lock', () => {
       { status: 'SC', data: Uint8Array.of(0) },
       'PBA is read-only',
     );
-    dev.lockMsix(0, false);
+    dsm.lockMsix(0, false);
     dev.configWrite(0, m, 2, 0x8000);
     assert.deepEqual(rec.take(), []);
   });

@@ -19,10 +19,10 @@ export function handleQuery(s: DsmState, raw: Uint8Array, c: IdeKmContext): Step
   if (q.portIndex > behaviour.maxPortIndex) {
     return ideKmInvalid(s, c, 'QUERY', `port ${q.portIndex} > ${behaviour.maxPortIndex}`);
   }
-  const regs = hw.ideRegisters ? hw.ideRegisters(q.portIndex) : defaultIdeRegisters();
+  const regs = hw.ideRegisters ? hw.ideRegisters[q.portIndex] : defaultIdeRegisters();
   if (regs === undefined) return ideKmInvalid(s, c, 'QUERY', `no port ${q.portIndex}`);
   // process + respond
-  const rid = hw.dsmRequesterId?.() ?? hw.securityView(0)?.requesterId ?? 0;
+  const rid = hw.dsmRequesterId;
   const resp: IdeKmQueryResp = {
     objectId: PCI_IDE_KM_OBJECT_ID_QUERY_RESP,
     portIndex: q.portIndex,

@@ -60,9 +60,11 @@ export function fail(errorCode: number, errorData = 0): TdispOutcome {
  * holding guest data is scrubbed, the nonce is forgotten (it only lives in CONFIG_LOCKED),
  * P2P bindings are dropped (they only live in RUN/ERROR) and a locked MSI-X is released.
  */
-export function toUnlocked(tdi: Tdi): { next: Tdi; effects: HwEffect[] } {
-  if (tdi.state === 'CONFIG_UNLOCKED') return { next: tdi, effects: [] };
+export function toUnlocked(tdi: Tdi): { next: Tdi; effects: HwEffect[]; events: DsmEvent[] } {
+  if (tdi.state === 'CONFIG_UNLOCKED') return { next: tdi, effects: [], events: [] };
   const effects: HwEffect[] = [{ kind: 'scrub', fn: tdi.fn }];
-  if (tdi.lock.msixLocked) effects.push({ kind: 'lockMsix', fn: tdi.fn, locked: false });
-  return { next: unlockedTdi(tdi.fn), effects };
+  const events: DsmEvent[] = tdi.lock.msixLocked
+    ? [{ kind: 'MSIX_LOCK', fn: tdi.fn, locked: false }]
+    : [];
+  return { next: unlockedTdi(tdi.fn), effects, events };
 }

@@ -22,7 +22,6 @@ import type { FunctionSecurityView } from '../../events.ts';
 import { streamKeyedOn } from '../ide-km/keys.ts';
 import { defaultStreamProblem } from '../ide-registers.ts';
 import { reportedBars } from '../interface-report.ts';
-import type { HwEffect } from '../state.ts';
 import type { LockRecord, Tdi } from '../tdi.ts';
 import { fail, responseHeader, type TdispHandler } from './common.ts';
 
@@ -48,7 +47,7 @@ export const handleLock: TdispHandler<LockInterfaceRequest> = (req, c) => {
   if (c.env.requireIde && !streamKeyedOn(c.ideKm, req.defaultStreamId, c.session)) {
     return fail(PCI_TDISP_ERROR_CODE_INVALID_REQUEST);
   }
-  const regs = c.env.hw.ideRegisters?.(0);
+  const regs = c.env.hw.ideRegisters?.[0];
   if (regs && defaultStreamProblem(regs, req.defaultStreamId) !== undefined) {
     return fail(PCI_TDISP_ERROR_CODE_INVALID_REQUEST);
   }
@@ -75,7 +74,6 @@ export const handleLock: TdispHandler<LockInterfaceRequest> = (req, c) => {
     msixLocked,
   };
   const next: Tdi = { state: 'CONFIG_LOCKED', fn: c.fn, lock, nonce: nonce.slice() };
-  const effects: HwEffect[] = msixLocked ? [{ kind: 'lockMsix', fn: c.fn, locked: true }] : [];
   // respond
   return {
     kind: 'response',
@@ -85,6 +83,7 @@ export const handleLock: TdispHandler<LockInterfaceRequest> = (req, c) => {
       startInterfaceNonce: nonce.slice(),
     },
     next,
-    effects,
+    // The hardware reads the lock from `next` (the DSM's policy); this is the trace's record.
+    events: msixLocked ? [{ kind: 'MSIX_LOCK', fn: c.fn, locked: true }] : [],
   };
 };

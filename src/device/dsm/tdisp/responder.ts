@@ -84,9 +84,8 @@ export function findTdiFunction(
   env: DsmEnv,
 ): { fn: number; view: FunctionSecurityView } | undefined {
   if (id.segmentValid && id.segment !== env.segment) return undefined;
-  for (const fn of env.hw.tdiFunctions()) {
-    const view = env.hw.securityView(fn);
-    if (view !== undefined && view.requesterId === id.requesterId) return { fn, view };
+  for (const view of env.hw.tdis) {
+    if (view.requesterId === id.requesterId) return { fn: view.fn, view };
   }
   return undefined;
 }

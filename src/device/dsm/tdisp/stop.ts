@@ -8,11 +8,12 @@ import type { StopInterfaceRequest } from '../../../wire/tdisp/messages.ts';
 import { responseHeader, type TdispHandler, toUnlocked } from './common.ts';
 
 export const handleStop: TdispHandler<StopInterfaceRequest> = (req, c) => {
-  const { next, effects } = toUnlocked(c.tdi);
+  const { next, effects, events } = toUnlocked(c.tdi);
   return {
     kind: 'response',
     response: { ...responseHeader(req, c.env), code: PCI_TDISP_STOP_INTERFACE_RSP },
     next,
     effects,
+    events,
   };
 };

@@ -14,6 +14,6 @@ export const handleGetVersion: TdispHandler<GetTdispVersion> = (req, c) => {
     versions: [PCI_TDISP_MESSAGE_VERSION_10],
   } as const;
   if (!c.env.behaviour.versionRecreatesInterface) return { kind: 'response', response };
-  const { next, effects } = toUnlocked(c.tdi);
-  return { kind: 'response', response, next, effects };
+  const { next, effects, events } = toUnlocked(c.tdi);
+  return { kind: 'response', response, next, effects, events };
 };

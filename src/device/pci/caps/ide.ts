@@ -1,14 +1,14 @@
 /**
  * Integrity and Data Encryption extended capability (PCIe 6.33, registers 7.9.26) on
- * function 0, plus the stream state the DSM's IDE_KM responder drives.
+ * function 0, showing the stream state the DSM's IDE_KM responder owns.
  *
- * Model: a stream is Secure when the DSM has said so (`setStreamState(id, 'Secure')`
- * after K_SET_GO) and the link is up. Register blocks are not required for that, since
- * spdm-emu style flows never program them, but they reflect it: a block's Status shows
- * Secure when its Enable is set and its Stream ID names a Secure stream. A stream leaves
- * Secure when the DSM says so, on link down (keys are lost), or when the host clears the
- * Enable bit of a block carrying it; each is IDE_STREAM_INSECURE (emitted by the device
- * to every function). Changing another field of an enabled block whose stream is Secure
+ * Model: a stream is Secure when the DSM's keys for it are started (K_SET_GO; the device
+ * asks the DSM's policy, it keeps no copy) and the link is up. Register blocks are not
+ * required for that, since spdm-emu style flows never program them, but they reflect it:
+ * a block's Status shows Secure when its Enable is set and its Stream ID names a Secure
+ * stream. A stream leaves Secure when the DSM stops it, on link down (keys are lost), or
+ * when the host clears the Enable bit of a block carrying it; each is IDE_STREAM_INSECURE
+ * (emitted by the device to every function), on which the DSM drops the stream's keys. Changing another field of an enabled block whose stream is Secure
  * is SECURITY_CONFIG_CHANGE naming the register. FLR leaves this capability alone: the
  * IDE stream belongs to the link, not to one function's configuration.
  */
@@ -72,15 +72,17 @@ export interface IdeLayout {
   addressBlocks: number;
 }
 
+/** The link's own state; which streams are keyed is the DSM's. */
 export interface IdeState {
-  /** Key state per Stream ID as the DSM's IDE_KM responder set it. */
-  keys: Map<number, StreamState>;
   linkUp: boolean;
 }
 
 export function newIdeState(): IdeState {
-  return { keys: new Map(), linkUp: true };
+  return { linkUp: true };
 }
+
+/** Stream IDs run 0..255 (the Stream ID field of IDE Control is 8 bits). */
+export const IDE_STREAM_IDS: readonly number[] = Array.from({ length: 256 }, (_, i) => i);
 
 export const linkBlock = (l: IdeLayout, i: number): number =>
   l.offset + PCI_IDE_LINK_STREAM_0 + i * PCI_IDE_LINK_BLOCK_SIZE;
@@ -139,12 +141,9 @@ export function installIde(cs: ConfigSpace, alloc: CapAllocator, o: IdeOptions):
   return l;
 }
 
-/** Stream IDs currently Secure. */
-export function secureStreams(ide: IdeState): Set<number> {
-  const out = new Set<number>();
-  if (!ide.linkUp) return out;
-  for (const [id, s] of ide.keys) if (s === 'Secure') out.add(id);
-  return out;
+/** Stream IDs currently Secure, given who owns the key state. */
+export function secureStreams(ide: IdeState, keyed: (streamId: number) => boolean): number[] {
+  return ide.linkUp ? IDE_STREAM_IDS.filter(keyed) : [];
 }
 
 interface Block {
@@ -198,12 +197,11 @@ function regName(blk: Block, reg: number): string {
 /** Host config read: the Status registers show the live stream state. */
 export function ideRead(ctx: FnContext, off: number, _size: number): void {
   const l = ctx.fs.caps.ide!;
-  const ide = ctx.dev.state.ide!;
   const blk = blockAt(l, off);
   if (!blk) return;
   const ctl = rd(ctx.fs.cs.bytes, blk.ctl, 4);
   const secure =
-    !!(ctl & PCI_IDE_SEL_CTL_EN) && secureStreams(ide).has(ctl >>> PCI_IDE_SEL_CTL_ID_SHIFT);
+    !!(ctl & PCI_IDE_SEL_CTL_EN) && ctx.dev.streamSecure(ctl >>> PCI_IDE_SEL_CTL_ID_SHIFT);
   const sts = rd(ctx.fs.cs.bytes, blk.sts, 4) & ~0xf;
   wr(
     ctx.fs.cs.bytes,
@@ -216,7 +214,6 @@ export function ideRead(ctx: FnContext, off: number, _size: number): void {
 export function ideWrite(ctx: FnContext, off: number, size: number, value: number): void {
   const { fs, dev } = ctx;
   const l = fs.caps.ide!;
-  const ide = dev.state.ide!;
   const blk = blockAt(l, off);
   if (!blk) {
     maskedWrite(fs.cs, off, size, value); // IDE Capability / IDE Control: read-only here
@@ -235,10 +232,10 @@ export function ideWrite(ctx: FnContext, off: number, size: number, value: numbe
       ((now & ~PCI_IDE_SEL_CTL_TEE_LIMITED) | (ctlBefore & PCI_IDE_SEL_CTL_TEE_LIMITED)) >>> 0;
     wr(fs.cs.bytes, reg, 4, kept);
   }
-  if (!enabled || !secureStreams(ide).has(id) || reg === blk.sts) return;
+  if (!enabled || !dev.streamSecure(id) || reg === blk.sts) return;
   const after = rd(fs.cs.bytes, reg, 4);
   if (reg === blk.ctl && !(after & PCI_IDE_SEL_CTL_EN)) {
-    dev.ideChange(() => ide.keys.set(id, 'Insecure'));
+    dev.streamsLeftSecure([id]);
   } else if (after !== regBefore) {
     const register = regName(blk, reg);
     for (const f of dev.state.functions.values()) {

@@ -1,7 +1,7 @@
 /**
  * MSI-X capability (PCIe 7.7.2, 6.1.4.2). The table and the Pending Bit Array live in a
  * BAR, in the function's BAR memory; the table resets to every vector masked. TDISP's
- * LOCK_INTERFACE may lock them (LOCK_MSIX): after `lockMsix(fn, true)` a change of
+ * LOCK_INTERFACE may lock them (LOCK_MSIX): while the DSM's policy says so, a change of
  * Message Control, or any write into the table or PBA, emits MSIX_LOCKED_CHANGE while
  * the write itself still completes.
  */
@@ -92,7 +92,7 @@ export function msixWrite(ctx: FnContext, off: number, size: number, value: numb
   const reg = fs.caps.msix!.offset + PCI_MSIX_FLAGS;
   const before = rd(fs.cs.bytes, reg, 2);
   maskedWrite(fs.cs, off, size, value);
-  if (fs.msixLocked && rd(fs.cs.bytes, reg, 2) !== before) {
+  if (dev.msixLocked(fs.fn) && rd(fs.cs.bytes, reg, 2) !== before) {
     dev.emit(fs.fn, { kind: 'MSIX_LOCKED_CHANGE' });
   }
 }
