@@ -28,7 +28,6 @@ export {
 } from './spdm-emu-server.ts';
 export {
   type Binding,
-  decodeUnpadded,
   type RequesterTransport,
   type ResponderHandler,
   TransportError,
