@@ -14,8 +14,8 @@ import * as C from '../../../src/wire/spdm/constants.ts';
 import type { SpdmCodecContext } from '../../../src/wire/spdm/context.ts';
 import type { ErrorResponse } from '../../../src/wire/spdm/error.ts';
 import type { SpdmMessage } from '../../../src/wire/spdm/messages.ts';
-import type { SpdmCase } from '../../support/spdm-arbitraries-common.ts';
 import { AUTH_FAMILIES, arbAuthCase, canon } from '../../support/spdm-arbitraries.ts';
+import type { SpdmCase } from '../../support/spdm-arbitraries-common.ts';
 import { arbFamilyCase, SESSION_FAMILIES } from '../../support/spdm-arbitraries-session.ts';
 
 /**
