@@ -1,4 +1,12 @@
 /** world/: composition of the layers into runnable scenarios, and the trace they produce. */
 export { ScenarioError } from './errors.ts';
 export { type LifecycleOptions, type LifecycleResult, runLifecycle } from './lifecycle.ts';
+export {
+  createTdispDevice,
+  type DeviceIdentity,
+  profileMeasurements,
+  type TdiInfo,
+  type TdispDevice,
+  type TdispDeviceOptions,
+} from './tdisp-device.ts';
 export { Trace, type TraceRecord, traceRecordJson } from './trace.ts';

@@ -27,14 +27,14 @@ import {
   PCI_SRIOV_CTRL,
   PCI_SRIOV_CTRL_MSE,
 } from '../device/pci/regs.ts';
-import type { DeviceIdentity } from '../device/tdisp-device.ts';
-import { createTdispDevice } from '../device/tdisp-device.ts';
 import { checkReport, IdeKmClient, TdispClient } from '../platform/tsm/index.ts';
 import { requesterConfig } from '../spdm/config.ts';
 import { SpdmRequester } from '../spdm/requester/index.ts';
 import type { WireTap } from '../transport/types.ts';
 import { toHex } from '../wire/hex.ts';
 import { ScenarioError } from './errors.ts';
+import type { DeviceIdentity } from './tdisp-device.ts';
+import { createTdispDevice } from './tdisp-device.ts';
 import { Trace } from './trace.ts';
 
 export interface LifecycleOptions {

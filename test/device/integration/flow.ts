@@ -15,7 +15,6 @@ import {
   PCI_SRIOV_CTRL,
   PCI_SRIOV_CTRL_MSE,
 } from '../../../src/device/pci/regs.ts';
-import type { TdispDevice } from '../../../src/device/tdisp-device.ts';
 import {
   type AssignedBar,
   checkReport,
@@ -25,6 +24,7 @@ import {
 import { requesterConfig } from '../../../src/spdm/config.ts';
 import { type RequesterSession, SpdmRequester } from '../../../src/spdm/requester/index.ts';
 import type { RequesterTransport } from '../../../src/transport/types.ts';
+import type { TdispDevice } from '../../../src/world/tdisp-device.ts';
 
 export const REPORTING_OFFSET = 0xd000_0000n;
 

@@ -10,13 +10,24 @@
  * ends (END_SESSION, a failure, a new GET_VERSION, or its socket closing) the DSM hears of
  * it, so streams it keyed go Insecure and TDIs it locked go to ERROR (PCIe 11.4.5).
  *
- * This is composition, so it also uses transport/'s binding framing and DOE Discovery
- * answer (the mailbox speaks the same objects as the socket); nothing below transport/
- * depends on it.
+ * This is composition (world/): device/ knows nothing of transports, so the binding
+ * framing, the DOE Discovery answer (the mailbox speaks the same objects as the socket) and
+ * the spdm-emu socket server come from transport/ here.
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { generateDeviceIdentity } from '../crypto/cert-build.ts';
 import { defaultRandom, type RandomSource } from '../crypto/random.ts';
+import type { BehaviourName } from '../device/dsm/behaviour.ts';
+import { Dsm, type DsmConfig } from '../device/dsm/dsm.ts';
+import type { DsmEvent } from '../device/dsm/events.ts';
+import { pciDeviceHardware } from '../device/dsm/pci-hardware.ts';
+import type { BarView } from '../device/events.ts';
+import { walkExtCapabilities } from '../device/pci/config-space.ts';
+import { createDevice, type PciDevice } from '../device/pci/device.ts';
+import { enumerateDevice } from '../device/pci/enumerate.ts';
+import type { DeviceProfile } from '../device/pci/profile.ts';
+import { PCI_EXT_CAP_ID_DOE } from '../device/pci/regs.ts';
+import { nic } from '../device/profiles/nic.ts';
 import type { MeasurementBlockConfig, ResponderConfig } from '../spdm/config.ts';
 import type { SpdmEventSink } from '../spdm/events.ts';
 import { SpdmResponder } from '../spdm/responder/responder.ts';
@@ -30,19 +41,6 @@ import type { Binding, RequesterTransport, ResponderHandler } from '../transport
 import { decodeDoeObject, isDoeDiscovery } from '../wire/doe.ts';
 import { SPDM_DMTF_MEAS_TYPE } from '../wire/spdm/constants.ts';
 import type { InterfaceId } from '../wire/tdisp/messages.ts';
-import type { BehaviourName } from './dsm/behaviour.ts';
-import { Dsm, type DsmConfig } from './dsm/dsm.ts';
-import type { DsmEvent } from './dsm/events.ts';
-import { pciDeviceHardware } from './dsm/pci-hardware.ts';
-import type { BarView } from './events.ts';
-import { walkExtCapabilities } from './pci/config-space.ts';
-import { createDevice, type PciDevice } from './pci/device.ts';
-import { enumerateDevice } from './pci/enumerate.ts';
-import type { DeviceProfile } from './pci/profile.ts';
-import { PCI_EXT_CAP_ID_DOE } from './pci/regs.ts';
-import { nic } from './profiles/nic.ts';
-
-export { enumerateDevice };
 
 /** Who the device is: the chain it serves in slot 0 and the leaf's key. */
 export interface DeviceIdentity {
