@@ -96,6 +96,11 @@ export interface TdispDevice {
   readonly doeResponder: SpdmResponder;
   /** Offset of function 0's DOE Extended Capability. */
   readonly doeOffset: number;
+  /**
+   * The bus address of every memory BAR enumeration programmed, keyed `${fn}:${bar}`
+   * (enumerateDevice), when `enumerate` was set: the host's own record of what it assigned.
+   */
+  readonly enumerated: ReadonlyMap<string, bigint> | undefined;
   /** The assignable TDIs as they are now. */
   tdis(): TdiInfo[];
   /** A requester transport over function 0's DOE mailbox, through config accesses. */
@@ -185,7 +190,7 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
   const profile = o.profile ?? nic;
   const random = o.random ?? defaultRandom;
   const device = createDevice(profile, { bus: o.bus });
-  if (o.enumerate) enumerateDevice(device);
+  const enumerated = o.enumerate ? enumerateDevice(device) : undefined;
   const dsm = new Dsm(pciDeviceHardware(device), {
     ...o.dsm,
     behaviour: o.behaviour ?? 'spec',
@@ -273,6 +278,7 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
     root: identity.certChain[0],
     doeResponder,
     doeOffset,
+    enumerated,
     tdis() {
       return device.tdis().map((fn) => {
         const v = device.securityView(fn);
