@@ -21,7 +21,8 @@ import { arbFamilyCase, SESSION_FAMILIES } from '../../support/spdm-arbitraries-
 /**
  * Messages whose last field no length delimits, so padding cannot be told from data: ERROR's
  * raw ExtendedErrorData (tested on its own below), the CAPABILITIES Supported Algorithms
- * block kept raw (and, without the request, taken to be whatever follows a 1.3 CAPABILITIES),
+ * block kept raw (whatever follows a 1.3 CAPABILITIES whose request asked for it, or whose
+ * request is unknown),
  * and MEASUREMENTS decoded without its request (the engines always pass it).
  */
 function undelimitedTail({ msg, ctx }: SpdmCase): boolean {
@@ -34,7 +35,12 @@ function undelimitedTail({ msg, ctx }: SpdmCase): boolean {
     );
   }
   if (m.code === C.SPDM_CAPABILITIES) {
-    return m.supportedAlgorithms !== undefined || (m.version >= 0x13 && ctx.request === undefined);
+    // The block is raw; whenever it may be there, what follows 1.3 CAPABILITIES is taken as it.
+    const req = ctx.request as (SpdmMessage & { param1?: number }) | undefined;
+    const asked =
+      req?.code !== C.SPDM_GET_CAPABILITIES ||
+      ((req.param1 ?? 0) & C.SPDM_GET_CAPABILITIES_PARAM1_SUPPORTED_ALGORITHMS) !== 0;
+    return m.supportedAlgorithms !== undefined || (m.version >= 0x13 && asked);
   }
   if (m.code === C.SPDM_MEASUREMENTS) return ctx.request === undefined;
   return false;
