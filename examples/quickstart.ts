@@ -5,7 +5,7 @@
 import { device, spdm, tsm, wire, world } from 'teeio';
 
 // A NIC whose BARs platform firmware has assigned, and a requester (the TSM) trusting its root.
-const dev = await device.createTdispDevice({
+const dev = await world.createTdispDevice({
   profile: device.builtinProfiles.nic,
   enumerate: true,
 });

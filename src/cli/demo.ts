@@ -40,8 +40,8 @@ export function formatRecord(r: TraceRecord, n: number): string | undefined {
       const line = isDsmRequestEvent(r.event) ? undefined : describeDsmEvent(r.event);
       return line && `      device      ${line}`;
     }
-    case 'host':
-      return `      host        ${r.action}: ${r.result}`;
+    case 'access':
+      return `      ${r.domain.padEnd(12)}${r.action}: ${r.result}`;
     case 'check':
       return `      check       ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail && !r.ok ? `: ${r.detail}` : ''}`;
   }

@@ -14,9 +14,9 @@ import { describeDsmEvent } from '../device/dsm/describe.ts';
 import { formatBdf as bdf } from '../device/pci/bdf.ts';
 import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
-import { createTdispDevice, type TdiInfo } from '../device/tdisp-device.ts';
 import type { Binding } from '../transport/types.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
+import { createTdispDevice, type TdiInfo } from '../world/tdisp-device.ts';
 import {
   addIdentityOptions,
   addLinkOptions,

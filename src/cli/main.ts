@@ -2,11 +2,19 @@
  * The `teeio` command: one file per subcommand, each exporting `register(program)`.
  */
 import { Command, CommanderError } from 'commander';
+import { ProfileError } from '../device/profiles/index.ts';
+import { TransportError } from '../transport/types.ts';
 import { WireError } from '../wire/errors.ts';
 import { ScenarioError } from '../world/errors.ts';
 import { CliError } from './identity.ts';
 
 type Registrar = (program: Command) => void;
+
+/** A failed system call (a file that is not there, a refused connection): not a bug here. */
+function isSystemError(e: unknown): e is NodeJS.ErrnoException {
+  const x = e as NodeJS.ErrnoException;
+  return e instanceof Error && typeof x.syscall === 'string' && typeof x.errno === 'number';
+}
 
 const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./demo.ts'),
@@ -14,6 +22,21 @@ const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./requester.ts'),
   () => import('./device.ts'),
 ];
+
+/**
+ * The errors users cause (bad options, bad bytes, bad files, impossible scenarios,
+ * unreachable peers), printed as one line; anything else is a bug and keeps its stack.
+ */
+export function isUserError(e: unknown): e is Error {
+  return (
+    e instanceof CliError ||
+    e instanceof ScenarioError ||
+    e instanceof WireError ||
+    e instanceof ProfileError ||
+    e instanceof TransportError ||
+    isSystemError(e)
+  );
+}
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('teeio')
@@ -37,12 +60,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     // One line for the errors users cause (bad options, bad bytes, bad files, impossible
     // scenarios, unreachable peers); anything else is a bug and keeps its stack.
-    if (
-      e instanceof CliError ||
-      e instanceof ScenarioError ||
-      e instanceof WireError ||
-      (e instanceof Error && (e as NodeJS.ErrnoException).code)
-    ) {
+    if (isUserError(e)) {
       console.error(`${prefix}: ${e.message}`);
       process.exitCode = 2;
       return;

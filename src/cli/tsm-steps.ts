@@ -7,16 +7,20 @@
  *   left locked or in ERROR is stopped first), LOCK_INTERFACE_REQUEST, the interface report
  *   checked against the BARs given with --tdi-bars, START_INTERFACE_REQUEST, the state
  *   (RUN), STOP_INTERFACE_REQUEST and the state again (CONFIG_UNLOCKED) (PCIe 6.x ch. 11).
+ * Both run the TSM's own bind steps (platform/tsm/bind.ts).
  * Each step returns one line for the requester's output.
  */
 import { type Command, Option } from 'commander';
 import {
   type AssignedBar,
-  checkReport,
   DEFAULT_LOCK_FLAGS,
+  fetchCheckedReport,
   IdeKmAckError,
-  IdeKmClient,
+  lockTdi,
+  programIdeStream,
   type SecuredChannel,
+  startTdi,
+  stopTdi,
   TdispClient,
   TdispErrorResponse,
   TsmProtocolError,
@@ -146,73 +150,40 @@ export function describeTsmError(e: unknown): string | undefined {
 
 /** ide-km: QUERY, then program and start every key of the stream. */
 export async function ideKmStep(ch: SecuredChannel, p: TsmParams): Promise<string> {
-  const ide = new IdeKmClient(ch);
-  const q = await ide.query();
-  const keys = await ide.setupStream(p.streamId);
-  return `ide-km: stream ${p.streamId} port ${q.portIndex} (${q.ideRegisters.length} IDE registers): ${keys.length} keys programmed and started (RX/TX x PR/NPR/CPL, K0)`;
+  const { query, keys } = await programIdeStream(ch, p.streamId);
+  return `ide-km: stream ${p.streamId} port ${query.portIndex} (${query.ideRegisters.length} IDE registers): ${keys.length} keys programmed and started (RX/TX x PR/NPR/CPL, K0)`;
 }
 
 const hexId = (id: InterfaceId) =>
   `0x${((id.segmentValid ? 0x1000000 : 0) | (id.segment << 16) | id.requesterId).toString(16).padStart(4, '0')}`;
 
 /**
- * tdisp: version, capabilities, state, lock, report + check, start, state, stop, state.
+ * tdisp: the TSM's lock, report + check, start (platform/tsm/bind.ts), then stop.
  * @throws TdispErrorResponse, TsmProtocolError, the SPDM errors; TsmProtocolError (named
  *   'report check') when the report does not match the BARs.
  */
 export async function tdispStep(ch: SecuredChannel, p: TsmParams): Promise<string> {
   const tdi = p.tdi!;
   const t = new TdispClient(ch);
-  const expectState = async (want: string) => {
-    const s = await t.getState(tdi);
-    if (s.name !== want) {
-      throw new TsmProtocolError(
-        'TDISP',
-        'GET_DEVICE_INTERFACE_STATE',
-        `${s.name}, expected ${want}`,
-      );
-    }
-  };
   const parts: string[] = [];
-  const versions = await t.getVersion(tdi);
-  parts.push(`TDISP ${versions.map((v) => `${v >> 4}.${v & 0xf}`).join(',')}`);
-  const caps = await t.getCapabilities(tdi);
-  parts.push(`lock flags 0x${caps.lockInterfaceFlagsSupported.toString(16)}`);
-  const before = await t.getState(tdi);
-  if (before.name !== 'CONFIG_UNLOCKED') {
-    await t.stop(tdi);
-    parts.push(`STOP from ${before.name}`);
-  }
-  const nonce = await t.lock(tdi, {
+  const locked = await lockTdi(t, tdi, {
     flags: p.lockFlags,
     defaultStreamId: p.streamId,
     mmioReportingOffset: p.reportingOffset,
   });
-  await expectState('CONFIG_LOCKED');
+  parts.push(`TDISP ${locked.versions.map((v) => `${v >> 4}.${v & 0xf}`).join(',')}`);
+  parts.push(`lock flags 0x${locked.lockFlagsSupported.toString(16)}`);
+  if (locked.stoppedFrom) parts.push(`STOP from ${locked.stoppedFrom}`);
   parts.push('LOCK -> CONFIG_LOCKED');
-  const { bytes, report } = await t.getReport(tdi);
-  if (p.bars) {
-    const check = checkReport(report, p.bars, p.reportingOffset);
-    if (!check.ok) {
-      throw new TsmProtocolError(
-        'TDISP',
-        'report check',
-        check.mismatches.map((m) => m.message).join('; '),
-      );
-    }
-    parts.push(
-      `report ${bytes.length} B, ${report.mmioRanges.length} ranges match BARs ${p.bars.map((b) => b.index).join(',')}`,
-    );
-  } else {
-    parts.push(
-      `report ${bytes.length} B, ${report.mmioRanges.length} ranges (no --tdi-bars: not checked)`,
-    );
-  }
-  await t.start(tdi, nonce);
-  await expectState('RUN');
+  const { bytes, report } = await fetchCheckedReport(t, tdi, p.bars, p.reportingOffset);
+  parts.push(
+    p.bars
+      ? `report ${bytes.length} B, ${report.mmioRanges.length} ranges match BARs ${p.bars.map((b) => b.index).join(',')}`
+      : `report ${bytes.length} B, ${report.mmioRanges.length} ranges (no --tdi-bars: not checked)`,
+  );
+  await startTdi(t, tdi, locked.nonce);
   parts.push('START -> RUN');
-  await t.stop(tdi);
-  await expectState('CONFIG_UNLOCKED');
+  await stopTdi(t, tdi);
   parts.push('STOP -> CONFIG_UNLOCKED');
   return `tdisp: tdi ${hexId(tdi)}: ${parts.join(', ')}`;
 }

@@ -25,11 +25,6 @@ export function dheExchangeSize(group: DheGroup): number {
   return 2 * EC_CURVES[DHE_CURVE[group]].size;
 }
 
-/** Shared secret size (the X coordinate). */
-export function dheSecretSize(group: DheGroup): number {
-  return EC_CURVES[DHE_CURVE[group]].size;
-}
-
 export interface DheKeyPair {
   group: DheGroup;
   /** Private scalar, big-endian; wipe() it once the shared secret is computed. */

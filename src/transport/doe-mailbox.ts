@@ -18,8 +18,9 @@
  * test double or anything else that answers config cycles. transport/ imports only wire/,
  * so the register offsets below are the Linux include/uapi/linux/pci_regs.h names.
  */
+
+import { type Clock, realClock } from '../wire/clock.ts';
 import { PCI_DOE_MAX_LENGTH_DW } from '../wire/doe.ts';
-import { type Clock, realClock } from './clock.ts';
 import { exchangeMessage } from './exchange.ts';
 import { serialQueue } from './serial.ts';
 import {

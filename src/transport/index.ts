@@ -1,6 +1,7 @@
 /** transport/: moving SPDM messages between a requester and a responder. */
+
+export { type Clock, realClock, VirtualClock } from '../wire/clock.ts';
 export { decodeTransportPayload, encodeTransportPayload, socketTransportType } from './binding.ts';
-export { type Clock, realClock, VirtualClock } from './clock.ts';
 export { doeDiscovery } from './doe-discovery.ts';
 export {
   type ConfigAccessor,
@@ -31,7 +32,6 @@ export {
 } from './spdm-emu-server.ts';
 export {
   type Binding,
-  decodeUnpadded,
   type RequesterTransport,
   type ResponderHandler,
   TransportError,

@@ -29,7 +29,6 @@ import type { SpdmMessage } from './spdm/messages.ts';
 import { decodePciSigPayload } from './spdm/vendor-defined.ts';
 import { formatVersionByte } from './spdm/version.ts';
 import {
-  decodeInterfaceReport,
   decodeTdisp,
   LOCK_INTERFACE_FLAGS,
   PCI_TDISP_DEVICE_INTERFACE_REPORT,
@@ -187,21 +186,4 @@ export function describeSpdm(bytes: Uint8Array, ctx: SpdmCodecContext = {}): Mes
     };
   }
   return { protocol: 'VDM', name, detail: `PCI-SIG protocol ${p.protocolId}` };
-}
-
-/** A decoded interface report as one line per MMIO range, for the CLI and traces. */
-export function describeInterfaceReport(report: Uint8Array): string[] {
-  const r = decodeInterfaceReport(report);
-  return r.mmioRanges.map((x, i) => {
-    const a = x.attributes;
-    const attrs = [
-      a.msixTable && 'MSI-X table',
-      a.msixPba && 'MSI-X PBA',
-      a.nonTee && 'non-TEE',
-      a.updatable && 'updatable',
-    ]
-      .filter(Boolean)
-      .join(', ');
-    return `range ${i}: id ${x.rangeId} first page 0x${x.firstPage.toString(16)} pages ${x.numberOfPages}${attrs ? ` (${attrs})` : ''}`;
-  });
 }

@@ -2,4 +2,12 @@
 export { ScenarioError } from './errors.ts';
 export { canonicalEncoding, canonicalHash } from './hash.ts';
 export { type LifecycleOptions, type LifecycleResult, runLifecycle } from './lifecycle.ts';
+export {
+  createTdispDevice,
+  type DeviceIdentity,
+  profileMeasurements,
+  type TdiInfo,
+  type TdispDevice,
+  type TdispDeviceOptions,
+} from './tdisp-device.ts';
 export { Trace, type TraceRecord, traceRecordJson } from './trace.ts';

@@ -5,7 +5,7 @@
  *
  *   1 tsm/connect   SPDM (VCA, certificate, measurements, KEY_EXCHANGE/FINISH) + IDE_KM keys
  *   2 lock          TDISP LOCK_INTERFACE_REQUEST -> CONFIG_LOCKED
- *   3 attest        interface report checked against the BARs the host assigned
+ *   3 attest        interface report checked against the BARs enumeration assigned
  *   4 accept        START_INTERFACE_REQUEST -> RUN; T=1 MMIO now reaches the TDI
  *   5 host attack   the host clears Memory Space Enable: an ERROR trigger
  *   6 unbind        STOP_INTERFACE_REQUEST scrubs, IDE_KM K_SET_STOP, END_SESSION
@@ -17,24 +17,27 @@
 import { defaultRandom, type RandomSource, seededRandom } from '../crypto/random.ts';
 import type { BehaviourName } from '../device/dsm/behaviour.ts';
 import { formatBdf } from '../device/pci/bdf.ts';
-import { walkExtCapabilities } from '../device/pci/config-space.ts';
-import type { PciDevice } from '../device/pci/device.ts';
 import type { DeviceProfile } from '../device/pci/profile.ts';
 import {
-  PCI_COMMAND,
-  PCI_COMMAND_MEMORY,
-  PCI_EXT_CAP_ID_SRIOV,
-  PCI_SRIOV_CTRL,
-  PCI_SRIOV_CTRL_MSE,
-} from '../device/pci/regs.ts';
-import type { DeviceIdentity } from '../device/tdisp-device.ts';
-import { createTdispDevice } from '../device/tdisp-device.ts';
-import { checkReport, IdeKmClient, TdispClient } from '../platform/tsm/index.ts';
+  connectDevice,
+  endSession,
+  fetchCheckedReport,
+  lockTdi,
+  programIdeStream,
+  startTdi,
+  stopIdeStream,
+  TdispClient,
+  TsmProtocolError,
+} from '../platform/tsm/index.ts';
 import { requesterConfig } from '../spdm/config.ts';
 import { SpdmRequester } from '../spdm/requester/index.ts';
 import type { WireTap } from '../transport/types.ts';
 import { toHex } from '../wire/hex.ts';
+import type { InterfaceId } from '../wire/tdisp/messages.ts';
 import { ScenarioError } from './errors.ts';
+import { assignedBars, memorySpaceEnable } from './host-view.ts';
+import type { DeviceIdentity } from './tdisp-device.ts';
+import { createTdispDevice } from './tdisp-device.ts';
 import { Trace } from './trace.ts';
 
 export interface LifecycleOptions {
@@ -58,39 +61,12 @@ export interface LifecycleOptions {
 
 export interface LifecycleResult {
   trace: Trace;
-  tdi: { fn: number; interfaceId: number };
+  tdi: { fn: number; interfaceId: InterfaceId };
+  /** False when a check failed, the DSM hit an internal error, or a bind step failed. */
   ok: boolean;
 }
 
 const PATTERN = new TextEncoder().encode('guest secret in device memory');
-
-/**
- * Where Memory Space Enable of `fn` lives, found the way a host finds it: a PF's (or plain
- * function's) Command register, or for a VF (whose Command.MSE is read-only zero, PCIe
- * 9.3.4.1.1) the VF MSE bit in its PF's SR-IOV Control register.
- */
-function memorySpaceEnable(device: PciDevice, fn: number) {
-  const cmd = device.configRead(fn, PCI_COMMAND, 2);
-  if (cmd & PCI_COMMAND_MEMORY || fn === 0) {
-    return {
-      where: `${formatBdf(device.requesterId(fn))} COMMAND`,
-      value: cmd,
-      bit: PCI_COMMAND_MEMORY,
-      write: (v: number) => device.configWrite(fn, PCI_COMMAND, 2, v),
-    };
-  }
-  const sriov = walkExtCapabilities((o, n) => device.configRead(0, o, n)).find(
-    (c) => c.id === PCI_EXT_CAP_ID_SRIOV,
-  );
-  if (!sriov) throw new ScenarioError(`function ${fn} has Memory Space disabled and no PF SR-IOV`);
-  const at = sriov.offset + PCI_SRIOV_CTRL;
-  return {
-    where: `${formatBdf(device.requesterId(0))} SR-IOV Control (VF MSE)`,
-    value: device.configRead(0, at, 2),
-    bit: PCI_SRIOV_CTRL_MSE,
-    write: (v: number) => device.configWrite(0, at, 2, v),
-  };
-}
 
 /** Runs the default lifecycle; resolves with the trace (never throws for a failed check). */
 export async function runLifecycle(o: LifecycleOptions = {}): Promise<LifecycleResult> {
@@ -119,63 +95,61 @@ export async function runLifecycle(o: LifecycleOptions = {}): Promise<LifecycleR
   );
 
   trace.step(`tsm/connect: SPDM session and IDE keys, over ${name.slice(0, 5)}.0's DOE mailbox`);
-  await requester.connect();
-  await requester.getDigests();
-  await requester.getCertificate(0);
-  await requester.getMeasurements({ signed: true });
-  const session = await requester.startSession();
-  const ide = new IdeKmClient({ requester, session }, { random });
-  await ide.query();
-  const keys = await ide.setupStream(0);
+  const ch = await connectDevice(requester);
+  const { session } = ch;
+  const ide = await programIdeStream(ch, 0, { random });
   trace.check(
     'IDE stream 0 keyed in both directions',
-    keys.length === 6,
-    `${keys.length} sub-stream keys`,
+    ide.keys.length === 6,
+    `${ide.keys.length} sub-stream keys`,
   );
 
-  const tdisp = new TdispClient({ requester, session });
+  const tdisp = new TdispClient(ch);
+  const bars = assignedBars(dev.profile, dev.enumerated ?? new Map(), tdi.fn);
   trace.step(`lock: TDISP LOCK_INTERFACE_REQUEST for TDI ${name}`);
-  const beforeLock = dev.device.mmioWrite(tdi.fn, tdi.bars[0].index, 0, PATTERN, { t: true });
-  trace.host(`MMIO write T=1 to ${name} BAR${tdi.bars[0].index} before LOCK`, beforeLock.status);
+  const beforeLock = dev.device.mmioWrite(tdi.fn, bars[0].index, 0, PATTERN, { t: true });
+  trace.guest(`MMIO write T=1 to ${name} BAR${bars[0].index} before LOCK`, beforeLock.status);
   trace.check('T=1 MMIO is refused before RUN', beforeLock.status === 'UR');
-  await tdisp.getVersion(tdi.interfaceId);
-  await tdisp.getCapabilities(tdi.interfaceId);
-  const nonce = await tdisp.lock(tdi.interfaceId, { mmioReportingOffset: offset });
-  trace.check(
-    'TDI is CONFIG_LOCKED',
-    (await tdisp.getState(tdi.interfaceId)).name === 'CONFIG_LOCKED',
-  );
+  let nonce: Uint8Array;
+  let teeRange: { bar: number; offset: bigint } | undefined;
+  try {
+    nonce = (await lockTdi(tdisp, tdi.interfaceId, { mmioReportingOffset: offset })).nonce;
+    trace.check('TDI is CONFIG_LOCKED', true);
 
-  trace.step('attest: the interface report against the BARs the host assigned');
-  const report = await tdisp.getReport(tdi.interfaceId);
-  const checked = checkReport(report.report, tdi.bars, offset);
-  trace.check(
-    'report MMIO ranges match the assigned BARs',
-    checked.ok,
-    checked.ok
-      ? `${report.report.mmioRanges.length} ranges`
-      : checked.mismatches.map((m) => m.message).join('; '),
-  );
-  // A TEE range to use: not the MSI-X table or PBA, not non-TEE.
-  const teeRange = checked.placed.find((p) => {
-    const a = report.report.mmioRanges[p.range].attributes;
-    return !a.msixTable && !a.msixPba && !a.nonTee;
-  });
+    trace.step('attest: the interface report against the BARs the host assigned at enumeration');
+    const { report, check } = await fetchCheckedReport(tdisp, tdi.interfaceId, bars, offset);
+    trace.check(
+      'report MMIO ranges match the assigned BARs',
+      true,
+      `${report.mmioRanges.length} ranges`,
+    );
+    // A TEE range to use: not the MSI-X table or PBA, not non-TEE.
+    teeRange = check?.placed.find((p) => {
+      const a = report.mmioRanges[p.range].attributes;
+      return !a.msixTable && !a.msixPba && !a.nonTee;
+    });
 
-  trace.step('accept: START_INTERFACE_REQUEST with the nonce from LOCK');
-  await tdisp.start(tdi.interfaceId, nonce);
-  trace.check('TDI is RUN', (await tdisp.getState(tdi.interfaceId)).name === 'RUN');
+    trace.step('accept: START_INTERFACE_REQUEST with the nonce from LOCK');
+    await startTdi(tdisp, tdi.interfaceId, nonce);
+    trace.check('TDI is RUN', true);
+  } catch (e) {
+    // A bind step the device failed (wrong state, report mismatch): the TSM stops there.
+    if (!(e instanceof TsmProtocolError)) throw e;
+    trace.check(`bind: ${e.request}`, false, e.detail);
+    await requester.close();
+    return { trace, tdi: { fn: tdi.fn, interfaceId: tdi.interfaceId }, ok: false };
+  }
   let scrubTarget: { bar: number; offset: bigint } | undefined;
   if (teeRange) {
     scrubTarget = { bar: teeRange.bar, offset: teeRange.offset };
     const w = dev.device.mmioWrite(tdi.fn, teeRange.bar, teeRange.offset, PATTERN, { t: true });
-    trace.host(
-      `guest MMIO write T=1 to ${name} BAR${teeRange.bar}+0x${teeRange.offset.toString(16)}`,
+    trace.guest(
+      `MMIO write T=1 to ${name} BAR${teeRange.bar}+0x${teeRange.offset.toString(16)}`,
       w.status,
     );
     trace.check('T=1 MMIO to a TEE range succeeds in RUN', w.status === 'SC');
     const r0 = dev.device.mmioRead(tdi.fn, teeRange.bar, teeRange.offset, 4, { t: false });
-    trace.host(`host MMIO read T=0 of the same range`, r0.status);
+    trace.host(`MMIO read T=0 of the same range`, r0.status);
     trace.check('T=0 MMIO to a TEE range is refused in RUN', r0.status === 'UR');
   }
 
@@ -197,7 +171,7 @@ export async function runLifecycle(o: LifecycleOptions = {}): Promise<LifecycleR
   );
   if (scrubTarget) {
     const t1 = dev.device.mmioRead(tdi.fn, scrubTarget.bar, scrubTarget.offset, 4, { t: true });
-    trace.host('guest MMIO read T=1 after ERROR', t1.status);
+    trace.guest('MMIO read T=1 after ERROR', t1.status);
     trace.check('a TDI in ERROR takes no T=1 traffic', t1.status === 'UR');
   }
   let startAgain = 'refused';
@@ -226,16 +200,14 @@ export async function runLifecycle(o: LifecycleOptions = {}): Promise<LifecycleR
     );
     trace.check('guest data scrubbed after STOP', clean);
   }
-  await ide.stopStream(0);
-  await requester.endSession(session);
+  await stopIdeStream(ide.ide, 0);
+  await endSession(requester, session);
   await requester.close();
 
   return {
     trace,
-    tdi: {
-      fn: tdi.fn,
-      interfaceId: tdi.requesterId,
-    },
+    tdi: { fn: tdi.fn, interfaceId: tdi.interfaceId },
+    // INTERNAL_ERROR events are failed checks too (Trace.dsmSink).
     ok: trace.failedChecks.length === 0,
   };
 }

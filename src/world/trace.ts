@@ -20,7 +20,7 @@ const CRYPTO_CHECKS = new Set<VerifyTarget>([
 ]);
 
 /** Trust domains a record belongs to (SYSTEM.md section 1). */
-export type Domain = 'tsm' | 'device' | 'host';
+export type Domain = 'tsm' | 'device' | 'host' | 'guest';
 
 export type TraceRecord =
   /** A scenario step begins (named after the real operation, e.g. "tsm/connect"). */
@@ -36,8 +36,11 @@ export type TraceRecord =
     }
   /** Something the DSM did (TDI transitions, IDE stream state, scrubs, ERROR triggers). */
   | { kind: 'dsm'; domain: 'device'; event: DsmEvent }
-  /** What the host did to the hardware, and what the hardware answered. */
-  | { kind: 'host'; domain: 'host'; action: string; result: string }
+  /**
+   * What the untrusted host (domain 'host') or the confidential guest (domain 'guest': only
+   * it issues T=1 traffic, PCIe 6.x 11.2) did to the hardware, and what the hardware answered.
+   */
+  | { kind: 'access'; domain: 'host' | 'guest'; action: string; result: string }
   /** A property the scenario checked. */
   | { kind: 'check'; name: string; ok: boolean; detail: string };
 
@@ -60,7 +63,11 @@ export class Trace {
   }
 
   host(action: string, result: string): void {
-    this.add({ kind: 'host', domain: 'host', action, result });
+    this.add({ kind: 'access', domain: 'host', action, result });
+  }
+
+  guest(action: string, result: string): void {
+    this.add({ kind: 'access', domain: 'guest', action, result });
   }
 
   check(name: string, ok: boolean, detail = ''): boolean {
@@ -91,8 +98,14 @@ export class Trace {
     };
   }
 
+  /** The DSM's events; an INTERNAL_ERROR also fails a check (the model itself broke). */
   dsmSink(): (e: DsmEvent) => void {
-    return (event) => this.add({ kind: 'dsm', domain: 'device', event });
+    return (event) => {
+      this.add({ kind: 'dsm', domain: 'device', event });
+      if (event.kind === 'INTERNAL_ERROR') {
+        this.check(`DSM ${event.protocol} handled without internal error`, false, event.message);
+      }
+    };
   }
 
   get failedChecks(): Extract<TraceRecord, { kind: 'check' }>[] {

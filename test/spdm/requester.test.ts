@@ -20,8 +20,8 @@ import {
   SpdmUsageError,
 } from '../../src/spdm/requester/index.ts';
 import { VendorRegistry } from '../../src/spdm/vendor.ts';
-import { VirtualClock } from '../../src/transport/clock.ts';
 import type { TransportMessage } from '../../src/transport/types.ts';
+import { VirtualClock } from '../../src/wire/clock.ts';
 import { encodeSpdm } from '../../src/wire/spdm/codec.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
 import {

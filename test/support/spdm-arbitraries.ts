@@ -485,7 +485,12 @@ export function arbErrorResponse(version: number): fc.Arbitrary<ErrorResponse> {
         errorData: u8,
         responseNotReady:
           errorCode === rnr ? rec({ rdtExponent: u8, requestCode: u8, token: u8, rdtm: u8 }) : none,
-        extendedData: errorCode === rnr ? none : varBytes(32),
+        extendedData:
+          errorCode === rnr
+            ? none
+            : errorCode === C.SPDM_ERROR_CODE.LargeResponse
+              ? fc.uint8Array({ minLength: 1, maxLength: 1 })
+              : varBytes(32),
       }),
     );
 }

@@ -6,16 +6,9 @@ import {
   encodeTransportPayload,
   socketTransportType,
 } from '../../src/transport/binding.ts';
-import { decodeUnpadded, type TransportMessage } from '../../src/transport/types.ts';
 import { decodeFrame } from '../../src/wire/socket.ts';
 import { CAPTURES, frameBytes, loadCapture } from '../support/captures.ts';
 import { checkRobust } from '../support/robust.ts';
-
-/** A toy length-delimited decoder: byte 0 = length of what follows. */
-const lengthPrefixed = (b: Uint8Array) => {
-  if (b.length === 0 || b[0] !== b.length - 1) throw new Error('bad length');
-  return b[0];
-};
 
 describe('binding payloads', () => {
   test('socket transport types', () => {
@@ -37,19 +30,18 @@ describe('binding payloads', () => {
     });
   });
 
-  test('DOE plain SPDM: padded, maxPad bounds the padding, decodeUnpadded recovers the message', () => {
+  test('DOE plain SPDM: padded with zeros to a dword, maxPad bounds the padding', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 40 }), (body) => {
-        const spdm = Uint8Array.of(body.length, ...body);
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), (spdm) => {
         const p = encodeTransportPayload('pci_doe', { secured: false, bytes: spdm });
         assert.deepStrictEqual([...p.subarray(0, 4)], [1, 0, 1, 0]);
         const m = decodeTransportPayload('pci_doe', p);
         assert.equal(m.secured, false);
         assert.equal(m.bytes.length % 4, 0);
         assert.ok((m.maxPad ?? 0) >= m.bytes.length - spdm.length);
-        const { value, bytes } = decodeUnpadded(m, lengthPrefixed);
-        assert.equal(value, body.length);
-        assert.deepStrictEqual(bytes, spdm);
+        assert.equal(m.bytes.length, Math.ceil(spdm.length / 4) * 4);
+        assert.deepStrictEqual(m.bytes.subarray(0, spdm.length), spdm);
+        assert.ok(m.bytes.subarray(spdm.length).every((b) => b === 0));
       }),
       { numRuns: 500 },
     );
@@ -97,27 +89,6 @@ describe('binding payloads', () => {
         30_000,
       );
     }
-  });
-});
-
-describe('decodeUnpadded', () => {
-  test('prefers the shortest length the decoder accepts, returns exact bytes', () => {
-    const m: TransportMessage = { secured: false, bytes: Uint8Array.of(2, 0, 0, 0), maxPad: 3 };
-    // [2, 0, 0] is the length-prefixed message; [2] and [2, 0] are not.
-    assert.deepStrictEqual(decodeUnpadded(m, lengthPrefixed).bytes, Uint8Array.of(2, 0, 0));
-    // A non-zero tail is never padding.
-    const n: TransportMessage = { secured: false, bytes: Uint8Array.of(3, 0, 0, 5), maxPad: 3 };
-    assert.deepStrictEqual(decodeUnpadded(n, lengthPrefixed).bytes, n.bytes);
-    // Nothing fits: the full-length error.
-    assert.throws(
-      () =>
-        decodeUnpadded({ secured: false, bytes: Uint8Array.of(9, 0), maxPad: 1 }, lengthPrefixed),
-      /bad length/,
-    );
-    // No maxPad: exact bytes only.
-    assert.throws(() =>
-      decodeUnpadded({ secured: false, bytes: Uint8Array.of(0, 0) }, lengthPrefixed),
-    );
   });
 });
 

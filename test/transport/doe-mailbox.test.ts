@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { createDevice } from '../../src/device/pci/device.ts';
 import type { DsmProfile } from '../../src/device/pci/profile.ts';
 import { nvme } from '../../src/device/profiles/index.ts';
-import { VirtualClock } from '../../src/transport/clock.ts';
 import { doeDiscovery } from '../../src/transport/doe-discovery.ts';
 import {
   type ConfigAccessor,
@@ -14,6 +13,7 @@ import {
   newDoeDriverState,
 } from '../../src/transport/doe-mailbox.ts';
 import { TransportError } from '../../src/transport/types.ts';
+import { VirtualClock } from '../../src/wire/clock.ts';
 import { capturePairs } from '../support/captures.ts';
 
 type Handler = (o: Uint8Array) => Uint8Array | undefined;

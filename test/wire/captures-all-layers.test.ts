@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeUnpadded } from '../../src/transport/types.ts';
 import {
   decodeDoeDiscoveryRequest,
   decodeDoeDiscoveryResponse,
@@ -35,7 +34,7 @@ import {
 } from '../../src/wire/secured.ts';
 import { decodeFrame, encodeFrame, SOCKET_SPDM_COMMAND_NORMAL } from '../../src/wire/socket.ts';
 import { algorithmSizes } from '../../src/wire/spdm/algorithms.ts';
-import { decodeSpdm, encodeSpdm } from '../../src/wire/spdm/codec.ts';
+import { decodeSpdm, decodeSpdmPadded, encodeSpdm } from '../../src/wire/spdm/codec.ts';
 import {
   PCI_PROTOCOL_ID_IDE_KM,
   PCI_PROTOCOL_ID_TDISP,
@@ -159,10 +158,7 @@ describe('libspdm captures: every frame at every layer', () => {
             continue;
           }
           if (obj.type === PCI_DOE_TYPE_SPDM) {
-            plain = decodeUnpadded(
-              { secured: false, bytes: obj.payload, maxPad: doeMaxPad(obj.payload) },
-              (b) => decodeSpdm(b, ctx),
-            ).bytes;
+            plain = decodeSpdmPadded(obj.payload, ctx, doeMaxPad(obj.payload)).bytes;
           } else {
             assert.equal(obj.type, PCI_DOE_TYPE_SECURED_SPDM, `${where}: DOE type`);
             record = doeSecuredRecordBytes(obj.payload);

@@ -7,13 +7,14 @@ import { describe, it } from 'node:test';
 import { generateDeviceIdentity } from '../../src/crypto/cert-build.ts';
 import { REPLAY_EPOCH_MS } from '../../src/crypto/random.ts';
 import { builtinProfiles } from '../../src/device/profiles/index.ts';
-import type { DeviceIdentity } from '../../src/device/tdisp-device.ts';
+import { nic } from '../../src/device/profiles/nic.ts';
 import { decodeDoeObject, PCI_DOE_TYPE_SECURED_SPDM } from '../../src/wire/doe.ts';
 import { toHex } from '../../src/wire/hex.ts';
 import { decodePcap, LINKTYPE_PCI_DOE } from '../../src/wire/pcap.ts';
 import { ScenarioError } from '../../src/world/errors.ts';
 import { runLifecycle } from '../../src/world/lifecycle.ts';
-import { type TraceRecord, traceRecordJson } from '../../src/world/trace.ts';
+import type { DeviceIdentity } from '../../src/world/tdisp-device.ts';
+import { Trace, type TraceRecord, traceRecordJson } from '../../src/world/trace.ts';
 
 type Check = Extract<TraceRecord, { kind: 'check' }>;
 const checks = (rs: TraceRecord[]) => rs.filter((r): r is Check => r.kind === 'check');
@@ -94,6 +95,39 @@ describe('default lifecycle scenario', () => {
     const [a, b] = [await replay('fixed', identity), await replay('fixed', identity)];
     assert.deepEqual(b.objects, a.objects);
     assert.deepEqual(b.events, a.events);
+  });
+
+  it('SR-IOV on PF 1: the VF attack clears VF MSE in PF 1, and every check holds', async () => {
+    const pf0 = { ...nic.functions[0], sriov: undefined };
+    const pf1 = { ...nic.functions[0], fn: 1 };
+    const profile = { ...nic, name: 'nic-sriov-on-pf1', functions: [pf0, pf1] };
+    const { trace, ok, tdi } = await runLifecycle({ profile, seed: 'pf1' });
+    assert.deepEqual(trace.failedChecks, []);
+    assert.ok(ok);
+    assert.equal(tdi.fn, 2); // PF 1's first VF
+    const attack = trace.records.find(
+      (r) => r.kind === 'access' && r.action.startsWith('config write'),
+    );
+    assert.match(attack?.kind === 'access' ? attack.action : '', /^config write 00:00\.1 SR-IOV/);
+  });
+
+  it("T=1 traffic is the guest's, T=0 and config writes the host's; interfaceId is the TDI's", async () => {
+    const { trace, tdi } = await runLifecycle({ seed: 'domains', tdiFn: 3 });
+    const accesses = trace.records.flatMap((r) => (r.kind === 'access' ? [r] : []));
+    const t1 = accesses.filter((r) => /T=1/.test(r.action));
+    assert.ok(t1.length >= 3);
+    assert.ok(t1.every((r) => r.domain === 'guest'));
+    assert.ok(accesses.filter((r) => !/T=1/.test(r.action)).every((r) => r.domain === 'host'));
+    assert.deepEqual(tdi.interfaceId, { requesterId: 3, segment: 0, segmentValid: false });
+  });
+
+  it('a DSM INTERNAL_ERROR fails a check, so the run is not ok', () => {
+    const trace = new Trace();
+    trace.dsmSink()({ kind: 'INTERNAL_ERROR', protocol: 'CONFIG', message: 'boom' });
+    assert.deepEqual(
+      trace.failedChecks.map((c) => [c.name, c.detail]),
+      [['DSM CONFIG handled without internal error', 'boom']],
+    );
   });
 
   it('refuses a TDI the profile does not have, naming what it has', async () => {

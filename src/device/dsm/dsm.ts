@@ -169,6 +169,20 @@ export class Dsm {
       });
     } catch (e) {
       this.emit({ kind: 'INTERNAL_ERROR', protocol: 'CONFIG', message: String(e) });
+      // Fail safe: an event the DSM could not evaluate may have changed any TDI's
+      // configuration, so every locked or running TDI goes to ERROR (PCIe 6.x 11.2.6).
+      const failed = toError(
+        this.s,
+        () => true,
+        `${record.event.kind} on fn ${record.fn} not evaluated`,
+        this.env.behaviour,
+      );
+      this.commit({
+        state: failed.state,
+        effects: [],
+        events: failed.events,
+        result: { kind: 'silent' },
+      });
     }
   }
 

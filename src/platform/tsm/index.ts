@@ -1,8 +1,23 @@
 /**
  * platform/tsm: the TEE Security Manager's device-facing clients (SYSTEM.md sections 3-4):
  * IDE_KM key programming and the TDISP requester over an SPDM secured session, and the
- * attestation check of an interface report against the BARs the host assigned.
+ * attestation check of an interface report against the BARs the host assigned, and the
+ * bind / unbind sequence built from them (bind.ts).
  */
+export {
+  type CheckedReport,
+  connectDevice,
+  type DeviceConnection,
+  endSession,
+  fetchCheckedReport,
+  type LockedTdi,
+  lockTdi,
+  type ProgrammedStream,
+  programIdeStream,
+  startTdi,
+  stopIdeStream,
+  stopTdi,
+} from './bind.ts';
 export {
   IdeKmAckError,
   kpAckStatusName,

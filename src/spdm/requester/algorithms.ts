@@ -12,7 +12,7 @@ import type {
   AlgStructTable,
   NegotiateAlgorithms,
 } from '../../wire/spdm/algorithms.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_ALG_TYPE_AEAD,
   SPDM_ALG_TYPE_DHE,
@@ -109,10 +109,10 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
   };
   const request = encodeSpdm(req);
   core.transcript.resetForRequest(SPDM_NEGOTIATE_ALGORITHMS, false);
-  const { value: rsp, bytes } = await exchange(core, request, {
+  const { value: rsp, bytes } = await exchange<Algorithms>(core, request, {
     code: SPDM_ALGORITHMS,
     version: v,
-    decode: (b) => decodeSpdm(b, { version: v }) as Algorithms,
+    codec: { version: v },
   });
 
   // -- verify

@@ -6,7 +6,7 @@
  */
 
 import type { Capabilities, GetCapabilities } from '../../wire/spdm/capabilities.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_CAP,
   SPDM_CAPABILITIES,
@@ -81,10 +81,10 @@ export async function getCapabilities(core: RequesterCore): Promise<PeerCapabili
   }
   const request = encodeSpdm(req);
   core.transcript.resetForRequest(SPDM_GET_CAPABILITIES, false);
-  const { value, bytes } = await exchange(core, request, {
+  const { value, bytes } = await exchange<Capabilities>(core, request, {
     code: SPDM_CAPABILITIES,
     version: v,
-    decode: (b) => decodeSpdm(b, { version: v, request: req }) as Capabilities,
+    codec: { version: v, request: req },
   });
 
   // -- verify

@@ -10,7 +10,7 @@ import { verifyCertChain } from '../../crypto/cert-verify.ts';
 import { digest } from '../../crypto/hash.ts';
 import { bytesEqual, concat, toHex } from '../../wire/hex.ts';
 import type { Certificate, GetCertificate } from '../../wire/spdm/certificate.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_CERTIFICATE, SPDM_GET_CERTIFICATE } from '../../wire/spdm/constants.ts';
 import type { PeerChain, RequesterCore } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
@@ -62,10 +62,10 @@ export async function getCertificate(core: RequesterCore, slot: number): Promise
     };
     const request = encodeSpdm(req);
     core.transcript.resetForRequest(SPDM_GET_CERTIFICATE, core.authenticated);
-    const { value, bytes } = await exchange(core, request, {
+    const { value, bytes } = await exchange<Certificate>(core, request, {
       code: SPDM_CERTIFICATE,
       version: n.version,
-      decode: (b) => decodeSpdm(b, { version: n.version }) as Certificate,
+      codec: { version: n.version },
     });
     const portion = value.certChain.length;
     const problem =

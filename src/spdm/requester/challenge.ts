@@ -8,7 +8,7 @@
 import { SPDM_SIGNING_CONTEXT } from '../../crypto/signing.ts';
 import { bytesEqual } from '../../wire/hex.ts';
 import type { Challenge, ChallengeAuth } from '../../wire/spdm/challenge.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_CAP,
   SPDM_CHALLENGE,
@@ -66,11 +66,10 @@ export async function challenge(
   };
   const request = encodeSpdm(req);
   core.transcript.resetForRequest(SPDM_CHALLENGE, core.authenticated);
-  const { value: rsp, bytes } = await exchange(core, request, {
+  const { value: rsp, bytes } = await exchange<ChallengeAuth>(core, request, {
     code: SPDM_CHALLENGE_AUTH,
     version: n.version,
-    decode: (b) =>
-      decodeSpdm(b, { version: n.version, sizes: n.sizes, request: req }) as ChallengeAuth,
+    codec: { version: n.version, sizes: n.sizes, request: req },
   });
 
   // -- verify: fields, chain hash, then the signature over A || B || C

@@ -5,7 +5,7 @@
  * longer matches a chain we hold loses that chain.
  */
 import { bytesEqual } from '../../wire/hex.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_DIGESTS, SPDM_GET_DIGESTS } from '../../wire/spdm/constants.ts';
 import { type Digests, slotsOfMask } from '../../wire/spdm/digests.ts';
 import type { RequesterCore } from './context.ts';
@@ -34,10 +34,10 @@ export async function getDigests(core: RequesterCore): Promise<DigestsResult> {
   // -- request / response
   const request = encodeSpdm({ version: n.version, code: SPDM_GET_DIGESTS });
   core.transcript.resetForRequest(SPDM_GET_DIGESTS, core.authenticated);
-  const { value, bytes } = await exchange(core, request, {
+  const { value, bytes } = await exchange<Digests>(core, request, {
     code: SPDM_DIGESTS,
     version: n.version,
-    decode: (b) => decodeSpdm(b, { version: n.version, sizes: n.sizes }) as Digests,
+    codec: { version: n.version, sizes: n.sizes },
   });
 
   // -- verify

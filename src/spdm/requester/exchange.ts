@@ -3,33 +3,37 @@
  * requests inside a session): sends a request plain or as a secured record, opens the
  * reply, answers ResponseNotReady with RESPOND_IF_READY and Busy with a retry (as libspdm's
  * libspdm_handle_error_response_main does), turns an ERROR into SpdmErrorResponse, and
- * decodes the expected response with the exact bytes the transcripts must hash (DOE
- * padding removed). Every message crosses as a trace event.
+ * decodes the expected response by its own fields, keeping the exact bytes the transcripts
+ * must hash (DOE padding left off). Every message crosses as a trace event.
  */
-import { realClock } from '../../transport/clock.ts';
-import { decodeUnpadded, TransportError, type TransportMessage } from '../../transport/types.ts';
+import { realClock } from '../../wire/clock.ts';
 import { isWireError } from '../../wire/errors.ts';
 import { MCTP_MESSAGE_TYPE_SPDM } from '../../wire/mctp.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { decodeSpdmPadded, encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_ERROR,
   SPDM_ERROR_CODE,
   SPDM_RESPOND_IF_READY,
   spdmCodeName,
 } from '../../wire/spdm/constants.ts';
+import type { SpdmCodecContext } from '../../wire/spdm/context.ts';
 import type { ErrorResponse } from '../../wire/spdm/error.ts';
+import type { TransportMessage } from '../../wire/transport.ts';
 import { SessionError } from '../session.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmErrorResponse, SpdmUsageError, SpdmVerifyError } from './errors.ts';
 
 /** The response a request expects. */
-export interface Expect<T> {
+export interface Expect {
   /** The response code; undefined accepts any code but ERROR (raw exchanges in tests). */
   code: number | undefined;
   /** The header version the response must carry (the negotiated one); undefined: any. */
   version?: number;
-  /** Decodes exactly one message; throws WireError on malformed bytes. */
-  decode(bytes: Uint8Array): T;
+  /**
+   * What the response decodes with (sizes, request); the decoded message must be a T.
+   * Undefined: not decoded, the bytes come back as received (raw exchanges in tests).
+   */
+  codec: SpdmCodecContext | undefined;
 }
 
 /** Where a request goes: plain, or inside a session (in the clear during a clear handshake). */
@@ -115,8 +119,9 @@ async function carry(core: RequesterCore, request: Uint8Array, route: Route): Pr
   try {
     reply = await core.transport.exchange({ secured: true, bytes: record }, timeout);
   } catch (e) {
-    // Whether the responder saw the record is unknown: the counters cannot be trusted.
-    if (e instanceof TransportError) core.dropSession(s, 'reset');
+    // The bytes did not move both ways: whether the responder saw the record is unknown,
+    // so the counters cannot be trusted.
+    core.dropSession(s, 'reset');
     throw e;
   }
   if (!reply.secured) return { ...reply, plainInSession: true };
@@ -160,7 +165,8 @@ async function carry(core: RequesterCore, request: Uint8Array, route: Route): Pr
 
 function decodeError(reply: Reply): { value: ErrorResponse; bytes: Uint8Array } {
   try {
-    return decodeUnpadded(reply, (b) => decodeSpdm(b) as ErrorResponse);
+    const d = decodeSpdmPadded(reply.bytes, {}, reply.maxPad ?? 0);
+    return { value: d.message as ErrorResponse, bytes: d.bytes };
   } catch (e) {
     if (isWireError(e)) throw new SpdmVerifyError('response', e.message, { cause: e });
     throw e;
@@ -184,7 +190,7 @@ export function sessionExchange<T>(
   return exchange(
     core,
     request,
-    { code: responseCode, version, decode: (b) => decodeSpdm(b, { version }) as T },
+    { code: responseCode, version, codec: { version } },
     { session: s },
   );
 }
@@ -199,7 +205,7 @@ export function sessionExchange<T>(
 export async function exchange<T>(
   core: RequesterCore,
   request: Uint8Array,
-  expect: Expect<T>,
+  expect: Expect,
   route: Route = {},
 ): Promise<Received<T>> {
   const requestCode = request[1];
@@ -268,9 +274,14 @@ export async function exchange<T>(
         `${spdmCodeName(code)} carries SPDMVersion 0x${reply.bytes[0].toString(16)}, negotiated 0x${expect.version.toString(16)}`,
       );
     }
+    if (expect.codec === undefined) {
+      emitMessage(core, 'in', reply.bytes, route.session);
+      return { value: reply.bytes as T, bytes: reply.bytes };
+    }
     let decoded: { value: T; bytes: Uint8Array };
     try {
-      decoded = decodeUnpadded(reply, expect.decode);
+      const d = decodeSpdmPadded(reply.bytes, expect.codec, reply.maxPad ?? 0);
+      decoded = { value: d.message as T, bytes: d.bytes };
     } catch (e) {
       emitMessage(core, 'in', reply.bytes, route.session);
       if (isWireError(e)) throw new SpdmVerifyError('response', e.message, { cause: e });

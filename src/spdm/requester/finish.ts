@@ -9,7 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { digest } from '../../crypto/hash.ts';
 import { verifyData } from '../../crypto/key-schedule.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_FINISH, SPDM_FINISH_RSP } from '../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../wire/spdm/finish.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
@@ -47,18 +47,17 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
   };
   const request = encodeSpdm(fin, { sizes: n.sizes });
   core.transcript.resetForRequest(SPDM_FINISH, core.authenticated, st);
-  const { bytes } = await exchange(
+  const { bytes } = await exchange<FinishRsp>(
     core,
     request,
     {
       code: SPDM_FINISH_RSP,
       version: n.version,
-      decode: (b) =>
-        decodeSpdm(b, {
-          version: n.version,
-          sizes: n.sizes,
-          handshakeInTheClear: n.handshakeInTheClear,
-        }) as FinishRsp,
+      codec: {
+        version: n.version,
+        sizes: n.sizes,
+        handshakeInTheClear: n.handshakeInTheClear,
+      },
     },
     { session: s, clear: n.handshakeInTheClear },
   );

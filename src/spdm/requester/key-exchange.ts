@@ -13,7 +13,7 @@ import { isCryptoError, wipe } from '../../crypto/errors.ts';
 import { scheduleParams, verifyData } from '../../crypto/key-schedule.ts';
 import { SPDM_SIGNING_CONTEXT } from '../../crypto/signing.ts';
 import { isWireError } from '../../wire/errors.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_CAP,
   SPDM_KEY_EXCHANGE,
@@ -127,16 +127,15 @@ export async function keyExchange(
   let secured: SecuredSession | undefined;
   let session: RequesterSession | undefined;
   try {
-    const { value: rsp, bytes } = await exchange(core, request, {
+    const { value: rsp, bytes } = await exchange<KeyExchangeRsp>(core, request, {
       code: SPDM_KEY_EXCHANGE_RSP,
       version: n.version,
-      decode: (b) =>
-        decodeSpdm(b, {
-          version: n.version,
-          sizes: n.sizes,
-          request: req,
-          handshakeInTheClear: n.handshakeInTheClear,
-        }) as KeyExchangeRsp,
+      codec: {
+        version: n.version,
+        sizes: n.sizes,
+        request: req,
+        handshakeInTheClear: n.handshakeInTheClear,
+      },
     });
 
     // -- verify: fields, opaque data, signature, then VerifyData under the new keys

@@ -9,7 +9,7 @@
  */
 import { SPDM_SIGNING_CONTEXT } from '../../crypto/signing.ts';
 import { bytesEqual } from '../../wire/hex.ts';
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_CAP,
   SPDM_GET_MEASUREMENTS,
@@ -152,14 +152,13 @@ export async function getMeasurements(
   let rsp: Measurements;
   let bytes: Uint8Array;
   try {
-    ({ value: rsp, bytes } = await exchange(
+    ({ value: rsp, bytes } = await exchange<Measurements>(
       core,
       request,
       {
         code: SPDM_MEASUREMENTS,
         version: n.version,
-        decode: (b) =>
-          decodeSpdm(b, { version: n.version, sizes: n.sizes, request: req }) as Measurements,
+        codec: { version: n.version, sizes: n.sizes, request: req },
       },
       { session: s },
     ));

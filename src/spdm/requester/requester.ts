@@ -14,12 +14,13 @@
  *   await r.sendVendorDefined(s, { standardId: 3, vendorId, payload });
  *   await r.endSession(s);
  */
-import type { RequesterTransport } from '../../transport/types.ts';
+
 import {
   SPDM_MEAS_SUMMARY_ALL,
   SPDM_MEAS_SUMMARY_NONE,
   SPDM_MEAS_SUMMARY_TCB,
 } from '../../wire/spdm/constants.ts';
+import type { RequesterTransport } from '../../wire/transport.ts';
 import { type RequesterConfig, requesterConfig } from '../config.ts';
 import { ConnectionTranscript } from '../transcript.ts';
 import { negotiateAlgorithms } from './algorithms.ts';
@@ -219,7 +220,8 @@ export class SpdmRequester {
 
   /**
    * Sends any SPDM message (plain or in a session) and returns the response bytes, for
-   * conformance tests: no transcript is touched and no field is checked.
+   * conformance tests: no transcript is touched and no field is checked (over PCI DOE the
+   * bytes keep their dword padding: nothing decoded them).
    * @throws SpdmErrorResponse when the answer is ERROR; TransportError; SpdmVerifyError
    *   'secured-record' when a response record does not open.
    */
@@ -229,7 +231,7 @@ export class SpdmRequester {
       const { bytes } = await exchange(
         this.core,
         request,
-        { code: undefined, decode: (b) => b },
+        { code: undefined, codec: undefined },
         { session: s },
       );
       return bytes;

@@ -4,7 +4,7 @@
  * and everything learnt about the peer are dropped before it is sent. The highest version
  * both sides list is chosen.
  */
-import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_GET_VERSION, SPDM_VERSION, SPDM_VERSION_10 } from '../../wire/spdm/constants.ts';
 import { formatVersionByte, type Version, versionEntryToByte } from '../../wire/spdm/version.ts';
 import { commonVersion } from '../config.ts';
@@ -36,10 +36,10 @@ export async function getVersion(core: RequesterCore): Promise<VersionResult> {
 
   // -- request / response
   const request = encodeSpdm({ version: SPDM_VERSION_10, code: SPDM_GET_VERSION });
-  const { value, bytes } = await exchange(core, request, {
+  const { value, bytes } = await exchange<Version>(core, request, {
     code: SPDM_VERSION,
     version: SPDM_VERSION_10,
-    decode: (b) => decodeSpdm(b) as Version,
+    codec: {},
   });
 
   // -- verify

@@ -11,11 +11,10 @@
  * as it was: state, transcripts and sessions are restored from a snapshot taken first.
  */
 import { isCryptoError } from '../../crypto/errors.ts';
-import { decodeUnpadded, type TransportMessage } from '../../transport/types.ts';
 import { isWireError } from '../../wire/errors.ts';
 import { MCTP_MESSAGE_TYPE_SPDM } from '../../wire/mctp.ts';
 import type { SecuredBinding } from '../../wire/secured.ts';
-import { decodeSpdm, decodeSpdmHeader, encodeSpdm } from '../../wire/spdm/codec.ts';
+import { decodeSpdmHeader, decodeSpdmPadded, encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
   SPDM_ERROR,
   SPDM_ERROR_CODE,
@@ -25,6 +24,7 @@ import {
   SPDM_VERSION_12,
   spdmCodeName,
 } from '../../wire/spdm/constants.ts';
+import type { TransportMessage } from '../../wire/transport.ts';
 import { type ResponderConfig, responderConfig } from '../config.ts';
 import { recordSessionId, SessionError } from '../session.ts';
 import { type HandlerResult, ResponderContext, type ResponderSession, reject } from './context.ts';
@@ -167,10 +167,10 @@ export class SpdmResponder {
         const data = g.errorCode === SPDM_ERROR_CODE.UnsupportedRequest ? code : (g.errorData ?? 0);
         return done(reject(g.errorCode, data), code);
       }
-      let decoded: ReturnType<typeof decodeUnpadded<ReturnType<typeof decodeSpdm>>>;
+      let decoded: ReturnType<typeof decodeSpdmPadded>;
       try {
         const codecCtx = code === SPDM_GET_VERSION ? {} : ctx.codec();
-        decoded = decodeUnpadded(m, (b) => decodeSpdm(b, codecCtx));
+        decoded = decodeSpdmPadded(m.bytes, codecCtx, m.maxPad ?? 0);
       } catch (e) {
         if (isWireError(e)) return done(reject(SPDM_ERROR_CODE.InvalidRequest), code);
         throw e;
@@ -179,19 +179,19 @@ export class SpdmResponder {
         ctx.transcript.resetForRequest(code, ctx.state.state === 'AUTHENTICATED', rs?.transcript);
       }
       const result = entry.handler(ctx, {
-        message: decoded.value,
+        message: decoded.message,
         bytes: decoded.bytes,
         session: rs,
       });
       return done(this.checkSize(result), code);
     } catch (e) {
-      // A handler met something it did not expect (a bad peer point, a key that cannot
-      // sign): answer as libspdm would rather than let the exception escape.
+      // A handler met bad peer bytes deep inside (a bad peer point, a key that cannot sign):
+      // answer as libspdm would. Anything else is a bug here and propagates.
       const errorCode =
         isCryptoError(e) && e.reason === 'invalid-public-key'
           ? SPDM_ERROR_CODE.InvalidRequest
           : SPDM_ERROR_CODE.Unspecified;
-      if (!isCryptoError(e) && !isWireError(e) && !(e instanceof RangeError)) throw e;
+      if (!isCryptoError(e) && !isWireError(e)) throw e;
       return done(reject(errorCode), code);
     }
   }

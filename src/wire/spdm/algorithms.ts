@@ -12,7 +12,7 @@
  * Then the extended algorithm entries (4 bytes each, kept raw) and, from 1.1, Param1
  * algorithm structure tables (AlgType, AlgCount = fixed byte count << 4 | ext count,
  * AlgSupported u16, ext entries). SPDM 1.0 has no tables and Param1 is reserved.
- * Length must equal the message length.
+ * Length is the message's length: the fields must end there (over PCI DOE, padding follows).
  *
  * Bytes that later versions gave a meaning (OtherParams before 1.2, MELspecification
  * before 1.3) keep their later name in every version and round-trip as they are.
@@ -195,6 +195,9 @@ interface AlgHeader {
   version: number;
   /** Param1 from 1.1 (the table count), undefined before. */
   tableCount?: number;
+  /** The Length field and where it sits. */
+  length: number;
+  lengthAt: number;
   reserved1?: number;
   reserved2?: number;
 }
@@ -203,11 +206,14 @@ interface AlgHeader {
 function readAlgHeader(r: Reader, code: number): AlgHeader {
   const h = readHeader(r, code);
   checkLayoutVersion(r, h.version);
-  readLength(r);
+  const lengthAt = r.offset;
+  const length = readLength(r);
   const v11 = h.version >= SPDM_VERSION_11;
   return {
     version: h.version,
     tableCount: v11 ? h.param1 : undefined,
+    length,
+    lengthAt,
     reserved1: v11 ? undefined : reservedValue(h.param1),
     reserved2: reservedValue(h.param2),
   };
@@ -225,15 +231,20 @@ function readAlgLists(
   const extAsym = readExt(r, asymCount, asymField);
   const extHash = readExt(r, hashCount, hashField);
   const algStructs = h.tableCount === undefined ? [] : readTables(r, h.tableCount);
+  if (r.offset !== h.length) {
+    const detail = `says ${h.length}, the fields end at ${r.offset}`;
+    throw r.error('Length', 'bad-field', detail, h.lengthAt);
+  }
   return { extAsym, extHash, algStructs };
 }
 
-function readLength(r: Reader): void {
+function readLength(r: Reader): number {
   const at = r.offset;
   const length = r.u16('Length');
-  if (length !== r.length) {
+  if (length > r.length) {
     throw r.error('Length', 'bad-field', `says ${length}, message is ${r.length} bytes`, at);
   }
+  return length;
 }
 
 function messageLength(fixed: number, ext: number, tables: AlgStructTable[]): number {

@@ -42,6 +42,24 @@ export function decodeSpdmHeader(bytes: Uint8Array): SpdmHeader {
  * @throws WireError on any malformed input (unknown code, wrong version, truncated, trailing).
  */
 export function decodeSpdm(bytes: Uint8Array, ctx: SpdmCodecContext = {}): SpdmMessage {
+  return decodeSpdmPadded(bytes, ctx, 0).message;
+}
+
+/**
+ * Decodes one SPDM message followed by up to `maxPad` zero bytes of transport padding (PCI
+ * DOE pads every object to a dword and says nothing of how many bytes it added). The
+ * message ends where its own fields say, given `ctx` (the negotiated sizes and the request),
+ * as libspdm reads it; nothing is decoded twice. A tail that no field delimits is the rest
+ * of the bytes: ERROR's ExtendedErrorData of codes without a defined layout (error.ts).
+ * @returns the message and exactly its bytes (what a transcript hashes).
+ * @throws WireError as decodeSpdm; 'trailing' when more than `maxPad` bytes, or a non-zero
+ *   byte, follow the message.
+ */
+export function decodeSpdmPadded(
+  bytes: Uint8Array,
+  ctx: SpdmCodecContext,
+  maxPad: number,
+): { message: SpdmMessage; bytes: Uint8Array } {
   const h = decodeSpdmHeader(bytes);
   const codec = SPDM_CODECS[h.code];
   if (!codec) {
@@ -65,9 +83,11 @@ export function decodeSpdm(bytes: Uint8Array, ctx: SpdmCodecContext = {}): SpdmM
     );
   }
   const r = new Reader(bytes, 'SPDM', codec.name);
-  const m = codec.decode(r, ctx);
-  r.end();
-  return m;
+  const message = codec.decode(r, ctx);
+  const end = r.offset;
+  const tail = bytes.subarray(end);
+  if (tail.length > maxPad || !tail.every((x) => x === 0)) r.end();
+  return { message, bytes: end === bytes.length ? bytes : bytes.slice(0, end) };
 }
 
 /** Encodes one SPDM message. @throws RangeError when a field does not fit its size. */

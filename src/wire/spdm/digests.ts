@@ -113,7 +113,8 @@ export const digestsCodec: SpdmFamilyCodec<Digests> = {
       slotMask: hr.param2,
       digests,
     };
-    if (hr.version >= SPDM_VERSION_13 && n > 0 && r.remaining === 4 * n) {
+    // 1.3 MULTI_KEY_CONN: 4 bytes per digest follow. Fewer bytes left can only be padding.
+    if (hr.version >= SPDM_VERSION_13 && n > 0 && r.remaining >= 4 * n) {
       m.keyPairIds = [];
       m.certificateInfos = [];
       m.keyUsageMasks = [];

@@ -3,9 +3,14 @@
  *
  * Param1 = ErrorCode, Param2 = ErrorData, then ExtendedErrorData (at most 32 bytes).
  * ResponseNotReady (0x42) carries four bytes: RDTExponent, RequestCode, Token, RDTM
- * (libspdm spdm_error_data_response_not_ready_t); every other code keeps its extended data
- * raw. An ERROR may carry any SPDMVersion (VersionMismatch is sent at 0x10), so the
- * header version is not checked here.
+ * (libspdm spdm_error_data_response_not_ready_t); LargeResponse (0x0F, 1.3) one byte, the
+ * Handle. Those two end where their fields end. Every other code keeps its extended data
+ * raw, and that data is the rest of the message: no field delimits it (VendorDefined's
+ * OpaqueErrorData has no length either), so over PCI DOE, where nothing says how many zero
+ * bytes padded the object, it includes the padding. Zeros that belong to it are thus never
+ * lost; a sender whose data is not a dword multiple sees it come back zero-extended.
+ * An ERROR may carry any SPDMVersion (VersionMismatch is sent at 0x10), so the header
+ * version is not checked here.
  */
 import type { Reader } from '../reader.ts';
 import type { Writer } from '../writer.ts';
@@ -51,6 +56,9 @@ export const errorCodec: SpdmFamilyCodec<ErrorResponse> = {
     if (ext.length > SPDM_EXTENDED_ERROR_DATA_MAX_SIZE) {
       throw new RangeError(`ERROR: ${ext.length} bytes of extended data > 32`);
     }
+    if (m.errorCode === SPDM_ERROR_CODE.LargeResponse && ext.length !== 1) {
+      throw new RangeError(`ERROR: LargeResponse carries a 1-byte Handle, not ${ext.length}`);
+    }
     writeHeader(w, m.version, m.code, m.errorCode, m.errorData);
     if (m.responseNotReady) {
       const d = m.responseNotReady;
@@ -78,6 +86,9 @@ export const errorCodec: SpdmFamilyCodec<ErrorResponse> = {
         rdtm: r.u8('RDTM'),
       };
       return { ...base, responseNotReady };
+    }
+    if (h.param1 === SPDM_ERROR_CODE.LargeResponse) {
+      return { ...base, extendedData: r.bytes(1, 'Handle') };
     }
     if (r.remaining > SPDM_EXTENDED_ERROR_DATA_MAX_SIZE) {
       throw r.error('ExtendedErrorData', 'too-large', `${r.remaining} bytes > 32`);

@@ -16,7 +16,7 @@ test('random TDISP / IDE_KM / config sequences never reach a forbidden state', (
 });
 
 test('a sequence that reaches RUN legitimately (the generator can get there)', () => {
-  run([
+  const after = run([
     { kind: 'keys', session: SESSION_A, conn: 1 },
     { kind: 'tdisp', code: 0x83, fn: 1, session: SESSION_A, conn: 1, nonce: 'last', stream: 0 },
     { kind: 'tdisp', code: 0x86, fn: 1, session: SESSION_A, conn: 1, nonce: 'last', stream: 0 },
@@ -24,4 +24,8 @@ test('a sequence that reaches RUN legitimately (the generator can get there)', (
     { kind: 'tdisp', code: 0x86, fn: 1, session: SESSION_A, conn: 1, nonce: 'last', stream: 0 },
     { kind: 'tdisp', code: 0x87, fn: 1, session: SESSION_B, conn: 2, nonce: 'last', stream: 0 },
   ]);
+  assert.deepEqual(
+    after.map((s) => s.get(1)),
+    ['CONFIG_UNLOCKED', 'CONFIG_LOCKED', 'RUN', 'ERROR', 'ERROR', 'CONFIG_UNLOCKED'],
+  );
 });

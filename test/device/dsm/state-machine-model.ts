@@ -186,7 +186,9 @@ function hostConfig(w: World, a: Extract<Action, { kind: 'config' }>): number[] 
 
 const stats = { run: 0, error: 0 };
 
-export function run(actions: Action[]): void {
+/** Runs `actions`, checking each step; returns every TDI's state after each action. */
+export function run(actions: Action[]): Map<number, TdiStateName>[] {
+  const after: Map<number, TdiStateName>[] = [];
   const w = makeWorld(nic);
   const transitions: Array<{ fn: number; from: TdiStateName; to: TdiStateName; cause: string }> =
     [];
@@ -277,7 +279,9 @@ export function run(actions: Action[]): void {
       );
       assert.equal(w.dsm.teePolicy.dmaT(fn), now === 'RUN', 'T=1 DMA only in RUN');
     }
+    after.push(new Map(FNS.map((fn) => [fn, w.dsm.tdiState(fn)])));
   }
+  return after;
 }
 
 /** Runs the property; `runs` sequences (TEEIO_DSM_RUNS overrides). */
@@ -288,6 +292,11 @@ export function checkProperty(runs: number): typeof stats {
   const sequence = fc
     .tuple(fc.boolean(), fc.array(action, { minLength: 8, maxLength: 40, size: 'max' }))
     .map(([keyed, rest]) => (keyed ? [KEYS_A, ...rest] : rest));
-  fc.assert(fc.property(sequence, run), { numRuns: runs });
+  fc.assert(
+    fc.property(sequence, (s) => {
+      run(s);
+    }),
+    { numRuns: runs },
+  );
   return { ...stats };
 }

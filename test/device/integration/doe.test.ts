@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../../../src/crypto/random.ts';
 import { gpu, nic, nvme } from '../../../src/device/profiles/index.ts';
-import { createTdispDevice } from '../../../src/device/tdisp-device.ts';
 import { doeDiscovery } from '../../../src/transport/doe-discovery.ts';
+import { createTdispDevice } from '../../../src/world/tdisp-device.ts';
 import { enumerate } from '../dsm/harness.ts';
 import { runLifecycle } from './flow.ts';
 

@@ -7,65 +7,30 @@
  * K_SET_STOP and END_SESSION. Every step asserts what the device shows afterwards.
  */
 import assert from 'node:assert/strict';
-import { walkExtCapabilities } from '../../../src/device/pci/config-space.ts';
 import {
-  PCI_COMMAND,
-  PCI_COMMAND_MEMORY,
-  PCI_EXT_CAP_ID_SRIOV,
-  PCI_SRIOV_CTRL,
-  PCI_SRIOV_CTRL_MSE,
-} from '../../../src/device/pci/regs.ts';
-import type { TdispDevice } from '../../../src/device/tdisp-device.ts';
-import {
-  type AssignedBar,
   checkReport,
-  IdeKmClient,
+  connectDevice,
+  endSession,
+  fetchCheckedReport,
+  lockTdi,
+  programIdeStream,
+  startTdi,
+  stopIdeStream,
+  stopTdi,
   TdispClient,
 } from '../../../src/platform/tsm/index.ts';
 import { requesterConfig } from '../../../src/spdm/config.ts';
 import { type RequesterSession, SpdmRequester } from '../../../src/spdm/requester/index.ts';
 import type { RequesterTransport } from '../../../src/transport/types.ts';
+import { assignedBars, memorySpaceEnable } from '../../../src/world/host-view.ts';
+import type { TdispDevice } from '../../../src/world/tdisp-device.ts';
 
 export const REPORTING_OFFSET = 0xd000_0000n;
 
-/** The BARs of `fn` as the host programmed them (its own record) with the profile's sizes. */
-export function assignedBars(
-  dev: TdispDevice,
-  addresses: Map<string, bigint>,
-  fn: number,
-): AssignedBar[] {
-  const out: AssignedBar[] = [];
-  for (const f of dev.profile.functions) {
-    const isPf = f.fn === fn;
-    const isVf =
-      f.sriov !== undefined &&
-      fn >= f.fn + f.sriov.firstVfOffset &&
-      (fn - f.fn - f.sriov.firstVfOffset) % f.sriov.vfStride === 0;
-    const bars = isPf ? f.bars : isVf ? f.sriov!.vf.bars : [];
-    for (const b of bars) {
-      const address = addresses.get(`${fn}:${b.index}`);
-      if (!b.io && address !== undefined) out.push({ index: b.index, address, size: b.size });
-    }
-  }
-  return out;
-}
-
-/** What a host does to set or clear Memory Space Enable for a TDI (VF: the PF's VF MSE). */
-export function setMemorySpace(dev: TdispDevice, fn: number, on: boolean): void {
-  const d = dev.device;
-  const flip = (f: number, off: number, bit: number) => {
-    const v = d.configRead(f, off, 2);
-    d.configWrite(f, off, 2, on ? v | bit : v & ~bit);
-  };
-  if (dev.profile.functions.some((f) => f.fn === fn)) {
-    flip(fn, PCI_COMMAND, PCI_COMMAND_MEMORY);
-    return;
-  }
-  const owner = dev.profile.functions.find((f) => f.sriov)!;
-  const cap = walkExtCapabilities((o, s) => d.configRead(owner.fn, o, s)).find(
-    (c) => c.id === PCI_EXT_CAP_ID_SRIOV,
-  )!;
-  flip(owner.fn, cap.offset + PCI_SRIOV_CTRL, PCI_SRIOV_CTRL_MSE);
+/** What a host does to set or clear Memory Space Enable for a TDI (VF: its PF's VF MSE). */
+function setMemorySpace(dev: TdispDevice, fn: number, on: boolean): void {
+  const mse = memorySpaceEnable(dev.device, fn);
+  mse.write(on ? mse.value | mse.bit : mse.value & ~mse.bit);
 }
 
 export interface FlowOptions {
@@ -89,63 +54,62 @@ export async function runLifecycle(o: FlowOptions): Promise<void> {
     requesterConfig({ trustAnchors: [o.trust ?? dev.root] }),
   );
   try {
-    const vca = await r.connect();
-    assert.ok(vca.negotiated.version >= 0x12);
-    await r.getDigests();
-    const chain = await r.getCertificate(0);
-    assert.deepEqual(chain.certificates[0], o.trust ?? dev.root, 'chain ends in the trusted root');
-    const meas = await r.getMeasurements({ index: 'all', signed: true });
-    assert.equal(meas.signed, true);
-    assert.ok(meas.blocks.length >= 5);
-
-    const session = await r.startSession();
+    // The TSM's bind steps (platform/tsm/bind.ts), each followed by what the device shows.
+    const conn = await connectDevice(r);
+    assert.ok(conn.vca.negotiated.version >= 0x12);
+    assert.deepEqual(
+      conn.chain.certificates[0],
+      o.trust ?? dev.root,
+      'chain ends in the trusted root',
+    );
+    assert.equal(conn.measurements.signed, true);
+    assert.ok(conn.measurements.blocks.length >= 5);
+    const session = conn.session;
     assert.equal(session.phase, 'established');
     await o.inSession?.(r, session);
     const ch = { requester: r, session };
 
     // IDE_KM: every sub-stream of stream 0 programmed and started.
-    const ide = new IdeKmClient(ch);
-    const q = await ide.query();
-    assert.equal(q.portIndex, 0);
-    const keys = await ide.setupStream(0);
+    const { ide, query, keys } = await programIdeStream(ch, 0);
+    assert.equal(query.portIndex, 0);
     assert.equal(keys.length, 6);
     assert.equal(new Set(keys.map((k) => `${k.subStream}.${k.direction}`)).size, 6);
     assert.equal(dev.device.streamState(0), 'Secure');
 
-    // TDISP: version, capabilities, lock, report + check, start.
+    // TDISP: lock, report checked against the BARs the host programmed, start.
     const fn = o.fn ?? dev.tdis()[0].fn;
     const tdi = dev.tdis().find((t) => t.fn === fn)!;
     const tdisp = new TdispClient(ch);
-    assert.deepEqual(await tdisp.getVersion(tdi.interfaceId), [0x10]);
-    const caps = await tdisp.getCapabilities(tdi.interfaceId);
-    assert.ok(caps.lockInterfaceFlagsSupported & 0x4, 'LOCK_MSIX supported');
-    assert.equal((await tdisp.getState(tdi.interfaceId)).name, 'CONFIG_UNLOCKED');
-    const nonce = await tdisp.lock(tdi.interfaceId, { mmioReportingOffset: REPORTING_OFFSET });
-    assert.equal(nonce.length, 32);
+    const locked = await lockTdi(tdisp, tdi.interfaceId, { mmioReportingOffset: REPORTING_OFFSET });
+    assert.deepEqual(locked.versions, [0x10]);
+    assert.ok(locked.lockFlagsSupported & 0x4, 'LOCK_MSIX supported');
+    assert.equal(locked.stoppedFrom, undefined, 'the TDI was CONFIG_UNLOCKED');
+    assert.equal(locked.nonce.length, 32);
     assert.equal((await tdisp.getState(tdi.interfaceId)).name, 'CONFIG_LOCKED');
-    const { report } = await tdisp.getReport(tdi.interfaceId);
-    const bars = assignedBars(dev, o.addresses, fn);
+    const bars = assignedBars(dev.profile, o.addresses, fn);
     assert.ok(bars.length > 0);
-    const check = checkReport(report, bars, REPORTING_OFFSET);
-    assert.deepEqual(check.mismatches, []);
+    const { report, check } = await fetchCheckedReport(
+      tdisp,
+      tdi.interfaceId,
+      bars,
+      REPORTING_OFFSET,
+    );
+    assert.deepEqual(check?.mismatches, []);
     // The same report does not fit BARs moved by a page, nor another reporting offset.
     const moved = bars.map((b) => ({ ...b, address: b.address + 0x1000n }));
     assert.equal(checkReport(report, moved, REPORTING_OFFSET).ok, false);
     assert.equal(checkReport(report, bars, 0n).ok, false);
-    await tdisp.start(tdi.interfaceId, nonce);
+    await startTdi(tdisp, tdi.interfaceId, locked.nonce);
     assert.equal((await tdisp.getState(tdi.interfaceId)).name, 'RUN');
 
-    // The host clears Memory Space Enable: the TDI goes to ERROR; STOP brings it back.
+    // The host clears Memory Space Enable: the TDI goes to ERROR; unbind brings it back.
     setMemorySpace(dev, fn, false);
     assert.equal((await tdisp.getState(tdi.interfaceId)).name, 'ERROR');
-    await tdisp.stop(tdi.interfaceId);
-    assert.equal((await tdisp.getState(tdi.interfaceId)).name, 'CONFIG_UNLOCKED');
+    await stopTdi(tdisp, tdi.interfaceId);
     setMemorySpace(dev, fn, true);
-
-    // IDE_KM K_SET_STOP on every sub-stream; END_SESSION.
-    await ide.stopStream(0);
+    await stopIdeStream(ide, 0);
     assert.equal(dev.device.streamState(0), 'Insecure');
-    await r.endSession(session);
+    await endSession(r, session);
     assert.equal(r.sessions.length, 0);
   } finally {
     await r.close();

@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../../../src/crypto/random.ts';
 import { nic, nvme } from '../../../src/device/profiles/index.ts';
-import { createTdispDevice, type TdispDevice } from '../../../src/device/tdisp-device.ts';
 import { IdeKmClient, TdispClient, TdispErrorResponse } from '../../../src/platform/tsm/index.ts';
 import { requesterConfig } from '../../../src/spdm/config.ts';
 import { SpdmErrorResponse, SpdmRequester } from '../../../src/spdm/requester/index.ts';
 import { connectSpdmEmu } from '../../../src/transport/spdm-emu-client.ts';
 import type { RequesterTransport } from '../../../src/transport/types.ts';
+import { createTdispDevice, type TdispDevice } from '../../../src/world/tdisp-device.ts';
 import { loadCapture } from '../../support/captures.ts';
 import { enumerate } from '../dsm/harness.ts';
 

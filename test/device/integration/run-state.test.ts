@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../../../src/crypto/random.ts';
 import { nic } from '../../../src/device/profiles/index.ts';
-import { createTdispDevice } from '../../../src/device/tdisp-device.ts';
 import { IdeKmClient, TdispClient, TdispErrorResponse } from '../../../src/platform/tsm/index.ts';
 import { requesterConfig } from '../../../src/spdm/config.ts';
 import { SpdmRequester } from '../../../src/spdm/requester/index.ts';
 import { LOCK_INTERFACE_FLAGS } from '../../../src/wire/tdisp/constants.ts';
+import { createTdispDevice } from '../../../src/world/tdisp-device.ts';
 import { enumerate } from '../dsm/harness.ts';
 
 const refused = (name: string) => (e: unknown) =>

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { createDevice } from '../../../src/device/pci/device.ts';
 import { hostPort, internalPort } from '../../../src/device/pci/ports.ts';
 import { nic } from '../../../src/device/profiles/index.ts';
-import { createTdispDevice } from '../../../src/device/tdisp-device.ts';
+import { createTdispDevice } from '../../../src/world/tdisp-device.ts';
 
 /** What only the DSM may do, by the names the device model and the DSM use. */
 const DSM_ONLY = [

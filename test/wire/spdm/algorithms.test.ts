@@ -103,10 +103,17 @@ describe('SPDM NEGOTIATE_ALGORITHMS / ALGORITHMS', () => {
       (e) =>
         e instanceof WireError && e.field === 'Length' && e.offset === 4 && e.kind === 'bad-field',
     );
+    // Length longer than the fields: the fields decide where the message ends.
     const longer = Uint8Array.from([...NEGOTIATE, 0, 0, 0, 0]);
     longer[4] = longer.length;
     assert.throws(
       () => decodeSpdm(longer),
+      (e) =>
+        e instanceof WireError && e.field === 'Length' && e.offset === 4 && e.kind === 'bad-field',
+    );
+    // Bytes after a consistent Length are not part of the message.
+    assert.throws(
+      () => decodeSpdm(Uint8Array.from([...NEGOTIATE, 0, 0, 0, 0])),
       (e) => e instanceof WireError && e.kind === 'trailing' && e.offset === 48,
     );
   });
@@ -136,7 +143,7 @@ describe('SPDM NEGOTIATE_ALGORITHMS / ALGORITHMS', () => {
         decodeSpdm(
           Uint8Array.from([...v10.subarray(0, 4), 0x24, ...v10.subarray(5), 2, 0x20, 1, 0]),
         ),
-      (e) => e instanceof WireError && e.kind === 'trailing',
+      (e) => e instanceof WireError && e.field === 'Length' && e.kind === 'bad-field',
     );
     const tables = [{ algType: 2, algSupported: 1, algExternal: [] }];
     assert.throws(() => encodeSpdm({ ...m, algStructs: tables }), RangeError);

@@ -10,13 +10,25 @@
  * ends (END_SESSION, a failure, a new GET_VERSION, or its socket closing) the DSM hears of
  * it, so streams it keyed go Insecure and TDIs it locked go to ERROR (PCIe 11.4.5).
  *
- * This is composition, so it also uses transport/'s binding framing and DOE Discovery
- * answer (the mailbox speaks the same objects as the socket); nothing below transport/
- * depends on it.
+ * This is composition (world/): device/ knows nothing of transports, so the binding
+ * framing, the DOE Discovery answer (the mailbox speaks the same objects as the socket) and
+ * the spdm-emu socket server come from transport/ here.
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { generateDeviceIdentity } from '../crypto/cert-build.ts';
 import { defaultRandom, type RandomSource } from '../crypto/random.ts';
+import type { BehaviourName } from '../device/dsm/behaviour.ts';
+import { Dsm, type DsmConfig } from '../device/dsm/dsm.ts';
+import type { DsmEvent } from '../device/dsm/events.ts';
+import { pciDeviceHardware } from '../device/dsm/pci-hardware.ts';
+import type { BarView } from '../device/events.ts';
+import { walkExtCapabilities } from '../device/pci/config-space.ts';
+import { createDevice, type PciDevice } from '../device/pci/device.ts';
+import { enumerateDevice } from '../device/pci/enumerate.ts';
+import { type HostPort, hostPort, internalPort } from '../device/pci/ports.ts';
+import type { DeviceProfile } from '../device/pci/profile.ts';
+import { PCI_EXT_CAP_ID_DOE } from '../device/pci/regs.ts';
+import { nic } from '../device/profiles/nic.ts';
 import type { MeasurementBlockConfig, ResponderConfig } from '../spdm/config.ts';
 import type { SpdmEventSink } from '../spdm/events.ts';
 import { SpdmResponder } from '../spdm/responder/responder.ts';
@@ -30,20 +42,6 @@ import type { Binding, RequesterTransport, ResponderHandler } from '../transport
 import { decodeDoeObject, isDoeDiscovery } from '../wire/doe.ts';
 import { SPDM_DMTF_MEAS_TYPE } from '../wire/spdm/constants.ts';
 import type { InterfaceId } from '../wire/tdisp/messages.ts';
-import type { BehaviourName } from './dsm/behaviour.ts';
-import { Dsm, type DsmConfig } from './dsm/dsm.ts';
-import type { DsmEvent } from './dsm/events.ts';
-import { pciDeviceHardware } from './dsm/pci-hardware.ts';
-import type { BarView } from './events.ts';
-import { walkExtCapabilities } from './pci/config-space.ts';
-import { createDevice, type PciDevice } from './pci/device.ts';
-import { enumerateDevice } from './pci/enumerate.ts';
-import { type HostPort, hostPort, internalPort } from './pci/ports.ts';
-import type { DeviceProfile } from './pci/profile.ts';
-import { PCI_EXT_CAP_ID_DOE } from './pci/regs.ts';
-import { nic } from './profiles/nic.ts';
-
-export { enumerateDevice };
 
 /** Who the device is: the chain it serves in slot 0 and the leaf's key. */
 export interface DeviceIdentity {
@@ -102,6 +100,11 @@ export interface TdispDevice {
   readonly doeResponder: SpdmResponder;
   /** Offset of function 0's DOE Extended Capability. */
   readonly doeOffset: number;
+  /**
+   * The bus address of every memory BAR enumeration programmed, keyed `${fn}:${bar}`
+   * (enumerateDevice), when `enumerate` was set: the host's own record of what it assigned.
+   */
+  readonly enumerated: ReadonlyMap<string, bigint> | undefined;
   /** The assignable TDIs as they are now. */
   tdis(): TdiInfo[];
   /** A requester transport over function 0's DOE mailbox, through config accesses. */
@@ -191,7 +194,7 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
   const profile = o.profile ?? nic;
   const random = o.random ?? defaultRandom;
   const device = createDevice(profile, { bus: o.bus });
-  if (o.enumerate) enumerateDevice(device);
+  const enumerated = o.enumerate ? enumerateDevice(device) : undefined;
   const inside = internalPort(device);
   const dsm = new Dsm(pciDeviceHardware(inside), {
     ...o.dsm,
@@ -281,6 +284,7 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
     root: identity.certChain[0],
     doeResponder,
     doeOffset,
+    enumerated,
     tdis() {
       return device.tdis().map((fn) => {
         const v = device.securityView(fn);
