@@ -287,7 +287,7 @@ function describeError(e: unknown): string {
   throw e;
 }
 
-interface RunParams {
+export interface RunParams {
   host: string;
   port: number;
   binding: Binding;
