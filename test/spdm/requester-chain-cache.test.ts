@@ -47,8 +47,8 @@ interface Connection {
 }
 
 /**
- * One connection as `teeio requester` runs it: VCA, DIGESTS, the slot 0 chain, signed
- * MEASUREMENTS and a session, ended.
+ * One connection as `teeio requester` runs it: VCA, DIGESTS, the slot 0 chain, CHALLENGE,
+ * signed MEASUREMENTS and a session, ended.
  */
 async function connectOnce(
   identity: TestIdentity,
@@ -75,6 +75,8 @@ async function connectOnce(
   const chain = await r.getCertificate(0);
   // The chain in use is the one DIGESTS named, whether read or cached.
   assert.equal(toHex(chain.hash), toHex(digests.get(0)!));
+  // CHALLENGE_AUTH signs transcript B: both ends hold only what crossed the wire.
+  assert.equal((await r.challenge(0, 'all')).slot, 0);
   const m = await r.getMeasurements({ index: 'all', signed: true });
   assert.equal(m.signed, true);
   const s = await r.startSession();
