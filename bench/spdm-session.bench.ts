@@ -61,6 +61,8 @@ async function startResponder(): Promise<RunParams> {
     tsm: { streamId: 0, reportingOffset: 0n, lockFlags: 0 },
   };
   responder = { child, params, dir };
+  // A failing case must not leave the responder running after the bench.
+  process.once('exit', () => child.kill('SIGTERM'));
   return params;
 }
 
