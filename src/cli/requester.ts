@@ -5,7 +5,10 @@
  * algorithms, the certificate subject, the measurements and the session id. Exit code 0
  * only when every step verified, 1 when one did not (or the peer could not be reached),
  * 2 for a bad command line or file. --repeat N runs the flow over N fresh connections and
- * reports sessions per second and the min / median / max latency of one flow.
+ * reports sessions per second and the min / median / max latency of one flow; with
+ * --concurrency M, M of those connections run at once (a load test, labelled as such), and
+ * --chain-cache shares one verified-chain cache across them, so a run whose DIGESTS names
+ * the chain an earlier run verified skips GET_CERTIFICATE.
  */
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
@@ -19,6 +22,7 @@ import {
   SpdmRequester,
   SpdmUsageError,
   SpdmVerifyError,
+  VerifiedChainCache,
 } from '../spdm/requester/index.ts';
 import { connectSpdmEmu } from '../transport/spdm-emu-client.ts';
 import { type Binding, TransportError } from '../transport/types.ts';
@@ -230,6 +234,8 @@ interface RequesterCliOptions extends AlgorithmOptions, TsmCliOptions {
   steps: string;
   json?: boolean;
   repeat: string;
+  concurrency: string;
+  chainCache?: boolean;
   slot: string;
   timeout: string;
   handshakeInTheClear?: boolean;
@@ -281,7 +287,7 @@ function describeError(e: unknown): string {
   throw e;
 }
 
-interface RunParams {
+export interface RunParams {
   host: string;
   port: number;
   binding: Binding;
@@ -290,6 +296,8 @@ interface RunParams {
   timeoutMs: number;
   config: Omit<Parameters<typeof requesterConfig>[0] & object, 'onEvent'>;
   tsm: TsmParams;
+  /** Shared by every run of one command. */
+  chainCache?: VerifiedChainCache;
   onRecord?: (r: ExchangeRecord) => void;
 }
 
@@ -312,6 +320,7 @@ export async function runFlow(p: RunParams): Promise<RunReport> {
   }
   const r = new SpdmRequester(transport, requesterConfig({ ...p.config, onEvent: log.onEvent }), {
     timeoutMs: p.timeoutMs,
+    chainCache: p.chainCache,
   });
   let session: RequesterSession | undefined;
   const measCap = () =>
@@ -431,6 +440,9 @@ async function run(o: RequesterCliOptions): Promise<number> {
   const repeat = Number(o.repeat);
   if (!Number.isInteger(repeat) || repeat < 1)
     throw new CliError(`--repeat: "${o.repeat}" is not a count`);
+  const concurrency = Number(o.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new CliError(`--concurrency: "${o.concurrency}" is not a count`);
   const slot = Number(o.slot);
   if (!Number.isInteger(slot) || slot < 0 || slot > 7)
     throw new CliError(`--slot: "${o.slot}" is not 0..7`);
@@ -447,7 +459,17 @@ async function run(o: RequesterCliOptions): Promise<number> {
       : base.capabilities,
   };
   const tsm = tsmParams(o, steps);
-  const params: RunParams = { host, port, binding: o.trans, steps, slot, timeoutMs, config, tsm };
+  const params: RunParams = {
+    host,
+    port,
+    binding: o.trans,
+    steps,
+    slot,
+    timeoutMs,
+    config,
+    tsm,
+    chainCache: o.chainCache ? new VerifiedChainCache() : undefined,
+  };
 
   if (repeat === 1) {
     const onRecord = o.json ? undefined : (r: ExchangeRecord) => console.log(formatExchange(r));
@@ -465,22 +487,47 @@ async function run(o: RequesterCliOptions): Promise<number> {
   }
 
   const latencies: number[] = [];
-  const t0 = performance.now();
+  let started = 0;
+  let inFlight = 0;
+  let peakInFlight = 0;
+  let chainReads = 0;
+  let failed: { run: number; report: RunReport } | undefined;
   let last: RunReport | undefined;
-  for (let i = 0; i < repeat; i++) {
-    last = await runFlow(params);
-    if (!last.ok) {
-      if (o.json) console.log(JSON.stringify({ run: i + 1, ...last }, null, 2));
-      console.error(
-        `teeio requester: run ${i + 1} of ${repeat}: ${last.error}${hint(last, trustAnchors)}`,
-      );
-      return 1;
+  // Each worker runs flows one after another until `repeat` have started or one failed.
+  const worker = async () => {
+    while (!failed && started < repeat) {
+      const run = ++started;
+      peakInFlight = Math.max(peakInFlight, ++inFlight);
+      const report = await runFlow(params);
+      inFlight--;
+      if (!report.ok) {
+        failed ??= { run, report };
+        return;
+      }
+      latencies.push(report.ms);
+      if (report.exchanges.some((x) => x.request === 'GET_CERTIFICATE')) chainReads++;
+      last = report;
     }
-    latencies.push(last.ms);
-  }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, repeat) }, worker));
   const seconds = (performance.now() - t0) / 1000;
+  if (failed) {
+    const { run, report } = failed;
+    if (o.json) console.log(JSON.stringify({ run, ...report }, null, 2));
+    console.error(
+      `teeio requester: run ${run} of ${repeat}: ${report.error}${hint(report, trustAnchors)}`,
+    );
+    return 1;
+  }
   const stats = {
     runs: repeat,
+    /** Runs in flight at once: 1 is the one-at-a-time figure, more a load test. */
+    concurrency,
+    peakInFlight,
+    chainCache: params.chainCache !== undefined,
+    /** Runs that read the chain with GET_CERTIFICATE (all of them without the cache). */
+    chainReads,
     sessionsPerSecond: repeat / seconds,
     latencyMs: {
       min: Math.min(...latencies),
@@ -493,9 +540,13 @@ async function run(o: RequesterCliOptions): Promise<number> {
   } else {
     if (last) printSummary(last);
     const l = stats.latencyMs;
+    const mode = concurrency > 1 ? `, ${concurrency} at a time (load test)` : '';
     console.log(
-      `${repeat} runs in ${seconds.toFixed(2)} s: ${stats.sessionsPerSecond.toFixed(1)} sessions/s, latency min ${l.min.toFixed(2)} ms, median ${l.median.toFixed(2)} ms, max ${l.max.toFixed(2)} ms`,
+      `${repeat} runs${mode} in ${seconds.toFixed(2)} s: ${stats.sessionsPerSecond.toFixed(1)} sessions/s, latency min ${l.min.toFixed(2)} ms, median ${l.median.toFixed(2)} ms, max ${l.max.toFixed(2)} ms`,
     );
+    if (stats.chainCache) {
+      console.log(`chain cache: the chain was read in ${chainReads} of ${repeat} runs`);
+    }
     console.log('result: every step verified in every run');
   }
   return 0;
@@ -517,6 +568,11 @@ export function register(program: Command): void {
     .option('--slot <n>', 'certificate slot', '0')
     .option('--json', 'print one JSON report instead of text')
     .option('--repeat <n>', 'run the flow n times over fresh connections', '1')
+    .option('--concurrency <n>', 'with --repeat: run n of the flows at once (a load test)', '1')
+    .option(
+      '--chain-cache',
+      'keep verified chains across the --repeat runs: skip GET_CERTIFICATE when DIGESTS names one',
+    )
     .option('--timeout <ms>', 'deadline per exchange', '10000')
     .option('--handshake-in-the-clear', 'set HANDSHAKE_IN_THE_CLEAR_CAP');
   addAlgorithmOptions(cmd);

@@ -25,7 +25,15 @@ export type CertVerifyFailure =
   | 'bad-root-hash';
 
 export type CertVerifyResult =
-  | { ok: true; leaf: X509Certificate; leafPublicKey: KeyObject; certificates: Uint8Array[] }
+  | {
+      ok: true;
+      leaf: X509Certificate;
+      leafPublicKey: KeyObject;
+      certificates: Uint8Array[];
+      /** When every certificate of the chain is valid (ms since the epoch), for caching. */
+      validFrom: number;
+      validTo: number;
+    }
   /** certIndex: position in the chain (0 = first certificate), -1 for the buffer itself. */
   | { ok: false; reason: CertVerifyFailure; detail: string; certIndex: number };
 
@@ -198,13 +206,18 @@ export function verifyCertificates(
     return fail('bad-root-hash', 'RootHash is not the hash of the trusted root certificate', 0);
   }
   const at = (o.at ?? new Date()).getTime();
+  let validFrom = Number.NEGATIVE_INFINITY;
+  let validTo = Number.POSITIVE_INFINITY;
   for (const [i, c] of parsed.entries()) {
     if (i > 0 && !(c.checkIssued(parsed[i - 1]) && c.verify(parsed[i - 1].publicKey))) {
       return fail('bad-signature', `${c.subject} is not signed by ${parsed[i - 1].subject}`, i);
     }
-    if (at < Date.parse(c.validFrom))
-      return fail('not-yet-valid', `${c.subject} valid from ${c.validFrom}`, i);
-    if (at > Date.parse(c.validTo)) return fail('expired', `${c.subject} expired ${c.validTo}`, i);
+    const from = Date.parse(c.validFrom);
+    const to = Date.parse(c.validTo);
+    if (at < from) return fail('not-yet-valid', `${c.subject} valid from ${c.validFrom}`, i);
+    if (at > to) return fail('expired', `${c.subject} expired ${c.validTo}`, i);
+    validFrom = Math.max(validFrom, from);
+    validTo = Math.min(validTo, to);
     if (i < parsed.length - 1 && !c.ca) {
       return fail(
         'missing-extension',
@@ -228,7 +241,7 @@ export function verifyCertificates(
   } catch (e) {
     return fail('malformed', `leaf extension does not parse: ${(e as Error).message}`, last);
   }
-  return { ok: true, leaf, leafPublicKey: leaf.publicKey, certificates };
+  return { ok: true, leaf, leafPublicKey: leaf.publicKey, certificates, validFrom, validTo };
 }
 
 /** Verifies an SPDM certificate chain buffer (header, RootHash, DER certificates). */

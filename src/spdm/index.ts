@@ -42,6 +42,7 @@ export {
   SpdmUsageError,
   SpdmVerifyError,
   type StartSessionOptions,
+  VerifiedChainCache,
 } from './requester/index.ts';
 export {
   type ConnectionState,

@@ -4,9 +4,11 @@
  * larger than our DataTransferSize allows, each request and response into transcript B,
  * then verifies the chain against the trust anchors (crypto/cert-verify: signatures,
  * RootHash, validity, the leaf key against BaseAsymSel) and, when DIGESTS was read, that
- * the chain hashes to the slot's digest.
+ * the chain hashes to the slot's digest. With a VerifiedChainCache in the requester options
+ * and a DIGESTS that names a cached chain for the slot, no GET_CERTIFICATE is sent at all:
+ * the chain the digest names already verified under the same policy (section 10.6).
  */
-import { verifyCertChain } from '../../crypto/cert-verify.ts';
+import { type CertVerifyOptions, verifyCertChain } from '../../crypto/cert-verify.ts';
 import { digest } from '../../crypto/hash.ts';
 import { bytesEqual, concat, toHex } from '../../wire/hex.ts';
 import type { Certificate, GetCertificate } from '../../wire/spdm/certificate.ts';
@@ -24,7 +26,8 @@ const CERTIFICATE_HEADER_SIZE = 8;
 const MAX_CHAIN_SIZE = 0xffff;
 
 /**
- * Reads and verifies the chain of `slot`.
+ * Reads and verifies the chain of `slot`, or takes it from the chain cache when the last
+ * DIGESTS names a chain cached for the slot.
  * @throws SpdmUsageError before ALGORITHMS, without CERT_CAP or for a slot outside 0..7;
  *   SpdmVerifyError 'response' / 'response-size' for portions that do not add up,
  *   'certificate-chain' when the chain does not verify, 'digests' when it does not match
@@ -39,6 +42,30 @@ export async function getCertificate(core: RequesterCore, slot: number): Promise
   if (!Number.isInteger(slot) || slot < 0 || slot > 7) {
     throw new SpdmUsageError(`certificate slot ${slot} is not 0..7`);
   }
+  const verifyOptions: CertVerifyOptions = {
+    hash: n.suite.hash,
+    trustAnchors: core.config.trustAnchors,
+    asym: n.suite.asym,
+    at: core.options.verifyAt,
+    require: core.options.leaf,
+  };
+  const cache = core.options.chainCache;
+  const claimed = core.digests.get(slot);
+  const hit = cache && claimed && cache.find(verifyOptions, claimed);
+  if (hit) {
+    const chain: PeerChain = {
+      slot,
+      buffer: hit.buffer,
+      hash: hit.hash,
+      certificates: hit.certificates,
+      leafPublicKey: hit.leafPublicKey,
+      subject: hit.subject,
+      issuer: hit.issuer,
+    };
+    core.chains.set(slot, chain);
+    return chain;
+  }
+
   const block = Math.min(
     core.options.certificateBlockLength ?? DEFAULT_BLOCK_LENGTH,
     core.config.dataTransferSize - CERTIFICATE_HEADER_SIZE,
@@ -97,13 +124,9 @@ export async function getCertificate(core: RequesterCore, slot: number): Promise
   const buffer = concat(...portions);
 
   // -- verify the chain, then that DIGESTS named this chain
-  const result = verifyCertChain(buffer, {
-    hash: n.suite.hash,
-    trustAnchors: core.config.trustAnchors,
-    asym: n.suite.asym,
-    at: core.options.verifyAt,
-    require: core.options.leaf,
-  });
+  const result = cache
+    ? cache.verify(buffer, verifyOptions)
+    : verifyCertChain(buffer, verifyOptions);
   core.verified('certificate-chain', result.ok);
   if (!result.ok) {
     const where = result.certIndex >= 0 ? ` (certificate ${result.certIndex})` : '';

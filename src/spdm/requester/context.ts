@@ -17,6 +17,7 @@ import type { RequesterConfig } from '../config.ts';
 import type { SpdmEvent, VerifyTarget } from '../events.ts';
 import type { SecuredSession } from '../session.ts';
 import type { ConnectionTranscript, SessionTranscript } from '../transcript.ts';
+import type { VerifiedChainCache } from './chain-cache.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 
 /** What the responder said about itself in CAPABILITIES. */
@@ -141,6 +142,11 @@ export interface RequesterOptions {
   verifyAt?: Date;
   /** Largest GET_CERTIFICATE Length asked for (default 1024, libspdm's block length). */
   certificateBlockLength?: number;
+  /**
+   * Verified chains shared across connections: getCertificate skips GET_CERTIFICATE when
+   * the last DIGESTS names a chain in it (default: none, every chain is read and verified).
+   */
+  chainCache?: VerifiedChainCache;
 }
 
 /** The state every request flow works on. */

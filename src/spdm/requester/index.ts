@@ -1,4 +1,5 @@
 /** spdm/requester: the SPDM requester engine (DSP0274 requests, DSP0277 sessions). */
+export { type CachedChain, VerifiedChainCache } from './chain-cache.ts';
 export type { ChallengeResult } from './challenge.ts';
 export type {
   AlgorithmSelection,

@@ -13,6 +13,10 @@
  *   const s = await r.startSession();        // KEY_EXCHANGE + FINISH
  *   await r.sendVendorDefined(s, { standardId: 3, vendorId, payload });
  *   await r.endSession(s);
+ *
+ * Requesters that meet the same responders again can share a VerifiedChainCache
+ * (options.chainCache): getCertificate then answers from it, without GET_CERTIFICATE, when
+ * the last DIGESTS names a chain that verified under the same trust anchors and policy.
  */
 
 import {
@@ -150,7 +154,10 @@ export class SpdmRequester {
     return this.run(() => getDigests(this.core));
   }
 
-  /** GET_CERTIFICATE of a slot, chunked and verified. @throws as certificate.ts getCertificate. */
+  /**
+   * GET_CERTIFICATE of a slot, chunked and verified; with options.chainCache, the cached
+   * chain instead when the last DIGESTS names one. @throws as certificate.ts getCertificate.
+   */
   getCertificate(slot = 0): Promise<PeerChain> {
     return this.run(() => getCertificate(this.core, slot));
   }
