@@ -30,6 +30,7 @@ import { errorVersion } from '../error-version.ts';
 import { recordSessionId, SessionError } from '../session.ts';
 import { type HandlerResult, ResponderContext, type ResponderSession, reject } from './context.ts';
 import { DISPATCH, guard } from './dispatch.ts';
+import { expireIdleSessions, noteSessionActivity } from './heartbeat-watchdog.ts';
 import { type ConnectionState, connectionVersion } from './state.ts';
 
 /** Public view of one open session. */
@@ -82,6 +83,7 @@ export class SpdmResponder {
    * @returns the response, or undefined when nothing is to be sent.
    */
   handle(m: TransportMessage): TransportMessage | undefined {
+    expireIdleSessions(this.ctx);
     if (!m.secured) {
       const result = this.process(m, undefined);
       return this.finish(result, undefined);
@@ -107,6 +109,7 @@ export class SpdmResponder {
       );
       return answer;
     }
+    noteSessionActivity(this.ctx, rs);
     if (opened.rolledBack) {
       this.ctx.emit({
         type: 'key-update',
@@ -125,6 +128,15 @@ export class SpdmResponder {
     }
     const result = this.process({ secured: false, bytes: opened.message }, rs);
     return this.finish(result, rs);
+  }
+
+  /**
+   * Ends the sessions idle for twice their HeartbeatPeriod (also done before each message
+   * is handled); for a server that wants them gone without waiting for traffic.
+   * @returns the ids of the sessions ended.
+   */
+  expireIdleSessions(): number[] {
+    return expireIdleSessions(this.ctx);
   }
 
   private rejectRecord(sessionId: number, reason: SessionError['reason']): void {

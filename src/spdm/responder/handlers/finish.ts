@@ -24,6 +24,7 @@ import {
   reject,
   respond,
 } from '../context.ts';
+import { noteSessionActivity } from '../heartbeat-watchdog.ts';
 
 export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>): HandlerResult {
   const m = req.message;
@@ -89,8 +90,12 @@ export function checkRequesterVerifyData(
   return undefined;
 }
 
-/** The key switch after FINISH_RSP / PSK_FINISH_RSP, and its trace record. */
+/**
+ * The key switch after FINISH_RSP / PSK_FINISH_RSP, and its trace record; the heartbeat
+ * watchdog starts counting.
+ */
 export function establish(ctx: ResponderContext, rs: ResponderSession, id: number): void {
   rs.session.establish();
+  noteSessionActivity(ctx, rs);
   ctx.emitSession(id, rs.session.kind, 'established');
 }
