@@ -7,6 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { seededRandom } from '../../src/crypto/random.ts';
+import { requesterConfig } from '../../src/spdm/config.ts';
+import { RequesterCore, RequesterSession } from '../../src/spdm/requester/context.ts';
+import { SpdmUsageError } from '../../src/spdm/requester/errors.ts';
+import { exchange } from '../../src/spdm/requester/exchange.ts';
+import { SecuredSession } from '../../src/spdm/session.ts';
+import { ConnectionTranscript } from '../../src/spdm/transcript.ts';
 import {
   certificateChain,
   establishedSession,
@@ -93,4 +100,83 @@ describe('class 5: requests that must (not) arrive in a session', () => {
       assert.equal(hex(r.sendSecuredRaw(x.s, bytes(req))), expect);
     });
   }
+});
+
+describe('class 4: the requester refuses what the table forbids', () => {
+  const sessionTranscript = () => {
+    const t = new ConnectionTranscript();
+    t.hash = 'sha384';
+    return t.startSession();
+  };
+  /** A requester core with one session in `kind`'s handshake phase and a transport that must stay unused. */
+  function core(kind: 'dhe' | 'psk') {
+    const sent: unknown[] = [];
+    const c = new RequesterCore(
+      requesterConfig(),
+      {
+        binding: 'pci_doe',
+        exchange: async (m) => {
+          sent.push(m);
+          throw new Error('nothing may be sent');
+        },
+        close: async () => {},
+      },
+      new ConnectionTranscript(),
+      {},
+    );
+    const secured = new SecuredSession({
+      id: 0x01010101,
+      kind,
+      binding: 'pci_doe',
+      role: 'requester',
+      schedule: { version: 0x13, hash: 'sha384', aeadKeySize: 32 },
+      aead: 'aes-256-gcm',
+      random: seededRandom('legality'),
+    });
+    const s = new RequesterSession(secured, sessionTranscript(), 0, 240, 0x1100);
+    return { c, s, sent };
+  }
+  const rows: [string, 'dhe' | 'psk', string, RegExp][] = [
+    [
+      'GET_MEASUREMENTS',
+      'dhe',
+      REQ.getMeasurements,
+      /GET_MEASUREMENTS cannot be sent in session 0x1010101 before its handshake finished \(DSP0274: the responder answers UnexpectedRequest\)/,
+    ],
+    [
+      'HEARTBEAT',
+      'psk',
+      REQ.heartbeat,
+      /HEARTBEAT cannot be sent in session .* before its handshake finished/,
+    ],
+    ['FINISH in a PSK session', 'psk', `13e50000${'00'.repeat(48)}`, /FINISH cannot be sent/],
+    [
+      'PSK_FINISH in a DHE session',
+      'dhe',
+      `13e70000${'00'.repeat(48)}`,
+      /PSK_FINISH cannot be sent/,
+    ],
+  ];
+  for (const [name, kind, req, message] of rows) {
+    it(`${name}: SpdmUsageError, nothing sent`, async () => {
+      const { c, s, sent } = core(kind);
+      await assert.rejects(
+        exchange(c, bytes(req), { code: undefined, decode: (b) => b }, { session: s }),
+        (e: unknown) => {
+          assert.ok(e instanceof SpdmUsageError, String(e));
+          assert.match(e.message, message);
+          return true;
+        },
+      );
+      assert.equal(sent.length, 0);
+    });
+  }
+  it('END_SESSION in the clear: SpdmUsageError naming SessionRequired', async () => {
+    const { c, sent } = core('dhe');
+    await assert.rejects(
+      exchange(c, bytes(REQ.endSession), { code: undefined, decode: (b) => b }),
+      /END_SESSION cannot be sent in the clear \(DSP0274: the responder answers SessionRequired\)/,
+    );
+    assert.equal(sent.length, 0);
+  });
 });
