@@ -17,6 +17,7 @@ import { resolveProfile } from '../device/profiles/load.ts';
 import type { Binding } from '../transport/types.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import { createTdispDevice, type TdiInfo } from '../world/tdisp-device.ts';
+import { addHeartbeatOption, parseHeartbeat } from './heartbeat-option.ts';
 import {
   addIdentityOptions,
   addLinkOptions,
@@ -39,6 +40,7 @@ interface DeviceCliOptions {
   behaviour: BehaviourName;
   writeRoot?: string;
   bus?: string;
+  heartbeat: string;
   verbose?: boolean;
 }
 
@@ -73,6 +75,7 @@ async function run(o: DeviceCliOptions): Promise<void> {
   const profile = loadProfileOption(o.profile);
   const versions = parseVersions(o.ver);
   const slot = loadIdentityOptions(o);
+  const heartbeatPeriod = parseHeartbeat(o.heartbeat);
   const log = (line: string | undefined) => {
     if (line) console.log(line);
   };
@@ -82,7 +85,7 @@ async function run(o: DeviceCliOptions): Promise<void> {
       profile,
       behaviour: o.behaviour,
       identity: slot && { certChain: slot.certificates, privateKey: slot.privateKey },
-      responderConfig: versions ? { versions } : {},
+      responderConfig: { ...(versions ? { versions } : {}), heartbeatPeriod },
       enumerate: true,
       bus: o.bus === undefined ? undefined : parseBus(o.bus),
       onSpdmEvent: o.verbose ? (e) => log(describeSpdmEvent(e)) : undefined,
@@ -131,6 +134,7 @@ export function register(program: Command): void {
   addListenOptions(cmd);
   addLinkOptions(cmd);
   addIdentityOptions(cmd);
+  addHeartbeatOption(cmd);
   cmd
     .addOption(
       new Option('--behaviour <name>', 'DSM behaviour')

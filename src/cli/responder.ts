@@ -14,6 +14,7 @@ import { serveSpdmEmu } from '../transport/spdm-emu-server.ts';
 import type { Binding } from '../transport/types.ts';
 import { SPDM_CAP } from '../wire/spdm/constants.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
+import { addHeartbeatOption, parseHeartbeat } from './heartbeat-option.ts';
 import {
   type AlgorithmOptions,
   addAlgorithmOptions,
@@ -59,13 +60,6 @@ async function identityFor(
     slot: { certificates: id.certificates, privateKey: id.leaf.privateKey },
     generated: true,
   };
-}
-
-/** HeartbeatPeriod is one byte of seconds. @throws CliError otherwise. */
-function parseHeartbeat(s: string): number {
-  const n = Number(s);
-  if (!/^\d+$/.test(s) || n > 0xff) throw new CliError(`--heartbeat: "${s}" is not 0..255 seconds`);
-  return n;
 }
 
 async function run(o: ResponderOptions): Promise<void> {
@@ -133,9 +127,9 @@ export function register(program: Command): void {
   addIdentityOptions(cmd);
   cmd.option('--write-root <file>', 'write the root certificate (DER) for a requester to trust');
   addAlgorithmOptions(cmd);
+  addHeartbeatOption(cmd);
   cmd
     .option('--handshake-in-the-clear', 'set HANDSHAKE_IN_THE_CLEAR_CAP')
-    .option('--heartbeat <seconds>', 'HeartbeatPeriod in KEY_EXCHANGE_RSP', '0')
     .option('--verbose', 'print every message and session change')
     .action(run);
 }

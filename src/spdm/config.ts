@@ -104,8 +104,13 @@ export interface EndpointConfig {
 
 export interface ResponderConfig extends EndpointConfig {
   measurements: MeasurementBlockConfig[];
-  /** HeartbeatPeriod in KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP Param1 (seconds, 0 = none). */
+  /**
+   * HeartbeatPeriod in KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP Param1 (seconds, 0 = none; sent
+   * when both sides set HBEAT_CAP). A session idle for twice the period is ended.
+   */
   heartbeatPeriod: number;
+  /** The clock of the heartbeat watchdog, in ms (default Date.now). */
+  now: () => number;
   /** Pre-shared keys for PSK_EXCHANGE. */
   psk: PskEntry[];
   /** Vendor-defined protocols (IDE_KM, TDISP, ...). */
@@ -181,6 +186,8 @@ export const DEFAULT_MAX_SPDM_MSG_SIZE = 0x1200;
 export const SECURED_MESSAGE_VERSION_10 = 0x1000;
 export const SECURED_MESSAGE_VERSION_11 = 0x1100;
 export const SECURED_MESSAGE_VERSION_12 = 0x1200;
+/** spdm-emu's responder HeartbeatPeriod (0xF0 seconds), which libspdm's requester needs to send HEARTBEAT. */
+export const DEFAULT_HEARTBEAT_PERIOD = 240;
 /** DSP0274: DataTransferSize may not be below MinDataTransferSize (42 bytes). */
 export const SPDM_MIN_DATA_TRANSFER_SIZE = 42;
 
@@ -224,7 +231,8 @@ function endpointDefaults(): Omit<EndpointConfig, 'capabilities'> {
  * A complete responder configuration from the fields given; the rest take the defaults
  * above.
  * @throws RangeError when a field cannot work (no versions, DataTransferSize below 42,
- *   a slot without certificates, a measurement index outside 1..0xFE).
+ *   a slot without certificates, a measurement index outside 1..0xFE, a HeartbeatPeriod
+ *   outside 0..255).
  */
 export function responderConfig(p: Partial<ResponderConfig> = {}): ResponderConfig {
   const c: ResponderConfig = {
@@ -233,12 +241,16 @@ export function responderConfig(p: Partial<ResponderConfig> = {}): ResponderConf
       DEFAULT_RESPONDER_CAPABILITIES |
       (p.psk?.length ? SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT : 0),
     measurements: sampleMeasurements(),
-    heartbeatPeriod: 0,
+    heartbeatPeriod: DEFAULT_HEARTBEAT_PERIOD,
+    now: Date.now,
     psk: [],
     maxSessions: 4,
     ...p,
   };
   checkEndpoint(c);
+  if (!Number.isInteger(c.heartbeatPeriod) || c.heartbeatPeriod < 0 || c.heartbeatPeriod > 0xff) {
+    throw new RangeError(`config: HeartbeatPeriod ${c.heartbeatPeriod} is not 0..255 seconds`);
+  }
   for (const m of c.measurements) {
     if (!Number.isInteger(m.index) || m.index < 1 || m.index > 0xfe) {
       throw new RangeError(`measurement index ${m.index} is not in 1..0xFE`);

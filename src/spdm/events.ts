@@ -79,7 +79,13 @@ export type SpdmEvent =
       kind: 'dhe' | 'psk';
       phase: 'handshake' | 'established' | 'ended';
       /** Why it ended, when it did not end through END_SESSION. */
-      cause?: 'end-session' | 'finish-failed' | 'decrypt-error' | 'reset' | 'version-restart';
+      cause?:
+        | 'end-session'
+        | 'finish-failed'
+        | 'decrypt-error'
+        | 'reset'
+        | 'version-restart'
+        | 'heartbeat-timeout';
     }
   /** A KEY_UPDATE operation took effect on one side. */
   | {

@@ -98,7 +98,8 @@ describe('SpdmResponder refuses out-of-order, malformed and unsupported requests
     r.expectError(hdr(V13, C.SPDM_HEARTBEAT), E.SessionRequired);
     r.expectError(hdr(V13, C.SPDM_KEY_UPDATE, 1, 1), E.SessionRequired);
     r.expectError(hdr(V13, C.SPDM_END_SESSION), E.SessionRequired);
-    r.expectError(concat(hdr(V13, C.SPDM_FINISH), new Uint8Array(48)), E.UnexpectedRequest);
+    // FINISH in the clear without HANDSHAKE_IN_THE_CLEAR is session-only too (DSP0274 1.2+).
+    r.expectError(concat(hdr(V13, C.SPDM_FINISH), new Uint8Array(48)), E.SessionRequired);
     r.expectError(hdr(V13, C.SPDM_RESPOND_IF_READY), E.UnexpectedRequest);
     // KEY_EXCHANGE: no common DSP0277 version; a point not on the curve.
     const ke = (opaque: Uint8Array, point: Uint8Array) =>

@@ -105,9 +105,10 @@ function fullFlow(o: FlowOptions) {
   const { r, responder, identity, vendorSeen } = env;
   const version = o.version;
 
-  // VCA: P-384 / SHA-384 / secp384r1 / AES-256-GCM selected.
+  // VCA: P-384 / SHA-384 / secp384r1 / AES-256-GCM selected. A DataTransferSize below
+  // MaxSPDMmsgSize needs CHUNK_CAP (DSP0274 1.2+).
   const dts = 256;
-  const alg = vca(r, { version, caps, dataTransferSize: dts });
+  const alg = vca(r, { version, caps: caps | C.SPDM_CAP.CHUNK_CAP, dataTransferSize: dts });
   assert.ok(alg);
   assert.equal(alg.baseAsymSel, C.SPDM_ASYM.TPM_ALG_ECDSA_ECC_NIST_P384);
   assert.equal(alg.baseHashSel, C.SPDM_HASH.TPM_ALG_SHA_384);

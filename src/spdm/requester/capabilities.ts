@@ -1,59 +1,22 @@
 /**
  * GET_CAPABILITIES / CAPABILITIES from the requester's side (DSP0274 1.3 section 10.4;
  * libspdm libspdm_req_get_capabilities.c): sends our flags, CTExponent and (1.2+) buffer
- * sizes, and checks the responder's flags for combinations DSP0274 forbids, as libspdm's
- * libspdm_validate_responder_capability_flags does, and its 1.2+ sizes.
+ * sizes, and checks the responder's flags and 1.2+ sizes against the rules DSP0274's
+ * tables give for a responder (capability-rules.ts).
  */
 
 import type { Capabilities, GetCapabilities } from '../../wire/spdm/capabilities.ts';
 import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import {
-  SPDM_CAP,
   SPDM_CAPABILITIES,
   SPDM_GET_CAPABILITIES,
   SPDM_VERSION_11,
   SPDM_VERSION_12,
 } from '../../wire/spdm/constants.ts';
-import { SPDM_MIN_DATA_TRANSFER_SIZE } from '../config.ts';
+import { capabilityFlagsProblem, transferSizeProblem } from '../capability-rules.ts';
 import type { PeerCapabilities, RequesterCore } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
-
-const MEAS_CAP_MASK = SPDM_CAP.MEAS_CAP_NO_SIG | SPDM_CAP.MEAS_CAP_SIG;
-const PSK_CAP_MASK = SPDM_CAP.PSK_CAP_RESPONDER | SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT;
-
-/** Why a responder's CAPABILITIES cannot be right, or undefined when it can. */
-export function responderCapabilityProblem(
-  c: PeerCapabilities,
-  version: number,
-): string | undefined {
-  const f = c.flags;
-  const has = (bit: number) => (f & bit) !== 0;
-  if ((f & MEAS_CAP_MASK) === MEAS_CAP_MASK) return 'MEAS_CAP is the reserved value 11b';
-  if ((f & PSK_CAP_MASK) === PSK_CAP_MASK) return 'PSK_CAP is the reserved value 11b';
-  if (version >= SPDM_VERSION_11) {
-    const session = has(SPDM_CAP.KEY_EX_CAP) || (f & PSK_CAP_MASK) !== 0;
-    const protect = has(SPDM_CAP.ENCRYPT_CAP) || has(SPDM_CAP.MAC_CAP);
-    if (session !== protect)
-      return 'KEY_EX_CAP / PSK_CAP and ENCRYPT_CAP / MAC_CAP must go together';
-    if (has(SPDM_CAP.HANDSHAKE_IN_THE_CLEAR_CAP) && !has(SPDM_CAP.KEY_EX_CAP)) {
-      return 'HANDSHAKE_IN_THE_CLEAR_CAP without KEY_EX_CAP';
-    }
-    if (has(SPDM_CAP.CERT_CAP) && has(SPDM_CAP.PUB_KEY_ID_CAP)) {
-      return 'CERT_CAP and PUB_KEY_ID_CAP are exclusive';
-    }
-  }
-  if (version >= SPDM_VERSION_12) {
-    const dts = c.dataTransferSize ?? 0;
-    const max = c.maxSpdmMsgSize ?? 0;
-    if (dts < SPDM_MIN_DATA_TRANSFER_SIZE) return `DataTransferSize ${dts} is below 42`;
-    if (max < dts) return `MaxSPDMmsgSize ${max} is below DataTransferSize ${dts}`;
-    if (!has(SPDM_CAP.CHUNK_CAP) && max !== dts) {
-      return `MaxSPDMmsgSize ${max} differs from DataTransferSize ${dts} without CHUNK_CAP`;
-    }
-  }
-  return undefined;
-}
 
 /**
  * Runs GET_CAPABILITIES.
@@ -94,7 +57,9 @@ export async function getCapabilities(core: RequesterCore): Promise<PeerCapabili
     dataTransferSize: value.dataTransferSize,
     maxSpdmMsgSize: value.maxSpdmMsgSize,
   };
-  const problem = responderCapabilityProblem(peer, v);
+  const problem =
+    capabilityFlagsProblem(peer.flags, 'responder', v) ??
+    transferSizeProblem(peer.flags, peer.dataTransferSize ?? 0, peer.maxSpdmMsgSize ?? 0, v);
   core.verified('capabilities', problem === undefined);
   if (problem) throw new SpdmVerifyError('capabilities', problem);
 

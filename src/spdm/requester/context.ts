@@ -237,6 +237,14 @@ export class RequesterCore {
     throw new SpdmUsageError(`not negotiated yet (connection is ${c.state}): call connect() first`);
   }
 
+  /** The SPDMVersion GET_CAPABILITIES fixed (undefined before CAPABILITIES). */
+  get connectionVersion(): number | undefined {
+    const c = this.conn;
+    if (c.state === 'AFTER_CAPABILITIES') return c.version;
+    if (c.state === 'NEGOTIATED' || c.state === 'AUTHENTICATED') return c.negotiated.version;
+    return undefined;
+  }
+
   get authenticated(): boolean {
     return this.conn.state === 'AUTHENTICATED';
   }

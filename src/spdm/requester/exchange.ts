@@ -15,10 +15,13 @@ import {
   SPDM_ERROR_CODE,
   SPDM_RESPOND_IF_READY,
   spdmCodeName,
+  spdmErrorName,
 } from '../../wire/spdm/constants.ts';
 import type { SpdmCodecContext } from '../../wire/spdm/context.ts';
 import type { ErrorResponse } from '../../wire/spdm/error.ts';
 import type { TransportMessage } from '../../wire/transport.ts';
+import { errorVersion } from '../error-version.ts';
+import { requestLegality, requestPlace } from '../request-legality.ts';
 import { SessionError } from '../session.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmErrorResponse, SpdmUsageError, SpdmVerifyError } from './errors.ts';
@@ -41,6 +44,8 @@ export interface Route {
   session?: RequesterSession;
   /** Send and receive plain although a session is given (HANDSHAKE_IN_THE_CLEAR FINISH). */
   clear?: boolean;
+  /** Skip the request-legality check (raw conformance exchanges). */
+  unchecked?: boolean;
 }
 
 export interface Received<T> {
@@ -174,6 +179,48 @@ function decodeError(reply: Reply): { value: ErrorResponse; bytes: Uint8Array } 
 }
 
 /**
+ * Refuses to send a request where request-legality.ts forbids it (e.g. GET_MEASUREMENTS in
+ * a session that has not finished its handshake): the responder could only refuse it.
+ * @throws SpdmUsageError.
+ */
+function checkLegality(core: RequesterCore, code: number, route: Route): void {
+  const s = route.session;
+  const c = core.conn;
+  const negotiated = c.state === 'NEGOTIATED' || c.state === 'AUTHENTICATED';
+  const inTheClear = negotiated && c.negotiated.handshakeInTheClear && (!s || s.kind === 'dhe');
+  const legality = requestLegality(code, route.clear ? 'clear' : requestPlace(s), inTheClear);
+  if (legality === 'legal') return;
+  const where =
+    !s || route.clear
+      ? 'in the clear'
+      : s.phase === 'handshake'
+        ? `in session 0x${s.id.toString(16)} before its handshake finished`
+        : `in session 0x${s.id.toString(16)}`;
+  throw new SpdmUsageError(
+    `${spdmCodeName(code)} cannot be sent ${where} (DSP0274: the responder answers ${legality})`,
+  );
+}
+
+/**
+ * An ERROR must carry the version DSP0274 gives it (error-version.ts), as any response
+ * must: a wrong one is refused before its code is believed, as libspdm does.
+ * @throws SpdmVerifyError 'version'.
+ */
+function checkErrorVersion(core: RequesterCore, request: Uint8Array, err: ErrorResponse): void {
+  const want = errorVersion({
+    requestCode: request[1],
+    requestVersion: request[0],
+    connectionVersion: core.connectionVersion,
+    capabilitiesVersionAccepted: err.errorCode !== SPDM_ERROR_CODE.VersionMismatch,
+  });
+  if (err.version === want) return;
+  throw new SpdmVerifyError(
+    'version',
+    `ERROR ${spdmErrorName(err.errorCode)} answering ${spdmCodeName(request[1])} carries SPDMVersion 0x${err.version.toString(16)}, expected 0x${want.toString(16)}`,
+  );
+}
+
+/**
  * A request of the session phase (HEARTBEAT, KEY_UPDATE, END_SESSION, VENDOR_DEFINED) in
  * `s` or outside any session: the transcript rules for its code, then `exchange`, the
  * response decoded with the connection's version alone.
@@ -209,6 +256,7 @@ export async function exchange<T>(
   route: Route = {},
 ): Promise<Received<T>> {
   const requestCode = request[1];
+  if (!route.unchecked) checkLegality(core, requestCode, route);
   let busyLeft = core.options.retries ?? DEFAULT_RETRIES;
   let notReadyLeft = core.options.retries ?? DEFAULT_RETRIES;
   let next = request;
@@ -225,6 +273,7 @@ export async function exchange<T>(
     if (code === SPDM_ERROR) {
       const { value: err, bytes } = decodeError(reply);
       emitMessage(core, 'in', bytes, route.session);
+      if (expect.version !== undefined) checkErrorVersion(core, next, err);
       const rnr = err.responseNotReady;
       if (rnr && notReadyLeft-- > 0) {
         if (rnr.requestCode !== requestCode) {

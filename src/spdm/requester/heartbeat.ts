@@ -1,6 +1,10 @@
 /**
  * HEARTBEAT / HEARTBEAT_ACK from the requester's side (DSP0274 1.3 section 10.20; libspdm
- * libspdm_req_heartbeat.c): a header-only exchange inside an established session.
+ * libspdm_req_heartbeat.c): a header-only exchange inside an established session, which
+ * keeps the responder from ending it after twice the HeartbeatPeriod. A session whose
+ * KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP gave HeartbeatPeriod 0 has no heartbeat, and
+ * libspdm's requester refuses to send one there (LIBSPDM_STATUS_INVALID_STATE_LOCAL); so
+ * does this one.
  */
 import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_HEARTBEAT, SPDM_HEARTBEAT_ACK } from '../../wire/spdm/constants.ts';
@@ -11,14 +15,19 @@ import { sessionExchange } from './exchange.ts';
 
 /**
  * Sends HEARTBEAT in `s`.
- * @throws SpdmUsageError without HBEAT_CAP on both sides or outside an established session;
- *   whatever `exchange` throws.
+ * @throws SpdmUsageError without HBEAT_CAP on both sides, when the session's
+ *   HeartbeatPeriod is 0, or outside an established session; whatever `exchange` throws.
  */
 export async function heartbeat(core: RequesterCore, s: RequesterSession): Promise<void> {
   // -- check state
   const n = core.negotiated();
   if ((n.peer.flags & n.localFlags & SPDM_CAP.HBEAT_CAP) === 0) {
     throw new SpdmUsageError('HBEAT_CAP is not set on both sides');
+  }
+  if (s.heartbeatPeriod === 0) {
+    throw new SpdmUsageError(
+      `session 0x${s.id.toString(16)} has HeartbeatPeriod 0: the responder runs no heartbeat`,
+    );
   }
   s.requireEstablished();
 

@@ -28,6 +28,10 @@ export interface ResponderSession {
   slotId?: number;
   /** Both sides set HANDSHAKE_IN_THE_CLEAR_CAP: FINISH / FINISH_RSP travel in the clear. */
   handshakeInTheClear: boolean;
+  /** HeartbeatPeriod sent in KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP (s; 0 or absent: none). */
+  heartbeatPeriod?: number;
+  /** config.now() of the last message in the session (the heartbeat watchdog's start). */
+  lastMessageAt?: number;
 }
 
 /** The request as the handler receives it. */

@@ -2,11 +2,18 @@
  * The dispatch table: request code -> handler, with the guards libspdm's handlers apply
  * before they look at the request's body, in libspdm's order: the capability (ours, and
  * the requester's where both must have it) -> UnsupportedRequest; the connection state ->
- * UnexpectedRequest; inside / outside a session -> UnexpectedRequest, or SessionRequired
- * (UnsupportedRequest before SPDM 1.2) for session-only requests sent in the clear.
+ * UnexpectedRequest; then where the request arrived (in the clear, in a session's
+ * handshake or application phase) against request-legality.ts: UnexpectedRequest, or
+ * SessionRequired (Unspecified before SPDM 1.2).
  */
 import * as C from '../../wire/spdm/constants.ts';
-import type { HandlerRequest, HandlerResult, ResponderContext } from './context.ts';
+import { legalityErrorCode, requestLegality, requestPlace } from '../request-legality.ts';
+import type {
+  HandlerRequest,
+  HandlerResult,
+  ResponderContext,
+  ResponderSession,
+} from './context.ts';
 import { handleChallenge } from './handlers/challenge.ts';
 import { handleEndSession } from './handlers/end-session.ts';
 import { handleFinish } from './handlers/finish.ts';
@@ -39,7 +46,6 @@ export interface DispatchEntry {
   negotiated: boolean;
   /** VCA requests: the one state they are expected in (checked before the body is decoded). */
   expects?: ConnectionStateName;
-  session: 'outside' | 'inside' | 'any';
 }
 
 const MEAS = C.SPDM_CAP.MEAS_CAP_NO_SIG | C.SPDM_CAP.MEAS_CAP_SIG;
@@ -49,102 +55,91 @@ const both = (bit: number) => ({ ours: bit, peer: bit });
 const SESSION = { ours: C.SPDM_CAP.KEY_EX_CAP | PSK_RSP };
 
 export const DISPATCH: Readonly<Record<number, DispatchEntry>> = {
-  [C.SPDM_GET_VERSION]: { handler: handleGetVersion, negotiated: false, session: 'any' },
+  [C.SPDM_GET_VERSION]: { handler: handleGetVersion, negotiated: false },
   [C.SPDM_GET_CAPABILITIES]: {
     handler: handleGetCapabilities,
     negotiated: false,
     expects: 'AFTER_VERSION',
-    session: 'outside',
   },
   [C.SPDM_NEGOTIATE_ALGORITHMS]: {
     handler: handleNegotiateAlgorithms,
     negotiated: false,
     expects: 'AFTER_CAPABILITIES',
-    session: 'outside',
   },
   [C.SPDM_GET_DIGESTS]: {
     handler: handleGetDigests,
     cap: { ours: C.SPDM_CAP.CERT_CAP },
     negotiated: true,
-    session: 'any',
   },
   [C.SPDM_GET_CERTIFICATE]: {
     handler: handleGetCertificate,
     cap: { ours: C.SPDM_CAP.CERT_CAP },
     negotiated: true,
-    session: 'any',
   },
   [C.SPDM_CHALLENGE]: {
     handler: handleChallenge,
     cap: { ours: C.SPDM_CAP.CHAL_CAP },
     negotiated: true,
-    session: 'outside',
   },
   [C.SPDM_GET_MEASUREMENTS]: {
     handler: handleGetMeasurements,
     cap: { ours: MEAS },
     negotiated: true,
-    session: 'any',
   },
   [C.SPDM_KEY_EXCHANGE]: {
     handler: handleKeyExchange,
     cap: both(C.SPDM_CAP.KEY_EX_CAP),
     negotiated: true,
-    session: 'outside',
   },
   [C.SPDM_FINISH]: {
     handler: handleFinish,
     cap: both(C.SPDM_CAP.KEY_EX_CAP),
     negotiated: true,
-    session: 'any',
   },
   [C.SPDM_PSK_EXCHANGE]: {
     handler: handlePskExchange,
     cap: { ours: PSK_RSP, peer: PSK_REQ },
     negotiated: true,
-    session: 'outside',
   },
   [C.SPDM_PSK_FINISH]: {
     handler: handlePskFinish,
     cap: { ours: PSK_RSP, peer: PSK_REQ },
     negotiated: true,
-    session: 'inside',
   },
   [C.SPDM_HEARTBEAT]: {
     handler: handleHeartbeat,
     cap: both(C.SPDM_CAP.HBEAT_CAP),
     negotiated: true,
-    session: 'inside',
   },
   [C.SPDM_KEY_UPDATE]: {
     handler: handleKeyUpdate,
     cap: both(C.SPDM_CAP.KEY_UPD_CAP),
     negotiated: true,
-    session: 'inside',
   },
   [C.SPDM_END_SESSION]: {
     handler: handleEndSession,
     cap: SESSION,
     negotiated: true,
-    session: 'inside',
   },
   [C.SPDM_VENDOR_DEFINED_REQUEST]: {
     handler: handleVendorDefined,
     negotiated: true,
-    session: 'any',
   },
   [C.SPDM_RESPOND_IF_READY]: {
     handler: handleRespondIfReady,
     negotiated: false,
-    session: 'any',
   },
 };
 
-/** The guard verdict for a request: an ERROR code to answer, or undefined to go on. */
+/**
+ * The guard verdict for request `code` arriving in `rs` (undefined: in the clear): an
+ * ERROR code to answer, or undefined to go on.
+ */
 export function guard(
   ctx: ResponderContext,
   e: DispatchEntry,
-  inSession: boolean,
+  code: number,
+  rs: ResponderSession | undefined,
 ): { errorCode: number; errorData?: number } | undefined {
   const s = ctx.state.state;
   if (e.expects && s !== e.expects) return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
@@ -161,16 +156,10 @@ export function guard(
   if (e.negotiated && s === 'AFTER_CAPABILITIES') {
     return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
   }
-  if (e.session === 'outside' && inSession) {
-    return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
-  }
-  if (e.session === 'inside' && !inSession) {
-    return {
-      errorCode:
-        ctx.version >= C.SPDM_VERSION_12
-          ? C.SPDM_ERROR_CODE.SessionRequired
-          : C.SPDM_ERROR_CODE.UnsupportedRequest,
-    };
-  }
+  const inTheClear = rs
+    ? rs.handshakeInTheClear
+    : ctx.bothSupport(C.SPDM_CAP.HANDSHAKE_IN_THE_CLEAR_CAP);
+  const legality = requestLegality(code, requestPlace(rs?.session), inTheClear);
+  if (legality !== 'legal') return { errorCode: legalityErrorCode(legality, ctx.version) };
   return undefined;
 }

@@ -26,9 +26,11 @@ import {
 } from '../../wire/spdm/constants.ts';
 import type { TransportMessage } from '../../wire/transport.ts';
 import { type ResponderConfig, responderConfig } from '../config.ts';
+import { errorVersion } from '../error-version.ts';
 import { recordSessionId, SessionError } from '../session.ts';
 import { type HandlerResult, ResponderContext, type ResponderSession, reject } from './context.ts';
 import { DISPATCH, guard } from './dispatch.ts';
+import { expireIdleSessions, noteSessionActivity } from './heartbeat-watchdog.ts';
 import { type ConnectionState, connectionVersion } from './state.ts';
 
 /** Public view of one open session. */
@@ -81,6 +83,7 @@ export class SpdmResponder {
    * @returns the response, or undefined when nothing is to be sent.
    */
   handle(m: TransportMessage): TransportMessage | undefined {
+    expireIdleSessions(this.ctx);
     if (!m.secured) {
       const result = this.process(m, undefined);
       return this.finish(result, undefined);
@@ -106,6 +109,7 @@ export class SpdmResponder {
       );
       return answer;
     }
+    noteSessionActivity(this.ctx, rs);
     if (opened.rolledBack) {
       this.ctx.emit({
         type: 'key-update',
@@ -126,6 +130,15 @@ export class SpdmResponder {
     return this.finish(result, rs);
   }
 
+  /**
+   * Ends the sessions idle for twice their HeartbeatPeriod (also done before each message
+   * is handled); for a server that wants them gone without waiting for traffic.
+   * @returns the ids of the sessions ended.
+   */
+  expireIdleSessions(): number[] {
+    return expireIdleSessions(this.ctx);
+  }
+
   private rejectRecord(sessionId: number, reason: SessionError['reason']): void {
     this.ctx.emit({
       type: 'record-rejected',
@@ -140,15 +153,17 @@ export class SpdmResponder {
   private process(m: TransportMessage, rs: ResponderSession | undefined): Processed {
     const ctx = this.ctx;
     const snap = ctx.snapshot();
+    let requestVersion: number | undefined;
     const done = (r: HandlerResult, code: number): Processed => {
       if (r.kind === 'error') ctx.restore(snap);
-      return { result: r, requestCode: code };
+      return { result: r, requestCode: code, requestVersion };
     };
     let code = 0;
     try {
       if (m.bytes.length < 4) return done(reject(SPDM_ERROR_CODE.InvalidRequest), 0);
       const h = decodeSpdmHeader(m.bytes);
       code = h.code;
+      requestVersion = h.version;
       this.emitMessage('in', m.bytes, code, rs);
       const entry = DISPATCH[code];
       if (!entry) return done(reject(SPDM_ERROR_CODE.UnsupportedRequest, code), code);
@@ -162,7 +177,7 @@ export class SpdmResponder {
             ? ctx.config.versions.includes(h.version)
             : version === undefined || h.version === version;
       if (!versionOk) return done(reject(SPDM_ERROR_CODE.VersionMismatch), code);
-      const g = guard(ctx, entry, rs !== undefined);
+      const g = guard(ctx, entry, code, rs);
       if (g) {
         const data = g.errorCode === SPDM_ERROR_CODE.UnsupportedRequest ? code : (g.errorData ?? 0);
         return done(reject(g.errorCode, data), code);
@@ -213,14 +228,17 @@ export class SpdmResponder {
     rs: ResponderSession | undefined,
     requestCode?: number,
   ): TransportMessage | undefined {
-    const { result, requestCode: code } =
-      'result' in p ? p : { result: p, requestCode: requestCode ?? 0 };
+    const {
+      result,
+      requestCode: code,
+      requestVersion,
+    } = 'result' in p ? p : { result: p, requestCode: requestCode ?? 0, requestVersion: undefined };
     const ctx = this.ctx;
     if (result.kind === 'silent') return undefined;
     let bytes: Uint8Array;
     if (result.kind === 'error') {
       bytes = encodeSpdm({
-        version: ctx.version,
+        version: this.errorVersion(code, requestVersion),
         code: SPDM_ERROR,
         errorCode: result.errorCode,
         errorData: result.errorData ?? 0,
@@ -240,6 +258,20 @@ export class SpdmResponder {
       ctx.endSession(result.teardownSessionId, cause);
     }
     return out;
+  }
+
+  /** The SPDMVersion of an ERROR answering `code` (error-version.ts decides). */
+  private errorVersion(code: number, requestVersion: number | undefined): number {
+    const s = this.ctx.state;
+    return errorVersion({
+      requestCode: code,
+      requestVersion: requestVersion ?? SPDM_VERSION_10,
+      connectionVersion: connectionVersion(s),
+      capabilitiesVersionAccepted:
+        s.state === 'AFTER_VERSION' &&
+        requestVersion !== undefined &&
+        this.ctx.config.versions.includes(requestVersion),
+    });
   }
 
   private emitMessage(
@@ -264,4 +296,6 @@ export class SpdmResponder {
 interface Processed {
   result: HandlerResult;
   requestCode: number;
+  /** The request's SPDMVersion, once its header was read. */
+  requestVersion: number | undefined;
 }

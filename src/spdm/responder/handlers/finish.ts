@@ -15,6 +15,7 @@ import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_ERROR_CODE, SPDM_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../../wire/spdm/finish.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
+import { legalityErrorCode } from '../../request-legality.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -23,19 +24,22 @@ import {
   reject,
   respond,
 } from '../context.ts';
+import { noteSessionActivity } from '../heartbeat-watchdog.ts';
 
 export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>): HandlerResult {
   const m = req.message;
-  // check state: which session; DHE only; still in its handshake.
+  // check state: which session (the dispatch guard let FINISH in only where
+  // request-legality.ts allows it); DHE only; still in its handshake.
   let rs: ResponderSession | undefined = req.session;
   if (!rs) {
-    const latest =
-      ctx.latestSessionId === undefined ? undefined : ctx.sessions.get(ctx.latestSessionId);
-    rs = latest?.handshakeInTheClear ? latest : undefined;
+    // In the clear: the session KEY_EXCHANGE opened last; none at all is SessionRequired.
+    rs = ctx.latestSessionId === undefined ? undefined : ctx.sessions.get(ctx.latestSessionId);
+    if (!rs) return reject(legalityErrorCode('SessionRequired', ctx.version));
+    if (!rs.handshakeInTheClear) return reject(SPDM_ERROR_CODE.UnexpectedRequest);
   } else if (rs.handshakeInTheClear) {
-    rs = undefined; // a handshake in the clear takes FINISH only in the clear
+    return reject(legalityErrorCode('SessionRequired', ctx.version));
   }
-  if (rs?.session.kind !== 'dhe' || rs.session.phase !== 'handshake') {
+  if (rs.session.kind !== 'dhe' || rs.session.phase !== 'handshake') {
     return reject(SPDM_ERROR_CODE.UnexpectedRequest);
   }
   // validate: no mutual authentication was requested, so no signature may come.
@@ -86,8 +90,12 @@ export function checkRequesterVerifyData(
   return undefined;
 }
 
-/** The key switch after FINISH_RSP / PSK_FINISH_RSP, and its trace record. */
+/**
+ * The key switch after FINISH_RSP / PSK_FINISH_RSP, and its trace record; the heartbeat
+ * watchdog starts counting.
+ */
 export function establish(ctx: ResponderContext, rs: ResponderSession, id: number): void {
   rs.session.establish();
+  noteSessionActivity(ctx, rs);
   ctx.emitSession(id, rs.session.kind, 'established');
 }

@@ -25,6 +25,7 @@ import {
   reject,
   respond,
 } from '../context.ts';
+import { sessionHeartbeatPeriod } from '../heartbeat-watchdog.ts';
 import { responseSummaryHash, summaryHashTypeServable } from '../measurement-blocks.ts';
 import {
   allocateRspSessionId,
@@ -71,7 +72,7 @@ export function handleKeyExchange(
   const rsp: KeyExchangeRsp = {
     version: n.version,
     code: SPDM_KEY_EXCHANGE_RSP,
-    heartbeatPeriod: ctx.bothSupport(SPDM_CAP.HBEAT_CAP) ? ctx.config.heartbeatPeriod : 0,
+    heartbeatPeriod: sessionHeartbeatPeriod(ctx),
     rspSessionId,
     mutAuthRequested: 0,
     reqSlotIdParam: 0,
@@ -101,7 +102,13 @@ export function handleKeyExchange(
     bytes.set(vd, sigAt + S);
     transcript.appendK(vd);
   }
-  ctx.sessions.set(id, { session, transcript, slotId: m.slotId, handshakeInTheClear: inClear });
+  ctx.sessions.set(id, {
+    session,
+    transcript,
+    slotId: m.slotId,
+    handshakeInTheClear: inClear,
+    heartbeatPeriod: rsp.heartbeatPeriod,
+  });
   ctx.latestSessionId = id;
 
   // emit

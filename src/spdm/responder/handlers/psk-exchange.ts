@@ -18,6 +18,7 @@ import {
   reject,
   respond,
 } from '../context.ts';
+import { sessionHeartbeatPeriod } from '../heartbeat-watchdog.ts';
 import { responseSummaryHash, summaryHashTypeServable } from '../measurement-blocks.ts';
 import {
   allocateRspSessionId,
@@ -57,7 +58,7 @@ export function handlePskExchange(
   const rsp: PskExchangeRsp = {
     version: n.version,
     code: SPDM_PSK_EXCHANGE_RSP,
-    heartbeatPeriod: ctx.bothSupport(SPDM_CAP.HBEAT_CAP) ? ctx.config.heartbeatPeriod : 0,
+    heartbeatPeriod: sessionHeartbeatPeriod(ctx),
     rspSessionId,
     measurementSummaryHash: responseSummaryHash(ctx, m.measurementSummaryHashType),
     responderContext: withContext ? ctx.config.random(H) : new Uint8Array(),
@@ -76,7 +77,12 @@ export function handlePskExchange(
   const vd = verifyData(session.schedule, hs.response.finishedKey, transcript.thHash());
   bytes.set(vd, bytes.length - H);
   transcript.appendK(vd);
-  const rs = { session, transcript, handshakeInTheClear: false };
+  const rs = {
+    session,
+    transcript,
+    handshakeInTheClear: false,
+    heartbeatPeriod: rsp.heartbeatPeriod,
+  };
   ctx.sessions.set(id, rs);
 
   // emit
