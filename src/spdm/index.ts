@@ -51,13 +51,13 @@ export {
 export {
   type ProtectOptions,
   recordSessionId,
-  SecuredSession,
   type SequenceCounters,
   type SessionDirection,
   SessionError,
   type SessionKind,
   type SessionOptions,
   type SessionPhase,
+  type SessionState,
   type UnprotectResult,
 } from './session.ts';
 export { ConnectionTranscript, SessionTranscript } from './transcript.ts';

@@ -18,7 +18,7 @@ import {
   spdmCodeName,
 } from '../../wire/spdm/constants.ts';
 import type { ErrorResponse } from '../../wire/spdm/error.ts';
-import { SessionError } from '../session.ts';
+import { protect, SessionError, unprotect } from '../session.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmErrorResponse, SpdmUsageError, SpdmVerifyError } from './errors.ts';
 
@@ -105,7 +105,9 @@ async function carry(core: RequesterCore, request: Uint8Array, route: Route): Pr
   }
   let record: Uint8Array;
   try {
-    record = s.secured.protect(request);
+    const sealed = protect(s.secured, request, core.config.random);
+    s.secured = sealed.session;
+    record = sealed.record;
   } catch (e) {
     if (e instanceof RangeError)
       throw new SpdmUsageError(`session 0x${s.id.toString(16)}: ${e.message}`);
@@ -121,7 +123,8 @@ async function carry(core: RequesterCore, request: Uint8Array, route: Route): Pr
   }
   if (!reply.secured) return { ...reply, plainInSession: true };
   try {
-    const opened = s.secured.unprotect(reply.bytes);
+    const opened = unprotect(s.secured, reply.bytes);
+    s.secured = opened.session;
     if (opened.rolledBack) {
       core.emit({
         type: 'key-update',

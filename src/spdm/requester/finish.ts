@@ -12,6 +12,7 @@ import { verifyData } from '../../crypto/key-schedule.ts';
 import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_FINISH, SPDM_FINISH_RSP } from '../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../wire/spdm/finish.ts';
+import { deriveDataKeys, establishSession } from '../session.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -28,8 +29,8 @@ const HEADER_SIZE = 4;
 export async function finish(core: RequesterCore, s: RequesterSession): Promise<void> {
   // -- check state
   const n = core.negotiated();
-  const hs = s.secured.handshake;
-  if (s.phase !== 'handshake' || !hs) {
+  const hs = s.secured.phase === 'handshake' ? s.secured.handshake : undefined;
+  if (!hs) {
     throw new SpdmUsageError(`session 0x${s.id.toString(16)} is not in its handshake`);
   }
   const st = s.transcript;
@@ -83,8 +84,7 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
   st.appendF(bytes);
 
   // -- update: the key switch
-  s.secured.deriveDataKeys(st.thHash());
-  s.secured.establish();
+  s.secured = establishSession(deriveDataKeys(s.secured, st.thHash()));
   core.emit({
     type: 'session',
     role: 'requester',

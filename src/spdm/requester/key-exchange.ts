@@ -33,7 +33,7 @@ import {
   decodeOpaqueData,
   findSecuredMessageData,
 } from '../../wire/spdm/opaque.ts';
-import { SecuredSession } from '../session.ts';
+import { closeSession, deriveHandshakeKeys, openSession, type SessionState } from '../session.ts';
 import { type RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -124,7 +124,7 @@ export async function keyExchange(
   };
   const request = encodeSpdm(req, { sizes: n.sizes });
   core.transcript.resetForRequest(SPDM_KEY_EXCHANGE, core.authenticated);
-  let secured: SecuredSession | undefined;
+  let secured: SessionState | undefined;
   let session: RequesterSession | undefined;
   try {
     const { value: rsp, bytes } = await exchange(core, request, {
@@ -182,16 +182,20 @@ export async function keyExchange(
       throw new SpdmVerifyError('response', `ExchangeData: ${e.detail}`);
     }
     const schedule = scheduleParams(n.suite, n.version);
-    secured = new SecuredSession({
-      id,
-      kind: 'dhe',
-      binding: core.transport.binding,
-      role: 'requester',
-      schedule,
-      aead,
-      random: rng,
-    });
-    const hs = secured.deriveHandshakeKeys(shared, th1);
+    const opened = deriveHandshakeKeys(
+      openSession({
+        id,
+        kind: 'dhe',
+        binding: core.transport.binding,
+        role: 'requester',
+        schedule,
+        aead,
+      }),
+      shared,
+      th1,
+    );
+    secured = opened;
+    const hs = opened.handshake;
     wipe(shared);
     if (rsp.verifyData) {
       const expected = verifyData(schedule, hs.response.finishedKey, th1);
@@ -234,7 +238,7 @@ export async function keyExchange(
     return session;
   } catch (e) {
     if (session) core.dropSession(session, 'finish-failed');
-    else secured?.end();
+    else if (secured) closeSession(secured);
     throw e;
   } finally {
     wipe(kp.privateKey);

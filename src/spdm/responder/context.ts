@@ -14,7 +14,7 @@ import type { SpdmCodecContext } from '../../wire/spdm/context.ts';
 import type { SpdmMessage } from '../../wire/spdm/messages.ts';
 import type { ResponderConfig } from '../config.ts';
 import type { SpdmEvent } from '../events.ts';
-import type { SecuredSession, SessionKind } from '../session.ts';
+import { closeSession, type SessionKind, type SessionState } from '../session.ts';
 import { ConnectionTranscript, type SessionTranscript } from '../transcript.ts';
 import { type ConnectionState, connectionVersion, isNegotiated, type Negotiated } from './state.ts';
 
@@ -22,7 +22,7 @@ type SessionEvent = Extract<SpdmEvent, { type: 'session' }>;
 
 /** One open session as the responder tracks it. */
 export interface ResponderSession {
-  session: SecuredSession;
+  session: SessionState;
   transcript: SessionTranscript;
   /** The certificate slot that signed KEY_EXCHANGE_RSP (DHE sessions). */
   slotId?: number;
@@ -173,7 +173,7 @@ export class ResponderContext {
   endSession(id: number, cause: NonNullable<SessionEvent['cause']>): void {
     const s = this.sessions.get(id);
     if (!s) return;
-    s.session.end();
+    s.session = closeSession(s.session);
     this.sessions.delete(id);
     if (this.latestSessionId === id) this.latestSessionId = undefined;
     this.emitSession(id, s.session.kind, 'ended', cause);

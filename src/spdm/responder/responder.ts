@@ -26,7 +26,13 @@ import {
   spdmCodeName,
 } from '../../wire/spdm/constants.ts';
 import { type ResponderConfig, responderConfig } from '../config.ts';
-import { recordSessionId, SessionError } from '../session.ts';
+import {
+  protect,
+  recordSessionId,
+  SessionError,
+  type UnprotectResult,
+  unprotect,
+} from '../session.ts';
 import { type HandlerResult, ResponderContext, type ResponderSession, reject } from './context.ts';
 import { DISPATCH, guard } from './dispatch.ts';
 import { type ConnectionState, connectionVersion } from './state.ts';
@@ -91,9 +97,9 @@ export class SpdmResponder {
       this.rejectRecord(id ?? 0, 'unknown-session');
       return undefined;
     }
-    let opened: ReturnType<typeof rs.session.unprotect>;
+    let opened: UnprotectResult;
     try {
-      opened = rs.session.unprotect(m.bytes);
+      opened = unprotect(rs.session, m.bytes);
     } catch (e) {
       if (!(e instanceof SessionError)) throw e;
       this.rejectRecord(rs.session.id, e.reason);
@@ -106,6 +112,7 @@ export class SpdmResponder {
       );
       return answer;
     }
+    rs.session = opened.session;
     if (opened.rolledBack) {
       this.ctx.emit({
         type: 'key-update',
@@ -232,8 +239,11 @@ export class SpdmResponder {
     }
     this.emitMessage('out', bytes, bytes[1], rs);
     let out: TransportMessage = { secured: false, bytes };
-    if (rs && rs.session.phase !== 'ended')
-      out = { secured: true, bytes: rs.session.protect(bytes) };
+    if (rs && rs.session.phase !== 'ended') {
+      const sealed = protect(rs.session, bytes, ctx.config.random);
+      rs.session = sealed.session;
+      out = { secured: true, bytes: sealed.record };
+    }
     if (result.kind === 'response') result.after?.();
     if (result.kind === 'error' && result.teardownSessionId !== undefined) {
       const cause = code === 0 ? 'decrypt-error' : 'finish-failed';

@@ -15,6 +15,7 @@ import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_ERROR_CODE, SPDM_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../../wire/spdm/finish.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
+import { deriveDataKeys, establishSession } from '../../session.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -57,7 +58,7 @@ export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>)
   }
   // update: F, TH2, data keys (active after FINISH_RSP is sealed).
   transcript.appendF(bytes);
-  session.deriveDataKeys(transcript.thHash());
+  rs.session = deriveDataKeys(session, transcript.thHash());
   const id = session.id;
   // respond
   return respond(bytes, () => establish(ctx, rs, id));
@@ -88,6 +89,6 @@ export function checkRequesterVerifyData(
 
 /** The key switch after FINISH_RSP / PSK_FINISH_RSP, and its trace record. */
 export function establish(ctx: ResponderContext, rs: ResponderSession, id: number): void {
-  rs.session.establish();
+  rs.session = establishSession(rs.session);
   ctx.emitSession(id, rs.session.kind, 'established');
 }

@@ -18,6 +18,7 @@ import {
   SPDM_RANDOM_SIZE,
 } from '../../../wire/spdm/constants.ts';
 import type { KeyExchange, KeyExchangeRsp } from '../../../wire/spdm/key-exchange.ts';
+import { deriveHandshakeKeys } from '../../session.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -93,8 +94,8 @@ export function handleKeyExchange(
   const signature = ctx.sign(m.slotId, SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP, transcript.bytes());
   bytes.set(signature, sigAt);
   transcript.appendK(signature);
-  const session = newSession(ctx, id, 'dhe');
-  const hs = session.deriveHandshakeKeys(shared, transcript.thHash());
+  const session = deriveHandshakeKeys(newSession(ctx, id, 'dhe'), shared, transcript.thHash());
+  const hs = session.handshake;
   wipe(shared);
   if (!inClear) {
     const vd = verifyData(session.schedule, hs.response.finishedKey, transcript.thHash());

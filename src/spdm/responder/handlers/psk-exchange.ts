@@ -11,10 +11,12 @@ import { verifyData } from '../../../crypto/key-schedule.ts';
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_ERROR_CODE, SPDM_PSK_EXCHANGE_RSP } from '../../../wire/spdm/constants.ts';
 import type { PskExchange, PskExchangeRsp } from '../../../wire/spdm/psk.ts';
+import { deriveDataKeys, deriveHandshakeKeys } from '../../session.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
   type ResponderContext,
+  type ResponderSession,
   reject,
   respond,
 } from '../context.ts';
@@ -71,18 +73,18 @@ export function handlePskExchange(
   const transcript = ctx.transcript.startSession();
   transcript.appendK(req.bytes);
   transcript.appendK(bytes.subarray(0, bytes.length - H));
-  const session = newSession(ctx, id, 'psk');
-  const hs = session.deriveHandshakeKeys(entry.psk, transcript.thHash());
+  const session = deriveHandshakeKeys(newSession(ctx, id, 'psk'), entry.psk, transcript.thHash());
+  const hs = session.handshake;
   const vd = verifyData(session.schedule, hs.response.finishedKey, transcript.thHash());
   bytes.set(vd, bytes.length - H);
   transcript.appendK(vd);
-  const rs = { session, transcript, handshakeInTheClear: false };
+  const rs: ResponderSession = { session, transcript, handshakeInTheClear: false };
   ctx.sessions.set(id, rs);
 
   // emit
   ctx.emitSession(id, 'psk', 'handshake');
   if (withContext) return respond(bytes);
   // No PSK_FINISH will come: the data keys follow from K alone.
-  session.deriveDataKeys(transcript.thHash());
+  rs.session = deriveDataKeys(session, transcript.thHash());
   return respond(bytes, () => establish(ctx, rs, id));
 }

@@ -9,6 +9,7 @@
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_ERROR_CODE, SPDM_PSK_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
+import { deriveDataKeys } from '../../session.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -42,7 +43,7 @@ export function handlePskFinish(
   // update: F, TH2, data keys.
   transcript.appendF(req.bytes);
   transcript.appendF(bytes);
-  session.deriveDataKeys(transcript.thHash());
+  rs.session = deriveDataKeys(session, transcript.thHash());
   const id = session.id;
   return respond(bytes, () => establish(ctx, rs, id));
 }
