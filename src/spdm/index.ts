@@ -60,7 +60,7 @@ export {
   type SessionState,
   type UnprotectResult,
 } from './session.ts';
-export { ConnectionTranscript, SessionTranscript } from './transcript.ts';
+export type { ConnectionTranscript, SessionTranscript } from './transcript.ts';
 export {
   type VendorHandler,
   type VendorHandlerResult,

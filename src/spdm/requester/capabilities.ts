@@ -15,6 +15,7 @@ import {
   SPDM_VERSION_12,
 } from '../../wire/spdm/constants.ts';
 import { SPDM_MIN_DATA_TRANSFER_SIZE } from '../config.ts';
+import { appendA, resetForRequest } from '../transcript.ts';
 import type { PeerCapabilities, RequesterCore } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -80,7 +81,7 @@ export async function getCapabilities(core: RequesterCore): Promise<PeerCapabili
     req.maxSpdmMsgSize = cfg.maxSpdmMsgSize;
   }
   const request = encodeSpdm(req);
-  core.transcript.resetForRequest(SPDM_GET_CAPABILITIES, false);
+  resetForRequest(core.transcript, SPDM_GET_CAPABILITIES, false);
   const { value, bytes } = await exchange(core, request, {
     code: SPDM_CAPABILITIES,
     version: v,
@@ -99,8 +100,8 @@ export async function getCapabilities(core: RequesterCore): Promise<PeerCapabili
   if (problem) throw new SpdmVerifyError('capabilities', problem);
 
   // -- update
-  core.transcript.appendA(request);
-  core.transcript.appendA(bytes);
+  appendA(core.transcript, request);
+  appendA(core.transcript, bytes);
   core.setState({ state: 'AFTER_CAPABILITIES', version: v, peer, localFlags: req.flags ?? 0 });
   return peer;
 }

@@ -19,6 +19,7 @@ import {
 } from '../../wire/spdm/constants.ts';
 import type { ErrorResponse } from '../../wire/spdm/error.ts';
 import { protect, SessionError, unprotect } from '../session.ts';
+import { resetForRequest } from '../transcript.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmErrorResponse, SpdmUsageError, SpdmVerifyError } from './errors.ts';
 
@@ -183,7 +184,7 @@ export function sessionExchange<T>(
   responseCode: number,
 ): Promise<Received<T>> {
   const version = core.negotiated().version;
-  core.transcript.resetForRequest(request[1], core.authenticated, s?.transcript);
+  resetForRequest(core.transcript, request[1], core.authenticated, s?.transcript);
   return exchange(
     core,
     request,

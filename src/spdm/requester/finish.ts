@@ -13,6 +13,7 @@ import { decodeSpdm, encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_FINISH, SPDM_FINISH_RSP } from '../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../wire/spdm/finish.ts';
 import { deriveDataKeys, establishSession } from '../session.ts';
+import { appendF, resetForRequest, thBytes, thHash } from '../transcript.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -44,10 +45,10 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
     code: SPDM_FINISH,
     signatureIncluded: false,
     reqSlotId: 0,
-    verifyData: verifyData(schedule, hs.request.finishedKey, digest(hash, st.bytes(), header)),
+    verifyData: verifyData(schedule, hs.request.finishedKey, digest(hash, thBytes(st), header)),
   };
   const request = encodeSpdm(fin, { sizes: n.sizes });
-  core.transcript.resetForRequest(SPDM_FINISH, core.authenticated, st);
+  resetForRequest(core.transcript, SPDM_FINISH, core.authenticated, st);
   const { bytes } = await exchange(
     core,
     request,
@@ -65,12 +66,12 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
   );
 
   // -- verify (in the clear only: otherwise the handshake key's MAC vouched for it)
-  st.appendF(request);
+  appendF(st, request);
   if (n.handshakeInTheClear) {
     const expected = verifyData(
       schedule,
       hs.response.finishedKey,
-      digest(hash, st.bytes(), bytes.subarray(0, HEADER_SIZE)),
+      digest(hash, thBytes(st), bytes.subarray(0, HEADER_SIZE)),
     );
     const got = bytes.subarray(HEADER_SIZE);
     const same = got.length === expected.length && timingSafeEqual(expected, got);
@@ -81,10 +82,10 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
         'ResponderVerifyData is not HMAC(finished_key, TH)',
       );
   }
-  st.appendF(bytes);
+  appendF(st, bytes);
 
   // -- update: the key switch
-  s.secured = establishSession(deriveDataKeys(s.secured, st.thHash()));
+  s.secured = establishSession(deriveDataKeys(s.secured, thHash(st)));
   core.emit({
     type: 'session',
     role: 'requester',

@@ -34,6 +34,7 @@ import {
   findSecuredMessageData,
 } from '../../wire/spdm/opaque.ts';
 import { closeSession, deriveHandshakeKeys, openSession, type SessionState } from '../session.ts';
+import { appendK, resetForRequest, startSession, thBytes, thHash } from '../transcript.ts';
 import { type RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -123,7 +124,7 @@ export async function keyExchange(
     opaqueData: buildSupportedVersionsOpaque(core.config.securedMessageVersions, n.version),
   };
   const request = encodeSpdm(req, { sizes: n.sizes });
-  core.transcript.resetForRequest(SPDM_KEY_EXCHANGE, core.authenticated);
+  resetForRequest(core.transcript, SPDM_KEY_EXCHANGE, core.authenticated);
   let secured: SessionState | undefined;
   let session: RequesterSession | undefined;
   try {
@@ -156,22 +157,22 @@ export async function keyExchange(
     if (typeof smVersion === 'string')
       throw new SpdmVerifyError('secured-message-version', smVersion);
 
-    const st = core.transcript.startSession(chain.hash);
+    const st = startSession(core.transcript, chain.hash);
     const h = n.sizes.hashSize;
     const sigAt = bytes.length - n.sizes.signatureSize - (rsp.verifyData ? h : 0);
-    st.appendK(request);
-    st.appendK(bytes.subarray(0, sigAt));
+    appendK(st, request);
+    appendK(st, bytes.subarray(0, sigAt));
     core.verifySignature(
       'key-exchange-signature',
       SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP,
       slot,
       chain,
       'TH',
-      st.bytes(),
+      thBytes(st),
       rsp.signature,
     );
-    st.appendK(rsp.signature);
-    const th1 = st.thHash();
+    appendK(st, rsp.signature);
+    const th1 = thHash(st);
 
     let shared: Uint8Array;
     try {
@@ -206,7 +207,7 @@ export async function keyExchange(
           'key-exchange-verify-data',
           'ResponderVerifyData is not HMAC(finished_key, TH1)',
         );
-      st.appendK(rsp.verifyData);
+      appendK(st, rsp.verifyData);
     }
 
     // -- update

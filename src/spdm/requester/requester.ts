@@ -21,7 +21,7 @@ import {
   SPDM_MEAS_SUMMARY_TCB,
 } from '../../wire/spdm/constants.ts';
 import { type RequesterConfig, requesterConfig } from '../config.ts';
-import { ConnectionTranscript } from '../transcript.ts';
+import { connectionTranscript } from '../transcript.ts';
 import { negotiateAlgorithms } from './algorithms.ts';
 import { getCapabilities } from './capabilities.ts';
 import { getCertificate } from './certificate.ts';
@@ -84,7 +84,7 @@ export class SpdmRequester {
     config: RequesterConfig = requesterConfig(),
     options: RequesterOptions = {},
   ) {
-    this.core = new RequesterCore(config, transport, new ConnectionTranscript(), options);
+    this.core = new RequesterCore(config, transport, connectionTranscript(), options);
   }
 
   /** One call at a time: each flow is a sequence of exchanges that must not interleave. */

@@ -15,7 +15,11 @@ import type { SpdmMessage } from '../../wire/spdm/messages.ts';
 import type { ResponderConfig } from '../config.ts';
 import type { SpdmEvent } from '../events.ts';
 import { closeSession, type SessionKind, type SessionState } from '../session.ts';
-import { ConnectionTranscript, type SessionTranscript } from '../transcript.ts';
+import {
+  type ConnectionTranscript,
+  connectionTranscript,
+  type SessionTranscript,
+} from '../transcript.ts';
 import { type ConnectionState, connectionVersion, isNegotiated, type Negotiated } from './state.ts';
 
 type SessionEvent = Extract<SpdmEvent, { type: 'session' }>;
@@ -74,7 +78,7 @@ export function respond(bytes: Uint8Array, after?: () => void): HandlerResult {
 
 export class ResponderContext {
   state: ConnectionState = { state: 'NOT_STARTED' };
-  readonly transcript = new ConnectionTranscript();
+  readonly transcript = connectionTranscript();
   /** Open sessions by session id. */
   readonly sessions = new Map<number, ResponderSession>();
   /** The last session KEY_EXCHANGE opened (HANDSHAKE_IN_THE_CLEAR FINISH goes to it). */

@@ -33,6 +33,7 @@ import {
   type UnprotectResult,
   unprotect,
 } from '../session.ts';
+import { resetForRequest } from '../transcript.ts';
 import { type HandlerResult, ResponderContext, type ResponderSession, reject } from './context.ts';
 import { DISPATCH, guard } from './dispatch.ts';
 import { type ConnectionState, connectionVersion } from './state.ts';
@@ -183,7 +184,7 @@ export class SpdmResponder {
         throw e;
       }
       if (code !== SPDM_GET_VERSION) {
-        ctx.transcript.resetForRequest(code, ctx.state.state === 'AUTHENTICATED', rs?.transcript);
+        resetForRequest(ctx.transcript, code, ctx.state.state === 'AUTHENTICATED', rs?.transcript);
       }
       const result = entry.handler(ctx, {
         message: decoded.value,

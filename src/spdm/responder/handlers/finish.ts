@@ -16,6 +16,7 @@ import { SPDM_ERROR_CODE, SPDM_FINISH_RSP } from '../../../wire/spdm/constants.t
 import type { Finish, FinishRsp } from '../../../wire/spdm/finish.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
 import { deriveDataKeys, establishSession } from '../../session.ts';
+import { appendF, thBytes, thHash } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -47,18 +48,18 @@ export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>)
   const refused = checkRequesterVerifyData(rs, hs, req);
   if (refused) return refused;
   // process
-  transcript.appendF(req.bytes);
+  appendF(transcript, req.bytes);
   const n = ctx.negotiated();
   const rsp: FinishRsp = { version: n.version, code: SPDM_FINISH_RSP };
   let bytes = encodeSpdm(rsp, ctx.codec({ handshakeInTheClear: rs.handshakeInTheClear }));
   if (rs.handshakeInTheClear) {
-    const rspTh = digest(transcript.hash, concat(transcript.bytes(), bytes));
+    const rspTh = digest(transcript.hash, concat(thBytes(transcript), bytes));
     rsp.verifyData = verifyData(session.schedule, hs.response.finishedKey, rspTh);
     bytes = encodeSpdm(rsp, ctx.codec({ handshakeInTheClear: true }));
   }
   // update: F, TH2, data keys (active after FINISH_RSP is sealed).
-  transcript.appendF(bytes);
-  rs.session = deriveDataKeys(session, transcript.thHash());
+  appendF(transcript, bytes);
+  rs.session = deriveDataKeys(session, thHash(transcript));
   const id = session.id;
   // respond
   return respond(bytes, () => establish(ctx, rs, id));
@@ -78,7 +79,7 @@ export function checkRequesterVerifyData(
   req: HandlerRequest<Finish | PskFinish>,
 ): HandlerResult | undefined {
   const { session, transcript } = rs;
-  const th = digest(transcript.hash, transcript.bytes(), req.bytes.subarray(0, HEADER));
+  const th = digest(transcript.hash, thBytes(transcript), req.bytes.subarray(0, HEADER));
   const expected = verifyData(session.schedule, hs.request.finishedKey, th);
   const got = req.message.verifyData;
   if (expected.length !== got.length || !timingSafeEqual(expected, got)) {
