@@ -45,7 +45,11 @@ export {
 } from './requester/index.ts';
 export {
   type ConnectionState,
+  initialResponderState,
   type ResponderSessionInfo,
+  type ResponderState,
+  type ResponderStepResult,
+  responderStep,
   SpdmResponder,
 } from './responder/index.ts';
 export {

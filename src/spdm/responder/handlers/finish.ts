@@ -15,7 +15,7 @@ import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_ERROR_CODE, SPDM_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../../wire/spdm/finish.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
-import { deriveDataKeys, establishSession } from '../../session.ts';
+import { deriveDataKeys } from '../../session.ts';
 import { appendF, thBytes, thHash } from '../../transcript.ts';
 import {
   type HandlerRequest,
@@ -62,7 +62,7 @@ export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>)
   rs.session = deriveDataKeys(session, thHash(transcript));
   const id = session.id;
   // respond
-  return respond(bytes, () => establish(ctx, rs, id));
+  return respond(bytes, { kind: 'establish', sessionId: id });
 }
 
 /** FINISH / PSK_FINISH header bytes covered by the requester's VerifyData. */
@@ -86,10 +86,4 @@ export function checkRequesterVerifyData(
     return reject(SPDM_ERROR_CODE.DecryptError, 0, { teardownSessionId: session.id });
   }
   return undefined;
-}
-
-/** The key switch after FINISH_RSP / PSK_FINISH_RSP, and its trace record. */
-export function establish(ctx: ResponderContext, rs: ResponderSession, id: number): void {
-  rs.session = establishSession(rs.session);
-  ctx.emitSession(id, rs.session.kind, 'established');
 }

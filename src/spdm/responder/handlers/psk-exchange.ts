@@ -29,7 +29,6 @@ import {
   sessionIdOf,
   versionSelectionOpaque,
 } from '../session-setup.ts';
-import { establish } from './finish.ts';
 
 export function handlePskExchange(
   ctx: ResponderContext,
@@ -87,5 +86,5 @@ export function handlePskExchange(
   if (withContext) return respond(bytes);
   // No PSK_FINISH will come: the data keys follow from K alone.
   rs.session = deriveDataKeys(session, thHash(transcript));
-  return respond(bytes, () => establish(ctx, rs, id));
+  return respond(bytes, { kind: 'establish', sessionId: id });
 }

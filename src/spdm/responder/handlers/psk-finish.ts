@@ -18,7 +18,7 @@ import {
   reject,
   respond,
 } from '../context.ts';
-import { checkRequesterVerifyData, establish } from './finish.ts';
+import { checkRequesterVerifyData } from './finish.ts';
 
 export function handlePskFinish(
   ctx: ResponderContext,
@@ -46,5 +46,5 @@ export function handlePskFinish(
   appendF(transcript, bytes);
   rs.session = deriveDataKeys(session, thHash(transcript));
   const id = session.id;
-  return respond(bytes, () => establish(ctx, rs, id));
+  return respond(bytes, { kind: 'establish', sessionId: id });
 }
