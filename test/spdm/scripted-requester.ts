@@ -41,7 +41,7 @@ export class ScriptedRequester {
   readonly random = seededRandom('scripted-requester');
 
   constructor(
-    readonly responder: SpdmResponder,
+    readonly responder: Pick<SpdmResponder, 'handle'>,
     readonly binding: SecuredBinding = 'pci_doe',
   ) {}
 
