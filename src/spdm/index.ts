@@ -46,22 +46,26 @@ export {
 } from './requester/index.ts';
 export {
   type ConnectionState,
+  initialResponderState,
   type ResponderSessionInfo,
+  type ResponderState,
+  type ResponderStepResult,
+  responderStep,
   SpdmResponder,
 } from './responder/index.ts';
 export {
   type ProtectOptions,
   recordSessionId,
-  SecuredSession,
   type SequenceCounters,
   type SessionDirection,
   SessionError,
   type SessionKind,
   type SessionOptions,
   type SessionPhase,
+  type SessionState,
   type UnprotectResult,
 } from './session.ts';
-export { ConnectionTranscript, SessionTranscript } from './transcript.ts';
+export type { ConnectionTranscript, SessionTranscript } from './transcript.ts';
 export {
   type VendorHandler,
   type VendorHandlerResult,

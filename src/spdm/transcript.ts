@@ -19,8 +19,9 @@
  * session-level requests before authentication reset B and C; a successful CHALLENGE_AUTH
  * resets B and C (both sides do it after signing / verifying); GET_VERSION resets all.
  *
- * Messages are kept whole (plain arrays of bytes), so a transcript is plain data that a
- * world snapshot can copy; hashes are computed when asked for.
+ * Messages are kept whole (plain arrays of bytes): a transcript is plain data
+ * (structuredClone-able) that a world snapshot can copy, updated in place by the functions
+ * here; hashes are computed when asked for.
  */
 import { digest, type HashAlg } from '../crypto/hash.ts';
 import { concat } from '../wire/hex.ts';
@@ -42,195 +43,212 @@ const SPDM_GET_ENCAPSULATED_REQUEST = 0xea;
 const SPDM_DELIVER_ENCAPSULATED_RESPONSE = 0xeb;
 
 /** The per-session transcript: K, F and the session's own M. */
-export class SessionTranscript {
+export interface SessionTranscript {
+  hash: HashAlg;
   /** A as it was when the session started (A cannot change while a session lives). */
-  readonly messageA: Uint8Array;
+  messageA: Uint8Array;
   /** D (1.3 MULTI_KEY_CONN_RSP, DHE sessions only), else empty. */
-  readonly messageD: Uint8Array;
+  messageD: Uint8Array;
   /** Hash of the responder's certificate chain buffer; undefined for PSK sessions. */
-  readonly certChainHash: Uint8Array | undefined;
+  certChainHash: Uint8Array | undefined;
   /** Hash of the requester's chain (mutual authentication), inserted before F. */
-  reqCertChainHash: Uint8Array | undefined;
-  readonly k: Uint8Array[] = [];
-  readonly f: Uint8Array[] = [];
-  readonly m: Uint8Array[] = [];
-
-  constructor(
-    readonly hash: HashAlg,
-    messageA: Uint8Array,
-    certChainHash?: Uint8Array,
-    messageD?: Uint8Array,
-  ) {
-    this.messageA = messageA.slice();
-    this.messageD = messageD?.slice() ?? new Uint8Array();
-    this.certChainHash = certChainHash?.slice();
-  }
-
-  appendK(msg: Uint8Array): void {
-    this.k.push(msg.slice());
-  }
-
-  appendF(msg: Uint8Array): void {
-    this.f.push(msg.slice());
-  }
-
-  appendM(msg: Uint8Array): void {
-    this.m.push(msg.slice());
-  }
-
-  resetM(): void {
-    this.m.length = 0;
-  }
-
-  /** A || [D] || Hash(Cert) || K || [Hash(ReqCert) || F] as it stands. */
-  bytes(): Uint8Array {
-    const parts = [this.messageA, this.messageD];
-    if (this.certChainHash) parts.push(this.certChainHash);
-    parts.push(...this.k);
-    if (this.f.length && this.reqCertChainHash) parts.push(this.reqCertChainHash);
-    parts.push(...this.f);
-    return concat(...parts);
-  }
-
-  /** Hash of `bytes()`: TH1 after the signature (and before VerifyData), TH2 after FINISH_RSP. */
-  thHash(): Uint8Array {
-    return digest(this.hash, this.bytes());
-  }
+  reqCertChainHash?: Uint8Array;
+  k: Uint8Array[];
+  f: Uint8Array[];
+  m: Uint8Array[];
 }
 
 /** The per-connection transcript: A, B, C and the connection's M. */
-export class ConnectionTranscript {
-  readonly a: Uint8Array[] = [];
-  readonly b: Uint8Array[] = [];
-  readonly c: Uint8Array[] = [];
-  readonly m: Uint8Array[] = [];
+export interface ConnectionTranscript {
+  a: Uint8Array[];
+  b: Uint8Array[];
+  c: Uint8Array[];
+  m: Uint8Array[];
   /** BaseHashSel, known once ALGORITHMS has been exchanged. */
   hash: HashAlg | undefined;
   /** The negotiated SPDMVersion byte (decides whether L1/L2 includes A). */
-  version = 0;
+  version: number;
   /** SPDM 1.3 MULTI_KEY_CONN_RSP was negotiated: D goes into session transcripts. */
-  multiKeyConn = false;
+  multiKeyConn: boolean;
   /** D: the last DIGESTS response (kept only when multiKeyConn). */
   d: Uint8Array | undefined;
+}
 
-  appendA(msg: Uint8Array): void {
-    this.a.push(msg.slice());
-  }
+/** An empty connection transcript (before GET_VERSION). */
+export function connectionTranscript(): ConnectionTranscript {
+  return {
+    a: [],
+    b: [],
+    c: [],
+    m: [],
+    hash: undefined,
+    version: 0,
+    multiKeyConn: false,
+    d: undefined,
+  };
+}
 
-  /** Records a DIGESTS response as D (libspdm keeps it only with MULTI_KEY_CONN_RSP). */
-  setD(digests: Uint8Array): void {
-    if (this.multiKeyConn) this.d = digests.slice();
-  }
+/** A session transcript over `messageA` (and D and Hash(Cert) for DHE sessions). */
+export function sessionTranscript(
+  hash: HashAlg,
+  messageA: Uint8Array,
+  certChainHash?: Uint8Array,
+  messageD?: Uint8Array,
+): SessionTranscript {
+  return {
+    hash,
+    messageA: messageA.slice(),
+    messageD: messageD?.slice() ?? new Uint8Array(),
+    certChainHash: certChainHash?.slice(),
+    k: [],
+    f: [],
+    m: [],
+  };
+}
 
-  appendB(msg: Uint8Array): void {
-    this.b.push(msg.slice());
-  }
+export function appendK(t: SessionTranscript, msg: Uint8Array): void {
+  t.k.push(msg.slice());
+}
 
-  appendC(msg: Uint8Array): void {
-    this.c.push(msg.slice());
-  }
+export function appendF(t: SessionTranscript, msg: Uint8Array): void {
+  t.f.push(msg.slice());
+}
 
-  /** Appends to the session's M when a session is given, else to the connection's. */
-  appendM(msg: Uint8Array, session?: SessionTranscript): void {
-    if (session) session.appendM(msg);
-    else this.m.push(msg.slice());
-  }
+/** A || [D] || Hash(Cert) || K || [Hash(ReqCert) || F] as it stands. */
+export function thBytes(t: SessionTranscript): Uint8Array {
+  const parts = [t.messageA, t.messageD];
+  if (t.certChainHash) parts.push(t.certChainHash);
+  parts.push(...t.k);
+  if (t.f.length && t.reqCertChainHash) parts.push(t.reqCertChainHash);
+  parts.push(...t.f);
+  return concat(...parts);
+}
 
-  resetB(): void {
-    this.b.length = 0;
-  }
+/** Hash of `thBytes`: TH1 after the signature (and before VerifyData), TH2 after FINISH_RSP. */
+export function thHash(t: SessionTranscript): Uint8Array {
+  return digest(t.hash, thBytes(t));
+}
 
-  resetC(): void {
-    this.c.length = 0;
-  }
+export function appendA(t: ConnectionTranscript, msg: Uint8Array): void {
+  t.a.push(msg.slice());
+}
 
-  resetM(session?: SessionTranscript): void {
-    if (session) session.resetM();
-    else this.m.length = 0;
-  }
+/** Records a DIGESTS response as D (libspdm keeps it only with MULTI_KEY_CONN_RSP). */
+export function setD(t: ConnectionTranscript, digests: Uint8Array): void {
+  if (t.multiKeyConn) t.d = digests.slice();
+}
 
-  /** GET_VERSION: everything starts over. */
-  resetAll(): void {
-    this.a.length = 0;
-    this.b.length = 0;
-    this.c.length = 0;
-    this.m.length = 0;
-    this.hash = undefined;
-    this.version = 0;
-    this.multiKeyConn = false;
-    this.d = undefined;
-  }
+export function appendB(t: ConnectionTranscript, msg: Uint8Array): void {
+  t.b.push(msg.slice());
+}
 
-  /**
-   * libspdm_reset_message_buffer_via_request_code: what a request does to B, C and M
-   * before it is processed.
-   * @param authenticated the connection state is AUTHENTICATED (a CHALLENGE completed)
-   * @param session the session the request arrived in, if any
-   */
-  resetForRequest(code: number, authenticated: boolean, session?: SessionTranscript): void {
-    if (code !== SPDM_GET_MEASUREMENTS) this.resetM(session);
-    switch (code) {
-      case SPDM_KEY_EXCHANGE:
-      case SPDM_GET_MEASUREMENTS:
-      case SPDM_FINISH:
-      case SPDM_PSK_EXCHANGE:
-      case SPDM_PSK_FINISH:
-      case SPDM_KEY_UPDATE:
-      case SPDM_HEARTBEAT:
-      case SPDM_GET_ENCAPSULATED_REQUEST:
-      case SPDM_END_SESSION:
-      case SPDM_DELIVER_ENCAPSULATED_RESPONSE:
-        if (!authenticated) {
-          this.resetB();
-          this.resetC();
-        }
-        break;
-      case SPDM_GET_DIGESTS:
-        this.resetB();
-        break;
-      default:
-        break;
-    }
-  }
+export function appendC(t: ConnectionTranscript, msg: Uint8Array): void {
+  t.c.push(msg.slice());
+}
 
-  /** A as one buffer. */
-  messageA(): Uint8Array {
-    return concat(...this.a);
-  }
+/** Appends to the session's M when a session is given, else to the connection's. */
+export function appendM(
+  t: ConnectionTranscript,
+  msg: Uint8Array,
+  session?: SessionTranscript,
+): void {
+  (session ?? t).m.push(msg.slice());
+}
 
-  /** M1/M2 = A || B || C. */
-  m1m2(): Uint8Array {
-    return concat(...this.a, ...this.b, ...this.c);
-  }
+export function resetB(t: ConnectionTranscript): void {
+  t.b.length = 0;
+}
 
-  /** L1/L2 = A || M (1.2+) or M (1.0/1.1), with the session's M inside a session. */
-  l1l2(session?: SessionTranscript): Uint8Array {
-    const m = session ? session.m : this.m;
-    return this.version >= SPDM_VERSION_12 ? concat(...this.a, ...m) : concat(...m);
-  }
+export function resetC(t: ConnectionTranscript): void {
+  t.c.length = 0;
+}
 
-  /** @throws RangeError before ALGORITHMS (no hash negotiated yet). */
-  m1m2Hash(): Uint8Array {
-    return digest(this.needHash(), this.m1m2());
-  }
+export function resetM(t: ConnectionTranscript, session?: SessionTranscript): void {
+  (session ?? t).m.length = 0;
+}
 
-  /** @throws RangeError before ALGORITHMS. */
-  l1l2Hash(session?: SessionTranscript): Uint8Array {
-    return digest(this.needHash(), this.l1l2(session));
-  }
+/** GET_VERSION: everything starts over. */
+export function resetAll(t: ConnectionTranscript): void {
+  Object.assign(t, connectionTranscript());
+}
 
-  /**
-   * A session transcript starting from the current A (and D for DHE sessions).
-   * @param certChainHash Hash of the responder's chain buffer (absent for PSK sessions)
-   * @throws RangeError before ALGORITHMS.
-   */
-  startSession(certChainHash?: Uint8Array): SessionTranscript {
-    const d = certChainHash && this.multiKeyConn ? this.d : undefined;
-    return new SessionTranscript(this.needHash(), this.messageA(), certChainHash, d);
+/**
+ * libspdm_reset_message_buffer_via_request_code: what a request does to B, C and M
+ * before it is processed.
+ * @param authenticated the connection state is AUTHENTICATED (a CHALLENGE completed)
+ * @param session the session the request arrived in, if any
+ */
+export function resetForRequest(
+  t: ConnectionTranscript,
+  code: number,
+  authenticated: boolean,
+  session?: SessionTranscript,
+): void {
+  if (code !== SPDM_GET_MEASUREMENTS) resetM(t, session);
+  switch (code) {
+    case SPDM_KEY_EXCHANGE:
+    case SPDM_GET_MEASUREMENTS:
+    case SPDM_FINISH:
+    case SPDM_PSK_EXCHANGE:
+    case SPDM_PSK_FINISH:
+    case SPDM_KEY_UPDATE:
+    case SPDM_HEARTBEAT:
+    case SPDM_GET_ENCAPSULATED_REQUEST:
+    case SPDM_END_SESSION:
+    case SPDM_DELIVER_ENCAPSULATED_RESPONSE:
+      if (!authenticated) {
+        resetB(t);
+        resetC(t);
+      }
+      break;
+    case SPDM_GET_DIGESTS:
+      resetB(t);
+      break;
+    default:
+      break;
   }
+}
 
-  private needHash(): HashAlg {
-    if (!this.hash) throw new RangeError('transcript: no hash algorithm negotiated yet');
-    return this.hash;
-  }
+/** A as one buffer. */
+export function messageA(t: ConnectionTranscript): Uint8Array {
+  return concat(...t.a);
+}
+
+/** M1/M2 = A || B || C. */
+export function m1m2(t: ConnectionTranscript): Uint8Array {
+  return concat(...t.a, ...t.b, ...t.c);
+}
+
+/** L1/L2 = A || M (1.2+) or M (1.0/1.1), with the session's M inside a session. */
+export function l1l2(t: ConnectionTranscript, session?: SessionTranscript): Uint8Array {
+  const m = session ? session.m : t.m;
+  return t.version >= SPDM_VERSION_12 ? concat(...t.a, ...m) : concat(...m);
+}
+
+/** @throws RangeError before ALGORITHMS (no hash negotiated yet). */
+export function m1m2Hash(t: ConnectionTranscript): Uint8Array {
+  return digest(needHash(t), m1m2(t));
+}
+
+/** @throws RangeError before ALGORITHMS. */
+export function l1l2Hash(t: ConnectionTranscript, session?: SessionTranscript): Uint8Array {
+  return digest(needHash(t), l1l2(t, session));
+}
+
+/**
+ * A session transcript starting from the current A (and D for DHE sessions).
+ * @param certChainHash Hash of the responder's chain buffer (absent for PSK sessions)
+ * @throws RangeError before ALGORITHMS.
+ */
+export function startSession(
+  t: ConnectionTranscript,
+  certChainHash?: Uint8Array,
+): SessionTranscript {
+  const d = certChainHash && t.multiKeyConn ? t.d : undefined;
+  return sessionTranscript(needHash(t), messageA(t), certChainHash, d);
+}
+
+function needHash(t: ConnectionTranscript): HashAlg {
+  if (!t.hash) throw new RangeError('transcript: no hash algorithm negotiated yet');
+  return t.hash;
 }

@@ -7,13 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { seededRandom } from '../../src/crypto/random.ts';
 import { requesterConfig } from '../../src/spdm/config.ts';
 import { RequesterCore, RequesterSession } from '../../src/spdm/requester/context.ts';
 import { SpdmUsageError } from '../../src/spdm/requester/errors.ts';
 import { exchange } from '../../src/spdm/requester/exchange.ts';
-import { SecuredSession } from '../../src/spdm/session.ts';
-import { ConnectionTranscript } from '../../src/spdm/transcript.ts';
+import { openSession } from '../../src/spdm/session.ts';
+import { connectionTranscript, startSession } from '../../src/spdm/transcript.ts';
 import {
   certificateChain,
   establishedSession,
@@ -104,9 +103,9 @@ describe('class 5: requests that must (not) arrive in a session', () => {
 
 describe('class 4: the requester refuses what the table forbids', () => {
   const sessionTranscript = () => {
-    const t = new ConnectionTranscript();
+    const t = connectionTranscript();
     t.hash = 'sha384';
-    return t.startSession();
+    return startSession(t);
   };
   /** A requester core with one session in `kind`'s handshake phase and a transport that must stay unused. */
   function core(kind: 'dhe' | 'psk') {
@@ -121,17 +120,16 @@ describe('class 4: the requester refuses what the table forbids', () => {
         },
         close: async () => {},
       },
-      new ConnectionTranscript(),
+      connectionTranscript(),
       {},
     );
-    const secured = new SecuredSession({
+    const secured = openSession({
       id: 0x01010101,
       kind,
       binding: 'pci_doe',
       role: 'requester',
       schedule: { version: 0x13, hash: 'sha384', aeadKeySize: 32 },
       aead: 'aes-256-gcm',
-      random: seededRandom('legality'),
     });
     const s = new RequesterSession(secured, sessionTranscript(), 0, 240, 0x1100);
     return { c, s, sent };

@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { seededRandom } from '../../src/crypto/random.ts';
 import {
   DEFAULT_REQUESTER_CAPABILITIES,
   DEFAULT_RESPONDER_CAPABILITIES,
@@ -20,6 +21,7 @@ import {
   SpdmVerifyError,
 } from '../../src/spdm/requester/index.ts';
 import type { SpdmResponder } from '../../src/spdm/responder/index.ts';
+import { protect } from '../../src/spdm/session.ts';
 import { type Binding, TransportError, type TransportMessage } from '../../src/transport/types.ts';
 import { concat } from '../../src/wire/hex.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
@@ -312,7 +314,8 @@ for (const binding of ['pci_doe', 'mctp'] as Binding[]) {
             if (!m.secured || k++ !== 1) return undefined;
             // Hold this HEARTBEAT_ACK back; seal the next one too and deliver that instead.
             const ack = Uint8Array.of(C.SPDM_VERSION_13, C.SPDM_HEARTBEAT_ACK, 0, 0);
-            return { secured: true, bytes: responder!.session(sid)!.protect(ack) };
+            const next = protect(responder!.session(sid)!, ack, seededRandom('tamper'));
+            return { secured: true, bytes: next.record };
           },
         },
       });
@@ -342,7 +345,8 @@ for (const binding of ['pci_doe', 'mctp'] as Binding[]) {
               // Seal, at the responder's next sequence number, a PLDM-typed (0x01) message.
               if (m.secured && k++ === 1) {
                 const ack = Uint8Array.of(C.SPDM_VERSION_13, C.SPDM_HEARTBEAT_ACK, 0, 0);
-                fake = responder!.session(sid)!.protect(ack, { mctpType: 0x01 });
+                const rs = responder!.session(sid)!;
+                fake = protect(rs, ack, seededRandom('tamper'), { mctpType: 0x01 }).record;
               }
               return undefined;
             },

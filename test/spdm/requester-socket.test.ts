@@ -11,6 +11,7 @@ import { requesterConfig } from '../../src/spdm/config.ts';
 import type { SpdmEvent } from '../../src/spdm/events.ts';
 import { SpdmRequester } from '../../src/spdm/requester/index.ts';
 import { SpdmResponder } from '../../src/spdm/responder/index.ts';
+import { trafficKeys } from '../../src/spdm/session.ts';
 import { doeDiscovery } from '../../src/transport/doe-discovery.ts';
 import { connectSpdmEmu } from '../../src/transport/spdm-emu-client.ts';
 import { type SpdmEmuServer, serveSpdmEmu } from '../../src/transport/spdm-emu-server.ts';
@@ -102,8 +103,8 @@ for (const binding of ['pci_doe', 'mctp'] as Binding[]) {
         // Each responder allocated the same id; the keys differ, each works at home only.
         assert.equal(sa.id, sb.id);
         assert.notDeepEqual(
-          sa.secured.trafficKeys('request')?.key,
-          sb.secured.trafficKeys('request')?.key,
+          trafficKeys(sa.secured, 'request')?.key,
+          trafficKeys(sb.secured, 'request')?.key,
         );
         await a.heartbeat(sa);
         await a.endSession(sa);

@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { digest } from '../../src/crypto/hash.ts';
 import { verifyData } from '../../src/crypto/key-schedule.ts';
 import { SPDM_SIGNING_CONTEXT, spdmVerify } from '../../src/crypto/signing.ts';
+import { deriveHandshakeKeys } from '../../src/spdm/session.ts';
 import { concat } from '../../src/wire/hex.ts';
 import type { ChallengeAuth } from '../../src/wire/spdm/challenge.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
@@ -236,7 +237,9 @@ describe('SpdmResponder refuses what would break a session', () => {
     const schedule = { version: V13, hash: 'sha384' as const, aeadKeySize: 32 };
     const s = r.openSession(sid, 'psk', schedule, 'aes-256-gcm');
     s.k.push(px.reqBytes, px.rspBytes.subarray(0, px.rspBytes.length - 48));
-    const hs = s.secured.deriveHandshakeKeys(PSK.psk, r.thHash(s, 'sha384'));
+    const keyed = deriveHandshakeKeys(s.secured, PSK.psk, r.thHash(s, 'sha384'));
+    s.secured = keyed;
+    const hs = keyed.handshake;
     s.k.push(px.rsp.verifyData);
     // A FINISH with the "right" VerifyData for this transcript is still refused.
     const header = hdr(V13, C.SPDM_FINISH);
@@ -254,37 +257,34 @@ describe('SpdmResponder refuses what would break a session', () => {
       const heartbeat = hdr(V13, C.SPDM_HEARTBEAT);
       const send = (bytes: Uint8Array) => responder.handle({ secured: true, bytes });
       // Wrong session id: no answer, the session carries on.
-      const rec = x.s.secured.protect(heartbeat);
+      const rec = r.seal(x.s, heartbeat);
       const wrongId = rec.slice();
       wrongId[2] ^= 0x40;
       assert.equal(send(wrongId), undefined);
       const ok = send(rec);
       assert.ok(ok?.secured);
-      assert.equal(x.s.secured.unprotect(ok.bytes).message[1], C.SPDM_HEARTBEAT_ACK);
+      assert.equal(r.open(x.s, ok.bytes)[1], C.SPDM_HEARTBEAT_ACK);
       // Replayed record.
       const replay = send(rec);
       if (binding === 'mctp') {
         // MCTP: the header sequence number is stale, libspdm drops the record; the session lives.
         assert.equal(replay, undefined);
-        const again = send(x.s.secured.protect(heartbeat));
-        assert.equal(x.s.secured.unprotect(again!.bytes).message[1], C.SPDM_HEARTBEAT_ACK);
+        const again = send(r.seal(x.s, heartbeat));
+        assert.equal(r.open(x.s, again!.bytes)[1], C.SPDM_HEARTBEAT_ACK);
       } else {
         // DOE: the implicit counter makes the MAC fail: DecryptError, then the session ends.
         assert.ok(replay?.secured);
-        const err = x.s.secured.unprotect(replay.bytes).message;
+        const err = r.open(x.s, replay.bytes);
         assert.deepEqual([...err.subarray(1, 3)], [C.SPDM_ERROR, E.DecryptError]);
         assert.deepEqual(responder.sessions(), []);
         return;
       }
       // Tampered ciphertext: DecryptError sealed in the session, then the session ends.
-      const t = x.s.secured.protect(heartbeat);
+      const t = r.seal(x.s, heartbeat);
       t[t.length - 17] ^= 0x80;
       const out = send(t);
       assert.ok(out?.secured);
-      assert.deepEqual(
-        [...x.s.secured.unprotect(out.bytes).message.subarray(1, 3)],
-        [C.SPDM_ERROR, E.DecryptError],
-      );
+      assert.deepEqual([...r.open(x.s, out.bytes).subarray(1, 3)], [C.SPDM_ERROR, E.DecryptError]);
       assert.deepEqual(responder.sessions(), []);
       assert.equal(stateOf(responder), 'NEGOTIATED');
     });
@@ -364,7 +364,7 @@ describe('SpdmResponder never throws on peer bytes', () => {
     );
     fc.assert(
       fc.property(bytesArb, fc.boolean(), (bytes, secured) => {
-        const rec = secured && bytes.length > 6 ? x.s.secured.protect(bytes) : bytes;
+        const rec = secured && bytes.length > 6 ? r.seal(x.s, bytes) : bytes;
         const out = responder.handle({ secured, bytes: rec });
         assert.ok(out === undefined || out.bytes instanceof Uint8Array);
       }),

@@ -17,6 +17,7 @@ import {
 } from '../../src/spdm/config.ts';
 import type { SpdmEvent } from '../../src/spdm/events.ts';
 import { SpdmResponder } from '../../src/spdm/responder/responder.ts';
+import { deriveDataKeys, deriveHandshakeKeys, establishSession } from '../../src/spdm/session.ts';
 import { VendorRegistry } from '../../src/spdm/vendor.ts';
 import { concat } from '../../src/wire/hex.ts';
 import type { SecuredBinding } from '../../src/wire/secured.ts';
@@ -179,10 +180,13 @@ export function keyExchange(r: ScriptedRequester, chain: Uint8Array, reqSessionI
   const s = r.openSession(sid, 'dhe', schedule, 'aes-256-gcm');
   s.certHash = digest('sha384', chain);
   s.k.push(kx.reqBytes, kx.rspBytes.subarray(0, kx.rspBytes.length - 48));
-  const hs = s.secured.deriveHandshakeKeys(
+  const keyed = deriveHandshakeKeys(
+    s.secured,
     dheSharedSecret(kp, kx.rsp.exchangeData),
     r.thHash(s, 'sha384'),
   );
+  s.secured = keyed;
+  const hs = keyed.handshake;
   s.k.push(kx.rsp.verifyData!);
   return { s, hs, schedule, sid };
 }
@@ -206,8 +210,7 @@ export function establishedSession(r: ScriptedRequester, chain: Uint8Array, reqS
   const rsp = r.sendSecuredRaw(x.s, req);
   assert.ok(rsp && rsp[1] === C.SPDM_FINISH_RSP, 'FINISH_RSP');
   x.s.f.push(req, rsp);
-  x.s.secured.deriveDataKeys(r.thHash(x.s, 'sha384'));
-  x.s.secured.establish();
+  x.s.secured = establishSession(deriveDataKeys(x.s.secured, r.thHash(x.s, 'sha384')));
   return x;
 }
 

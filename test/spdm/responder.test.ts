@@ -16,6 +16,14 @@ import { digest } from '../../src/crypto/hash.ts';
 import { type KeyScheduleParams, verifyData } from '../../src/crypto/key-schedule.ts';
 import { SPDM_SIGNING_CONTEXT, spdmVerify } from '../../src/crypto/signing.ts';
 import { sampleMeasurements } from '../../src/spdm/config.ts';
+import {
+  commitKeyUpdate,
+  deriveDataKeys,
+  deriveHandshakeKeys,
+  establishSession,
+  sessionSequence,
+  updateKey,
+} from '../../src/spdm/session.ts';
 import { bytesEqual, concat, toHex } from '../../src/wire/hex.ts';
 import type { SecuredBinding } from '../../src/wire/secured.ts';
 import type { Certificate } from '../../src/wire/spdm/certificate.ts';
@@ -245,10 +253,13 @@ function fullFlow(o: FlowOptions) {
     'KEY_EXCHANGE_RSP signature over A || Hash(Cert) || K',
   );
   s.k.push(kx.rsp.signature);
-  const hs = s.secured.deriveHandshakeKeys(
+  const keyed = deriveHandshakeKeys(
+    s.secured,
     dheSharedSecret(kp, kx.rsp.exchangeData),
     r.thHash(s, 'sha384'),
   );
+  s.secured = keyed;
+  const hs = keyed.handshake;
   if (o.handshakeInTheClear) {
     assert.equal(kx.rsp.verifyData, undefined);
   } else {
@@ -289,28 +300,25 @@ function fullFlow(o: FlowOptions) {
     assert.equal(fx.rspBytes.length, 4);
   }
   s.f.push(fx.rspBytes);
-  s.secured.deriveDataKeys(r.thHash(s, 'sha384'));
-  s.secured.establish();
+  s.secured = establishSession(deriveDataKeys(s.secured, r.thHash(s, 'sha384')));
   assert.deepEqual(responder.sessions(), [{ sessionId: sid, kind: 'dhe', phase: 'established' }]);
 
   // HEARTBEAT, KEY_UPDATE (UpdateKey, VerifyNewKey, then UpdateAllKeys, VerifyNewKey).
   assert.equal(r.exchange({ version, code: C.SPDM_HEARTBEAT }, s).rsp.code, C.SPDM_HEARTBEAT_ACK);
   const upd = (keyOperation: number, tag: number) =>
     r.exchange<KeyUpdateAck>({ version, code: C.SPDM_KEY_UPDATE, keyOperation, tag }, s).rsp;
-  s.secured.updateKey('response'); // nothing changes for UpdateKey: the ACK must still open
-  s.secured.rollbackKeyUpdate('response');
   assert.deepEqual(upd(C.SPDM_KEY_UPDATE_OP.UpdateKey, 7), {
     version,
     code: C.SPDM_KEY_UPDATE_ACK,
     keyOperation: 1,
     tag: 7,
   });
-  s.secured.updateKey('request', false);
+  s.secured = updateKey(s.secured, 'request', false);
   assert.equal(upd(C.SPDM_KEY_UPDATE_OP.VerifyNewKey, 8).keyOperation, 3);
-  s.secured.updateKey('response'); // UpdateAllKeys: the ACK comes under the new response key
+  // UpdateAllKeys: the ACK comes under the new response key.
+  s.secured = updateKey(s.secured, 'response');
   assert.equal(upd(C.SPDM_KEY_UPDATE_OP.UpdateAllKeys, 9).tag, 9);
-  s.secured.commitKeyUpdate('response');
-  s.secured.updateKey('request', false);
+  s.secured = updateKey(commitKeyUpdate(s.secured, 'response'), 'request', false);
   assert.equal(upd(C.SPDM_KEY_UPDATE_OP.VerifyNewKey, 10).keyOperation, 3);
 
   // VENDOR_DEFINED: the registered TDISP handler sees the session and answers.
@@ -355,13 +363,13 @@ function fullFlow(o: FlowOptions) {
   );
 
   // END_SESSION: the ACK under the session keys, then the session is gone.
-  const before = s.secured.sequence;
+  const before = sessionSequence(s.secured);
   assert.equal(
     r.exchange({ version, code: C.SPDM_END_SESSION, preserveNegotiatedStateClear: true }, s).rsp
       .code,
     C.SPDM_END_SESSION_ACK,
   );
-  assert.ok(s.secured.sequence.responseData > before.responseData);
+  assert.ok(sessionSequence(s.secured).responseData > before.responseData);
   assert.deepEqual(responder.sessions(), []);
   assert.equal(
     r.sendSecuredRaw(s, Uint8Array.of(version, C.SPDM_HEARTBEAT, 0, 0)),
@@ -416,7 +424,9 @@ describe('SpdmResponder: a full connection', () => {
     const schedule: KeyScheduleParams = { version, hash: 'sha384', aeadKeySize: 32 };
     const s = r.openSession(sid, 'psk', schedule, 'aes-256-gcm');
     s.k.push(px.reqBytes, px.rspBytes.subarray(0, px.rspBytes.length - H));
-    const hs = s.secured.deriveHandshakeKeys(PSK.psk, r.thHash(s, 'sha384'));
+    const keyed = deriveHandshakeKeys(s.secured, PSK.psk, r.thHash(s, 'sha384'));
+    s.secured = keyed;
+    const hs = keyed.handshake;
     assert.equal(
       toHex(px.rsp.verifyData),
       toHex(verifyData(schedule, hs.response.finishedKey, r.thHash(s, 'sha384'))),
@@ -434,8 +444,7 @@ describe('SpdmResponder: a full connection', () => {
     );
     assert.equal(pf.rsp.code, C.SPDM_PSK_FINISH_RSP);
     s.f.push(pf.reqBytes, pf.rspBytes);
-    s.secured.deriveDataKeys(r.thHash(s, 'sha384'));
-    s.secured.establish();
+    s.secured = establishSession(deriveDataKeys(s.secured, r.thHash(s, 'sha384')));
     assert.equal(r.exchange({ version, code: C.SPDM_HEARTBEAT }, s).rsp.code, C.SPDM_HEARTBEAT_ACK);
     assert.equal(
       r.exchange({ version, code: C.SPDM_END_SESSION, preserveNegotiatedStateClear: false }, s).rsp

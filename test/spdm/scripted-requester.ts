@@ -9,7 +9,7 @@ import { digest } from '../../src/crypto/hash.ts';
 import type { KeyScheduleParams } from '../../src/crypto/key-schedule.ts';
 import { seededRandom } from '../../src/crypto/random.ts';
 import type { SpdmResponder } from '../../src/spdm/responder/responder.ts';
-import { SecuredSession } from '../../src/spdm/session.ts';
+import { openSession, protect, type SessionState, unprotect } from '../../src/spdm/session.ts';
 import { decodeTransportPayload, encodeTransportPayload } from '../../src/transport/binding.ts';
 import type { TransportMessage } from '../../src/transport/types.ts';
 import { concat } from '../../src/wire/hex.ts';
@@ -22,7 +22,7 @@ import type { SpdmMessage } from '../../src/wire/spdm/messages.ts';
 
 export interface ScriptedSession {
   id: number;
-  secured: SecuredSession;
+  secured: SessionState;
   /** TH so far: K then F (A and Hash(Cert) are prepended by `th`). */
   k: Uint8Array[];
   f: Uint8Array[];
@@ -41,7 +41,7 @@ export class ScriptedRequester {
   readonly random = seededRandom('scripted-requester');
 
   constructor(
-    readonly responder: SpdmResponder,
+    readonly responder: Pick<SpdmResponder, 'handle'>,
     readonly binding: SecuredBinding = 'pci_doe',
   ) {}
 
@@ -66,10 +66,24 @@ export class ScriptedRequester {
 
   /** Sends one encoded request inside a session; returns the decrypted response. */
   sendSecuredRaw(s: ScriptedSession, bytes: Uint8Array): Uint8Array | undefined {
-    const out = this.wire({ secured: true, bytes: s.secured.protect(bytes) });
+    const out = this.wire({ secured: true, bytes: this.seal(s, bytes) });
     if (!out) return undefined;
     assert.equal(out.secured, true, 'a secured request gets a secured answer');
-    return s.secured.unprotect(out.bytes).message;
+    return this.open(s, out.bytes);
+  }
+
+  /** The next record of `s` carrying `bytes` (the session's counter moves on). */
+  seal(s: ScriptedSession, bytes: Uint8Array): Uint8Array {
+    const r = protect(s.secured, bytes, this.random);
+    s.secured = r.session;
+    return r.record;
+  }
+
+  /** The message in the responder's next record of `s` (the session's counter moves on). */
+  open(s: ScriptedSession, record: Uint8Array): Uint8Array {
+    const r = unprotect(s.secured, record);
+    s.secured = r.session;
+    return r.message;
   }
 
   /** The response without DOE padding: decode candidates the way the transport documents. */
@@ -138,15 +152,7 @@ export class ScriptedRequester {
   ): ScriptedSession {
     return {
       id,
-      secured: new SecuredSession({
-        id,
-        kind,
-        binding: this.binding,
-        role: 'requester',
-        schedule,
-        aead,
-        random: this.random,
-      }),
+      secured: openSession({ id, kind, binding: this.binding, role: 'requester', schedule, aead }),
       k: [],
       f: [],
       m: [],

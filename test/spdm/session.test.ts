@@ -1,21 +1,38 @@
 /**
- * SecuredSession against the libspdm captures, and its refusals.
+ * The secured-session functions against the libspdm captures, and their refusals.
  *
  * Known answers: for every session of the three captures (DOE 1.3, DOE 1.2, MCTP 1.3), a
- * responder-side and a requester-side SecuredSession are keyed from what libspdm logged
+ * responder-side and a requester-side session are keyed from what libspdm logged
  * (DHE secret and TH1/TH2 through the key schedule; the logged traffic keys where the
  * secondary PSK session's printed PSK does not reproduce them), then every secured record of
  * the capture is opened by the receiving side (its plaintext must equal the capture's) and
  * re-sealed by the sending side. For PCI DOE (no random padding) the re-sealed record must
  * equal the captured bytes exactly; for MCTP its header (session id, sequence number,
  * length) must. KEY_UPDATE is replayed as libspdm does it, and the updated keys must equal
- * the logged ones.
+ * the logged ones. Sessions are values: each call returns the next one, and a failed call
+ * leaves its input usable.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DirectionSecrets, KeyScheduleParams } from '../../src/crypto/key-schedule.ts';
 import { seededRandom } from '../../src/crypto/random.ts';
-import { SecuredSession, SessionError } from '../../src/spdm/session.ts';
+import {
+  closeSession,
+  commitKeyUpdate,
+  deriveDataKeys,
+  deriveHandshakeKeys,
+  establishSession,
+  hasPendingUpdate,
+  installKeys,
+  openSession,
+  protect,
+  SessionError,
+  type SessionState,
+  sessionSequence,
+  trafficKeys,
+  unprotect,
+  updateKey,
+} from '../../src/spdm/session.ts';
 import { toHex } from '../../src/wire/hex.ts';
 import { doeSecuredRecordBytes, type SecuredBinding } from '../../src/wire/secured.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
@@ -30,8 +47,8 @@ const keysOf = (k: { key: Uint8Array; iv: Uint8Array }): DirectionSecrets => ({
 });
 
 interface Pair {
-  rsp: SecuredSession;
-  req: SecuredSession;
+  rsp: SessionState;
+  req: SessionState;
   derived: boolean;
   log: ReturnType<typeof loggedSessions>[number];
   /** The requester's KEY_UPDATE in flight (operation). */
@@ -49,7 +66,7 @@ const CASES: { capture: CaptureName; log: string; version: number; binding: Secu
   { capture: 'mctp.decoded.txt', log: 'mctp.requester.log', version: 0x13, binding: 'mctp' },
 ];
 
-describe('SecuredSession against the libspdm captures', () => {
+describe('secured sessions against the libspdm captures', () => {
   for (const c of CASES) {
     it(`${c.capture}: opens and re-seals every secured record`, () => {
       const schedule: KeyScheduleParams = { version: c.version, hash: 'sha384', aeadKeySize: 32 };
@@ -60,16 +77,14 @@ describe('SecuredSession against the libspdm captures', () => {
       let opened = 0;
       let updates = 0;
 
+      const random = seededRandom('session-test');
       const make = (id: number, role: 'requester' | 'responder', kind: 'dhe' | 'psk') =>
-        new SecuredSession({
-          id,
-          kind,
-          binding: c.binding,
-          role,
-          schedule,
-          aead: 'aes-256-gcm',
-          random: seededRandom('session-test'),
-        });
+        openSession({ id, kind, binding: c.binding, role, schedule, aead: 'aes-256-gcm' });
+      /** Applies `f` to both ends of a pair. */
+      const both = (pair: Pair, f: (s: SessionState) => SessionState) => {
+        pair.rsp = f(pair.rsp);
+        pair.req = f(pair.req);
+      };
 
       for (const f of loadCapture(c.capture)) {
         if (f.command !== 1) continue;
@@ -94,21 +109,24 @@ describe('SecuredSession against the libspdm captures', () => {
           const shared = log.values.get('DHE Secret')?.[0];
           if (shared || c.version === 0x12) {
             const secret = shared ?? one(log, 'PSK');
-            for (const s of [pair.rsp, pair.req]) {
-              const hs = s.deriveHandshakeKeys(secret, one(log, 'th1 hash'));
+            both(pair, (s) => {
+              const next = deriveHandshakeKeys(s, secret, one(log, 'th1 hash'));
+              const hs = next.handshake;
               assert.equal(toHex(hs.request.key), toHex(log.handshakeKeys[0].key));
               assert.equal(toHex(hs.response.iv), toHex(log.handshakeKeys[1].iv));
-            }
+              return next;
+            });
             pair.derived = true;
           } else {
             // The 1.3 captures' secondary PSK session: use the logged keys (see key-schedule test).
-            for (const s of [pair.rsp, pair.req]) {
-              s.installKeys(
+            both(pair, (s) =>
+              installKeys(
+                s,
                 'handshake',
                 keysOf(log.handshakeKeys[0]),
                 keysOf(log.handshakeKeys[1]),
-              );
-            }
+              ),
+            );
           }
           active.set(id, pair);
           continue;
@@ -120,71 +138,81 @@ describe('SecuredSession against the libspdm captures', () => {
         assert.ok(f.plaintext, `#${f.index}: the capture shows the plaintext`);
         const toResponder = f.dir === 'REQ->RSP';
         const [sender, receiver] = toResponder ? [pair.req, pair.rsp] : [pair.rsp, pair.req];
-        const before = receiver.sequence;
+        const before = sessionSequence(receiver);
 
         // The receiver opens the captured record.
-        const { message, mctpType } = receiver.unprotect(record);
+        const { message, mctpType, session: received } = unprotect(receiver, record);
         assert.equal(toHex(message), toHex(f.plaintext), `#${f.index}: plaintext`);
         opened++;
         // The sender seals the same plaintext: DOE byte-exact, MCTP same header.
         const padding = new Uint8Array(f.padding ?? 0);
-        const resealed = sender.protect(f.plaintext, { padding, mctpType });
+        const sealed = protect(sender, f.plaintext, random, { padding, mctpType });
+        const resealed = sealed.record;
         if (doe) assert.equal(toHex(resealed), toHex(record), `#${f.index}: DOE record`);
         else assert.equal(toHex(resealed.subarray(0, 8)), toHex(record.subarray(0, 8)));
-        assert.notDeepEqual(receiver.sequence, before, 'a counter advanced');
+        assert.notDeepEqual(sessionSequence(received), before, 'a counter advanced');
+        assert.deepEqual(sessionSequence(receiver), before, 'the input session is unchanged');
+        if (toResponder) [pair.req, pair.rsp] = [sealed.session, received];
+        else [pair.rsp, pair.req] = [sealed.session, received];
 
         // What the two SPDM engines do after this message.
         const code = mctpType === undefined || mctpType === 0x05 ? f.plaintext[1] : -1;
         if (code === C.SPDM_FINISH_RSP || code === C.SPDM_PSK_FINISH_RSP) {
-          for (const s of [pair.rsp, pair.req]) {
+          both(pair, (s) => {
+            let next: SessionState;
             if (pair.derived) {
-              const d = s.deriveDataKeys(one(pair.log, 'th2 hash'));
-              assert.equal(toHex(d.request.key), toHex(pair.log.dataKeys[0].key));
-              assert.equal(toHex(d.response.key), toHex(pair.log.dataKeys[1].key));
-              s.establish();
+              const withData = deriveDataKeys(s, one(pair.log, 'th2 hash'));
+              assert.equal(toHex(withData.data.request.key), toHex(pair.log.dataKeys[0].key));
+              assert.equal(toHex(withData.data.response.key), toHex(pair.log.dataKeys[1].key));
+              next = establishSession(withData);
             } else {
-              s.installKeys('data', keysOf(pair.log.dataKeys[0]), keysOf(pair.log.dataKeys[1]));
+              next = installKeys(
+                s,
+                'data',
+                keysOf(pair.log.dataKeys[0]),
+                keysOf(pair.log.dataKeys[1]),
+              );
             }
-            assert.equal(s.phase, 'established');
-          }
+            assert.equal(next.phase, 'established');
+            return next;
+          });
         } else if (code === C.SPDM_KEY_UPDATE) {
           const op = f.plaintext[2];
           // Responder (libspdm_get_response_key_update).
-          if (op === C.SPDM_KEY_UPDATE_OP.UpdateKey) pair.rsp.updateKey('request');
+          if (op === C.SPDM_KEY_UPDATE_OP.UpdateKey) pair.rsp = updateKey(pair.rsp, 'request');
           if (op === C.SPDM_KEY_UPDATE_OP.UpdateAllKeys) {
-            pair.rsp.updateKey('request');
-            pair.rsp.updateKey('response', false);
+            pair.rsp = updateKey(updateKey(pair.rsp, 'request'), 'response', false);
           }
           if (op === C.SPDM_KEY_UPDATE_OP.VerifyNewKey) {
-            assert.ok(pair.rsp.commitKeyUpdate('request'), 'a pending update to verify');
+            assert.ok(hasPendingUpdate(pair.rsp, 'request'), 'a pending update to verify');
+            pair.rsp = commitKeyUpdate(pair.rsp, 'request');
           }
           // Requester: the ACK of UpdateAllKeys comes under the new response key.
-          if (op === C.SPDM_KEY_UPDATE_OP.UpdateAllKeys) pair.req.updateKey('response');
+          if (op === C.SPDM_KEY_UPDATE_OP.UpdateAllKeys) pair.req = updateKey(pair.req, 'response');
           pair.update = op;
         } else if (code === C.SPDM_KEY_UPDATE_ACK) {
           if (pair.update === C.SPDM_KEY_UPDATE_OP.UpdateAllKeys) {
-            pair.req.commitKeyUpdate('response');
-            pair.req.updateKey('request');
+            pair.req = updateKey(commitKeyUpdate(pair.req, 'response'), 'request');
             // The keys libspdm logged for this update, responder direction first.
             const upd = pair.log.updates.slice(updates, updates + 2);
             updates += 2;
             const byDir = (d: string) => upd.find((u) => u.direction === d);
             assert.equal(
-              toHex(pair.rsp.trafficKeys('response')!.key),
+              toHex(trafficKeys(pair.rsp, 'response')!.key),
               toHex(byDir('Responder')!.key),
             );
             assert.equal(
-              toHex(pair.rsp.trafficKeys('request')!.key),
+              toHex(trafficKeys(pair.rsp, 'request')!.key),
               toHex(byDir('Requester')!.key),
             );
           }
-          if (pair.update === C.SPDM_KEY_UPDATE_OP.UpdateKey) pair.req.updateKey('request');
+          if (pair.update === C.SPDM_KEY_UPDATE_OP.UpdateKey)
+            pair.req = updateKey(pair.req, 'request');
           if (pair.update === C.SPDM_KEY_UPDATE_OP.VerifyNewKey)
-            pair.req.commitKeyUpdate('request');
+            pair.req = commitKeyUpdate(pair.req, 'request');
           pair.update = undefined;
         } else if (code === C.SPDM_END_SESSION_ACK) {
-          pair.rsp.end();
-          pair.req.end();
+          both(pair, closeSession);
           assert.equal(pair.rsp.phase, 'ended');
           active.delete(pair.rsp.id);
           updates = 0;
@@ -196,117 +224,140 @@ describe('SecuredSession against the libspdm captures', () => {
   }
 });
 
-describe('SecuredSession refusals', () => {
+describe('secured session refusals', () => {
   const schedule: KeyScheduleParams = { version: 0x13, hash: 'sha256', aeadKeySize: 16 };
+  const random = seededRandom('refusals');
   const pair = (binding: SecuredBinding) => {
-    const mk = (role: 'requester' | 'responder') =>
-      new SecuredSession({
-        id: 0x00020001,
-        kind: 'dhe',
-        binding,
-        role,
-        schedule,
-        aead: 'aes-128-gcm',
-        random: seededRandom(`refusals-${role}`),
-      });
-    const req = mk('requester');
-    const rsp = mk('responder');
     const secret = new Uint8Array(32).fill(7);
     const th1 = new Uint8Array(32).fill(1);
-    req.deriveHandshakeKeys(secret, th1);
-    rsp.deriveHandshakeKeys(secret, th1);
-    return { req, rsp };
+    const mk = (role: 'requester' | 'responder') =>
+      deriveHandshakeKeys(
+        openSession({ id: 0x00020001, kind: 'dhe', binding, role, schedule, aead: 'aes-128-gcm' }),
+        secret,
+        th1,
+      );
+    const p: { req: SessionState; rsp: ReturnType<typeof mk> } = {
+      req: mk('requester'),
+      rsp: mk('responder'),
+    };
+    return p;
+  };
+  /** The requester's next record, its session moved on. */
+  const send = (p: { req: SessionState }, message: Uint8Array) => {
+    const r = protect(p.req, message, random);
+    p.req = r.session;
+    return r.record;
   };
   const spdm = Uint8Array.of(0x13, 0xe8, 0, 0);
 
   for (const binding of ['pci_doe', 'mctp'] as const) {
     it(`${binding}: a replayed record does not open a second time`, () => {
-      const { req, rsp } = pair(binding);
-      const rec = req.protect(spdm);
-      assert.equal(toHex(rsp.unprotect(rec).message), toHex(spdm));
+      const p = pair(binding);
+      const rec = send(p, spdm);
+      const opened = unprotect(p.rsp, rec);
+      assert.equal(toHex(opened.message), toHex(spdm));
       assert.throws(
-        () => rsp.unprotect(rec),
+        () => unprotect(opened.session, rec),
         (e: unknown) =>
           e instanceof SessionError &&
           e.reason === (binding === 'mctp' ? 'sequence' : 'decrypt-failed'),
       );
       // The failed attempt did not move the counter: the next genuine record still opens.
-      assert.equal(toHex(rsp.unprotect(req.protect(spdm)).message), toHex(spdm));
+      assert.equal(toHex(unprotect(opened.session, send(p, spdm)).message), toHex(spdm));
     });
 
     it(`${binding}: reordered records and a flipped bit fail, the id is checked`, () => {
-      const { req, rsp } = pair(binding);
-      const first = req.protect(spdm);
-      const second = req.protect(spdm);
-      assert.throws(() => rsp.unprotect(second), SessionError);
+      const p = pair(binding);
+      const first = send(p, spdm);
+      const second = send(p, spdm);
+      assert.throws(() => unprotect(p.rsp, second), SessionError);
       const tampered = first.slice();
       tampered[tampered.length - 20] ^= 1;
       assert.throws(
-        () => rsp.unprotect(tampered),
+        () => unprotect(p.rsp, tampered),
         (e: unknown) => e instanceof SessionError && e.reason === 'decrypt-failed',
       );
       const otherId = first.slice();
       otherId[0] ^= 1;
       assert.throws(
-        () => rsp.unprotect(otherId),
+        () => unprotect(p.rsp, otherId),
         (e: unknown) => e instanceof SessionError && e.reason === 'unknown-session',
       );
       assert.throws(
-        () => rsp.unprotect(first.subarray(0, 5)),
+        () => unprotect(p.rsp, first.subarray(0, 5)),
         (e: unknown) => e instanceof SessionError && e.reason === 'malformed',
       );
-      assert.equal(toHex(rsp.unprotect(first).message), toHex(spdm));
+      assert.equal(toHex(unprotect(p.rsp, first).message), toHex(spdm));
     });
   }
 
-  it('KEY_UPDATE: the old key stays usable until verified, then is gone', () => {
-    const { req, rsp } = pair('pci_doe');
-    for (const s of [req, rsp]) {
-      s.deriveDataKeys(new Uint8Array(32).fill(2));
-      s.establish();
-    }
-    // The responder updated, but the requester never saw the ACK: it still uses the old key.
-    rsp.updateKey('request');
-    assert.ok(rsp.hasPendingUpdate('request'));
-    const r = rsp.unprotect(req.protect(spdm));
-    assert.equal(r.rolledBack, 'request');
-    assert.ok(!rsp.hasPendingUpdate('request'));
-    // Both update; once committed, a record under the old key no longer opens.
-    rsp.updateKey('request');
-    const oldKeyRecord = req.protect(spdm);
-    req.updateKey('request', false);
-    assert.equal(toHex(rsp.unprotect(req.protect(spdm)).message), toHex(spdm));
-    assert.ok(rsp.commitKeyUpdate('request'));
-    assert.throws(() => rsp.unprotect(oldKeyRecord), SessionError);
+  it('a session survives structuredClone: the clone opens and seals as the original', () => {
+    const p = pair('mctp');
+    const clone = structuredClone(p.rsp);
+    const rec = send(p, spdm);
+    const a = unprotect(p.rsp, rec);
+    const b = unprotect(clone, rec);
+    assert.equal(toHex(b.message), toHex(spdm));
+    const reply = Uint8Array.of(0x13, 0x68, 0, 0);
+    const padding = Uint8Array.of(9, 9);
+    assert.equal(
+      toHex(protect(b.session, reply, random, { padding }).record),
+      toHex(protect(a.session, reply, random, { padding }).record),
+    );
   });
 
-  it('end() wipes the secrets and refuses everything', () => {
-    const { req, rsp } = pair('pci_doe');
-    const hs = rsp.handshake!;
-    rsp.end();
+  it('KEY_UPDATE: the old key stays usable until verified, then is gone', () => {
+    const p = pair('pci_doe');
+    const th2 = new Uint8Array(32).fill(2);
+    p.req = establishSession(deriveDataKeys(p.req, th2));
+    let rsp: SessionState = establishSession(deriveDataKeys(p.rsp, th2));
+    // The responder updated, but the requester never saw the ACK: it still uses the old key.
+    rsp = updateKey(rsp, 'request');
+    assert.ok(hasPendingUpdate(rsp, 'request'));
+    const r = unprotect(rsp, send(p, spdm));
+    assert.equal(r.rolledBack, 'request');
+    rsp = r.session;
+    assert.ok(!hasPendingUpdate(rsp, 'request'));
+    // Both update; once committed, a record under the old key no longer opens.
+    rsp = updateKey(rsp, 'request');
+    const oldKeyRecord = send(p, spdm);
+    p.req = updateKey(p.req, 'request', false);
+    const opened = unprotect(rsp, send(p, spdm));
+    assert.equal(toHex(opened.message), toHex(spdm));
+    assert.ok(hasPendingUpdate(opened.session, 'request'));
+    rsp = commitKeyUpdate(opened.session, 'request');
+    assert.ok(!hasPendingUpdate(rsp, 'request'));
+    assert.throws(() => unprotect(rsp, oldKeyRecord), SessionError);
+  });
+
+  it('closeSession wipes the secrets and refuses everything', () => {
+    const p = pair('pci_doe');
+    const hs = p.rsp.handshake;
+    const ended = closeSession(p.rsp);
+    assert.equal(ended.phase, 'ended');
     assert.ok(hs.request.key.every((b) => b === 0));
     assert.ok(hs.handshakeSecret.every((b) => b === 0));
-    assert.throws(() => rsp.protect(spdm), RangeError);
+    assert.throws(() => protect(ended, spdm, random), RangeError);
     assert.throws(
-      () => rsp.unprotect(req.protect(spdm)),
+      () => unprotect(ended, send(p, spdm)),
       (e: unknown) => e instanceof SessionError && e.reason === 'not-ready',
     );
   });
 
-  it('the key switch happens only on establish(), after FINISH_RSP is sealed', () => {
-    const { req, rsp } = pair('mctp');
-    rsp.deriveDataKeys(new Uint8Array(32).fill(3));
-    req.deriveDataKeys(new Uint8Array(32).fill(3));
-    const finishRsp = rsp.protect(Uint8Array.of(0x13, 0x65, 0, 0));
-    rsp.establish();
-    assert.equal(toHex(req.unprotect(finishRsp).message), '13650000');
-    req.establish();
-    assert.deepEqual(rsp.sequence, {
+  it('the key switch happens only on establishSession, after FINISH_RSP is sealed', () => {
+    const p = pair('mctp');
+    const th2 = new Uint8Array(32).fill(3);
+    const finishRsp = protect(deriveDataKeys(p.rsp, th2), Uint8Array.of(0x13, 0x65, 0, 0), random);
+    const rsp = establishSession(finishRsp.session);
+    const opened = unprotect(deriveDataKeys(p.req, th2), finishRsp.record);
+    assert.equal(toHex(opened.message), '13650000');
+    p.req = establishSession(opened.session);
+    assert.deepEqual(sessionSequence(rsp), {
       requestHandshake: 0,
       responseHandshake: 1,
       requestData: 0,
       responseData: 0,
     });
-    assert.equal(toHex(rsp.unprotect(req.protect(spdm)).message), toHex(spdm));
+    assert.equal(toHex(unprotect(rsp, send(p, spdm)).message), toHex(spdm));
   });
 });

@@ -29,6 +29,7 @@ import {
 } from '../../wire/spdm/constants.ts';
 import { codecSizes } from '../codec-sizes.ts';
 import { preferenceMask } from '../config.ts';
+import { appendA, resetForRequest } from '../transcript.ts';
 import type { AlgorithmSelection, Negotiated, RequesterCore } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -108,7 +109,7 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
     algStructs: tables,
   };
   const request = encodeSpdm(req);
-  core.transcript.resetForRequest(SPDM_NEGOTIATE_ALGORITHMS, false);
+  resetForRequest(core.transcript, SPDM_NEGOTIATE_ALGORITHMS, false);
   const { value: rsp, bytes } = await exchange<Algorithms>(core, request, {
     code: SPDM_ALGORITHMS,
     version: v,
@@ -195,8 +196,8 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
       (has(SPDM_CAP.MULTI_KEY_CAP_ONLY) ||
         (has(SPDM_CAP.MULTI_KEY_CAP_NEG) && (offer.opaque & SPDM_ALGORITHMS_MULTI_KEY_CONN) !== 0)),
   };
-  core.transcript.appendA(request);
-  core.transcript.appendA(bytes);
+  appendA(core.transcript, request);
+  appendA(core.transcript, bytes);
   core.transcript.hash = suite.hash;
   core.transcript.version = v;
   core.transcript.multiKeyConn = negotiated.multiKeyConn;

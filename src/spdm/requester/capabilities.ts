@@ -14,6 +14,7 @@ import {
   SPDM_VERSION_12,
 } from '../../wire/spdm/constants.ts';
 import { capabilityFlagsProblem, transferSizeProblem } from '../capability-rules.ts';
+import { appendA, resetForRequest } from '../transcript.ts';
 import type { PeerCapabilities, RequesterCore } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -43,7 +44,7 @@ export async function getCapabilities(core: RequesterCore): Promise<PeerCapabili
     req.maxSpdmMsgSize = cfg.maxSpdmMsgSize;
   }
   const request = encodeSpdm(req);
-  core.transcript.resetForRequest(SPDM_GET_CAPABILITIES, false);
+  resetForRequest(core.transcript, SPDM_GET_CAPABILITIES, false);
   const { value, bytes } = await exchange<Capabilities>(core, request, {
     code: SPDM_CAPABILITIES,
     version: v,
@@ -64,8 +65,8 @@ export async function getCapabilities(core: RequesterCore): Promise<PeerCapabili
   if (problem) throw new SpdmVerifyError('capabilities', problem);
 
   // -- update
-  core.transcript.appendA(request);
-  core.transcript.appendA(bytes);
+  appendA(core.transcript, request);
+  appendA(core.transcript, bytes);
   core.setState({ state: 'AFTER_CAPABILITIES', version: v, peer, localFlags: req.flags ?? 0 });
   return peer;
 }

@@ -14,6 +14,7 @@ import { bytesEqual, concat, toHex } from '../../wire/hex.ts';
 import type { Certificate, GetCertificate } from '../../wire/spdm/certificate.ts';
 import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_CERTIFICATE, SPDM_GET_CERTIFICATE } from '../../wire/spdm/constants.ts';
+import { appendB, resetForRequest } from '../transcript.ts';
 import type { PeerChain, RequesterCore } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -88,7 +89,7 @@ export async function getCertificate(core: RequesterCore, slot: number): Promise
       length: total === undefined ? block : Math.min(block, total - offset),
     };
     const request = encodeSpdm(req);
-    core.transcript.resetForRequest(SPDM_GET_CERTIFICATE, core.authenticated);
+    resetForRequest(core.transcript, SPDM_GET_CERTIFICATE, core.authenticated);
     const { value, bytes } = await exchange<Certificate>(core, request, {
       code: SPDM_CERTIFICATE,
       version: n.version,
@@ -115,8 +116,8 @@ export async function getCertificate(core: RequesterCore, slot: number): Promise
         `a ${total}-byte chain does not fit its u16 Length`,
       );
     }
-    core.transcript.appendB(request);
-    core.transcript.appendB(bytes);
+    appendB(core.transcript, request);
+    appendB(core.transcript, bytes);
     portions.push(value.certChain);
     offset += portion;
     if (value.remainderLength === 0) break;

@@ -18,6 +18,7 @@ import {
   SPDM_REQ_CONTEXT_SIZE,
   SPDM_VERSION_13,
 } from '../../wire/spdm/constants.ts';
+import { appendC, m1m2, resetB, resetC, resetForRequest } from '../transcript.ts';
 import type { RequesterCore } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -65,7 +66,7 @@ export async function challenge(
     requesterContext: n.version >= SPDM_VERSION_13 ? rng(SPDM_REQ_CONTEXT_SIZE) : undefined,
   };
   const request = encodeSpdm(req);
-  core.transcript.resetForRequest(SPDM_CHALLENGE, core.authenticated);
+  resetForRequest(core.transcript, SPDM_CHALLENGE, core.authenticated);
   const { value: rsp, bytes } = await exchange<ChallengeAuth>(core, request, {
     code: SPDM_CHALLENGE_AUTH,
     version: n.version,
@@ -96,21 +97,21 @@ export async function challenge(
         `CertChainHash is not the hash of slot ${slot}'s chain`,
       );
     }
-    t.appendC(request);
-    t.appendC(bytes.subarray(0, bytes.length - n.sizes.signatureSize));
+    appendC(t, request);
+    appendC(t, bytes.subarray(0, bytes.length - n.sizes.signatureSize));
     core.verifySignature(
       'challenge-signature',
       SPDM_SIGNING_CONTEXT.CHALLENGE_AUTH,
       slot,
       chain,
       'M1/M2',
-      t.m1m2(),
+      m1m2(t),
       rsp.signature,
     );
   } finally {
     // The responder starts B and C over once it has sent CHALLENGE_AUTH.
-    t.resetB();
-    t.resetC();
+    resetB(t);
+    resetC(t);
   }
 
   // -- update

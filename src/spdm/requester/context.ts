@@ -15,7 +15,7 @@ import type { MeasurementBlock } from '../../wire/spdm/measurements.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { RequesterConfig } from '../config.ts';
 import type { SpdmEvent, VerifyTarget } from '../events.ts';
-import type { SecuredSession } from '../session.ts';
+import { closeSession, type SessionState } from '../session.ts';
 import type { ConnectionTranscript, SessionTranscript } from '../transcript.ts';
 import type { VerifiedChainCache } from './chain-cache.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
@@ -95,7 +95,8 @@ export interface PendingSummary {
 /** A secured session as the requester holds it: the record layer plus its transcript. */
 export class RequesterSession {
   constructor(
-    readonly secured: SecuredSession,
+    /** The record layer's state, replaced by each record sealed or opened. */
+    public secured: SessionState,
     readonly transcript: SessionTranscript,
     /** The responder slot whose key signed KEY_EXCHANGE_RSP. */
     readonly slot: number,
@@ -275,7 +276,7 @@ export class RequesterCore {
     cause: 'end-session' | 'finish-failed' | 'decrypt-error' | 'reset' | 'version-restart',
   ): void {
     const wasLive = s.phase !== 'ended';
-    s.secured.end();
+    s.secured = closeSession(s.secured);
     this.sessions.delete(s.id);
     if (wasLive) {
       this.emit({

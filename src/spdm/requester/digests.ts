@@ -8,6 +8,7 @@ import { bytesEqual } from '../../wire/hex.ts';
 import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_DIGESTS, SPDM_GET_DIGESTS } from '../../wire/spdm/constants.ts';
 import { type Digests, slotsOfMask } from '../../wire/spdm/digests.ts';
+import { appendB, resetForRequest, setD } from '../transcript.ts';
 import type { RequesterCore } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -33,7 +34,7 @@ export async function getDigests(core: RequesterCore): Promise<DigestsResult> {
 
   // -- request / response
   const request = encodeSpdm({ version: n.version, code: SPDM_GET_DIGESTS });
-  core.transcript.resetForRequest(SPDM_GET_DIGESTS, core.authenticated);
+  resetForRequest(core.transcript, SPDM_GET_DIGESTS, core.authenticated);
   const { value, bytes } = await exchange<Digests>(core, request, {
     code: SPDM_DIGESTS,
     version: n.version,
@@ -46,9 +47,9 @@ export async function getDigests(core: RequesterCore): Promise<DigestsResult> {
   if (slots.length === 0) throw new SpdmVerifyError('digests', 'DIGESTS names no slot');
 
   // -- update
-  core.transcript.appendB(request);
-  core.transcript.appendB(bytes);
-  core.transcript.setD(bytes);
+  appendB(core.transcript, request);
+  appendB(core.transcript, bytes);
+  setD(core.transcript, bytes);
   core.digests.clear();
   for (const [i, slot] of slots.entries()) core.digests.set(slot, value.digests[i]);
   for (const [slot, chain] of core.chains) {

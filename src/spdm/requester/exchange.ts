@@ -22,7 +22,8 @@ import type { ErrorResponse } from '../../wire/spdm/error.ts';
 import type { TransportMessage } from '../../wire/transport.ts';
 import { errorVersion } from '../error-version.ts';
 import { requestLegality, requestPlace } from '../request-legality.ts';
-import { SessionError } from '../session.ts';
+import { protect, SessionError, unprotect } from '../session.ts';
+import { resetForRequest } from '../transcript.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmErrorResponse, SpdmUsageError, SpdmVerifyError } from './errors.ts';
 
@@ -114,7 +115,9 @@ async function carry(core: RequesterCore, request: Uint8Array, route: Route): Pr
   }
   let record: Uint8Array;
   try {
-    record = s.secured.protect(request);
+    const sealed = protect(s.secured, request, core.config.random);
+    s.secured = sealed.session;
+    record = sealed.record;
   } catch (e) {
     if (e instanceof RangeError)
       throw new SpdmUsageError(`session 0x${s.id.toString(16)}: ${e.message}`);
@@ -131,7 +134,8 @@ async function carry(core: RequesterCore, request: Uint8Array, route: Route): Pr
   }
   if (!reply.secured) return { ...reply, plainInSession: true };
   try {
-    const opened = s.secured.unprotect(reply.bytes);
+    const opened = unprotect(s.secured, reply.bytes);
+    s.secured = opened.session;
     if (opened.rolledBack) {
       core.emit({
         type: 'key-update',
@@ -233,7 +237,7 @@ export function sessionExchange<T>(
   responseCode: number,
 ): Promise<Received<T>> {
   const version = core.negotiated().version;
-  core.transcript.resetForRequest(request[1], core.authenticated, s?.transcript);
+  resetForRequest(core.transcript, request[1], core.authenticated, s?.transcript);
   return exchange(
     core,
     request,

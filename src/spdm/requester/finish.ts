@@ -12,6 +12,8 @@ import { verifyData } from '../../crypto/key-schedule.ts';
 import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_FINISH, SPDM_FINISH_RSP } from '../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../wire/spdm/finish.ts';
+import { deriveDataKeys, establishSession } from '../session.ts';
+import { appendF, resetForRequest, thBytes, thHash } from '../transcript.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -28,8 +30,8 @@ const HEADER_SIZE = 4;
 export async function finish(core: RequesterCore, s: RequesterSession): Promise<void> {
   // -- check state
   const n = core.negotiated();
-  const hs = s.secured.handshake;
-  if (s.phase !== 'handshake' || !hs) {
+  const hs = s.secured.phase === 'handshake' ? s.secured.handshake : undefined;
+  if (!hs) {
     throw new SpdmUsageError(`session 0x${s.id.toString(16)} is not in its handshake`);
   }
   const st = s.transcript;
@@ -43,10 +45,10 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
     code: SPDM_FINISH,
     signatureIncluded: false,
     reqSlotId: 0,
-    verifyData: verifyData(schedule, hs.request.finishedKey, digest(hash, st.bytes(), header)),
+    verifyData: verifyData(schedule, hs.request.finishedKey, digest(hash, thBytes(st), header)),
   };
   const request = encodeSpdm(fin, { sizes: n.sizes });
-  core.transcript.resetForRequest(SPDM_FINISH, core.authenticated, st);
+  resetForRequest(core.transcript, SPDM_FINISH, core.authenticated, st);
   const { bytes } = await exchange<FinishRsp>(
     core,
     request,
@@ -63,12 +65,12 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
   );
 
   // -- verify (in the clear only: otherwise the handshake key's MAC vouched for it)
-  st.appendF(request);
+  appendF(st, request);
   if (n.handshakeInTheClear) {
     const expected = verifyData(
       schedule,
       hs.response.finishedKey,
-      digest(hash, st.bytes(), bytes.subarray(0, HEADER_SIZE)),
+      digest(hash, thBytes(st), bytes.subarray(0, HEADER_SIZE)),
     );
     const got = bytes.subarray(HEADER_SIZE);
     const same = got.length === expected.length && timingSafeEqual(expected, got);
@@ -79,11 +81,10 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
         'ResponderVerifyData is not HMAC(finished_key, TH)',
       );
   }
-  st.appendF(bytes);
+  appendF(st, bytes);
 
   // -- update: the key switch
-  s.secured.deriveDataKeys(st.thHash());
-  s.secured.establish();
+  s.secured = establishSession(deriveDataKeys(s.secured, thHash(st)));
   core.emit({
     type: 'session',
     role: 'requester',

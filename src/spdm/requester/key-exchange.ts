@@ -33,7 +33,8 @@ import {
   decodeOpaqueData,
   findSecuredMessageData,
 } from '../../wire/spdm/opaque.ts';
-import { SecuredSession } from '../session.ts';
+import { closeSession, deriveHandshakeKeys, openSession, type SessionState } from '../session.ts';
+import { appendK, resetForRequest, startSession, thBytes, thHash } from '../transcript.ts';
 import { type RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -123,8 +124,8 @@ export async function keyExchange(
     opaqueData: buildSupportedVersionsOpaque(core.config.securedMessageVersions, n.version),
   };
   const request = encodeSpdm(req, { sizes: n.sizes });
-  core.transcript.resetForRequest(SPDM_KEY_EXCHANGE, core.authenticated);
-  let secured: SecuredSession | undefined;
+  resetForRequest(core.transcript, SPDM_KEY_EXCHANGE, core.authenticated);
+  let secured: SessionState | undefined;
   let session: RequesterSession | undefined;
   try {
     const { value: rsp, bytes } = await exchange<KeyExchangeRsp>(core, request, {
@@ -155,22 +156,22 @@ export async function keyExchange(
     if (typeof smVersion === 'string')
       throw new SpdmVerifyError('secured-message-version', smVersion);
 
-    const st = core.transcript.startSession(chain.hash);
+    const st = startSession(core.transcript, chain.hash);
     const h = n.sizes.hashSize;
     const sigAt = bytes.length - n.sizes.signatureSize - (rsp.verifyData ? h : 0);
-    st.appendK(request);
-    st.appendK(bytes.subarray(0, sigAt));
+    appendK(st, request);
+    appendK(st, bytes.subarray(0, sigAt));
     core.verifySignature(
       'key-exchange-signature',
       SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP,
       slot,
       chain,
       'TH',
-      st.bytes(),
+      thBytes(st),
       rsp.signature,
     );
-    st.appendK(rsp.signature);
-    const th1 = st.thHash();
+    appendK(st, rsp.signature);
+    const th1 = thHash(st);
 
     let shared: Uint8Array;
     try {
@@ -181,16 +182,20 @@ export async function keyExchange(
       throw new SpdmVerifyError('response', `ExchangeData: ${e.detail}`);
     }
     const schedule = scheduleParams(n.suite, n.version);
-    secured = new SecuredSession({
-      id,
-      kind: 'dhe',
-      binding: core.transport.binding,
-      role: 'requester',
-      schedule,
-      aead,
-      random: rng,
-    });
-    const hs = secured.deriveHandshakeKeys(shared, th1);
+    const opened = deriveHandshakeKeys(
+      openSession({
+        id,
+        kind: 'dhe',
+        binding: core.transport.binding,
+        role: 'requester',
+        schedule,
+        aead,
+      }),
+      shared,
+      th1,
+    );
+    secured = opened;
+    const hs = opened.handshake;
     wipe(shared);
     if (rsp.verifyData) {
       const expected = verifyData(schedule, hs.response.finishedKey, th1);
@@ -201,7 +206,7 @@ export async function keyExchange(
           'key-exchange-verify-data',
           'ResponderVerifyData is not HMAC(finished_key, TH1)',
         );
-      st.appendK(rsp.verifyData);
+      appendK(st, rsp.verifyData);
     }
 
     // -- update
@@ -233,7 +238,7 @@ export async function keyExchange(
     return session;
   } catch (e) {
     if (session) core.dropSession(session, 'finish-failed');
-    else secured?.end();
+    else if (secured) closeSession(secured);
     throw e;
   } finally {
     wipe(kp.privateKey);

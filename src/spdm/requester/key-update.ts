@@ -14,7 +14,13 @@ import {
   SPDM_KEY_UPDATE_OP,
 } from '../../wire/spdm/constants.ts';
 import type { KeyUpdateAck } from '../../wire/spdm/key-update.ts';
-import type { SessionDirection } from '../session.ts';
+import {
+  commitKeyUpdate,
+  hasPendingUpdate,
+  rollbackKeyUpdate,
+  type SessionDirection,
+  updateKey,
+} from '../session.ts';
 import type { RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { sessionExchange } from './exchange.ts';
@@ -75,18 +81,19 @@ export async function keyUpdate(
   const op = all ? SPDM_KEY_UPDATE_OP.UpdateAllKeys : SPDM_KEY_UPDATE_OP.UpdateKey;
 
   // -- update the key, exchange, commit (or roll back)
-  if (all) s.secured.updateKey('response', true);
+  if (all) s.secured = updateKey(s.secured, 'response', true);
   try {
     await send(core, s, op);
   } catch (e) {
-    if (all && s.secured.rollbackKeyUpdate('response')) {
+    if (all && hasPendingUpdate(s.secured, 'response')) {
+      s.secured = rollbackKeyUpdate(s.secured, 'response');
       updated(core, s, op, ['response'], 'rolled-back');
     }
     throw e;
   }
-  if (all) s.secured.commitKeyUpdate('response');
+  if (all) s.secured = commitKeyUpdate(s.secured, 'response');
   // The responder switched its receive key on sending the ACK: ours follows, no backup.
-  s.secured.updateKey('request', false);
+  s.secured = updateKey(s.secured, 'request', false);
   updated(core, s, op, all ? ['request', 'response'] : ['request'], 'updated');
 
   // -- VerifyNewKey under the new request key

@@ -29,6 +29,7 @@ import type {
   MeasurementBlock,
   Measurements,
 } from '../../wire/spdm/measurements.ts';
+import { appendM, l1l2, resetForRequest, resetM } from '../transcript.ts';
 import type { Negotiated, RequesterCore, RequesterSession } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -148,7 +149,7 @@ export async function getMeasurements(
   const request = encodeSpdm(req);
   const t = core.transcript;
   const st = s?.transcript;
-  t.resetForRequest(SPDM_GET_MEASUREMENTS, core.authenticated, st);
+  resetForRequest(t, SPDM_GET_MEASUREMENTS, core.authenticated, st);
   let rsp: Measurements;
   let bytes: Uint8Array;
   try {
@@ -178,26 +179,26 @@ export async function getMeasurements(
     const problem = blockProblem(n, op, raw, rsp.blocks);
     core.verified('measurements', problem === undefined, s?.id);
     if (problem) throw new SpdmVerifyError('measurements', problem);
-    t.appendM(request, st);
+    appendM(t, request, st);
     if (signed && chain && rsp.signature) {
-      t.appendM(bytes.subarray(0, bytes.length - n.sizes.signatureSize), st);
+      appendM(t, bytes.subarray(0, bytes.length - n.sizes.signatureSize), st);
       core.verifySignature(
         'measurements-signature',
         SPDM_SIGNING_CONTEXT.MEASUREMENTS,
         slot,
         chain,
         'L1/L2',
-        t.l1l2(st),
+        l1l2(t, st),
         rsp.signature,
         s?.id,
       );
       // On failure the catch below starts M over all the same.
-      t.resetM(st);
+      resetM(t, st);
     } else {
-      t.appendM(bytes, st);
+      appendM(t, bytes, st);
     }
   } catch (e) {
-    t.resetM(st);
+    resetM(t, st);
     throw e;
   }
 

@@ -26,7 +26,7 @@ import {
 } from '../../wire/spdm/constants.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
 import { type RequesterConfig, requesterConfig } from '../config.ts';
-import { ConnectionTranscript } from '../transcript.ts';
+import { connectionTranscript } from '../transcript.ts';
 import { negotiateAlgorithms } from './algorithms.ts';
 import { getCapabilities } from './capabilities.ts';
 import { getCertificate } from './certificate.ts';
@@ -89,7 +89,7 @@ export class SpdmRequester {
     config: RequesterConfig = requesterConfig(),
     options: RequesterOptions = {},
   ) {
-    this.core = new RequesterCore(config, transport, new ConnectionTranscript(), options);
+    this.core = new RequesterCore(config, transport, connectionTranscript(), options);
   }
 
   /** One call at a time: each flow is a sequence of exchanges that must not interleave. */

@@ -8,6 +8,7 @@ import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_GET_VERSION, SPDM_VERSION, SPDM_VERSION_10 } from '../../wire/spdm/constants.ts';
 import { formatVersionByte, type Version, versionEntryToByte } from '../../wire/spdm/version.ts';
 import { commonVersion } from '../config.ts';
+import { appendA, resetAll } from '../transcript.ts';
 import type { RequesterCore } from './context.ts';
 import { SpdmVerifyError } from './errors.ts';
 import { exchange } from './exchange.ts';
@@ -27,7 +28,7 @@ export interface VersionResult {
 export async function getVersion(core: RequesterCore): Promise<VersionResult> {
   // -- reset: a new VCA ends every session and forgets the peer (libspdm_reset_context)
   for (const s of [...core.sessions.values()]) core.dropSession(s, 'version-restart');
-  core.transcript.resetAll();
+  resetAll(core.transcript);
   core.chains.clear();
   core.digests.clear();
   core.measurements = undefined;
@@ -55,8 +56,8 @@ export async function getVersion(core: RequesterCore): Promise<VersionResult> {
   core.verified('version', true);
 
   // -- update
-  core.transcript.appendA(request);
-  core.transcript.appendA(bytes);
+  appendA(core.transcript, request);
+  appendA(core.transcript, bytes);
   core.setState({ state: 'AFTER_VERSION', version, peerVersions });
   return { version, peerVersions };
 }

@@ -1,38 +1,40 @@
 /**
- * What every responder handler works on: the configuration, the connection state, the
- * transcripts and the open sessions, plus the shared answers (ERROR responses, events).
- * Handlers follow libspdm's libspdm_get_response_* phases; this is their common ground.
+ * What every responder handler works on during one step: the configuration and the
+ * responder's state (connection state, transcripts, open sessions: plain data, see
+ * state.ts), plus the shared answers (ERROR responses, events). Handlers follow libspdm's
+ * libspdm_get_response_* phases; this is their common ground.
  *
- * A handler returns a HandlerResult instead of mutating the wire: the responder core seals
- * it for the session the request came in, and runs `after` once the response is sealed
- * (the FINISH_RSP key switch, END_SESSION teardown).
+ * A handler returns a HandlerResult instead of touching the wire: the step seals it for the
+ * session the request came in, then applies `after`, a SessionUpdate described as data (the
+ * FINISH_RSP key switch, END_SESSION teardown), once the response is sealed.
  */
 import { type SpdmSigningContext, spdmSign } from '../../crypto/signing.ts';
-import type { SecuredBinding } from '../../wire/secured.ts';
 import { SPDM_VERSION_10, SPDM_VERSION_12, spdmErrorName } from '../../wire/spdm/constants.ts';
 import type { SpdmCodecContext } from '../../wire/spdm/context.ts';
 import type { SpdmMessage } from '../../wire/spdm/messages.ts';
 import type { ResponderConfig } from '../config.ts';
 import type { SpdmEvent } from '../events.ts';
-import type { SecuredSession, SessionKind } from '../session.ts';
-import { ConnectionTranscript, type SessionTranscript } from '../transcript.ts';
-import { type ConnectionState, connectionVersion, isNegotiated, type Negotiated } from './state.ts';
+import { closeSession, establishSession, type SessionKind } from '../session.ts';
+import type { ConnectionTranscript } from '../transcript.ts';
+import {
+  type ConnectionState,
+  connectionVersion,
+  isNegotiated,
+  type Negotiated,
+  type ResponderSession,
+  type ResponderState,
+} from './state.ts';
+
+export type { ResponderSession } from './state.ts';
 
 type SessionEvent = Extract<SpdmEvent, { type: 'session' }>;
 
-/** One open session as the responder tracks it. */
-export interface ResponderSession {
-  session: SecuredSession;
-  transcript: SessionTranscript;
-  /** The certificate slot that signed KEY_EXCHANGE_RSP (DHE sessions). */
-  slotId?: number;
-  /** Both sides set HANDSHAKE_IN_THE_CLEAR_CAP: FINISH / FINISH_RSP travel in the clear. */
-  handshakeInTheClear: boolean;
-  /** HeartbeatPeriod sent in KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP (s; 0 or absent: none). */
-  heartbeatPeriod?: number;
-  /** config.now() of the last message in the session (the heartbeat watchdog's start). */
-  lastMessageAt?: number;
-}
+/** A state update that waits until the response is sealed with the keys it was built under. */
+export type SessionUpdate =
+  /** The key switch after FINISH_RSP / PSK_FINISH_RSP (or a PSK_EXCHANGE_RSP without context). */
+  | { kind: 'establish'; sessionId: number }
+  /** END_SESSION: the ACK goes out under the session's keys, then the session ends. */
+  | { kind: 'end-session'; sessionId: number };
 
 /** The request as the handler receives it. */
 export interface HandlerRequest<M extends SpdmMessage = SpdmMessage> {
@@ -49,8 +51,8 @@ export type HandlerResult =
       kind: 'response';
       /** The encoded response. */
       bytes: Uint8Array;
-      /** Runs after the response is sealed (with the keys in force when it was built). */
-      after?: () => void;
+      /** Applied after the response is sealed (with the keys in force when it was built). */
+      after?: SessionUpdate;
     }
   | {
       kind: 'error';
@@ -72,24 +74,51 @@ export function reject(
   return { kind: 'error', errorCode, errorData, ...extra };
 }
 
-export function respond(bytes: Uint8Array, after?: () => void): HandlerResult {
+export function respond(bytes: Uint8Array, after?: SessionUpdate): HandlerResult {
   return { kind: 'response', bytes, after };
 }
 
 export class ResponderContext {
-  state: ConnectionState = { state: 'NOT_STARTED' };
-  readonly transcript = new ConnectionTranscript();
-  /** Open sessions by session id. */
-  readonly sessions = new Map<number, ResponderSession>();
-  /** The last session KEY_EXCHANGE opened (HANDSHAKE_IN_THE_CLEAR FINISH goes to it). */
-  latestSessionId: number | undefined;
-
+  /**
+   * @param data the responder's state, updated in place during the step
+   * @param events where the step's events are collected (each also goes to config.onEvent)
+   */
   constructor(
     readonly config: ResponderConfig,
-    readonly binding: SecuredBinding,
+    readonly data: ResponderState,
+    readonly events: SpdmEvent[] = [],
   ) {}
 
+  /** The connection state. */
+  get state(): ConnectionState {
+    return this.data.connection;
+  }
+
+  get transcript(): ConnectionTranscript {
+    return this.data.transcript;
+  }
+
+  /** Open sessions by session id. */
+  get sessions(): Map<number, ResponderSession> {
+    return this.data.sessions;
+  }
+
+  /** The last session KEY_EXCHANGE opened (HANDSHAKE_IN_THE_CLEAR FINISH goes to it). */
+  get latestSessionId(): number | undefined {
+    return this.data.latestSessionId;
+  }
+
+  set latestSessionId(id: number | undefined) {
+    this.data.latestSessionId = id;
+  }
+
+  get binding(): ResponderState['binding'] {
+    return this.data.binding;
+  }
+
+  /** Records an event; the configured sink sees it at once, so traces keep their order. */
   emit(e: SpdmEvent): void {
+    this.events.push(e);
     this.config.onEvent?.(e);
   }
 
@@ -162,7 +191,7 @@ export class ResponderContext {
 
   setState(next: ConnectionState): void {
     const from = this.state.state;
-    this.state = next;
+    this.data.connection = next;
     if (from !== next.state) {
       this.emit({
         type: 'connection-state',
@@ -174,11 +203,21 @@ export class ResponderContext {
     }
   }
 
+  /** The key switch of one session (data keys active), traced. */
+  establish(id: number): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    s.session = establishSession(s.session);
+    // The heartbeat watchdog starts counting at the key switch.
+    s.lastMessageAt = this.config.now();
+    this.emitSession(id, s.session.kind, 'established');
+  }
+
   /** Ends one session: secrets wiped, removed, traced. */
   endSession(id: number, cause: NonNullable<SessionEvent['cause']>): void {
     const s = this.sessions.get(id);
     if (!s) return;
-    s.session.end();
+    s.session = closeSession(s.session);
     this.sessions.delete(id);
     if (this.latestSessionId === id) this.latestSessionId = undefined;
     this.emitSession(id, s.session.kind, 'ended', cause);
@@ -238,7 +277,7 @@ export class ResponderContext {
   /** Puts the connection back as `snapshot` found it (a rejected request changes nothing). */
   restore(s: ContextSnapshot): void {
     const t = this.transcript;
-    this.state = s.state;
+    this.data.connection = s.state;
     const put = (dst: Uint8Array[], src: Uint8Array[]) => dst.splice(0, dst.length, ...src);
     put(t.a, s.a);
     put(t.b, s.b);

@@ -5,4 +5,8 @@ export type {
   ConnectionStateName,
   NegotiatedAlgorithms,
   PeerCapabilities,
+  ResponderSession,
+  ResponderState,
 } from './state.ts';
+export { initialResponderState } from './state.ts';
+export { type ResponderStepResult, responderStep } from './step.ts';

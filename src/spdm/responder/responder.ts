@@ -1,37 +1,20 @@
 /**
  * The SPDM responder engine (DSP0274 1.0-1.3 with DSP0277 secured messages), modelled on
  * libspdm's responder: one synchronous `handle` per transport message, so a DOE mailbox can
- * call it directly.
- *
- * For each message: open the secured record (unknown session: dropped; bad MAC: ERROR
- * DecryptError sealed in that session, which then ends, as libspdm does), read the header,
- * find the handler, apply the version and dispatch guards, decode the body (DOE padding
- * trimmed), reset the transcripts as the request code demands, run the handler, and seal
- * the answer for the session it came in. A rejected request leaves the connection exactly
- * as it was: state, transcripts and sessions are restored from a snapshot taken first.
+ * call it directly. This class is the driver: it holds the normalised configuration and the
+ * ResponderState (plain data, state.ts) and runs `responderStep` (step.ts) for each
+ * message. Forking a world = structuredClone(`stateSnapshot()`) + the same (or an
+ * equivalent) configuration, given to `SpdmResponder.resume`.
  */
-import { isCryptoError } from '../../crypto/errors.ts';
-import { isWireError } from '../../wire/errors.ts';
-import { MCTP_MESSAGE_TYPE_SPDM } from '../../wire/mctp.ts';
+
 import type { SecuredBinding } from '../../wire/secured.ts';
-import { decodeSpdmHeader, decodeSpdmPadded, encodeSpdm } from '../../wire/spdm/codec.ts';
-import {
-  SPDM_ERROR,
-  SPDM_ERROR_CODE,
-  SPDM_GET_CAPABILITIES,
-  SPDM_GET_VERSION,
-  SPDM_VERSION_10,
-  SPDM_VERSION_12,
-  spdmCodeName,
-} from '../../wire/spdm/constants.ts';
 import type { TransportMessage } from '../../wire/transport.ts';
 import { type ResponderConfig, responderConfig } from '../config.ts';
-import { errorVersion } from '../error-version.ts';
-import { recordSessionId, SessionError } from '../session.ts';
-import { type HandlerResult, ResponderContext, type ResponderSession, reject } from './context.ts';
-import { DISPATCH, guard } from './dispatch.ts';
-import { expireIdleSessions, noteSessionActivity } from './heartbeat-watchdog.ts';
-import { type ConnectionState, connectionVersion } from './state.ts';
+import type { SessionState } from '../session.ts';
+import { ResponderContext } from './context.ts';
+import { expireIdleSessions } from './heartbeat-watchdog.ts';
+import { type ConnectionState, initialResponderState, type ResponderState } from './state.ts';
+import { responderStep } from './step.ts';
 
 /** Public view of one open session. */
 export interface ResponderSessionInfo {
@@ -41,7 +24,8 @@ export interface ResponderSessionInfo {
 }
 
 export class SpdmResponder {
-  private readonly ctx: ResponderContext;
+  readonly config: ResponderConfig;
+  private st: ResponderState;
 
   /**
    * @param binding the transport binding (decides the secured-record layout)
@@ -51,30 +35,46 @@ export class SpdmResponder {
     config: Partial<ResponderConfig> | ResponderConfig,
     binding: SecuredBinding = 'pci_doe',
   ) {
-    this.ctx = new ResponderContext(responderConfig(config), binding);
+    this.config = responderConfig(config);
+    this.st = initialResponderState(binding);
   }
 
-  /** The connection state (a copy of the tag and version, for tests and traces). */
+  /**
+   * A responder that carries on from `state` (a structuredClone of another responder's
+   * `stateSnapshot()`); the state is taken over, not copied.
+   * @throws RangeError when the configuration cannot work (see responderConfig).
+   */
+  static resume(
+    config: Partial<ResponderConfig> | ResponderConfig,
+    state: ResponderState,
+  ): SpdmResponder {
+    const r = new SpdmResponder(config, state.binding);
+    r.st = state;
+    return r;
+  }
+
+  /** The connection state. */
   get state(): ConnectionState {
-    return this.ctx.state;
+    return this.st.connection;
   }
 
-  get config(): ResponderConfig {
-    return this.ctx.config;
+  /** A deep copy of the engine's whole state (plain data), e.g. to fork a world. */
+  stateSnapshot(): ResponderState {
+    return structuredClone(this.st);
   }
 
   /** The open sessions. */
   sessions(): ResponderSessionInfo[] {
-    return [...this.ctx.sessions.values()].map((s) => ({
+    return [...this.st.sessions.values()].map((s) => ({
       sessionId: s.session.id,
       kind: s.session.kind,
       phase: s.session.phase,
     }));
   }
 
-  /** A session's SecuredSession (for keylog export and tests); undefined when not open. */
-  session(id: number): ResponderSession['session'] | undefined {
-    return this.ctx.sessions.get(id)?.session;
+  /** A session's state (for keylog export and tests); undefined when not open. */
+  session(id: number): SessionState | undefined {
+    return this.st.sessions.get(id)?.session;
   }
 
   /**
@@ -83,51 +83,9 @@ export class SpdmResponder {
    * @returns the response, or undefined when nothing is to be sent.
    */
   handle(m: TransportMessage): TransportMessage | undefined {
-    expireIdleSessions(this.ctx);
-    if (!m.secured) {
-      const result = this.process(m, undefined);
-      return this.finish(result, undefined);
-    }
-    const id = recordSessionId(m.bytes);
-    const rs = id === undefined ? undefined : this.ctx.sessions.get(id);
-    if (!rs) {
-      this.rejectRecord(id ?? 0, 'unknown-session');
-      return undefined;
-    }
-    let opened: ReturnType<typeof rs.session.unprotect>;
-    try {
-      opened = rs.session.unprotect(m.bytes);
-    } catch (e) {
-      if (!(e instanceof SessionError)) throw e;
-      this.rejectRecord(rs.session.id, e.reason);
-      if (e.reason !== 'decrypt-failed') return undefined;
-      // libspdm: ERROR(DecryptError) in the session, then the session is gone.
-      const answer = this.finish(
-        reject(SPDM_ERROR_CODE.DecryptError, 0, { teardownSessionId: rs.session.id }),
-        rs,
-        0,
-      );
-      return answer;
-    }
-    noteSessionActivity(this.ctx, rs);
-    if (opened.rolledBack) {
-      this.ctx.emit({
-        type: 'key-update',
-        role: 'responder',
-        connectionId: this.ctx.config.connectionId,
-        sessionId: rs.session.id,
-        operation: 0,
-        directions: [opened.rolledBack],
-        action: 'rolled-back',
-      });
-    }
-    if (opened.mctpType !== undefined && opened.mctpType !== MCTP_MESSAGE_TYPE_SPDM) {
-      // An MCTP application message (e.g. PLDM): teeio's responder runs no application.
-      this.rejectRecord(rs.session.id, 'malformed');
-      return undefined;
-    }
-    const result = this.process({ secured: false, bytes: opened.message }, rs);
-    return this.finish(result, rs);
+    const r = responderStep(this.st, this.config, m);
+    this.st = r.state;
+    return r.response;
   }
 
   /**
@@ -136,166 +94,6 @@ export class SpdmResponder {
    * @returns the ids of the sessions ended.
    */
   expireIdleSessions(): number[] {
-    return expireIdleSessions(this.ctx);
+    return expireIdleSessions(new ResponderContext(this.config, this.st));
   }
-
-  private rejectRecord(sessionId: number, reason: SessionError['reason']): void {
-    this.ctx.emit({
-      type: 'record-rejected',
-      role: 'responder',
-      connectionId: this.ctx.config.connectionId,
-      sessionId,
-      reason,
-    });
-  }
-
-  /** Guards, decoding, the handler; a rejection restores the snapshot. */
-  private process(m: TransportMessage, rs: ResponderSession | undefined): Processed {
-    const ctx = this.ctx;
-    const snap = ctx.snapshot();
-    let requestVersion: number | undefined;
-    const done = (r: HandlerResult, code: number): Processed => {
-      if (r.kind === 'error') ctx.restore(snap);
-      return { result: r, requestCode: code, requestVersion };
-    };
-    let code = 0;
-    try {
-      if (m.bytes.length < 4) return done(reject(SPDM_ERROR_CODE.InvalidRequest), 0);
-      const h = decodeSpdmHeader(m.bytes);
-      code = h.code;
-      requestVersion = h.version;
-      this.emitMessage('in', m.bytes, code, rs);
-      const entry = DISPATCH[code];
-      if (!entry) return done(reject(SPDM_ERROR_CODE.UnsupportedRequest, code), code);
-      // GET_VERSION is always 1.0; GET_CAPABILITIES picks one of ours; the rest use the
-      // connection's version once GET_CAPABILITIES fixed it.
-      const version = connectionVersion(ctx.state);
-      const versionOk =
-        code === SPDM_GET_VERSION
-          ? h.version === SPDM_VERSION_10
-          : code === SPDM_GET_CAPABILITIES && version === undefined
-            ? ctx.config.versions.includes(h.version)
-            : version === undefined || h.version === version;
-      if (!versionOk) return done(reject(SPDM_ERROR_CODE.VersionMismatch), code);
-      const g = guard(ctx, entry, code, rs);
-      if (g) {
-        const data = g.errorCode === SPDM_ERROR_CODE.UnsupportedRequest ? code : (g.errorData ?? 0);
-        return done(reject(g.errorCode, data), code);
-      }
-      let decoded: ReturnType<typeof decodeSpdmPadded>;
-      try {
-        const codecCtx = code === SPDM_GET_VERSION ? {} : ctx.codec();
-        decoded = decodeSpdmPadded(m.bytes, codecCtx, m.maxPad ?? 0);
-      } catch (e) {
-        if (isWireError(e)) return done(reject(SPDM_ERROR_CODE.InvalidRequest), code);
-        throw e;
-      }
-      if (code !== SPDM_GET_VERSION) {
-        ctx.transcript.resetForRequest(code, ctx.state.state === 'AUTHENTICATED', rs?.transcript);
-      }
-      const result = entry.handler(ctx, {
-        message: decoded.message,
-        bytes: decoded.bytes,
-        session: rs,
-      });
-      return done(this.checkSize(result), code);
-    } catch (e) {
-      // A handler met bad peer bytes deep inside (a bad peer point, a key that cannot sign):
-      // answer as libspdm would. Anything else is a bug here and propagates.
-      const errorCode =
-        isCryptoError(e) && e.reason === 'invalid-public-key'
-          ? SPDM_ERROR_CODE.InvalidRequest
-          : SPDM_ERROR_CODE.Unspecified;
-      if (!isCryptoError(e) && !isWireError(e)) throw e;
-      return done(reject(errorCode), code);
-    }
-  }
-
-  /** ResponseTooLarge when the requester said it cannot take the response (1.2+). */
-  private checkSize(r: HandlerResult): HandlerResult {
-    const s = this.ctx.state;
-    if (r.kind !== 'response' || !('peer' in s) || s.version < SPDM_VERSION_12) return r;
-    const max = s.peer.maxSpdmMsgSize;
-    if (max === 0 || r.bytes.length <= max) return r;
-    const size = new Uint8Array(4);
-    new DataView(size.buffer).setUint32(0, r.bytes.length, true);
-    return reject(SPDM_ERROR_CODE.ResponseTooLarge, 0, { extendedData: size });
-  }
-
-  /** Encodes, seals and traces the answer; runs `after` / teardown once it is sealed. */
-  private finish(
-    p: Processed | HandlerResult,
-    rs: ResponderSession | undefined,
-    requestCode?: number,
-  ): TransportMessage | undefined {
-    const {
-      result,
-      requestCode: code,
-      requestVersion,
-    } = 'result' in p ? p : { result: p, requestCode: requestCode ?? 0, requestVersion: undefined };
-    const ctx = this.ctx;
-    if (result.kind === 'silent') return undefined;
-    let bytes: Uint8Array;
-    if (result.kind === 'error') {
-      bytes = encodeSpdm({
-        version: this.errorVersion(code, requestVersion),
-        code: SPDM_ERROR,
-        errorCode: result.errorCode,
-        errorData: result.errorData ?? 0,
-        extendedData: result.extendedData,
-      });
-      ctx.emitError(code, result.errorCode, result.errorData ?? 0, rs?.session.id);
-    } else {
-      bytes = result.bytes;
-    }
-    this.emitMessage('out', bytes, bytes[1], rs);
-    let out: TransportMessage = { secured: false, bytes };
-    if (rs && rs.session.phase !== 'ended')
-      out = { secured: true, bytes: rs.session.protect(bytes) };
-    if (result.kind === 'response') result.after?.();
-    if (result.kind === 'error' && result.teardownSessionId !== undefined) {
-      const cause = code === 0 ? 'decrypt-error' : 'finish-failed';
-      ctx.endSession(result.teardownSessionId, cause);
-    }
-    return out;
-  }
-
-  /** The SPDMVersion of an ERROR answering `code` (error-version.ts decides). */
-  private errorVersion(code: number, requestVersion: number | undefined): number {
-    const s = this.ctx.state;
-    return errorVersion({
-      requestCode: code,
-      requestVersion: requestVersion ?? SPDM_VERSION_10,
-      connectionVersion: connectionVersion(s),
-      capabilitiesVersionAccepted:
-        s.state === 'AFTER_VERSION' &&
-        requestVersion !== undefined &&
-        this.ctx.config.versions.includes(requestVersion),
-    });
-  }
-
-  private emitMessage(
-    direction: 'in' | 'out',
-    bytes: Uint8Array,
-    code: number,
-    rs: ResponderSession | undefined,
-  ): void {
-    this.ctx.emit({
-      type: 'message',
-      role: 'responder',
-      direction,
-      connectionId: this.ctx.config.connectionId,
-      sessionId: rs?.session.id,
-      code,
-      name: spdmCodeName(code),
-      bytes: bytes.slice(),
-    });
-  }
-}
-
-interface Processed {
-  result: HandlerResult;
-  requestCode: number;
-  /** The request's SPDMVersion, once its header was read. */
-  requestVersion: number | undefined;
 }

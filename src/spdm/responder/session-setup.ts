@@ -2,7 +2,7 @@
  * What KEY_EXCHANGE and PSK_EXCHANGE share on the responder side: the DSP0277 version
  * negotiation carried in their opaque data (libspdm_process_opaque_data_supported_version_data),
  * RspSessionID allocation as libspdm does it (0xFFFF, 0xFFFE, ... by free slot, so runs are
- * replayable) and the new SecuredSession.
+ * replayable) and the new session.
  */
 import { scheduleParams } from '../../crypto/key-schedule.ts';
 import { isWireError } from '../../wire/errors.ts';
@@ -11,7 +11,7 @@ import {
   decodeOpaqueData,
   findSecuredMessageData,
 } from '../../wire/spdm/opaque.ts';
-import { SecuredSession, type SessionKind } from '../session.ts';
+import { type HandshakeSession, openSession, type SessionKind } from '../session.ts';
 import type { ResponderContext } from './context.ts';
 
 /**
@@ -61,17 +61,16 @@ export function allocateRspSessionId(
 }
 
 /** A fresh responder-side session with the negotiated AEAD and key schedule. */
-export function newSession(ctx: ResponderContext, id: number, kind: SessionKind): SecuredSession {
+export function newSession(ctx: ResponderContext, id: number, kind: SessionKind): HandshakeSession {
   const n = ctx.negotiated();
   const suite = n.algorithms.suite;
   if (!suite.aead) throw new RangeError('responder: no AEAD negotiated');
-  return new SecuredSession({
+  return openSession({
     id,
     kind,
     binding: ctx.binding,
     role: 'responder',
     schedule: scheduleParams(suite, n.version),
     aead: suite.aead,
-    random: ctx.config.random,
   });
 }

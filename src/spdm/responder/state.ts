@@ -3,9 +3,22 @@
  * LIBSPDM_CONNECTION_STATE_*), as a discriminated union on `state`: each state holds only
  * what is known in it. VCA moves NOT_STARTED -> AFTER_VERSION -> AFTER_CAPABILITIES ->
  * NEGOTIATED; a successful CHALLENGE makes it AUTHENTICATED; GET_VERSION starts over.
+ *
+ * ResponderState is everything the responder remembers between two messages: the
+ * connection state, the connection transcript and the open sessions, all plain data
+ * (structuredClone-able). What it does not hold is the configuration (keys as KeyObject,
+ * vendor handlers, the random source, the event sink): a world fork clones the state and
+ * shares (or rebuilds) the configuration.
  */
 import type { AlgorithmSuite } from '../../crypto/suite.ts';
+import type { SecuredBinding } from '../../wire/secured.ts';
 import type { AlgorithmSizes } from '../../wire/spdm/context.ts';
+import type { SessionState } from '../session.ts';
+import {
+  type ConnectionTranscript,
+  connectionTranscript,
+  type SessionTranscript,
+} from '../transcript.ts';
 
 /** What the requester said about itself in GET_CAPABILITIES. */
 export interface PeerCapabilities {
@@ -66,4 +79,41 @@ export function isNegotiated(s: ConnectionState): s is Negotiated {
 /** The SPDMVersion the connection uses, once GET_CAPABILITIES fixed it. */
 export function connectionVersion(s: ConnectionState): number | undefined {
   return 'version' in s ? s.version : undefined;
+}
+
+/** One open session as the responder tracks it. */
+export interface ResponderSession {
+  session: SessionState;
+  transcript: SessionTranscript;
+  /** The certificate slot that signed KEY_EXCHANGE_RSP (DHE sessions). */
+  slotId?: number;
+  /** Both sides set HANDSHAKE_IN_THE_CLEAR_CAP: FINISH / FINISH_RSP travel in the clear. */
+  handshakeInTheClear: boolean;
+  /** HeartbeatPeriod sent in KEY_EXCHANGE_RSP / PSK_EXCHANGE_RSP (s; 0 or absent: none). */
+  heartbeatPeriod?: number;
+  /** config.now() of the last message in the session (the heartbeat watchdog's start). */
+  lastMessageAt?: number;
+}
+
+/** The responder engine's state between messages (plain data; see the file header). */
+export interface ResponderState {
+  /** The transport binding (decides the secured-record layout). */
+  binding: SecuredBinding;
+  connection: ConnectionState;
+  transcript: ConnectionTranscript;
+  /** Open sessions by session id. */
+  sessions: Map<number, ResponderSession>;
+  /** The last session KEY_EXCHANGE opened (HANDSHAKE_IN_THE_CLEAR FINISH goes to it). */
+  latestSessionId: number | undefined;
+}
+
+/** A responder that has not seen GET_VERSION yet. */
+export function initialResponderState(binding: SecuredBinding = 'pci_doe'): ResponderState {
+  return {
+    binding,
+    connection: { state: 'NOT_STARTED' },
+    transcript: connectionTranscript(),
+    sessions: new Map(),
+    latestSessionId: undefined,
+  };
 }

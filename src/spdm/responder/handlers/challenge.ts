@@ -12,6 +12,7 @@ import {
   SPDM_ERROR_CODE,
   SPDM_NONCE_SIZE,
 } from '../../../wire/spdm/constants.ts';
+import { appendC, m1m2, resetB, resetC } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -52,11 +53,11 @@ export function handleChallenge(
   const unsigned = bytes.subarray(0, bytes.length - a.sizes.signatureSize);
   // update: C = CHALLENGE || CHALLENGE_AUTH without signature; sign A || B || C.
   const t = ctx.transcript;
-  t.appendC(req.bytes);
-  t.appendC(unsigned);
-  bytes.set(ctx.sign(m.slotId, SPDM_SIGNING_CONTEXT.CHALLENGE_AUTH, t.m1m2()), unsigned.length);
-  t.resetB();
-  t.resetC();
+  appendC(t, req.bytes);
+  appendC(t, unsigned);
+  bytes.set(ctx.sign(m.slotId, SPDM_SIGNING_CONTEXT.CHALLENGE_AUTH, m1m2(t)), unsigned.length);
+  resetB(t);
+  resetC(t);
   ctx.setState({ ...n, state: 'AUTHENTICATED' });
   // respond
   return respond(bytes);

@@ -26,5 +26,5 @@ export function handleEndSession(
   const id = rs.session.id;
   // respond; update once the ACK is sealed.
   const bytes = encodeSpdm({ version: ctx.negotiated().version, code: SPDM_END_SESSION_ACK });
-  return respond(bytes, () => ctx.endSession(id, 'end-session'));
+  return respond(bytes, { kind: 'end-session', sessionId: id });
 }

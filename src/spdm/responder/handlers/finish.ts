@@ -16,6 +16,8 @@ import { SPDM_ERROR_CODE, SPDM_FINISH_RSP } from '../../../wire/spdm/constants.t
 import type { Finish, FinishRsp } from '../../../wire/spdm/finish.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
 import { legalityErrorCode } from '../../request-legality.ts';
+import { deriveDataKeys } from '../../session.ts';
+import { appendF, thBytes, thHash } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -24,7 +26,6 @@ import {
   reject,
   respond,
 } from '../context.ts';
-import { noteSessionActivity } from '../heartbeat-watchdog.ts';
 
 export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>): HandlerResult {
   const m = req.message;
@@ -50,21 +51,21 @@ export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>)
   const refused = checkRequesterVerifyData(rs, hs, req);
   if (refused) return refused;
   // process
-  transcript.appendF(req.bytes);
+  appendF(transcript, req.bytes);
   const n = ctx.negotiated();
   const rsp: FinishRsp = { version: n.version, code: SPDM_FINISH_RSP };
   let bytes = encodeSpdm(rsp, ctx.codec({ handshakeInTheClear: rs.handshakeInTheClear }));
   if (rs.handshakeInTheClear) {
-    const rspTh = digest(transcript.hash, concat(transcript.bytes(), bytes));
+    const rspTh = digest(transcript.hash, concat(thBytes(transcript), bytes));
     rsp.verifyData = verifyData(session.schedule, hs.response.finishedKey, rspTh);
     bytes = encodeSpdm(rsp, ctx.codec({ handshakeInTheClear: true }));
   }
   // update: F, TH2, data keys (active after FINISH_RSP is sealed).
-  transcript.appendF(bytes);
-  session.deriveDataKeys(transcript.thHash());
+  appendF(transcript, bytes);
+  rs.session = deriveDataKeys(session, thHash(transcript));
   const id = session.id;
   // respond
-  return respond(bytes, () => establish(ctx, rs, id));
+  return respond(bytes, { kind: 'establish', sessionId: id });
 }
 
 /** FINISH / PSK_FINISH header bytes covered by the requester's VerifyData. */
@@ -81,21 +82,11 @@ export function checkRequesterVerifyData(
   req: HandlerRequest<Finish | PskFinish>,
 ): HandlerResult | undefined {
   const { session, transcript } = rs;
-  const th = digest(transcript.hash, transcript.bytes(), req.bytes.subarray(0, HEADER));
+  const th = digest(transcript.hash, thBytes(transcript), req.bytes.subarray(0, HEADER));
   const expected = verifyData(session.schedule, hs.request.finishedKey, th);
   const got = req.message.verifyData;
   if (expected.length !== got.length || !timingSafeEqual(expected, got)) {
     return reject(SPDM_ERROR_CODE.DecryptError, 0, { teardownSessionId: session.id });
   }
   return undefined;
-}
-
-/**
- * The key switch after FINISH_RSP / PSK_FINISH_RSP, and its trace record; the heartbeat
- * watchdog starts counting.
- */
-export function establish(ctx: ResponderContext, rs: ResponderSession, id: number): void {
-  rs.session.establish();
-  noteSessionActivity(ctx, rs);
-  ctx.emitSession(id, rs.session.kind, 'established');
 }

@@ -13,6 +13,7 @@ import {
   SPDM_VERSION_12,
 } from '../../../wire/spdm/constants.ts';
 import { capabilityFlagsProblem, transferSizeProblem } from '../../capability-rules.ts';
+import { appendA } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -61,8 +62,8 @@ export function handleGetCapabilities(
   }
   const bytes = encodeSpdm(rsp);
   // update
-  ctx.transcript.appendA(req.bytes);
-  ctx.transcript.appendA(bytes);
+  appendA(ctx.transcript, req.bytes);
+  appendA(ctx.transcript, bytes);
   ctx.setState({
     state: 'AFTER_CAPABILITIES',
     version: m.version,

@@ -13,6 +13,7 @@ import {
   SPDM_VERSION_12,
   SPDM_VERSION_13,
 } from '../../../wire/spdm/constants.ts';
+import { appendB } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -55,8 +56,8 @@ export function handleGetCertificate(
   const bytes = encodeSpdm(rsp);
   // update
   if (!req.session) {
-    ctx.transcript.appendB(req.bytes);
-    ctx.transcript.appendB(bytes);
+    appendB(ctx.transcript, req.bytes);
+    appendB(ctx.transcript, bytes);
   }
   return respond(bytes);
 }

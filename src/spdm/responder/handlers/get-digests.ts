@@ -5,6 +5,7 @@
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_DIGESTS, SPDM_ERROR_CODE, SPDM_VERSION_13 } from '../../../wire/spdm/constants.ts';
 import type { Digests, GetDigests } from '../../../wire/spdm/digests.ts';
+import { appendB, setD } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -39,9 +40,9 @@ export function handleGetDigests(
   const bytes = encodeSpdm(rsp, ctx.codec());
   // update
   if (!req.session) {
-    ctx.transcript.appendB(req.bytes);
-    ctx.transcript.appendB(bytes);
+    appendB(ctx.transcript, req.bytes);
+    appendB(ctx.transcript, bytes);
   }
-  ctx.transcript.setD(bytes);
+  setD(ctx.transcript, bytes);
   return respond(bytes);
 }

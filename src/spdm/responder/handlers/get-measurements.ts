@@ -23,6 +23,7 @@ import {
   type Measurements,
   signatureRequested,
 } from '../../../wire/spdm/measurements.ts';
+import { appendM, l1l2, resetM } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -80,13 +81,13 @@ export function handleGetMeasurements(
   // update: M, then L1/L2 signed and M reset.
   const t = ctx.transcript;
   const st = req.session?.transcript;
-  t.appendM(req.bytes, st);
+  appendM(t, req.bytes, st);
   if (!signed) {
-    t.appendM(bytes, st);
+    appendM(t, bytes, st);
     return respond(bytes);
   }
-  t.appendM(bytes.subarray(0, bytes.length - S), st);
-  bytes.set(ctx.sign(slotId, SPDM_SIGNING_CONTEXT.MEASUREMENTS, t.l1l2(st)), bytes.length - S);
-  t.resetM(st);
+  appendM(t, bytes.subarray(0, bytes.length - S), st);
+  bytes.set(ctx.sign(slotId, SPDM_SIGNING_CONTEXT.MEASUREMENTS, l1l2(t, st)), bytes.length - S);
+  resetM(t, st);
   return respond(bytes);
 }

@@ -7,6 +7,7 @@
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_ERROR_CODE, SPDM_VERSION, SPDM_VERSION_10 } from '../../../wire/spdm/constants.ts';
 import type { GetVersion } from '../../../wire/spdm/version.ts';
+import { appendA, resetAll } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -25,7 +26,7 @@ export function handleGetVersion(
   if (req.session) return reject(SPDM_ERROR_CODE.UnexpectedRequest);
   // process: the connection starts over.
   for (const id of [...ctx.sessions.keys()]) ctx.endSession(id, 'version-restart');
-  ctx.transcript.resetAll();
+  resetAll(ctx.transcript);
   // respond
   const rsp = encodeSpdm({
     version: SPDM_VERSION_10,
@@ -35,8 +36,8 @@ export function handleGetVersion(
       .map((v) => ({ major: v >> 4, minor: v & 0xf, update: 0, alpha: 0 })),
   });
   // update
-  ctx.transcript.appendA(req.bytes);
-  ctx.transcript.appendA(rsp);
+  appendA(ctx.transcript, req.bytes);
+  appendA(ctx.transcript, rsp);
   ctx.setState({ state: 'AFTER_VERSION' });
   return respond(rsp);
 }

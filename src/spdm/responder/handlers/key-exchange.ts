@@ -18,6 +18,8 @@ import {
   SPDM_RANDOM_SIZE,
 } from '../../../wire/spdm/constants.ts';
 import type { KeyExchange, KeyExchangeRsp } from '../../../wire/spdm/key-exchange.ts';
+import { deriveHandshakeKeys } from '../../session.ts';
+import { appendK, startSession, thBytes, thHash } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -88,19 +90,19 @@ export function handleKeyExchange(
 
   // update: K, signature, TH1, handshake keys, VerifyData.
   const id = sessionIdOf(rspSessionId, m.reqSessionId);
-  const transcript = ctx.transcript.startSession(chainDigest);
-  transcript.appendK(req.bytes);
-  transcript.appendK(bytes.subarray(0, sigAt));
-  const signature = ctx.sign(m.slotId, SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP, transcript.bytes());
+  const transcript = startSession(ctx.transcript, chainDigest);
+  appendK(transcript, req.bytes);
+  appendK(transcript, bytes.subarray(0, sigAt));
+  const signature = ctx.sign(m.slotId, SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP, thBytes(transcript));
   bytes.set(signature, sigAt);
-  transcript.appendK(signature);
-  const session = newSession(ctx, id, 'dhe');
-  const hs = session.deriveHandshakeKeys(shared, transcript.thHash());
+  appendK(transcript, signature);
+  const session = deriveHandshakeKeys(newSession(ctx, id, 'dhe'), shared, thHash(transcript));
+  const hs = session.handshake;
   wipe(shared);
   if (!inClear) {
-    const vd = verifyData(session.schedule, hs.response.finishedKey, transcript.thHash());
+    const vd = verifyData(session.schedule, hs.response.finishedKey, thHash(transcript));
     bytes.set(vd, sigAt + S);
-    transcript.appendK(vd);
+    appendK(transcript, vd);
   }
   ctx.sessions.set(id, {
     session,

@@ -14,6 +14,7 @@ import {
   SPDM_KEY_UPDATE_OP,
 } from '../../../wire/spdm/constants.ts';
 import type { KeyUpdate } from '../../../wire/spdm/key-update.ts';
+import { commitKeyUpdate, hasPendingUpdate, updateKey } from '../../session.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -30,10 +31,10 @@ export function handleKeyUpdate(
   const rs = req.session;
   // check state: an established session.
   if (rs?.session.phase !== 'established') return reject(SPDM_ERROR_CODE.UnexpectedRequest);
-  const session = rs.session;
+  let session = rs.session;
   // validate: a known operation; VerifyNewKey only after an update.
   const op = m.keyOperation;
-  if (op === SPDM_KEY_UPDATE_OP.VerifyNewKey && !session.hasPendingUpdate('request')) {
+  if (op === SPDM_KEY_UPDATE_OP.VerifyNewKey && !hasPendingUpdate(session, 'request')) {
     return reject(SPDM_ERROR_CODE.InvalidRequest);
   }
   if (
@@ -52,11 +53,12 @@ export function handleKeyUpdate(
     operation: op,
   };
   if (op === SPDM_KEY_UPDATE_OP.VerifyNewKey) {
-    session.commitKeyUpdate('request');
+    rs.session = commitKeyUpdate(session, 'request');
     ctx.emit({ ...base, directions: ['request'], action: 'verified' });
   } else {
-    session.updateKey('request');
-    if (op === SPDM_KEY_UPDATE_OP.UpdateAllKeys) session.updateKey('response', false);
+    session = updateKey(session, 'request');
+    if (op === SPDM_KEY_UPDATE_OP.UpdateAllKeys) session = updateKey(session, 'response', false);
+    rs.session = session;
     const directions: ('request' | 'response')[] =
       op === SPDM_KEY_UPDATE_OP.UpdateAllKeys ? ['request', 'response'] : ['request'];
     ctx.emit({ ...base, directions, action: 'updated' });

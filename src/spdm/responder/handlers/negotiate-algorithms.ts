@@ -26,6 +26,7 @@ import {
 } from '../../../wire/spdm/constants.ts';
 import { codecSizes } from '../../codec-sizes.ts';
 import { pickPreferred } from '../../config.ts';
+import { appendA } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -174,8 +175,8 @@ export function handleNegotiateAlgorithms(
 
   // update
   const t = ctx.transcript;
-  t.appendA(req.bytes);
-  t.appendA(bytes);
+  appendA(t, req.bytes);
+  appendA(t, bytes);
   t.hash = suite.hash;
   t.version = m.version;
   t.multiKeyConn = false; // teeio never advertises MULTI_KEY_CAP

@@ -11,10 +11,13 @@ import { verifyData } from '../../../crypto/key-schedule.ts';
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_ERROR_CODE, SPDM_PSK_EXCHANGE_RSP } from '../../../wire/spdm/constants.ts';
 import type { PskExchange, PskExchangeRsp } from '../../../wire/spdm/psk.ts';
+import { deriveDataKeys, deriveHandshakeKeys } from '../../session.ts';
+import { appendK, startSession, thHash } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
   type ResponderContext,
+  type ResponderSession,
   reject,
   respond,
 } from '../context.ts';
@@ -27,7 +30,6 @@ import {
   sessionIdOf,
   versionSelectionOpaque,
 } from '../session-setup.ts';
-import { establish } from './finish.ts';
 
 export function handlePskExchange(
   ctx: ResponderContext,
@@ -69,15 +71,15 @@ export function handlePskExchange(
 
   // update: K, TH1, handshake keys, VerifyData.
   const id = sessionIdOf(rspSessionId, m.reqSessionId);
-  const transcript = ctx.transcript.startSession();
-  transcript.appendK(req.bytes);
-  transcript.appendK(bytes.subarray(0, bytes.length - H));
-  const session = newSession(ctx, id, 'psk');
-  const hs = session.deriveHandshakeKeys(entry.psk, transcript.thHash());
-  const vd = verifyData(session.schedule, hs.response.finishedKey, transcript.thHash());
+  const transcript = startSession(ctx.transcript);
+  appendK(transcript, req.bytes);
+  appendK(transcript, bytes.subarray(0, bytes.length - H));
+  const session = deriveHandshakeKeys(newSession(ctx, id, 'psk'), entry.psk, thHash(transcript));
+  const hs = session.handshake;
+  const vd = verifyData(session.schedule, hs.response.finishedKey, thHash(transcript));
   bytes.set(vd, bytes.length - H);
-  transcript.appendK(vd);
-  const rs = {
+  appendK(transcript, vd);
+  const rs: ResponderSession = {
     session,
     transcript,
     handshakeInTheClear: false,
@@ -89,6 +91,6 @@ export function handlePskExchange(
   ctx.emitSession(id, 'psk', 'handshake');
   if (withContext) return respond(bytes);
   // No PSK_FINISH will come: the data keys follow from K alone.
-  session.deriveDataKeys(transcript.thHash());
-  return respond(bytes, () => establish(ctx, rs, id));
+  rs.session = deriveDataKeys(session, thHash(transcript));
+  return respond(bytes, { kind: 'establish', sessionId: id });
 }

@@ -9,6 +9,8 @@
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_ERROR_CODE, SPDM_PSK_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
+import { deriveDataKeys } from '../../session.ts';
+import { appendF, thHash } from '../../transcript.ts';
 import {
   type HandlerRequest,
   type HandlerResult,
@@ -16,7 +18,7 @@ import {
   reject,
   respond,
 } from '../context.ts';
-import { checkRequesterVerifyData, establish } from './finish.ts';
+import { checkRequesterVerifyData } from './finish.ts';
 
 export function handlePskFinish(
   ctx: ResponderContext,
@@ -40,9 +42,9 @@ export function handlePskFinish(
   // process / respond
   const bytes = encodeSpdm({ version: ctx.negotiated().version, code: SPDM_PSK_FINISH_RSP });
   // update: F, TH2, data keys.
-  transcript.appendF(req.bytes);
-  transcript.appendF(bytes);
-  session.deriveDataKeys(transcript.thHash());
+  appendF(transcript, req.bytes);
+  appendF(transcript, bytes);
+  rs.session = deriveDataKeys(session, thHash(transcript));
   const id = session.id;
-  return respond(bytes, () => establish(ctx, rs, id));
+  return respond(bytes, { kind: 'establish', sessionId: id });
 }
