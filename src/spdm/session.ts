@@ -26,7 +26,7 @@
  * back (the peer never saw the KEY_UPDATE_ACK).
  */
 import { type AeadAlg, aeadOpen, aeadSeal, sequenceNonce } from '../crypto/aead.ts';
-import { isCryptoError, wipe } from '../crypto/errors.ts';
+import { isCryptoError } from '../crypto/errors.ts';
 import {
   type DataSecrets,
   type DirectionSecrets,
@@ -548,9 +548,4 @@ export function closeSession(s: SessionState): EndedSession {
     }
   }
   return { ...optionsOf(s), phase: 'ended' };
-}
-
-/** Wipes a shared secret once the handshake keys exist (re-exported for the engines). */
-export function wipeSharedSecret(secret: Uint8Array): void {
-  wipe(secret);
 }

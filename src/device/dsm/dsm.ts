@@ -20,11 +20,8 @@ import type {
 } from '../../spdm/vendor.ts';
 import { PCI_PROTOCOL_ID_IDE_KM } from '../../wire/idekm/constants.ts';
 import type { KeyOrder } from '../../wire/idekm/messages.ts';
-import {
-  PCISIG_VENDOR_ID,
-  SPDM_ERROR_CODE,
-  SPDM_REGISTRY_ID_PCISIG,
-} from '../../wire/spdm/constants.ts';
+import { SPDM_ERROR_CODE, SPDM_REGISTRY_ID_PCISIG } from '../../wire/spdm/constants.ts';
+import { PCISIG_VENDOR_ID_BYTES } from '../../wire/spdm/vendor-defined.ts';
 import { PCI_PROTOCOL_ID_TDISP } from '../../wire/tdisp/constants.ts';
 import type { ConfigEventRecord } from '../events.ts';
 import { BEHAVIOURS, type Behaviour, type BehaviourName } from './behaviour.ts';
@@ -55,9 +52,6 @@ export interface DsmConfig {
   /** Device-specific report bytes when the hardware view carries none. */
   deviceSpecificInfo?: (fn: number) => Uint8Array | undefined;
 }
-
-/** The PCI-SIG VendorID as it appears on the wire (u16 LE). */
-const PCISIG_VENDOR_ID_BYTES = Uint8Array.of(PCISIG_VENDOR_ID & 0xff, PCISIG_VENDOR_ID >>> 8);
 
 function sessionOf(ctx: VendorRequestContext): SessionRef | undefined {
   return ctx.sessionId === undefined

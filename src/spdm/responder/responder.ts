@@ -53,9 +53,9 @@ export class SpdmResponder {
     return r;
   }
 
-  /** The connection state. */
+  /** The connection state (a copy). */
   get state(): ConnectionState {
-    return this.st.connection;
+    return structuredClone(this.st.connection);
   }
 
   /** A deep copy of the engine's whole state (plain data), e.g. to fork a world. */

@@ -4,8 +4,10 @@
  * RspSessionID allocation as libspdm does it (0xFFFF, 0xFFFE, ... by free slot, so runs are
  * replayable) and the new session.
  */
+
 import { scheduleParams } from '../../crypto/key-schedule.ts';
 import { isWireError } from '../../wire/errors.ts';
+import { sessionIdOf } from '../../wire/spdm/key-exchange.ts';
 import {
   buildVersionSelectionOpaque,
   decodeOpaqueData,
@@ -37,11 +39,6 @@ export function versionSelectionOpaque(ctx: ResponderContext, selected: number):
   return buildVersionSelectionOpaque(selected, ctx.negotiated().version);
 }
 
-/** The session ID: RspSessionID in the upper half, ReqSessionID in the lower (DSP0274 10.16). */
-export function sessionIdOf(rspSessionId: number, reqSessionId: number): number {
-  return ((rspSessionId << 16) | reqSessionId) >>> 0;
-}
-
 /**
  * A free RspSessionID (libspdm_allocate_rsp_session_id: 0xFFFF minus the first free slot
  * index), or undefined when all `maxSessions` are in use.
@@ -54,7 +51,7 @@ export function allocateRspSessionId(
   for (let i = 0; i < ctx.config.maxSessions; i++) {
     const rsp = 0xffff - i;
     if (used.has(rsp)) continue;
-    if (ctx.sessions.has(sessionIdOf(rsp, reqSessionId))) continue;
+    if (ctx.sessions.has(sessionIdOf({ reqSessionId }, { rspSessionId: rsp }))) continue;
     return rsp;
   }
   return undefined;

@@ -107,7 +107,11 @@ export interface PciSigVdmOptions {
   response?: boolean;
 }
 
-const PCISIG_VENDOR_ID_BYTES = Uint8Array.of(PCISIG_VENDOR_ID & 0xff, PCISIG_VENDOR_ID >>> 8);
+/** The PCI-SIG VendorID as it appears on the wire (u16 LE). */
+export const PCISIG_VENDOR_ID_BYTES = Uint8Array.of(
+  PCISIG_VENDOR_ID & 0xff,
+  PCISIG_VENDOR_ID >>> 8,
+);
 
 /**
  * The VDM message object wrapping a PCI-SIG protocol message.

@@ -17,7 +17,11 @@ import {
   SPDM_KEY_EXCHANGE_RSP,
   SPDM_RANDOM_SIZE,
 } from '../../../wire/spdm/constants.ts';
-import type { KeyExchange, KeyExchangeRsp } from '../../../wire/spdm/key-exchange.ts';
+import {
+  type KeyExchange,
+  type KeyExchangeRsp,
+  sessionIdOf,
+} from '../../../wire/spdm/key-exchange.ts';
 import { deriveHandshakeKeys } from '../../session.ts';
 import { appendK, startSession, thBytes, thHash } from '../../transcript.ts';
 import {
@@ -33,7 +37,6 @@ import {
   allocateRspSessionId,
   newSession,
   selectSecuredVersion,
-  sessionIdOf,
   versionSelectionOpaque,
 } from '../session-setup.ts';
 
@@ -89,7 +92,7 @@ export function handleKeyExchange(
   const sigAt = bytes.length - S - (inClear ? 0 : H);
 
   // update: K, signature, TH1, handshake keys, VerifyData.
-  const id = sessionIdOf(rspSessionId, m.reqSessionId);
+  const id = sessionIdOf(m, { rspSessionId });
   const transcript = startSession(ctx.transcript, chainDigest);
   appendK(transcript, req.bytes);
   appendK(transcript, bytes.subarray(0, sigAt));

@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { verifyData } from '../../../crypto/key-schedule.ts';
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_ERROR_CODE, SPDM_PSK_EXCHANGE_RSP } from '../../../wire/spdm/constants.ts';
+import { sessionIdOf } from '../../../wire/spdm/key-exchange.ts';
 import type { PskExchange, PskExchangeRsp } from '../../../wire/spdm/psk.ts';
 import { deriveDataKeys, deriveHandshakeKeys } from '../../session.ts';
 import { appendK, startSession, thHash } from '../../transcript.ts';
@@ -27,7 +28,6 @@ import {
   allocateRspSessionId,
   newSession,
   selectSecuredVersion,
-  sessionIdOf,
   versionSelectionOpaque,
 } from '../session-setup.ts';
 
@@ -70,7 +70,7 @@ export function handlePskExchange(
   const bytes = encodeSpdm(rsp, ctx.codec({ request: m }));
 
   // update: K, TH1, handshake keys, VerifyData.
-  const id = sessionIdOf(rspSessionId, m.reqSessionId);
+  const id = sessionIdOf(m, { rspSessionId });
   const transcript = startSession(ctx.transcript);
   appendK(transcript, req.bytes);
   appendK(transcript, bytes.subarray(0, bytes.length - H));
