@@ -110,20 +110,27 @@ export function register(program: Command): void {
           `teeio demo: profile ${profile.name}, DSM behaviour ${o.behaviour}, TSM <-> DSM over function 0's DOE mailbox${o.seed ? `, seed "${o.seed}"` : ''}`,
         );
       }
+      // The summary names no path, so two runs of one seed print the same text.
+      let pcapObjects = 0;
       const result = await runLifecycle({
         profile,
         tdiFn,
         seed: o.seed,
         behaviour: o.behaviour,
         trace,
-        onWire: pcap ? (e) => pcap.writePayload(e.payload, stamp()) : undefined,
+        onWire: pcap
+          ? (e) => {
+              pcap.writePayload(e.payload, stamp());
+              pcapObjects++;
+            }
+          : undefined,
       });
       if (pcapFile) await new Promise<void>((res) => pcapFile.end(res));
       const checks = trace.records.filter((r) => r.kind === 'check');
       const failed = trace.failedChecks;
       if (!o.json) {
         console.log(
-          `\nsummary: ${n} SPDM messages, ${checks.length - failed.length}/${checks.length} checks held${o.pcap ? `, DOE traffic written to ${o.pcap}` : ''}`,
+          `\nsummary: ${n} SPDM messages, ${checks.length - failed.length}/${checks.length} checks held${o.pcap ? `, ${pcapObjects} DOE objects in the --pcap file` : ''}`,
         );
         for (const f of failed)
           console.log(`  FAILED: ${f.name}${f.detail ? `: ${f.detail}` : ''}`);
