@@ -21,6 +21,7 @@ export type RecordRejectReason =
   | 'not-ready' // the session has no keys for that direction yet
   | 'malformed' // the record layout or its plaintext did not parse
   | 'sequence' // MCTP: the header sequence number is not the expected one
+  | 'unsupported-application' // MCTP: a well-formed application message (PLDM, ...) no one here serves
   | 'decrypt-failed'; // the MAC did not verify (replay, reorder, tamper)
 
 /** What a requester checked (one name per check it makes). */

@@ -12,8 +12,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { digest } from '../../src/crypto/hash.ts';
 import { verifyData } from '../../src/crypto/key-schedule.ts';
+import { seededRandom } from '../../src/crypto/random.ts';
 import { SPDM_SIGNING_CONTEXT, spdmVerify } from '../../src/crypto/signing.ts';
-import { deriveHandshakeKeys } from '../../src/spdm/session.ts';
+import { deriveHandshakeKeys, protect } from '../../src/spdm/session.ts';
 import { concat } from '../../src/wire/hex.ts';
 import type { ChallengeAuth } from '../../src/wire/spdm/challenge.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
@@ -289,6 +290,24 @@ describe('SpdmResponder refuses what would break a session', () => {
       assert.equal(stateOf(responder), 'NEGOTIATED');
     });
   }
+
+  it('mctp: a well-formed PLDM message in a session gets no answer and is traced as unsupported, not malformed', () => {
+    const { r, responder, events } = setup('mctp');
+    vca(r);
+    const x = establishedSession(r, certificateChain(r));
+    // PLDM GetTID (MCTP message type 0x01), as spdm-emu's requester sends in its APP step.
+    const pldm = Uint8Array.of(0x80, 0x00, 0x02);
+    const sealed = protect(x.s.secured, pldm, seededRandom('pldm'), { mctpType: 0x01 });
+    x.s.secured = sealed.session;
+    assert.equal(responder.handle({ secured: true, bytes: sealed.record }), undefined);
+    const rejected = events.filter((e) => e.type === 'record-rejected');
+    assert.deepEqual(
+      rejected.map((e) => e.type === 'record-rejected' && e.reason),
+      ['unsupported-application'],
+    );
+    // The session goes on.
+    assert.equal(r.sendSecuredRaw(x.s, hdr(V13, C.SPDM_HEARTBEAT))?.[1], C.SPDM_HEARTBEAT_ACK);
+  });
 
   it('inside an established session: VCA and CHALLENGE refused, bad KEY_UPDATE refused', () => {
     const { r, responder } = setup();

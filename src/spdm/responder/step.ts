@@ -111,8 +111,9 @@ function handle(ctx: ResponderContext, m: TransportMessage): TransportMessage | 
     });
   }
   if (opened.mctpType !== undefined && opened.mctpType !== MCTP_MESSAGE_TYPE_SPDM) {
-    // An MCTP application message (e.g. PLDM): teeio's responder runs no application.
-    rejectRecord(ctx, rs.session.id, 'malformed');
+    // An MCTP application message (e.g. PLDM): teeio's responder runs no application, and
+    // the record itself was fine, so the trace must not call it malformed.
+    rejectRecord(ctx, rs.session.id, 'unsupported-application');
     return undefined;
   }
   return finish(ctx, process(ctx, { secured: false, bytes: opened.message }, rs), rs);
