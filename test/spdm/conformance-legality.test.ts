@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { requesterConfig } from '../../src/spdm/config.ts';
-import { RequesterCore, RequesterSession } from '../../src/spdm/requester/context.ts';
+import { RequesterContext } from '../../src/spdm/requester/context.ts';
 import { SpdmUsageError } from '../../src/spdm/requester/errors.ts';
-import { exchange } from '../../src/spdm/requester/exchange.ts';
+import { send } from '../../src/spdm/requester/exchange.ts';
+import { initialRequesterData } from '../../src/spdm/requester/state.ts';
 import { openSession } from '../../src/spdm/session.ts';
 import { connectionTranscript, startSession } from '../../src/spdm/transcript.ts';
 import {
@@ -107,22 +108,9 @@ describe('class 4: the requester refuses what the table forbids', () => {
     t.hash = 'sha384';
     return startSession(t);
   };
-  /** A requester core with one session in `kind`'s handshake phase and a transport that must stay unused. */
+  /** A requester step context with one session in `kind`'s handshake phase. */
   function core(kind: 'dhe' | 'psk') {
-    const sent: unknown[] = [];
-    const c = new RequesterCore(
-      requesterConfig(),
-      {
-        binding: 'pci_doe',
-        exchange: async (m) => {
-          sent.push(m);
-          throw new Error('nothing may be sent');
-        },
-        close: async () => {},
-      },
-      connectionTranscript(),
-      {},
-    );
+    const data = initialRequesterData();
     const secured = openSession({
       id: 0x01010101,
       kind,
@@ -131,8 +119,15 @@ describe('class 4: the requester refuses what the table forbids', () => {
       schedule: { version: 0x13, hash: 'sha384', aeadKeySize: 32 },
       aead: 'aes-256-gcm',
     });
-    const s = new RequesterSession(secured, sessionTranscript(), 0, 240, 0x1100);
-    return { c, s, sent };
+    data.sessions.set(secured.id, {
+      secured,
+      transcript: sessionTranscript(),
+      slot: 0,
+      heartbeatPeriod: 240,
+      securedMessageVersion: 0x1100,
+    });
+    const c = new RequesterContext(requesterConfig(), {}, data);
+    return { c, s: secured.id };
   }
   const rows: [string, 'dhe' | 'psk', string, RegExp][] = [
     [
@@ -156,25 +151,31 @@ describe('class 4: the requester refuses what the table forbids', () => {
     ],
   ];
   for (const [name, kind, req, message] of rows) {
-    it(`${name}: SpdmUsageError, nothing sent`, async () => {
-      const { c, s, sent } = core(kind);
-      await assert.rejects(
-        exchange(c, bytes(req), { code: undefined, codec: undefined }, { session: s }),
+    it(`${name}: SpdmUsageError, nothing sent`, () => {
+      const { c, s } = core(kind);
+      assert.throws(
+        () =>
+          send(c, {
+            request: bytes(req),
+            expect: { code: undefined, codec: undefined },
+            route: { sessionId: s },
+          }),
         (e: unknown) => {
           assert.ok(e instanceof SpdmUsageError, String(e));
           assert.match(e.message, message);
           return true;
         },
       );
-      assert.equal(sent.length, 0);
+      assert.deepEqual(c.events, [], 'not even traced as sent');
     });
   }
-  it('END_SESSION in the clear: SpdmUsageError naming SessionRequired', async () => {
-    const { c, sent } = core('dhe');
-    await assert.rejects(
-      exchange(c, bytes(REQ.endSession), { code: undefined, codec: undefined }),
+  it('END_SESSION in the clear: SpdmUsageError naming SessionRequired', () => {
+    const { c } = core('dhe');
+    assert.throws(
+      () =>
+        send(c, { request: bytes(REQ.endSession), expect: { code: undefined, codec: undefined } }),
       /END_SESSION cannot be sent in the clear \(DSP0274: the responder answers SessionRequired\)/,
     );
-    assert.equal(sent.length, 0);
+    assert.deepEqual(c.events, []);
   });
 });

@@ -30,9 +30,10 @@ import {
 import { codecSizes } from '../codec-sizes.ts';
 import { preferenceMask } from '../config.ts';
 import { appendA, resetForRequest } from '../transcript.ts';
-import type { AlgorithmSelection, Negotiated, RequesterCore } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import type { ExchangeProgress, Outgoing, Received } from './exchange.ts';
+import type { AlgorithmSelection, Negotiated } from './state.ts';
 
 const single = (v: number) => v !== 0 && (v & (v - 1)) === 0;
 
@@ -51,25 +52,24 @@ function checkPick(
   return undefined;
 }
 
-/**
- * Runs NEGOTIATE_ALGORITHMS.
- * @throws SpdmUsageError before CAPABILITIES; SpdmVerifyError 'algorithms'; whatever
- *   `exchange` throws.
- */
-export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiated> {
-  // -- check state
-  const c = core.conn;
+/** The connection state NEGOTIATE_ALGORITHMS needs. @throws SpdmUsageError otherwise. */
+function afterCapabilities(ctx: RequesterContext) {
+  const c = ctx.conn;
   if (c.state !== 'AFTER_CAPABILITIES') {
     throw new SpdmUsageError(
       `NEGOTIATE_ALGORITHMS needs CAPABILITIES first (connection is ${c.state})`,
     );
   }
-  const v = c.version;
-  const prefs = core.config.algorithms;
-  const session = (c.localFlags & (SPDM_CAP.KEY_EX_CAP | SPDM_CAP.PSK_CAP_RESPONDER)) !== 0;
+  return c;
+}
 
-  // -- request
-  const offer = {
+/** What we offer: our preference masks, the session ones only when we can hold sessions. */
+function offerOf(ctx: RequesterContext) {
+  const c = afterCapabilities(ctx);
+  const v = c.version;
+  const prefs = ctx.config.algorithms;
+  const session = (c.localFlags & (SPDM_CAP.KEY_EX_CAP | SPDM_CAP.PSK_CAP_RESPONDER)) !== 0;
+  return {
     baseAsym: preferenceMask(prefs.baseAsym),
     baseHash: preferenceMask(prefs.baseHash),
     dhe: session ? preferenceMask(prefs.dhe) : 0,
@@ -84,7 +84,23 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
         : v >= SPDM_VERSION_12
           ? prefs.opaqueDataFormat & 0xf
           : 0,
+    // libspdm offers the DMTF measurement extension log format from 1.3 on.
+    mel: v >= SPDM_VERSION_13 ? SPDM_MEL_SPECIFICATION_DMTF : 0,
   };
+}
+
+/**
+ * Builds NEGOTIATE_ALGORITHMS.
+ * @throws SpdmUsageError before CAPABILITIES.
+ */
+export function startNegotiateAlgorithms(ctx: RequesterContext): Outgoing {
+  // -- check state
+  const c = afterCapabilities(ctx);
+  const v = c.version;
+  const prefs = ctx.config.algorithms;
+
+  // -- request
+  const offer = offerOf(ctx);
   // libspdm's order: DHE, AEAD, ReqBaseAsymAlg, KeySchedule.
   const tables: AlgStructTable[] = [];
   const table = (algType: number, algSupported: number) =>
@@ -102,19 +118,31 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
     otherParamsSupport: offer.opaque,
     baseAsymAlgo: offer.baseAsym,
     baseHashAlgo: offer.baseHash,
-    // libspdm offers the DMTF measurement extension log format from 1.3 on.
-    melSpecification: v >= SPDM_VERSION_13 ? SPDM_MEL_SPECIFICATION_DMTF : 0,
+    melSpecification: offer.mel,
     extAsym: [],
     extHash: [],
     algStructs: tables,
   };
-  const request = encodeSpdm(req);
-  resetForRequest(core.transcript, SPDM_NEGOTIATE_ALGORITHMS, false);
-  const { value: rsp, bytes } = await exchange<Algorithms>(core, request, {
-    code: SPDM_ALGORITHMS,
-    version: v,
-    codec: { version: v },
-  });
+  resetForRequest(ctx.transcript, SPDM_NEGOTIATE_ALGORITHMS, false);
+  return {
+    request: encodeSpdm(req),
+    expect: { code: SPDM_ALGORITHMS, version: v, codec: { version: v } },
+  };
+}
+
+/**
+ * Checks ALGORITHMS: single bits we offered, what the capabilities need, a suite teeio runs.
+ * @throws SpdmVerifyError 'algorithms'.
+ */
+export function absorbAlgorithms(
+  ctx: RequesterContext,
+  ex: ExchangeProgress,
+  { value: rsp, bytes }: Received<Algorithms>,
+): Negotiated {
+  const c = afterCapabilities(ctx);
+  const v = c.version;
+  const prefs = ctx.config.algorithms;
+  const offer = offerOf(ctx);
 
   // -- verify
   const peer = c.peer.flags;
@@ -153,7 +181,7 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
     checkPick('AEADCipherSuite', sel.aead, offer.aead, keyEx),
     checkPick('KeySchedule', sel.keySchedule, offer.keySchedule, keyEx),
     checkPick('ReqBaseAsymAlg', sel.reqBaseAsym, offer.reqBaseAsym, false),
-    checkPick('MELspecificationSel', rsp.melSpecificationSel, req.melSpecification, false),
+    checkPick('MELspecificationSel', rsp.melSpecificationSel, offer.mel, false),
     v >= SPDM_VERSION_12
       ? checkPick('OpaqueDataFormat', sel.otherParams & 0xf, offer.opaque & 0xf, false)
       : undefined,
@@ -174,7 +202,7 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
       problems.push(e.message);
     }
   }
-  core.verified('algorithms', problems.length === 0);
+  ctx.verified('algorithms', problems.length === 0);
   if (!suite || problems.length) throw new SpdmVerifyError('algorithms', problems.join('; '));
 
   // -- update
@@ -196,11 +224,11 @@ export async function negotiateAlgorithms(core: RequesterCore): Promise<Negotiat
       (has(SPDM_CAP.MULTI_KEY_CAP_ONLY) ||
         (has(SPDM_CAP.MULTI_KEY_CAP_NEG) && (offer.opaque & SPDM_ALGORITHMS_MULTI_KEY_CONN) !== 0)),
   };
-  appendA(core.transcript, request);
-  appendA(core.transcript, bytes);
-  core.transcript.hash = suite.hash;
-  core.transcript.version = v;
-  core.transcript.multiKeyConn = negotiated.multiKeyConn;
-  core.setState({ state: 'NEGOTIATED', negotiated });
+  appendA(ctx.transcript, ex.request);
+  appendA(ctx.transcript, bytes);
+  ctx.transcript.hash = suite.hash;
+  ctx.transcript.version = v;
+  ctx.transcript.multiKeyConn = negotiated.multiKeyConn;
+  ctx.setState({ state: 'NEGOTIATED', negotiated });
   return negotiated;
 }

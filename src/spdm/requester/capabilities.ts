@@ -15,25 +15,25 @@ import {
 } from '../../wire/spdm/constants.ts';
 import { capabilityFlagsProblem, transferSizeProblem } from '../capability-rules.ts';
 import { appendA, resetForRequest } from '../transcript.ts';
-import type { PeerCapabilities, RequesterCore } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import type { ExchangeProgress, Outgoing, Received } from './exchange.ts';
+import type { PeerCapabilities } from './state.ts';
 
 /**
- * Runs GET_CAPABILITIES.
- * @throws SpdmUsageError before VERSION; SpdmVerifyError 'capabilities'; whatever
- *   `exchange` throws.
+ * Builds GET_CAPABILITIES.
+ * @throws SpdmUsageError before VERSION.
  */
-export async function getCapabilities(core: RequesterCore): Promise<PeerCapabilities> {
+export function startGetCapabilities(ctx: RequesterContext): Outgoing {
   // -- check state
-  const c = core.conn;
+  const c = ctx.conn;
   if (c.state !== 'AFTER_VERSION') {
     throw new SpdmUsageError(`GET_CAPABILITIES needs a fresh VERSION (connection is ${c.state})`);
   }
   const v = c.version;
-  const cfg = core.config;
+  const cfg = ctx.config;
 
-  // -- request / response
+  // -- request
   const req: GetCapabilities = { version: v, code: SPDM_GET_CAPABILITIES, param1: 0 };
   if (v >= SPDM_VERSION_11) {
     req.ctExponent = cfg.ctExponent;
@@ -43,13 +43,26 @@ export async function getCapabilities(core: RequesterCore): Promise<PeerCapabili
     req.dataTransferSize = cfg.dataTransferSize;
     req.maxSpdmMsgSize = cfg.maxSpdmMsgSize;
   }
-  const request = encodeSpdm(req);
-  resetForRequest(core.transcript, SPDM_GET_CAPABILITIES, false);
-  const { value, bytes } = await exchange<Capabilities>(core, request, {
-    code: SPDM_CAPABILITIES,
-    version: v,
-    codec: { version: v, request: req },
-  });
+  resetForRequest(ctx.transcript, SPDM_GET_CAPABILITIES, false);
+  return {
+    request: encodeSpdm(req),
+    expect: { code: SPDM_CAPABILITIES, version: v, codec: { version: v, request: req } },
+  };
+}
+
+/**
+ * Checks CAPABILITIES against DSP0274's rules for a responder.
+ * @throws SpdmVerifyError 'capabilities'.
+ */
+export function absorbCapabilities(
+  ctx: RequesterContext,
+  ex: ExchangeProgress,
+  { value, bytes }: Received<Capabilities>,
+): PeerCapabilities {
+  const c = ctx.conn;
+  if (c.state !== 'AFTER_VERSION') throw new SpdmUsageError('CAPABILITIES without VERSION');
+  const v = c.version;
+  const req = ex.expect.codec?.request as GetCapabilities;
 
   // -- verify
   const peer: PeerCapabilities = {
@@ -61,12 +74,12 @@ export async function getCapabilities(core: RequesterCore): Promise<PeerCapabili
   const problem =
     capabilityFlagsProblem(peer.flags, 'responder', v) ??
     transferSizeProblem(peer.flags, peer.dataTransferSize ?? 0, peer.maxSpdmMsgSize ?? 0, v);
-  core.verified('capabilities', problem === undefined);
+  ctx.verified('capabilities', problem === undefined);
   if (problem) throw new SpdmVerifyError('capabilities', problem);
 
   // -- update
-  appendA(core.transcript, request);
-  appendA(core.transcript, bytes);
-  core.setState({ state: 'AFTER_CAPABILITIES', version: v, peer, localFlags: req.flags ?? 0 });
+  appendA(ctx.transcript, ex.request);
+  appendA(ctx.transcript, bytes);
+  ctx.setState({ state: 'AFTER_CAPABILITIES', version: v, peer, localFlags: req.flags ?? 0 });
   return peer;
 }

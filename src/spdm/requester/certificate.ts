@@ -4,9 +4,11 @@
  * larger than our DataTransferSize allows, each request and response into transcript B,
  * then verifies the chain against the trust anchors (crypto/cert-verify: signatures,
  * RootHash, validity, the leaf key against BaseAsymSel) and, when DIGESTS was read, that
- * the chain hashes to the slot's digest. With a VerifiedChainCache in the requester options
- * and a DIGESTS that names a cached chain for the slot, no GET_CERTIFICATE is sent at all:
- * the chain the digest names already verified under the same policy (section 10.6).
+ * the chain hashes to the slot's digest. The portions read so far are the call's progress
+ * (plain data), so the next GET_CERTIFICATE follows from the state alone. With a
+ * VerifiedChainCache in the requester options and a DIGESTS that names a cached chain for
+ * the slot, no GET_CERTIFICATE is sent at all: the chain the digest names already verified
+ * under the same policy (section 10.6).
  */
 import { type CertVerifyOptions, verifyCertChain } from '../../crypto/cert-verify.ts';
 import { digest } from '../../crypto/hash.ts';
@@ -15,9 +17,11 @@ import type { Certificate, GetCertificate } from '../../wire/spdm/certificate.ts
 import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_CERTIFICATE, SPDM_GET_CERTIFICATE } from '../../wire/spdm/constants.ts';
 import { appendB, resetForRequest } from '../transcript.ts';
-import type { PeerChain, RequesterCore } from './context.ts';
+import { type RequesterContext, spkiOf } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import type { ExchangeProgress, Outgoing, Received } from './exchange.ts';
+import type { FlowStep } from './flow.ts';
+import type { ChainRecord } from './state.ts';
 
 /** libspdm's LIBSPDM_MAX_CERT_CHAIN_BLOCK_LEN. */
 const DEFAULT_BLOCK_LENGTH = 1024;
@@ -26,118 +30,156 @@ const CERTIFICATE_HEADER_SIZE = 8;
 /** The chain buffer's Length field is a u16. */
 const MAX_CHAIN_SIZE = 0xffff;
 
+/** The chain read so far, and the portion asked for. */
+export interface CertificateProgress {
+  portions: Uint8Array[];
+  /** The chain's length, once the first CERTIFICATE told it. */
+  total: number | undefined;
+  /** Offset and Length of the GET_CERTIFICATE in flight. */
+  offset: number;
+  length: number;
+}
+
+type Step = FlowStep<CertificateProgress, ChainRecord>;
+
+function verifyOptions(ctx: RequesterContext): CertVerifyOptions {
+  const n = ctx.negotiated();
+  return {
+    hash: n.suite.hash,
+    trustAnchors: ctx.config.trustAnchors,
+    asym: n.suite.asym,
+    at: ctx.options.verifyAt,
+    require: ctx.options.leaf,
+  };
+}
+
+/** The GET_CERTIFICATE for the portion at `offset`, and the progress that waits for it. */
+function portionRequest(
+  ctx: RequesterContext,
+  slot: number,
+  portions: Uint8Array[],
+  offset: number,
+  total: number | undefined,
+): { send: Outgoing; progress: CertificateProgress } {
+  const n = ctx.negotiated();
+  const block = Math.min(
+    ctx.options.certificateBlockLength ?? DEFAULT_BLOCK_LENGTH,
+    ctx.config.dataTransferSize - CERTIFICATE_HEADER_SIZE,
+    n.peer.maxSpdmMsgSize
+      ? n.peer.maxSpdmMsgSize - CERTIFICATE_HEADER_SIZE
+      : Number.POSITIVE_INFINITY,
+  );
+  const req: GetCertificate = {
+    version: n.version,
+    code: SPDM_GET_CERTIFICATE,
+    slotId: slot,
+    requestAttributes: 0,
+    offset,
+    length: total === undefined ? block : Math.min(block, total - offset),
+  };
+  resetForRequest(ctx.transcript, SPDM_GET_CERTIFICATE, ctx.authenticated);
+  return {
+    send: {
+      request: encodeSpdm(req),
+      expect: { code: SPDM_CERTIFICATE, version: n.version, codec: { version: n.version } },
+    },
+    progress: { portions, total, offset, length: req.length },
+  };
+}
+
 /**
- * Reads and verifies the chain of `slot`, or takes it from the chain cache when the last
- * DIGESTS names a chain cached for the slot.
- * @throws SpdmUsageError before ALGORITHMS, without CERT_CAP or for a slot outside 0..7;
- *   SpdmVerifyError 'response' / 'response-size' for portions that do not add up,
- *   'certificate-chain' when the chain does not verify, 'digests' when it does not match
- *   DIGESTS; whatever `exchange` throws.
+ * The first GET_CERTIFICATE of `slot`, or the cached chain when the last DIGESTS names a
+ * chain cached for the slot.
+ * @throws SpdmUsageError before ALGORITHMS, without CERT_CAP or for a slot outside 0..7.
  */
-export async function getCertificate(core: RequesterCore, slot: number): Promise<PeerChain> {
+export function startGetCertificate(ctx: RequesterContext, slot: number): Step {
   // -- check state
-  const n = core.negotiated();
+  const n = ctx.negotiated();
   if ((n.peer.flags & SPDM_CAP.CERT_CAP) === 0) {
     throw new SpdmUsageError('the responder has no CERT_CAP: no GET_CERTIFICATE');
   }
   if (!Number.isInteger(slot) || slot < 0 || slot > 7) {
     throw new SpdmUsageError(`certificate slot ${slot} is not 0..7`);
   }
-  const verifyOptions: CertVerifyOptions = {
-    hash: n.suite.hash,
-    trustAnchors: core.config.trustAnchors,
-    asym: n.suite.asym,
-    at: core.options.verifyAt,
-    require: core.options.leaf,
-  };
-  const cache = core.options.chainCache;
-  const claimed = core.digests.get(slot);
-  const hit = cache && claimed && cache.find(verifyOptions, claimed);
+  const cache = ctx.options.chainCache;
+  const claimed = ctx.data.digests.get(slot);
+  const hit = cache && claimed && cache.find(verifyOptions(ctx), claimed);
   if (hit) {
-    const chain: PeerChain = {
+    const chain: ChainRecord = {
       slot,
       buffer: hit.buffer,
       hash: hit.hash,
       certificates: hit.certificates,
-      leafPublicKey: hit.leafPublicKey,
+      leafSpki: spkiOf(hit.leafPublicKey),
       subject: hit.subject,
       issuer: hit.issuer,
     };
-    core.chains.set(slot, chain);
-    return chain;
+    ctx.data.chains.set(slot, chain);
+    return { result: chain };
   }
 
-  const block = Math.min(
-    core.options.certificateBlockLength ?? DEFAULT_BLOCK_LENGTH,
-    core.config.dataTransferSize - CERTIFICATE_HEADER_SIZE,
-    n.peer.maxSpdmMsgSize
-      ? n.peer.maxSpdmMsgSize - CERTIFICATE_HEADER_SIZE
-      : Number.POSITIVE_INFINITY,
-  );
+  // -- request: the first portion
+  return portionRequest(ctx, slot, [], 0, undefined);
+}
 
-  // -- request / response, portion by portion
-  const portions: Uint8Array[] = [];
-  let offset = 0;
-  let total: number | undefined;
-  for (;;) {
-    const req: GetCertificate = {
-      version: n.version,
-      code: SPDM_GET_CERTIFICATE,
-      slotId: slot,
-      requestAttributes: 0,
-      offset,
-      length: total === undefined ? block : Math.min(block, total - offset),
-    };
-    const request = encodeSpdm(req);
-    resetForRequest(core.transcript, SPDM_GET_CERTIFICATE, core.authenticated);
-    const { value, bytes } = await exchange<Certificate>(core, request, {
-      code: SPDM_CERTIFICATE,
-      version: n.version,
-      codec: { version: n.version },
-    });
-    const portion = value.certChain.length;
-    const problem =
-      value.slotId !== slot
-        ? `CERTIFICATE is for slot ${value.slotId}, asked for ${slot}`
-        : portion === 0 || portion > req.length
-          ? `PortionLength ${portion} for a Length of ${req.length}`
-          : total !== undefined && offset + portion + value.remainderLength !== total
-            ? `portions add up to ${offset + portion + value.remainderLength}, not ${total}`
-            : undefined;
-    if (problem) {
-      core.verified('response-size', false);
-      throw new SpdmVerifyError('response-size', problem);
-    }
-    total ??= portion + value.remainderLength;
-    if (total > MAX_CHAIN_SIZE) {
-      core.verified('response-size', false);
-      throw new SpdmVerifyError(
-        'response-size',
-        `a ${total}-byte chain does not fit its u16 Length`,
-      );
-    }
-    appendB(core.transcript, request);
-    appendB(core.transcript, bytes);
-    portions.push(value.certChain);
-    offset += portion;
-    if (value.remainderLength === 0) break;
+/**
+ * Takes one CERTIFICATE: asks for the next portion, or verifies the whole chain.
+ * @throws SpdmVerifyError 'response-size' for portions that do not add up,
+ *   'certificate-chain' when the chain does not verify, 'digests' when it does not match
+ *   DIGESTS.
+ */
+export function absorbCertificate(
+  ctx: RequesterContext,
+  slot: number,
+  ex: ExchangeProgress,
+  progress: CertificateProgress,
+  { value, bytes }: Received<Certificate>,
+): Step {
+  const n = ctx.negotiated();
+  const { total, offset, length } = progress;
+  const portion = value.certChain.length;
+  const problem =
+    value.slotId !== slot
+      ? `CERTIFICATE is for slot ${value.slotId}, asked for ${slot}`
+      : portion === 0 || portion > length
+        ? `PortionLength ${portion} for a Length of ${length}`
+        : total !== undefined && offset + portion + value.remainderLength !== total
+          ? `portions add up to ${offset + portion + value.remainderLength}, not ${total}`
+          : undefined;
+  if (problem) {
+    ctx.verified('response-size', false);
+    throw new SpdmVerifyError('response-size', problem);
+  }
+  const chainSize = total ?? portion + value.remainderLength;
+  if (chainSize > MAX_CHAIN_SIZE) {
+    ctx.verified('response-size', false);
+    throw new SpdmVerifyError(
+      'response-size',
+      `a ${chainSize}-byte chain does not fit its u16 Length`,
+    );
+  }
+  appendB(ctx.transcript, ex.request);
+  appendB(ctx.transcript, bytes);
+  const portions = [...progress.portions, value.certChain];
+  if (value.remainderLength !== 0) {
+    return portionRequest(ctx, slot, portions, offset + portion, chainSize);
   }
   const buffer = concat(...portions);
 
   // -- verify the chain, then that DIGESTS named this chain
-  const result = cache
-    ? cache.verify(buffer, verifyOptions)
-    : verifyCertChain(buffer, verifyOptions);
-  core.verified('certificate-chain', result.ok);
+  const options = verifyOptions(ctx);
+  const cache = ctx.options.chainCache;
+  const result = cache ? cache.verify(buffer, options) : verifyCertChain(buffer, options);
+  ctx.verified('certificate-chain', result.ok);
   if (!result.ok) {
     const where = result.certIndex >= 0 ? ` (certificate ${result.certIndex})` : '';
     throw new SpdmVerifyError('certificate-chain', `${result.reason}${where}: ${result.detail}`);
   }
   const hash = digest(n.suite.hash, buffer);
-  const known = core.digests.get(slot);
+  const known = ctx.data.digests.get(slot);
   if (known) {
     const same = bytesEqual(known, hash);
-    core.verified('digests', same);
+    ctx.verified('digests', same);
     if (!same) {
       throw new SpdmVerifyError(
         'digests',
@@ -147,16 +189,15 @@ export async function getCertificate(core: RequesterCore, slot: number): Promise
   }
 
   // -- update
-  const leaf = result.leaf;
-  const chain: PeerChain = {
+  const chain: ChainRecord = {
     slot,
     buffer,
     hash,
     certificates: result.certificates,
-    leafPublicKey: result.leafPublicKey,
-    subject: leaf.subject,
-    issuer: leaf.issuer,
+    leafSpki: spkiOf(result.leafPublicKey),
+    subject: result.leaf.subject,
+    issuer: result.leaf.issuer,
   };
-  core.chains.set(slot, chain);
-  return chain;
+  ctx.data.chains.set(slot, chain);
+  return { result: chain };
 }

@@ -9,9 +9,9 @@ import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_DIGESTS, SPDM_GET_DIGESTS } from '../../wire/spdm/constants.ts';
 import { type Digests, slotsOfMask } from '../../wire/spdm/digests.ts';
 import { appendB, resetForRequest, setD } from '../transcript.ts';
-import type { RequesterCore } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import type { ExchangeProgress, Outgoing, Received } from './exchange.ts';
 
 export interface DigestsResult {
   /** Param2: the slots whose digest was sent. */
@@ -21,40 +21,52 @@ export interface DigestsResult {
 }
 
 /**
- * Runs GET_DIGESTS.
- * @throws SpdmUsageError before ALGORITHMS or when the responder has no CERT_CAP;
- *   SpdmVerifyError 'digests' when no slot is provisioned; whatever `exchange` throws.
+ * Builds GET_DIGESTS.
+ * @throws SpdmUsageError before ALGORITHMS or when the responder has no CERT_CAP.
  */
-export async function getDigests(core: RequesterCore): Promise<DigestsResult> {
+export function startGetDigests(ctx: RequesterContext): Outgoing {
   // -- check state
-  const n = core.negotiated();
+  const n = ctx.negotiated();
   if ((n.peer.flags & SPDM_CAP.CERT_CAP) === 0) {
     throw new SpdmUsageError('the responder has no CERT_CAP: no GET_DIGESTS');
   }
 
-  // -- request / response
-  const request = encodeSpdm({ version: n.version, code: SPDM_GET_DIGESTS });
-  resetForRequest(core.transcript, SPDM_GET_DIGESTS, core.authenticated);
-  const { value, bytes } = await exchange<Digests>(core, request, {
-    code: SPDM_DIGESTS,
-    version: n.version,
-    codec: { version: n.version, sizes: n.sizes },
-  });
+  // -- request
+  resetForRequest(ctx.transcript, SPDM_GET_DIGESTS, ctx.authenticated);
+  return {
+    request: encodeSpdm({ version: n.version, code: SPDM_GET_DIGESTS }),
+    expect: {
+      code: SPDM_DIGESTS,
+      version: n.version,
+      codec: { version: n.version, sizes: n.sizes },
+    },
+  };
+}
 
+/**
+ * Takes DIGESTS.
+ * @throws SpdmVerifyError 'digests' when no slot is provisioned.
+ */
+export function absorbDigests(
+  ctx: RequesterContext,
+  ex: ExchangeProgress,
+  { value, bytes }: Received<Digests>,
+): DigestsResult {
   // -- verify
   const slots = slotsOfMask(value.slotMask);
-  core.verified('digests', slots.length > 0);
+  ctx.verified('digests', slots.length > 0);
   if (slots.length === 0) throw new SpdmVerifyError('digests', 'DIGESTS names no slot');
 
   // -- update
-  appendB(core.transcript, request);
-  appendB(core.transcript, bytes);
-  setD(core.transcript, bytes);
-  core.digests.clear();
-  for (const [i, slot] of slots.entries()) core.digests.set(slot, value.digests[i]);
-  for (const [slot, chain] of core.chains) {
-    const d = core.digests.get(slot);
-    if (!d || !bytesEqual(d, chain.hash)) core.chains.delete(slot);
+  const { transcript: t, data } = ctx;
+  appendB(t, ex.request);
+  appendB(t, bytes);
+  setD(t, bytes);
+  data.digests.clear();
+  for (const [i, slot] of slots.entries()) data.digests.set(slot, value.digests[i]);
+  for (const [slot, chain] of data.chains) {
+    const d = data.digests.get(slot);
+    if (!d || !bytesEqual(d, chain.hash)) data.chains.delete(slot);
   }
-  return { slotMask: value.slotMask, digests: new Map(core.digests) };
+  return { slotMask: value.slotMask, digests: new Map(data.digests) };
 }

@@ -5,34 +5,33 @@
  */
 import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_END_SESSION, SPDM_END_SESSION_ACK } from '../../wire/spdm/constants.ts';
-import type { EndSessionAck } from '../../wire/spdm/end-session.ts';
-import type { RequesterCore, RequesterSession } from './context.ts';
-import { sessionExchange } from './exchange.ts';
+import type { RequesterContext } from './context.ts';
+import { type Outgoing, sessionRequest } from './exchange.ts';
 
 /**
- * Sends END_SESSION in `s` and ends it locally.
+ * Builds END_SESSION in session `sessionId` (END_SESSION_ACK carries nothing to check).
  * @param clearNegotiatedState ask the responder not to keep the negotiated state cached
- * @throws SpdmUsageError outside an established session; whatever `exchange` throws (the
- *   session is ended all the same).
+ * @throws SpdmUsageError outside an established session.
  */
-export async function endSession(
-  core: RequesterCore,
-  s: RequesterSession,
-  clearNegotiatedState = false,
-): Promise<void> {
+export function startEndSession(
+  ctx: RequesterContext,
+  sessionId: number,
+  clearNegotiatedState: boolean,
+): Outgoing {
   // -- check state
-  const n = core.negotiated();
-  s.requireEstablished();
+  const n = ctx.negotiated();
+  ctx.established(sessionId);
 
-  // -- request / response, then forget the session in any case
+  // -- request
   const request = encodeSpdm({
     version: n.version,
     code: SPDM_END_SESSION,
     preserveNegotiatedStateClear: clearNegotiatedState,
   });
-  try {
-    await sessionExchange<EndSessionAck>(core, s, request, SPDM_END_SESSION_ACK);
-  } finally {
-    core.dropSession(s, 'end-session');
-  }
+  return sessionRequest(ctx, sessionId, request, SPDM_END_SESSION_ACK);
+}
+
+/** The session is over once END_SESSION went out, whatever came back. */
+export function endedSession(ctx: RequesterContext, sessionId: number): void {
+  ctx.dropSession(sessionId, 'end-session');
 }

@@ -14,45 +14,43 @@ import { SPDM_FINISH, SPDM_FINISH_RSP } from '../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../wire/spdm/finish.ts';
 import { deriveDataKeys, establishSession } from '../session.ts';
 import { appendF, resetForRequest, thBytes, thHash } from '../transcript.ts';
-import type { RequesterCore, RequesterSession } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import type { ExchangeProgress, Outgoing, Received } from './exchange.ts';
 
 /** The size of an SPDM message header (the part of FINISH / FINISH_RSP before its fields). */
 const HEADER_SIZE = 4;
 
 /**
- * Runs FINISH for a session in its handshake phase; on success it is established.
- * @throws SpdmUsageError when the session is not in its handshake; SpdmVerifyError
- *   'finish-verify-data', 'secured-record'; whatever `exchange` throws. The caller drops
- *   the session on failure.
+ * Builds FINISH for a session in its handshake phase.
+ * @throws SpdmUsageError when the session is not in its handshake.
  */
-export async function finish(core: RequesterCore, s: RequesterSession): Promise<void> {
+export function startFinish(ctx: RequesterContext, sessionId: number): Outgoing {
   // -- check state
-  const n = core.negotiated();
+  const n = ctx.negotiated();
+  const s = ctx.session(sessionId);
   const hs = s.secured.phase === 'handshake' ? s.secured.handshake : undefined;
   if (!hs) {
-    throw new SpdmUsageError(`session 0x${s.id.toString(16)} is not in its handshake`);
+    throw new SpdmUsageError(`session 0x${sessionId.toString(16)} is not in its handshake`);
   }
-  const st = s.transcript;
-  const hash = n.suite.hash;
-  const schedule = s.secured.schedule;
 
-  // -- request / response
+  // -- request
   const header = Uint8Array.of(n.version, SPDM_FINISH, 0, 0);
   const fin: Finish = {
     version: n.version,
     code: SPDM_FINISH,
     signatureIncluded: false,
     reqSlotId: 0,
-    verifyData: verifyData(schedule, hs.request.finishedKey, digest(hash, thBytes(st), header)),
+    verifyData: verifyData(
+      s.secured.schedule,
+      hs.request.finishedKey,
+      digest(n.suite.hash, thBytes(s.transcript), header),
+    ),
   };
-  const request = encodeSpdm(fin, { sizes: n.sizes });
-  resetForRequest(core.transcript, SPDM_FINISH, core.authenticated, st);
-  const { bytes } = await exchange<FinishRsp>(
-    core,
-    request,
-    {
+  resetForRequest(ctx.transcript, SPDM_FINISH, ctx.authenticated, s.transcript);
+  return {
+    request: encodeSpdm(fin, { sizes: n.sizes }),
+    expect: {
       code: SPDM_FINISH_RSP,
       version: n.version,
       codec: {
@@ -61,20 +59,38 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
         handshakeInTheClear: n.handshakeInTheClear,
       },
     },
-    { session: s, clear: n.handshakeInTheClear },
-  );
+    route: { sessionId, clear: n.handshakeInTheClear },
+  };
+}
+
+/**
+ * Takes FINISH_RSP; the session is established (the key switch).
+ * @throws SpdmVerifyError 'finish-verify-data'.
+ */
+export function absorbFinishRsp(
+  ctx: RequesterContext,
+  sessionId: number,
+  ex: ExchangeProgress,
+  { bytes }: Received<FinishRsp>,
+): void {
+  const n = ctx.negotiated();
+  const s = ctx.session(sessionId);
+  if (s.secured.phase !== 'handshake' || !s.secured.handshake)
+    throw new SpdmUsageError(`session 0x${sessionId.toString(16)} is not in its handshake`);
+  const hs = s.secured.handshake;
+  const st = s.transcript;
 
   // -- verify (in the clear only: otherwise the handshake key's MAC vouched for it)
-  appendF(st, request);
+  appendF(st, ex.request);
   if (n.handshakeInTheClear) {
     const expected = verifyData(
-      schedule,
+      s.secured.schedule,
       hs.response.finishedKey,
-      digest(hash, thBytes(st), bytes.subarray(0, HEADER_SIZE)),
+      digest(n.suite.hash, thBytes(st), bytes.subarray(0, HEADER_SIZE)),
     );
     const got = bytes.subarray(HEADER_SIZE);
     const same = got.length === expected.length && timingSafeEqual(expected, got);
-    core.verified('finish-verify-data', same, s.id);
+    ctx.verified('finish-verify-data', same, sessionId);
     if (!same)
       throw new SpdmVerifyError(
         'finish-verify-data',
@@ -85,12 +101,12 @@ export async function finish(core: RequesterCore, s: RequesterSession): Promise<
 
   // -- update: the key switch
   s.secured = establishSession(deriveDataKeys(s.secured, thHash(st)));
-  core.emit({
+  ctx.emit({
     type: 'session',
     role: 'requester',
-    connectionId: core.config.connectionId,
-    sessionId: s.id,
-    kind: s.kind,
+    connectionId: ctx.config.connectionId,
+    sessionId,
+    kind: s.secured.kind,
     phase: 'established',
   });
 }

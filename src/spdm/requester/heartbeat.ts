@@ -8,30 +8,30 @@
  */
 import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_HEARTBEAT, SPDM_HEARTBEAT_ACK } from '../../wire/spdm/constants.ts';
-import type { HeartbeatAck } from '../../wire/spdm/heartbeat.ts';
-import type { RequesterCore, RequesterSession } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmUsageError } from './errors.ts';
-import { sessionExchange } from './exchange.ts';
+import { type Outgoing, sessionRequest } from './exchange.ts';
 
 /**
- * Sends HEARTBEAT in `s`.
+ * Builds HEARTBEAT in session `sessionId` (HEARTBEAT_ACK carries nothing to check).
  * @throws SpdmUsageError without HBEAT_CAP on both sides, when the session's
- *   HeartbeatPeriod is 0, or outside an established session; whatever `exchange` throws.
+ *   HeartbeatPeriod is 0, or outside an established session.
  */
-export async function heartbeat(core: RequesterCore, s: RequesterSession): Promise<void> {
+export function startHeartbeat(ctx: RequesterContext, sessionId: number): Outgoing {
   // -- check state
-  const n = core.negotiated();
+  const n = ctx.negotiated();
   if ((n.peer.flags & n.localFlags & SPDM_CAP.HBEAT_CAP) === 0) {
     throw new SpdmUsageError('HBEAT_CAP is not set on both sides');
   }
+  const s = ctx.session(sessionId);
   if (s.heartbeatPeriod === 0) {
     throw new SpdmUsageError(
-      `session 0x${s.id.toString(16)} has HeartbeatPeriod 0: the responder runs no heartbeat`,
+      `session 0x${sessionId.toString(16)} has HeartbeatPeriod 0: the responder runs no heartbeat`,
     );
   }
-  s.requireEstablished();
+  ctx.established(sessionId);
 
-  // -- request / response
+  // -- request
   const request = encodeSpdm({ version: n.version, code: SPDM_HEARTBEAT });
-  await sessionExchange<HeartbeatAck>(core, s, request, SPDM_HEARTBEAT_ACK);
+  return sessionRequest(ctx, sessionId, request, SPDM_HEARTBEAT_ACK);
 }

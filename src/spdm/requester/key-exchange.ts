@@ -6,9 +6,11 @@
  * offered, the signature over A || [D] || Hash(Cert) || K verifies with the slot's leaf
  * key, and (unless the handshake is in the clear) ResponderVerifyData = HMAC(rsp
  * finished_key, TH1). The session then holds its handshake keys; FINISH completes it.
+ * The ephemeral private key is the call's progress between the two messages, and is
+ * wiped once the shared secret is computed.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { dheGenerate, dheSharedSecret } from '../../crypto/dhe.ts';
+import { type DheKeyPair, dheGenerate, dheSharedSecret } from '../../crypto/dhe.ts';
 import { isCryptoError, wipe } from '../../crypto/errors.ts';
 import { scheduleParams, verifyData } from '../../crypto/key-schedule.ts';
 import { SPDM_SIGNING_CONTEXT } from '../../crypto/signing.ts';
@@ -35,9 +37,9 @@ import {
 } from '../../wire/spdm/opaque.ts';
 import { closeSession, deriveHandshakeKeys, openSession, type SessionState } from '../session.ts';
 import { appendK, resetForRequest, startSession, thBytes, thHash } from '../transcript.ts';
-import { type RequesterCore, RequesterSession } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import type { ExchangeProgress, Outgoing, Received } from './exchange.ts';
 import { checkSummary } from './summary.ts';
 
 export interface KeyExchangeOptions {
@@ -49,20 +51,25 @@ export interface KeyExchangeOptions {
   sessionPolicy?: number;
 }
 
+/** The ephemeral key pair between KEY_EXCHANGE and its response. */
+export interface KeyExchangeProgress {
+  keyPair: DheKeyPair;
+}
+
 /** libspdm_allocate_req_session_id: 0xFFFF, 0xFFFE, ... the first not in use. */
-function allocateReqSessionId(core: RequesterCore): number {
-  const used = new Set([...core.sessions.keys()].map((id) => id & 0xffff));
+function allocateReqSessionId(ctx: RequesterContext): number {
+  const used = new Set([...ctx.data.sessions.keys()].map((id) => id & 0xffff));
   for (let id = 0xffff; id > 0; id--) if (!used.has(id)) return id;
   throw new SpdmUsageError('no free ReqSessionID');
 }
 
 /** The DSP0277 version KEY_EXCHANGE_RSP selected, or why it is not acceptable. */
 function selectedVersion(
-  core: RequesterCore,
+  ctx: RequesterContext,
   rsp: KeyExchangeRsp,
   version: number,
 ): number | string {
-  const offered = core.config.securedMessageVersions;
+  const offered = ctx.config.securedMessageVersions;
   if (rsp.opaqueData.length === 0) return offered[0] ?? 0; // libspdm accepts a silent responder
   try {
     const sm = findSecuredMessageData(decodeOpaqueData(rsp.opaqueData, version));
@@ -79,25 +86,23 @@ function selectedVersion(
 }
 
 /**
- * Runs KEY_EXCHANGE; on success the session is registered in the handshake phase.
+ * Builds KEY_EXCHANGE with a fresh ephemeral key.
  * @throws SpdmUsageError without KEY_EX_CAP on both sides, without DHE/AEAD, or without the
- *   slot's chain; SpdmVerifyError 'response', 'secured-message-version',
- *   'key-exchange-signature', 'key-exchange-verify-data', 'measurement-summary-hash';
- *   whatever `exchange` throws. Nothing is left registered after a failure.
+ *   slot's chain.
  */
-export async function keyExchange(
-  core: RequesterCore,
-  o: KeyExchangeOptions = {},
-): Promise<RequesterSession> {
+export function startKeyExchange(
+  ctx: RequesterContext,
+  o: KeyExchangeOptions,
+): { send: Outgoing; progress: KeyExchangeProgress } {
   // -- check state
-  const n = core.negotiated();
+  const n = ctx.negotiated();
   const both = (bit: number) => (n.peer.flags & bit) !== 0 && (n.localFlags & bit) !== 0;
   if (!both(SPDM_CAP.KEY_EX_CAP)) throw new SpdmUsageError('KEY_EX_CAP is not set on both sides');
   const { dhe, aead, asym } = n.suite;
   if (!dhe || !aead || !asym)
     throw new SpdmUsageError('no DHE group, AEAD or signature algorithm negotiated');
   const slot = o.slot ?? 0;
-  const chain = core.chain(slot);
+  ctx.chain(slot);
   const summaryType = o.measurementSummaryHashType ?? SPDM_MEAS_SUMMARY_NONE;
   if (
     summaryType !== SPDM_MEAS_SUMMARY_NONE &&
@@ -105,66 +110,87 @@ export async function keyExchange(
   ) {
     throw new SpdmUsageError('a measurement summary hash needs a responder with MEAS_CAP');
   }
-  const rng = core.config.random;
 
-  // -- request / response
-  const kp = dheGenerate(dhe, rng);
+  // -- request
+  const keyPair = dheGenerate(dhe, ctx.random);
   const req: KeyExchange = {
     version: n.version,
     code: SPDM_KEY_EXCHANGE,
     measurementSummaryHashType: summaryType,
     slotId: slot,
-    reqSessionId: allocateReqSessionId(core),
+    reqSessionId: allocateReqSessionId(ctx),
     sessionPolicy:
       n.version >= SPDM_VERSION_12
         ? (o.sessionPolicy ?? SPDM_SESSION_POLICY.TerminationPolicyRuntimeUpdate)
         : 0,
-    randomData: rng(SPDM_RANDOM_SIZE),
-    exchangeData: kp.exchangeData,
-    opaqueData: buildSupportedVersionsOpaque(core.config.securedMessageVersions, n.version),
+    randomData: ctx.random(SPDM_RANDOM_SIZE),
+    exchangeData: keyPair.exchangeData,
+    opaqueData: buildSupportedVersionsOpaque(ctx.config.securedMessageVersions, n.version),
   };
-  const request = encodeSpdm(req, { sizes: n.sizes });
-  resetForRequest(core.transcript, SPDM_KEY_EXCHANGE, core.authenticated);
-  let secured: SessionState | undefined;
-  let session: RequesterSession | undefined;
-  try {
-    const { value: rsp, bytes } = await exchange<KeyExchangeRsp>(core, request, {
-      code: SPDM_KEY_EXCHANGE_RSP,
-      version: n.version,
-      codec: {
+  resetForRequest(ctx.transcript, SPDM_KEY_EXCHANGE, ctx.authenticated);
+  return {
+    send: {
+      request: encodeSpdm(req, { sizes: n.sizes }),
+      expect: {
+        code: SPDM_KEY_EXCHANGE_RSP,
         version: n.version,
-        sizes: n.sizes,
-        request: req,
-        handshakeInTheClear: n.handshakeInTheClear,
+        codec: {
+          version: n.version,
+          sizes: n.sizes,
+          request: req,
+          handshakeInTheClear: n.handshakeInTheClear,
+        },
       },
-    });
+    },
+    progress: { keyPair },
+  };
+}
 
+/**
+ * Verifies KEY_EXCHANGE_RSP; on success the session is registered in its handshake phase.
+ * @returns the session id.
+ * @throws SpdmVerifyError 'response', 'secured-message-version', 'key-exchange-signature',
+ *   'key-exchange-verify-data', 'measurement-summary-hash'.
+ */
+export function absorbKeyExchangeRsp(
+  ctx: RequesterContext,
+  o: KeyExchangeOptions,
+  ex: ExchangeProgress,
+  { keyPair }: KeyExchangeProgress,
+  { value: rsp, bytes }: Received<KeyExchangeRsp>,
+): number {
+  const n = ctx.negotiated();
+  const aead = n.suite.aead!;
+  const slot = o.slot ?? 0;
+  const chain = ctx.chain(slot);
+  const req = ex.expect.codec?.request as KeyExchange;
+  let secured: SessionState | undefined;
+  try {
     // -- verify: fields, opaque data, signature, then VerifyData under the new keys
     const id = sessionIdOf(req, rsp);
     const fieldProblem =
       rsp.mutAuthRequested !== 0
         ? `MutAuthRequested 0x${rsp.mutAuthRequested.toString(16)}: this requester does not authenticate itself`
-        : core.sessions.has(id)
+        : ctx.data.sessions.has(id)
           ? `session id 0x${id.toString(16)} is already in use`
           : undefined;
     if (fieldProblem) {
-      core.verified('response', false);
+      ctx.verified('response', false);
       throw new SpdmVerifyError('response', fieldProblem);
     }
-    const smVersion = selectedVersion(core, rsp, n.version);
-    core.verified('secured-message-version', typeof smVersion === 'number');
+    const smVersion = selectedVersion(ctx, rsp, n.version);
+    ctx.verified('secured-message-version', typeof smVersion === 'number');
     if (typeof smVersion === 'string')
       throw new SpdmVerifyError('secured-message-version', smVersion);
 
-    const st = startSession(core.transcript, chain.hash);
+    const st = startSession(ctx.transcript, chain.hash);
     const h = n.sizes.hashSize;
     const sigAt = bytes.length - n.sizes.signatureSize - (rsp.verifyData ? h : 0);
-    appendK(st, request);
+    appendK(st, ex.request);
     appendK(st, bytes.subarray(0, sigAt));
-    core.verifySignature(
+    ctx.verifySignature(
       'key-exchange-signature',
       SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP,
-      slot,
       chain,
       'TH',
       thBytes(st),
@@ -175,10 +201,10 @@ export async function keyExchange(
 
     let shared: Uint8Array;
     try {
-      shared = dheSharedSecret(kp, rsp.exchangeData);
+      shared = dheSharedSecret(keyPair, rsp.exchangeData);
     } catch (e) {
       if (!isCryptoError(e)) throw e;
-      core.verified('response', false);
+      ctx.verified('response', false);
       throw new SpdmVerifyError('response', `ExchangeData: ${e.detail}`);
     }
     const schedule = scheduleParams(n.suite, n.version);
@@ -186,7 +212,7 @@ export async function keyExchange(
       openSession({
         id,
         kind: 'dhe',
-        binding: core.transport.binding,
+        binding: ctx.data.binding,
         role: 'requester',
         schedule,
         aead,
@@ -200,7 +226,7 @@ export async function keyExchange(
     if (rsp.verifyData) {
       const expected = verifyData(schedule, hs.response.finishedKey, th1);
       const same = timingSafeEqual(expected, rsp.verifyData);
-      core.verified('key-exchange-verify-data', same);
+      ctx.verified('key-exchange-verify-data', same);
       if (!same)
         throw new SpdmVerifyError(
           'key-exchange-verify-data',
@@ -208,39 +234,37 @@ export async function keyExchange(
         );
       appendK(st, rsp.verifyData);
     }
-
-    // -- update
-    session = new RequesterSession(
-      secured,
-      st,
-      slot,
-      rsp.heartbeatPeriod,
-      smVersion,
-      rsp.measurementSummaryHash,
-    );
-    core.sessions.set(id, session);
-    core.emit({
-      type: 'session',
-      role: 'requester',
-      connectionId: core.config.connectionId,
-      sessionId: id,
-      kind: 'dhe',
-      phase: 'handshake',
-    });
     if (rsp.measurementSummaryHash) {
-      checkSummary(core, n.suite.hash, {
+      checkSummary(ctx, n.suite.hash, {
         source: 'key-exchange',
-        type: summaryType,
+        type: req.measurementSummaryHashType,
         hash: rsp.measurementSummaryHash,
         sessionId: id,
       });
     }
-    return session;
+
+    // -- update
+    ctx.data.sessions.set(id, {
+      secured,
+      transcript: st,
+      slot,
+      heartbeatPeriod: rsp.heartbeatPeriod,
+      securedMessageVersion: smVersion,
+      measurementSummaryHash: rsp.measurementSummaryHash,
+    });
+    ctx.emit({
+      type: 'session',
+      role: 'requester',
+      connectionId: ctx.config.connectionId,
+      sessionId: id,
+      kind: 'dhe',
+      phase: 'handshake',
+    });
+    return id;
   } catch (e) {
-    if (session) core.dropSession(session, 'finish-failed');
-    else if (secured) closeSession(secured);
+    if (secured) closeSession(secured);
     throw e;
   } finally {
-    wipe(kp.privateKey);
+    wipe(keyPair.privateKey);
   }
 }

@@ -21,39 +21,50 @@ import {
   type SessionDirection,
   updateKey,
 } from '../session.ts';
-import type { RequesterCore, RequesterSession } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { sessionExchange } from './exchange.ts';
+import { type Received, sessionRequest } from './exchange.ts';
+import type { FlowStep } from './flow.ts';
 
 export type KeyUpdateOperation = 'update-key' | 'update-all-keys';
 
-async function send(core: RequesterCore, s: RequesterSession, op: number): Promise<void> {
-  const n = core.negotiated();
-  const tag = core.config.random(1)[0];
+/** Which KEY_UPDATE is in flight: the update itself, then VerifyNewKey. */
+export interface KeyUpdateProgress {
+  stage: 'update' | 'verify';
+  /** KeyOperation and Tag as sent: the ACK must echo both. */
+  op: number;
+  tag: number;
+}
+
+type Step = FlowStep<KeyUpdateProgress, undefined>;
+
+function send(
+  ctx: RequesterContext,
+  sessionId: number,
+  stage: KeyUpdateProgress['stage'],
+  op: number,
+): Step {
+  const n = ctx.negotiated();
+  const tag = ctx.random(1)[0];
   const request = encodeSpdm({ version: n.version, code: SPDM_KEY_UPDATE, keyOperation: op, tag });
-  const { value } = await sessionExchange<KeyUpdateAck>(core, s, request, SPDM_KEY_UPDATE_ACK);
-  const ok = value.keyOperation === op && value.tag === tag;
-  core.verified('response', ok, s.id);
-  if (!ok) {
-    throw new SpdmVerifyError(
-      'response',
-      `KEY_UPDATE_ACK echoes operation ${value.keyOperation} tag ${value.tag}, sent ${op} tag ${tag}`,
-    );
-  }
+  return {
+    send: sessionRequest(ctx, sessionId, request, SPDM_KEY_UPDATE_ACK),
+    progress: { stage, op, tag },
+  };
 }
 
 function updated(
-  core: RequesterCore,
-  s: RequesterSession,
+  ctx: RequesterContext,
+  sessionId: number,
   operation: number,
   directions: SessionDirection[],
   action: 'updated' | 'verified' | 'rolled-back',
 ): void {
-  core.emit({
+  ctx.emit({
     type: 'key-update',
     role: 'requester',
-    connectionId: core.config.connectionId,
-    sessionId: s.id,
+    connectionId: ctx.config.connectionId,
+    sessionId,
     operation,
     directions,
     action,
@@ -61,42 +72,79 @@ function updated(
 }
 
 /**
- * Runs KEY_UPDATE (UpdateKey or UpdateAllKeys) then VerifyNewKey in `s`.
+ * Builds KEY_UPDATE (UpdateKey or UpdateAllKeys) in `sessionId`; for UpdateAllKeys the
+ * response-direction key changes now, with the old one kept as a backup.
  * @throws SpdmUsageError without KEY_UPD_CAP on both sides or outside an established
- *   session; SpdmVerifyError 'response' when an ACK does not echo the request; whatever
- *   `exchange` throws (a response key update is rolled back when its ACK fails).
+ *   session.
  */
-export async function keyUpdate(
-  core: RequesterCore,
-  s: RequesterSession,
-  operation: KeyUpdateOperation = 'update-key',
-): Promise<void> {
+export function startKeyUpdate(
+  ctx: RequesterContext,
+  sessionId: number,
+  operation: KeyUpdateOperation,
+): Step {
   // -- check state
-  const n = core.negotiated();
+  const n = ctx.negotiated();
   if ((n.peer.flags & n.localFlags & SPDM_CAP.KEY_UPD_CAP) === 0) {
     throw new SpdmUsageError('KEY_UPD_CAP is not set on both sides');
   }
-  s.requireEstablished();
+  const s = ctx.established(sessionId);
   const all = operation === 'update-all-keys';
-  const op = all ? SPDM_KEY_UPDATE_OP.UpdateAllKeys : SPDM_KEY_UPDATE_OP.UpdateKey;
 
-  // -- update the key, exchange, commit (or roll back)
+  // -- update the response key first (its ACK comes under the new key), then the request
   if (all) s.secured = updateKey(s.secured, 'response', true);
-  try {
-    await send(core, s, op);
-  } catch (e) {
-    if (all && hasPendingUpdate(s.secured, 'response')) {
-      s.secured = rollbackKeyUpdate(s.secured, 'response');
-      updated(core, s, op, ['response'], 'rolled-back');
-    }
-    throw e;
+  return send(
+    ctx,
+    sessionId,
+    'update',
+    all ? SPDM_KEY_UPDATE_OP.UpdateAllKeys : SPDM_KEY_UPDATE_OP.UpdateKey,
+  );
+}
+
+/**
+ * Takes a KEY_UPDATE_ACK: after the update, the keys switch and VerifyNewKey follows;
+ * after VerifyNewKey, the call is done.
+ * @throws SpdmVerifyError 'response' when the ACK does not echo the request.
+ */
+export function absorbKeyUpdateAck(
+  ctx: RequesterContext,
+  sessionId: number,
+  p: KeyUpdateProgress,
+  { value }: Received<KeyUpdateAck>,
+): Step {
+  // -- verify
+  const ok = value.keyOperation === p.op && value.tag === p.tag;
+  ctx.verified('response', ok, sessionId);
+  if (!ok) {
+    throw new SpdmVerifyError(
+      'response',
+      `KEY_UPDATE_ACK echoes operation ${value.keyOperation} tag ${value.tag}, sent ${p.op} tag ${p.tag}`,
+    );
   }
+  if (p.stage === 'verify') {
+    updated(ctx, sessionId, SPDM_KEY_UPDATE_OP.VerifyNewKey, ['request'], 'verified');
+    return { result: undefined };
+  }
+
+  // -- update: commit, and the request key follows the responder's (no backup)
+  const s = ctx.session(sessionId);
+  const all = p.op === SPDM_KEY_UPDATE_OP.UpdateAllKeys;
   if (all) s.secured = commitKeyUpdate(s.secured, 'response');
-  // The responder switched its receive key on sending the ACK: ours follows, no backup.
   s.secured = updateKey(s.secured, 'request', false);
-  updated(core, s, op, all ? ['request', 'response'] : ['request'], 'updated');
+  updated(ctx, sessionId, p.op, all ? ['request', 'response'] : ['request'], 'updated');
 
   // -- VerifyNewKey under the new request key
-  await send(core, s, SPDM_KEY_UPDATE_OP.VerifyNewKey);
-  updated(core, s, SPDM_KEY_UPDATE_OP.VerifyNewKey, ['request'], 'verified');
+  return send(ctx, sessionId, 'verify', SPDM_KEY_UPDATE_OP.VerifyNewKey);
+}
+
+/** An UpdateAllKeys whose ACK failed: the response key goes back to the old one. */
+export function abortKeyUpdate(
+  ctx: RequesterContext,
+  sessionId: number,
+  p: KeyUpdateProgress,
+): void {
+  const s = ctx.data.sessions.get(sessionId);
+  if (!s || p.stage !== 'update' || p.op !== SPDM_KEY_UPDATE_OP.UpdateAllKeys) return;
+  if (!hasPendingUpdate(s.secured, 'response')) return;
+  s.secured = rollbackKeyUpdate(s.secured, 'response');
+  updated(ctx, sessionId, p.op, ['response'], 'rolled-back');
 }

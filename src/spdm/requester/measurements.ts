@@ -30,10 +30,12 @@ import type {
   Measurements,
 } from '../../wire/spdm/measurements.ts';
 import { appendM, l1l2, resetForRequest, resetM } from '../transcript.ts';
-import type { Negotiated, RequesterCore, RequesterSession } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmUsageError, SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
-import { settleSummaries } from './summary.ts';
+import type { ExchangeProgress, Outgoing, Received } from './exchange.ts';
+import type { RequesterSession } from './session-handle.ts';
+import type { Negotiated } from './state.ts';
+import { dropUnsettledSessions, settleSummaries } from './summary.ts';
 
 export interface MeasurementsRequest {
   /** One index (1..0xFE), every block ('all', default), or only their number ('count'). */
@@ -49,6 +51,9 @@ export interface MeasurementsRequest {
   /** Send inside this established session. */
   session?: RequesterSession | number;
 }
+
+/** A MeasurementsRequest as call data: the session by id. */
+export type MeasurementsCall = Omit<MeasurementsRequest, 'session'> & { session?: number };
 
 export interface MeasurementsResult {
   /** Param2 of the request: 0 count, 1..0xFE index, 0xFF all. */
@@ -105,35 +110,46 @@ function blockProblem(
   return undefined;
 }
 
+/** What a GET_MEASUREMENTS call asks, settled before the request is built. */
+interface Asked {
+  signed: boolean;
+  slot: number;
+  op: number;
+  raw: boolean;
+  sessionId: number | undefined;
+}
+
+function asked(ctx: RequesterContext, o: MeasurementsCall): Asked {
+  const peer = ctx.negotiated().peer.flags;
+  return {
+    signed: o.signed ?? (peer & SPDM_CAP.MEAS_CAP_SIG) !== 0,
+    slot: o.slot ?? 0,
+    op: operationOf(o.index),
+    raw: o.raw ?? false,
+    sessionId: o.session,
+  };
+}
+
 /**
- * Runs GET_MEASUREMENTS.
+ * Builds GET_MEASUREMENTS.
  * @throws SpdmUsageError without MEAS_CAP (or MEAS_CAP_SIG for a signed request), without
- *   the slot's chain, or for an unknown session; SpdmVerifyError 'response', 'measurements',
- *   'measurements-signature', 'measurement-summary-hash'; whatever `exchange` throws.
+ *   the slot's chain, or for an unknown or unfinished session.
  */
-export async function getMeasurements(
-  core: RequesterCore,
-  o: MeasurementsRequest = {},
-): Promise<MeasurementsResult> {
+export function startGetMeasurements(ctx: RequesterContext, o: MeasurementsCall): Outgoing {
   // -- check state
-  const n = core.negotiated();
+  const n = ctx.negotiated();
   const peer = n.peer.flags;
   if ((peer & (SPDM_CAP.MEAS_CAP_NO_SIG | SPDM_CAP.MEAS_CAP_SIG)) === 0) {
     throw new SpdmUsageError('the responder has no MEAS_CAP');
   }
-  const signed = o.signed ?? (peer & SPDM_CAP.MEAS_CAP_SIG) !== 0;
+  const { signed, slot, op, raw, sessionId } = asked(ctx, o);
   if (signed && (peer & SPDM_CAP.MEAS_CAP_SIG) === 0) {
     throw new SpdmUsageError('the responder cannot sign measurements (no MEAS_CAP_SIG)');
   }
-  const slot = o.slot ?? 0;
-  const chain = signed ? core.chain(slot) : undefined;
-  const s = o.session === undefined ? undefined : core.session(o.session);
-  s?.requireEstablished();
-  const op = operationOf(o.index);
-  const raw = o.raw ?? false;
-  const rng = core.config.random;
+  if (signed) ctx.chain(slot);
+  const s = sessionId === undefined ? undefined : ctx.established(sessionId);
 
-  // -- request / response
+  // -- request
   const req: GetMeasurements = {
     version: n.version,
     code: SPDM_GET_MEASUREMENTS,
@@ -142,70 +158,75 @@ export async function getMeasurements(
       (raw ? SPDM_MEAS_ATTR_RAW_BIT_STREAM_REQUESTED : 0) |
       (o.newMeasurement ? SPDM_MEAS_ATTR_NEW_MEASUREMENT_REQUESTED : 0),
     operation: op,
-    nonce: signed ? rng(SPDM_NONCE_SIZE) : undefined,
+    nonce: signed ? ctx.random(SPDM_NONCE_SIZE) : undefined,
     slotIdParam: signed && n.version >= SPDM_VERSION_11 ? slot : undefined,
-    requesterContext: n.version >= SPDM_VERSION_13 ? rng(SPDM_REQ_CONTEXT_SIZE) : undefined,
+    requesterContext: n.version >= SPDM_VERSION_13 ? ctx.random(SPDM_REQ_CONTEXT_SIZE) : undefined,
   };
-  const request = encodeSpdm(req);
-  const t = core.transcript;
-  const st = s?.transcript;
-  resetForRequest(t, SPDM_GET_MEASUREMENTS, core.authenticated, st);
-  let rsp: Measurements;
-  let bytes: Uint8Array;
-  try {
-    ({ value: rsp, bytes } = await exchange<Measurements>(
-      core,
-      request,
-      {
-        code: SPDM_MEASUREMENTS,
-        version: n.version,
-        codec: { version: n.version, sizes: n.sizes, request: req },
-      },
-      { session: s },
-    ));
+  resetForRequest(ctx.transcript, SPDM_GET_MEASUREMENTS, ctx.authenticated, s?.transcript);
+  return {
+    request: encodeSpdm(req),
+    expect: {
+      code: SPDM_MEASUREMENTS,
+      version: n.version,
+      codec: { version: n.version, sizes: n.sizes, request: req },
+    },
+    route: { sessionId },
+  };
+}
 
-    // -- verify: echoes, blocks, then the signature over L1/L2
-    const echo =
-      signed && rsp.slotId !== slot
-        ? `MEASUREMENTS is signed for slot ${rsp.slotId}, asked ${slot}`
-        : req.requesterContext &&
-            !bytesEqual(req.requesterContext, rsp.requesterContext ?? new Uint8Array())
-          ? 'RequesterContext is not the one sent'
-          : undefined;
-    if (echo) {
-      core.verified('response', false, s?.id);
-      throw new SpdmVerifyError('response', echo);
-    }
-    const problem = blockProblem(n, op, raw, rsp.blocks);
-    core.verified('measurements', problem === undefined, s?.id);
-    if (problem) throw new SpdmVerifyError('measurements', problem);
-    appendM(t, request, st);
-    if (signed && chain && rsp.signature) {
-      appendM(t, bytes.subarray(0, bytes.length - n.sizes.signatureSize), st);
-      core.verifySignature(
-        'measurements-signature',
-        SPDM_SIGNING_CONTEXT.MEASUREMENTS,
-        slot,
-        chain,
-        'L1/L2',
-        l1l2(t, st),
-        rsp.signature,
-        s?.id,
-      );
-      // On failure the catch below starts M over all the same.
-      resetM(t, st);
-    } else {
-      appendM(t, bytes, st);
-    }
-  } catch (e) {
+/**
+ * Verifies MEASUREMENTS: echoes, blocks, then the signature over L1/L2.
+ * @throws SpdmVerifyError 'response', 'measurements', 'measurements-signature',
+ *   'measurement-summary-hash'.
+ */
+export function absorbMeasurements(
+  ctx: RequesterContext,
+  o: MeasurementsCall,
+  ex: ExchangeProgress,
+  { value: rsp, bytes }: Received<Measurements>,
+): MeasurementsResult {
+  const n = ctx.negotiated();
+  const { signed, slot, op, raw, sessionId } = asked(ctx, o);
+  const req = ex.expect.codec?.request as GetMeasurements;
+  const t = ctx.transcript;
+  const st = sessionId === undefined ? undefined : ctx.session(sessionId).transcript;
+
+  // -- verify: echoes, blocks, then the signature over L1/L2
+  const echo =
+    signed && rsp.slotId !== slot
+      ? `MEASUREMENTS is signed for slot ${rsp.slotId}, asked ${slot}`
+      : req.requesterContext &&
+          !bytesEqual(req.requesterContext, rsp.requesterContext ?? new Uint8Array())
+        ? 'RequesterContext is not the one sent'
+        : undefined;
+  if (echo) {
+    ctx.verified('response', false, sessionId);
+    throw new SpdmVerifyError('response', echo);
+  }
+  const problem = blockProblem(n, op, raw, rsp.blocks);
+  ctx.verified('measurements', problem === undefined, sessionId);
+  if (problem) throw new SpdmVerifyError('measurements', problem);
+  appendM(t, ex.request, st);
+  if (signed && rsp.signature) {
+    appendM(t, bytes.subarray(0, bytes.length - n.sizes.signatureSize), st);
+    ctx.verifySignature(
+      'measurements-signature',
+      SPDM_SIGNING_CONTEXT.MEASUREMENTS,
+      ctx.chain(slot),
+      'L1/L2',
+      l1l2(t, st),
+      rsp.signature,
+      sessionId,
+    );
     resetM(t, st);
-    throw e;
+  } else {
+    appendM(t, bytes, st);
   }
 
   // -- update
   if (op === SPDM_MEAS_OP_ALL && !raw) {
-    core.measurements = rsp.blocks;
-    settleSummaries(core, n.suite.hash);
+    ctx.data.measurements = rsp.blocks;
+    settleSummaries(ctx, n.suite.hash);
   }
   return {
     operation: op,
@@ -217,4 +238,20 @@ export async function getMeasurements(
     contentChanged: rsp.contentChanged,
     opaqueData: rsp.opaqueData,
   };
+}
+
+/**
+ * A failed GET_MEASUREMENTS starts M over (libspdm resets L1/L2 on any error); after a
+ * summary that did not hold, the sessions opened on unchecked summaries go too.
+ */
+export function abortMeasurements(
+  ctx: RequesterContext,
+  o: MeasurementsCall,
+  error: unknown,
+): void {
+  const s = o.session === undefined ? undefined : ctx.data.sessions.get(o.session);
+  resetM(ctx.transcript, s?.transcript);
+  if (error instanceof SpdmVerifyError && error.what === 'measurement-summary-hash') {
+    dropUnsettledSessions(ctx);
+  }
 }

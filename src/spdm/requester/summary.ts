@@ -16,8 +16,9 @@ import {
   SPDM_MEAS_SUMMARY_TCB,
 } from '../../wire/spdm/constants.ts';
 import { encodeMeasurementRecord, type MeasurementBlock } from '../../wire/spdm/measurements.ts';
-import type { PendingSummary, RequesterCore } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmVerifyError } from './errors.ts';
+import type { PendingSummary } from './state.ts';
 
 /**
  * The summary hash of `blocks` (as served for "all blocks, digest form").
@@ -40,18 +41,15 @@ export function measurementSummaryHash(
 }
 
 function check(
-  core: RequesterCore,
+  ctx: RequesterContext,
   hash: HashAlg,
   blocks: readonly MeasurementBlock[],
   p: PendingSummary,
 ): void {
   const expected = measurementSummaryHash(hash, p.type, blocks);
   const ok = bytesEqual(expected, p.hash);
-  core.verified('measurement-summary-hash', ok, p.sessionId);
+  ctx.verified('measurement-summary-hash', ok, p.sessionId);
   if (ok) return;
-  // A session opened on a summary that does not hold cannot be trusted either.
-  const s = p.sessionId === undefined ? undefined : core.sessions.get(p.sessionId);
-  if (s) core.dropSession(s, 'reset');
   throw new SpdmVerifyError(
     'measurement-summary-hash',
     `${p.source === 'challenge' ? 'CHALLENGE_AUTH' : 'KEY_EXCHANGE_RSP'} summary ${toHex(p.hash)} is not the hash ${toHex(expected)} of the measurements`,
@@ -62,18 +60,29 @@ function check(
  * Checks a received summary now when the measurements are known, else keeps it for later.
  * @throws SpdmVerifyError 'measurement-summary-hash' on a mismatch.
  */
-export function checkSummary(core: RequesterCore, hash: HashAlg, p: PendingSummary): void {
-  if (core.measurements) check(core, hash, core.measurements, p);
-  else core.pendingSummaries.push(p);
+export function checkSummary(ctx: RequesterContext, hash: HashAlg, p: PendingSummary): void {
+  if (ctx.data.measurements) check(ctx, hash, ctx.data.measurements, p);
+  else ctx.data.pendingSummaries.push(p);
 }
 
 /**
  * Checks every waiting summary against the blocks just read (then forgets them).
  * @throws SpdmVerifyError 'measurement-summary-hash' on the first mismatch.
  */
-export function settleSummaries(core: RequesterCore, hash: HashAlg): void {
-  const blocks = core.measurements;
+export function settleSummaries(ctx: RequesterContext, hash: HashAlg): void {
+  const blocks = ctx.data.measurements;
   if (!blocks) return;
-  const waiting = core.pendingSummaries.splice(0);
-  for (const p of waiting) check(core, hash, blocks, p);
+  const waiting = ctx.data.pendingSummaries.splice(0);
+  for (const p of waiting) check(ctx, hash, blocks, p);
+}
+
+/**
+ * After a waiting summary failed: the sessions opened on a summary that waited cannot be
+ * trusted (the failed one's, and those whose summaries were not checked), and nothing
+ * waits any more.
+ */
+export function dropUnsettledSessions(ctx: RequesterContext): void {
+  for (const p of ctx.data.pendingSummaries.splice(0)) {
+    if (p.sessionId !== undefined) ctx.dropSession(p.sessionId, 'reset');
+  }
 }

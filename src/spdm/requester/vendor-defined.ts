@@ -11,9 +11,9 @@ import {
   SPDM_VENDOR_DEFINED_RESPONSE,
 } from '../../wire/spdm/constants.ts';
 import type { VendorDefinedResponse } from '../../wire/spdm/vendor-defined.ts';
-import type { RequesterCore, RequesterSession } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmVerifyError } from './errors.ts';
-import { sessionExchange } from './exchange.ts';
+import { type Outgoing, type Received, sessionRequest } from './exchange.ts';
 
 export interface VendorDefinedMessage {
   /** StandardID (registry): 0x0003 PCI-SIG. */
@@ -24,21 +24,19 @@ export interface VendorDefinedMessage {
 }
 
 /**
- * Sends a VENDOR_DEFINED_REQUEST and returns the response's payload.
- * @throws SpdmUsageError before ALGORITHMS or in a session that is not established;
- *   SpdmVerifyError 'response' when the response names another registry or vendor;
- *   whatever `exchange` throws.
+ * Builds a VENDOR_DEFINED_REQUEST, in session `sessionId` when given.
+ * @throws SpdmUsageError before ALGORITHMS or in a session that is not established.
  */
-export async function sendVendorDefined(
-  core: RequesterCore,
-  s: RequesterSession | undefined,
+export function startVendorDefined(
+  ctx: RequesterContext,
+  sessionId: number | undefined,
   m: VendorDefinedMessage,
-): Promise<VendorDefinedMessage> {
+): Outgoing {
   // -- check state
-  const n = core.negotiated();
-  s?.requireEstablished();
+  const n = ctx.negotiated();
+  if (sessionId !== undefined) ctx.established(sessionId);
 
-  // -- request / response
+  // -- request
   const request = encodeSpdm({
     version: n.version,
     code: SPDM_VENDOR_DEFINED_REQUEST,
@@ -46,16 +44,22 @@ export async function sendVendorDefined(
     vendorId: m.vendorId,
     payload: m.payload,
   });
-  const { value } = await sessionExchange<VendorDefinedResponse>(
-    core,
-    s,
-    request,
-    SPDM_VENDOR_DEFINED_RESPONSE,
-  );
+  return sessionRequest(ctx, sessionId, request, SPDM_VENDOR_DEFINED_RESPONSE);
+}
 
+/**
+ * Takes VENDOR_DEFINED_RESPONSE and returns its payload.
+ * @throws SpdmVerifyError 'response' when the response names another registry or vendor.
+ */
+export function absorbVendorDefined(
+  ctx: RequesterContext,
+  sessionId: number | undefined,
+  m: VendorDefinedMessage,
+  { value }: Received<VendorDefinedResponse>,
+): VendorDefinedMessage {
   // -- verify
   const same = value.standardId === m.standardId && bytesEqual(value.vendorId, m.vendorId);
-  core.verified('response', same, s?.id);
+  ctx.verified('response', same, sessionId);
   if (!same) {
     throw new SpdmVerifyError(
       'response',

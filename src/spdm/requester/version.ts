@@ -9,9 +9,9 @@ import { SPDM_GET_VERSION, SPDM_VERSION, SPDM_VERSION_10 } from '../../wire/spdm
 import { formatVersionByte, type Version, versionEntryToByte } from '../../wire/spdm/version.ts';
 import { commonVersion } from '../config.ts';
 import { appendA, resetAll } from '../transcript.ts';
-import type { RequesterCore } from './context.ts';
+import type { RequesterContext } from './context.ts';
 import { SpdmVerifyError } from './errors.ts';
-import { exchange } from './exchange.ts';
+import type { Outgoing, Received } from './exchange.ts';
 
 export interface VersionResult {
   /** The SPDMVersion byte chosen (e.g. 0x13). */
@@ -20,44 +20,48 @@ export interface VersionResult {
   peerVersions: number[];
 }
 
-/**
- * Runs GET_VERSION and picks the version.
- * @throws SpdmVerifyError 'version' when no version is common (or VERSION is not 1.0);
- *   whatever `exchange` throws.
- */
-export async function getVersion(core: RequesterCore): Promise<VersionResult> {
+/** Starts the connection over and builds GET_VERSION. */
+export function startGetVersion(ctx: RequesterContext): Outgoing {
   // -- reset: a new VCA ends every session and forgets the peer (libspdm_reset_context)
-  for (const s of [...core.sessions.values()]) core.dropSession(s, 'version-restart');
-  resetAll(core.transcript);
-  core.chains.clear();
-  core.digests.clear();
-  core.measurements = undefined;
-  core.pendingSummaries.length = 0;
-  core.setState({ state: 'NOT_STARTED' });
+  for (const id of [...ctx.data.sessions.keys()]) ctx.dropSession(id, 'version-restart');
+  resetAll(ctx.transcript);
+  ctx.data.chains.clear();
+  ctx.data.digests.clear();
+  ctx.data.measurements = undefined;
+  ctx.data.pendingSummaries.length = 0;
+  ctx.setState({ state: 'NOT_STARTED' });
 
-  // -- request / response
-  const request = encodeSpdm({ version: SPDM_VERSION_10, code: SPDM_GET_VERSION });
-  const { value, bytes } = await exchange<Version>(core, request, {
-    code: SPDM_VERSION,
-    version: SPDM_VERSION_10,
-    codec: {},
-  });
+  // -- request
+  return {
+    request: encodeSpdm({ version: SPDM_VERSION_10, code: SPDM_GET_VERSION }),
+    expect: { code: SPDM_VERSION, version: SPDM_VERSION_10, codec: {} },
+  };
+}
 
+/**
+ * Picks the version from VERSION.
+ * @throws SpdmVerifyError 'version' when no version is common.
+ */
+export function absorbVersion(
+  ctx: RequesterContext,
+  request: Uint8Array,
+  { value, bytes }: Received<Version>,
+): VersionResult {
   // -- verify
   const peerVersions = value.entries.map(versionEntryToByte);
-  const version = commonVersion(core.config.versions, peerVersions);
+  const version = commonVersion(ctx.config.versions, peerVersions);
   if (version === 0) {
-    core.verified('version', false);
+    ctx.verified('version', false);
     throw new SpdmVerifyError(
       'version',
-      `no common SPDM version: responder lists ${peerVersions.map(formatVersionByte).join(', ') || 'none'}, requester ${core.config.versions.map(formatVersionByte).join(', ')}`,
+      `no common SPDM version: responder lists ${peerVersions.map(formatVersionByte).join(', ') || 'none'}, requester ${ctx.config.versions.map(formatVersionByte).join(', ')}`,
     );
   }
-  core.verified('version', true);
+  ctx.verified('version', true);
 
   // -- update
-  appendA(core.transcript, request);
-  appendA(core.transcript, bytes);
-  core.setState({ state: 'AFTER_VERSION', version, peerVersions });
+  appendA(ctx.transcript, request);
+  appendA(ctx.transcript, bytes);
+  ctx.setState({ state: 'AFTER_VERSION', version, peerVersions });
   return { version, peerVersions };
 }
