@@ -70,9 +70,10 @@ export interface RequesterResults {
 
 export type RequesterCallKind = RequesterCall['kind'];
 
-/** A finished call and its result, tied together by the call's kind. */
+/** A finished call and its result, tied together by the call's kind (`kind` narrows both). */
 export type RequesterDone = {
   [K in RequesterCallKind]: {
+    kind: K;
     call: Extract<RequesterCall, { kind: K }>;
     result: RequesterResults[K];
   };

@@ -65,6 +65,8 @@ export interface ExchangeProgress {
   request: Uint8Array;
   /** The message last sent: `request`, or the RESPOND_IF_READY that followed it. */
   sent: Uint8Array;
+  /** `sent` as it went on the wire (sealed in a session): what a copy of the state resends. */
+  onWire: TransportMessage;
   expect: Expect;
   route: Route;
   busyLeft: number;
@@ -168,6 +170,7 @@ export function send(
     exchange: {
       request: o.request,
       sent: o.request,
+      onWire: out,
       expect: o.expect,
       route,
       busyLeft: retries,
@@ -333,14 +336,13 @@ export function receive<T>(
         requestCode: rnr.requestCode,
         token: rnr.token,
       });
-      return {
-        resend: carry(ctx, ex.sent, route),
-        wait: Math.min(2 ** rnr.rdtExponent / 1000, maxWait),
-      };
+      ex.onWire = carry(ctx, ex.sent, route);
+      return { resend: ex.onWire, wait: Math.min(2 ** rnr.rdtExponent / 1000, maxWait) };
     }
     if (err.errorCode === SPDM_ERROR_CODE.Busy && ex.busyLeft-- > 0) {
       ex.sent = ex.request;
-      return { resend: carry(ctx, ex.sent, route) };
+      ex.onWire = carry(ctx, ex.sent, route);
+      return { resend: ex.onWire };
     }
     throw new SpdmErrorResponse(requestCode, err.errorCode, err.errorData, err.extendedData);
   }

@@ -73,7 +73,7 @@ function advance(
 ): Pick<RequesterStepResult, 'out' | 'done'> {
   if ('result' in step) {
     ctx.data.call = undefined;
-    return { done: { call, result: step.result } as RequesterDone };
+    return { done: { kind: call.kind, call, result: step.result } as RequesterDone };
   }
   const { exchange, out } = send(ctx, step.send);
   ctx.data.call = { call, exchange, progress: step.progress };
