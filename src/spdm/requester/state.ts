@@ -174,3 +174,26 @@ export function isNegotiated(
 ): c is Extract<RequesterState, { negotiated: Negotiated }> {
   return c.state === 'NEGOTIATED' || c.state === 'AUTHENTICATED';
 }
+
+/** A deep copy of plain data: objects, arrays, Maps, byte arrays (each copied exactly). */
+function copyPlain<T>(x: T): T {
+  if (x === null || typeof x !== 'object') return x;
+  if (x instanceof Uint8Array) return new Uint8Array(x) as T;
+  if (Array.isArray(x)) return x.map(copyPlain) as T;
+  if (x instanceof Map) {
+    const m = new Map();
+    for (const [k, v] of x) m.set(k, copyPlain(v));
+    return m as T;
+  }
+  const o: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(x)) o[k] = copyPlain(v);
+  return o as T;
+}
+
+/**
+ * A deep copy of a requester state: what structuredClone gives for this plain data, a few
+ * times faster (each step works on one).
+ */
+export function copyRequesterData(d: RequesterData): RequesterData {
+  return copyPlain(d);
+}

@@ -13,8 +13,7 @@
  * KEY_UPDATE then VerifyNewKey) continues from the data alone. SpdmRequester
  * (requester.ts) is the driver that owns a transport and holds the state.
  *
- * A step never changes the state it is given: it works on a structuredClone and returns
- * it. When it throws (SpdmUsageError before anything is sent; SpdmVerifyError or
+ * A step never changes the state it is given: it works on a deep copy and returns it. When it throws (SpdmUsageError before anything is sent; SpdmVerifyError or
  * SpdmErrorResponse for a reply), the caller's state is as it was, with the call still in
  * flight; `requesterAbort` then ends the call and applies what a failure leaves behind:
  * the session it ran in dropped when its records can no longer be trusted, the counters
@@ -30,7 +29,7 @@ import { SpdmUsageError } from './errors.ts';
 import { receive, reopen, send, sessionDropCause } from './exchange.ts';
 import type { Flow, FlowStep } from './flow.ts';
 import { FLOWS } from './flows.ts';
-import type { RequesterData } from './state.ts';
+import { copyRequesterData, type RequesterData } from './state.ts';
 
 /** What one step produces. */
 export interface RequesterStepResult {
@@ -59,7 +58,7 @@ function onCopy<T>(
   options: RequesterOptions,
   f: (ctx: RequesterContext) => T,
 ): T & { state: RequesterData; events: SpdmEvent[] } {
-  const ctx = new RequesterContext(config, options, structuredClone(state));
+  const ctx = new RequesterContext(config, options, copyRequesterData(state));
   const r = f(ctx);
   ctx.settleRandom();
   return { ...r, state: ctx.data, events: ctx.events };
@@ -114,7 +113,10 @@ export function requesterReceive(
   if (!state.call) throw new SpdmUsageError('no call is waiting for a response');
   return onCopy(state, config, options, (ctx) => {
     const flight = ctx.data.call!;
-    const reply = receive(ctx, flight.exchange, message);
+    // An exact copy: what the state keeps of the reply (transcripts, chains, digests) are
+    // views of it, and a view of a transport's pooled buffer would carry the whole pool
+    // into every later copy of the state.
+    const reply = receive(ctx, flight.exchange, { ...message, bytes: message.bytes.slice() });
     if ('resend' in reply) {
       return reply.wait === undefined
         ? { out: reply.resend }
