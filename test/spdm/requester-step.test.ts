@@ -9,11 +9,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isSeededRandom, randomFromState, seededRandom } from '../../src/crypto/random.ts';
+import type { SpdmEvent } from '../../src/spdm/events.ts';
+import { SpdmRequester } from '../../src/spdm/requester/requester.ts';
 import {
   type RequesterStepResult,
   requesterReceive,
   requesterStart,
 } from '../../src/spdm/requester/step.ts';
+import { SpdmResponder } from '../../src/spdm/responder/responder.ts';
+import { createInProcessPair } from '../../src/transport/in-process.ts';
 import { toHex } from '../../src/wire/hex.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
 import type { TransportMessage } from '../../src/wire/transport.ts';
@@ -33,6 +37,7 @@ import {
   states,
   TDISP,
 } from './requester-step-support.ts';
+import { authenticate as authenticatePair, makePair, sampleIdentity } from './requester-support.ts';
 
 describe('requester steps by hand against responderStep', () => {
   it('a whole session: VCA, DIGESTS, CERTIFICATE in portions, MEASUREMENTS, KEY_EXCHANGE, FINISH, VENDOR_DEFINED, END_SESSION', () => {
@@ -178,5 +183,50 @@ describe('requester steps by hand against responderStep', () => {
     b.wire = [];
     run(b, { kind: 'getMeasurements', request: {} });
     assert.notDeepEqual(c.wire, b.wire);
+  });
+
+  it('SpdmRequester.stateSnapshot / resume: a resumed requester carries on the session like the original', async () => {
+    const {
+      requester: r,
+      responder,
+      events,
+    } = makePair({
+      identity: sampleIdentity(),
+      responder: { heartbeatPeriod: 10 },
+    });
+    await authenticatePair(r);
+    const s = await r.startSession();
+    const fork = SpdmResponder.resume(responder.config, responder.stateSnapshot());
+    const forkEvents: SpdmEvent[] = [];
+    const r2 = SpdmRequester.resume(
+      createInProcessPair('pci_doe', async (m) => fork.handle(m)),
+      { ...r.config, onEvent: (e) => forkEvents.push(e) },
+      r.stateSnapshot(),
+      r.options,
+    );
+    assert.equal(r2.state, r.state);
+    assert.deepEqual(
+      r2.sessions.map((x) => [x.id, x.phase]),
+      [[s.id, 'established']],
+    );
+    assert.equal(toHex(r2.peerChain(0)!.hash), toHex(r.peerChain(0)!.hash));
+
+    const mark = events.length;
+    for (const req of [r, r2]) {
+      await req.heartbeat(s.id);
+      await req.keyUpdate(s.id, 'update-all-keys');
+      await req.endSession(s.id);
+    }
+    const sent = (e: SpdmEvent[]) =>
+      e.flatMap((x) => (x.type === 'message' && x.direction === 'out' ? [toHex(x.bytes)] : []));
+    assert.equal(sent(forkEvents).length, 4, 'HEARTBEAT, KEY_UPDATE, VerifyNewKey, END_SESSION');
+    // The KEY_UPDATE tags come from each configuration's own (OS) random source.
+    const noTags = (x: string[]) => x.filter((m) => !m.startsWith('13e9'));
+    assert.deepEqual(noTags(sent(forkEvents)), noTags(sent(events.slice(mark))));
+    assert.deepEqual(
+      [r.sessions, r2.sessions, responder.sessions(), fork.sessions()],
+      [[], [], [], []],
+    );
+    assert.equal(s.phase, 'ended');
   });
 });
