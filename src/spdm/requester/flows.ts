@@ -53,25 +53,26 @@ type StartSessionProgress =
   | ({ stage: 'key-exchange' } & KeyExchangeProgress)
   | { stage: 'finish'; sessionId: number };
 
-const as = <T>(r: Received<unknown>) => r as Received<T>;
+/** A response as the codec the exchange expected decoded it. */
+const received = <T>(r: Received<unknown>) => r as Received<T>;
 
 const connect: Flow<'connect', ConnectProgress> = {
   start: (ctx) => ({ send: startGetVersion(ctx), progress: { stage: 'version' } }),
   absorb: (ctx, _call, p, ex, r) => {
     switch (p.stage) {
       case 'version': {
-        const version = absorbVersion(ctx, ex.request, as<Version>(r));
+        const version = absorbVersion(ctx, ex.request, received<Version>(r));
         return { send: startGetCapabilities(ctx), progress: { stage: 'capabilities', version } };
       }
       case 'capabilities': {
-        const capabilities = absorbCapabilities(ctx, ex, as<Capabilities>(r));
+        const capabilities = absorbCapabilities(ctx, ex, received<Capabilities>(r));
         return {
           send: startNegotiateAlgorithms(ctx),
           progress: { stage: 'algorithms', version: p.version, capabilities },
         };
       }
       case 'algorithms': {
-        const negotiated = absorbAlgorithms(ctx, ex, as<Algorithms>(r));
+        const negotiated = absorbAlgorithms(ctx, ex, received<Algorithms>(r));
         return { result: { version: p.version, capabilities: p.capabilities, negotiated } };
       }
     }
@@ -85,10 +86,10 @@ const startSession: Flow<'startSession', StartSessionProgress> = {
   },
   absorb: (ctx, call, p, ex, r) => {
     if (p.stage === 'key-exchange') {
-      const sessionId = absorbKeyExchangeRsp(ctx, call.options, ex, p, as<KeyExchangeRsp>(r));
+      const sessionId = absorbKeyExchangeRsp(ctx, call.options, ex, p, received<KeyExchangeRsp>(r));
       return { send: startFinish(ctx, sessionId), progress: { stage: 'finish', sessionId } };
     }
-    absorbFinishRsp(ctx, p.sessionId, ex, as<FinishRsp>(r));
+    absorbFinishRsp(ctx, p.sessionId, ex, received<FinishRsp>(r));
     return { result: p.sessionId };
   },
   // A session whose FINISH failed is dropped (libspdm frees it).
@@ -101,37 +102,43 @@ const startSession: Flow<'startSession', StartSessionProgress> = {
 export const FLOWS: { [K in RequesterCallKind]: Flow<K, unknown> } = {
   getVersion: {
     start: (ctx) => ({ send: startGetVersion(ctx), progress: undefined }),
-    absorb: (ctx, _c, _p, ex, r) => ({ result: absorbVersion(ctx, ex.request, as<Version>(r)) }),
+    absorb: (ctx, _c, _p, ex, r) => ({
+      result: absorbVersion(ctx, ex.request, received<Version>(r)),
+    }),
   },
   getCapabilities: {
     start: (ctx) => ({ send: startGetCapabilities(ctx), progress: undefined }),
-    absorb: (ctx, _c, _p, ex, r) => ({ result: absorbCapabilities(ctx, ex, as<Capabilities>(r)) }),
+    absorb: (ctx, _c, _p, ex, r) => ({
+      result: absorbCapabilities(ctx, ex, received<Capabilities>(r)),
+    }),
   },
   negotiateAlgorithms: {
     start: (ctx) => ({ send: startNegotiateAlgorithms(ctx), progress: undefined }),
-    absorb: (ctx, _c, _p, ex, r) => ({ result: absorbAlgorithms(ctx, ex, as<Algorithms>(r)) }),
+    absorb: (ctx, _c, _p, ex, r) => ({
+      result: absorbAlgorithms(ctx, ex, received<Algorithms>(r)),
+    }),
   },
   connect,
   getDigests: {
     start: (ctx) => ({ send: startGetDigests(ctx), progress: undefined }),
-    absorb: (ctx, _c, _p, ex, r) => ({ result: absorbDigests(ctx, ex, as<Digests>(r)) }),
+    absorb: (ctx, _c, _p, ex, r) => ({ result: absorbDigests(ctx, ex, received<Digests>(r)) }),
   },
   getCertificate: {
     start: (ctx, c) => startGetCertificate(ctx, c.slot),
     absorb: (ctx, c, p: CertificateProgress, ex, r) =>
-      absorbCertificate(ctx, c.slot, ex, p, as<Certificate>(r)),
+      absorbCertificate(ctx, c.slot, ex, p, received<Certificate>(r)),
   },
   challenge: {
     start: (ctx, c) => ({ send: startChallenge(ctx, c.slot, c.summary), progress: undefined }),
     absorb: (ctx, c, _p, ex, r) => ({
-      result: absorbChallengeAuth(ctx, c.slot, c.summary, ex, as<ChallengeAuth>(r)),
+      result: absorbChallengeAuth(ctx, c.slot, c.summary, ex, received<ChallengeAuth>(r)),
     }),
     abort: (ctx, _c, _p, e) => abortChallenge(ctx, e),
   },
   getMeasurements: {
     start: (ctx, c) => ({ send: startGetMeasurements(ctx, c.request), progress: undefined }),
     absorb: (ctx, c, _p, ex, r) => ({
-      result: absorbMeasurements(ctx, c.request, ex, as<Measurements>(r)),
+      result: absorbMeasurements(ctx, c.request, ex, received<Measurements>(r)),
     }),
     abort: (ctx, c, _p, e) => abortMeasurements(ctx, c.request, e),
   },
@@ -142,7 +149,7 @@ export const FLOWS: { [K in RequesterCallKind]: Flow<K, unknown> } = {
       progress: undefined,
     }),
     absorb: (ctx, c, _p, _ex, r) => ({
-      result: absorbVendorDefined(ctx, c.sessionId, c.message, as<VendorDefinedResponse>(r)),
+      result: absorbVendorDefined(ctx, c.sessionId, c.message, received<VendorDefinedResponse>(r)),
     }),
   },
   heartbeat: {
@@ -152,7 +159,7 @@ export const FLOWS: { [K in RequesterCallKind]: Flow<K, unknown> } = {
   keyUpdate: {
     start: (ctx, c) => startKeyUpdate(ctx, c.sessionId, c.operation),
     absorb: (ctx, c, p: KeyUpdateProgress, _ex, r) =>
-      absorbKeyUpdateAck(ctx, c.sessionId, p, as<KeyUpdateAck>(r)),
+      absorbKeyUpdateAck(ctx, c.sessionId, p, received<KeyUpdateAck>(r)),
     abort: (ctx, c, p: KeyUpdateProgress) => abortKeyUpdate(ctx, c.sessionId, p),
   },
   endSession: {

@@ -116,7 +116,10 @@ export function requesterReceive(
     // An exact copy: what the state keeps of the reply (transcripts, chains, digests) are
     // views of it, and a view of a transport's pooled buffer would carry the whole pool
     // into every later copy of the state.
-    const reply = receive(ctx, flight.exchange, { ...message, bytes: message.bytes.slice() });
+    const reply = receive(ctx, flight.exchange, {
+      ...message,
+      bytes: new Uint8Array(message.bytes),
+    });
     if ('resend' in reply) {
       return reply.wait === undefined
         ? { out: reply.resend }
