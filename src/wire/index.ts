@@ -8,6 +8,7 @@ export { bytesEqual, concat, fromHex, toHex } from './hex.ts';
 export * as idekm from './idekm/index.ts';
 export * from './mctp.ts';
 export * from './pcap.ts';
+export * as pldm from './pldm/index.ts';
 export { Reader } from './reader.ts';
 export * from './secured.ts';
 export * from './socket.ts';
