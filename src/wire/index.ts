@@ -2,6 +2,7 @@
  * teeio's wire layer: pure codecs for every message of the system. Protocol families are
  * namespaced (spdm, idekm, tdisp); the transport-level codecs are exported flat.
  */
+export * as cxlIdeKm from './cxl-idekm/index.ts';
 export * from './doe.ts';
 export { isWireError, WireError, type WireErrorKind } from './errors.ts';
 export { bytesEqual, concat, fromHex, toHex } from './hex.ts';

@@ -80,6 +80,17 @@ export interface DsmProfile {
     addressBlocks?: number;
     teeLimited?: boolean;
   };
+  /**
+   * CXL IDE (CXL 3.x 8.2.4.22) keyed over CXL_IDE_KM; absent for a device without CXL. The
+   * capabilities default to true, maxPortIndex to 0.
+   */
+  cxlIde?: {
+    maxPortIndex?: number;
+    ivGeneration?: boolean;
+    keyGeneration?: boolean;
+    kSetStop?: boolean;
+    containment?: boolean;
+  };
 }
 
 export interface DeviceProfile {
