@@ -3,6 +3,7 @@
  * namespaced (spdm, idekm, tdisp); the transport-level codecs are exported flat.
  */
 export * as cxlIdeKm from './cxl-idekm/index.ts';
+export * as cxlTsp from './cxl-tsp/index.ts';
 export * from './doe.ts';
 export { isWireError, WireError, type WireErrorKind } from './errors.ts';
 export { bytesEqual, concat, fromHex, toHex } from './hex.ts';

@@ -19,6 +19,7 @@ import { generateDeviceIdentity } from '../crypto/cert-build.ts';
 import { defaultRandom, type RandomSource } from '../crypto/random.ts';
 import type { BehaviourName } from '../device/dsm/behaviour.ts';
 import type { CxlIdeCapability } from '../device/dsm/cxl-ide-km/keys.ts';
+import { DEFAULT_CXL_TSP_CAPABILITY } from '../device/dsm/cxl-tsp/target.ts';
 import { Dsm, type DsmConfig } from '../device/dsm/dsm.ts';
 import type { DsmEvent } from '../device/dsm/events.ts';
 import { pciDeviceHardware } from '../device/dsm/pci-hardware.ts';
@@ -211,6 +212,7 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
   const inside = internalPort(device);
   const dsm = new Dsm(pciDeviceHardware(inside), {
     cxlIde: cxlIdeCapability(profile.dsm?.cxlIde),
+    ...(profile.dsm?.cxlTsp ? { cxlTsp: { ...DEFAULT_CXL_TSP_CAPABILITY } } : {}),
     ...o.dsm,
     behaviour: o.behaviour ?? 'spec',
     random,

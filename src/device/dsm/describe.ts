@@ -8,6 +8,7 @@ export function isDsmRequestEvent(e: DsmEvent): boolean {
     e.kind === 'TDISP_REQUEST' ||
     e.kind === 'IDE_KM_REQUEST' ||
     e.kind === 'CXL_IDE_KM_REQUEST' ||
+    e.kind === 'CXL_TSP_REQUEST' ||
     e.kind === 'IGNORED'
   );
 }
@@ -29,6 +30,10 @@ export function describeDsmEvent(e: DsmEvent): string | undefined {
       return `CXL_IDE_KM ${e.object}${e.portIndex === undefined ? '' : ` port ${e.portIndex}`}${e.direction ? ` ${e.direction}` : ''} -> ${e.result}${session(e.session)}`;
     case 'CXL_IDE_STATE':
       return `CXL IDE port ${e.portIndex} ${e.direction}: ${e.state} (${e.cause})`;
+    case 'CXL_TSP_REQUEST':
+      return `CXL_TSP ${e.request} -> ${e.result}${session(e.session)}`;
+    case 'CXL_TSP_STATE':
+      return `CXL TSP target: ${e.from} -> ${e.to} (${e.cause})`;
     case 'IGNORED':
       return `${e.protocol} request ignored (${e.reason})`;
     case 'TDI_STATE':

@@ -5,6 +5,7 @@
  */
 import type { WireError, WireErrorKind } from '../../wire/errors.ts';
 import type { ConfigSecurityEvent } from '../events.ts';
+import type { CxlTspStateName } from './cxl-tsp/target.ts';
 import type { IdeStreamState } from './hardware.ts';
 import type { SessionRef, TdiStateName } from './tdi.ts';
 
@@ -61,6 +62,16 @@ export type DsmEvent =
       state: 'SKID' | 'CONTAINMENT' | 'INSECURE';
       cause: string;
     }
+  /** A CXL TSP request was answered (`result` is the response, or ERROR_RSP and its code). */
+  | {
+      kind: 'CXL_TSP_REQUEST';
+      session?: SessionRef;
+      request: string;
+      result: string;
+      malformed?: MalformedAt;
+    }
+  /** The CXL TSP target's state changed (LOCK_TARGET_CONFIGURATION, session end). */
+  | { kind: 'CXL_TSP_STATE'; from: CxlTspStateName; to: CxlTspStateName; cause: string }
   | { kind: 'TDI_STATE'; fn: number; from: TdiStateName; to: TdiStateName; cause: string }
   | { kind: 'IDE_STREAM_STATE'; streamId: number; state: IdeStreamState; cause: string }
   /** A config-space ERROR trigger arrived; `tdis` are the functions it sent to ERROR. */
@@ -69,7 +80,7 @@ export type DsmEvent =
   /** A handler threw: a DSM bug, answered with SPDM ERROR Unspecified so the link survives. */
   | {
       kind: 'INTERNAL_ERROR';
-      protocol: 'TDISP' | 'IDE_KM' | 'CXL_IDE_KM' | 'CONFIG';
+      protocol: 'TDISP' | 'IDE_KM' | 'CXL_IDE_KM' | 'CXL_TSP' | 'CONFIG';
       message: string;
     }
   | { kind: 'MSIX_LOCK'; fn: number; locked: boolean };

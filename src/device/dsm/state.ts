@@ -10,6 +10,7 @@ import type { VendorHandlerResult } from '../../spdm/vendor.ts';
 import type { KeyOrder } from '../../wire/idekm/messages.ts';
 import type { Behaviour } from './behaviour.ts';
 import type { CxlIdeCapability, CxlIdeKmState } from './cxl-ide-km/keys.ts';
+import { type CxlTspCapability, type CxlTspState, initialCxlTspState } from './cxl-tsp/target.ts';
 import type { DsmEvent } from './events.ts';
 import type { HwView, IdeStreamState } from './hardware.ts';
 import type { IdeKmState } from './ide-km/keys.ts';
@@ -19,12 +20,19 @@ export interface DsmState {
   ideKm: IdeKmState;
   /** CXL.cachemem IDE keys (CXL_IDE_KM); no ports when the device has no CXL IDE. */
   cxlIdeKm: CxlIdeKmState;
+  /** The CXL TSP target (configuration, lock, TE ranges); untouched on a device without TSP. */
+  cxlTsp: CxlTspState;
   /** TDIs by function number; a function not listed is CONFIG_UNLOCKED. */
   tdis: Record<number, Tdi>;
 }
 
 export function initialDsmState(): DsmState {
-  return { ideKm: { streams: {} }, cxlIdeKm: { ports: {} }, tdis: {} };
+  return {
+    ideKm: { streams: {} },
+    cxlIdeKm: { ports: {} },
+    cxlTsp: initialCxlTspState(),
+    tdis: {},
+  };
 }
 
 export type HwEffect =
@@ -57,4 +65,6 @@ export interface DsmEnv {
   deviceSpecificInfo: (fn: number) => Uint8Array | undefined;
   /** The device's CXL IDE; undefined for a device without CXL (CXL_IDE_KM not served). */
   cxlIde?: CxlIdeCapability;
+  /** The device's CXL TSP target; undefined when it has none (TSP not served). */
+  cxlTsp?: CxlTspCapability;
 }

@@ -91,6 +91,11 @@ export interface DsmProfile {
     kSetStop?: boolean;
     containment?: boolean;
   };
+  /**
+   * A CXL TSP target (CXL 3.x 11.5, memory encryption and TE state) with the default
+   * capabilities of device/dsm/cxl-tsp/target.ts; absent for a device without one.
+   */
+  cxlTsp?: Record<string, never>;
 }
 
 export interface DeviceProfile {

@@ -162,6 +162,7 @@ const dsm = z.strictObject({
       containment: z.boolean().optional(),
     })
     .optional(),
+  cxlTsp: z.strictObject({}).optional(),
 });
 
 export const deviceProfileSchema = z
