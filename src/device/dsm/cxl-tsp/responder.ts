@@ -38,7 +38,6 @@ import {
   CXL_TSP_OPCODE_SET_TARGET_TE_STATE,
   CXL_TSP_OPCODE_SET_TARGET_TE_STATE_RSP,
   cxlTspOpcodeName,
-  type CXL_TSP_OPCODE_GET_TARGET_CONFIGURATION_REPORT as ReportOp,
 } from '../../../wire/cxl-tsp/constants.ts';
 import {
   type CxlTspGetConfigurationReport,
@@ -183,7 +182,7 @@ const handleGetConfiguration: Handler = (s, _m, c) =>
   });
 
 const handleReport: Handler = (s, m, c) => {
-  const req = m as CxlTspGetConfigurationReport & { opCode: typeof ReportOp };
+  const req = m as CxlTspGetConfigurationReport;
   const name = 'GET_TARGET_CONFIGURATION_REPORT';
   if (s.cxlTsp.state === 'ERROR')
     return error(s, c, name, CXL_TSP_ERROR_CODE_INVALID_SECURITY_STATE);
@@ -242,7 +241,7 @@ const handleTeState: Handler = (s, m, c) => {
   return reply(state, c, name, simple(CXL_TSP_OPCODE_SET_TARGET_TE_STATE_RSP));
 };
 
-/** Opcode -> [handler, exact request size or undefined for variable]. */
+/** Opcode -> handler; the codec has checked each request's layout and length. */
 const DISPATCH: Readonly<Record<number, Handler>> = {
   [CXL_TSP_OPCODE_GET_TARGET_TSP_VERSION]: handleVersion,
   [CXL_TSP_OPCODE_GET_TARGET_CAPABILITIES]: handleCapabilities,

@@ -2,7 +2,8 @@
  * The CXL TSP target of the DSM (CXL 3.x 11.5 "CXL Trusted Security Protocol"): what the
  * memory device offers (GET_TARGET_CAPABILITIES), its plain-data state (the configuration
  * SET_TARGET_CONFIGURATION wrote, CONFIG_UNLOCKED -> CONFIG_LOCKED, the memory ranges set to
- * TE state), and the configuration report it serves.
+ * TE state), and the configuration report it serves. The lock outlives the SPDM session that
+ * set it: it is the target's configuration, cleared by a reset teeio does not model for TSP.
  *
  * The default capabilities are spdm-emu's sample target's, without secondary sessions
  * (teeio does not provision their PSKs): memory encryption with AES-XTS-256, read access
