@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import type { CxlIdeCapability } from '../../../src/device/dsm/cxl-ide-km/keys.ts';
 import type { DsmEvent } from '../../../src/device/dsm/events.ts';
 import { nic } from '../../../src/device/profiles/nic.ts';
@@ -234,5 +235,35 @@ describe('CXL_IDE_KM and the SPDM session', () => {
     makeWorld(nic).dsm.registerVendorHandlers(without);
     assert.equal(without.lookup(key), undefined);
     assert.ok(without.lookup({ ...key, vendorId: Uint8Array.of(0x01, 0x00) }), 'PCIe IDE_KM is');
+  });
+});
+
+describe('CXL_IDE_KM responder robustness', () => {
+  test('property: any bytes get a response or an SPDM ERROR, never a throw or an internal error', () => {
+    const { w, events } = world();
+    const valid = [
+      fromHex('000000'),
+      keyProg(0x80),
+      streamOnly(0x04, 0x80),
+      streamOnly(0x05, 0x82),
+      streamOnly(0x07, 0x80),
+    ];
+    const arb = fc.oneof(
+      fc.uint8Array({ maxLength: 60 }),
+      fc
+        .tuple(fc.constantFrom(...valid), fc.nat(60), fc.integer({ min: 0, max: 255 }))
+        .map(([b, i, v]) => {
+          const out = b.slice();
+          out[i % out.length] = v;
+          return out;
+        }),
+    );
+    fc.assert(
+      fc.property(arb, fc.boolean(), (b, inSession) => {
+        const r = w.dsm.cxlIdeKmHandler(ctx(inSession ? SESSION_A : undefined), b);
+        assert.ok(r.kind === 'response' || r.kind === 'spdm-error' || r.kind === 'silent');
+      }),
+    );
+    assert.equal(events.filter((e) => e.kind === 'INTERNAL_ERROR').length, 0);
   });
 });

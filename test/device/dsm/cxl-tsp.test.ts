@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import type { CxlIdeCapability } from '../../../src/device/dsm/cxl-ide-km/keys.ts';
 import { DEFAULT_CXL_TSP_CAPABILITY } from '../../../src/device/dsm/cxl-tsp/target.ts';
 import type { DsmEvent } from '../../../src/device/dsm/events.ts';
@@ -175,5 +176,37 @@ describe('CXL TSP target: refusals are ERROR_RSP, state unchanged', () => {
     const none = new VendorRegistry();
     makeWorld(nic).dsm.registerVendorHandlers(none);
     assert.equal(none.lookup(key), undefined);
+  });
+});
+
+describe('CXL TSP responder robustness', () => {
+  test('property: any bytes get a TSP response or ERROR_RSP, never a throw or an internal error', () => {
+    const { w, events } = world();
+    const valid = [
+      '10810000',
+      '10820000',
+      SET_CONFIGURATION,
+      '10840000',
+      '1085000000000002',
+      '10860000',
+      `108d0101${z(12)}${TE_RANGE}`,
+    ].map(fromHex);
+    const arb = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }),
+      fc
+        .tuple(fc.constantFrom(...valid), fc.nat(400), fc.integer({ min: 0, max: 255 }))
+        .map(([b, i, v]) => {
+          const out = b.slice();
+          out[i % out.length] = v;
+          return out;
+        }),
+    );
+    fc.assert(
+      fc.property(arb, (b) => {
+        const r = w.dsm.cxlTspHandler(ctx(SESSION_A), b);
+        assert.equal(r.kind, 'response');
+      }),
+    );
+    assert.equal(events.filter((e) => e.kind === 'INTERNAL_ERROR').length, 0);
   });
 });

@@ -15,6 +15,7 @@ import {
   encodeCxlKeySubStream,
 } from '../../../src/wire/cxl-idekm/index.ts';
 import { fromHex, toHex } from '../../../src/wire/hex.ts';
+import { checkRobust } from '../../support/robust.ts';
 import { wireErrorExpecter } from '../expect-wire-error.ts';
 
 const expectWireError = wireErrorExpecter('CXL_IDE_KM');
@@ -211,5 +212,7 @@ describe('CXL_IDE_KM objects (CXL 3.x 11.4)', () => {
         assert.deepEqual(encodeCxlIdeKm(decodeCxlIdeKm(b)), b);
       }),
     );
+    // Hostile inputs derived from valid ones: a WireError or a message, nothing else.
+    checkRobust('CXL_IDE_KM', arb, (b) => decodeCxlIdeKm(b));
   });
 });

@@ -16,6 +16,7 @@ import {
   encodeCxlTsp,
 } from '../../../src/wire/cxl-tsp/index.ts';
 import { fromHex, toHex } from '../../../src/wire/hex.ts';
+import { checkRobust } from '../../support/robust.ts';
 import { wireErrorExpecter } from '../expect-wire-error.ts';
 
 const expectWireError = wireErrorExpecter('CXL_TSP');
@@ -199,5 +200,8 @@ describe('CXL TSP messages (CXL 3.x 11.5)', () => {
         .chain((op) => fc.uint8Array({ maxLength: 30 }).map((b) => Uint8Array.of(0x10, op, ...b))),
     );
     fc.assert(fc.property(arb, (b) => assert.deepEqual(encodeCxlTsp(decodeCxlTsp(b)), b)));
+    // Hostile inputs derived from valid ones (counts, lengths): a WireError or a message.
+    const withCounts = fc.oneof(arb, fc.constantFrom(...CASES.map((c) => fromHex(c.hex))));
+    checkRobust('CXL_TSP', withCounts, (b) => decodeCxlTsp(b));
   });
 });

@@ -18,6 +18,7 @@ import {
   type PldmControlResponseData,
   type PldmMessage,
 } from '../../../src/wire/pldm/index.ts';
+import { checkRobust } from '../../support/robust.ts';
 import { wireErrorExpecter } from '../expect-wire-error.ts';
 
 const expectWireError = wireErrorExpecter('PLDM');
@@ -110,6 +111,9 @@ describe('PLDM message header (DSP0240)', () => {
       fc.property(fc.uint8Array({ minLength: 4, maxLength: 40 }), (b) => {
         assert.deepEqual(encodePldmMessage(decodePldmMessage(b)), b);
       }),
+    );
+    checkRobust('PLDM', fc.constantFrom(...MESSAGES.map((x) => fromHex(x.hex))), (b) =>
+      decodePldmMessage(b),
     );
   });
 });
