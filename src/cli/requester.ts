@@ -133,11 +133,11 @@ export interface ExchangeRecord {
   error?: string;
 }
 
-/** The SPDM name, or for PCI-SIG vendor-defined messages the IDE_KM / TDISP message inside. */
+/** The SPDM name, or for vendor-defined messages the IDE_KM / TDISP / CXL message inside. */
 function messageName(code: number, name: string, bytes: Uint8Array): string {
   if (code !== SPDM_VENDOR_DEFINED_REQUEST && code !== SPDM_VENDOR_DEFINED_RESPONSE) return name;
   const d = describeSpdm(bytes);
-  return d.protocol === 'IDE_KM' || d.protocol === 'TDISP' ? d.name : name;
+  return d.protocol === 'SPDM' || d.protocol === 'VDM' ? name : d.name;
 }
 
 /** Turns the requester's trace into exchange records, each handed over once complete. */

@@ -41,6 +41,8 @@ export function describeSpdmEvent(e: SpdmEvent): string | undefined {
       return `#${e.connectionId} ! ERROR ${e.errorName} for 0x${e.requestCode.toString(16)}${sid}`;
     case 'session':
       return `#${e.connectionId} session 0x${e.sessionId.toString(16)} ${e.phase}${e.cause ? ` (${e.cause})` : ''}`;
+    case 'application':
+      return `#${e.connectionId} ${e.direction === 'in' ? '<' : '>'} ${e.name} ${e.bytes.length} B${sid}${e.dropped ? ` (not answered: ${e.dropped})` : ''}`;
     case 'record-rejected':
       return `#${e.connectionId} record rejected: ${e.reason}${sid}`;
     default:

@@ -115,11 +115,25 @@ export interface ResponderConfig extends EndpointConfig {
   psk: PskEntry[];
   /** Vendor-defined protocols (IDE_KM, TDISP, ...). */
   vendor?: VendorRegistry;
+  /**
+   * MCTP only: answer PLDM (DSP0240 Control and Discovery) in secured sessions as a PLDM
+   * terminus with this TID. Absent: PLDM is an application no one here serves.
+   */
+  pldm?: PldmTerminusConfig;
   /** Most sessions open at once (SessionLimitExceeded beyond). */
   maxSessions: number;
   /** Opaque data appended to MEASUREMENTS / CHALLENGE_AUTH (empty by default). */
   opaqueData?: Uint8Array;
 }
+
+/** The PLDM terminus behind an MCTP responder. */
+export interface PldmTerminusConfig {
+  /** What GetTID answers (DSP0240: 0x00 unassigned, 0xFF reserved). */
+  tid: number;
+}
+
+/** spdm-emu's responder answers GetTID with TID 1. */
+export const DEFAULT_PLDM_TID = 1;
 
 export interface RequesterConfig extends EndpointConfig {
   /** DER root certificates a responder's chain must end in. */
@@ -232,7 +246,7 @@ function endpointDefaults(): Omit<EndpointConfig, 'capabilities'> {
  * above.
  * @throws RangeError when a field cannot work (no versions, DataTransferSize below 42,
  *   a slot without certificates, a measurement index outside 1..0xFE, a HeartbeatPeriod
- *   outside 0..255).
+ *   outside 0..255, a PLDM TID outside 0..0xFE).
  */
 export function responderConfig(p: Partial<ResponderConfig> = {}): ResponderConfig {
   const c: ResponderConfig = {
@@ -245,11 +259,15 @@ export function responderConfig(p: Partial<ResponderConfig> = {}): ResponderConf
     now: Date.now,
     psk: [],
     maxSessions: 4,
+    pldm: { tid: DEFAULT_PLDM_TID },
     ...p,
   };
   checkEndpoint(c);
   if (!Number.isInteger(c.heartbeatPeriod) || c.heartbeatPeriod < 0 || c.heartbeatPeriod > 0xff) {
     throw new RangeError(`config: HeartbeatPeriod ${c.heartbeatPeriod} is not 0..255 seconds`);
+  }
+  if (c.pldm && (!Number.isInteger(c.pldm.tid) || c.pldm.tid < 0 || c.pldm.tid > 0xfe)) {
+    throw new RangeError(`config: PLDM TID ${c.pldm.tid} is not 0..0xFE`);
   }
   for (const m of c.measurements) {
     if (!Number.isInteger(m.index) || m.index < 1 || m.index > 0xfe) {

@@ -21,7 +21,7 @@ export type RecordRejectReason =
   | 'not-ready' // the session has no keys for that direction yet
   | 'malformed' // the record layout or its plaintext did not parse
   | 'sequence' // MCTP: the header sequence number is not the expected one
-  | 'unsupported-application' // MCTP: a well-formed application message (PLDM, ...) no one here serves
+  | 'unsupported-application' // MCTP: an application message type (not SPDM) no one here serves
   | 'decrypt-failed'; // the MAC did not verify (replay, reorder, tamper)
 
 /** What a requester checked (one name per check it makes). */
@@ -107,6 +107,24 @@ export type SpdmEvent =
       connectionId: number;
       sessionId: number;
       reason: RecordRejectReason;
+    }
+  /**
+   * An MCTP application message (PLDM, ...) inside a secured session, as the responder's
+   * application dispatch (responder/mctp-application.ts) saw it or answered it. `dropped`
+   * says why an incoming one gets no answer.
+   */
+  | {
+      type: 'application';
+      role: SpdmRole;
+      direction: 'in' | 'out';
+      connectionId: number;
+      sessionId: number;
+      /** DSP0236 MCTP message type (0x01 PLDM). */
+      mctpType: number;
+      /** 'PLDM GetTID', ... */
+      name: string;
+      bytes: Uint8Array;
+      dropped?: string;
     }
   /** A requester check (signature, chain, VerifyData, summary hash). */
   | {

@@ -1,7 +1,7 @@
 /**
  * The vendor-defined dispatch between the SPDM responder and the protocols that ride on
  * VENDOR_DEFINED_REQUEST (DSP0274 "VENDOR_DEFINED_REQUEST"; PCIe 6.x 6.31.3 for the
- * PCI-SIG registry). The device layer registers IDE_KM and TDISP handlers here by
+ * PCI-SIG registry). The device layer registers IDE_KM, TDISP and the CXL protocols here by
  * (standard id, vendor id, protocol id); the responder knows nothing of their contents.
  */
 
@@ -34,7 +34,7 @@ export interface VendorProtocolKey {
   standardId: number;
   /** VendorID bytes as they appear on the wire (PCI-SIG: 01 00). */
   vendorId: Uint8Array;
-  /** PCI-SIG ProtocolID (0 IDE_KM, 1 TDISP). */
+  /** ProtocolID, the payload's first byte (PCI-SIG: 0 IDE_KM, 1 TDISP; CXL: 0 CXL_IDE_KM, 1 TSP). */
   protocolId: number;
 }
 

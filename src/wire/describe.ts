@@ -1,8 +1,9 @@
 /**
  * One-line descriptions of SPDM messages, looking inside PCI-SIG vendor-defined messages
- * (IDE_KM, TDISP), for traces, the CLI and the viewer. Pure: bytes in, text out. Bad bytes
+ * (IDE_KM, TDISP) and the CXL ones (CXL_IDE_KM, TSP: describe-cxl.ts), for traces, the CLI and the viewer. Pure: bytes in, text out. Bad bytes
  * never throw here; they are described as malformed with the WireError's words.
  */
+import { describeCxlVdm } from './describe-cxl.ts';
 import { isWireError } from './errors.ts';
 import { toHex } from './hex.ts';
 import {
@@ -46,8 +47,8 @@ import {
 } from './tdisp/index.ts';
 
 export interface MessageDescription {
-  /** Protocol of the innermost message: SPDM, IDE_KM, TDISP or VDM (another registry). */
-  protocol: 'SPDM' | 'IDE_KM' | 'TDISP' | 'VDM';
+  /** Protocol of the innermost message: SPDM, IDE_KM, TDISP, the CXL ones, or VDM (another vendor). */
+  protocol: 'SPDM' | 'IDE_KM' | 'TDISP' | 'CXL_IDE_KM' | 'CXL_TSP' | 'VDM';
   /** The spec name of the innermost message, e.g. LOCK_INTERFACE_REQUEST. */
   name: string;
   /** Short key facts, e.g. "stream 0 PR RX K0". */
@@ -162,6 +163,8 @@ export function describeSpdm(bytes: Uint8Array, ctx: SpdmCodecContext = {}): Mes
     return { protocol: 'VDM', name, detail: '', malformed: (e as Error).message };
   }
   if (!p) {
+    const cxl = describeCxlVdm(m);
+    if (cxl) return cxl;
     return {
       protocol: 'VDM',
       name,

@@ -18,6 +18,8 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { generateDeviceIdentity } from '../crypto/cert-build.ts';
 import { defaultRandom, type RandomSource } from '../crypto/random.ts';
 import type { BehaviourName } from '../device/dsm/behaviour.ts';
+import type { CxlIdeCapability } from '../device/dsm/cxl-ide-km/keys.ts';
+import { DEFAULT_CXL_TSP_CAPABILITY } from '../device/dsm/cxl-tsp/target.ts';
 import { Dsm, type DsmConfig } from '../device/dsm/dsm.ts';
 import type { DsmEvent } from '../device/dsm/events.ts';
 import { pciDeviceHardware } from '../device/dsm/pci-hardware.ts';
@@ -26,7 +28,7 @@ import { walkExtCapabilities } from '../device/pci/config-space.ts';
 import { createDevice, type PciDevice } from '../device/pci/device.ts';
 import { enumerateDevice } from '../device/pci/enumerate.ts';
 import { type HostPort, hostPort, internalPort } from '../device/pci/ports.ts';
-import type { DeviceProfile } from '../device/pci/profile.ts';
+import type { DeviceProfile, DsmProfile } from '../device/pci/profile.ts';
 import { PCI_EXT_CAP_ID_DOE } from '../device/pci/regs.ts';
 import { nic } from '../device/profiles/nic.ts';
 import type { MeasurementBlockConfig, ResponderConfig } from '../spdm/config.ts';
@@ -185,6 +187,18 @@ export function profileMeasurements(p: DeviceProfile): MeasurementBlockConfig[] 
   ];
 }
 
+/** The DSM's CXL IDE from the profile's (capabilities default on, port 0 only). */
+function cxlIdeCapability(p: DsmProfile['cxlIde']): CxlIdeCapability | undefined {
+  if (p === undefined) return undefined;
+  return {
+    maxPortIndex: p.maxPortIndex ?? 0,
+    ivGeneration: p.ivGeneration ?? true,
+    keyGeneration: p.keyGeneration ?? true,
+    kSetStop: p.kSetStop ?? true,
+    containment: p.containment ?? true,
+  };
+}
+
 /**
  * Builds the device, its DSM and its SPDM responder, and installs the DOE mailbox handler.
  * @throws RangeError for an unbuildable profile or responder configuration; CryptoError when
@@ -197,6 +211,8 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
   const enumerated = o.enumerate ? enumerateDevice(device) : undefined;
   const inside = internalPort(device);
   const dsm = new Dsm(pciDeviceHardware(inside), {
+    cxlIde: cxlIdeCapability(profile.dsm?.cxlIde),
+    ...(profile.dsm?.cxlTsp ? { cxlTsp: { ...DEFAULT_CXL_TSP_CAPABILITY } } : {}),
     ...o.dsm,
     behaviour: o.behaviour ?? 'spec',
     random,

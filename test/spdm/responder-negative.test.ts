@@ -14,7 +14,7 @@ import { digest } from '../../src/crypto/hash.ts';
 import { verifyData } from '../../src/crypto/key-schedule.ts';
 import { seededRandom } from '../../src/crypto/random.ts';
 import { SPDM_SIGNING_CONTEXT, spdmVerify } from '../../src/crypto/signing.ts';
-import { deriveHandshakeKeys, protect } from '../../src/spdm/session.ts';
+import { deriveHandshakeKeys, protect, unprotect } from '../../src/spdm/session.ts';
 import { concat } from '../../src/wire/hex.ts';
 import type { ChallengeAuth } from '../../src/wire/spdm/challenge.ts';
 import * as C from '../../src/wire/spdm/constants.ts';
@@ -291,21 +291,56 @@ describe('SpdmResponder refuses what would break a session', () => {
     });
   }
 
-  it('mctp: a well-formed PLDM message in a session gets no answer and is traced as unsupported, not malformed', () => {
+  it('mctp: PLDM GetTID in a session is answered as PLDM; an MCTP type no one serves is traced, unanswered', () => {
     const { r, responder, events } = setup('mctp');
     vca(r);
     const x = establishedSession(r, certificateChain(r));
-    // PLDM GetTID (MCTP message type 0x01), as spdm-emu's requester sends in its APP step.
-    const pldm = Uint8Array.of(0x80, 0x00, 0x02);
-    const sealed = protect(x.s.secured, pldm, seededRandom('pldm'), { mctpType: 0x01 });
-    x.s.secured = sealed.session;
-    assert.equal(responder.handle({ secured: true, bytes: sealed.record }), undefined);
+    const sendApp = (mctpType: number, body: Uint8Array) => {
+      const sealed = protect(x.s.secured, body, seededRandom('app'), { mctpType });
+      x.s.secured = sealed.session;
+      return responder.handle({ secured: true, bytes: sealed.record });
+    };
+    // PLDM GetTID (MCTP message type 0x01), as spdm-emu's requester sends in its APP step:
+    // Rq=1 instance 0 | Hdr Ver 0, type 0 | GetTID 0x02.
+    const out = sendApp(0x01, Uint8Array.of(0x80, 0x00, 0x02));
+    assert.ok(out?.secured);
+    const opened = unprotect(x.s.secured, out.bytes);
+    x.s.secured = opened.session;
+    assert.equal(opened.mctpType, 0x01, 'answered as a PLDM message');
+    // Rq=0 instance 0 | type 0 | GetTID | SUCCESS | TID 1 (spdm-emu's responder's TID).
+    assert.deepEqual([...opened.message], [0x00, 0x00, 0x02, 0x00, 0x01]);
+    const app = events.filter((e) => e.type === 'application');
+    assert.deepEqual(
+      app.map((e) => e.type === 'application' && [e.direction, e.name, e.mctpType]),
+      [
+        ['in', 'PLDM GetTID', 1],
+        ['out', 'PLDM GetTID', 1],
+      ],
+    );
+    // NC-SI over MCTP (type 0x02): nothing here serves it.
+    assert.equal(sendApp(0x02, Uint8Array.of(0x01, 0x02, 0x03)), undefined);
     const rejected = events.filter((e) => e.type === 'record-rejected');
     assert.deepEqual(
       rejected.map((e) => e.type === 'record-rejected' && e.reason),
       ['unsupported-application'],
     );
     // The session goes on.
+    assert.equal(r.sendSecuredRaw(x.s, hdr(V13, C.SPDM_HEARTBEAT))?.[1], C.SPDM_HEARTBEAT_ACK);
+  });
+
+  it('mctp: a responder configured without a PLDM terminus treats PLDM as unsupported', () => {
+    const { r, responder, events } = setup('mctp', { pldm: undefined });
+    vca(r);
+    const x = establishedSession(r, certificateChain(r));
+    const sealed = protect(x.s.secured, Uint8Array.of(0x80, 0x00, 0x02), seededRandom('pldm'), {
+      mctpType: 0x01,
+    });
+    x.s.secured = sealed.session;
+    assert.equal(responder.handle({ secured: true, bytes: sealed.record }), undefined);
+    assert.deepEqual(
+      events.flatMap((e) => (e.type === 'record-rejected' ? [e.reason] : [])),
+      ['unsupported-application'],
+    );
     assert.equal(r.sendSecuredRaw(x.s, hdr(V13, C.SPDM_HEARTBEAT))?.[1], C.SPDM_HEARTBEAT_ACK);
   });
 

@@ -24,10 +24,34 @@ describe('describeSpdm', () => {
     assert.match(describeSpdm(plain(69)).detail, /CONFIG_LOCKED/);
   });
 
-  it('describes other registries as plain VDMs', () => {
-    const d = describeSpdm(plain(94));
+  it('names CXL_IDE_KM and CXL TSP messages under the CXL VendorID (98 1E)', () => {
+    assert.deepEqual(describeSpdm(plain(94)), {
+      protocol: 'CXL_IDE_KM',
+      name: 'QUERY',
+      detail: 'port 0',
+    });
+    assert.deepEqual(describeSpdm(plain(95)), {
+      protocol: 'CXL_IDE_KM',
+      name: 'QUERY_RESP',
+      detail: 'port 0 caps 0x71 max_port 7',
+    });
+    assert.deepEqual(describeSpdm(plain(106)), {
+      protocol: 'CXL_TSP',
+      name: 'GET_TARGET_TSP_VERSION',
+      detail: 'TSP 1.0',
+    });
+    // ERROR_RSP UNSUPPORTED_REQUEST, written out: CXL VDM | ProtocolID 1 | 10 7F 0000 04000000 00000000.
+    assert.deepEqual(
+      describeSpdm(fromHex('137e0000 0300 02 981e 0d00 01 107f0000 04000000 00000000')),
+      { protocol: 'CXL_TSP', name: 'ERROR_RSP', detail: 'UNSUPPORTED_REQUEST' },
+    );
+  });
+
+  it('describes other vendors as plain VDMs', () => {
+    // StandardID 3, VendorID 0x1234, ProtocolID 0 and a byte.
+    const d = describeSpdm(fromHex('13fe0000 0300 02 3412 0200 00 aa'));
     assert.equal(d.protocol, 'VDM');
-    assert.match(d.detail, /VendorID 981e/);
+    assert.match(d.detail, /VendorID 3412/);
   });
 
   it('names unknown TDISP MessageTypes and IDE_KM Object IDs instead of calling them malformed', () => {

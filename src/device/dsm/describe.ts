@@ -4,7 +4,13 @@ import type { SessionRef } from './tdi.ts';
 
 /** Request/response events: the SPDM trace of the same exchange already names them. */
 export function isDsmRequestEvent(e: DsmEvent): boolean {
-  return e.kind === 'TDISP_REQUEST' || e.kind === 'IDE_KM_REQUEST' || e.kind === 'IGNORED';
+  return (
+    e.kind === 'TDISP_REQUEST' ||
+    e.kind === 'IDE_KM_REQUEST' ||
+    e.kind === 'CXL_IDE_KM_REQUEST' ||
+    e.kind === 'CXL_TSP_REQUEST' ||
+    e.kind === 'IGNORED'
+  );
 }
 
 const session = (s: SessionRef | undefined) =>
@@ -20,6 +26,14 @@ export function describeDsmEvent(e: DsmEvent): string | undefined {
       return `TDISP ${e.request}${e.fn === undefined ? '' : ` fn ${e.fn}`} -> ${e.result}${session(e.session)}`;
     case 'IDE_KM_REQUEST':
       return `IDE_KM ${e.object}${e.streamId === undefined ? '' : ` stream ${e.streamId}`}${e.slot ? ` ${e.slot}` : ''} -> ${e.result}${session(e.session)}`;
+    case 'CXL_IDE_KM_REQUEST':
+      return `CXL_IDE_KM ${e.object}${e.portIndex === undefined ? '' : ` port ${e.portIndex}`}${e.direction ? ` ${e.direction}` : ''} -> ${e.result}${session(e.session)}`;
+    case 'CXL_IDE_STATE':
+      return `CXL IDE port ${e.portIndex} ${e.direction}: ${e.state} (${e.cause})`;
+    case 'CXL_TSP_REQUEST':
+      return `CXL_TSP ${e.request} -> ${e.result}${session(e.session)}`;
+    case 'CXL_TSP_STATE':
+      return `CXL TSP target: ${e.from} -> ${e.to} (${e.cause})`;
     case 'IGNORED':
       return `${e.protocol} request ignored (${e.reason})`;
     case 'TDI_STATE':

@@ -18,6 +18,8 @@ import type {
   VendorRegistry,
   VendorRequestContext,
 } from '../../spdm/vendor.ts';
+import { CXL_PROTOCOL_ID_IDE_KM, CXL_VENDOR_ID_BYTES } from '../../wire/cxl-idekm/constants.ts';
+import { CXL_PROTOCOL_ID_TSP } from '../../wire/cxl-tsp/constants.ts';
 import { PCI_PROTOCOL_ID_IDE_KM } from '../../wire/idekm/constants.ts';
 import type { KeyOrder } from '../../wire/idekm/messages.ts';
 import { SPDM_ERROR_CODE, SPDM_REGISTRY_ID_PCISIG } from '../../wire/spdm/constants.ts';
@@ -25,6 +27,10 @@ import { PCISIG_VENDOR_ID_BYTES } from '../../wire/spdm/vendor-defined.ts';
 import { PCI_PROTOCOL_ID_TDISP } from '../../wire/tdisp/constants.ts';
 import type { ConfigEventRecord } from '../events.ts';
 import { BEHAVIOURS, type Behaviour, type BehaviourName } from './behaviour.ts';
+import type { CxlIdeCapability } from './cxl-ide-km/keys.ts';
+import { cxlIdeKmRespond } from './cxl-ide-km/responder.ts';
+import { cxlTspRespond } from './cxl-tsp/responder.ts';
+import type { CxlTspCapability } from './cxl-tsp/target.ts';
 import type { DsmEvent } from './events.ts';
 import { captureHwView, type DsmHardware, type TeePolicy } from './hardware.ts';
 import { ideKmRespond } from './ide-km/responder.ts';
@@ -51,6 +57,10 @@ export interface DsmConfig {
   mmioAttributeUpdatable?: boolean;
   /** Device-specific report bytes when the hardware view carries none. */
   deviceSpecificInfo?: (fn: number) => Uint8Array | undefined;
+  /** The device's CXL IDE: CXL_IDE_KM is served only when given (default: none). */
+  cxlIde?: CxlIdeCapability;
+  /** The device's CXL TSP target: CXL TSP is served only when given (default: none). */
+  cxlTsp?: CxlTspCapability;
 }
 
 function sessionOf(ctx: VendorRequestContext): SessionRef | undefined {
@@ -86,6 +96,8 @@ export class Dsm {
       requireIde: config.requireIde ?? true,
       mmioAttributeUpdatable: config.mmioAttributeUpdatable ?? true,
       deviceSpecificInfo: config.deviceSpecificInfo ?? (() => undefined),
+      ...(config.cxlIde ? { cxlIde: { ...config.cxlIde } } : {}),
+      ...(config.cxlTsp ? { cxlTsp: { ...config.cxlTsp } } : {}),
     };
     hw.onSecurityEvent((r) => this.configEvent(r));
     hw.setTeePolicy?.(this.teePolicy);
@@ -125,12 +137,44 @@ export class Dsm {
   readonly tdispHandler: VendorHandler = (ctx, message) =>
     this.guard('TDISP', () => tdispRespond(this.s, message, sessionOf(ctx), this.transitionEnv()));
 
+  /**
+   * CXL_IDE_KM (CXL VendorID 0x1E98, ProtocolID 0) handler for the vendor-defined dispatch;
+   * registered only for a device with CXL IDE.
+   */
+  readonly cxlIdeKmHandler: VendorHandler = (ctx, message) =>
+    this.guard('CXL_IDE_KM', () => {
+      const cap = this.env.cxlIde;
+      if (cap === undefined) throw new Error('CXL_IDE_KM handler on a device without CXL IDE');
+      return cxlIdeKmRespond(this.s, message, {
+        env: this.transitionEnv(),
+        cap,
+        session: sessionOf(ctx),
+      });
+    });
+
+  /** CXL TSP (CXL VendorID 0x1E98, ProtocolID 1) handler; registered only for a TSP target. */
+  readonly cxlTspHandler: VendorHandler = (ctx, message) =>
+    this.guard('CXL_TSP', () => {
+      const cap = this.env.cxlTsp;
+      if (cap === undefined) throw new Error('CXL TSP handler on a device without a TSP target');
+      return cxlTspRespond(this.s, message, {
+        env: this.transitionEnv(),
+        cap,
+        session: sessionOf(ctx),
+      });
+    });
+
   /** The settings plus the hardware as it is now, captured once for one transition. */
   private transitionEnv(): DsmEnv {
     return { ...this.env, hw: captureHwView(this.hw, this.env.behaviour.maxPortIndex) };
   }
 
-  /** Registers IDE_KM and TDISP under the PCI-SIG registry (StandardID 3, VendorID 01 00). */
+  /**
+   * Registers IDE_KM and TDISP under the PCI-SIG registry (StandardID 3, VendorID 01 00),
+   * and under the CXL VendorID 0x1E98 (bytes 98 1E) CXL_IDE_KM (ProtocolID 0) for a device
+   * with CXL IDE and CXL TSP (ProtocolID 1) for a TSP target. What the device lacks stays
+   * unregistered, so the responder answers UnsupportedRequest.
+   */
   registerVendorHandlers(registry: VendorRegistry): void {
     const key = (protocolId: number) => ({
       standardId: SPDM_REGISTRY_ID_PCISIG,
@@ -139,6 +183,13 @@ export class Dsm {
     });
     registry.register(key(PCI_PROTOCOL_ID_IDE_KM), this.ideKmHandler);
     registry.register(key(PCI_PROTOCOL_ID_TDISP), this.tdispHandler);
+    const cxl = (protocolId: number) => ({
+      standardId: SPDM_REGISTRY_ID_PCISIG,
+      vendorId: CXL_VENDOR_ID_BYTES.slice(),
+      protocolId,
+    });
+    if (this.env.cxlIde) registry.register(cxl(CXL_PROTOCOL_ID_IDE_KM), this.cxlIdeKmHandler);
+    if (this.env.cxlTsp) registry.register(cxl(CXL_PROTOCOL_ID_TSP), this.cxlTspHandler);
   }
 
   /**
@@ -201,7 +252,10 @@ export class Dsm {
     streamSecure: (id) => this.s.ideKm.streams[id]?.secure === true,
   };
 
-  private guard(protocol: 'TDISP' | 'IDE_KM', run: () => Step): VendorHandlerResult {
+  private guard(
+    protocol: 'TDISP' | 'IDE_KM' | 'CXL_IDE_KM' | 'CXL_TSP',
+    run: () => Step,
+  ): VendorHandlerResult {
     let step: Step;
     try {
       step = run();

@@ -9,6 +9,8 @@ import type { RandomSource } from '../../crypto/random.ts';
 import type { VendorHandlerResult } from '../../spdm/vendor.ts';
 import type { KeyOrder } from '../../wire/idekm/messages.ts';
 import type { Behaviour } from './behaviour.ts';
+import type { CxlIdeCapability, CxlIdeKmState } from './cxl-ide-km/keys.ts';
+import { type CxlTspCapability, type CxlTspState, initialCxlTspState } from './cxl-tsp/target.ts';
 import type { DsmEvent } from './events.ts';
 import type { HwView, IdeStreamState } from './hardware.ts';
 import type { IdeKmState } from './ide-km/keys.ts';
@@ -16,12 +18,21 @@ import type { Tdi } from './tdi.ts';
 
 export interface DsmState {
   ideKm: IdeKmState;
+  /** CXL.cachemem IDE keys (CXL_IDE_KM); no ports when the device has no CXL IDE. */
+  cxlIdeKm: CxlIdeKmState;
+  /** The CXL TSP target (configuration, lock, TE ranges); untouched on a device without TSP. */
+  cxlTsp: CxlTspState;
   /** TDIs by function number; a function not listed is CONFIG_UNLOCKED. */
   tdis: Record<number, Tdi>;
 }
 
 export function initialDsmState(): DsmState {
-  return { ideKm: { streams: {} }, tdis: {} };
+  return {
+    ideKm: { streams: {} },
+    cxlIdeKm: { ports: {} },
+    cxlTsp: initialCxlTspState(),
+    tdis: {},
+  };
 }
 
 export type HwEffect =
@@ -52,4 +63,8 @@ export interface DsmEnv {
   mmioAttributeUpdatable: boolean;
   /** Device-specific report bytes for a function, when the hardware view has none. */
   deviceSpecificInfo: (fn: number) => Uint8Array | undefined;
+  /** The device's CXL IDE; undefined for a device without CXL (CXL_IDE_KM not served). */
+  cxlIde?: CxlIdeCapability;
+  /** The device's CXL TSP target; undefined when it has none (TSP not served). */
+  cxlTsp?: CxlTspCapability;
 }

@@ -6,8 +6,10 @@
  * end of the SPDM session a TDI was locked on does too. Events in CONFIG_UNLOCKED or ERROR
  * change nothing. The 'spdm-emu' behaviour never enters ERROR.
  */
+
 import type { ConfigEventRecord } from '../events.ts';
 import type { Behaviour } from './behaviour.ts';
+import { withoutPort as withoutCxlPort } from './cxl-ide-km/keys.ts';
 import type { DsmEvent } from './events.ts';
 import { SLOT_NAMES, withoutStream } from './ide-km/keys.ts';
 import type { DsmState, HwEffect } from './state.ts';
@@ -127,8 +129,23 @@ export function applySessionEnd(
       events.push({ kind: 'IDE_STREAM_STATE', streamId, state: 'Insecure', cause });
     }
   }
+  // CXL.cachemem IDE keyed on the session: its keys go too, each active direction Insecure.
+  let cxlIdeKm = s.cxlIdeKm;
+  for (const [id, port] of Object.entries(s.cxlIdeKm.ports)) {
+    const keys = [port.rx.pending, port.rx.active, port.tx.pending, port.tx.active];
+    const keyedBySession =
+      sameSession(port.owner, session) || keys.some((k) => sameSession(k?.programmedBy, session));
+    if (!keyedBySession) continue;
+    const portIndex = Number(id);
+    cxlIdeKm = withoutCxlPort(cxlIdeKm, portIndex);
+    for (const direction of ['RX', 'TX'] as const) {
+      if ((direction === 'RX' ? port.rx : port.tx).active) {
+        events.push({ kind: 'CXL_IDE_STATE', portIndex, direction, state: 'INSECURE', cause });
+      }
+    }
+  }
   const moved = toError(
-    { ...s, ideKm },
+    { ...s, ideKm, cxlIdeKm },
     (t) =>
       (t.state !== 'CONFIG_UNLOCKED' && sameSession(t.lock.session, session)) ||
       boundStreams(t).some((id) => dropped.includes(id)),

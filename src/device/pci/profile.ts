@@ -80,6 +80,22 @@ export interface DsmProfile {
     addressBlocks?: number;
     teeLimited?: boolean;
   };
+  /**
+   * CXL IDE (CXL 3.x 8.2.4.22) keyed over CXL_IDE_KM; absent for a device without CXL. The
+   * capabilities default to true, maxPortIndex to 0.
+   */
+  cxlIde?: {
+    maxPortIndex?: number;
+    ivGeneration?: boolean;
+    keyGeneration?: boolean;
+    kSetStop?: boolean;
+    containment?: boolean;
+  };
+  /**
+   * A CXL TSP target (CXL 3.x 11.5, memory encryption and TE state) with the default
+   * capabilities of device/dsm/cxl-tsp/target.ts; absent for a device without one.
+   */
+  cxlTsp?: Record<string, never>;
 }
 
 export interface DeviceProfile {

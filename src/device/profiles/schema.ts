@@ -153,6 +153,16 @@ const dsm = z.strictObject({
       teeLimited: z.boolean().optional(),
     })
     .optional(),
+  cxlIde: z
+    .strictObject({
+      maxPortIndex: uint(8).optional(),
+      ivGeneration: z.boolean().optional(),
+      keyGeneration: z.boolean().optional(),
+      kSetStop: z.boolean().optional(),
+      containment: z.boolean().optional(),
+    })
+    .optional(),
+  cxlTsp: z.strictObject({}).optional(),
 });
 
 export const deviceProfileSchema = z

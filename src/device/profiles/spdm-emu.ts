@@ -4,7 +4,7 @@
  * they expect: with `--bus 0xbe` its TDI is function 0xef, Requester ID and InterfaceID
  * 0xbeef; four MMIO ranges of 1 (non-TEE), 4, 8 and 8 pages; the 16 device-specific bytes
  * "tdisp_dev_emu". Pair it with the 'spdm-emu' DSM behaviour (IDE_KM port index 1, the
- * sample's TDISP quirks).
+ * sample's TDISP quirks). Like the sample it also answers CXL_IDE_KM and CXL TSP.
  */
 import type { DeviceProfile } from '../pci/profile.ts';
 
@@ -17,7 +17,10 @@ export const spdmEmu: DeviceProfile = {
   vendorId: 0x1b36,
   deviceId: 0x7eff,
   classCode: 0x120000,
-  dsm: { doe: {}, ide: { selectiveStreams: 1 } },
+  // CXL IDE as spdm-emu's sample reports it (cxl_ide_km_device_context.c): port 0, IV and
+  // key generation, K_SET_STOP; and a CXL TSP target. spdm-emu's requester runs CXL_IDE_KM
+  // and CXL TSP after PCIe IDE_KM and TDISP.
+  dsm: { doe: {}, ide: { selectiveStreams: 1 }, cxlIde: {}, cxlTsp: {} },
   functions: [
     { fn: 0, tdi: false, bars: [] },
     {

@@ -47,6 +47,7 @@ import {
 } from './context.ts';
 import { DISPATCH, guard } from './dispatch.ts';
 import { expireIdleSessions, noteSessionActivity } from './heartbeat-watchdog.ts';
+import { mctpApplication } from './mctp-application.ts';
 import { connectionVersion, type ResponderState } from './state.ts';
 
 /** What one step produces. */
@@ -111,12 +112,51 @@ function handle(ctx: ResponderContext, m: TransportMessage): TransportMessage | 
     });
   }
   if (opened.mctpType !== undefined && opened.mctpType !== MCTP_MESSAGE_TYPE_SPDM) {
-    // An MCTP application message (e.g. PLDM): teeio's responder runs no application, and
-    // the record itself was fine, so the trace must not call it malformed.
+    return application(ctx, rs, opened.mctpType, opened.message);
+  }
+  return finish(ctx, process(ctx, { secured: false, bytes: opened.message }, rs), rs);
+}
+
+/**
+ * An MCTP application message (PLDM, ...) in a session: answered, sealed as the same
+ * message type, by the application serving its type; otherwise traced as unsupported (the
+ * record itself was fine, so not as malformed) and left unanswered.
+ */
+function application(
+  ctx: ResponderContext,
+  rs: ResponderSession,
+  mctpType: number,
+  body: Uint8Array,
+): TransportMessage | undefined {
+  const app = mctpApplication(ctx.config, mctpType);
+  if (!app) {
     rejectRecord(ctx, rs.session.id, 'unsupported-application');
     return undefined;
   }
-  return finish(ctx, process(ctx, { secured: false, bytes: opened.message }, rs), rs);
+  // Application data belongs to an established session (DSP0277), not its handshake.
+  const outcome =
+    rs.session.phase === 'established'
+      ? app(body)
+      : { name: `MCTP type 0x${mctpType.toString(16)}`, dropped: 'session handshake not finished' };
+  const event = {
+    type: 'application',
+    role: 'responder',
+    connectionId: ctx.config.connectionId,
+    sessionId: rs.session.id,
+    mctpType,
+    name: outcome.name,
+  } as const;
+  ctx.emit({
+    ...event,
+    direction: 'in',
+    bytes: body.slice(),
+    ...(outcome.dropped ? { dropped: outcome.dropped } : {}),
+  });
+  if (!outcome.response) return undefined;
+  ctx.emit({ ...event, direction: 'out', bytes: outcome.response.slice() });
+  const sealed = protect(rs.session, outcome.response, ctx.config.random, { mctpType });
+  rs.session = sealed.session;
+  return { secured: true, bytes: sealed.record };
 }
 
 function rejectRecord(ctx: ResponderContext, sessionId: number, reason: SessionError['reason']) {

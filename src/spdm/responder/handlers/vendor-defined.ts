@@ -1,6 +1,6 @@
 /**
  * VENDOR_DEFINED_REQUEST -> VENDOR_DEFINED_RESPONSE (DSP0274 1.3 section 10.24), with the
- * PCI-SIG protocols (IDE_KM, TDISP) dispatched through src/spdm/vendor.ts by (StandardID,
+ * protocols under the PCI-SIG registry (IDE_KM, TDISP; CXL_IDE_KM, TSP) dispatched through src/spdm/vendor.ts by (StandardID,
  * VendorID, ProtocolID = the first payload byte). The response mirrors the request's
  * StandardID and VendorID and starts with the same ProtocolID. An unregistered protocol
  * gets UnsupportedRequest; a handler may answer an SPDM ERROR or nothing at all.
