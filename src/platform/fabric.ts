@@ -20,9 +20,11 @@ import type { MmioRefusal, UpstreamPort } from '../device/pci/datapath.ts';
 import type { HostPort } from '../device/pci/ports.ts';
 import type { FabricRefusal, PlatformEvent, TransactionEvent, Verdict } from './events.ts';
 import { busOf, PAGE_SHIFT, PAGE_SIZE, pageOffset, type Rid, type VmId } from './ids.ts';
-import { forEachPage, readPage, writePage } from './memory.ts';
+import type { IommuMapping } from './iommu.ts';
+import { readPage, writePage } from './memory.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 import { rootPortStreamState } from './root-port.ts';
+import type { SeptState } from './sept.ts';
 import type { PlatformHw } from './state.ts';
 
 /** A memory BAR as enumeration placed it: the fabric's routing table entry. */
@@ -158,13 +160,11 @@ export function privateMmioOwner(hw: PlatformHw, pfn: bigint): VmId | undefined 
 
 // ---- DMA ---------------------------------------------------------------------------------
 
-interface DmaRoute {
-  /** The refusal, or undefined when every page is routed. */
-  refused?: FabricRefusal;
-  vm?: VmId;
-  stream?: number;
-  /** Host page of each page-sized piece, in order. */
-  pages: bigint[];
+/** Marks `ev` refused for `why` (its completion status from STATUS). */
+function refused(ev: TransactionEvent, why: FabricRefusal): undefined {
+  ev.reason = why;
+  ev.verdict = STATUS[why];
+  return undefined;
 }
 
 /** The stream and TSM checks a T=1 request needs before any page is looked at. */
@@ -172,16 +172,16 @@ function secureRequester(
   hw: PlatformHw,
   views: FabricViews,
   rid: Rid,
-  r: DmaRoute,
+  ev: TransactionEvent,
 ): FabricRefusal | undefined {
   const stream = hw.rootPort.rids.get(rid);
   if (stream === undefined) return 'no-ide-stream';
-  r.stream = stream;
+  ev.stream = stream;
   if (rootPortStreamState(hw.rootPort, stream) !== 'secure') return 'ide-stream-insecure-root-port';
   if (!views.linkSecure(rid, stream)) return 'ide-stream-insecure-device';
   const ctx = hw.iommu.secure.get(rid);
   if (ctx === undefined) return 'no-secure-dma-context';
-  r.vm = ctx.vm;
+  ev.vm = ctx.vm;
   if (ctx.state === 'blocked') return 'secure-dma-blocked';
   if (ctx.state !== 'accepted') return 'secure-dma-not-accepted';
   if (!views.tdiRunning(rid)) return 'tdi-not-run';
@@ -189,55 +189,77 @@ function secureRequester(
   return undefined;
 }
 
+/** T=1: the host page behind guest frame `gfn`, present and private to `vm`, or why not. */
+function securePage(
+  hw: PlatformHw,
+  sept: SeptState,
+  vm: VmId,
+  gfn: bigint,
+): bigint | FabricRefusal {
+  const e = sept.entries.get(gfn);
+  if (e === undefined) return 'sept-not-mapped';
+  if (e.state !== 'present') return `sept-${e.state}`;
+  if (e.target.kind !== 'memory') return 'sept-mmio-target';
+  const owner = hw.memory.pages.get(e.target.hpfn);
+  if (owner === undefined) return 'not-host-memory';
+  if (owner.kind !== 'private' || owner.vm !== vm) return 'page-not-private-to-vm';
+  return e.target.hpfn;
+}
+
+/** T=0: the host page behind IOVA page `iovaPfn` in the host's table, shared only, or why not. */
+function sharedPage(
+  hw: PlatformHw,
+  table: Map<bigint, IommuMapping>,
+  iovaPfn: bigint,
+  write: boolean,
+): bigint | FabricRefusal {
+  const m = table.get(iovaPfn);
+  if (m === undefined) return 'iommu-not-mapped';
+  if (write && !m.writable) return 'iommu-read-only';
+  const owner = hw.memory.pages.get(m.hpfn);
+  if (owner === undefined) return 'not-host-memory';
+  if (owner.kind !== 'shared') return 'private-page-untrusted-dma';
+  return m.hpfn;
+}
+
+/**
+ * Routes the DMA `ev` describes: the host page of each page-sized piece (one bigint when it
+ * fits a page, the common case), or undefined with `ev` marked refused. Checks every page
+ * before the caller touches any.
+ */
 function routeDma(
   hw: PlatformHw,
   views: FabricViews,
+  ev: TransactionEvent,
   rid: Rid,
-  t: boolean,
-  address: bigint,
-  length: number,
+  offset: number,
   write: boolean,
-): DmaRoute {
-  const r: DmaRoute = { pages: [] };
-  if (t) {
-    r.refused = secureRequester(hw, views, rid, r);
-    if (r.refused) return r;
-    const sept = hw.septs.get(r.vm as VmId)!;
-    const vm = r.vm;
-    forEachPage(address, length, (pfn) => {
-      if (r.refused) return;
-      const e = sept.entries.get(pfn);
-      if (e === undefined) r.refused = 'sept-not-mapped';
-      else if (e.state !== 'present') r.refused = `sept-${e.state}`;
-      else if (e.target.kind !== 'memory') r.refused = 'sept-mmio-target';
-      else {
-        const owner = hw.memory.pages.get(e.target.hpfn);
-        if (owner === undefined) r.refused = 'not-host-memory';
-        else if (owner.kind !== 'private' || owner.vm !== vm) r.refused = 'page-not-private-to-vm';
-        else r.pages.push(e.target.hpfn);
-      }
-    });
-    return r;
+): bigint | bigint[] | undefined {
+  let sept: SeptState | undefined;
+  let table: Map<bigint, IommuMapping> | undefined;
+  if (ev.t) {
+    const why = secureRequester(hw, views, rid, ev);
+    if (why) return refused(ev, why);
+    sept = hw.septs.get(ev.vm as VmId);
+  } else {
+    const domain = hw.iommu.attached.get(rid);
+    table = domain === undefined ? undefined : hw.iommu.domains.get(domain);
+    if (table === undefined) return refused(ev, 'no-iommu-domain');
   }
-  const domain = hw.iommu.attached.get(rid);
-  const table = domain === undefined ? undefined : hw.iommu.domains.get(domain);
-  if (table === undefined) {
-    r.refused = 'no-iommu-domain';
-    return r;
+  const first = ev.address >> PAGE_SHIFT;
+  const vm = ev.vm as VmId;
+  if (offset + ev.length <= PAGE_SIZE) {
+    const p = sept ? securePage(hw, sept, vm, first) : sharedPage(hw, table!, first, write);
+    return typeof p === 'bigint' ? p : refused(ev, p);
   }
-  forEachPage(address, length, (pfn) => {
-    if (r.refused) return;
-    const m = table.get(pfn);
-    if (m === undefined) r.refused = 'iommu-not-mapped';
-    else if (write && !m.writable) r.refused = 'iommu-read-only';
-    else {
-      const owner = hw.memory.pages.get(m.hpfn);
-      if (owner === undefined) r.refused = 'not-host-memory';
-      else if (owner.kind !== 'shared') r.refused = 'private-page-untrusted-dma';
-      else r.pages.push(m.hpfn);
-    }
-  });
-  return r;
+  const pages: bigint[] = [];
+  const last = (ev.address + BigInt(ev.length - 1)) >> PAGE_SHIFT;
+  for (let pfn = first; pfn <= last; pfn++) {
+    const p = sept ? securePage(hw, sept, vm, pfn) : sharedPage(hw, table!, pfn, write);
+    if (typeof p !== 'bigint') return refused(ev, p);
+    pages.push(p);
+  }
+  return pages;
 }
 
 function dmaEvent(
@@ -246,22 +268,24 @@ function dmaEvent(
   t: boolean,
   address: bigint,
   length: number,
-  r: DmaRoute,
 ): TransactionEvent {
-  const ev: TransactionEvent = {
-    kind: 'transaction',
-    domain: 'device',
-    request,
-    t,
-    address,
-    length,
-    rid,
-    verdict: r.refused ? STATUS[r.refused] : 'SC',
-  };
-  if (r.vm !== undefined) ev.vm = r.vm;
-  if (r.stream !== undefined) ev.stream = r.stream;
-  if (r.refused) ev.reason = r.refused;
-  return ev;
+  return { kind: 'transaction', domain: 'device', request, t, address, length, rid, verdict: 'SC' };
+}
+
+/** Calls `fn` for each page-sized piece of a multi-page request, with its host page. */
+function eachPiece(
+  address: bigint,
+  length: number,
+  pages: bigint[],
+  fn: (hpfn: bigint, offset: number, done: number, n: number) => void,
+): void {
+  let d = 0;
+  for (let i = 0; i < pages.length; i++) {
+    const off = i === 0 ? pageOffset(address) : 0;
+    const n = Math.min(length - d, PAGE_SIZE - off);
+    fn(pages[i], off, d, n);
+    d += n;
+  }
 }
 
 export interface DmaWriteRequest {
@@ -285,16 +309,15 @@ export function fabricDmaWrite(
   req: DmaWriteRequest,
 ): Outcome<Verdict> {
   const { requesterId: rid, address, data, t } = req;
-  const r = routeDma(hw, views, rid, t, address, data.length, true);
-  const ev = dmaEvent('MemWr', rid, t, address, data.length, r);
-  if (r.refused) return { result: ev.verdict, events: [ev] };
-  const off = pageOffset(address);
-  if (r.pages.length === 1) writePage(hw.memory, r.pages[0], off, data);
+  const ev = dmaEvent('MemWr', rid, t, address, data.length);
+  const offset = pageOffset(address);
+  const r = routeDma(hw, views, ev, rid, offset, true);
+  if (r === undefined) return { result: ev.verdict, events: [ev] };
+  if (typeof r === 'bigint') writePage(hw.memory, r, offset, data);
   else {
-    let i = 0;
-    forEachPage(address, data.length, (_pfn, o, d, n) => {
-      writePage(hw.memory, r.pages[i++], o, data.subarray(d, d + n));
-    });
+    eachPiece(address, data.length, r, (hpfn, off, d, n) =>
+      writePage(hw.memory, hpfn, off, data.subarray(d, d + n)),
+    );
   }
   return { result: 'SC', events: [ev] };
 }
@@ -306,13 +329,17 @@ export function fabricDmaRead(
   req: DmaReadRequest,
 ): Outcome<{ status: 'SC'; data: Uint8Array } | { status: 'UR' | 'CA' }> {
   const { requesterId: rid, address, length, t } = req;
-  const r = routeDma(hw, views, rid, t, address, length, false);
-  const ev = dmaEvent('MemRd', rid, t, address, length, r);
-  if (r.refused) return { result: { status: STATUS[r.refused] }, events: [ev] };
+  const ev = dmaEvent('MemRd', rid, t, address, length);
+  const offset = pageOffset(address);
+  const r = routeDma(hw, views, ev, rid, offset, false);
+  if (r === undefined) return { result: { status: ev.verdict as 'UR' | 'CA' }, events: [ev] };
+  if (typeof r === 'bigint') {
+    const data = readPage(hw.memory, r, offset, length);
+    return { result: { status: 'SC', data }, events: [ev] };
+  }
   const data = new Uint8Array(length);
-  let i = 0;
-  forEachPage(address, length, (_pfn, o, d, n) =>
-    data.set(readPage(hw.memory, r.pages[i++], o, n), d),
+  eachPiece(address, length, r, (hpfn, off, d, n) =>
+    data.set(readPage(hw.memory, hpfn, off, n), d),
   );
   return { result: { status: 'SC', data }, events: [ev] };
 }
