@@ -24,7 +24,7 @@ import type { IommuMapping } from './iommu.ts';
 import { readPage, writePage } from './memory.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 import { rootPortStreamState } from './root-port.ts';
-import type { SeptState } from './sept.ts';
+import { type SeptState, septWalk } from './sept.ts';
 import type { PlatformHw } from './state.ts';
 
 /** A memory BAR as enumeration placed it: the fabric's routing table entry. */
@@ -167,18 +167,30 @@ function refused(ev: TransactionEvent, why: FabricRefusal): undefined {
   return undefined;
 }
 
-/** The stream and TSM checks a T=1 request needs before any page is looked at. */
+/** T=1 needs the requester's IDE stream Secure at both ends; records the stream in `into`. */
+function secureLink(
+  hw: PlatformHw,
+  views: FabricViews,
+  rid: Rid,
+  into: { stream?: number },
+): FabricRefusal | undefined {
+  const stream = hw.rootPort.rids.get(rid);
+  if (stream === undefined) return 'no-ide-stream';
+  into.stream = stream;
+  if (rootPortStreamState(hw.rootPort, stream) !== 'secure') return 'ide-stream-insecure-root-port';
+  if (!views.linkSecure(rid, stream)) return 'ide-stream-insecure-device';
+  return undefined;
+}
+
+/** The stream and TSM checks a T=1 DMA needs before any page is looked at. */
 function secureRequester(
   hw: PlatformHw,
   views: FabricViews,
   rid: Rid,
   ev: TransactionEvent,
 ): FabricRefusal | undefined {
-  const stream = hw.rootPort.rids.get(rid);
-  if (stream === undefined) return 'no-ide-stream';
-  ev.stream = stream;
-  if (rootPortStreamState(hw.rootPort, stream) !== 'secure') return 'ide-stream-insecure-root-port';
-  if (!views.linkSecure(rid, stream)) return 'ide-stream-insecure-device';
+  const link = secureLink(hw, views, rid, ev);
+  if (link) return link;
   const ctx = hw.iommu.secure.get(rid);
   if (ctx === undefined) return 'no-secure-dma-context';
   ev.vm = ctx.vm;
@@ -196,14 +208,13 @@ function securePage(
   vm: VmId,
   gfn: bigint,
 ): bigint | FabricRefusal {
-  const e = sept.entries.get(gfn);
-  if (e === undefined) return 'sept-not-mapped';
-  if (e.state !== 'present') return `sept-${e.state}`;
-  if (e.target.kind !== 'memory') return 'sept-mmio-target';
-  const owner = hw.memory.pages.get(e.target.hpfn);
+  const t = septWalk(sept, gfn);
+  if (typeof t === 'string') return `sept-${t}`;
+  if (t.kind !== 'memory') return 'sept-mmio-target';
+  const owner = hw.memory.pages.get(t.hpfn);
   if (owner === undefined) return 'not-host-memory';
   if (owner.kind !== 'private' || owner.vm !== vm) return 'page-not-private-to-vm';
-  return e.target.hpfn;
+  return t.hpfn;
 }
 
 /** T=0: the host page behind IOVA page `iovaPfn` in the host's table, shared only, or why not. */
@@ -442,30 +453,17 @@ function routeGuest(
     out.refused = 'no-secure-ept';
     return true;
   }
-  const e = sept.entries.get(gpa >> PAGE_SHIFT);
-  if (e === undefined) out.refused = 'sept-not-mapped';
-  else if (e.state !== 'present') out.refused = `sept-${e.state}`;
-  else if (e.target.kind !== 'mmio') out.refused = 'sept-memory-target';
-  if (out.refused || e === undefined || e.target.kind !== 'mmio') return true;
-  const rid = e.target.rid;
-  const stream = hw.rootPort.rids.get(rid);
-  if (stream === undefined) out.refused = 'no-ide-stream';
+  const target = septWalk(sept, gpa >> PAGE_SHIFT);
+  if (typeof target === 'string') out.refused = `sept-${target}`;
+  else if (target.kind !== 'mmio') out.refused = 'sept-memory-target';
   else {
-    out.stream = stream;
-    if (rootPortStreamState(hw.rootPort, stream) !== 'secure')
-      out.refused = 'ide-stream-insecure-root-port';
-    else if (!views.linkSecure(rid, stream)) out.refused = 'ide-stream-insecure-device';
-    else if (!views.tdiRunning(rid)) out.refused = 'tdi-not-run';
+    out.refused = secureLink(hw, views, target.rid, out);
+    if (!out.refused && !views.tdiRunning(target.rid)) out.refused = 'tdi-not-run';
   }
-  if (out.refused) return true;
-  routeBusAddress(
-    hw,
-    bus,
-    (e.target.hpfn << PAGE_SHIFT) | BigInt(pageOffset(gpa)),
-    length,
-    true,
-    out,
-  );
+  if (out.refused || typeof target === 'string' || target.kind !== 'mmio') return true;
+  const rid = target.rid;
+  const address = (target.hpfn << PAGE_SHIFT) | BigInt(pageOffset(gpa));
+  routeBusAddress(hw, bus, address, length, true, out);
   if (!out.refused && out.route!.rid !== rid) out.refused = 'bar-rid-mismatch';
   return true;
 }

@@ -90,6 +90,7 @@ export {
   septRemove,
   septTrack,
   septTranslate,
+  septWalk,
 } from './sept.ts';
 export { type SharedEpts, sharedEptMap, sharedEptUnmap } from './shared-ept.ts';
 export {

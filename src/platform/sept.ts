@@ -195,17 +195,25 @@ export function septRemove(
 }
 
 /**
- * Walks the table for `gpa` (the private GPA, shared bit clear). Faults: 'not-mapped' (EPT
+ * The target of guest frame `gfn` if its entry is present, else the fault: 'not-mapped' (EPT
  * violation), 'pending' (not accepted yet: #VE to the guest), 'blocked', 'removed' (CCA: a
- * fatal abort). Reads only; `access` is what the walker was asked for.
+ * fatal abort). Reads only; returns the entry's own target object (no copy, for the fabric's
+ * per-transaction walk).
  */
+export function septWalk(sept: SeptState, gfn: bigint): SeptTarget | SeptFault {
+  const e = sept.entries.get(gfn);
+  if (e === undefined) return 'not-mapped';
+  if (e.state !== 'present') return e.state;
+  return e.target;
+}
+
+/** Walks the table for `gpa` (the private GPA, shared bit clear); `access` is what the walker was asked for. */
 export function septTranslate(
   sept: SeptState,
   gpa: bigint,
   _access: 'read' | 'write',
 ): SeptTranslation {
-  const e = sept.entries.get(gpa >> PAGE_SHIFT);
-  if (e === undefined) return { ok: false, fault: 'not-mapped' };
-  if (e.state !== 'present') return { ok: false, fault: e.state };
-  return { ok: true, target: e.target, hpa: (e.target.hpfn << PAGE_SHIFT) | (gpa & 0xfffn) };
+  const t = septWalk(sept, gpa >> PAGE_SHIFT);
+  if (typeof t === 'string') return { ok: false, fault: t };
+  return { ok: true, target: t, hpa: (t.hpfn << PAGE_SHIFT) | (gpa & 0xfffn) };
 }
