@@ -4,12 +4,14 @@
  * becomes private to exactly one VM and is mapped in that VM's secure EPT; removal needs the
  * entry blocked and the block tracked, and the page goes back to shared scrubbed.
  */
-import type { Platform } from '../platform.ts';
+
 import { assignPrivate, ownerOf, releaseToShared } from '../memory.ts';
-import { septAdd, septRemove } from '../sept.ts';
+import type { Platform } from '../platform.ts';
+import type { SeptState } from '../sept.ts';
+import { septAccept, septAdd, septBlock, septRemove } from '../sept.ts';
+import { hwRefusal, vmSept } from './hw-refusal.ts';
 import { ok, refuse, type TsmResult } from './result.ts';
 import type { VmId } from './state.ts';
-import { hwRefusal, vmSept } from './hw-refusal.ts';
 
 /** Makes host page `hpfn` private to `vm` at `gfn` (pending until accepted once finalized). */
 export function tsmMemAdd(p: Platform, vm: VmId, gfn: bigint, hpfn: bigint): TsmResult {
@@ -48,4 +50,31 @@ export function tsmMemRemove(
   if (!r.result.ok) return hwRefusal(r.result);
   if (e) releaseToShared(p.hw.memory, e.target.hpfn);
   return ok;
+}
+
+/** The memory entry at `gfn` of `vm` (not MMIO), or why not. */
+function memoryEntry(p: Platform, vm: VmId, gfn: bigint): TsmResult<SeptState> {
+  const s = vmSept(p, vm);
+  if (!s.ok) return s;
+  const e = s.value.entries.get(gfn);
+  if (e?.target.kind !== 'memory') {
+    return refuse('page-not-mapped', `${vm} gfn 0x${gfn.toString(16)} maps no private memory`);
+  }
+  return s;
+}
+
+/** The guest accepts a pending private page (TDG.MEM.PAGE.ACCEPT, RSI_IPA_STATE_SET, PVALIDATE). */
+export function tsmMemAccept(p: Platform, vm: VmId, gfn: bigint): TsmResult {
+  const s = memoryEntry(p, vm, gfn);
+  if (!s.ok) return s;
+  const r = septAccept(s.value, gfn);
+  return r.result.ok ? ok : hwRefusal(r.result);
+}
+
+/** Blocks a private page (no new translations; removal needs a tracked flush after this). */
+export function tsmMemBlock(p: Platform, vm: VmId, gfn: bigint): TsmResult {
+  const s = memoryEntry(p, vm, gfn);
+  if (!s.ok) return s;
+  const r = septBlock(s.value, gfn);
+  return r.result.ok ? ok : hwRefusal(r.result);
 }

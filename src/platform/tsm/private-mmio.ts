@@ -41,7 +41,7 @@ export function tsmMmioMap(
   gfn: bigint,
   hpfn: bigint,
 ): TsmResult {
-  const t = boundTdi(p.tsm, rid, vm);
+  const t = boundTdi(p, rid, vm);
   if (!t.ok) return t;
   if (t.value.state !== 'CONFIG_LOCKED' && t.value.state !== 'RUN') {
     return refuse('tdi-state', `TDI ${rid} is ${t.value.state}, needs CONFIG_LOCKED or RUN`);
@@ -65,7 +65,7 @@ function mmioSept(p: Platform, vm: VmId, gfn: bigint): TsmResult<SeptState> {
   const s = vmSept(p, vm);
   if (!s.ok) return s;
   const e = s.value.entries.get(gfn);
-  if (!e || e.target.kind !== 'mmio') {
+  if (e?.target.kind !== 'mmio') {
     return refuse('page-not-mapped', `${vm} gfn ${hex(gfn)} maps no private MMIO`);
   }
   return s;

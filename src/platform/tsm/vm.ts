@@ -30,7 +30,9 @@ export function tsmVmDestroy(p: Platform, vm: VmId): TsmResult {
   const v = p.tsm.vms.get(vm);
   if (!v) return refuse('no-such-vm', `no VM ${vm}`);
   if (v.tdis.size > 0) return refuse('tdi-bound', `VM ${vm} has TDIs bound: ${[...v.tdis]}`);
-  const live = [...(p.hw.septs.get(vm)?.entries.values() ?? [])].filter((e) => e.state !== 'removed');
+  const live = [...(p.hw.septs.get(vm)?.entries.values() ?? [])].filter(
+    (e) => e.state !== 'removed',
+  );
   if (live.length > 0) return refuse('page-mapped', `VM ${vm} still maps ${live.length} pages`);
   p.tsm.vms.delete(vm);
   p.hw.septs.delete(vm);
