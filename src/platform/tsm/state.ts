@@ -87,14 +87,23 @@ export interface TsmVm {
   tdis: Set<number>;
 }
 
+/** Who maps a BAR page as private MMIO (a page has one owner). */
+export interface MmioPageOwner {
+  vm: VmId;
+  rid: number;
+  gfn: bigint;
+}
+
 export interface TsmState {
   devices: Map<number, TsmDevice>;
   tdis: Map<number, TsmTdi>;
   vms: Map<VmId, TsmVm>;
+  /** Every private MMIO page by host page frame: one lookup, however many TDIs are bound. */
+  mmioPages: Map<bigint, MmioPageOwner>;
 }
 
 export function createTsmState(): TsmState {
-  return { devices: new Map(), tdis: new Map(), vms: new Map() };
+  return { devices: new Map(), tdis: new Map(), vms: new Map(), mmioPages: new Map() };
 }
 
 /** The fabric's question to the TSM: may this requester id issue T=1 DMA now? */
