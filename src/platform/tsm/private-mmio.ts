@@ -42,14 +42,14 @@ export function tsmMmioMap(
   if (!inTeeRange(t.value, hpfn)) {
     return refuse('not-in-report', `page ${hex(hpfn)} is in no TEE range of TDI ${rid}'s report`);
   }
-  const owner = p.tsm.mmioPages.get(hpfn);
+  const owner = p.tsm.mmioPages.get(Number(hpfn));
   if (owner) return refuse('page-mapped', `page ${hex(hpfn)} is mapped in ${owner.vm}`);
   const s = vmSept(p, vm);
   if (!s.ok) return s;
   const r = septAdd(s.value, gfn, { kind: 'mmio', hpfn, rid });
   if (!r.result.ok) return hwRefusal(r.result);
   t.value.mmio.set(gfn, hpfn);
-  p.tsm.mmioPages.set(hpfn, { vm, rid, gfn });
+  p.tsm.mmioPages.set(Number(hpfn), { vm, rid, gfn });
   return ok;
 }
 
@@ -106,7 +106,7 @@ export function tsmMmioUnmap(
   if (!r.result.ok) return hwRefusal(r.result);
   if (e?.target.kind === 'mmio') {
     p.tsm.tdis.get(e.target.rid)?.mmio.delete(gfn);
-    p.tsm.mmioPages.delete(e.target.hpfn);
+    p.tsm.mmioPages.delete(Number(e.target.hpfn));
   }
   return ok;
 }
