@@ -1,0 +1,49 @@
+/**
+ * The shape every firmware ABI call of every flavour shares (DESIGN.md principles 1-3):
+ * a call has its real name (TDH.MMIO.MAP, TDI_BIND, RMI_VDEV_LOCK, TDG.MMIO.ACCEPT), is
+ * made from one trust domain (the untrusted host, or the confidential guest through its
+ * guest ABI), and answers with the flavour's real status name (TDX_SUCCESS,
+ * TDX_OPERAND_BUSY, SEV_RET_INVALID_GUEST, RMI_ERROR_DEVICE, ...). Each call is one event
+ * in the trace, with its arguments and status.
+ */
+
+/** An argument as the trace shows it. */
+export type AbiArg = string | number | bigint | boolean;
+
+export interface AbiEvent {
+  kind: 'abi';
+  /** Who made the call: the host (host ABI) or the guest (guest ABI). */
+  domain: 'host' | 'guest';
+  flavour: string;
+  /** The real name, e.g. 'TDH.DEVIF.CREATE'. */
+  call: string;
+  args: Record<string, AbiArg>;
+  /** The real status name, e.g. 'TDX_SUCCESS'. */
+  status: string;
+  ok: boolean;
+  /** Why, when refused (the core's reason in words). */
+  detail?: string;
+}
+
+/** What one ABI call answers. */
+export interface AbiOutcome<T = undefined> {
+  ok: boolean;
+  status: string;
+  value?: T;
+  detail?: string;
+  /** The call's own event last, after what it caused. */
+  events: AbiEvent[];
+}
+
+/** Builds the outcome and the call's event. */
+export function abiOutcome<T>(
+  flavour: string,
+  domain: AbiEvent['domain'],
+  call: string,
+  args: Record<string, AbiArg>,
+  r: { ok: boolean; status: string; value?: T; detail?: string },
+): AbiOutcome<T> {
+  const event: AbiEvent = { kind: 'abi', domain, flavour, call, args, status: r.status, ok: r.ok };
+  if (r.detail !== undefined) event.detail = r.detail;
+  return { ...r, events: [event] };
+}

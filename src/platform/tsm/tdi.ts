@@ -1,0 +1,238 @@
+/**
+ * The TSM's TDI operations (SYSTEM.md sections 2-4): a record per TDI of a connected device
+ * (TDX TDH.DEVIF.CREATE, SEV TDI_CREATE, CCA VDEV_CREATE), its binding to exactly one VM,
+ * and the TDISP requests the TSM sends for it over the device's session: LOCK, the
+ * interface report, START, STOP and the state. The record follows what the DSM answered;
+ * which party may ask for which request is each flavour's rule, not the core's.
+ */
+import type { InterfaceId } from '../../wire/tdisp/header.ts';
+import type { InterfaceReport } from '../../wire/tdisp/report.ts';
+import type { RequesterTransport } from '../../wire/transport.ts';
+import type { Platform } from '../platform.ts';
+import { rootPortAssociate, rootPortDissociate } from '../root-port.ts';
+import { lockTdi, startTdi, stopTdi } from './bind.ts';
+import { connectedDevice } from './device.ts';
+import { deviceFailure } from './device-failure.ts';
+import { linkChannel, type TsmEnv } from './link.ts';
+import { done, ok, refuse, type TsmResult } from './result.ts';
+import type { ReportedRange, TdiStateName, TsmTdi, VmId } from './state.ts';
+import { DEFAULT_LOCK_FLAGS, TdispClient } from './tdisp-client.ts';
+
+const PAGE = 4096n;
+const U64 = 1n << 64n;
+
+/** The TDI record, or why not. */
+export function tdiRecord(p: Platform, rid: number): TsmResult<TsmTdi> {
+  const t = p.tsm.tdis.get(rid);
+  return t ? done(t) : refuse('no-such-tdi', `no TDI record ${rid}`);
+}
+
+/** The TDI, which must be bound to `vm`. */
+export function boundTdi(p: Platform, rid: number, vm: VmId): TsmResult<TsmTdi> {
+  const t = tdiRecord(p, rid);
+  if (!t.ok) return t;
+  if (t.value.vm === undefined) return refuse('tdi-not-bound', `TDI ${rid} is not bound`);
+  if (t.value.vm !== vm) return refuse('wrong-vm', `TDI ${rid} is bound to ${t.value.vm}`);
+  return t;
+}
+
+function inState(t: TsmTdi, want: readonly TdiStateName[]): TsmResult {
+  return want.includes(t.state)
+    ? ok
+    : refuse('tdi-state', `TDI ${t.rid} is ${t.state}, needs ${want.join(' or ')}`);
+}
+
+/** A record for the TDI `interfaceId` of a connected device. */
+export function tsmTdiCreate(p: Platform, device: number, interfaceId: InterfaceId): TsmResult {
+  const d = connectedDevice(p, device);
+  if (!d.ok) return d;
+  const rid = interfaceId.requesterId;
+  if (p.tsm.tdis.has(rid)) return refuse('tdi-exists', `TDI ${rid} already has a record`);
+  // The TDI's traffic rides the device's default stream at the root port (RID association).
+  const a = rootPortAssociate(p.hw.rootPort, rid, d.value.stream.streamId);
+  if (!a.result.ok) return refuse('device-error', `root port: ${a.result.reason}`);
+  p.tsm.tdis.set(rid, {
+    rid,
+    device,
+    interfaceId,
+    state: 'CONFIG_UNLOCKED',
+    reportingOffset: 0n,
+    mmio: new Map(),
+    dma: 'none',
+  });
+  return ok;
+}
+
+/** Binds the TDI to `vm` (SEV TDI_BIND, TDX DEVIF.CREATE's TD, CCA VDEV_CREATE's realm). */
+export function tsmTdiBind(p: Platform, rid: number, vm: VmId): TsmResult {
+  const t = tdiRecord(p, rid);
+  if (!t.ok) return t;
+  const v = p.tsm.vms.get(vm);
+  if (!v) return refuse('no-such-vm', `no VM ${vm}`);
+  if (t.value.vm !== undefined) return refuse('tdi-bound', `TDI ${rid} is bound to ${t.value.vm}`);
+  const s = inState(t.value, ['CONFIG_UNLOCKED']);
+  if (!s.ok) return s;
+  t.value.vm = vm;
+  v.tdis.add(rid);
+  return ok;
+}
+
+/** The session channel and TDISP client of the TDI's device. */
+function tdisp(
+  p: Platform,
+  env: TsmEnv,
+  t: TsmTdi,
+  carrier: RequesterTransport,
+): TsmResult<TdispClient> {
+  const d = connectedDevice(p, t.device);
+  if (!d.ok) return d;
+  return done(new TdispClient(linkChannel(env, t.device, d.value.link.sessionId, carrier)));
+}
+
+export interface LockArgs {
+  /** MMIO_REPORTING_OFFSET (default 0). */
+  reportingOffset?: bigint;
+  /** LOCK_INTERFACE_FLAGS (default NO_FW_UPDATE | SYSTEM_CACHE_LINE_SIZE | LOCK_MSIX). */
+  flags?: number;
+}
+
+/** LOCK_INTERFACE_REQUEST for a bound TDI in CONFIG_UNLOCKED; keeps the START nonce. */
+export async function tsmTdiLock(
+  p: Platform,
+  env: TsmEnv,
+  rid: number,
+  carrier: RequesterTransport,
+  a: LockArgs = {},
+): Promise<TsmResult> {
+  const t = tdiRecord(p, rid);
+  if (!t.ok) return t;
+  if (t.value.vm === undefined) return refuse('tdi-not-bound', `TDI ${rid} is not bound`);
+  const s = inState(t.value, ['CONFIG_UNLOCKED']);
+  if (!s.ok) return s;
+  const c = tdisp(p, env, t.value, carrier);
+  if (!c.ok) return c;
+  const d = p.tsm.devices.get(t.value.device);
+  const reportingOffset = a.reportingOffset ?? 0n;
+  try {
+    const locked = await lockTdi(c.value, t.value.interfaceId, {
+      flags: a.flags ?? DEFAULT_LOCK_FLAGS,
+      defaultStreamId: d?.stream?.streamId ?? 0,
+      mmioReportingOffset: reportingOffset,
+    });
+    Object.assign(t.value, { state: 'CONFIG_LOCKED', nonce: locked.nonce, reportingOffset });
+    return ok;
+  } catch (e) {
+    return deviceFailure(e, 'LOCK_INTERFACE_REQUEST');
+  }
+}
+
+/** The report's MMIO ranges in host physical addresses. */
+export function reportedRanges(report: InterfaceReport, reportingOffset: bigint): ReportedRange[] {
+  return report.mmioRanges.map((r) => ({
+    rangeId: r.rangeId,
+    base: (((r.firstPage * PAGE - reportingOffset) % U64) + U64) % U64,
+    pages: r.numberOfPages,
+    msixTable: r.attributes.msixTable,
+    msixPba: r.attributes.msixPba,
+    nonTee: r.attributes.nonTee,
+  }));
+}
+
+/** GET_DEVICE_INTERFACE_REPORT for a TDI in CONFIG_LOCKED or RUN; keeps bytes and ranges. */
+export async function tsmTdiReport(
+  p: Platform,
+  env: TsmEnv,
+  rid: number,
+  carrier: RequesterTransport,
+): Promise<TsmResult<{ bytes: Uint8Array; report: InterfaceReport }>> {
+  const t = tdiRecord(p, rid);
+  if (!t.ok) return t;
+  const s = inState(t.value, ['CONFIG_LOCKED', 'RUN']);
+  if (!s.ok) return s;
+  const c = tdisp(p, env, t.value, carrier);
+  if (!c.ok) return c;
+  try {
+    const { bytes, report } = await c.value.getReport(t.value.interfaceId);
+    t.value.report = { bytes, ranges: reportedRanges(report, t.value.reportingOffset) };
+    return done({ bytes, report });
+  } catch (e) {
+    return deviceFailure(e, 'GET_DEVICE_INTERFACE_REPORT');
+  }
+}
+
+/** START_INTERFACE_REQUEST with LOCK's nonce: CONFIG_LOCKED -> RUN; the report must be known. */
+export async function tsmTdiStart(
+  p: Platform,
+  env: TsmEnv,
+  rid: number,
+  carrier: RequesterTransport,
+): Promise<TsmResult> {
+  const t = tdiRecord(p, rid);
+  if (!t.ok) return t;
+  const s = inState(t.value, ['CONFIG_LOCKED']);
+  if (!s.ok) return s;
+  if (!t.value.report || !t.value.nonce) {
+    return refuse('no-report', `TDI ${rid}: no interface report fetched since LOCK`);
+  }
+  const c = tdisp(p, env, t.value, carrier);
+  if (!c.ok) return c;
+  try {
+    await startTdi(c.value, t.value.interfaceId, t.value.nonce);
+    t.value.state = 'RUN';
+    return ok;
+  } catch (e) {
+    return deviceFailure(e, 'START_INTERFACE_REQUEST');
+  }
+}
+
+/** GET_DEVICE_INTERFACE_STATE; the record follows the answer (a trigger may have hit ERROR). */
+export async function tsmTdiState(
+  p: Platform,
+  env: TsmEnv,
+  rid: number,
+  carrier: RequesterTransport,
+): Promise<TsmResult<TdiStateName>> {
+  const t = tdiRecord(p, rid);
+  if (!t.ok) return t;
+  const c = tdisp(p, env, t.value, carrier);
+  if (!c.ok) return c;
+  try {
+    const s = await c.value.getState(t.value.interfaceId);
+    t.value.state = s.name as TdiStateName;
+    return done(t.value.state);
+  } catch (e) {
+    return deviceFailure(e, 'GET_DEVICE_INTERFACE_STATE');
+  }
+}
+
+/** STOP_INTERFACE_REQUEST: -> CONFIG_UNLOCKED (the device scrubs); the nonce and report go. */
+export async function tsmTdiStop(
+  p: Platform,
+  env: TsmEnv,
+  rid: number,
+  carrier: RequesterTransport,
+): Promise<TsmResult> {
+  const t = tdiRecord(p, rid);
+  if (!t.ok) return t;
+  const c = tdisp(p, env, t.value, carrier);
+  if (!c.ok) return c;
+  try {
+    await stopTdi(c.value, t.value.interfaceId);
+  } catch (e) {
+    return deviceFailure(e, 'STOP_INTERFACE_REQUEST');
+  }
+  t.value.state = 'CONFIG_UNLOCKED';
+  t.value.nonce = undefined;
+  t.value.report = undefined;
+  return ok;
+}
+
+/** Removes the record of an unbound TDI (TDX DEVIF.REMOVE's last step, CCA VDEV_DESTROY). */
+export function tsmTdiDestroy(p: Platform, rid: number): TsmResult {
+  const t = tdiRecord(p, rid);
+  if (!t.ok) return t;
+  if (t.value.vm !== undefined) return refuse('tdi-bound', `TDI ${rid} is bound to ${t.value.vm}`);
+  p.tsm.tdis.delete(rid);
+  rootPortDissociate(p.hw.rootPort, rid);
+  return ok;
+}
