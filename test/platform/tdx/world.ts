@@ -1,0 +1,100 @@
+/**
+ * A TDX flavour world for the tests: teeio's NIC (enumerated, seeded), the TSM's env, the
+ * core's records and the flavour's, the host lending function 0's DOE mailbox as carrier,
+ * and helpers that drive the flavour's ABI only (no core call): connect, a DEVIF, the host's
+ * TDISP requests and the TD's.
+ */
+import assert from 'node:assert/strict';
+import { seededRandom } from '../../../src/crypto/random.ts';
+import { nic } from '../../../src/device/profiles/index.ts';
+import type { AbiOutcome } from '../../../src/platform/abi.ts';
+import {
+  type TdResponse,
+  tdgDevifRequest,
+  tdgDevifResponse,
+} from '../../../src/platform/tdx/guest-abi.ts';
+import {
+  tdhDevifCreate,
+  tdhDevifRequest,
+  tdhDevifResponse,
+  tdhIdeStreamCreate,
+  tdhMngCreate,
+  tdhSpdmConnect,
+  tdhSpdmCreate,
+} from '../../../src/platform/tdx/host-abi.ts';
+import { createTdxState, type TdispRequestName } from '../../../src/platform/tdx/state.ts';
+import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
+import { createTsmState } from '../../../src/platform/tsm/state.ts';
+import { requesterConfig } from '../../../src/spdm/config.ts';
+import { encodeFunctionId } from '../../../src/wire/tdisp/header.ts';
+import { canonicalHash } from '../../../src/world/hash.ts';
+import { createTdispDevice } from '../../../src/world/tdisp-device.ts';
+
+export const TD = 'td1';
+export const STREAM = 0;
+
+export async function tdxWorld(seed: string) {
+  const random = seededRandom(seed);
+  const dev = await createTdispDevice({ profile: nic, enumerate: true, random });
+  const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
+  const p = { tsm: createTsmState(), vendor: createTdxState() };
+  const carrier = dev.doeTransport();
+  const device = dev.device.requesterId(0);
+  const tdi = dev.tdis()[0];
+  const functionId = encodeFunctionId(tdi.interfaceId);
+  return { dev, env, p, carrier, device, tdi, functionId };
+}
+
+export type TdxWorld = Awaited<ReturnType<typeof tdxWorld>>;
+
+/** Asserts `o` succeeded, showing its status and detail otherwise. */
+export function ok<T>(o: AbiOutcome<T>): T {
+  assert.equal(o.status, 'TDX_SUCCESS', `${o.events.at(-1)?.call}: ${o.status} ${o.detail ?? ''}`);
+  return o.value as T;
+}
+
+/** Asserts a refusal with `status` that left every record as it was. */
+export async function refused(
+  p: object,
+  status: string,
+  call: () => AbiOutcome<unknown> | Promise<AbiOutcome<unknown>>,
+): Promise<AbiOutcome<unknown>> {
+  const before = canonicalHash(p);
+  const o = await call();
+  assert.equal(o.status, status, `${o.events.at(-1)?.call}: ${o.status} ${o.detail ?? ''}`);
+  assert.equal(o.ok, false);
+  assert.equal(canonicalHash(p), before, `${status}: records changed`);
+  return o;
+}
+
+/** SPDM object, stream, connect, the TD and a DEVIF for the first TDI. */
+export async function withDevif(w: TdxWorld): Promise<void> {
+  const { p, env, carrier, device, functionId } = w;
+  ok(tdhSpdmCreate(p, env, { device, iommuId: 0, spdmIdx: 0 }));
+  ok(tdhIdeStreamCreate(p, env, { device, streamId: STREAM }));
+  ok(await tdhSpdmConnect(p, env, { device }, carrier));
+  ok(tdhMngCreate(p, env, { td: TD }));
+  ok(tdhDevifCreate(p, env, { functionId, device, td: TD }));
+}
+
+/** The host's own request: TDH.DEVIF.REQUEST then TDH.DEVIF.RESPONSE. */
+export async function hostRequest(w: TdxWorld, request: TdispRequestName) {
+  const { p, env, carrier, functionId } = w;
+  const g = tdhDevifRequest(p, env, { functionId, request });
+  if (!g.ok) return g;
+  return tdhDevifResponse(p, env, { functionId }, carrier);
+}
+
+/** The TD's request, carried by the host, and the TD reading the answer. */
+export async function tdRequest(
+  w: TdxWorld,
+  request: TdispRequestName,
+  td = TD,
+): Promise<AbiOutcome<TdResponse | undefined>> {
+  const { p, env, carrier, functionId } = w;
+  const r = tdgDevifRequest(p, env, { td, functionId, request });
+  if (!r.ok) return r;
+  ok(tdhDevifRequest(p, env, { functionId, td: true }));
+  await tdhDevifResponse(p, env, { functionId }, carrier);
+  return tdgDevifResponse(p, env, { td, functionId });
+}
