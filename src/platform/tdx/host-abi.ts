@@ -362,6 +362,78 @@ export async function tdhDevifResponse(
 }
 
 // ---------------------------------------------------------------------------------------
+// MMIO metadata table: which DEVIF owns each 4 KiB host MMIO page (TDH.MMIO.MAP reads the
+// owner from here, not from the host's arguments).
+
+export interface PfnArgs {
+  /** Host page frame number of a BAR page (bus address / 4 KiB). */
+  pfn: bigint;
+}
+
+/** Whether any TD's secure EPT maps host MMIO page `pfn`. */
+function mmioMapped(p: TdxPlatform, pfn: bigint): boolean {
+  for (const t of p.tsm.tdis.values()) for (const h of t.mmio.values()) if (h === pfn) return true;
+  return false;
+}
+
+/**
+ * TDH.MMIOMT.ADD: an entry for host MMIO page `pfn`, owned by no DEVIF yet. (The module adds
+ * a table page per level; teeio keeps the leaf entries only. A page that has an entry is
+ * refused with TDX_PAGE_NOT_FREE: public sources give no code for it.)
+ */
+export function tdhMmiomtAdd(p: TdxPlatform, _env: TsmEnv, a: PfnArgs): AbiOutcome {
+  const call = 'TDH.MMIOMT.ADD';
+  if (p.vendor.mmiomt.has(a.pfn)) {
+    return host(call, a, fail('TDX_PAGE_NOT_FREE', `page 0x${a.pfn.toString(16)} has an entry`));
+  }
+  p.vendor.mmiomt.set(a.pfn, { pfn: a.pfn });
+  return host(call, a, success());
+}
+
+export interface MmiomtSetArgs extends PfnArgs {
+  functionId: number;
+}
+
+/** TDH.MMIOMT.SET: the page belongs to the DEVIF of `functionId` (not while it is mapped). */
+export function tdhMmiomtSet(p: TdxPlatform, _env: TsmEnv, a: MmiomtSetArgs): AbiOutcome {
+  const call = 'TDH.MMIOMT.SET';
+  const e = p.vendor.mmiomt.get(a.pfn);
+  if (!e) return host(call, a, fail('TDX_MMIOMT_NOT_PRESENT', `page 0x${a.pfn.toString(16)}`));
+  const d = devifOf(p, a.functionId);
+  if (!d.ok) return host(call, a, d.answer);
+  if (mmioMapped(p, a.pfn)) {
+    return host(call, a, fail('TDX_IOMMU_MT_PAGE_IN_USE', `page 0x${a.pfn.toString(16)} mapped`));
+  }
+  e.devif = d.devif.rid;
+  return host(call, a, success());
+}
+
+/** TDH.MMIOMT.RD: the page's entry. */
+export function tdhMmiomtRd(
+  p: TdxPlatform,
+  _env: TsmEnv,
+  a: PfnArgs,
+): AbiOutcome<{ pfn: bigint; devif?: number; mapped: boolean }> {
+  const call = 'TDH.MMIOMT.RD';
+  const e = p.vendor.mmiomt.get(a.pfn);
+  if (!e) return host(call, a, fail('TDX_MMIOMT_NOT_PRESENT', `page 0x${a.pfn.toString(16)}`));
+  return host(call, a, success({ ...e, mapped: mmioMapped(p, a.pfn) }));
+}
+
+/** TDH.MMIOMT.REMOVE: the page's entry goes; not while a TD maps the page. */
+export function tdhMmiomtRemove(p: TdxPlatform, _env: TsmEnv, a: PfnArgs): AbiOutcome {
+  const call = 'TDH.MMIOMT.REMOVE';
+  if (!p.vendor.mmiomt.has(a.pfn)) {
+    return host(call, a, fail('TDX_MMIOMT_NOT_PRESENT', `page 0x${a.pfn.toString(16)}`));
+  }
+  if (mmioMapped(p, a.pfn)) {
+    return host(call, a, fail('TDX_IOMMU_MT_PAGE_IN_USE', `page 0x${a.pfn.toString(16)} mapped`));
+  }
+  p.vendor.mmiomt.delete(a.pfn);
+  return host(call, a, success());
+}
+
+// ---------------------------------------------------------------------------------------
 // The table
 
 /** Every host call by its leaf name, for scenarios that call by name. */
@@ -378,4 +450,8 @@ export const TDX_HOST_ABI: Readonly<Record<string, TdxCall>> = {
   'TDH.DEVIF.CREATE': entry(tdhDevifCreate),
   'TDH.DEVIF.REQUEST': entry(tdhDevifRequest),
   'TDH.DEVIF.RESPONSE': entry(tdhDevifResponse),
+  'TDH.MMIOMT.ADD': entry(tdhMmiomtAdd),
+  'TDH.MMIOMT.SET': entry(tdhMmiomtSet),
+  'TDH.MMIOMT.RD': entry(tdhMmiomtRd),
+  'TDH.MMIOMT.REMOVE': entry(tdhMmiomtRemove),
 };
