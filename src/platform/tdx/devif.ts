@@ -84,20 +84,20 @@ export async function carryOutstanding(
       // LOCK_MSIX, so MSI-X and TPH stay outside the TD's trust and must read back as zero.
       const flags = out.noFwUpdate ? PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE : 0;
       return exchanged(
-        await tsmTdiLock(p.tsm, env, rid, carrier, {
+        await tsmTdiLock(p, env, rid, carrier, {
           flags,
           reportingOffset: devif.reportingOffset,
         }),
       );
     }
     case 'GET_DEVICE_INTERFACE_STATE': {
-      const r = await tsmTdiState(p.tsm, env, rid, carrier);
+      const r = await tsmTdiState(p, env, rid, carrier);
       // A TDI found in ERROR leaves the DEVIF invalid: STOP is the way out (tdisp.c).
       if (r.ok && r.value === 'ERROR') devif.valid = false;
       return exchanged(r);
     }
     case 'STOP_INTERFACE_REQUEST': {
-      const r = await tsmTdiStop(p.tsm, env, rid, carrier);
+      const r = await tsmTdiStop(p, env, rid, carrier);
       // After STOP the DEVIF has served its TD: it can only be removed (tdisp.c clears valid).
       if (r.ok) devif.valid = false;
       return exchanged(r);
@@ -105,7 +105,7 @@ export async function carryOutstanding(
     case 'GET_DEVICE_INTERFACE_REPORT':
       return carryReport(p, env, devif, carrier);
     case 'START_INTERFACE_REQUEST':
-      return exchanged(await tsmTdiStart(p.tsm, env, rid, carrier));
+      return exchanged(await tsmTdiStart(p, env, rid, carrier));
   }
 }
 
@@ -118,7 +118,7 @@ async function carryReport(
 ): Promise<ExchangeAnswer> {
   const tdi = p.tsm.tdis.get(devif.rid);
   const before = tdi?.report;
-  const r = await tsmTdiReport(p.tsm, env, devif.rid, carrier);
+  const r = await tsmTdiReport(p, env, devif.rid, carrier);
   if (!r.ok) return exchanged(r);
   const why = reportRefusal(r.value.report as InterfaceReport);
   if (why !== undefined) {

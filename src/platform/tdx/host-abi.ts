@@ -20,6 +20,7 @@ import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
 import { tsmConnect, tsmDeviceCreate, tsmDeviceDestroy, tsmDisconnect } from '../tsm/device.ts';
 import type { TsmEnv } from '../tsm/link.ts';
+import { mmioOwner } from '../tsm/private-mmio.ts';
 import { tsmTdiBind, tsmTdiCreate, tsmTdiDestroy } from '../tsm/tdi.ts';
 import { tsmVmCreate, tsmVmFinalize } from '../tsm/vm.ts';
 import { carryOutstanding, devifOf, ERROR_REQUESTS, type ExchangeAnswer } from './devif.ts';
@@ -62,7 +63,7 @@ export function tdhSpdmCreate(p: TdxPlatform, _env: TsmEnv, a: SpdmCreateArgs): 
   if (p.vendor.spdm.has(a.device)) {
     return host(call, a, fail('TDX_SPDM_ENTRY_ALREADY_PRESENT', `SPDM object ${a.device} exists`));
   }
-  const r = tsmDeviceCreate(p.tsm, a.device);
+  const r = tsmDeviceCreate(p, a.device);
   if (!r.ok) return host(call, a, fromCore(r));
   p.vendor.spdm.set(a.device, { device: a.device, iommuId: a.iommuId, spdmIdx: a.spdmIdx });
   return host(call, a, success());
@@ -91,7 +92,7 @@ export async function tdhSpdmConnect(
     return host(call, a, fail('TDX_IDE_STREAM_NOT_CONFIGURED', `device ${a.device}: no stream`));
   }
   if (!carrier) return host(call, a, fail('TDX_OPERAND_INVALID', 'no carrier lent'));
-  const r = await tsmConnect(p.tsm, env, a.device, carrier, s.streamId);
+  const r = await tsmConnect(p, env, a.device, carrier, s.streamId);
   if (!r.ok) return host(call, a, fromCore(r, { 'device-error': 'TDX_SPDM_AUTH_FAILED' }));
   s.state = 'active';
   return host(call, a, success({ sessionId: r.value.sessionId, streamId: s.streamId }));
@@ -118,7 +119,7 @@ export async function tdhSpdmDisconnect(
     }
   }
   if (!carrier) return host(call, a, fail('TDX_OPERAND_INVALID', 'no carrier lent'));
-  const r = await tsmDisconnect(p.tsm, env, a.device, carrier);
+  const r = await tsmDisconnect(p, env, a.device, carrier);
   // The core forgets the session and keys even when the device did not answer.
   const s = p.vendor.streams.get(a.device);
   if (s && p.tsm.devices.get(a.device)?.phase === 'disconnected') s.state = 'configured';
@@ -134,7 +135,7 @@ export function tdhSpdmDelete(p: TdxPlatform, env: TsmEnv, a: DeviceArgs): AbiOu
   if (p.vendor.streams.has(a.device)) {
     return host(call, a, fail('TDX_SPDM_HAS_ACTIVE_IDE_STREAMS', `device ${a.device}`));
   }
-  const r = tsmDeviceDestroy(p.tsm, env, a.device);
+  const r = tsmDeviceDestroy(p, env, a.device);
   if (!r.ok) return host(call, a, fromCore(r));
   p.vendor.spdm.delete(a.device);
   return host(call, a, success());
@@ -208,12 +209,12 @@ export interface TdArgs {
 
 /** TDH.MNG.CREATE: a TD (its TDR) the DEVIFs can be bound to. */
 export function tdhMngCreate(p: TdxPlatform, _env: TsmEnv, a: TdArgs): AbiOutcome {
-  return host('TDH.MNG.CREATE', a, fromCore(tsmVmCreate(p.tsm, a.td)));
+  return host('TDH.MNG.CREATE', a, fromCore(tsmVmCreate(p, a.td)));
 }
 
 /** TDH.MR.FINALIZE: the TD's measurement is final; private pages now come by AUG + accept. */
 export function tdhMrFinalize(p: TdxPlatform, _env: TsmEnv, a: TdArgs): AbiOutcome {
-  return host('TDH.MR.FINALIZE', a, fromCore(tsmVmFinalize(p.tsm, a.td)));
+  return host('TDH.MR.FINALIZE', a, fromCore(tsmVmFinalize(p, a.td)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -245,11 +246,11 @@ export function tdhDevifCreate(p: TdxPlatform, _env: TsmEnv, a: DevifCreateArgs)
   }
   // Checked first so that the two core steps below cannot fail half way.
   if (!p.tsm.vms.has(a.td)) return host(call, a, fail('TDX_OPERAND_INVALID', `no TD ${a.td}`));
-  const c = tsmTdiCreate(p.tsm, a.device, interfaceId);
+  const c = tsmTdiCreate(p, a.device, interfaceId);
   if (!c.ok) return host(call, a, fromCore(c));
-  const b = tsmTdiBind(p.tsm, rid, a.td);
+  const b = tsmTdiBind(p, rid, a.td);
   if (!b.ok) {
-    tsmTdiDestroy(p.tsm, rid);
+    tsmTdiDestroy(p, rid);
     return host(call, a, fromCore(b));
   }
   p.vendor.devifs.set(rid, {
@@ -371,10 +372,7 @@ export interface PfnArgs {
 }
 
 /** Whether any TD's secure EPT maps host MMIO page `pfn`. */
-function mmioMapped(p: TdxPlatform, pfn: bigint): boolean {
-  for (const t of p.tsm.tdis.values()) for (const h of t.mmio.values()) if (h === pfn) return true;
-  return false;
-}
+const mmioMapped = (p: TdxPlatform, pfn: bigint): boolean => mmioOwner(p, pfn) !== undefined;
 
 /**
  * TDH.MMIOMT.ADD: an entry for host MMIO page `pfn`, owned by no DEVIF yet. (The module adds

@@ -10,7 +10,8 @@
  * out_tdisp_req, td_tdisp_req_sts, valid, mmio_reporting_offset; mmiomt_data_t:
  * function_id, mapped).
  */
-import type { TsmState, VmId } from '../tsm/state.ts';
+import type { Platform } from '../platform.ts';
+import type { VmId } from '../tsm/state.ts';
 
 /** The TDISP requests a DEVIF carries, by their PCIe names (TDISP_MESSAGE_NAMES). */
 export type TdispRequestName =
@@ -119,8 +120,5 @@ export function createTdxState(): TdxState {
   return { spdm: new Map(), streams: new Map(), devifs: new Map(), mmiomt: new Map() };
 }
 
-/** What the flavour's calls act on: the core's records and these. */
-export interface TdxPlatform {
-  tsm: TsmState;
-  vendor: TdxState;
-}
+/** What the flavour's calls act on: the hardware, the core's records and these. */
+export type TdxPlatform = Platform<TdxState>;

@@ -1,6 +1,6 @@
 /**
- * A TDX flavour world for the tests: teeio's NIC (enumerated, seeded), the TSM's env, the
- * core's records and the flavour's, the host lending function 0's DOE mailbox as carrier,
+ * A TDX flavour world for the tests: teeio's NIC (enumerated, seeded) attached to the
+ * platform's fabric, the TSM's env, the platform (hardware, core records, the flavour's), the host lending function 0's DOE mailbox as carrier,
  * and helpers that drive the flavour's ABI only (no core call): connect, a DEVIF, the host's
  * TDISP requests and the TD's.
  */
@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { seededRandom } from '../../../src/crypto/random.ts';
 import { nic } from '../../../src/device/profiles/index.ts';
 import type { AbiOutcome } from '../../../src/platform/abi.ts';
+import type { PlatformEvent } from '../../../src/platform/events.ts';
+import { fabricUpstream } from '../../../src/platform/fabric.ts';
+import { createPlatform, fabricViews } from '../../../src/platform/platform.ts';
 import {
   type TdResponse,
   tdgDevifRequest,
@@ -24,7 +27,6 @@ import {
 } from '../../../src/platform/tdx/host-abi.ts';
 import { createTdxState, type TdispRequestName } from '../../../src/platform/tdx/state.ts';
 import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
-import { createTsmState } from '../../../src/platform/tsm/state.ts';
 import { requesterConfig } from '../../../src/spdm/config.ts';
 import { encodeFunctionId } from '../../../src/wire/tdisp/header.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
@@ -37,12 +39,19 @@ export async function tdxWorld(seed: string) {
   const random = seededRandom(seed);
   const dev = await createTdispDevice({ profile: nic, enumerate: true, random });
   const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
-  const p = { tsm: createTsmState(), vendor: createTdxState() };
+  const p = createPlatform(createTdxState());
+  const events: PlatformEvent[] = [];
+  const views = fabricViews(
+    p,
+    (rid, streamId) =>
+      rid >>> 8 === dev.host.busNumber() && dev.device.streamState(streamId) === 'Secure',
+  );
+  dev.device.attachUpstream(fabricUpstream(p.hw, views, (e) => events.push(e)));
   const carrier = dev.doeTransport();
   const device = dev.device.requesterId(0);
   const tdi = dev.tdis()[0];
   const functionId = encodeFunctionId(tdi.interfaceId);
-  return { dev, env, p, carrier, device, tdi, functionId };
+  return { dev, env, p, carrier, device, tdi, functionId, events };
 }
 
 export type TdxWorld = Awaited<ReturnType<typeof tdxWorld>>;
