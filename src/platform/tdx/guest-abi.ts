@@ -13,15 +13,16 @@
  * Every call names the calling TD (`td`): a real TDCALL knows it from the vCPU it runs on.
  */
 import type { AbiOutcome } from '../abi.ts';
+import { PAGE_SHIFT } from '../ids.ts';
 import type { TsmEnv } from '../tsm/link.ts';
+import { tsmMemAccept } from '../tsm/private-memory.ts';
+import { tsmMmioAccept } from '../tsm/private-mmio.ts';
 import type { ReportedRange, TdiStateName } from '../tsm/state.ts';
+import { tsmDmaAccept } from '../tsm/trusted-dma.ts';
 import { tdDevifOf } from './devif.ts';
-import { entry, fail, outcome, success, type TdxAnswer, type TdxCall } from './outcome.ts';
+import { entry, fail, fromCore, guest, success, type TdxAnswer, type TdxCall } from './outcome.ts';
 import { TD_TDISP_REQUESTS, type TdispRequestName, type TdxPlatform } from './state.ts';
 import type { TdxStatus } from './status.ts';
-
-const guest = <T>(call: string, args: object, a: TdxAnswer<T>): AbiOutcome<T> =>
-  outcome('guest', call, args, a);
 
 export interface TdFunctionArgs {
   td: string;
@@ -127,6 +128,84 @@ export function tdgDevifResponse(
   return guest(call, a, answer);
 }
 
+export interface MmioAcceptArgs extends TdFunctionArgs {
+  /** The guest frame the host said it mapped. */
+  gfn: bigint;
+  /** The report's MMIO range the TD expects there (RANGE_ID). */
+  rangeId: number;
+  /** The page of that range, counted from its first page. */
+  pageOffset: number;
+}
+
+/**
+ * TDG.MMIO.ACCEPT: the TD accepts one page of one report range at `gfn` (tdg_tdi_mmio_accept
+ * takes the GPA and the page's offset in the range): the secure EPT entry must be the DEVIF's
+ * and hold exactly that page of the range, so the host cannot hand the TD another page of
+ * the device, or the right page at the wrong address.
+ */
+export function tdgMmioAccept(p: TdxPlatform, _env: TsmEnv, a: MmioAcceptArgs): AbiOutcome {
+  const call = 'TDG.MMIO.ACCEPT';
+  const d = tdDevifOf(p, a.td, a.functionId);
+  if (!d.ok) return guest(call, a, d.answer);
+  const e = p.hw.septs.get(a.td)?.entries.get(a.gfn);
+  if (e?.target.kind !== 'mmio') {
+    return guest(call, a, fail('TDX_EPT_WALK_FAILED', `gfn 0x${a.gfn.toString(16)}: no MMIO`));
+  }
+  if (e.target.rid !== d.devif.rid) {
+    return guest(
+      call,
+      a,
+      fail('TDX_MMIO_DEVIF_OWNER_MISMATCH', `gfn 0x${a.gfn.toString(16)} maps TDI ${e.target.rid}`),
+    );
+  }
+  const range = d.tdi.report?.ranges.find((r) => r.rangeId === a.rangeId && !r.nonTee);
+  if (!range || a.pageOffset < 0 || a.pageOffset >= range.pages) {
+    return guest(
+      call,
+      a,
+      fail('TDX_MMIO_PAGE_NOT_IN_ASSOC_RANGE', `range ${a.rangeId} page ${a.pageOffset}`),
+    );
+  }
+  const want = (range.base >> PAGE_SHIFT) + BigInt(a.pageOffset);
+  if (e.target.hpfn !== want) {
+    return guest(
+      call,
+      a,
+      fail(
+        'TDX_MMIO_INVALID_HPA_OFFSET',
+        `gfn 0x${a.gfn.toString(16)} maps page 0x${e.target.hpfn.toString(16)}, not 0x${want.toString(16)}`,
+      ),
+    );
+  }
+  return guest(
+    call,
+    a,
+    fromCore(
+      tsmMmioAccept(p, a.td, a.gfn),
+      {},
+      { TDX_PAGE_ALREADY_ACCEPTED: 'TDX_MMIO_PAGE_ALREADY_ACCEPTED' },
+    ),
+  );
+}
+
+/** TDG.DMAR.ACCEPT: the TD accepts its DEVIF's trusted DMA context (T=1 DMA may flow). */
+export function tdgDmarAccept(p: TdxPlatform, _env: TsmEnv, a: TdFunctionArgs): AbiOutcome {
+  const call = 'TDG.DMAR.ACCEPT';
+  const d = tdDevifOf(p, a.td, a.functionId);
+  if (!d.ok) return guest(call, a, d.answer);
+  return guest(call, a, fromCore(tsmDmaAccept(p, a.td, d.devif.rid)));
+}
+
+export interface MemAcceptArgs {
+  td: string;
+  gfn: bigint;
+}
+
+/** TDG.MEM.PAGE.ACCEPT: the TD accepts a private page the host added with TDH.MEM.PAGE.AUG. */
+export function tdgMemPageAccept(p: TdxPlatform, _env: TsmEnv, a: MemAcceptArgs): AbiOutcome {
+  return guest('TDG.MEM.PAGE.ACCEPT', a, fromCore(tsmMemAccept(p, a.td, a.gfn)));
+}
+
 /** Every guest call by its leaf name (with SYSTEM.md's aliases). */
 export const TDX_GUEST_ABI: Readonly<Record<string, TdxCall>> = {
   'TDG.DEVIF.RD': entry(tdgDevifRd),
@@ -134,4 +213,7 @@ export const TDX_GUEST_ABI: Readonly<Record<string, TdxCall>> = {
   'TDG.DEVIF.REQUEST': entry(tdgDevifRequest),
   'TDG.DEVIF.RESPONSE': entry(tdgDevifResponse),
   'TDG.TDI.START': entry(tdgTdiStart),
+  'TDG.MMIO.ACCEPT': entry(tdgMmioAccept),
+  'TDG.DMAR.ACCEPT': entry(tdgDmarAccept),
+  'TDG.MEM.PAGE.ACCEPT': entry(tdgMemPageAccept),
 };

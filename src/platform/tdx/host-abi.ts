@@ -20,19 +20,29 @@ import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
 import { tsmConnect, tsmDeviceCreate, tsmDeviceDestroy, tsmDisconnect } from '../tsm/device.ts';
 import type { TsmEnv } from '../tsm/link.ts';
-import { mmioOwner } from '../tsm/private-mmio.ts';
+import { tdiMappings, tsmTdiRelease } from '../tsm/release.ts';
 import { tsmTdiBind, tsmTdiCreate, tsmTdiDestroy } from '../tsm/tdi.ts';
 import { tsmVmCreate, tsmVmFinalize } from '../tsm/vm.ts';
 import { carryOutstanding, devifOf, ERROR_REQUESTS, type ExchangeAnswer } from './devif.ts';
 import {
-  entry,
-  fail,
-  fromCore,
-  outcome,
-  success,
-  type TdxAnswer,
-  type TdxCall,
-} from './outcome.ts';
+  tdhDmarAdd,
+  tdhDmarBlock,
+  tdhDmarRead,
+  tdhDmarRemove,
+  tdhMemPageAdd,
+  tdhMemPageAug,
+  tdhMemPageRemove,
+  tdhMemRangeBlock,
+  tdhMemTrack,
+  tdhMmioBlock,
+  tdhMmioMap,
+  tdhMmiomtAdd,
+  tdhMmiomtRd,
+  tdhMmiomtRemove,
+  tdhMmiomtSet,
+  tdhMmioUnmap,
+} from './host-mappings.ts';
+import { entry, fail, fromCore, host, success, type TdxAnswer, type TdxCall } from './outcome.ts';
 import {
   HOST_TDISP_REQUESTS,
   TD_TDISP_REQUESTS,
@@ -41,9 +51,6 @@ import {
 } from './state.ts';
 
 const failed = (r: ExchangeAnswer): TdxAnswer<never> => fail(r.status, r.detail ?? r.status);
-
-const host = <T>(call: string, args: object, a: TdxAnswer<T>): AbiOutcome<T> =>
-  outcome('host', call, args, a);
 
 // ---------------------------------------------------------------------------------------
 // SPDM object and connection
@@ -362,72 +369,36 @@ export async function tdhDevifResponse(
   return host(call, a, success(value));
 }
 
-// ---------------------------------------------------------------------------------------
-// MMIO metadata table: which DEVIF owns each 4 KiB host MMIO page (TDH.MMIO.MAP reads the
-// owner from here, not from the host's arguments).
-
-export interface PfnArgs {
-  /** Host page frame number of a BAR page (bus address / 4 KiB). */
-  pfn: bigint;
-}
-
-/** Whether any TD's secure EPT maps host MMIO page `pfn`. */
-const mmioMapped = (p: TdxPlatform, pfn: bigint): boolean => mmioOwner(p, pfn) !== undefined;
-
 /**
- * TDH.MMIOMT.ADD: an entry for host MMIO page `pfn`, owned by no DEVIF yet. (The module adds
- * a table page per level; teeio keeps the leaf entries only. A page that has an entry is
- * refused with TDX_PAGE_NOT_FREE: public sources give no code for it.)
+ * TDH.DEVIF.REMOVE: the DEVIF goes, and with it the TDI's binding (tdh_devif_remove.c): the
+ * TDI must be CONFIG_UNLOCKED or its stream blocked, its trusted DMA context removed
+ * (TDH.DMAR.BLOCK, REMOVE) and no private MMIO page mapped (TDH.MMIO.BLOCK, TDH.MEM.TRACK,
+ * TDH.MMIO.UNMAP): the host does each step, this call only checks nothing is left. The
+ * core's release then wipes the nonce and report; it also refuses a TDI still LOCKED or RUN
+ * at the device, so with only the stream blocked the host must STOP the TDI first here.
  */
-export function tdhMmiomtAdd(p: TdxPlatform, _env: TsmEnv, a: PfnArgs): AbiOutcome {
-  const call = 'TDH.MMIOMT.ADD';
-  if (p.vendor.mmiomt.has(a.pfn)) {
-    return host(call, a, fail('TDX_PAGE_NOT_FREE', `page 0x${a.pfn.toString(16)} has an entry`));
-  }
-  p.vendor.mmiomt.set(a.pfn, { pfn: a.pfn });
-  return host(call, a, success());
-}
-
-export interface MmiomtSetArgs extends PfnArgs {
-  functionId: number;
-}
-
-/** TDH.MMIOMT.SET: the page belongs to the DEVIF of `functionId` (not while it is mapped). */
-export function tdhMmiomtSet(p: TdxPlatform, _env: TsmEnv, a: MmiomtSetArgs): AbiOutcome {
-  const call = 'TDH.MMIOMT.SET';
-  const e = p.vendor.mmiomt.get(a.pfn);
-  if (!e) return host(call, a, fail('TDX_MMIOMT_NOT_PRESENT', `page 0x${a.pfn.toString(16)}`));
+export function tdhDevifRemove(p: TdxPlatform, _env: TsmEnv, a: FunctionArgs): AbiOutcome {
+  const call = 'TDH.DEVIF.REMOVE';
   const d = devifOf(p, a.functionId);
   if (!d.ok) return host(call, a, d.answer);
-  if (mmioMapped(p, a.pfn)) {
-    return host(call, a, fail('TDX_IOMMU_MT_PAGE_IN_USE', `page 0x${a.pfn.toString(16)} mapped`));
+  const { devif, tdi } = d;
+  const streamBlocked = p.vendor.streams.get(devif.device)?.state === 'blocked';
+  if (tdi.state !== 'CONFIG_UNLOCKED' && !streamBlocked) {
+    return host(
+      call,
+      a,
+      fail('TDX_DEVIF_INVALID_STATE', `TDI ${devif.rid} is ${tdi.state}, stream not blocked`),
+    );
   }
-  e.devif = d.devif.rid;
-  return host(call, a, success());
-}
-
-/** TDH.MMIOMT.RD: the page's entry. */
-export function tdhMmiomtRd(
-  p: TdxPlatform,
-  _env: TsmEnv,
-  a: PfnArgs,
-): AbiOutcome<{ pfn: bigint; devif?: number; mapped: boolean }> {
-  const call = 'TDH.MMIOMT.RD';
-  const e = p.vendor.mmiomt.get(a.pfn);
-  if (!e) return host(call, a, fail('TDX_MMIOMT_NOT_PRESENT', `page 0x${a.pfn.toString(16)}`));
-  return host(call, a, success({ ...e, mapped: mmioMapped(p, a.pfn) }));
-}
-
-/** TDH.MMIOMT.REMOVE: the page's entry goes; not while a TD maps the page. */
-export function tdhMmiomtRemove(p: TdxPlatform, _env: TsmEnv, a: PfnArgs): AbiOutcome {
-  const call = 'TDH.MMIOMT.REMOVE';
-  if (!p.vendor.mmiomt.has(a.pfn)) {
-    return host(call, a, fail('TDX_MMIOMT_NOT_PRESENT', `page 0x${a.pfn.toString(16)}`));
+  const m = tdiMappings(p, tdi);
+  if (m.dma) return host(call, a, fail('TDX_DEVIF_HAS_MAPPED_DMA', `TDI ${devif.rid}`));
+  if (m.mmio > 0) {
+    return host(call, a, fail('TDX_DEVIF_HAS_MAPPED_MMIO', `TDI ${devif.rid}: ${m.mmio} pages`));
   }
-  if (mmioMapped(p, a.pfn)) {
-    return host(call, a, fail('TDX_IOMMU_MT_PAGE_IN_USE', `page 0x${a.pfn.toString(16)} mapped`));
-  }
-  p.vendor.mmiomt.delete(a.pfn);
+  const r = tsmTdiRelease(p, devif.rid);
+  if (!r.ok) return host(call, a, fromCore(r, { 'tdi-state': 'TDX_DEVIF_INVALID_STATE' }));
+  tsmTdiDestroy(p, devif.rid);
+  p.vendor.devifs.delete(devif.rid);
   return host(call, a, success());
 }
 
@@ -448,8 +419,21 @@ export const TDX_HOST_ABI: Readonly<Record<string, TdxCall>> = {
   'TDH.DEVIF.CREATE': entry(tdhDevifCreate),
   'TDH.DEVIF.REQUEST': entry(tdhDevifRequest),
   'TDH.DEVIF.RESPONSE': entry(tdhDevifResponse),
+  'TDH.DEVIF.REMOVE': entry(tdhDevifRemove),
   'TDH.MMIOMT.ADD': entry(tdhMmiomtAdd),
   'TDH.MMIOMT.SET': entry(tdhMmiomtSet),
   'TDH.MMIOMT.RD': entry(tdhMmiomtRd),
   'TDH.MMIOMT.REMOVE': entry(tdhMmiomtRemove),
+  'TDH.MEM.PAGE.ADD': entry(tdhMemPageAdd),
+  'TDH.MEM.PAGE.AUG': entry(tdhMemPageAug),
+  'TDH.MEM.RANGE.BLOCK': entry(tdhMemRangeBlock),
+  'TDH.MEM.TRACK': entry(tdhMemTrack),
+  'TDH.MEM.PAGE.REMOVE': entry(tdhMemPageRemove),
+  'TDH.MMIO.MAP': entry(tdhMmioMap),
+  'TDH.MMIO.BLOCK': entry(tdhMmioBlock),
+  'TDH.MMIO.UNMAP': entry(tdhMmioUnmap),
+  'TDH.DMAR.ADD': entry(tdhDmarAdd),
+  'TDH.DMAR.BLOCK': entry(tdhDmarBlock),
+  'TDH.DMAR.READ': entry(tdhDmarRead),
+  'TDH.DMAR.REMOVE': entry(tdhDmarRemove),
 };

@@ -8,7 +8,7 @@ import { type AbiArg, type AbiOutcome, abiOutcome } from '../abi.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import type { TsmRefusal, TsmResult } from '../tsm/result.ts';
 import type { TdxPlatform } from './state.ts';
-import { isTdxError, TDX_REFUSAL_STATUS, type TdxStatus } from './status.ts';
+import { isTdxError, TDX_REFUSAL_STATUS, TDX_STATUS, type TdxStatus } from './status.ts';
 
 export const FLAVOUR = 'tdx';
 
@@ -38,20 +38,51 @@ export const success = <T>(value?: T): TdxAnswer<T> =>
 
 export const fail = (status: TdxStatus, detail: string): TdxAnswer<never> => ({ status, detail });
 
-/** A core refusal as the call's status; `codes` overrides the flavour-wide mapping. */
+/**
+ * The trusted IOMMU's errors (iommu-secure.ts) as the module's DMAR statuses: no context is
+ * TDX_DMAR_ENTRY_NOT_PRESENT, a context of another TD is the DEVIF's metadata mismatch, and
+ * a context in the wrong state (or already there) TDX_DMAR_INVALID_MAPPING_STATE.
+ */
+const DMAR_STATUS: Record<string, TdxStatus> = {
+  ENOENT: 'TDX_DMAR_ENTRY_NOT_PRESENT',
+  EPERM: 'TDX_DEVIF_INVALID_METADATA',
+  EINVAL: 'TDX_DMAR_INVALID_MAPPING_STATE',
+  EEXIST: 'TDX_DMAR_INVALID_MAPPING_STATE',
+};
+
+/** The hardware's own error name leading a core refusal's detail (hw-refusal.ts), if known. */
+function hardwareStatus(r: { reason: TsmRefusal; detail: string }): TdxStatus | undefined {
+  const name = /^([A-Z_]+):/.exec(r.detail)?.[1];
+  if (name === undefined) return undefined;
+  if (name in TDX_STATUS) return name as TdxStatus;
+  return r.reason === 'dma-state' ? DMAR_STATUS[name] : undefined;
+}
+
+/**
+ * A core refusal as the call's status: the secure EPT's or IOMMU's own error when the core
+ * passed one on, else `codes`, else the flavour-wide mapping.
+ */
 export function refusal(
   r: { reason: TsmRefusal; detail: string },
   codes: Partial<Record<TsmRefusal, TdxStatus>> = {},
+  renamed: Partial<Record<TdxStatus, TdxStatus>> = {},
 ): TdxAnswer<never> {
-  return fail(codes[r.reason] ?? TDX_REFUSAL_STATUS[r.reason], r.detail);
+  const hw = hardwareStatus(r);
+  const status = hw !== undefined ? (renamed[hw] ?? hw) : undefined;
+  return fail(status ?? codes[r.reason] ?? TDX_REFUSAL_STATUS[r.reason], r.detail);
 }
 
-/** The core result as an answer: success with its value, or the refusal's status. */
+/**
+ * The core result as an answer: success with its value, or the refusal's status (`renamed`
+ * gives a call's own name for a hardware status, e.g. TDG.MMIO.ACCEPT's
+ * TDX_MMIO_PAGE_ALREADY_ACCEPTED for the secure EPT's TDX_PAGE_ALREADY_ACCEPTED).
+ */
 export function fromCore<T>(
   r: TsmResult<T>,
   codes: Partial<Record<TsmRefusal, TdxStatus>> = {},
+  renamed: Partial<Record<TdxStatus, TdxStatus>> = {},
 ): TdxAnswer<T> {
-  return r.ok ? success(r.value) : refusal(r, codes);
+  return r.ok ? success(r.value) : refusal(r, codes, renamed);
 }
 
 /** The outcome of a call made by `domain`. */
@@ -78,3 +109,11 @@ function traceArgs(args: object): Record<string, AbiArg> {
   }
   return out;
 }
+
+/** The outcome of a host call (SEAMCALL). */
+export const host = <T>(call: string, args: object, a: TdxAnswer<T>): AbiOutcome<T> =>
+  outcome('host', call, args, a);
+
+/** The outcome of a guest call (TDCALL). */
+export const guest = <T>(call: string, args: object, a: TdxAnswer<T>): AbiOutcome<T> =>
+  outcome('guest', call, args, a);
