@@ -55,6 +55,19 @@ export function tdDevifOf(
   return d;
 }
 
+/**
+ * Whether the device's SPDM session is gone from the TSM's requester while the core's record
+ * still names it: a message the host dropped ends a secured session (its sequence numbers
+ * no longer agree), and the core's linkChannel then throws rather than refusing. Until the
+ * core answers that itself, the flavour refuses such a call with TDX_SPDM_INVALID_STATE.
+ */
+export function sessionLost(p: TdxPlatform, env: TsmEnv, device: number): boolean {
+  const link = p.tsm.devices.get(device)?.link;
+  if (!link) return false;
+  const requester = env.links.get(device)?.requester;
+  return !requester?.sessions.some((s) => s.id === link.sessionId && s.phase !== 'ended');
+}
+
 /** Allowed in TDISP ERROR (or on an invalid DEVIF): only reading the state, and STOP. */
 export const ERROR_REQUESTS: readonly TdispRequestName[] = [
   'GET_DEVICE_INTERFACE_STATE',

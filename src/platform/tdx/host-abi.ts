@@ -18,12 +18,20 @@
 import { decodeFunctionId } from '../../wire/tdisp/header.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
+import { rootPortKeySetStop } from '../root-port.ts';
 import { tsmConnect, tsmDeviceCreate, tsmDeviceDestroy, tsmDisconnect } from '../tsm/device.ts';
+import { streamSlots } from '../tsm/ide-km-client.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tdiMappings, tsmTdiRelease } from '../tsm/release.ts';
 import { tsmTdiBind, tsmTdiCreate, tsmTdiDestroy } from '../tsm/tdi.ts';
 import { tsmVmCreate, tsmVmFinalize } from '../tsm/vm.ts';
-import { carryOutstanding, devifOf, ERROR_REQUESTS, type ExchangeAnswer } from './devif.ts';
+import {
+  carryOutstanding,
+  devifOf,
+  ERROR_REQUESTS,
+  type ExchangeAnswer,
+  sessionLost,
+} from './devif.ts';
 import {
   tdhDmarAdd,
   tdhDmarBlock,
@@ -126,6 +134,9 @@ export async function tdhSpdmDisconnect(
     }
   }
   if (!carrier) return host(call, a, fail('TDX_OPERAND_INVALID', 'no carrier lent'));
+  if (sessionLost(p, env, a.device)) {
+    return host(call, a, fail('TDX_SPDM_INVALID_STATE', `device ${a.device}: session ended`));
+  }
   const r = await tsmDisconnect(p, env, a.device, carrier);
   // The core forgets the session and keys even when the device did not answer.
   const s = p.vendor.streams.get(a.device);
@@ -175,8 +186,8 @@ function streamOf(p: TdxPlatform, a: StreamArgs) {
 }
 
 /**
- * TDH.IDE.STREAM.BLOCK: the TSM stops trusting the stream (no T=1 traffic on it); with it
- * blocked, the private MMIO of its TDIs may be unmapped and their DEVIFs removed while the
+ * TDH.IDE.STREAM.BLOCK: the TSM stops trusting the stream: the root port's keys of it are
+ * stopped (K_SET_STOP at the root port's end), so no T=1 traffic passes; with it blocked, the private MMIO of its TDIs may be unmapped and their DEVIFs removed while the
  * TDIs are still locked (tdh_mmio_unmap.c, tdh_devif_remove.c).
  */
 export function tdhIdeStreamBlock(p: TdxPlatform, _env: TsmEnv, a: StreamArgs): AbiOutcome {
@@ -187,6 +198,7 @@ export function tdhIdeStreamBlock(p: TdxPlatform, _env: TsmEnv, a: StreamArgs): 
   if (s.state !== 'active') {
     return host(call, a, fail('TDX_IDE_STREAM_INVALID_STATE', `stream is ${s.state}`));
   }
+  for (const slot of streamSlots(0)) rootPortKeySetStop(p.hw.rootPort, s.streamId, slot);
   s.state = 'blocked';
   return host(call, a, success());
 }
@@ -356,6 +368,9 @@ export async function tdhDevifResponse(
     return host(call, a, fail('TDX_DEVIF_TDISP_INVALID_REQ_STS', 'no outstanding request'));
   }
   if (!carrier) return host(call, a, fail('TDX_OPERAND_INVALID', 'no carrier lent'));
+  if (sessionLost(p, env, d.devif.device)) {
+    return host(call, a, fail('TDX_SPDM_INVALID_STATE', `device ${d.devif.device}: session ended`));
+  }
   const r: ExchangeAnswer = await carryOutstanding(p, env, d.devif, out, carrier);
   if (out.td) {
     d.devif.tdRequest = { sts: 'responded', code: out.code, status: r.status };

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
 import { ownerOf, readPhys } from '../../../src/platform/memory.ts';
+import { rootPortStreamState } from '../../../src/platform/root-port.ts';
 import { DEFAULT_MEMORY } from '../../../src/platform/state.ts';
 import {
   tdgDmarAccept,
@@ -167,8 +168,10 @@ describe('TDX: private MMIO', () => {
     // DEVIF.REMOVE while the TDI runs, and then with its mappings left behind.
     await refused(p, 'TDX_DEVIF_INVALID_STATE', () => tdhDevifRemove(p, env, { functionId }));
 
-    // Blocking the stream takes the trust away: now the page may go.
+    // Blocking the stream takes the trust away (the root port's keys stop): now the page may go.
+    assert.equal(rootPortStreamState(p.hw.rootPort, STREAM), 'secure');
     ok(tdhIdeStreamBlock(p, env, { device, streamId: STREAM }));
+    assert.equal(rootPortStreamState(p.hw.rootPort, STREAM), 'insecure');
     ok(unmap());
     await refused(p, 'TDX_EPT_WALK_FAILED', unmap);
     assert.equal(p.tsm.tdis.get(w.rid)?.mmio.size, 0);

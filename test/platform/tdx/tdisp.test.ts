@@ -5,6 +5,7 @@
  * START, in ERROR the TD only reads state), and the report TDX Connect refuses.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { walkExtCapabilities } from '../../../src/device/pci/config-space.ts';
 import * as regs from '../../../src/device/pci/regs.ts';
@@ -28,8 +29,18 @@ import {
   tdhSpdmDelete,
   tdhSpdmDisconnect,
 } from '../../../src/platform/tdx/host-abi.ts';
+import {
+  tdhDmarAdd,
+  tdhDmarBlock,
+  tdhDmarRemove,
+  tdhMmiomtAdd,
+  tdhMmiomtRd,
+  tdhMmiomtRemove,
+  tdhMmiomtSet,
+} from '../../../src/platform/tdx/host-mappings.ts';
 import { reportRefusal } from '../../../src/platform/tdx/report-policy.ts';
 import type { InterfaceReport } from '../../../src/wire/tdisp/report.ts';
+import type { RequesterTransport } from '../../../src/wire/transport.ts';
 import { hostRequest, ok, refused, STREAM, TD, tdRequest, tdxWorld, withDevif } from './world.ts';
 
 describe('TDX: SPDM object, IDE stream and connect', () => {
@@ -338,4 +349,72 @@ describe('TDX report policy', () => {
   for (const [name, r, why] of bad) {
     it(`refuses ${name}`, () => assert.match(reportRefusal(r) ?? '', why));
   }
+});
+
+describe('TDX: a host that drops what it carries', () => {
+  const dropping = (binding: RequesterTransport['binding']): RequesterTransport => ({
+    binding,
+    exchange: () => Promise.reject(Object.assign(new Error('dropped'), { name: 'TransportError' })),
+    close: async () => undefined,
+  });
+
+  it('CONNECT fails authentication and leaves the device unconnected', async () => {
+    const w = await tdxWorld('tdx drop connect');
+    const { p, env, device } = w;
+    ok(tdhSpdmCreate(p, env, { device, iommuId: 0, spdmIdx: 0 }));
+    ok(tdhIdeStreamCreate(p, env, { device, streamId: STREAM }));
+    await refused(p, 'TDX_SPDM_AUTH_FAILED', () =>
+      tdhSpdmConnect(p, env, { device }, dropping(w.carrier.binding)),
+    );
+    assert.equal(p.tsm.devices.get(device)?.phase, 'created');
+    ok(await tdhSpdmConnect(p, env, { device }, w.carrier));
+  });
+
+  it('a dropped TDISP exchange is TDX_DEVIF_TDISP_INVALID_MESSAGE and consumes the request', async () => {
+    const w = await tdxWorld('tdx drop devif');
+    const { p, env, functionId } = w;
+    await withDevif(w);
+    ok(tdhDevifRequest(p, env, { functionId, request: 'LOCK_INTERFACE_REQUEST' }));
+    const r = await tdhDevifResponse(p, env, { functionId }, dropping(w.carrier.binding));
+    assert.equal(r.status, 'TDX_DEVIF_TDISP_INVALID_MESSAGE');
+    assert.match(r.detail ?? '', /LOCK_INTERFACE_REQUEST/);
+    assert.equal(p.tsm.tdis.get(w.tdi.requesterId)?.state, 'CONFIG_UNLOCKED');
+    assert.equal(p.vendor.devifs.get(w.tdi.requesterId)?.outstanding, undefined);
+    // The lost message ended the secured session: every further exchange is refused, not
+    // attempted, until the device is connected again.
+    ok(tdhDevifRequest(p, env, { functionId, request: 'LOCK_INTERFACE_REQUEST' }));
+    await refused(p, 'TDX_SPDM_INVALID_STATE', () =>
+      tdhDevifResponse(p, env, { functionId }, w.carrier),
+    );
+  });
+
+  it('tables without the entry: MMIOMT and DMAR calls on nothing', async () => {
+    const w = await tdxWorld('tdx nothing');
+    const { p, env, functionId } = w;
+    await withDevif(w);
+    await refused(p, 'TDX_MMIOMT_NOT_PRESENT', () => tdhMmiomtRd(p, env, { pfn: 1n }));
+    await refused(p, 'TDX_MMIOMT_NOT_PRESENT', () => tdhMmiomtRemove(p, env, { pfn: 1n }));
+    await refused(p, 'TDX_MMIOMT_NOT_PRESENT', () => tdhMmiomtSet(p, env, { pfn: 1n, functionId }));
+    await refused(p, 'TDX_DMAR_ENTRY_NOT_PRESENT', () => tdhDmarBlock(p, env, { functionId }));
+    await refused(p, 'TDX_DMAR_ENTRY_NOT_PRESENT', () => tdhDmarRemove(p, env, { functionId }));
+    // DMAR.ADD needs the TDI locked (the core's rule).
+    await refused(p, 'TDX_DEVIF_TDISP_INVALID_STATE', () => tdhDmarAdd(p, env, { functionId }));
+    ok(tdhMmiomtAdd(p, env, { pfn: 1n }));
+    ok(tdhMmiomtRemove(p, env, { pfn: 1n }));
+  });
+});
+
+describe('TDX: the guest ABI module reaches no host call', () => {
+  it('guest-abi.ts imports neither host module', () => {
+    const src = readFileSync(
+      new URL('../../../src/platform/tdx/guest-abi.ts', import.meta.url),
+      'utf8',
+    );
+    assert.doesNotMatch(src, /from '\.\/host-/);
+    const hostSrc = readFileSync(
+      new URL('../../../src/platform/tdx/host-abi.ts', import.meta.url),
+      'utf8',
+    );
+    assert.doesNotMatch(hostSrc, /from '\.\/guest-abi/);
+  });
 });
