@@ -13,13 +13,7 @@
 import type { AbiOutcome } from '../abi.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAdd, tsmMemBlock, tsmMemRemove } from '../tsm/private-memory.ts';
-import {
-  mmioOwner,
-  tsmMmioBlock,
-  tsmMmioMap,
-  tsmMmioUnmap,
-  tsmTrack,
-} from '../tsm/private-mmio.ts';
+import { tsmMmioBlock, tsmMmioMap, tsmMmioUnmap, tsmTrack } from '../tsm/private-mmio.ts';
 import { tsmDmaAdd, tsmDmaBlock, tsmDmaRemove } from '../tsm/trusted-dma.ts';
 import { devifOf } from './devif.ts';
 import { fail, fromCore, host, success } from './outcome.ts';
@@ -37,7 +31,7 @@ export interface PfnArgs {
 }
 
 /** Whether any TD's secure EPT maps host MMIO page `pfn`. */
-const mmioMapped = (p: TdxPlatform, pfn: bigint): boolean => mmioOwner(p, pfn) !== undefined;
+const mmioMapped = (p: TdxPlatform, pfn: bigint): boolean => p.tsm.mmioPages.has(Number(pfn));
 
 /**
  * TDH.MMIOMT.ADD: an entry for host MMIO page `pfn`, owned by no DEVIF yet. (The module adds

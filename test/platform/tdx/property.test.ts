@@ -48,7 +48,7 @@ import {
   tdhMmioUnmap,
 } from '../../../src/platform/tdx/host-mappings.ts';
 import type { TdispRequestName, TdxPlatform } from '../../../src/platform/tdx/state.ts';
-import { teeRangeOf } from '../../../src/platform/tsm/private-mmio.ts';
+import { inTeeRange } from '../../../src/platform/tsm/private-mmio.ts';
 import { recordsHash, STREAM, type TdxWorld, tdxWorld } from './world.ts';
 
 const TDS = ['td1', 'td2'] as const;
@@ -198,7 +198,7 @@ function checkInvariants(p: TdxPlatform, why: string): void {
       assert.ok(t, `${where}: MMIO of a TDI with no record`);
       assert.equal(t.vm, vm, `${where}: MMIO of a TDI not bound to ${vm}`);
       assert.equal(t.mmio.get(g), e.target.hpfn, `${where}: not in the TDI's record`);
-      if (t.report) assert.ok(teeRangeOf(t, e.target.hpfn), `${where}: not in the report`);
+      if (t.report) assert.ok(inTeeRange(t, e.target.hpfn), `${where}: not in the report`);
       else assert.notEqual(t.state, 'RUN', `${where}: RUN without a report`);
     }
   }
@@ -207,6 +207,10 @@ function checkInvariants(p: TdxPlatform, why: string): void {
       const e = t.vm === undefined ? undefined : p.hw.septs.get(t.vm)?.entries.get(g);
       assert.equal(e?.target.hpfn, h, `${why}: TDI ${t.rid} records gfn 0x${g.toString(16)}`);
     }
+  }
+  for (const [pfn, o] of p.tsm.mmioPages) {
+    const e = p.hw.septs.get(o.vm)?.entries.get(o.gfn);
+    assert.equal(e?.target.hpfn, BigInt(pfn), `${why}: the MMIO index names a stale page`);
   }
   for (const [rid, ctx] of p.hw.iommu.secure) {
     assert.equal(p.tsm.tdis.get(rid)?.vm, ctx.vm, `${why}: DMA context of ${rid}`);
