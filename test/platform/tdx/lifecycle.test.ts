@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AbiArg, AbiEvent } from '../../../src/platform/abi.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
-import { tdx } from '../../../src/platform/tdx/index.ts';
+import { tdxFlavour as tdx } from '../../../src/platform/tdx/index.ts';
 import { STREAM, TD, tdxWorld } from './world.ts';
 
 describe('TDX: connect to RUN and back through the ABI tables', () => {
