@@ -111,7 +111,7 @@ export async function carryOutstanding(
     }
     case 'STOP_INTERFACE_REQUEST': {
       const r = await tsmTdiStop(p, env, rid, carrier);
-      // After STOP the DEVIF has served its TD: it can only be removed (tdisp.c clears valid).
+      // After STOP the TD must validate the DEVIF again before using it (tdisp.c clears valid).
       if (r.ok) devif.valid = false;
       return exchanged(r);
     }

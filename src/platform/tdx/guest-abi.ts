@@ -1,9 +1,11 @@
 /**
  * The TDX Connect guest ABI: the TDCALLs a TD makes to the TDX module about a device
  * interface bound to it, by their leaf names in Intel's TDX module source
- * (intel/tdx-module include/tdxio/tdxio_td_api_handlers.h: tdg_devif_rd, tdg_devif_request,
- * tdg_devif_response, tdg_tdi_mmio_accept, tdg_dmar_accept). SYSTEM.md's shorter names
- * (TDG.TDI.RD, TDG.TDI.START) are kept in the table as aliases of the same calls.
+ * (intel/tdx-module include/tdxio/tdxio_td_api_handlers.h: tdg_devif_rd, tdg_devif_validate,
+ * tdg_devif_request, tdg_devif_response, tdg_tdi_mmio_accept, tdg_dmar_accept). SYSTEM.md's
+ * shorter names (TDG.TDI.RD, TDG.TDI.START) are kept in the table as aliases of the same
+ * calls. The TD first validates the DEVIF (the device is the one it expects); every request
+ * and accept needs that, only reading does not.
  *
  * The TD never reaches the device itself: TDG.DEVIF.REQUEST records what it asks for, the
  * untrusted host carries it (TDH.DEVIF.REQUEST with the TD flag, TDH.DEVIF.RESPONSE), and
@@ -21,7 +23,12 @@ import type { ReportedRange, TdiStateName } from '../tsm/state.ts';
 import { tsmDmaAccept } from '../tsm/trusted-dma.ts';
 import { tdDevifOf } from './devif.ts';
 import { entry, fail, fromCore, guest, success, type TdxAnswer, type TdxCall } from './outcome.ts';
-import { TD_TDISP_REQUESTS, type TdispRequestName, type TdxPlatform } from './state.ts';
+import {
+  TD_TDISP_REQUESTS,
+  type TdispRequestName,
+  type TdxDevif,
+  type TdxPlatform,
+} from './state.ts';
 import type { TdxStatus } from './status.ts';
 
 export interface TdFunctionArgs {
@@ -53,6 +60,41 @@ export function tdgDevifRd(p: TdxPlatform, _env: TsmEnv, a: TdFunctionArgs): Abi
   return guest(call, a, success(info));
 }
 
+/** Why the TD may not use the DEVIF yet (it has not validated it), or undefined. */
+function validDevif(d: TdxDevif): TdxAnswer<never> | undefined {
+  return d.valid
+    ? undefined
+    : fail('TDX_DEVIF_INVALID_STATE', `DEVIF ${d.rid} is not valid: TDG.DEVIF.VALIDATE`);
+}
+
+export interface ValidateArgs extends TdFunctionArgs {
+  /**
+   * The device identity the TD expects, as 96 hex digits: SHA-384 of the certificate chain
+   * the TSM's SPDM session authenticated (teeio's stand-in for the module's DEV_INFO hash,
+   * whose exact input public sources do not give).
+   */
+  devInfoHash: string;
+}
+
+/**
+ * TDG.DEVIF.VALIDATE: the TD checks that the DEVIF's device is the one it expects and makes
+ * the DEVIF valid (tdg_devif_validate.c): a different device is TDX_DEVIF_PKH_MISMATCH, a
+ * second validation the warning TDX_DEVIF_ALREADY_VALID.
+ */
+export function tdgDevifValidate(p: TdxPlatform, _env: TsmEnv, a: ValidateArgs): AbiOutcome {
+  const call = 'TDG.DEVIF.VALIDATE';
+  const d = tdDevifOf(p, a.td, a.functionId);
+  if (!d.ok) return guest(call, a, d.answer);
+  const digest = p.tsm.devices.get(d.devif.device)?.link?.chainDigest;
+  const hex = digest ? Buffer.from(digest).toString('hex') : undefined;
+  if (hex === undefined || hex !== a.devInfoHash.toLowerCase()) {
+    return guest(call, a, fail('TDX_DEVIF_PKH_MISMATCH', `DEVIF ${d.devif.rid}: another device`));
+  }
+  if (d.devif.valid) return guest(call, a, fail('TDX_DEVIF_ALREADY_VALID', 'already valid'));
+  d.devif.valid = true;
+  return guest(call, a, success());
+}
+
 export interface TdRequestArgs extends TdFunctionArgs {
   request: TdispRequestName;
 }
@@ -78,12 +120,11 @@ function tdRequest(p: TdxPlatform, call: string, a: TdRequestArgs): AbiOutcome {
   }
   const d = tdDevifOf(p, a.td, a.functionId);
   if (!d.ok) return guest(call, a, d.answer);
-  // Check state.
+  // Check state: a validated DEVIF (tdg_devifmt_get_devifcs checks it first), then ERROR.
+  const v = validDevif(d.devif);
+  if (v) return guest(call, a, v);
   if (d.tdi.state === 'ERROR' && a.request !== 'GET_DEVICE_INTERFACE_STATE') {
     return guest(call, a, fail('TDX_DEVIF_TDISP_ERROR_STATE', `TDI ${d.devif.rid} is in ERROR`));
-  }
-  if (!d.devif.valid && a.request !== 'GET_DEVICE_INTERFACE_STATE') {
-    return guest(call, a, fail('TDX_DEVIF_INVALID_STATE', `DEVIF ${d.devif.rid} is not valid`));
   }
   if (d.devif.tdRequest.sts !== 'idle') {
     return guest(
@@ -147,6 +188,8 @@ export function tdgMmioAccept(p: TdxPlatform, _env: TsmEnv, a: MmioAcceptArgs): 
   const call = 'TDG.MMIO.ACCEPT';
   const d = tdDevifOf(p, a.td, a.functionId);
   if (!d.ok) return guest(call, a, d.answer);
+  const v = validDevif(d.devif);
+  if (v) return guest(call, a, v);
   const e = p.hw.septs.get(a.td)?.entries.get(a.gfn);
   if (e?.target.kind !== 'mmio') {
     return guest(call, a, fail('TDX_EPT_WALK_FAILED', `gfn 0x${a.gfn.toString(16)}: no MMIO`));
@@ -193,6 +236,8 @@ export function tdgDmarAccept(p: TdxPlatform, _env: TsmEnv, a: TdFunctionArgs): 
   const call = 'TDG.DMAR.ACCEPT';
   const d = tdDevifOf(p, a.td, a.functionId);
   if (!d.ok) return guest(call, a, d.answer);
+  const v = validDevif(d.devif);
+  if (v) return guest(call, a, v);
   return guest(call, a, fromCore(tsmDmaAccept(p, a.td, d.devif.rid)));
 }
 
@@ -209,6 +254,7 @@ export function tdgMemPageAccept(p: TdxPlatform, _env: TsmEnv, a: MemAcceptArgs)
 /** Every guest call by its leaf name (with SYSTEM.md's aliases). */
 export const TDX_GUEST_ABI: Readonly<Record<string, TdxCall>> = {
   'TDG.DEVIF.RD': entry(tdgDevifRd),
+  'TDG.DEVIF.VALIDATE': entry(tdgDevifValidate),
   'TDG.TDI.RD': entry(tdgDevifRd),
   'TDG.DEVIF.REQUEST': entry(tdgDevifRequest),
   'TDG.DEVIF.RESPONSE': entry(tdgDevifResponse),

@@ -278,7 +278,7 @@ export function tdhDevifCreate(p: TdxPlatform, _env: TsmEnv, a: DevifCreateArgs)
     streamId: s.streamId,
     td: a.td,
     reportingOffset: a.reportingOffset ?? 0n,
-    valid: true,
+    valid: false,
     tdRequest: { sts: 'idle' },
   });
   return host(call, a, success());
@@ -335,9 +335,6 @@ export function tdhDevifRequest(
   if (a.td && !TD_TDISP_REQUESTS.includes(code)) {
     // TDG.DEVIF.REQUEST already refused it; kept so the host path alone keeps the rule.
     return host(call, a, fail('TDX_OPERAND_INVALID', `the TD may not send ${code}`));
-  }
-  if (!devif.valid && !ERROR_REQUESTS.includes(code)) {
-    return host(call, a, fail('TDX_DEVIF_INVALID_STATE', `DEVIF ${devif.rid} is not valid`));
   }
   // Update.
   devif.outstanding = { code, td: a.td === true, noFwUpdate: a.noFwUpdate === true };

@@ -171,9 +171,6 @@ export function tdhMmioMap(p: TdxPlatform, _env: TsmEnv, a: TdPageArgs): AbiOutc
       ),
     );
   }
-  if (!d.devif.valid) {
-    return host(call, a, fail('TDX_DEVIF_INVALID_STATE', `DEVIF ${d.devif.rid} is not valid`));
-  }
   if (p.vendor.streams.get(d.devif.device)?.state === 'blocked') {
     return host(call, a, fail('TDX_IDE_STREAM_BLOCKED', `DEVIF ${d.devif.rid}'s stream`));
   }
@@ -246,9 +243,6 @@ export function tdhDmarAdd(p: TdxPlatform, _env: TsmEnv, a: DmarArgs): AbiOutcom
   const call = 'TDH.DMAR.ADD';
   const d = devifOf(p, a.functionId);
   if (!d.ok) return host(call, a, d.answer);
-  if (!d.devif.valid) {
-    return host(call, a, fail('TDX_DEVIF_INVALID_STATE', `DEVIF ${d.devif.rid} is not valid`));
-  }
   return host(call, a, fromCore(tsmDmaAdd(p, d.devif.td, d.devif.rid)));
 }
 

@@ -92,8 +92,10 @@ export interface TdxDevif {
   /** MMIO_REPORTING_OFFSET LOCK will ask for. */
   reportingOffset: bigint;
   /**
-   * Cleared when the device's report shows a configuration TDX Connect does not support
-   * or the TDI fell into ERROR: only GET_STATE and STOP then (STOP makes a fresh start).
+   * DEVIFCS valid: set by the TD's TDG.DEVIF.VALIDATE (the device is the one the TD expects),
+   * which every TD request and accept needs; cleared when the report shows a configuration
+   * TDX Connect does not support, when the TDI is found in ERROR, and at STOP (the TD must
+   * validate again before it uses the DEVIF again).
    */
   valid: boolean;
   outstanding?: TdxOutstanding;

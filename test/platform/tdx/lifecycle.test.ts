@@ -1,8 +1,8 @@
 /**
  * A TDI from connect to RUN and back through the TDX flavour's ABI tables only (calls by
  * their leaf names, as a scenario makes them), in SYSTEM.md section 4's order: connect, bind
- * (DEVIF.CREATE, MMIOMT), LOCK, the TD's attestation (report), MMIO map + accept, DMA add +
- * accept, START; then TDX's unbind: STOP, DMAR block/remove, MMIO block/track/unmap,
+ * (DEVIF.CREATE, the TD's TDG.DEVIF.VALIDATE, MMIOMT), LOCK, the TD's attestation (report),
+ * MMIO map + accept, DMA add + accept, START; then TDX's unbind: STOP, DMAR block/remove, MMIO block/track/unmap,
  * DEVIF.REMOVE, and the device's teardown. Every call leaves its event, host or guest.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { AbiArg, AbiEvent } from '../../../src/platform/abi.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
 import { tdxFlavour as tdx } from '../../../src/platform/tdx/index.ts';
-import { STREAM, TD, tdxWorld } from './world.ts';
+import { devInfoHash, STREAM, TD, tdxWorld } from './world.ts';
 
 describe('TDX: connect to RUN and back through the ABI tables', () => {
   it('runs the whole life cycle by leaf name and leaves nothing behind', async () => {
@@ -48,6 +48,7 @@ describe('TDX: connect to RUN and back through the ABI tables', () => {
     await host('TDH.MR.FINALIZE', { td: TD });
     // Bind and LOCK.
     await host('TDH.DEVIF.CREATE', { functionId, device, td: TD });
+    await td('TDG.DEVIF.VALIDATE', { devInfoHash: devInfoHash(w.dev) });
     await host('TDH.DEVIF.REQUEST', {
       functionId,
       request: 'LOCK_INTERFACE_REQUEST',
@@ -114,6 +115,7 @@ describe('TDX: connect to RUN and back through the ABI tables', () => {
       'TDG.DEVIF.RD',
       'TDG.DEVIF.REQUEST',
       'TDG.DEVIF.RESPONSE',
+      'TDG.DEVIF.VALIDATE',
       'TDG.DMAR.ACCEPT',
       'TDG.MMIO.ACCEPT',
       'TDG.TDI.START',

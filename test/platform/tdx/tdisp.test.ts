@@ -13,6 +13,8 @@ import {
   tdgDevifRd,
   tdgDevifRequest,
   tdgDevifResponse,
+  tdgDevifValidate,
+  tdgDmarAccept,
   tdgTdiStart,
 } from '../../../src/platform/tdx/guest-abi.ts';
 import {
@@ -41,7 +43,17 @@ import {
 import { reportRefusal } from '../../../src/platform/tdx/report-policy.ts';
 import type { InterfaceReport } from '../../../src/wire/tdisp/report.ts';
 import type { RequesterTransport } from '../../../src/wire/transport.ts';
-import { hostRequest, ok, refused, STREAM, TD, tdRequest, tdxWorld, withDevif } from './world.ts';
+import {
+  devInfoHash,
+  hostRequest,
+  ok,
+  refused,
+  STREAM,
+  TD,
+  tdRequest,
+  tdxWorld,
+  withDevif,
+} from './world.ts';
 
 describe('TDX: SPDM object, IDE stream and connect', () => {
   it('creates, connects, refuses out of order, and tears down', async () => {
@@ -262,6 +274,8 @@ describe('TDX: TDISP requests through the DEVIF', () => {
     const w = await tdxWorld('tdx error');
     const { p, env, functionId, dev, tdi } = w;
     await withDevif(w);
+    const validate = () =>
+      tdgDevifValidate(p, env, { td: TD, functionId, devInfoHash: devInfoHash(dev) });
     ok(await hostRequest(w, 'LOCK_INTERFACE_REQUEST'));
     // Clearing Bus Master Enable of a locked TDI is an ERROR trigger (TDISP).
     const cmd = dev.device.configRead(tdi.fn, regs.PCI_COMMAND, 2);
@@ -269,7 +283,12 @@ describe('TDX: TDISP requests through the DEVIF', () => {
     const s = ok(await tdRequest(w, 'GET_DEVICE_INTERFACE_STATE'));
     assert.equal(s?.value, 'ERROR');
     assert.equal(p.tsm.tdis.get(tdi.requesterId)?.state, 'ERROR');
+    // Finding ERROR leaves the DEVIF invalid: the TD's next request is refused for that first.
+    assert.equal(ok(tdgDevifRd(p, env, { td: TD, functionId })).valid, false);
+    await refused(p, 'TDX_DEVIF_INVALID_STATE', () => tdgTdiStart(p, env, { td: TD, functionId }));
 
+    // Validated again, the DEVIF still refuses all but the state while the TDI is in ERROR.
+    ok(validate());
     await refused(p, 'TDX_DEVIF_TDISP_ERROR_STATE', () =>
       tdgTdiStart(p, env, { td: TD, functionId }),
     );
@@ -280,14 +299,53 @@ describe('TDX: TDISP requests through the DEVIF', () => {
       tdhDevifRequest(p, env, { functionId, request: 'LOCK_INTERFACE_REQUEST' }),
     );
     assert.equal(ok(tdgDevifRd(p, env, { td: TD, functionId })).state, 'ERROR');
-    assert.equal(ok(tdgDevifRd(p, env, { td: TD, functionId })).valid, false);
+    ok(tdgDevifRequest(p, env, { td: TD, functionId, request: 'GET_DEVICE_INTERFACE_STATE' }));
 
+    // The host's STOP is the way out (its own request waits for the TD's to be carried).
+    await refused(p, 'TDX_DEVIF_TDISP_INVALID_REQ_STS', () =>
+      tdgDevifRequest(p, env, { td: TD, functionId, request: 'GET_DEVICE_INTERFACE_STATE' }),
+    );
+    ok(tdhDevifRequest(p, env, { functionId, td: true }));
+    ok(await tdhDevifResponse(p, env, { functionId }, w.carrier));
+    ok(tdgDevifResponse(p, env, { td: TD, functionId }));
     ok(await hostRequest(w, 'STOP_INTERFACE_REQUEST'));
     assert.equal(p.tsm.tdis.get(tdi.requesterId)?.state, 'CONFIG_UNLOCKED');
-    // A stopped DEVIF has served its TD: a new LOCK needs a new DEVIF.
+    // After STOP the TD must validate again before it asks for anything.
     await refused(p, 'TDX_DEVIF_INVALID_STATE', () =>
-      tdhDevifRequest(p, env, { functionId, request: 'LOCK_INTERFACE_REQUEST' }),
+      tdgDevifRequest(p, env, { td: TD, functionId, request: 'GET_DEVICE_INTERFACE_STATE' }),
     );
+    ok(validate());
+  });
+
+  it('TDG.DEVIF.VALIDATE: the device the TD expects, once', async () => {
+    const w = await tdxWorld('tdx validate');
+    const { p, env, functionId, dev, device, carrier } = w;
+    ok(tdhSpdmCreate(p, env, { device, iommuId: 0, spdmIdx: 0 }));
+    ok(tdhIdeStreamCreate(p, env, { device, streamId: STREAM }));
+    ok(await tdhSpdmConnect(p, env, { device }, carrier));
+    ok(tdhMngCreate(p, env, { td: TD }));
+    ok(tdhDevifCreate(p, env, { functionId, device, td: TD }));
+    // Not validated yet: the TD can read, not ask or accept.
+    assert.equal(ok(tdgDevifRd(p, env, { td: TD, functionId })).valid, false);
+    await refused(p, 'TDX_DEVIF_INVALID_STATE', () =>
+      tdgDevifRequest(p, env, { td: TD, functionId, request: 'GET_DEVICE_INTERFACE_STATE' }),
+    );
+    await refused(p, 'TDX_DEVIF_INVALID_STATE', () =>
+      tdgDmarAccept(p, env, { td: TD, functionId }),
+    );
+    const wrong = `${'00'.repeat(47)}01`;
+    await refused(p, 'TDX_DEVIF_PKH_MISMATCH', () =>
+      tdgDevifValidate(p, env, { td: TD, functionId, devInfoHash: wrong }),
+    );
+    ok(tdhMngCreate(p, env, { td: 'td2' }));
+    await refused(p, 'TDX_DEVIF_INVALID_METADATA', () =>
+      tdgDevifValidate(p, env, { td: 'td2', functionId, devInfoHash: devInfoHash(dev) }),
+    );
+    ok(tdgDevifValidate(p, env, { td: TD, functionId, devInfoHash: devInfoHash(dev) }));
+    const again = tdgDevifValidate(p, env, { td: TD, functionId, devInfoHash: devInfoHash(dev) });
+    assert.equal(again.status, 'TDX_DEVIF_ALREADY_VALID');
+    assert.equal(again.ok, true, 'a warning, not an error');
+    assert.equal(ok(tdgDevifRd(p, env, { td: TD, functionId })).valid, true);
   });
 
   it('a report showing ATS enabled is refused; the DEVIF can then only be read or stopped', async () => {

@@ -5,6 +5,7 @@
  * TDISP requests and the TD's.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { seededRandom } from '../../../src/crypto/random.ts';
 import { nic } from '../../../src/device/profiles/index.ts';
 import type { AbiOutcome } from '../../../src/platform/abi.ts';
@@ -15,6 +16,7 @@ import {
   type TdResponse,
   tdgDevifRequest,
   tdgDevifResponse,
+  tdgDevifValidate,
 } from '../../../src/platform/tdx/guest-abi.ts';
 import {
   tdhDevifCreate,
@@ -91,7 +93,22 @@ export async function refused(
   return o;
 }
 
-/** SPDM object, stream, connect, the TD and a DEVIF for the first TDI. */
+/**
+ * The device identity a TD expects, built from the spec rather than from the requester:
+ * SHA-384 of the SPDM certificate chain (DSP0274 "Certificate chain format": Length u16,
+ * reserved u16, RootHash = SHA-384 of the root certificate, then the DER certificates).
+ */
+export function devInfoHash(dev: TdxWorld['dev']): string {
+  const certs = Buffer.concat(dev.identity.certChain);
+  const rootHash = createHash('sha384').update(dev.identity.certChain[0]).digest();
+  const header = Buffer.alloc(4);
+  header.writeUInt16LE(4 + rootHash.length + certs.length, 0);
+  return createHash('sha384')
+    .update(Buffer.concat([header, rootHash, certs]))
+    .digest('hex');
+}
+
+/** SPDM object, stream, connect, the TD, a DEVIF for the first TDI, the TD's validation. */
 export async function withDevif(w: TdxWorld): Promise<void> {
   const { p, env, carrier, device, functionId } = w;
   ok(tdhSpdmCreate(p, env, { device, iommuId: 0, spdmIdx: 0 }));
@@ -99,6 +116,7 @@ export async function withDevif(w: TdxWorld): Promise<void> {
   ok(await tdhSpdmConnect(p, env, { device }, carrier));
   ok(tdhMngCreate(p, env, { td: TD }));
   ok(tdhDevifCreate(p, env, { functionId, device, td: TD }));
+  ok(tdgDevifValidate(p, env, { td: TD, functionId, devInfoHash: devInfoHash(w.dev) }));
 }
 
 /** The host's own request: TDH.DEVIF.REQUEST then TDH.DEVIF.RESPONSE. */
