@@ -68,7 +68,7 @@ export function sessionLost(p: TdxPlatform, env: TsmEnv, device: number): boolea
   return !requester?.sessions.some((s) => s.id === link.sessionId && s.phase !== 'ended');
 }
 
-/** Allowed in TDISP ERROR (or on an invalid DEVIF): only reading the state, and STOP. */
+/** Allowed in TDISP ERROR: only reading the state, and STOP. */
 export const ERROR_REQUESTS: readonly TdispRequestName[] = [
   'GET_DEVICE_INTERFACE_STATE',
   'STOP_INTERFACE_REQUEST',
@@ -105,7 +105,7 @@ export async function carryOutstanding(
     }
     case 'GET_DEVICE_INTERFACE_STATE': {
       const r = await tsmTdiState(p, env, rid, carrier);
-      // A TDI found in ERROR leaves the DEVIF invalid: STOP is the way out (tdisp.c).
+      // A TDI found in ERROR leaves the DEVIF invalid (tdisp.c): STOP is the way out.
       if (r.ok && r.value === 'ERROR') devif.valid = false;
       return exchanged(r);
     }
