@@ -1,0 +1,110 @@
+/**
+ * TDX module completion status codes used by the TDX Connect (TDX-IO) host and guest calls,
+ * with their names and values as Intel's TDX module source publishes them
+ * (github.com/intel/tdx-module, include/auto_gen_2_0/tdx_error_codes_defs.h, the TDX 2.0
+ * tree with src/vmm_dispatcher/api_calls/tdxio/). A real SEAMCALL / TDCALL returns the code
+ * in RAX with the offending operand's id in bits 31:0 (api_error_with_operand_id); teeio's
+ * calls answer with the name only, the operand being named in the refusal's detail.
+ *
+ * Bit 63 set is an error; bits 62:61 are recoverable/fatal class bits. Codes whose bit 63 is
+ * clear (TDX_DEVIF_ALREADY_VALID, TDX_MMIO_PAGE_ALREADY_ACCEPTED, TDX_GPA_RANGE_ALREADY_BLOCKED)
+ * are warnings: the call did nothing because it was already done.
+ */
+import type { TsmRefusal } from '../tsm/result.ts';
+
+export const TDX_STATUS = {
+  TDX_SUCCESS: 0x0000000000000000n,
+  TDX_OPERAND_INVALID: 0xc000010000000000n,
+  TDX_OPERAND_BUSY: 0x8000020000000000n,
+  TDX_PAGE_METADATA_INCORRECT: 0xc000030000000000n,
+  TDX_PAGE_NOT_OWNED_BY_TD: 0xc000030200000000n,
+  TDX_PAGE_NOT_FREE: 0xc000030300000000n,
+  TDX_TD_ASSOCIATED_PAGES_EXIST: 0xc000040000000000n,
+  TDX_OP_STATE_INCORRECT: 0xc000060800000000n,
+  TDX_EPT_WALK_FAILED: 0xc0000b0000000000n,
+  TDX_EPT_ENTRY_FREE: 0xc0000b0100000000n,
+  TDX_EPT_ENTRY_NOT_FREE: 0xc0000b0200000000n,
+  TDX_EPT_ENTRY_NOT_PRESENT: 0xc0000b0300000000n,
+  TDX_GPA_RANGE_NOT_BLOCKED: 0xc0000b0600000000n,
+  TDX_GPA_RANGE_ALREADY_BLOCKED: 0x00000b0700000000n,
+  TDX_TLB_TRACKING_NOT_DONE: 0xc0000b0800000000n,
+  TDX_PAGE_ALREADY_ACCEPTED: 0x00000b0a00000000n,
+  TDX_GPA_RANGE_BLOCKED: 0xc0000b0c00000000n,
+  TDX_EPT_ENTRY_STATE_INCORRECT: 0xc0000b0d00000000n,
+  TDX_SPDM_HAS_ACTIVE_IDE_STREAMS: 0xc0000f0500000000n,
+  TDX_SPDM_INVALID_STATE: 0xc0000f0600000000n,
+  TDX_DMAR_INVALID_MAPPING_STATE: 0xc0000f0700000000n,
+  TDX_DEVIF_PKH_MISMATCH: 0xc0000f0b00000000n,
+  TDX_DEVIF_INVALID: 0xc0000f0c00000000n,
+  TDX_DEVIF_ALREADY_VALID: 0x00000f0d00000000n,
+  TDX_DEVIF_TDISP_INVALID_REQ_STS: 0xc0000f0e00000000n,
+  TDX_DEVIF_TDISP_INVALID_MESSAGE: 0xc0000f0f00000000n,
+  TDX_DEVIF_TDISP_INVALID_STATE: 0xc0000f1000000000n,
+  TDX_DEVIF_INVALID_STATE: 0xc0000f1100000000n,
+  TDX_DEVIF_HAS_MAPPED_MMIO: 0xc0000f1300000000n,
+  TDX_DEVIF_TDISP_OUT_REQ: 0xc0000f1400000000n,
+  TDX_IDE_STREAM_NOT_FREE: 0xc0000f1600000000n,
+  TDX_IDE_STREAM_NOT_CONFIGURED: 0xc0000f1800000000n,
+  TDX_IDE_STREAM_BLOCKED: 0xc0000f1900000000n,
+  TDX_IDE_STREAM_NOT_BLOCKED: 0xc0000f1a00000000n,
+  TDX_IDE_STREAM_HAS_DEVICE_INTERFACES: 0xc0000f1f00000000n,
+  TDX_IDE_STREAM_INVALID_STATE: 0xc0000f2400000000n,
+  TDX_MMIO_INVALID_PAGE_METADATA: 0xc0000f2500000000n,
+  TDX_MMIO_DEVIF_OWNER_MISMATCH: 0xc0000f2700000000n,
+  TDX_MMIO_PAGE_ALREADY_ACCEPTED: 0x00000f2800000000n,
+  TDX_DMAR_ENTRY_NOT_PRESENT: 0xc0000f3900000000n,
+  TDX_TD_HAS_ATTACHED_DEVICES: 0xc0000f3a00000000n,
+  TDX_IOMMU_MT_PAGE_IN_USE: 0xc0000f3d00000000n,
+  TDX_SPDM_AUTH_FAILED: 0xc0000f3c00000000n,
+  TDX_DEVIF_HAS_MAPPED_DMA: 0xc0000f3f00000000n,
+  TDX_DEVIFMT_NOT_PRESENT: 0xc0000f4000000000n,
+  TDX_DEVIF_INVALID_METADATA: 0xc0000f4100000000n,
+  TDX_DEVIFMT_ALREADY_PRESENT: 0xc0000f4200000000n,
+  TDX_SPDM_ENTRY_ALREADY_PRESENT: 0xc0000f4300000000n,
+  TDX_SPDM_ENTRY_NOT_PRESENT: 0xc0000f4400000000n,
+  TDX_CONNECT_INVALID_STATE: 0xc0000f4600000000n,
+  TDX_MMIOMT_NOT_PRESENT: 0xc0000f4700000000n,
+  TDX_DEVIF_INVALID_TDI_CONFIGURATION: 0xc0000f4900000000n,
+  TDX_DEVIF_TDISP_ERROR_STATE: 0xc0000f4a00000000n,
+  TDX_MMIO_PAGE_NOT_IN_ASSOC_RANGE: 0xc0000f4c00000000n,
+  TDX_MMIO_INVALID_HPA_OFFSET: 0xc0000f4d00000000n,
+  /** Sic: the module's own spelling. */
+  TDX_SDPM_INVALID_MESSAGE: 0xc0000f4e00000000n,
+} as const;
+
+export type TdxStatus = keyof typeof TDX_STATUS;
+
+/** Bit 63: the call failed (clear for success and for the "already done" warnings). */
+export const isTdxError = (s: TdxStatus): boolean => TDX_STATUS[s] >> 63n === 1n;
+
+/**
+ * The code a core refusal becomes when a call has no more specific one. Chosen from what the
+ * module's handlers return for the same condition (tdh_devif_remove.c, tdh_mmio_unmap.c,
+ * tdisp.c, devifmt.c); the VM ones follow the TD lifecycle checks (op_state).
+ */
+export const TDX_REFUSAL_STATUS: Record<TsmRefusal, TdxStatus> = {
+  'no-such-device': 'TDX_SPDM_ENTRY_NOT_PRESENT',
+  'device-exists': 'TDX_SPDM_ENTRY_ALREADY_PRESENT',
+  'device-not-connected': 'TDX_SPDM_INVALID_STATE',
+  'device-connected': 'TDX_SPDM_INVALID_STATE',
+  'device-has-tdis': 'TDX_IDE_STREAM_HAS_DEVICE_INTERFACES',
+  'no-such-tdi': 'TDX_DEVIFMT_NOT_PRESENT',
+  'tdi-exists': 'TDX_DEVIFMT_ALREADY_PRESENT',
+  'no-such-vm': 'TDX_OPERAND_INVALID',
+  'vm-exists': 'TDX_PAGE_NOT_FREE',
+  'vm-finalized': 'TDX_OP_STATE_INCORRECT',
+  'vm-not-finalized': 'TDX_OP_STATE_INCORRECT',
+  'tdi-bound': 'TDX_TD_HAS_ATTACHED_DEVICES',
+  'tdi-not-bound': 'TDX_DEVIF_INVALID',
+  'wrong-vm': 'TDX_DEVIF_INVALID_METADATA',
+  'tdi-state': 'TDX_DEVIF_TDISP_INVALID_STATE',
+  'no-report': 'TDX_DEVIF_INVALID_STATE',
+  'not-in-report': 'TDX_MMIO_PAGE_NOT_IN_ASSOC_RANGE',
+  'page-mapped': 'TDX_EPT_ENTRY_NOT_FREE',
+  'page-not-mapped': 'TDX_EPT_ENTRY_FREE',
+  'tdi-mapped': 'TDX_DEVIF_HAS_MAPPED_MMIO',
+  'page-owner': 'TDX_PAGE_METADATA_INCORRECT',
+  'sept-state': 'TDX_EPT_ENTRY_STATE_INCORRECT',
+  'dma-state': 'TDX_DMAR_INVALID_MAPPING_STATE',
+  'device-error': 'TDX_DEVIF_TDISP_INVALID_MESSAGE',
+};
