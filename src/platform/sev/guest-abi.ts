@@ -103,7 +103,7 @@ export async function tioMsgTdiInfoReq(
   }
   const report = rec.report.bytes;
   const loop = spdmRequestLoop(call, carrier);
-  const s = await tsmTdiState(p.tsm, env, t.rid, loop.carrier);
+  const s = await tsmTdiState(p, env, t.rid, loop.carrier);
   if (!s.ok) {
     return outcome(call, args, { ok: false, status: 'SEV_RET_SPDM_ERROR', detail: s.detail });
   }

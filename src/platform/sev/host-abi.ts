@@ -106,7 +106,7 @@ export function snpGctxCreate(p: SevPlatform, _env: TsmEnv, a: GctxArgs): AbiOut
     return outcome(call, args, failure('SEV_RET_IN_USE', `guest context ${hex(a.gctx)} exists`));
   }
   const vm = vmOfGctx(a.gctx);
-  const r = tsmVmCreate(p.tsm, vm);
+  const r = tsmVmCreate(p, vm);
   if (!r.ok) return outcome(call, args, refused(r));
   p.vendor.guests.set(a.gctx, { gctx: a.gctx, vm });
   return outcome(call, args, success());
@@ -146,7 +146,7 @@ export function snpLaunchFinish(p: SevPlatform, _env: TsmEnv, a: GctxArgs): AbiO
   if (g.asid === undefined) {
     return outcome(call, args, failure('SEV_RET_INVALID_GUEST_STATE', 'not activated'));
   }
-  const r = tsmVmFinalize(p.tsm, g.vm);
+  const r = tsmVmFinalize(p, g.vm);
   return outcome(call, args, r.ok ? success() : refused(r));
 }
 
@@ -156,7 +156,7 @@ export function snpDecommission(p: SevPlatform, _env: TsmEnv, a: GctxArgs): AbiO
   const args = { gctx: hex(a.gctx) };
   const g = p.vendor.guests.get(a.gctx);
   if (!g) return outcome(call, args, failure('SEV_RET_INVALID_GUEST', 'no guest context'));
-  const r = tsmVmDestroy(p.tsm, g.vm);
+  const r = tsmVmDestroy(p, g.vm);
   if (!r.ok) return outcome(call, args, refused(r));
   p.vendor.guests.delete(a.gctx);
   if (g.asid !== undefined) p.vendor.fences.delete(g.asid);
@@ -183,7 +183,7 @@ export function tioDevCreate(p: SevPlatform, _env: TsmEnv, a: DevCreateArgs): Ab
       failure('SEV_RET_IN_USE', `device ${hex(a.deviceId)} has a context`),
     );
   }
-  const r = tsmDeviceCreate(p.tsm, a.deviceId);
+  const r = tsmDeviceCreate(p, a.deviceId);
   if (!r.ok) return outcome(call, args, refused(r));
   p.vendor.devs.set(a.deviceId, { ...a });
   return outcome(call, args, success());
@@ -229,7 +229,7 @@ export async function tioDevConnect(
     return outcome(call, args, failure('SEV_RET_INVALID_PARAM', `certificate slot ${certSlot}`));
   }
   const loop = spdmRequestLoop(call, carrier);
-  const r = await tsmConnect(p.tsm, env, a.dev, loop.carrier, streamId);
+  const r = await tsmConnect(p, env, a.dev, loop.carrier, streamId);
   if (!r.ok) return outcome(call, args, refused(r), loop.events);
   d.tcMask = a.tcMask;
   d.ideStreamIds = [...a.ideStreamIds];
@@ -266,7 +266,7 @@ export async function tioDevDisconnect(
   const lost = linkLost(p, env, a.dev);
   if (lost) return outcome(call, args, lost);
   const loop = spdmRequestLoop(call, force ? silentCarrier(carrier.binding) : carrier);
-  const r = await tsmDisconnect(p.tsm, env, a.dev, loop.carrier);
+  const r = await tsmDisconnect(p, env, a.dev, loop.carrier);
   // The core forgets the session even when the device did not answer; FORCE asks for that.
   const forgotten = p.tsm.devices.get(a.dev)?.phase === 'disconnected';
   if (forgotten) {
@@ -287,7 +287,7 @@ export function tioDevReclaim(p: SevPlatform, env: TsmEnv, a: { dev: number }): 
   if (!p.vendor.devs.has(a.dev)) {
     return outcome(call, args, failure('SEV_RET_SEV_STATUS_INVALID_DEV_CTX', 'no context'));
   }
-  const r = tsmDeviceDestroy(p.tsm, env, a.dev);
+  const r = tsmDeviceDestroy(p, env, a.dev);
   if (!r.ok) return outcome(call, args, refused(r));
   p.vendor.devs.delete(a.dev);
   return outcome(call, args, success());
@@ -335,7 +335,7 @@ export function tioTdiCreate(p: SevPlatform, _env: TsmEnv, a: TdiArgs): AbiOutco
     segment: d.segmentId,
     segmentValid: d.segmentId !== 0,
   };
-  const r = tsmTdiCreate(p.tsm, a.dev, interfaceId);
+  const r = tsmTdiCreate(p, a.dev, interfaceId);
   if (!r.ok) return outcome(call, args, refused(r));
   p.vendor.tdis.set(a.tdi, { rid: a.tdi, device: a.dev, validated: new Map() });
   return outcome(call, args, success());
@@ -389,7 +389,7 @@ export async function tioTdiBind(
   }
   const t = tdiContext(p, a);
   if (isStatus(t)) return outcome(call, args, t);
-  const d = connectedDevice(p.tsm, a.dev);
+  const d = connectedDevice(p, a.dev);
   if (!d.ok) return outcome(call, args, refused(d));
   const lost = linkLost(p, env, a.dev);
   if (lost) return outcome(call, args, lost);
@@ -399,12 +399,12 @@ export async function tioTdiBind(
   const loop = spdmRequestLoop(call, carrier);
 
   if (run) {
-    const b = boundTdi(p.tsm, a.tdi, g.vm);
+    const b = boundTdi(p, a.tdi, g.vm);
     if (!b.ok) return outcome(call, args, refused(b));
     if (t.guestDeviceId !== a.guestDeviceId) {
       return outcome(call, args, failure('SEV_RET_INVALID_PARAM', 'bound under another BDF'));
     }
-    const s = await tsmTdiStart(p.tsm, env, a.tdi, loop.carrier);
+    const s = await tsmTdiStart(p, env, a.tdi, loop.carrier);
     if (!s.ok) return outcome(call, args, refused(s), loop.events);
     return outcome(call, args, success({}), loop.events);
   }
@@ -415,17 +415,17 @@ export async function tioTdiBind(
       return outcome(call, args, failure('SEV_RET_INVALID_PARAM', msg));
     }
   }
-  const b = tsmTdiBind(p.tsm, a.tdi, g.vm);
+  const b = tsmTdiBind(p, a.tdi, g.vm);
   if (!b.ok) return outcome(call, args, refused(b));
-  const l = await tsmTdiLock(p.tsm, env, a.tdi, loop.carrier, { flags: a.lockFlags });
+  const l = await tsmTdiLock(p, env, a.tdi, loop.carrier, { flags: a.lockFlags });
   if (!l.ok) {
     dropBinding(p.tsm, a.tdi);
     return outcome(call, args, refused(l), loop.events);
   }
-  const r = await tsmTdiReport(p.tsm, env, a.tdi, loop.carrier);
+  const r = await tsmTdiReport(p, env, a.tdi, loop.carrier);
   if (!r.ok) {
     // Leave the device as it was: unlock it again (best effort), forget the binding.
-    await tsmTdiStop(p.tsm, env, a.tdi, loop.carrier);
+    await tsmTdiStop(p, env, a.tdi, loop.carrier);
     dropBinding(p.tsm, a.tdi);
     return outcome(call, args, refused(r), loop.events);
   }
@@ -470,7 +470,7 @@ export async function tioTdiUnbind(
   if (!g) return outcome(call, args, failure('SEV_RET_INVALID_GUEST', 'no guest context'));
   const t = tdiContext(p, a);
   if (isStatus(t)) return outcome(call, args, t);
-  const b = boundTdi(p.tsm, a.tdi, g.vm);
+  const b = boundTdi(p, a.tdi, g.vm);
   if (!b.ok) return outcome(call, args, refused(b));
   const wasRunning = b.value.state === 'RUN';
   if (wasRunning && !force) {
@@ -482,7 +482,7 @@ export async function tioTdiUnbind(
   if (lost && !force) return outcome(call, args, lost);
   // FORCE without a session: the firmware cannot send STOP and unbinds all the same.
   if (!lost) {
-    const s = await tsmTdiStop(p.tsm, env, a.tdi, loop.carrier);
+    const s = await tsmTdiStop(p, env, a.tdi, loop.carrier);
     if (!s.ok && !force) return outcome(call, args, refused(s), loop.events);
   }
   const fenced = wasRunning && g.asid !== undefined;
@@ -509,12 +509,12 @@ export async function tioTdiReport(
   if (!g) return outcome(call, args, failure('SEV_RET_INVALID_GUEST', 'no guest context'));
   const t = tdiContext(p, a);
   if (isStatus(t)) return outcome(call, args, t);
-  const b = boundTdi(p.tsm, a.tdi, g.vm);
+  const b = boundTdi(p, a.tdi, g.vm);
   if (!b.ok) return outcome(call, args, refused(b));
   const lost = linkLost(p, env, a.dev);
   if (lost) return outcome(call, args, lost);
   const loop = spdmRequestLoop(call, carrier);
-  const r = await tsmTdiReport(p.tsm, env, a.tdi, loop.carrier);
+  const r = await tsmTdiReport(p, env, a.tdi, loop.carrier);
   if (!r.ok) return outcome(call, args, refused(r), loop.events);
   return outcome(call, args, success({ report: r.value.bytes }), loop.events);
 }
@@ -533,7 +533,7 @@ export async function tioTdiStatus(
   const lost = linkLost(p, env, a.dev);
   if (lost) return outcome(call, args, lost);
   const loop = spdmRequestLoop(call, carrier);
-  const r = await tsmTdiState(p.tsm, env, a.tdi, loop.carrier);
+  const r = await tsmTdiState(p, env, a.tdi, loop.carrier);
   if (!r.ok) return outcome(call, args, refused(r), loop.events);
   const value = { tdispState: TIO_TDISP_STATE[r.value], name: r.value };
   return outcome(call, args, success(value), loop.events);
@@ -545,7 +545,7 @@ export function tioTdiReclaim(p: SevPlatform, _env: TsmEnv, a: TdiArgs): AbiOutc
   const args = { dev: hex(a.dev), tdi: hex(a.tdi) };
   const t = tdiContext(p, a);
   if (isStatus(t)) return outcome(call, args, t);
-  const r = tsmTdiDestroy(p.tsm, a.tdi);
+  const r = tsmTdiDestroy(p, a.tdi);
   if (!r.ok) return outcome(call, args, refused(r));
   p.vendor.tdis.delete(a.tdi);
   return outcome(call, args, success());

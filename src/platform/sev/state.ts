@@ -12,7 +12,8 @@
  * - the ASID fence: which guests' ASIDs the IOMMU fenced and why.
  * Everything survives structuredClone and hashes with world/hash.ts canonicalHash.
  */
-import type { TsmState, VmId } from '../tsm/state.ts';
+import type { Platform } from '../platform.ts';
+import type { VmId } from '../tsm/state.ts';
 
 /** A guest context page (SNP_GCTX_CREATE), by its system physical address. */
 export type GctxPaddr = number;
@@ -93,14 +94,8 @@ export function createSevState(): SevState {
   return { guests: new Map(), devs: new Map(), tdis: new Map(), fences: new Map() };
 }
 
-/**
- * What a SEV-TIO call works on: the TSM core's records and the flavour's. A full
- * Platform<SevState> (with the hardware) is one of these.
- */
-export interface SevPlatform {
-  tsm: TsmState;
-  vendor: SevState;
-}
+/** What a SEV-TIO call works on: the hardware, the TSM core's records and the flavour's. */
+export type SevPlatform = Platform<SevState>;
 
 /** The guest context of `vm`, if any. */
 export function guestOfVm(sev: SevState, vm: VmId): SevGuestContext | undefined {

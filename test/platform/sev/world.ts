@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { seededRandom } from '../../../src/crypto/random.ts';
 import { nic } from '../../../src/device/profiles/index.ts';
 import type { AbiOutcome } from '../../../src/platform/abi.ts';
+import type { PlatformEvent } from '../../../src/platform/events.ts';
+import { fabricUpstream } from '../../../src/platform/fabric.ts';
+import { createPlatform, fabricViews } from '../../../src/platform/platform.ts';
 import { createSevState, type SevPlatform } from '../../../src/platform/sev/state.ts';
 import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
-import { createTsmState } from '../../../src/platform/tsm/state.ts';
 import { requesterConfig } from '../../../src/spdm/config.ts';
 import type { RequesterTransport } from '../../../src/wire/transport.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
@@ -26,11 +28,20 @@ export async function sevWorld(seed = 'sev flavour') {
   const random = seededRandom(seed);
   const dev = await createTdispDevice({ profile: nic, enumerate: true, random });
   const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
-  const p: SevPlatform = { tsm: createTsmState(), vendor: createSevState() };
+  const p: SevPlatform = createPlatform(createSevState());
+  // The device's DMA goes through the platform's fabric; its events are kept.
+  const events: PlatformEvent[] = [];
+  const views = fabricViews(
+    p,
+    (rid, streamId) =>
+      rid >>> 8 === dev.host.busNumber() && dev.device.streamState(streamId) === 'Secure',
+  );
+  dev.device.attachUpstream(fabricUpstream(p.hw, views, (e) => events.push(e)));
+  const bus = new Map([[dev.host.busNumber(), dev.host]]);
   const carrier = dev.doeTransport();
   const fn0 = dev.device.requesterId(0);
   const tdi = dev.tdis()[0];
-  return { dev, env, p, carrier, fn0, tdi, rid: tdi.requesterId };
+  return { dev, env, p, carrier, fn0, tdi, rid: tdi.requesterId, events, views, bus };
 }
 
 export type SevWorld = Awaited<ReturnType<typeof sevWorld>>;
