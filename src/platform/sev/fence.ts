@@ -11,6 +11,7 @@
  * The fabric asks `asidFenced(vm)` and routes a guest's MMIO through `fencedMmio`.
  */
 import type { VmId } from '../tsm/state.ts';
+import { tsmDmaBlock } from '../tsm/trusted-dma.ts';
 import type { SevPlatform, SevState } from './state.ts';
 import { guestOfVm } from './state.ts';
 import {
@@ -47,19 +48,31 @@ export function fencedMmio(
     : { kind: 'read', data: new Uint8Array(size).fill(0xff) };
 }
 
-/** Fences `asid` (idempotent: the first cause stays). */
-export function fenceAsid(sev: SevState, asid: number, cause: string): void {
-  if (!sev.fences.has(asid)) sev.fences.set(asid, { asid, cause });
-}
-
-/** The fence of `vm`'s ASID because of `cause`, if the VM has a TDI in RUN. */
-export function fenceIfRunning(p: SevPlatform, vm: VmId, cause: string): boolean {
+/**
+ * Fences the ASID of `vm` (idempotent: the first cause stays). The IOMMU also stops the
+ * trusted DMA of the VM's TDIs (DMA status ERROR_FENCED): their contexts are blocked, and
+ * the guest writes its sDTE again once the host cleared the fence.
+ */
+export function fenceVm(p: SevPlatform, vm: VmId, cause: string): boolean {
   const g = guestOfVm(p.vendor, vm);
   if (g?.asid === undefined) return false;
+  if (!p.vendor.fences.has(g.asid)) p.vendor.fences.set(g.asid, { asid: g.asid, cause });
+  for (const rid of p.tsm.vms.get(vm)?.tdis ?? []) {
+    const t = p.tsm.tdis.get(rid);
+    if (t && (t.dma === 'added' || t.dma === 'accepted')) tsmDmaBlock(p, rid);
+  }
+  return true;
+}
+
+/** Whether `vm` has a TDI in RUN: the guest is using its device. */
+export function vmRunsTdi(p: SevPlatform, vm: VmId): boolean {
   const v = p.tsm.vms.get(vm);
-  const running = [...(v?.tdis ?? [])].some((rid) => p.tsm.tdis.get(rid)?.state === 'RUN');
-  if (running) fenceAsid(p.vendor, g.asid, cause);
-  return running;
+  return [...(v?.tdis ?? [])].some((rid) => p.tsm.tdis.get(rid)?.state === 'RUN');
+}
+
+/** Fences `vm`'s ASID because of `cause` when the VM has a TDI in RUN. */
+export function fenceIfRunning(p: SevPlatform, vm: VmId, cause: string): boolean {
+  return vmRunsTdi(p, vm) && fenceVm(p, vm, cause);
 }
 
 /** TIO_ASID_FENCE_STATUS's status word for `asid`. */

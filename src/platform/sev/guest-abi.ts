@@ -18,28 +18,22 @@
  */
 import { digest } from '../../crypto/hash.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
-import { type AbiArg, type AbiOutcome, abiOutcome } from '../abi.ts';
+import type { AbiOutcome } from '../abi.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import type { TdiStateName } from '../tsm/state.ts';
 import { tsmTdiState } from '../tsm/tdi.ts';
-import { SEV_FLAVOUR, sessionLost, spdmRequestLoop } from './spdm-request.ts';
+import { type Args, hex, type Status, sevOutcome } from './outcome.ts';
+import { sessionLost, spdmRequestLoop } from './spdm-request.ts';
 import type { GctxPaddr, SdteFields, SevPlatform, SevTdiContext } from './state.ts';
 import { tdiOfGuest } from './state.ts';
 import { type SdteWriteStatus, type TdiInfoStatus, TIO_TDISP_STATE } from './status.ts';
 
-type Args = Record<string, AbiArg>;
-
-function outcome<T>(
+const outcome = <T>(
   call: string,
   args: Args,
-  r: { ok: boolean; status: string; value?: T; detail?: string },
+  r: Status & { value?: T },
   caused: AbiOutcome['events'] = [],
-): AbiOutcome<T> {
-  const o = abiOutcome<T>(SEV_FLAVOUR, 'guest', call, args, r);
-  return { ...o, events: [...caused, ...o.events] };
-}
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`;
+) => sevOutcome<T>('guest', call, args, r, caused);
 
 /** What every guest message carries. */
 export interface GuestMsgArgs {

@@ -21,7 +21,7 @@
  */
 
 import type { RequesterTransport } from '../../wire/transport.ts';
-import { type AbiArg, type AbiEvent, type AbiOutcome, abiOutcome } from '../abi.ts';
+import type { AbiEvent, AbiOutcome } from '../abi.ts';
 import {
   connectedDevice,
   tsmConnect,
@@ -30,6 +30,7 @@ import {
   tsmDisconnect,
 } from '../tsm/device.ts';
 import type { TsmEnv } from '../tsm/link.ts';
+import { tsmTdiRelease } from '../tsm/release.ts';
 import type { TsmResult } from '../tsm/result.ts';
 import type { TsmState } from '../tsm/state.ts';
 import {
@@ -43,47 +44,24 @@ import {
   tsmTdiState,
   tsmTdiStop,
 } from '../tsm/tdi.ts';
+import { tsmDmaAdd } from '../tsm/trusted-dma.ts';
 import { tsmVmCreate, tsmVmDestroy, tsmVmFinalize } from '../tsm/vm.ts';
-import { fenceAsid, fenceStatusWord } from './fence.ts';
+import { fenceStatusWord, fenceVm } from './fence.ts';
 import {
   type GuestMsgArgs,
   type SdteWriteArgs,
   tioMsgSdteWriteReq,
   tioMsgTdiInfoReq,
 } from './guest-abi.ts';
-import { SEV_FLAVOUR, sessionLost, silentCarrier, spdmRequestLoop } from './spdm-request.ts';
+import { type Args, failure, hex, refused, type Status, sevOutcome, success } from './outcome.ts';
+import { sessionLost, silentCarrier, spdmRequestLoop } from './spdm-request.ts';
 import type { GctxPaddr, SevPlatform, SevTdiContext } from './state.ts';
-import { SEV_RET_OF, type SevRet, TIO_TDISP_STATE } from './status.ts';
+import { TIO_TDISP_STATE } from './status.ts';
 
-type Args = Record<string, AbiArg>;
-type Status = { ok: boolean; status: SevRet | string; detail?: string };
+const outcome = <T>(call: string, args: Args, r: Status & { value?: T }, caused: AbiEvent[] = []) =>
+  sevOutcome<T>('host', call, args, r, caused);
 
 const PAGE = 4096;
-
-function outcome<T>(
-  call: string,
-  args: Args,
-  r: Status & { value?: T },
-  caused: AbiEvent[] = [],
-): AbiOutcome<T> {
-  const o = abiOutcome<T>(SEV_FLAVOUR, 'host', call, args, r);
-  return { ...o, events: [...caused, ...o.events] };
-}
-
-const success = <T>(value?: T): Status & { value?: T } => ({
-  ok: true,
-  status: 'SEV_RET_SUCCESS',
-  value,
-});
-
-const failure = (status: SevRet, detail: string): Status => ({ ok: false, status, detail });
-
-/** A core refusal as the firmware's status. */
-function refused(r: Extract<TsmResult<unknown>, { ok: false }>): Status {
-  return failure(SEV_RET_OF[r.reason], r.detail);
-}
-
-const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 
 /** The VM id the TSM core keeps for guest context `gctx`. */
 export const vmOfGctx = (gctx: GctxPaddr): string => `gctx@${hex(gctx)}`;
@@ -352,14 +330,6 @@ export interface TdiBindArgs extends TdiArgs {
   run?: boolean;
 }
 
-/** Drops the core binding of `rid` (a bind whose LOCK or report failed is undone). */
-function dropBinding(tsm: TsmState, rid: number): void {
-  const t = tsm.tdis.get(rid);
-  if (t?.vm === undefined) return;
-  tsm.vms.get(t.vm)?.tdis.delete(rid);
-  t.vm = undefined;
-}
-
 /**
  * TIO_TDI_BIND: binds the TDI to the guest context under the guest's BDF and LOCKs it
  * (LOCK_INTERFACE_REQUEST, then GET_DEVICE_INTERFACE_REPORT into the output buffer), all in
@@ -419,15 +389,20 @@ export async function tioTdiBind(
   if (!b.ok) return outcome(call, args, refused(b));
   const l = await tsmTdiLock(p, env, a.tdi, loop.carrier, { flags: a.lockFlags });
   if (!l.ok) {
-    dropBinding(p.tsm, a.tdi);
+    tsmTdiRelease(p, a.tdi);
     return outcome(call, args, refused(l), loop.events);
   }
   const r = await tsmTdiReport(p, env, a.tdi, loop.carrier);
-  if (!r.ok) {
-    // Leave the device as it was: unlock it again (best effort), forget the binding.
-    await tsmTdiStop(p, env, a.tdi, loop.carrier);
-    dropBinding(p.tsm, a.tdi);
-    return outcome(call, args, refused(r), loop.events);
+  // The sDTE's host half: the TDI's DMA is tied to the guest's ASID, off until the guest
+  // writes its half (TIO_MSG_SDTE_WRITE_REQ).
+  const dma: TsmResult<unknown> = r.ok ? tsmDmaAdd(p, g.vm, a.tdi) : r;
+  if (!r.ok || !dma.ok) {
+    // Leave the device as it was: unlock it again, forget the binding.
+    const stop = await tsmTdiStop(p, env, a.tdi, loop.carrier);
+    if (!stop.ok) markError(p, a.tdi);
+    tsmTdiRelease(p, a.tdi);
+    const why = (r.ok ? dma : r) as Extract<TsmResult<unknown>, { ok: false }>;
+    return outcome(call, args, refused(why), loop.events);
   }
   t.gctx = a.gctx;
   t.guestDeviceId = a.guestDeviceId;
@@ -439,6 +414,15 @@ export interface TdiUnbindArgs extends TdiArgs {
   gctx: GctxPaddr;
   /** TIO_TDI_UNBIND_FLAG_FORCE: unbind a TDI the guest is running, or one that is silent. */
   force?: boolean;
+}
+
+/**
+ * A TDI whose STOP the device did not answer: the firmware no longer trusts its state and
+ * treats it as ERROR (never used for T=1 traffic again until a STOP succeeds).
+ */
+function markError(p: SevPlatform, rid: number): void {
+  const t = p.tsm.tdis.get(rid);
+  if (t) t.state = 'ERROR';
 }
 
 /** Forgets everything the guest had of the TDI (its sDTE, validated MMIO, BDF). */
@@ -481,17 +465,15 @@ export async function tioTdiUnbind(
   const lost = linkLost(p, env, a.dev);
   if (lost && !force) return outcome(call, args, lost);
   // FORCE without a session: the firmware cannot send STOP and unbinds all the same.
-  if (!lost) {
-    const s = await tsmTdiStop(p, env, a.tdi, loop.carrier);
-    if (!s.ok && !force) return outcome(call, args, refused(s), loop.events);
-  }
-  const fenced = wasRunning && g.asid !== undefined;
-  if (fenced && g.asid !== undefined) {
-    fenceAsid(p.vendor, g.asid, `TIO_TDI_UNBIND (force) of TDI ${hex(a.tdi)} in RUN`);
-  }
-  dropBinding(p.tsm, a.tdi);
-  b.value.nonce = undefined;
-  b.value.report = undefined;
+  const s = lost ? undefined : await tsmTdiStop(p, env, a.tdi, loop.carrier);
+  if (s && !s.ok && !force) return outcome(call, args, refused(s), loop.events);
+  if (!s?.ok) markError(p, a.tdi);
+  const fenced =
+    wasRunning && fenceVm(p, g.vm, `TIO_TDI_UNBIND (force) of TDI ${hex(a.tdi)} in RUN`);
+  // Nothing private survives: the secure-EPT MMIO entries (every BAR page shared again),
+  // the trusted DMA context, the nonce, the report, the binding.
+  const r = tsmTdiRelease(p, a.tdi);
+  if (!r.ok) throw new Error(`TIO_TDI_UNBIND: release refused after STOP: ${r.detail}`);
   releaseTdiContext(t);
   return outcome(call, args, success({ fenced }), loop.events);
 }
