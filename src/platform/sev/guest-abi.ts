@@ -9,7 +9,11 @@
  * - TIO_MSG_TDI_INFO_REQ: the TDI's TDISP state, the certificate / measurement / report
  *   digests, the LOCK flags, and the report itself (the TIO_GUID_REPORT blob);
  * - TIO_MSG_SDTE_WRITE_REQ: the guest writes its fields of the secure device table entry;
- *   V=1 enables trusted DMA for the TDI, an all-zero entry disables it.
+ *   V=1 enables trusted DMA for the TDI (the guest's accept of the context TIO_TDI_BIND
+ *   added), an all-zero entry disables it;
+ * - TIO_MSG_MMIO_VALIDATE_REQ: the guest validates a subrange of a reported MMIO range the
+ *   host assigned it (its accept of private MMIO);
+ * - PVALIDATE: the guest's instruction validating a private RAM page (SEV-SNP).
  *
  * LOCKED -> RUN: the guest sends no START of its own. When the host relays the guest's
  * first MMIO_VALIDATE or SDTE_WRITE for a CONFIG_LOCKED TDI, it first issues TIO_TDI_BIND
@@ -19,14 +23,25 @@
 import { digest } from '../../crypto/hash.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
+import { PAGE_SHIFT, PAGE_SIZE } from '../ids.ts';
 import type { TsmEnv } from '../tsm/link.ts';
+import { tsmMemAccept, tsmMemBlock } from '../tsm/private-memory.ts';
+import { tsmMmioAccept, tsmMmioBlock } from '../tsm/private-mmio.ts';
+import type { TsmResult } from '../tsm/result.ts';
 import type { TdiStateName } from '../tsm/state.ts';
 import { tsmTdiState } from '../tsm/tdi.ts';
+import { tsmDmaAccept, tsmDmaAdd, tsmDmaBlock, tsmDmaRemove } from '../tsm/trusted-dma.ts';
+import { asidFenced } from './fence.ts';
 import { type Args, hex, type Status, sevOutcome } from './outcome.ts';
 import { sessionLost, spdmRequestLoop } from './spdm-request.ts';
 import type { GctxPaddr, SdteFields, SevPlatform, SevTdiContext } from './state.ts';
 import { tdiOfGuest } from './state.ts';
-import { type SdteWriteStatus, type TdiInfoStatus, TIO_TDISP_STATE } from './status.ts';
+import {
+  type MmioValidateStatus,
+  type SdteWriteStatus,
+  type TdiInfoStatus,
+  TIO_TDISP_STATE,
+} from './status.ts';
 
 const outcome = <T>(
   call: string,
@@ -139,7 +154,172 @@ export function tioMsgSdteWriteReq(p: SevPlatform, _env: TsmEnv, a: SdteWriteArg
     const status: SdteWriteStatus = 'SDTE_WRITE_RESERVED';
     return outcome(call, args, { ok: false, status, detail: 'VMPL or vTOM out of its field' });
   }
+  const vm = p.vendor.guests.get(a.gctx)?.vm ?? '';
+  if (asidFenced(p, vm)) {
+    const status: SdteWriteStatus = 'SDTE_WRITE_INVALID_TDI';
+    return outcome(call, args, { ok: false, status, detail: 'the ASID is fenced (model code)' });
+  }
+  const rec = p.tsm.tdis.get(t.rid);
+  if (!rec) throw new Error(`TDI context ${t.rid} without a core record`);
+  if (s.v && rec.dma !== 'accepted' && rec.state !== 'CONFIG_LOCKED' && rec.state !== 'RUN') {
+    const status: SdteWriteStatus = 'SDTE_WRITE_INVALID_TDI';
+    const detail = `TDI is ${rec.state}: no trusted DMA context (model code)`;
+    return outcome(call, args, { ok: false, status, detail });
+  }
+  sdteToDma(p, vm, rec.rid, rec.dma, s.v);
   t.sdte = { ...s };
   const status: SdteWriteStatus = 'SDTE_WRITE_SUCCESS';
   return outcome(call, args, { ok: true, status });
+}
+
+/**
+ * The trusted DMA context follows the sDTE's V bit: V=1 is the guest's accept (a context
+ * blocked by an earlier V=0 or a fence is set up again first), V=0 blocks it.
+ */
+function sdteToDma(p: SevPlatform, vm: string, rid: number, dma: string, v: boolean): void {
+  const steps: TsmResult[] = [];
+  if (v) {
+    if (dma === 'blocked') steps.push(tsmDmaRemove(p, rid));
+    if (dma === 'blocked' || dma === 'none') steps.push(tsmDmaAdd(p, vm, rid));
+    if (dma !== 'accepted') steps.push(tsmDmaAccept(p, vm, rid));
+  } else if (dma === 'added' || dma === 'accepted') {
+    steps.push(tsmDmaBlock(p, rid));
+  }
+  for (const r of steps) {
+    if (!r.ok) throw new Error(`sDTE write: trusted DMA context: ${r.detail}`);
+  }
+}
+
+// ---------------------------------------------------------------- private memory and MMIO
+
+export interface PvalidateArgs {
+  gctx: GctxPaddr;
+  /** Guest physical address of the 4 KiB page. */
+  gpa: bigint;
+  /** 1: validate (accept the page the host assigned), 0: rescind. */
+  validate: boolean;
+}
+
+/**
+ * PVALIDATE (AMD APM vol. 3; Linux arch/x86/include/asm/sev.h PVALIDATE_FAIL_*): the guest
+ * sets the Validated bit of a private page the host assigned with RMPUPDATE, or clears it.
+ * An entry already in the asked state is PVALIDATE_FAIL_NOUPDATE (the carry flag).
+ */
+export function pvalidate(p: SevPlatform, _env: TsmEnv, a: PvalidateArgs): AbiOutcome {
+  const call = 'PVALIDATE';
+  const args = { gctx: hex(a.gctx), gpa: hex(a.gpa), validate: a.validate };
+  const vm = p.vendor.guests.get(a.gctx)?.vm;
+  const e = vm === undefined ? undefined : p.hw.septs.get(vm)?.entries.get(a.gpa >> PAGE_SHIFT);
+  if (!vm || (a.gpa & 0xfffn) !== 0n || e?.target.kind !== 'memory' || e.state === 'removed') {
+    const detail = 'no private page of the guest at this GPA';
+    return outcome(call, args, { ok: false, status: 'PVALIDATE_FAIL_INPUT', detail });
+  }
+  const gfn = a.gpa >> PAGE_SHIFT;
+  const want = a.validate ? 'pending' : 'present';
+  if (e.state !== want) {
+    return outcome(call, args, { ok: false, status: 'PVALIDATE_FAIL_NOUPDATE', detail: e.state });
+  }
+  const r = a.validate ? tsmMemAccept(p, vm, gfn) : tsmMemBlock(p, vm, gfn);
+  if (!r.ok)
+    return outcome(call, args, { ok: false, status: 'PVALIDATE_FAIL_INPUT', detail: r.detail });
+  return outcome(call, args, { ok: true, status: 'PVALIDATE_SUCCESS' });
+}
+
+export interface MmioValidateArgs extends GuestMsgArgs {
+  /** Guest physical address of the subrange's first page. */
+  subrangeBase: bigint;
+  subrangePageCount: number;
+  /** Offset of the subrange in the report's MMIO range, in bytes. */
+  rangeOffset: number;
+  rangeId: number;
+  /** The Validated value asked for. */
+  validated: boolean;
+  /** Set it even where the subrange is not uniformly (in)validated. */
+  forceValidated?: boolean;
+}
+
+/**
+ * TIO_MSG_MMIO_VALIDATE_REQ: the guest validates (or invalidates) a subrange of a reported
+ * MMIO range that the host assigned it (RMPUPDATE): each page must be assigned to the guest,
+ * mapped at the expected GPA onto the expected BAR page of this TDI, inside a TEE range of
+ * the report; the Validated bits must agree unless forced. Validating accepts the pages'
+ * secure-EPT entries; invalidating blocks them.
+ */
+export function tioMsgMmioValidateReq(
+  p: SevPlatform,
+  _env: TsmEnv,
+  a: MmioValidateArgs,
+): AbiOutcome<{ changed: boolean }> {
+  const call = 'TIO_MSG_MMIO_VALIDATE_REQ';
+  const args = {
+    gctx: hex(a.gctx),
+    guestDeviceId: hex(a.guestDeviceId),
+    subrangeBase: hex(a.subrangeBase),
+    subrangePageCount: a.subrangePageCount,
+    rangeOffset: hex(a.rangeOffset),
+    rangeId: a.rangeId,
+    validated: a.validated,
+  };
+  const no = (status: MmioValidateStatus, detail: string) =>
+    outcome<{ changed: boolean }>(call, args, { ok: false, status, detail });
+  const t = guestTdi(p, a);
+  if (t === 'invalid') return no('MMIO_VALIDATE_INVALID_TDI', `guest BDF ${args.guestDeviceId}`);
+  if (t === 'not-bound') return no('MMIO_VALIDATE_TDI_UNBOUND', `guest BDF ${args.guestDeviceId}`);
+  const rec = p.tsm.tdis.get(t.rid);
+  const vm = rec?.vm;
+  const range = rec?.report?.ranges.find((r) => r.rangeId === a.rangeId && !r.nonTee);
+  if (!rec || !vm || !range) return no('MMIO_VALIDATE_NOT_REPORTED', `range ${a.rangeId}`);
+  const n = a.subrangePageCount;
+  if (
+    !Number.isInteger(n) ||
+    n < 1 ||
+    a.rangeOffset % PAGE_SIZE !== 0 ||
+    a.rangeOffset < 0 ||
+    a.rangeOffset / PAGE_SIZE + n > range.pages ||
+    (a.subrangeBase & 0xfffn) !== 0n
+  ) {
+    return no('MMIO_VALIDATE_OUT_OF_RANGE', `${n} pages at +${args.rangeOffset} of ${range.pages}`);
+  }
+  const sept = p.hw.septs.get(vm);
+  const gfn0 = a.subrangeBase >> PAGE_SHIFT;
+  const hpfn0 = (range.base + BigInt(a.rangeOffset)) >> PAGE_SHIFT;
+  const states = new Set<string>();
+  for (let i = 0n; i < BigInt(n); i++) {
+    const e = sept?.entries.get(gfn0 + i);
+    if (!e || e.state === 'removed')
+      return no('MMIO_VALIDATE_NOT_ASSIGNED', `gfn ${hex(gfn0 + i)}`);
+    if (e.target.kind !== 'mmio' || e.target.rid !== t.rid || e.target.hpfn !== hpfn0 + i) {
+      return no('MMIO_VALIDATE_NOT_MAPPED', `gfn ${hex(gfn0 + i)}`);
+    }
+    states.add(e.state === 'present' ? 'validated' : 'not-validated');
+  }
+  if (states.size > 1 && !a.forceValidated) {
+    return no('MMIO_VALIDATE_NOT_UNIFORM', 'the subrange is partly validated');
+  }
+  let changed = false;
+  for (let i = 0n; i < BigInt(n); i++) {
+    const gfn = gfn0 + i;
+    const e = sept?.entries.get(gfn);
+    const r =
+      a.validated && e?.state === 'pending'
+        ? tsmMmioAccept(p, vm, gfn)
+        : !a.validated && e?.state === 'present'
+          ? tsmMmioBlock(p, vm, gfn)
+          : undefined;
+    if (r && !r.ok) throw new Error(`MMIO validate: ${r.detail}`);
+    if (r) changed = true;
+  }
+  const key = `${a.rangeId}:${a.subrangeBase}`;
+  if (a.validated) {
+    t.validated.set(key, {
+      rangeId: a.rangeId,
+      gpa: a.subrangeBase,
+      pages: n,
+      rangeOffset: a.rangeOffset,
+    });
+  } else {
+    t.validated.delete(key);
+  }
+  const status: MmioValidateStatus = 'MMIO_VALIDATE_SUCCESS';
+  return outcome(call, args, { ok: true, status, value: { changed } });
 }

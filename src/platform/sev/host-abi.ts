@@ -49,7 +49,9 @@ import { tsmVmCreate, tsmVmDestroy, tsmVmFinalize } from '../tsm/vm.ts';
 import { fenceStatusWord, fenceVm } from './fence.ts';
 import {
   type GuestMsgArgs,
+  type MmioValidateArgs,
   type SdteWriteArgs,
+  tioMsgMmioValidateReq,
   tioMsgSdteWriteReq,
   tioMsgTdiInfoReq,
 } from './guest-abi.ts';
@@ -65,6 +67,8 @@ const PAGE = 4096;
 
 /** The VM id the TSM core keeps for guest context `gctx`. */
 export const vmOfGctx = (gctx: GctxPaddr): string => `gctx@${hex(gctx)}`;
+
+export { type RmpUpdateArgs, rmpUpdate } from './rmp.ts';
 
 // ---------------------------------------------------------------- guest contexts
 
@@ -578,7 +582,8 @@ export function tioAsidFenceClear(
 /** A guest message the host relays, by its TIO_MSG_* type. */
 export type GuestMessage =
   | { type: 'TIO_MSG_TDI_INFO_REQ'; args: GuestMsgArgs }
-  | { type: 'TIO_MSG_SDTE_WRITE_REQ'; args: SdteWriteArgs };
+  | { type: 'TIO_MSG_SDTE_WRITE_REQ'; args: SdteWriteArgs }
+  | { type: 'TIO_MSG_MMIO_VALIDATE_REQ'; args: MmioValidateArgs };
 
 /**
  * TIO_GUEST_REQUEST: the host relays a guest's TIO_MSG_* to the firmware. As Linux's
@@ -616,10 +621,13 @@ export async function tioGuestRequest(
       if (!run.ok) return outcome(call, args, { ok: false, status: run.status }, caused);
     }
   }
-  const reply =
-    a.message.type === 'TIO_MSG_TDI_INFO_REQ'
-      ? await tioMsgTdiInfoReq(p, env, a.message.args, carrier)
-      : tioMsgSdteWriteReq(p, env, a.message.args);
+  const m = a.message;
+  const reply: AbiOutcome<unknown> =
+    m.type === 'TIO_MSG_TDI_INFO_REQ'
+      ? await tioMsgTdiInfoReq(p, env, m.args, carrier)
+      : m.type === 'TIO_MSG_SDTE_WRITE_REQ'
+        ? tioMsgSdteWriteReq(p, env, m.args)
+        : tioMsgMmioValidateReq(p, env, m.args);
   caused.push(...reply.events);
   return outcome(call, args, success(reply), caused);
 }

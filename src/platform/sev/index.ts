@@ -9,8 +9,14 @@
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
 import type { TsmEnv } from '../tsm/link.ts';
-import { tioMsgSdteWriteReq, tioMsgTdiInfoReq } from './guest-abi.ts';
 import {
+  pvalidate,
+  tioMsgMmioValidateReq,
+  tioMsgSdteWriteReq,
+  tioMsgTdiInfoReq,
+} from './guest-abi.ts';
+import {
+  rmpUpdate,
   snpActivate,
   snpDecommission,
   snpGctxCreate,
@@ -61,12 +67,15 @@ export const SEV_HOST_ABI: Readonly<Record<string, SevCall>> = {
   TIO_GUEST_REQUEST: tioGuestRequest,
   TIO_ASID_FENCE_STATUS: tioAsidFenceStatus,
   TIO_ASID_FENCE_CLEAR: tioAsidFenceClear,
+  RMPUPDATE: rmpUpdate,
 };
 
 /** The guest ABI (the guest's TIO_MSG_* requests) by real name. */
 export const SEV_GUEST_ABI: Readonly<Record<string, SevCall>> = {
   TIO_MSG_TDI_INFO_REQ: tioMsgTdiInfoReq,
   TIO_MSG_SDTE_WRITE_REQ: tioMsgSdteWriteReq,
+  TIO_MSG_MMIO_VALIDATE_REQ: tioMsgMmioValidateReq,
+  PVALIDATE: pvalidate,
 };
 
 export const sevFlavour = {
