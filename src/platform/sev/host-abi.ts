@@ -32,7 +32,6 @@ import {
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmTdiRelease } from '../tsm/release.ts';
 import type { TsmResult } from '../tsm/result.ts';
-import type { TsmState } from '../tsm/state.ts';
 import {
   boundTdi,
   tsmTdiBind,

@@ -30,8 +30,8 @@ export async function connected(w: SevWorld): Promise<void> {
 }
 
 /** ... + TIO_TDI_BIND: the TDI is bound to the guest and CONFIG_LOCKED. */
-export async function bound(w: SevWorld, gctx = GCTX): Promise<Uint8Array> {
-  guest(w, gctx);
+export async function bound(w: SevWorld, gctx = GCTX, newGuest = true): Promise<Uint8Array> {
+  if (newGuest) guest(w, gctx);
   await connected(w);
   const b = ok(
     await tioTdiBind(

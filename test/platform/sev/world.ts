@@ -8,7 +8,7 @@ import { seededRandom } from '../../../src/crypto/random.ts';
 import { nic } from '../../../src/device/profiles/index.ts';
 import type { AbiOutcome } from '../../../src/platform/abi.ts';
 import type { PlatformEvent } from '../../../src/platform/events.ts';
-import { fabricUpstream } from '../../../src/platform/fabric.ts';
+import { fabricAddBar, fabricUpstream } from '../../../src/platform/fabric.ts';
 import { createPlatform, fabricViews } from '../../../src/platform/platform.ts';
 import { createSevState, type SevPlatform } from '../../../src/platform/sev/state.ts';
 import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
@@ -38,6 +38,13 @@ export async function sevWorld(seed = 'sev flavour') {
   );
   dev.device.attachUpstream(fabricUpstream(p.hw, views, (e) => events.push(e)));
   const bus = new Map([[dev.host.busNumber(), dev.host]]);
+  // The host's enumeration routes every memory BAR of the assignable functions.
+  for (const t of dev.tdis()) {
+    for (const b of t.bars) {
+      const route = { rid: t.requesterId, fn: t.fn, bar: b.index, base: b.address, size: b.size };
+      assert.ok(fabricAddBar(p.hw.fabric, route).result.ok);
+    }
+  }
   const carrier = dev.doeTransport();
   const fn0 = dev.device.requesterId(0);
   const tdi = dev.tdis()[0];
