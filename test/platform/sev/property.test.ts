@@ -4,14 +4,22 @@
  * bound to a guest in the core exactly when its TDI context names that guest's context;
  * RUN only when bound; an unbound TDI keeps nothing private (nonce, report, sDTE,
  * validated MMIO, MMIO mappings, DMA context); a guest BDF names one TDI per guest; a
- * fence belongs to a live guest's ASID.
+ * fence belongs to a live guest's ASID; a page has one owner; the secure EPT maps MMIO
+ * only of a TDI bound to that VM and only inside a TEE range of its report.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { AbiOutcome } from '../../../src/platform/abi.ts';
-import { tioMsgSdteWriteReq, tioMsgTdiInfoReq } from '../../../src/platform/sev/guest-abi.ts';
+import { ownerOf } from '../../../src/platform/memory.ts';
 import {
+  pvalidate,
+  tioMsgMmioValidateReq,
+  tioMsgSdteWriteReq,
+  tioMsgTdiInfoReq,
+} from '../../../src/platform/sev/guest-abi.ts';
+import {
+  rmpUpdate,
   snpActivate,
   snpDecommission,
   snpGctxCreate,
@@ -28,6 +36,8 @@ import {
   tioTdiUnbind,
 } from '../../../src/platform/sev/host-abi.ts';
 import type { SevPlatform } from '../../../src/platform/sev/state.ts';
+import { DEFAULT_MEMORY } from '../../../src/platform/state.ts';
+import { teeRangeOf } from '../../../src/platform/tsm/private-mmio.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
 import { type SevWorld, sevWorld } from './world.ts';
 
@@ -42,10 +52,22 @@ type Step =
   | { op: 'run'; g: number; bdf: number }
   | { op: 'unbind'; g: number; force: boolean }
   | { op: 'sdte'; g: number; bdf: number; v: boolean }
-  | { op: 'info'; g: number; bdf: number };
+  | { op: 'info'; g: number; bdf: number }
+  | { op: 'assignMmio'; g: number; bar: number; page: number }
+  | { op: 'assignRam'; g: number; page: number }
+  | { op: 'unassignMmio'; bar: number; page: number }
+  | { op: 'unassignRam'; page: number }
+  | { op: 'validate'; g: number; bdf: number; bar: number; pages: number; v: boolean }
+  | { op: 'pvalidate'; g: number; page: number; v: boolean };
 
 const g = fc.integer({ min: 0, max: GUESTS.length - 1 });
 const bdf = fc.integer({ min: 0, max: BDFS.length - 1 });
+const bar = fc.integer({ min: 0, max: 2 });
+const page = fc.integer({ min: 0, max: 3 });
+const RAM = DEFAULT_MEMORY[0].base;
+/** Guest physical addresses: MMIO pages at 0x8000_0000 + bar * 1 MiB, RAM at 1 MiB. */
+const gpaMmio = (b: number, i: number) => 0x8000_0000n + (BigInt(b) << 20n) + BigInt(i) * 4096n;
+const gpaRam = (i: number) => 0x10_0000n + BigInt(i) * 4096n;
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constantFrom('gctx', 'activate', 'finish', 'decommission', 'fenceClear'), g }),
   fc.record({
@@ -62,6 +84,19 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constantFrom('bind', 'run', 'info'), g, bdf }),
   fc.record({ op: fc.constant('unbind'), g, force: fc.boolean() }),
   fc.record({ op: fc.constant('sdte'), g, bdf, v: fc.boolean() }),
+  fc.record({ op: fc.constant('assignMmio'), g, bar, page }),
+  fc.record({ op: fc.constant('assignRam'), g, page }),
+  fc.record({ op: fc.constant('unassignMmio'), bar, page }),
+  fc.record({ op: fc.constant('unassignRam'), page }),
+  fc.record({
+    op: fc.constant('validate'),
+    g,
+    bdf,
+    bar,
+    pages: fc.integer({ min: 1, max: 3 }),
+    v: fc.boolean(),
+  }),
+  fc.record({ op: fc.constant('pvalidate'), g, page, v: fc.boolean() }),
 ) as fc.Arbitrary<Step>;
 
 /** A bias towards the lifecycle's order, so runs get far: the path to RUN, then noise. */
@@ -73,6 +108,8 @@ const PATH: Step[] = [
   { op: 'devConnect' },
   { op: 'tdiCreate' },
   { op: 'bind', g: 0, bdf: 0 },
+  { op: 'assignMmio', g: 0, bar: 0, page: 0 },
+  { op: 'validate', g: 0, bdf: 0, bar: 0, pages: 1, v: true },
   { op: 'run', g: 0, bdf: 0 },
 ];
 
@@ -117,7 +154,43 @@ async function apply(w: SevWorld, s: Step): Promise<AbiOutcome<unknown>> {
     }
     case 'info':
       return tioMsgTdiInfoReq(p, env, { gctx, guestDeviceId }, carrier);
+    case 'assignMmio':
+      return rmpUpdate(p, env, {
+        spa: barPage(w, s.bar, s.page),
+        assigned: true,
+        asid: s.g + 1,
+        gpa: gpaMmio(s.bar, s.page),
+      });
+    case 'assignRam':
+      return rmpUpdate(p, env, {
+        spa: RAM + BigInt(s.page) * 4096n,
+        assigned: true,
+        asid: s.g + 1,
+        gpa: gpaRam(s.page),
+      });
+    case 'unassignMmio':
+      return rmpUpdate(p, env, { spa: barPage(w, s.bar, s.page), assigned: false });
+    case 'unassignRam':
+      return rmpUpdate(p, env, { spa: RAM + BigInt(s.page) * 4096n, assigned: false });
+    case 'validate':
+      return tioMsgMmioValidateReq(p, env, {
+        gctx,
+        guestDeviceId,
+        subrangeBase: gpaMmio(s.bar, 0),
+        subrangePageCount: s.pages,
+        rangeOffset: 0,
+        rangeId: w.tdi.bars[s.bar % w.tdi.bars.length].index,
+        validated: s.v,
+      });
+    case 'pvalidate':
+      return pvalidate(p, env, { gctx, gpa: gpaRam(s.page), validate: s.v });
   }
+}
+
+/** Page `i` of the TDI's memory BAR number `b` (modulo the BARs it has). */
+function barPage(w: SevWorld, b: number, i: number): bigint {
+  const bars = w.tdi.bars;
+  return bars[b % bars.length].address + BigInt(i) * 4096n;
 }
 
 /** The consistency the flavour keeps over the core's records and its own. */
@@ -152,6 +225,29 @@ export function checkConsistent(p: SevPlatform): void {
   const asids = new Set([...p.vendor.guests.values()].map((x) => x.asid));
   for (const f of p.vendor.fences.keys()) assert.ok(asids.has(f), `fence of live ASID ${f}`);
   for (const gc of p.vendor.guests.values()) assert.ok(p.tsm.vms.has(gc.vm));
+
+  // A page has one owner: one live secure-EPT entry at most, and RAM owned by that VM.
+  const seen = new Map<bigint, string>();
+  for (const [vm, sept] of p.hw.septs) {
+    for (const [gfn, e] of sept.entries) {
+      if (e.state === 'removed') continue;
+      const k = e.target.hpfn;
+      assert.ok(!seen.has(k), `page 0x${k.toString(16)} mapped by ${seen.get(k)} and ${vm}`);
+      seen.set(k, vm);
+      if (e.target.kind === 'memory') {
+        assert.deepEqual(ownerOf(p.hw.memory, k), { kind: 'private', vm });
+        continue;
+      }
+      // The secure EPT never maps what the report does not list, nor for another VM.
+      const t = p.tsm.tdis.get(e.target.rid);
+      assert.equal(t?.vm, vm, `MMIO gfn 0x${gfn.toString(16)} of a TDI bound to ${vm}`);
+      assert.ok(t && teeRangeOf(t, k), `MMIO page 0x${k.toString(16)} in a TEE range`);
+      assert.equal(t.mmio.get(gfn), k);
+    }
+  }
+  for (const [k, o] of p.hw.memory.pages) {
+    if (o.kind === 'private') assert.equal(seen.get(k), o.vm, `private page 0x${k.toString(16)}`);
+  }
 }
 
 describe('SEV-TIO: random ABI call sequences keep the records consistent', () => {
@@ -161,7 +257,7 @@ describe('SEV-TIO: random ABI call sequences keep the records consistent', () =>
         fc.integer({ min: 0, max: PATH.length }),
         fc.array(step, { minLength: 5, maxLength: 25 }),
         async (prefix, steps) => {
-          const w = await sevWorld('sev property');
+          const w = await sevWorld('sev property', { memory: [{ base: RAM, size: 64n << 10n }] });
           for (const s of [...PATH.slice(0, prefix), ...steps]) {
             const before = canonicalHash(w.p);
             const o = await apply(w, s);
@@ -173,7 +269,7 @@ describe('SEV-TIO: random ABI call sequences keep the records consistent', () =>
           }
         },
       ),
-      { numRuns: 20, seed: 0x5e7 },
+      { numRuns: 15, seed: 0x5e7 },
     );
   });
 });

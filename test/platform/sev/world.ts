@@ -11,6 +11,7 @@ import type { PlatformEvent } from '../../../src/platform/events.ts';
 import { fabricAddBar, fabricUpstream } from '../../../src/platform/fabric.ts';
 import { createPlatform, fabricViews } from '../../../src/platform/platform.ts';
 import { createSevState, type SevPlatform } from '../../../src/platform/sev/state.ts';
+import type { PlatformHwConfig } from '../../../src/platform/state.ts';
 import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
 import { requesterConfig } from '../../../src/spdm/config.ts';
 import type { RequesterTransport } from '../../../src/wire/transport.ts';
@@ -24,11 +25,12 @@ export const ASID2 = 6;
 /** The guest's BDF for the TDI (00:03.0). */
 export const GUEST_BDF = 0x18;
 
-export async function sevWorld(seed = 'sev flavour') {
+/** `hw`: the platform's hardware configuration (a small memory keeps hashing cheap). */
+export async function sevWorld(seed = 'sev flavour', hw: PlatformHwConfig = {}) {
   const random = seededRandom(seed);
   const dev = await createTdispDevice({ profile: nic, enumerate: true, random });
   const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
-  const p: SevPlatform = createPlatform(createSevState());
+  const p: SevPlatform = createPlatform(createSevState(), hw);
   // The device's DMA goes through the platform's fabric; its events are kept.
   const events: PlatformEvent[] = [];
   const views = fabricViews(
