@@ -24,7 +24,7 @@ import type { SeptEntry } from '../sept.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAdd, tsmMemBlock, tsmMemRemove } from '../tsm/private-memory.ts';
 import {
-  teeRangeOf,
+  inTeeRange,
   tsmMmioBlock,
   tsmMmioMap,
   tsmMmioUnmap,
@@ -105,7 +105,7 @@ export function rmpUpdate(
     }
     const tdi = [...(p.tsm.vms.get(g.vm)?.tdis ?? [])]
       .map((rid) => p.tsm.tdis.get(rid))
-      .find((t) => t !== undefined && teeRangeOf(t, hpfn));
+      .find((t) => t !== undefined && inTeeRange(t, hpfn));
     if (!tdi) {
       const detail = `page ${hex(a.spa)} is in no TEE range of a TDI bound to ${g.vm}`;
       return out(failure('RMPUPDATE_FAIL_INPUT', detail));

@@ -37,7 +37,7 @@ import {
 } from '../../../src/platform/sev/host-abi.ts';
 import type { SevPlatform } from '../../../src/platform/sev/state.ts';
 import { DEFAULT_MEMORY } from '../../../src/platform/state.ts';
-import { teeRangeOf } from '../../../src/platform/tsm/private-mmio.ts';
+import { inTeeRange } from '../../../src/platform/tsm/private-mmio.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
 import { type SevWorld, sevWorld } from './world.ts';
 
@@ -241,7 +241,7 @@ export function checkConsistent(p: SevPlatform): void {
       // The secure EPT never maps what the report does not list, nor for another VM.
       const t = p.tsm.tdis.get(e.target.rid);
       assert.equal(t?.vm, vm, `MMIO gfn 0x${gfn.toString(16)} of a TDI bound to ${vm}`);
-      assert.ok(t && teeRangeOf(t, k), `MMIO page 0x${k.toString(16)} in a TEE range`);
+      assert.ok(t && inTeeRange(t, k), `MMIO page 0x${k.toString(16)} in a TEE range`);
       assert.equal(t.mmio.get(gfn), k);
     }
   }
