@@ -14,7 +14,9 @@
  *   (START_INTERFACE_REQUEST; sev-dev-tsm.c tdi_run, called when the host relays the
  *   guest's first MMIO_VALIDATE or SDTE_WRITE); TIO_TDI_UNBIND (FORCE); TIO_TDI_REPORT;
  *   TIO_TDI_STATUS; TIO_TDI_RECLAIM;
- * - TIO_ASID_FENCE_STATUS, TIO_ASID_FENCE_CLEAR.
+ * - TIO_ASID_FENCE_STATUS, TIO_ASID_FENCE_CLEAR;
+ * - TIO_GUEST_REQUEST: the host relays a guest's TIO_MSG_* (guest-abi.ts);
+ * - RMPUPDATE (rmp.ts): the host gives a guest RAM or BAR pages and takes them back.
  *
  * Each call answers with its real SEV_RET_* status; a refused call changes nothing. Calls
  * that talk to the device take the host's DOE carrier (spdm-request.ts).

@@ -1,8 +1,8 @@
 /**
  * platform/sev: the SEV-TIO-like flavour of the TSM (AMD SEV-TIO Firmware Interface
  * Specification #58271; SYSTEM.md section 3 "TSM firmware"): its records (state.ts), its
- * status codes (status.ts), the host ABI (host-abi.ts) and the guest ABI (guest-abi.ts) as
- * separate modules, the ASID fence the fabric asks about (fence.ts), and the flavour object
+ * status codes (status.ts), the host ABI (host-abi.ts, with RMPUPDATE in rmp.ts) and the
+ * guest ABI (guest-abi.ts) as separate modules, the ASID fence the fabric asks about (fence.ts), and the flavour object
  * a world selects by name.
  */
 
