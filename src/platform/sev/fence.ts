@@ -8,8 +8,13 @@
  * bits 3:2; drivers/crypto/ccp/sev-dev-tio.c). Linux's unbind path reads the status and
  * clears the fence after TIO_TDI_RECLAIM (sev-dev-tsm.c tdi_unbind).
  *
- * The fabric asks `asidFenced(vm)` and routes a guest's MMIO through `fencedMmio`.
+ * The fabric asks `asidFenced(vm)`; `sevFabricViews` hands it the TSM's view of running
+ * TDIs with the fence applied, so a fenced guest's T=1 MMIO is refused as the fabric refuses
+ * any (reads all ones, writes dropped; reason 'tdi-not-run' until the fabric has a reason of
+ * its own for a fence) and its TDIs' T=1 DMA stops; `fencedMmio` states the rule alone.
  */
+import type { FabricViews } from '../fabric.ts';
+import { fabricViews } from '../platform.ts';
 import type { VmId } from '../tsm/state.ts';
 import { tsmDmaBlock } from '../tsm/trusted-dma.ts';
 import type { SevPlatform, SevState } from './state.ts';
@@ -81,4 +86,19 @@ export function fenceStatusWord(sev: SevState, asid: number): number {
   const dma = fenced ? TIO_FENCE_DMA_STATUS_ERROR_FENCED : TIO_FENCE_DMA_STATUS_NOT_FENCED;
   const mmio = fenced ? TIO_FENCE_MMIO_STATUS_FENCED : TIO_FENCE_MMIO_STATUS_NOT_FENCED;
   return dma | (mmio << TIO_FENCE_MMIO_STATUS_SHIFT);
+}
+
+/**
+ * The fabric's views of a SEV-TIO platform: a TDI of a guest whose ASID is fenced does not
+ * count as running, so the fabric refuses its T=1 traffic both ways.
+ */
+export function sevFabricViews(p: SevPlatform, linkSecure: FabricViews['linkSecure']): FabricViews {
+  const base = fabricViews(p, linkSecure);
+  return {
+    ...base,
+    tdiRunning: (rid) => {
+      const vm = p.tsm.tdis.get(rid)?.vm;
+      return base.tdiRunning(rid) && (vm === undefined || !asidFenced(p, vm));
+    },
+  };
 }

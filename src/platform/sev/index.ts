@@ -37,7 +37,7 @@ import {
 } from './host-abi.ts';
 import { createSevState, type SevPlatform, type SevState } from './state.ts';
 
-export { asidFenced, fencedMmio } from './fence.ts';
+export { asidFenced, fencedMmio, sevFabricViews } from './fence.ts';
 export type { SevPlatform, SevState } from './state.ts';
 
 /** One call of the flavour's ABI, callable by its real name. */

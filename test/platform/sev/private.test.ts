@@ -8,7 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { guestMmioRead, hostMmioRead, privateMmioOwner } from '../../../src/platform/fabric.ts';
+import {
+  guestMmioRead,
+  guestMmioWrite,
+  hostMmioRead,
+  privateMmioOwner,
+} from '../../../src/platform/fabric.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
 import { ownerOf } from '../../../src/platform/memory.ts';
 import { asidFenced, fencedMmio } from '../../../src/platform/sev/fence.ts';
@@ -232,6 +237,13 @@ describe('SEV-TIO: the ASID fence', () => {
       kind: 'read',
       data: Uint8Array.of(0xff, 0xff),
     });
+    // Through the fabric: the same read now completes with all ones, a write is dropped.
+    const fencedRead = guestMmioRead(p.hw, w.bus, w.views, vm, GPA_MMIO, 4);
+    assert.notEqual(fencedRead.result.status, 'SC');
+    assert.deepEqual(fencedRead.result.data, Uint8Array.of(0xff, 0xff, 0xff, 0xff));
+    const data = Uint8Array.of(1, 2, 3, 4);
+    const fencedWrite = guestMmioWrite(p.hw, w.bus, w.views, vm, GPA_MMIO, data);
+    assert.notEqual(fencedWrite.result.status, 'SC', 'the write is dropped');
     assert.equal(p.tsm.tdis.get(w.rid)?.dma, 'blocked', 'the fence stops trusted DMA');
     assert.equal(ok(tioAsidFenceStatus(p, env, { dev: fn0, asid: ASID })).status, 0b1101);
     await refused(p, 'SDTE_WRITE_INVALID_TDI', () =>
@@ -241,6 +253,7 @@ describe('SEV-TIO: the ASID fence', () => {
     ok(tioAsidFenceClear(p, env, { dev: fn0, gctx: GCTX }));
     assert.equal(asidFenced(p, vm), false);
     assert.equal(fencedMmio(p, vm, 'read', 4), undefined);
+    assert.equal(guestMmioRead(p.hw, w.bus, w.views, vm, GPA_MMIO, 4).result.status, 'SC');
     // The guest turns its DMA on again.
     ok(tioMsgSdteWriteReq(p, env, { ...g, sdte: SDTE }));
     assert.equal(p.tsm.tdis.get(w.rid)?.dma, 'accepted');

@@ -9,7 +9,8 @@ import { nic } from '../../../src/device/profiles/index.ts';
 import type { AbiOutcome } from '../../../src/platform/abi.ts';
 import type { PlatformEvent } from '../../../src/platform/events.ts';
 import { fabricAddBar, fabricUpstream } from '../../../src/platform/fabric.ts';
-import { createPlatform, fabricViews } from '../../../src/platform/platform.ts';
+import { createPlatform } from '../../../src/platform/platform.ts';
+import { sevFabricViews } from '../../../src/platform/sev/fence.ts';
 import { createSevState, type SevPlatform } from '../../../src/platform/sev/state.ts';
 import type { PlatformHwConfig } from '../../../src/platform/state.ts';
 import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
@@ -33,7 +34,7 @@ export async function sevWorld(seed = 'sev flavour', hw: PlatformHwConfig = {}) 
   const p: SevPlatform = createPlatform(createSevState(), hw);
   // The device's DMA goes through the platform's fabric; its events are kept.
   const events: PlatformEvent[] = [];
-  const views = fabricViews(
+  const views = sevFabricViews(
     p,
     (rid, streamId) =>
       rid >>> 8 === dev.host.busNumber() && dev.device.streamState(streamId) === 'Secure',
