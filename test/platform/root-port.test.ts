@@ -23,7 +23,7 @@ const IFV = [9, 10];
 
 function refused(rp: RootPortState, o: { result: { ok: boolean } }, before: string, error: string) {
   assert.equal(o.result.ok, false);
-  assert.equal((o.result as { error: string }).error, error);
+  assert.equal((o.result as unknown as { error: string }).error, error);
   assert.equal(canonicalHash(rp), before);
 }
 
