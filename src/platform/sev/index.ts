@@ -1,0 +1,86 @@
+/**
+ * platform/sev: the SEV-TIO-like flavour of the TSM (AMD SEV-TIO Firmware Interface
+ * Specification #58271; SYSTEM.md section 3 "TSM firmware"): its records (state.ts), its
+ * status codes (status.ts), the host ABI (host-abi.ts, with RMPUPDATE in rmp.ts) and the
+ * guest ABI (guest-abi.ts) as separate modules, the ASID fence the fabric asks about (fence.ts), and the flavour object
+ * a world selects by name.
+ */
+
+import type { RequesterTransport } from '../../wire/transport.ts';
+import type { AbiOutcome } from '../abi.ts';
+import type { TsmEnv } from '../tsm/link.ts';
+import {
+  pvalidate,
+  tioMsgMmioValidateReq,
+  tioMsgSdteWriteReq,
+  tioMsgTdiInfoReq,
+} from './guest-abi.ts';
+import {
+  rmpUpdate,
+  snpActivate,
+  snpDecommission,
+  snpGctxCreate,
+  snpLaunchFinish,
+  tioAsidFenceClear,
+  tioAsidFenceStatus,
+  tioDevConnect,
+  tioDevCreate,
+  tioDevDisconnect,
+  tioDevReclaim,
+  tioGuestRequest,
+  tioTdiBind,
+  tioTdiCreate,
+  tioTdiReclaim,
+  tioTdiReport,
+  tioTdiStatus,
+  tioTdiUnbind,
+} from './host-abi.ts';
+import { createSevState, type SevPlatform, type SevState } from './state.ts';
+
+export { asidFenced, fencedMmio, sevFabricViews } from './fence.ts';
+export type { SevPlatform, SevState } from './state.ts';
+
+/** One call of the flavour's ABI, callable by its real name. */
+export type SevCall = (
+  p: SevPlatform,
+  env: TsmEnv,
+  args: never,
+  carrier: RequesterTransport,
+) => AbiOutcome<unknown> | Promise<AbiOutcome<unknown>>;
+
+/** The host ABI by real name. */
+export const SEV_HOST_ABI: Readonly<Record<string, SevCall>> = {
+  SNP_GCTX_CREATE: snpGctxCreate,
+  SNP_ACTIVATE: snpActivate,
+  SNP_LAUNCH_FINISH: snpLaunchFinish,
+  SNP_DECOMMISSION: snpDecommission,
+  TIO_DEV_CREATE: tioDevCreate,
+  TIO_DEV_CONNECT: tioDevConnect,
+  TIO_DEV_DISCONNECT: tioDevDisconnect,
+  TIO_DEV_RECLAIM: tioDevReclaim,
+  TIO_TDI_CREATE: tioTdiCreate,
+  TIO_TDI_BIND: tioTdiBind,
+  TIO_TDI_UNBIND: tioTdiUnbind,
+  TIO_TDI_REPORT: tioTdiReport,
+  TIO_TDI_STATUS: tioTdiStatus,
+  TIO_TDI_RECLAIM: tioTdiReclaim,
+  TIO_GUEST_REQUEST: tioGuestRequest,
+  TIO_ASID_FENCE_STATUS: tioAsidFenceStatus,
+  TIO_ASID_FENCE_CLEAR: tioAsidFenceClear,
+  RMPUPDATE: rmpUpdate,
+};
+
+/** The guest ABI (the guest's TIO_MSG_* requests) by real name. */
+export const SEV_GUEST_ABI: Readonly<Record<string, SevCall>> = {
+  TIO_MSG_TDI_INFO_REQ: tioMsgTdiInfoReq,
+  TIO_MSG_SDTE_WRITE_REQ: tioMsgSdteWriteReq,
+  TIO_MSG_MMIO_VALIDATE_REQ: tioMsgMmioValidateReq,
+  PVALIDATE: pvalidate,
+};
+
+export const sevFlavour = {
+  name: 'sev' as const,
+  create: (): SevState => createSevState(),
+  host: SEV_HOST_ABI,
+  guest: SEV_GUEST_ABI,
+};
