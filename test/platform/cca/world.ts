@@ -1,0 +1,98 @@
+/**
+ * The world the CCA-like flavour's tests run in: teeio's NIC (function 0's DSM and its TDIs)
+ * enumerated, a TSM environment trusting the device's root, the core's and the RMM's
+ * records, and the Host's DOE mailbox as carrier; plus the steps every test repeats, made
+ * only of RMI and RSI calls.
+ */
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { seededRandom } from '../../../src/crypto/random.ts';
+import { nic } from '../../../src/device/profiles/index.ts';
+import type { AbiOutcome } from '../../../src/platform/abi.ts';
+import { CCA_GUEST_ABI } from '../../../src/platform/cca/guest-abi.ts';
+import { CCA_HOST_ABI, type CcaPlatform } from '../../../src/platform/cca/host-abi.ts';
+import { createCcaState } from '../../../src/platform/cca/state.ts';
+import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
+import { createTsmState } from '../../../src/platform/tsm/state.ts';
+import { requesterConfig } from '../../../src/spdm/config.ts';
+import { decodeCertChain } from '../../../src/wire/spdm/cert-chain.ts';
+import { canonicalHash } from '../../../src/world/hash.ts';
+import { createTdispDevice } from '../../../src/world/tdisp-device.ts';
+
+export const H = CCA_HOST_ABI;
+export const G = CCA_GUEST_ABI;
+
+export async function world(seed = 'cca') {
+  const random = seededRandom(seed);
+  const dev = await createTdispDevice({ profile: nic, enumerate: true, random });
+  const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
+  const p: CcaPlatform = { tsm: createTsmState(), vendor: createCcaState() };
+  const carrier = dev.doeTransport();
+  const pdev = dev.device.requesterId(0);
+  const tdi = dev.tdis()[0];
+  return { dev, env, p, carrier, pdev, tdi, rd: 'realm1', vdevId: 0x10n };
+}
+
+export type World = Awaited<ReturnType<typeof world>>;
+
+/** Asserts the call succeeded and returns its value. */
+export async function ok<T>(o: AbiOutcome<T> | Promise<AbiOutcome<T>>): Promise<T> {
+  const r = await o;
+  assert.equal(r.status, r.events.at(-1)?.status);
+  assert.ok(r.ok, `${r.events.at(-1)?.call}: ${r.status} ${r.detail ?? ''}`);
+  return r.value as T;
+}
+
+/** Asserts a refusal with `status` that left every record (core and RMM) as it was. */
+export async function refused(
+  p: CcaPlatform,
+  status: string,
+  call: () => AbiOutcome<unknown> | Promise<AbiOutcome<unknown>>,
+): Promise<AbiOutcome<unknown>> {
+  const before = canonicalHash(p);
+  const r = await call();
+  assert.equal(r.ok, false, `expected ${status}, got ${r.status}`);
+  assert.equal(r.status, status, r.detail);
+  assert.equal(r.events.at(-1)?.ok, false);
+  assert.equal(canonicalHash(p), before, `${status}: records changed`);
+  return r;
+}
+
+/** RMI_PDEV_CREATE through PDEV_READY: chain, key from the Host's cached chain, session. */
+export async function pdevReady(w: World): Promise<void> {
+  const { p, env, carrier, pdev } = w;
+  await ok(H.RMI_PDEV_CREATE(p, env, { pdev }));
+  const c = await ok(H.RMI_PDEV_COMMUNICATE(p, env, { pdev }, carrier));
+  assert.equal(c.state, 'PDEV_NEEDS_KEY');
+  await ok(H.RMI_PDEV_SET_PUBKEY(p, env, { pdev, key: leafKeyOf(c.cache) }));
+  assert.equal((await ok(H.RMI_PDEV_COMMUNICATE(p, env, { pdev }, carrier))).state, 'PDEV_READY');
+}
+
+/** The Host's reading of the leaf public key from the chain it cached (SHA-384 RootHash). */
+export function leafKeyOf(chain: Uint8Array | undefined): Uint8Array {
+  assert.ok(chain);
+  const certs = decodeCertChain(chain, 48).certificates;
+  const leaf = new X509Certificate(Buffer.from(certs[certs.length - 1]));
+  return new Uint8Array(leaf.publicKey.export({ type: 'spki', format: 'der' }));
+}
+
+/** A Realm, a VDEV of the NIC's first TDI in VDEV_UNLOCKED. */
+export async function vdevUnlocked(w: World): Promise<void> {
+  const { p, env, carrier, pdev, tdi, rd, vdevId } = w;
+  await ok(H.RMI_REALM_CREATE(p, env, { rd }));
+  await ok(H.RMI_VDEV_CREATE(p, env, { rd, pdev, tdi: tdi.requesterId, vdevId }));
+  const ref = { rd, pdev, vdev: tdi.requesterId };
+  assert.equal((await ok(H.RMI_VDEV_COMMUNICATE(p, env, ref, carrier))).state, 'VDEV_UNLOCKED');
+}
+
+/** The VDEV locked and its report fetched; returns the report bytes the Host cached. */
+export async function vdevLockedReported(w: World): Promise<Uint8Array> {
+  const { p, env, carrier, pdev, tdi, rd } = w;
+  const ref = { rd, pdev, vdev: tdi.requesterId };
+  await ok(H.RMI_VDEV_LOCK(p, env, ref));
+  assert.equal((await ok(H.RMI_VDEV_COMMUNICATE(p, env, ref, carrier))).state, 'VDEV_LOCKED');
+  await ok(H.RMI_VDEV_GET_INTERFACE_REPORT(p, env, ref));
+  const r = await ok(H.RMI_VDEV_COMMUNICATE(p, env, ref, carrier));
+  assert.ok(r.cache);
+  return r.cache;
+}
