@@ -22,6 +22,7 @@ import { tsmConnect, tsmDeviceCreate, tsmDeviceDestroy, tsmDisconnect } from '..
 import { deviceFailure } from '../tsm/device-failure.ts';
 import { dropLink, linkRequester, type TsmEnv } from '../tsm/link.ts';
 import type { TsmState } from '../tsm/state.ts';
+import { forgetLostLink, sessionLost } from './link-lost.ts';
 import { RMI_STATUS_OF, rmi } from './outcome.ts';
 import { type CcaState, numVdevs, type Pdev } from './state.ts';
 import type { PdevState, RmiHash } from './status.ts';
@@ -125,6 +126,7 @@ export async function rmiPdevCommunicate(
       return done('PDEV_READY');
     }
     case 'PDEV_STOPPING': {
+      if (sessionLost(p.tsm, env, a.pdev)) forgetLostLink(p.tsm, env, a.pdev);
       const phase = p.tsm.devices.get(a.pdev)?.phase;
       const r =
         phase === 'connected' ? await tsmDisconnect(p.tsm, env, a.pdev, carrier) : undefined;

@@ -33,6 +33,7 @@ import {
   tsmTdiState,
   tsmTdiStop,
 } from '../tsm/tdi.ts';
+import { forgetLostLink, sessionLost } from './link-lost.ts';
 import { RMI_STATUS_OF, rmi } from './outcome.ts';
 import { releaseTdi } from './release.ts';
 import type { CcaPlatform } from './rmi-pdev.ts';
@@ -123,11 +124,15 @@ function initiate(
   const l = lookup(p, a);
   if (!('v' in l)) return rmi(call, vdevArgs(a), l.status, undefined, l.why);
   const v = l.v;
-  const why = !from.includes(v.state)
-    ? `VDEV is ${v.state}, needs ${from.join(' or ')}`
-    : v.comm !== 'DEV_COMM_IDLE'
-      ? `VDEV has a pending ${v.op}`
-      : extra?.(v);
+  const pdevState = p.vendor.pdevs.get(v.pdev)?.state;
+  const why =
+    pdevState !== 'PDEV_READY'
+      ? `PDEV is ${pdevState}`
+      : !from.includes(v.state)
+        ? `VDEV is ${v.state}, needs ${from.join(' or ')}`
+        : v.comm !== 'DEV_COMM_IDLE'
+          ? `VDEV has a pending ${v.op}`
+          : extra?.(v);
   if (why) return rmi(call, vdevArgs(a), 'RMI_ERROR_DEVICE', undefined, why);
   v.op = op;
   v.comm = 'DEV_COMM_PENDING';
@@ -191,6 +196,10 @@ export async function rmiVdevCommunicate(
   if (v.comm !== 'DEV_COMM_PENDING' || !v.op) {
     return rmi(call, args, 'RMI_ERROR_DEVICE', undefined, 'VDEV has no transaction');
   }
+  const d = p.vendor.pdevs.get(v.pdev);
+  if (d?.state !== 'PDEV_READY') {
+    return rmi(call, args, 'RMI_ERROR_DEVICE', undefined, `PDEV is ${d?.state}`);
+  }
   const t = a.vdev;
   let r: TsmResult<unknown>;
   let cache: Uint8Array | undefined;
@@ -228,6 +237,10 @@ export async function rmiVdevCommunicate(
   if (!r.ok) {
     v.state = 'VDEV_ERROR';
     v.dma = 'VDEV_DMA_DISABLED';
+    if (sessionLost(p.tsm, env, v.pdev)) {
+      forgetLostLink(p.tsm, env, v.pdev);
+      d.state = 'PDEV_ERROR';
+    }
     return rmi(call, args, 'RMI_SUCCESS', { state: v.state }, r.detail);
   }
   v.state = next;
@@ -237,7 +250,7 @@ export async function rmiVdevCommunicate(
   }
   if (op === 'VDEV_OP_UNLOCK' || op === 'VDEV_OP_LOCK') v.reportDigest = undefined;
   if (cache) {
-    const alg = p.vendor.pdevs.get(v.pdev)?.hashAlgo === 'RMI_HASH_SHA_512' ? 'sha512' : 'sha256';
+    const alg = d.hashAlgo === 'RMI_HASH_SHA_512' ? 'sha512' : 'sha256';
     v.reportDigest = digest(alg, cache);
     v.attest.reportNonce += 1n;
   }
