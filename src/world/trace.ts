@@ -5,6 +5,7 @@
  * `--json` emits it, and later the viewer and invariants read the same records.
  */
 import type { DsmEvent } from '../device/dsm/events.ts';
+import { type PlatformEvent, platformEventDomain } from '../platform/events.ts';
 import type { SpdmEvent, VerifyTarget } from '../spdm/events.ts';
 import { describeSpdm, type MessageDescription } from '../wire/describe.ts';
 
@@ -41,6 +42,8 @@ export type TraceRecord =
    * it issues T=1 traffic, PCIe 6.x 11.2) did to the hardware, and what the hardware answered.
    */
   | { kind: 'access'; domain: 'host' | 'guest'; action: string; result: string }
+  /** What the platform hardware routed, refused or changed (platform/events.ts). */
+  | { kind: 'platform'; domain: Domain; event: PlatformEvent }
   /** A property the scenario checked. */
   | { kind: 'check'; name: string; ok: boolean; detail: string };
 
@@ -106,6 +109,11 @@ export class Trace {
         this.check(`DSM ${event.protocol} handled without internal error`, false, event.message);
       }
     };
+  }
+
+  /** The platform hardware's events, each in the trust domain that caused it. */
+  platformSink(): (e: PlatformEvent) => void {
+    return (event) => this.add({ kind: 'platform', domain: platformEventDomain(event), event });
   }
 
   get failedChecks(): Extract<TraceRecord, { kind: 'check' }>[] {

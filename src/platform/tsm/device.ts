@@ -6,17 +6,19 @@
  * END_SESSION), which no TDI may outlive.
  */
 import type { RequesterTransport } from '../../wire/transport.ts';
+import type { Platform } from '../platform.ts';
+import { rootPortKeyProg, rootPortKeySetGo, rootPortKeySetStop } from '../root-port.ts';
 import { connectDevice, endSession, programIdeStream, stopIdeStream } from './bind.ts';
 import { deviceFailure } from './device-failure.ts';
-import { IdeKmClient } from './ide-km-client.ts';
+import { IdeKmClient, type ProgrammedKey, streamSlots } from './ide-km-client.ts';
 import { dropLink, linkChannel, linkRequester, type TsmEnv } from './link.ts';
 import { done, ok, refuse, type TsmResult } from './result.ts';
-import type { TsmDevice, TsmState } from './state.ts';
+import type { TsmDevice } from './state.ts';
 
 /** A record for the DSM at requester id `rid` (function 0). */
-export function tsmDeviceCreate(tsm: TsmState, rid: number): TsmResult {
-  if (tsm.devices.has(rid)) return refuse('device-exists', `device ${rid} already has a record`);
-  tsm.devices.set(rid, { rid, phase: 'created' });
+export function tsmDeviceCreate(p: Platform, rid: number): TsmResult {
+  if (p.tsm.devices.has(rid)) return refuse('device-exists', `device ${rid} already has a record`);
+  p.tsm.devices.set(rid, { rid, phase: 'created' });
   return ok;
 }
 
@@ -34,25 +36,31 @@ export interface ConnectInfo {
  * default stream every TDI of the device uses.
  */
 export async function tsmConnect(
-  tsm: TsmState,
+  p: Platform,
   env: TsmEnv,
   rid: number,
   carrier: RequesterTransport,
   streamId = 0,
 ): Promise<TsmResult<ConnectInfo>> {
-  const d = tsm.devices.get(rid);
+  const d = p.tsm.devices.get(rid);
   if (!d) return refuse('no-such-device', `no device record ${rid}`);
   if (d.phase === 'connected') return refuse('device-connected', `device ${rid} is connected`);
   const requester = linkRequester(env, rid, carrier);
   try {
     const c = await connectDevice(requester);
-    await programIdeStream(c, streamId, { random: env.random });
+    const { keys } = await programIdeStream(c, streamId, { random: env.random });
+    programRootPort(p, streamId, keys);
     const link = {
       sessionId: c.session.id,
       chainDigest: c.chain.hash,
       version: c.vca.negotiated.version,
     };
-    tsm.devices.set(rid, { ...d, phase: 'connected', link, stream: { streamId, state: 'secure' } });
+    p.tsm.devices.set(rid, {
+      ...d,
+      phase: 'connected',
+      link,
+      stream: { streamId, state: 'secure' },
+    });
     return done({
       sessionId: link.sessionId,
       chainDigest: link.chainDigest,
@@ -67,9 +75,27 @@ export async function tsmConnect(
   }
 }
 
+/**
+ * The root port's end of the stream gets the same keys: what the device receives on a
+ * sub-stream the root port transmits, and the other way round.
+ */
+function programRootPort(p: Platform, streamId: number, keys: ProgrammedKey[]): void {
+  for (const k of keys) {
+    const slot = { ...k, direction: k.direction === 'RX' ? 'TX' : 'RX' } as const;
+    const r = rootPortKeyProg(p.hw.rootPort, streamId, slot);
+    if (!r.result.ok) throw new Error(`root port KEY_PROG: ${r.result.reason}`);
+    rootPortKeySetGo(p.hw.rootPort, streamId, slot);
+  }
+}
+
+/** K_SET_STOP of every slot of the stream at the root port. */
+function stopRootPort(p: Platform, streamId: number): void {
+  for (const slot of streamSlots(0)) rootPortKeySetStop(p.hw.rootPort, streamId, slot);
+}
+
 /** The connected device, or why not. */
-export function connectedDevice(tsm: TsmState, rid: number): TsmResult<Required<TsmDevice>> {
-  const d = tsm.devices.get(rid);
+export function connectedDevice(p: Platform, rid: number): TsmResult<Required<TsmDevice>> {
+  const d = p.tsm.devices.get(rid);
   if (!d) return refuse('no-such-device', `no device record ${rid}`);
   if (d.phase !== 'connected' || !d.link || !d.stream) {
     return refuse('device-not-connected', `device ${rid} is ${d.phase}`);
@@ -83,15 +109,15 @@ export function connectedDevice(tsm: TsmState, rid: number): TsmResult<Required<
  * the TSM forgets the keys and the session either way.
  */
 export async function tsmDisconnect(
-  tsm: TsmState,
+  p: Platform,
   env: TsmEnv,
   rid: number,
   carrier: RequesterTransport,
 ): Promise<TsmResult> {
-  const c = connectedDevice(tsm, rid);
+  const c = connectedDevice(p, rid);
   if (!c.ok) return c;
   const d = c.value;
-  for (const t of tsm.tdis.values()) {
+  for (const t of p.tsm.tdis.values()) {
     if (t.device === rid && t.vm !== undefined) {
       return refuse('device-has-tdis', `TDI ${t.rid} is bound to ${t.vm}`);
     }
@@ -105,19 +131,20 @@ export async function tsmDisconnect(
     failure = deviceFailure(e, 'disconnect');
   }
   dropLink(env, rid);
-  tsm.devices.set(rid, { rid, phase: 'disconnected' });
+  stopRootPort(p, d.stream.streamId);
+  p.tsm.devices.set(rid, { rid, phase: 'disconnected' });
   return failure ?? ok;
 }
 
 /** Removes the device's record (TDX TDH.SPDM.DELETE, CCA PDEV_DESTROY): no TDI may remain. */
-export function tsmDeviceDestroy(tsm: TsmState, env: TsmEnv, rid: number): TsmResult {
-  const d = tsm.devices.get(rid);
+export function tsmDeviceDestroy(p: Platform, env: TsmEnv, rid: number): TsmResult {
+  const d = p.tsm.devices.get(rid);
   if (!d) return refuse('no-such-device', `no device record ${rid}`);
   if (d.phase === 'connected') return refuse('device-connected', `device ${rid} is connected`);
-  for (const t of tsm.tdis.values()) {
+  for (const t of p.tsm.tdis.values()) {
     if (t.device === rid) return refuse('device-has-tdis', `TDI ${t.rid} still has a record`);
   }
-  tsm.devices.delete(rid);
+  p.tsm.devices.delete(rid);
   dropLink(env, rid);
   return ok;
 }

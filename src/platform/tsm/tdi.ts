@@ -8,26 +8,28 @@
 import type { InterfaceId } from '../../wire/tdisp/header.ts';
 import type { InterfaceReport } from '../../wire/tdisp/report.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
+import type { Platform } from '../platform.ts';
+import { rootPortAssociate, rootPortDissociate } from '../root-port.ts';
 import { lockTdi, startTdi, stopTdi } from './bind.ts';
 import { connectedDevice } from './device.ts';
 import { deviceFailure } from './device-failure.ts';
 import { linkChannel, type TsmEnv } from './link.ts';
 import { done, ok, refuse, type TsmResult } from './result.ts';
-import type { ReportedRange, TdiStateName, TsmState, TsmTdi, VmId } from './state.ts';
+import type { ReportedRange, TdiStateName, TsmTdi, VmId } from './state.ts';
 import { DEFAULT_LOCK_FLAGS, TdispClient } from './tdisp-client.ts';
 
 const PAGE = 4096n;
 const U64 = 1n << 64n;
 
 /** The TDI record, or why not. */
-export function tdiRecord(tsm: TsmState, rid: number): TsmResult<TsmTdi> {
-  const t = tsm.tdis.get(rid);
+export function tdiRecord(p: Platform, rid: number): TsmResult<TsmTdi> {
+  const t = p.tsm.tdis.get(rid);
   return t ? done(t) : refuse('no-such-tdi', `no TDI record ${rid}`);
 }
 
 /** The TDI, which must be bound to `vm`. */
-export function boundTdi(tsm: TsmState, rid: number, vm: VmId): TsmResult<TsmTdi> {
-  const t = tdiRecord(tsm, rid);
+export function boundTdi(p: Platform, rid: number, vm: VmId): TsmResult<TsmTdi> {
+  const t = tdiRecord(p, rid);
   if (!t.ok) return t;
   if (t.value.vm === undefined) return refuse('tdi-not-bound', `TDI ${rid} is not bound`);
   if (t.value.vm !== vm) return refuse('wrong-vm', `TDI ${rid} is bound to ${t.value.vm}`);
@@ -41,12 +43,15 @@ function inState(t: TsmTdi, want: readonly TdiStateName[]): TsmResult {
 }
 
 /** A record for the TDI `interfaceId` of a connected device. */
-export function tsmTdiCreate(tsm: TsmState, device: number, interfaceId: InterfaceId): TsmResult {
-  const d = connectedDevice(tsm, device);
+export function tsmTdiCreate(p: Platform, device: number, interfaceId: InterfaceId): TsmResult {
+  const d = connectedDevice(p, device);
   if (!d.ok) return d;
   const rid = interfaceId.requesterId;
-  if (tsm.tdis.has(rid)) return refuse('tdi-exists', `TDI ${rid} already has a record`);
-  tsm.tdis.set(rid, {
+  if (p.tsm.tdis.has(rid)) return refuse('tdi-exists', `TDI ${rid} already has a record`);
+  // The TDI's traffic rides the device's default stream at the root port (RID association).
+  const a = rootPortAssociate(p.hw.rootPort, rid, d.value.stream.streamId);
+  if (!a.result.ok) return refuse('device-error', `root port: ${a.result.reason}`);
+  p.tsm.tdis.set(rid, {
     rid,
     device,
     interfaceId,
@@ -59,10 +64,10 @@ export function tsmTdiCreate(tsm: TsmState, device: number, interfaceId: Interfa
 }
 
 /** Binds the TDI to `vm` (SEV TDI_BIND, TDX DEVIF.CREATE's TD, CCA VDEV_CREATE's realm). */
-export function tsmTdiBind(tsm: TsmState, rid: number, vm: VmId): TsmResult {
-  const t = tdiRecord(tsm, rid);
+export function tsmTdiBind(p: Platform, rid: number, vm: VmId): TsmResult {
+  const t = tdiRecord(p, rid);
   if (!t.ok) return t;
-  const v = tsm.vms.get(vm);
+  const v = p.tsm.vms.get(vm);
   if (!v) return refuse('no-such-vm', `no VM ${vm}`);
   if (t.value.vm !== undefined) return refuse('tdi-bound', `TDI ${rid} is bound to ${t.value.vm}`);
   const s = inState(t.value, ['CONFIG_UNLOCKED']);
@@ -74,12 +79,12 @@ export function tsmTdiBind(tsm: TsmState, rid: number, vm: VmId): TsmResult {
 
 /** The session channel and TDISP client of the TDI's device. */
 function tdisp(
-  tsm: TsmState,
+  p: Platform,
   env: TsmEnv,
   t: TsmTdi,
   carrier: RequesterTransport,
 ): TsmResult<TdispClient> {
-  const d = connectedDevice(tsm, t.device);
+  const d = connectedDevice(p, t.device);
   if (!d.ok) return d;
   return done(new TdispClient(linkChannel(env, t.device, d.value.link.sessionId, carrier)));
 }
@@ -93,20 +98,20 @@ export interface LockArgs {
 
 /** LOCK_INTERFACE_REQUEST for a bound TDI in CONFIG_UNLOCKED; keeps the START nonce. */
 export async function tsmTdiLock(
-  tsm: TsmState,
+  p: Platform,
   env: TsmEnv,
   rid: number,
   carrier: RequesterTransport,
   a: LockArgs = {},
 ): Promise<TsmResult> {
-  const t = tdiRecord(tsm, rid);
+  const t = tdiRecord(p, rid);
   if (!t.ok) return t;
   if (t.value.vm === undefined) return refuse('tdi-not-bound', `TDI ${rid} is not bound`);
   const s = inState(t.value, ['CONFIG_UNLOCKED']);
   if (!s.ok) return s;
-  const c = tdisp(tsm, env, t.value, carrier);
+  const c = tdisp(p, env, t.value, carrier);
   if (!c.ok) return c;
-  const d = tsm.devices.get(t.value.device);
+  const d = p.tsm.devices.get(t.value.device);
   const reportingOffset = a.reportingOffset ?? 0n;
   try {
     const locked = await lockTdi(c.value, t.value.interfaceId, {
@@ -135,16 +140,16 @@ export function reportedRanges(report: InterfaceReport, reportingOffset: bigint)
 
 /** GET_DEVICE_INTERFACE_REPORT for a TDI in CONFIG_LOCKED or RUN; keeps bytes and ranges. */
 export async function tsmTdiReport(
-  tsm: TsmState,
+  p: Platform,
   env: TsmEnv,
   rid: number,
   carrier: RequesterTransport,
 ): Promise<TsmResult<{ bytes: Uint8Array; report: InterfaceReport }>> {
-  const t = tdiRecord(tsm, rid);
+  const t = tdiRecord(p, rid);
   if (!t.ok) return t;
   const s = inState(t.value, ['CONFIG_LOCKED', 'RUN']);
   if (!s.ok) return s;
-  const c = tdisp(tsm, env, t.value, carrier);
+  const c = tdisp(p, env, t.value, carrier);
   if (!c.ok) return c;
   try {
     const { bytes, report } = await c.value.getReport(t.value.interfaceId);
@@ -157,19 +162,19 @@ export async function tsmTdiReport(
 
 /** START_INTERFACE_REQUEST with LOCK's nonce: CONFIG_LOCKED -> RUN; the report must be known. */
 export async function tsmTdiStart(
-  tsm: TsmState,
+  p: Platform,
   env: TsmEnv,
   rid: number,
   carrier: RequesterTransport,
 ): Promise<TsmResult> {
-  const t = tdiRecord(tsm, rid);
+  const t = tdiRecord(p, rid);
   if (!t.ok) return t;
   const s = inState(t.value, ['CONFIG_LOCKED']);
   if (!s.ok) return s;
   if (!t.value.report || !t.value.nonce) {
     return refuse('no-report', `TDI ${rid}: no interface report fetched since LOCK`);
   }
-  const c = tdisp(tsm, env, t.value, carrier);
+  const c = tdisp(p, env, t.value, carrier);
   if (!c.ok) return c;
   try {
     await startTdi(c.value, t.value.interfaceId, t.value.nonce);
@@ -182,14 +187,14 @@ export async function tsmTdiStart(
 
 /** GET_DEVICE_INTERFACE_STATE; the record follows the answer (a trigger may have hit ERROR). */
 export async function tsmTdiState(
-  tsm: TsmState,
+  p: Platform,
   env: TsmEnv,
   rid: number,
   carrier: RequesterTransport,
 ): Promise<TsmResult<TdiStateName>> {
-  const t = tdiRecord(tsm, rid);
+  const t = tdiRecord(p, rid);
   if (!t.ok) return t;
-  const c = tdisp(tsm, env, t.value, carrier);
+  const c = tdisp(p, env, t.value, carrier);
   if (!c.ok) return c;
   try {
     const s = await c.value.getState(t.value.interfaceId);
@@ -202,14 +207,14 @@ export async function tsmTdiState(
 
 /** STOP_INTERFACE_REQUEST: -> CONFIG_UNLOCKED (the device scrubs); the nonce and report go. */
 export async function tsmTdiStop(
-  tsm: TsmState,
+  p: Platform,
   env: TsmEnv,
   rid: number,
   carrier: RequesterTransport,
 ): Promise<TsmResult> {
-  const t = tdiRecord(tsm, rid);
+  const t = tdiRecord(p, rid);
   if (!t.ok) return t;
-  const c = tdisp(tsm, env, t.value, carrier);
+  const c = tdisp(p, env, t.value, carrier);
   if (!c.ok) return c;
   try {
     await stopTdi(c.value, t.value.interfaceId);
@@ -223,10 +228,11 @@ export async function tsmTdiStop(
 }
 
 /** Removes the record of an unbound TDI (TDX DEVIF.REMOVE's last step, CCA VDEV_DESTROY). */
-export function tsmTdiDestroy(tsm: TsmState, rid: number): TsmResult {
-  const t = tdiRecord(tsm, rid);
+export function tsmTdiDestroy(p: Platform, rid: number): TsmResult {
+  const t = tdiRecord(p, rid);
   if (!t.ok) return t;
   if (t.value.vm !== undefined) return refuse('tdi-bound', `TDI ${rid} is bound to ${t.value.vm}`);
-  tsm.tdis.delete(rid);
+  p.tsm.tdis.delete(rid);
+  rootPortDissociate(p.hw.rootPort, rid);
   return ok;
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seededRandom } from '../../../src/crypto/random.ts';
 import { nic } from '../../../src/device/profiles/index.ts';
+import { createPlatform } from '../../../src/platform/platform.ts';
 import {
   tsmConnect,
   tsmDeviceCreate,
@@ -15,7 +16,7 @@ import {
   tsmDisconnect,
 } from '../../../src/platform/tsm/device.ts';
 import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
-import { createTsmState, tdiRunning } from '../../../src/platform/tsm/state.ts';
+import { tdiRunning } from '../../../src/platform/tsm/state.ts';
 import {
   tsmTdiBind,
   tsmTdiCreate,
@@ -33,62 +34,62 @@ import { canonicalHash } from '../../../src/world/hash.ts';
 import { assignedBars } from '../../../src/world/host-view.ts';
 import { createTdispDevice } from '../../../src/world/tdisp-device.ts';
 
-async function world(seed = 'tsm core') {
+async function world(seed = 'p core') {
   const random = seededRandom(seed);
   const dev = await createTdispDevice({ profile: nic, enumerate: true, random });
   const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
-  const tsm = createTsmState();
+  const p = createPlatform(undefined);
   const carrier = dev.doeTransport();
   const fn0 = dev.device.requesterId(0);
   const tdi = dev.tdis()[0];
-  return { dev, env, tsm, carrier, fn0, tdi };
+  return { dev, env, p, carrier, fn0, tdi };
 }
 
 /** Asserts a refusal with `reason` that left the records as they were. */
 async function refused(
-  tsm: object,
+  p: object,
   reason: string,
   call: () => Promise<{ ok: boolean; reason?: string }> | { ok: boolean; reason?: string },
 ) {
-  const before = canonicalHash(tsm);
+  const before = canonicalHash(p);
   const r = await call();
   assert.equal(r.ok, false);
   assert.equal(r.reason, reason);
-  assert.equal(canonicalHash(tsm), before, `${reason}: records changed`);
+  assert.equal(canonicalHash(p), before, `${reason}: records changed`);
 }
 
 describe('TSM core: a TDI from connect to RUN and back', () => {
   it('connects, binds, locks, reports, starts, stops and disconnects', async () => {
-    const { dev, env, tsm, carrier, fn0, tdi } = await world();
-    await refused(tsm, 'no-such-device', () => tsmConnect(tsm, env, fn0, carrier));
-    assert.equal(tsmDeviceCreate(tsm, fn0).ok, true);
-    await refused(tsm, 'device-exists', () => tsmDeviceCreate(tsm, fn0));
-    await refused(tsm, 'device-not-connected', () => tsmTdiCreate(tsm, fn0, tdi.interfaceId));
+    const { dev, env, p, carrier, fn0, tdi } = await world();
+    await refused(p, 'no-such-device', () => tsmConnect(p, env, fn0, carrier));
+    assert.equal(tsmDeviceCreate(p, fn0).ok, true);
+    await refused(p, 'device-exists', () => tsmDeviceCreate(p, fn0));
+    await refused(p, 'device-not-connected', () => tsmTdiCreate(p, fn0, tdi.interfaceId));
 
-    const c = await tsmConnect(tsm, env, fn0, carrier);
+    const c = await tsmConnect(p, env, fn0, carrier);
     assert.ok(c.ok, JSON.stringify(c));
     assert.equal(c.value.chainDigest.length, 48);
-    assert.equal(tsm.devices.get(fn0)?.stream?.state, 'secure');
-    await refused(tsm, 'device-connected', () => tsmConnect(tsm, env, fn0, carrier));
+    assert.equal(p.tsm.devices.get(fn0)?.stream?.state, 'secure');
+    await refused(p, 'device-connected', () => tsmConnect(p, env, fn0, carrier));
 
-    assert.equal(tsmTdiCreate(tsm, fn0, tdi.interfaceId).ok, true);
-    await refused(tsm, 'tdi-not-bound', () => tsmTdiLock(tsm, env, tdi.requesterId, carrier));
-    await refused(tsm, 'no-such-vm', () => tsmTdiBind(tsm, tdi.requesterId, 'td1'));
-    tsmVmCreate(tsm, 'td1');
-    tsmVmCreate(tsm, 'td2');
-    assert.equal(tsmTdiBind(tsm, tdi.requesterId, 'td1').ok, true);
-    await refused(tsm, 'tdi-bound', () => tsmTdiBind(tsm, tdi.requesterId, 'td2'));
-    await refused(tsm, 'tdi-state', () => tsmTdiReport(tsm, env, tdi.requesterId, carrier));
+    assert.equal(tsmTdiCreate(p, fn0, tdi.interfaceId).ok, true);
+    await refused(p, 'tdi-not-bound', () => tsmTdiLock(p, env, tdi.requesterId, carrier));
+    await refused(p, 'no-such-vm', () => tsmTdiBind(p, tdi.requesterId, 'td1'));
+    tsmVmCreate(p, 'td1');
+    tsmVmCreate(p, 'td2');
+    assert.equal(tsmTdiBind(p, tdi.requesterId, 'td1').ok, true);
+    await refused(p, 'tdi-bound', () => tsmTdiBind(p, tdi.requesterId, 'td2'));
+    await refused(p, 'tdi-state', () => tsmTdiReport(p, env, tdi.requesterId, carrier));
 
-    assert.equal((await tsmTdiLock(tsm, env, tdi.requesterId, carrier)).ok, true);
-    assert.equal(tsm.tdis.get(tdi.requesterId)?.state, 'CONFIG_LOCKED');
-    await refused(tsm, 'no-report', () => tsmTdiStart(tsm, env, tdi.requesterId, carrier));
+    assert.equal((await tsmTdiLock(p, env, tdi.requesterId, carrier)).ok, true);
+    assert.equal(p.tsm.tdis.get(tdi.requesterId)?.state, 'CONFIG_LOCKED');
+    await refused(p, 'no-report', () => tsmTdiStart(p, env, tdi.requesterId, carrier));
 
-    const rep = await tsmTdiReport(tsm, env, tdi.requesterId, carrier);
+    const rep = await tsmTdiReport(p, env, tdi.requesterId, carrier);
     assert.ok(rep.ok);
     // The ranges sit where enumeration put the BARs (reporting offset 0).
     const bars = assignedBars(dev.profile, dev.enumerated ?? new Map(), tdi.fn);
-    const ranges = tsm.tdis.get(tdi.requesterId)?.report?.ranges ?? [];
+    const ranges = p.tsm.tdis.get(tdi.requesterId)?.report?.ranges ?? [];
     assert.ok(ranges.length > 0);
     for (const r of ranges) {
       const bar = bars.find((b) => b.index === r.rangeId);
@@ -96,30 +97,30 @@ describe('TSM core: a TDI from connect to RUN and back', () => {
       assert.ok(r.base >= bar.address && r.base < bar.address + bar.size);
     }
 
-    assert.equal(tdiRunning(tsm, tdi.requesterId), false);
-    assert.equal((await tsmTdiStart(tsm, env, tdi.requesterId, carrier)).ok, true);
-    assert.equal(tdiRunning(tsm, tdi.requesterId), true);
-    const st = await tsmTdiState(tsm, env, tdi.requesterId, carrier);
+    assert.equal(tdiRunning(p.tsm, tdi.requesterId), false);
+    assert.equal((await tsmTdiStart(p, env, tdi.requesterId, carrier)).ok, true);
+    assert.equal(tdiRunning(p.tsm, tdi.requesterId), true);
+    const st = await tsmTdiState(p, env, tdi.requesterId, carrier);
     assert.deepEqual(st, { ok: true, value: 'RUN' });
 
-    await refused(tsm, 'device-has-tdis', () => tsmDisconnect(tsm, env, fn0, carrier));
-    await refused(tsm, 'tdi-bound', () => tsmVmDestroy(tsm, 'td1'));
+    await refused(p, 'device-has-tdis', () => tsmDisconnect(p, env, fn0, carrier));
+    await refused(p, 'tdi-bound', () => tsmVmDestroy(p, 'td1'));
 
-    assert.equal((await tsmTdiStop(tsm, env, tdi.requesterId, carrier)).ok, true);
-    const rec = tsm.tdis.get(tdi.requesterId);
+    assert.equal((await tsmTdiStop(p, env, tdi.requesterId, carrier)).ok, true);
+    const rec = p.tsm.tdis.get(tdi.requesterId);
     assert.equal(rec?.state, 'CONFIG_UNLOCKED');
     assert.equal(rec?.nonce, undefined, 'the START nonce is wiped');
     assert.equal(rec?.report, undefined);
   });
 
   it('a device error is a refusal naming the request, and the record keeps its state', async () => {
-    const { env, tsm, carrier, fn0, tdi } = await world('device error');
-    tsmDeviceCreate(tsm, fn0);
-    assert.ok((await tsmConnect(tsm, env, fn0, carrier)).ok);
-    tsmTdiCreate(tsm, fn0, tdi.interfaceId);
-    tsmVmCreate(tsm, 'td1');
-    tsmTdiBind(tsm, tdi.requesterId, 'td1');
-    assert.ok((await tsmTdiLock(tsm, env, tdi.requesterId, carrier)).ok);
+    const { env, p, carrier, fn0, tdi } = await world('device error');
+    tsmDeviceCreate(p, fn0);
+    assert.ok((await tsmConnect(p, env, fn0, carrier)).ok);
+    tsmTdiCreate(p, fn0, tdi.interfaceId);
+    tsmVmCreate(p, 'td1');
+    tsmTdiBind(p, tdi.requesterId, 'td1');
+    assert.ok((await tsmTdiLock(p, env, tdi.requesterId, carrier)).ok);
     // A host that drops every message it carries.
     const dropping: RequesterTransport = {
       binding: carrier.binding,
@@ -127,25 +128,25 @@ describe('TSM core: a TDI from connect to RUN and back', () => {
         Promise.reject(Object.assign(new Error('dropped'), { name: 'TransportError' })),
       close: async () => undefined,
     };
-    const before = canonicalHash(tsm);
-    const r = await tsmTdiReport(tsm, env, tdi.requesterId, dropping);
+    const before = canonicalHash(p);
+    const r = await tsmTdiReport(p, env, tdi.requesterId, dropping);
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.reason, 'device-error');
     assert.match(!r.ok ? r.detail : '', /GET_DEVICE_INTERFACE_REPORT/);
-    assert.equal(canonicalHash(tsm), before);
+    assert.equal(canonicalHash(p), before);
   });
 
   it('disconnect ends the session; the record can then be destroyed', async () => {
-    const { env, tsm, carrier, fn0, tdi } = await world('disconnect');
-    tsmDeviceCreate(tsm, fn0);
-    assert.ok((await tsmConnect(tsm, env, fn0, carrier)).ok);
-    tsmTdiCreate(tsm, fn0, tdi.interfaceId);
-    await refused(tsm, 'device-connected', () => tsmDeviceDestroy(tsm, env, fn0));
-    assert.ok((await tsmDisconnect(tsm, env, fn0, carrier)).ok);
-    assert.equal(tsm.devices.get(fn0)?.phase, 'disconnected');
-    await refused(tsm, 'device-has-tdis', () => tsmDeviceDestroy(tsm, env, fn0));
-    assert.ok(tsmTdiDestroy(tsm, tdi.requesterId).ok);
-    assert.ok(tsmDeviceDestroy(tsm, env, fn0).ok);
+    const { env, p, carrier, fn0, tdi } = await world('disconnect');
+    tsmDeviceCreate(p, fn0);
+    assert.ok((await tsmConnect(p, env, fn0, carrier)).ok);
+    tsmTdiCreate(p, fn0, tdi.interfaceId);
+    await refused(p, 'device-connected', () => tsmDeviceDestroy(p, env, fn0));
+    assert.ok((await tsmDisconnect(p, env, fn0, carrier)).ok);
+    assert.equal(p.tsm.devices.get(fn0)?.phase, 'disconnected');
+    await refused(p, 'device-has-tdis', () => tsmDeviceDestroy(p, env, fn0));
+    assert.ok(tsmTdiDestroy(p, tdi.requesterId).ok);
+    assert.ok(tsmDeviceDestroy(p, env, fn0).ok);
     assert.equal(env.links.size, 0);
   });
 });

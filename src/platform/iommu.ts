@@ -1,0 +1,116 @@
+/**
+ * The IOMMU (Intel VT-d, AMD-Vi, Arm SMMU): untrusted translation tables the host programs
+ * (iommufd calls these; the Linux IOMMU API names are the operation names), and the trusted
+ * DMA contexts only the TSM programs (iommu-secure.ts: TDX Connect's DMAR, SEV-TIO's sDTE).
+ *
+ * T=0 DMA translates through the domain the requester is attached to; T=1 DMA of a TDI
+ * translates through its VM's secure EPT: CPU and IOMMU share one secure table (SYSTEM.md
+ * open question 8, `secureDmaTable: 'shared-sept'`; a mirrored table is the other answer and
+ * is not written yet). The host can only map shared memory: a private page is refused here
+ * as the firmware refuses it (EPERM), and the fabric re-checks the owner on every access.
+ */
+import type { Rid, VmId } from './ids.ts';
+import type { MemoryState } from './memory.ts';
+import { done, type OpResult, type Outcome, refuse } from './result.ts';
+
+export interface IommuMapping {
+  hpfn: bigint;
+  writable: boolean;
+}
+
+/** A TDI's trusted DMA context: added by the TSM, accepted by the guest, blocked on unbind. */
+export interface SecureDmaContext {
+  vm: VmId;
+  state: 'added' | 'accepted' | 'blocked';
+}
+
+export interface IommuState {
+  /** Host-programmed domains: IOVA page -> host page. */
+  domains: Map<number, Map<bigint, IommuMapping>>;
+  /** Which domain each requester id translates through. */
+  attached: Map<Rid, number>;
+  /** The id the next iommu_domain_alloc returns. */
+  nextDomain: number;
+  /** Trusted DMA contexts by requester id (TSM only, iommu-secure.ts). */
+  secure: Map<Rid, SecureDmaContext>;
+  /** Where T=1 DMA translates: the VM's secure EPT (SYSTEM.md open question 8). */
+  secureDmaTable: 'shared-sept';
+}
+
+export type IommuError = 'ENOENT' | 'EBUSY' | 'EEXIST' | 'EFAULT' | 'EPERM';
+
+type IommuOutcome<T extends object = object> = Outcome<OpResult<T, IommuError>>;
+
+export function createIommu(): IommuState {
+  return {
+    domains: new Map(),
+    attached: new Map(),
+    nextDomain: 1,
+    secure: new Map(),
+    secureDmaTable: 'shared-sept',
+  };
+}
+
+/** iommu_domain_alloc: a new, empty translation domain. */
+export function iommuDomainAlloc(iommu: IommuState): IommuOutcome<{ domain: number }> {
+  const domain = iommu.nextDomain++;
+  iommu.domains.set(domain, new Map());
+  return done({ domain }, { kind: 'iommu', op: 'iommu_domain_alloc', domain });
+}
+
+/** iommu_attach_device: `rid`'s T=0 DMA translates through `domain` (EBUSY: attached elsewhere). */
+export function iommuAttach(iommu: IommuState, rid: Rid, domain: number): IommuOutcome {
+  const op = 'iommu_attach_device';
+  if (!iommu.domains.has(domain)) return refuse(op, 'ENOENT', `no domain ${domain}`);
+  const cur = iommu.attached.get(rid);
+  if (cur !== undefined && cur !== domain) {
+    return refuse(op, 'EBUSY', `requester 0x${rid.toString(16)} is attached to domain ${cur}`);
+  }
+  iommu.attached.set(rid, domain);
+  return done({}, { kind: 'iommu', op, domain, rid });
+}
+
+/**
+ * iommu_map of one page: refuses an IOVA already mapped (EEXIST), a page that is not host
+ * memory (EFAULT) and any page that is not shared (EPERM: the host cannot map private or
+ * firmware memory for DMA).
+ */
+export function iommuMap(
+  iommu: IommuState,
+  mem: MemoryState,
+  domain: number,
+  iovaPfn: bigint,
+  hpfn: bigint,
+  writable: boolean,
+): IommuOutcome {
+  const op = 'iommu_map';
+  const table = iommu.domains.get(domain);
+  if (!table) return refuse(op, 'ENOENT', `no domain ${domain}`);
+  if (table.has(iovaPfn)) {
+    return refuse(op, 'EEXIST', `domain ${domain} iova page 0x${iovaPfn.toString(16)} is mapped`);
+  }
+  const owner = mem.pages.get(hpfn);
+  const page = `page 0x${hpfn.toString(16)}`;
+  if (!owner) return refuse(op, 'EFAULT', `${page} is not host memory`);
+  if (owner.kind !== 'shared') {
+    const whose = owner.kind === 'private' ? `private to ${owner.vm}` : "the firmware's";
+    return refuse(op, 'EPERM', `${page} is ${whose}: the host maps only shared memory`);
+  }
+  table.set(iovaPfn, { hpfn, writable });
+  return done({}, { kind: 'iommu', op, domain, iovaPfn, hpfn, writable });
+}
+
+/** iommu_unmap of one page (ENOENT: no such domain or nothing mapped there). */
+export function iommuUnmap(iommu: IommuState, domain: number, iovaPfn: bigint): IommuOutcome {
+  const op = 'iommu_unmap';
+  const table = iommu.domains.get(domain);
+  if (!table) return refuse(op, 'ENOENT', `no domain ${domain}`);
+  if (!table.delete(iovaPfn)) {
+    return refuse(
+      op,
+      'ENOENT',
+      `domain ${domain} iova page 0x${iovaPfn.toString(16)} is not mapped`,
+    );
+  }
+  return done({}, { kind: 'iommu', op, domain, iovaPfn });
+}

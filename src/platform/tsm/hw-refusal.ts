@@ -1,0 +1,22 @@
+/**
+ * The core's view of a hardware refusal and of a VM's secure EPT: a secure-EPT or memory
+ * refusal becomes 'sept-state' / 'page-owner' with the hardware's own error name kept in
+ * the detail, so a flavour can still answer with the precise code.
+ */
+import type { Platform } from '../platform.ts';
+import type { SeptState } from '../sept.ts';
+import { done, refuse, type TsmResult } from './result.ts';
+import type { VmId } from './state.ts';
+
+/** The VM's secure EPT, or why not. */
+export function vmSept(p: Platform, vm: VmId): TsmResult<SeptState> {
+  if (!p.tsm.vms.has(vm)) return refuse('no-such-vm', `no VM ${vm}`);
+  const s = p.hw.septs.get(vm);
+  return s ? done(s) : refuse('no-such-vm', `VM ${vm} has no secure EPT`);
+}
+
+/** A hardware refusal as a core refusal: `error` (the hardware's name) leads the detail. */
+export function hwRefusal<T>(r: { ok: false; error: string; reason: string }): TsmResult<T> {
+  const reason = r.error.startsWith('TDX_') ? 'sept-state' : 'page-owner';
+  return refuse(reason, `${r.error}: ${r.reason}`);
+}

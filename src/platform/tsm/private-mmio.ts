@@ -1,0 +1,116 @@
+/**
+ * Private MMIO (SYSTEM.md sections 3-5; TDX TDH.MMIO.MAP / BLOCK / UNMAP and
+ * TDG.MMIO.ACCEPT, SEV MMIO_VALIDATE, CCA VDEV_MAP with RSI validation): a page of a TDI's
+ * BAR enters a VM's secure EPT only when the TDI is bound to that VM, is CONFIG_LOCKED or
+ * RUN, and the page lies inside a TEE range of the interface report the TSM fetched (never
+ * an IS_NON_TEE_MEM range). The entry waits for the guest's accept; removal needs block and
+ * a tracked flush, as for memory. The TDI's record lists what is mapped, so unbind can
+ * leave nothing behind.
+ */
+import { PAGE_SHIFT } from '../ids.ts';
+import type { Platform } from '../platform.ts';
+import { type SeptState, septAccept, septAdd, septBlock, septRemove, septTrack } from '../sept.ts';
+import { hwRefusal, vmSept } from './hw-refusal.ts';
+import { ok, refuse, type TsmResult } from './result.ts';
+import type { TsmTdi, VmId } from './state.ts';
+import { boundTdi } from './tdi.ts';
+
+const hex = (v: bigint) => `0x${v.toString(16)}`;
+
+/** The report range that holds host page `hpfn` as TEE memory, if any. */
+export function teeRangeOf(t: TsmTdi, hpfn: bigint): boolean {
+  const page = hpfn << PAGE_SHIFT;
+  return (t.report?.ranges ?? []).some(
+    (r) => !r.nonTee && page >= r.base && page < r.base + BigInt(r.pages) * 4096n,
+  );
+}
+
+/** The VM that maps host page `hpfn` as private MMIO, if any (a page has one owner). */
+export function mmioOwner(p: Platform, hpfn: bigint): VmId | undefined {
+  for (const t of p.tsm.tdis.values()) {
+    for (const h of t.mmio.values()) if (h === hpfn) return t.vm;
+  }
+  return undefined;
+}
+
+/** Maps BAR page `hpfn` of TDI `rid` at `gfn` in `vm`'s secure EPT (pending until accepted). */
+export function tsmMmioMap(
+  p: Platform,
+  vm: VmId,
+  rid: number,
+  gfn: bigint,
+  hpfn: bigint,
+): TsmResult {
+  const t = boundTdi(p, rid, vm);
+  if (!t.ok) return t;
+  if (t.value.state !== 'CONFIG_LOCKED' && t.value.state !== 'RUN') {
+    return refuse('tdi-state', `TDI ${rid} is ${t.value.state}, needs CONFIG_LOCKED or RUN`);
+  }
+  if (!t.value.report) return refuse('no-report', `TDI ${rid}: no interface report fetched`);
+  if (!teeRangeOf(t.value, hpfn)) {
+    return refuse('not-in-report', `page ${hex(hpfn)} is in no TEE range of TDI ${rid}'s report`);
+  }
+  const owner = mmioOwner(p, hpfn);
+  if (owner !== undefined) return refuse('page-mapped', `page ${hex(hpfn)} is mapped in ${owner}`);
+  const s = vmSept(p, vm);
+  if (!s.ok) return s;
+  const r = septAdd(s.value, gfn, { kind: 'mmio', hpfn, rid });
+  if (!r.result.ok) return hwRefusal(r.result);
+  t.value.mmio.set(gfn, hpfn);
+  return ok;
+}
+
+/** The secure EPT of `vm`, which must map private MMIO at `gfn`, or why not. */
+function mmioSept(p: Platform, vm: VmId, gfn: bigint): TsmResult<SeptState> {
+  const s = vmSept(p, vm);
+  if (!s.ok) return s;
+  const e = s.value.entries.get(gfn);
+  if (e?.target.kind !== 'mmio') {
+    return refuse('page-not-mapped', `${vm} gfn ${hex(gfn)} maps no private MMIO`);
+  }
+  return s;
+}
+
+/** The guest accepts a pending private MMIO page. */
+export function tsmMmioAccept(p: Platform, vm: VmId, gfn: bigint): TsmResult {
+  const m = mmioSept(p, vm, gfn);
+  if (!m.ok) return m;
+  const r = septAccept(m.value, gfn);
+  return r.result.ok ? ok : hwRefusal(r.result);
+}
+
+/** Blocks a private MMIO page (no new translations). */
+export function tsmMmioBlock(p: Platform, vm: VmId, gfn: bigint): TsmResult {
+  const m = mmioSept(p, vm, gfn);
+  if (!m.ok) return m;
+  const r = septBlock(m.value, gfn);
+  return r.result.ok ? ok : hwRefusal(r.result);
+}
+
+/** A TLB tracking epoch for `vm` (TDH.MEM.TRACK). */
+export function tsmTrack(p: Platform, vm: VmId): TsmResult {
+  const s = vmSept(p, vm);
+  if (!s.ok) return s;
+  septTrack(s.value);
+  return ok;
+}
+
+/**
+ * Removes a blocked, tracked private MMIO page; 'destroy' leaves the entry removed (CCA).
+ * The TDI's record forgets the page either way.
+ */
+export function tsmMmioUnmap(
+  p: Platform,
+  vm: VmId,
+  gfn: bigint,
+  mode: 'delete' | 'destroy' = 'delete',
+): TsmResult {
+  const m = mmioSept(p, vm, gfn);
+  if (!m.ok) return m;
+  const sept = m.value;
+  const e = sept.entries.get(gfn);
+  const r = septRemove(sept, gfn, mode);
+  if (!r.result.ok) return hwRefusal(r.result);
+  if (e?.target.kind === 'mmio') p.tsm.tdis.get(e.target.rid)?.mmio.delete(gfn);
+  return ok;
+}
