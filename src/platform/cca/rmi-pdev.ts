@@ -18,20 +18,17 @@
 import { createPublicKey } from 'node:crypto';
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
+import type { Platform } from '../platform.ts';
 import { tsmConnect, tsmDeviceCreate, tsmDeviceDestroy, tsmDisconnect } from '../tsm/device.ts';
 import { deviceFailure } from '../tsm/device-failure.ts';
 import { dropLink, linkRequester, type TsmEnv } from '../tsm/link.ts';
-import type { TsmState } from '../tsm/state.ts';
 import { forgetLostLink, sessionLost } from './link-lost.ts';
 import { RMI_STATUS_OF, rmi } from './outcome.ts';
 import { type CcaState, numVdevs, type Pdev } from './state.ts';
 import type { PdevState, RmiHash } from './status.ts';
 
-/** What the RMI commands of this flavour act on. */
-export interface CcaPlatform {
-  tsm: TsmState;
-  vendor: CcaState;
-}
+/** What the RMI and RSI commands of this flavour act on. */
+export type CcaPlatform = Platform<CcaState>;
 
 export interface PdevCreateArgs {
   /** Requester id of function 0. */
@@ -54,7 +51,7 @@ export function rmiPdevCreate(p: CcaPlatform, _env: TsmEnv, a: PdevCreateArgs): 
   if (!(ridBase <= a.pdev && a.pdev < ridTop)) {
     return rmi(call, args, 'RMI_ERROR_INPUT', undefined, 'function 0 outside [rid_base, rid_top)');
   }
-  const r = tsmDeviceCreate(p.tsm, a.pdev);
+  const r = tsmDeviceCreate(p, a.pdev);
   if (!r.ok) return rmi(call, args, RMI_STATUS_OF[r.reason], undefined, r.detail);
   p.vendor.pdevs.set(a.pdev, {
     pdevId: a.pdev,
@@ -112,7 +109,7 @@ export async function rmiPdevCommunicate(
       }
     }
     case 'PDEV_HAS_KEY': {
-      const c = await tsmConnect(p.tsm, env, a.pdev, carrier);
+      const c = await tsmConnect(p, env, a.pdev, carrier);
       if (!c.ok) return done('PDEV_ERROR', undefined, c.detail);
       const why = !sameBytes(c.value.chainDigest, d.certDigest)
         ? 'the session used another certificate chain'
@@ -120,16 +117,15 @@ export async function rmiPdevCommunicate(
           ? 'KEY_EXCHANGE_RSP does not verify with the key the Host set'
           : undefined;
       if (why) {
-        await tsmDisconnect(p.tsm, env, a.pdev, carrier);
+        await tsmDisconnect(p, env, a.pdev, carrier);
         return done('PDEV_ERROR', undefined, why);
       }
       return done('PDEV_READY');
     }
     case 'PDEV_STOPPING': {
-      if (sessionLost(p.tsm, env, a.pdev)) forgetLostLink(p.tsm, env, a.pdev);
+      if (sessionLost(p, env, a.pdev)) forgetLostLink(p, env, a.pdev);
       const phase = p.tsm.devices.get(a.pdev)?.phase;
-      const r =
-        phase === 'connected' ? await tsmDisconnect(p.tsm, env, a.pdev, carrier) : undefined;
+      const r = phase === 'connected' ? await tsmDisconnect(p, env, a.pdev, carrier) : undefined;
       if (!r) dropLink(env, a.pdev);
       // A device that does not answer the stop is stopped all the same (RMI_DEV_COMM_ERROR).
       return done('PDEV_STOPPED', undefined, r && !r.ok ? r.detail : undefined);
@@ -207,7 +203,7 @@ export function rmiPdevDestroy(p: CcaPlatform, env: TsmEnv, a: { pdev: number })
   }
   const n = numVdevs(p.vendor, a.pdev);
   if (n !== 0) return rmi(call, a, 'RMI_ERROR_DEVICE', undefined, `PDEV has ${n} VDEVs`);
-  const r = tsmDeviceDestroy(p.tsm, env, a.pdev);
+  const r = tsmDeviceDestroy(p, env, a.pdev);
   if (!r.ok) return rmi(call, a, RMI_STATUS_OF[r.reason], undefined, r.detail);
   p.vendor.pdevs.delete(a.pdev);
   return rmi(call, a, 'RMI_SUCCESS');

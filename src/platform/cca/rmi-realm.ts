@@ -12,20 +12,20 @@ import { RMI_STATUS_OF, rmi } from './outcome.ts';
 import type { CcaPlatform } from './rmi-pdev.ts';
 
 export function rmiRealmCreate(p: CcaPlatform, _env: TsmEnv, a: { rd: VmId }): AbiOutcome {
-  const r = tsmVmCreate(p.tsm, a.rd);
+  const r = tsmVmCreate(p, a.rd);
   if (!r.ok) return rmi('RMI_REALM_CREATE', a, RMI_STATUS_OF[r.reason], undefined, r.detail);
   p.vendor.realms.set(a.rd, { ipas: new Map() });
   return rmi('RMI_REALM_CREATE', a, 'RMI_SUCCESS');
 }
 
 export function rmiRealmActivate(p: CcaPlatform, _env: TsmEnv, a: { rd: VmId }): AbiOutcome {
-  const r = tsmVmFinalize(p.tsm, a.rd);
+  const r = tsmVmFinalize(p, a.rd);
   const status = r.ok ? 'RMI_SUCCESS' : RMI_STATUS_OF[r.reason];
   return rmi('RMI_REALM_ACTIVATE', a, status, undefined, r.ok ? undefined : r.detail);
 }
 
 export function rmiRealmDestroy(p: CcaPlatform, _env: TsmEnv, a: { rd: VmId }): AbiOutcome {
-  const r = tsmVmDestroy(p.tsm, a.rd);
+  const r = tsmVmDestroy(p, a.rd);
   if (!r.ok) {
     const status = r.reason === 'tdi-bound' ? 'RMI_ERROR_REALM' : RMI_STATUS_OF[r.reason];
     return rmi('RMI_REALM_DESTROY', a, status, undefined, r.detail);

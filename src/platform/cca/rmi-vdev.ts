@@ -35,10 +35,11 @@ import {
 } from '../tsm/tdi.ts';
 import { forgetLostLink, sessionLost } from './link-lost.ts';
 import { RMI_STATUS_OF, rmi } from './outcome.ts';
-import { releaseTdi } from './release.ts';
 import type { CcaPlatform } from './rmi-pdev.ts';
 import { type Vdev, type VdevOp, vdevOfRealm } from './state.ts';
 import type { RmiStatus, VdevState } from './status.ts';
+import { vdevDmaOff } from './vdev-dma.ts';
+import { vdevRelease } from './vdev-release.ts';
 
 export interface VdevCreateArgs {
   rd: VmId;
@@ -67,11 +68,11 @@ export function rmiVdevCreate(p: CcaPlatform, _env: TsmEnv, a: VdevCreateArgs): 
     return fail('RMI_ERROR_INPUT', `tdi_id ${a.tdi} is outside the PDEV's requester ids`);
   }
   const interfaceId = { requesterId: a.tdi, segment: a.segment ?? 0, segmentValid: false };
-  const c = tsmTdiCreate(p.tsm, a.pdev, interfaceId);
+  const c = tsmTdiCreate(p, a.pdev, interfaceId);
   if (!c.ok) return fail(RMI_STATUS_OF[c.reason], c.detail);
-  const b = tsmTdiBind(p.tsm, a.tdi, a.rd);
+  const b = tsmTdiBind(p, a.tdi, a.rd);
   if (!b.ok) {
-    tsmTdiDestroy(p.tsm, a.tdi);
+    tsmTdiDestroy(p, a.tdi);
     return fail(RMI_STATUS_OF[b.reason], b.detail);
   }
   p.vendor.vdevs.set(a.tdi, {
@@ -163,7 +164,7 @@ export function rmiVdevUnlock(p: CcaPlatform, _env: TsmEnv, a: VdevRef): AbiOutc
     return n > 0 ? `${n} device memory pages of the VDEV are mapped` : undefined;
   });
   const v = p.vendor.vdevs.get(a.vdev);
-  if (out.ok && v) v.dma = 'VDEV_DMA_DISABLED';
+  if (out.ok && v) vdevDmaOff(p, v);
   return out;
 }
 
@@ -207,21 +208,21 @@ export async function rmiVdevCommunicate(
   switch (v.op) {
     case 'VDEV_OP_UNLOCK': {
       // From VDEV_NEW the device interface may be in any state: stop it unless unlocked.
-      const s = v.state === 'VDEV_NEW' ? await tsmTdiState(p.tsm, env, t, carrier) : undefined;
-      r = s?.ok && s.value === 'CONFIG_UNLOCKED' ? s : await tsmTdiStop(p.tsm, env, t, carrier);
+      const s = v.state === 'VDEV_NEW' ? await tsmTdiState(p, env, t, carrier) : undefined;
+      r = s?.ok && s.value === 'CONFIG_UNLOCKED' ? s : await tsmTdiStop(p, env, t, carrier);
       next = 'VDEV_UNLOCKED';
       break;
     }
     case 'VDEV_OP_LOCK':
-      r = await tsmTdiLock(p.tsm, env, t, carrier);
+      r = await tsmTdiLock(p, env, t, carrier);
       next = 'VDEV_LOCKED';
       break;
     case 'VDEV_OP_START':
-      r = await tsmTdiStart(p.tsm, env, t, carrier);
+      r = await tsmTdiStart(p, env, t, carrier);
       next = 'VDEV_STARTED';
       break;
     case 'VDEV_OP_GET_REPORT': {
-      const rep = await tsmTdiReport(p.tsm, env, t, carrier);
+      const rep = await tsmTdiReport(p, env, t, carrier);
       r = rep;
       if (rep.ok) cache = rep.value.bytes;
       break;
@@ -236,9 +237,9 @@ export async function rmiVdevCommunicate(
   v.comm = 'DEV_COMM_IDLE';
   if (!r.ok) {
     v.state = 'VDEV_ERROR';
-    v.dma = 'VDEV_DMA_DISABLED';
-    if (sessionLost(p.tsm, env, v.pdev)) {
-      forgetLostLink(p.tsm, env, v.pdev);
+    vdevDmaOff(p, v);
+    if (sessionLost(p, env, v.pdev)) {
+      forgetLostLink(p, env, v.pdev);
       d.state = 'PDEV_ERROR';
     }
     return rmi(call, args, 'RMI_SUCCESS', { state: v.state }, r.detail);
@@ -282,7 +283,7 @@ export function rmiVdevDestroy(p: CcaPlatform, _env: TsmEnv, a: VdevRef): AbiOut
       ? `${n} device memory pages of the VDEV are mapped`
       : undefined;
   if (why) return rmi(call, args, 'RMI_ERROR_DEVICE', undefined, why);
-  const r = releaseTdi(p.tsm, a.vdev);
+  const r = vdevRelease(p, v);
   if (!r.ok) return rmi(call, args, RMI_STATUS_OF[r.reason], undefined, r.detail);
   p.vendor.vdevs.delete(a.vdev);
   return rmi(call, args, 'RMI_SUCCESS');

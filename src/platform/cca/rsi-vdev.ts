@@ -13,10 +13,11 @@
 import type { AbiOutcome } from '../abi.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import type { VmId } from '../tsm/state.ts';
-import { rsi } from './outcome.ts';
+import { rsi, rsiStatusOf } from './outcome.ts';
 import type { CcaPlatform } from './rmi-pdev.ts';
 import { type AttestInfo, type Vdev, vdevOfRealm } from './state.ts';
 import type { RmiHash, RsiStatus, VdevState } from './status.ts';
+import { vdevDmaOff, vdevDmaOn } from './vdev-dma.ts';
 
 /** The calling Realm (CurrentRealm()) and the device it names. */
 export interface RsiVdevArgs {
@@ -99,7 +100,8 @@ export function rsiVdevDmaEnable(p: CcaPlatform, _env: TsmEnv, a: RsiDmaEnableAr
   if (v.state !== 'VDEV_STARTED') {
     return rsi(call, args, 'RSI_ERROR_DEVICE', undefined, `VDEV is ${v.state}`);
   }
-  v.dma = 'VDEV_DMA_ENABLED';
+  const on = vdevDmaOn(p, _env, v);
+  if (!on.ok) return rsi(call, args, rsiStatusOf(on.reason), undefined, on.detail);
   return rsi(call, args, 'RSI_SUCCESS');
 }
 
@@ -107,6 +109,6 @@ export function rsiVdevDmaDisable(p: CcaPlatform, _env: TsmEnv, a: RsiVdevArgs):
   const call = 'RSI_VDEV_DMA_DISABLE';
   const l = resolve(p, a);
   if (!('v' in l)) return rsi(call, traceArgs(a), l.status, undefined, l.why);
-  l.v.dma = 'VDEV_DMA_DISABLED';
+  vdevDmaOff(p, l.v);
   return rsi(call, traceArgs(a), 'RSI_SUCCESS');
 }

@@ -12,8 +12,10 @@ import type { AbiOutcome } from '../../../src/platform/abi.ts';
 import { CCA_GUEST_ABI } from '../../../src/platform/cca/guest-abi.ts';
 import { CCA_HOST_ABI, type CcaPlatform } from '../../../src/platform/cca/host-abi.ts';
 import { createCcaState } from '../../../src/platform/cca/state.ts';
+import type { PlatformEvent } from '../../../src/platform/events.ts';
+import { fabricUpstream } from '../../../src/platform/fabric.ts';
+import { createPlatform, fabricViews } from '../../../src/platform/platform.ts';
 import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
-import { createTsmState } from '../../../src/platform/tsm/state.ts';
 import { requesterConfig } from '../../../src/spdm/config.ts';
 import { decodeCertChain } from '../../../src/wire/spdm/cert-chain.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
@@ -26,11 +28,18 @@ export async function world(seed = 'cca') {
   const random = seededRandom(seed);
   const dev = await createTdispDevice({ profile: nic, enumerate: true, random });
   const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
-  const p: CcaPlatform = { tsm: createTsmState(), vendor: createCcaState() };
+  const p: CcaPlatform = createPlatform(createCcaState());
+  const events: PlatformEvent[] = [];
+  const views = fabricViews(
+    p,
+    (rid, streamId) =>
+      rid >>> 8 === dev.host.busNumber() && dev.device.streamState(streamId) === 'Secure',
+  );
+  dev.device.attachUpstream(fabricUpstream(p.hw, views, (e) => events.push(e)));
   const carrier = dev.doeTransport();
   const pdev = dev.device.requesterId(0);
   const tdi = dev.tdis()[0];
-  return { dev, env, p, carrier, pdev, tdi, rd: 'realm1', vdevId: 0x10n };
+  return { dev, env, p, carrier, pdev, tdi, views, events, rd: 'realm1', vdevId: 0x10n };
 }
 
 export type World = Awaited<ReturnType<typeof world>>;
