@@ -20,3 +20,12 @@ export interface BenchRatio {
   denominator: string;
   target?: number;
 }
+
+/** A figure a bench file measures itself (memory, counts), printed after the cases. */
+export interface BenchFigure {
+  name: string;
+  value: number;
+  unit: string;
+  /** At most this. */
+  target?: number;
+}

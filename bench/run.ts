@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import type { BenchCase, BenchRatio } from './harness.ts';
+import type { BenchCase, BenchFigure, BenchRatio } from './harness.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = process.argv[2];
@@ -26,14 +26,20 @@ interface Row {
 const rows: Row[] = [];
 const allCases: BenchCase[] = [];
 const ratios: BenchRatio[] = [];
+const figureSources: Array<() => Promise<BenchFigure[]>> = [];
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => !filter || f.includes(filter))
   .sort();
 
 for (const f of files) {
-  const mod = (await import(join(here, f))) as { cases: BenchCase[]; ratios?: BenchRatio[] };
+  const mod = (await import(join(here, f))) as {
+    cases: BenchCase[];
+    ratios?: BenchRatio[];
+    figures?: () => Promise<BenchFigure[]>;
+  };
   ratios.push(...(mod.ratios ?? []));
+  if (mod.figures) figureSources.push(mod.figures);
   allCases.push(...mod.cases);
   for (const c of mod.cases) {
     await c.before?.();
@@ -132,9 +138,23 @@ for (const q of ratios) {
 }
 if (ratioRows.length) console.table(ratioRows);
 
+const figureRows = [];
+for (const source of figureSources) {
+  for (const f of await source()) {
+    figureRows.push({
+      figure: f.name,
+      value: Number(f.value.toPrecision(4)),
+      unit: f.unit,
+      target: f.target ?? null,
+      ok: f.target === undefined ? null : f.value <= f.target,
+    });
+  }
+}
+if (figureRows.length) console.table(figureRows);
+
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(
   join(here, 'results', 'latest.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, timeMs: time, rows, ratios: ratioRows }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, timeMs: time, rows, ratios: ratioRows, figures: figureRows }, null, 2)}\n`,
 );
 console.log(`wrote ${join('bench', 'results', 'latest.json')}`);

@@ -24,7 +24,7 @@ import { pciDeviceHardware } from '../device/dsm/pci-hardware.ts';
 import type { BarView } from '../device/events.ts';
 import { walkExtCapabilities } from '../device/pci/config-space.ts';
 import { createDevice, type PciDevice } from '../device/pci/device.ts';
-import { enumerateDevice } from '../device/pci/enumerate.ts';
+import { enumerateDevice, type MmioWindow } from '../device/pci/enumerate.ts';
 import { type HostPort, hostPort, internalPort } from '../device/pci/ports.ts';
 import type { DeviceProfile } from '../device/pci/profile.ts';
 import { PCI_EXT_CAP_ID_DOE } from '../device/pci/regs.ts';
@@ -71,7 +71,7 @@ export interface TdispDeviceOptions {
    * Program BARs, Memory Space / Bus Master Enable and SR-IOV the way platform firmware
    * would before anyone talks to the device (default false: the host does it).
    */
-  enumerate?: boolean;
+  enumerate?: boolean | MmioWindow;
   /** Trace of every SPDM connection (the DOE mailbox and every socket connection). */
   onSpdmEvent?: SpdmEventSink;
   onDsmEvent?: (e: DsmEvent) => void;
@@ -194,7 +194,9 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
   const profile = o.profile ?? nic;
   const random = o.random ?? defaultRandom;
   const device = createDevice(profile, { bus: o.bus });
-  const enumerated = o.enumerate ? enumerateDevice(device) : undefined;
+  const enumerated = o.enumerate
+    ? enumerateDevice(device, o.enumerate === true ? undefined : o.enumerate)
+    : undefined;
   const inside = internalPort(device);
   const dsm = new Dsm(pciDeviceHardware(inside), {
     ...o.dsm,

@@ -28,18 +28,29 @@ function allocator(start: bigint) {
   };
 }
 
+/** Where the bridge above the device forwards memory: BARs are placed from these bases up. */
+export interface MmioWindow {
+  mmio32: bigint;
+  mmio64: bigint;
+}
+
+export const DEFAULT_MMIO_WINDOW: MmioWindow = { mmio32: 0xe000_0000n, mmio64: 0x40_0000_0000n };
+
 /**
  * Enumerates the device as platform firmware would, through config writes only: every PF
- * memory BAR (small ones from 0xE000_0000, 64-bit ones of 256 MiB and more from
- * 0x40_0000_0000), Memory Space and Bus Master Enable, then SR-IOV with TotalVFs VFs, their
- * VF BARs, VF Memory Space Enable and each VF's Bus Master Enable.
+ * memory BAR (small ones from the window's 32-bit base, 64-bit ones of 256 MiB and more
+ * from its 64-bit base), Memory Space and Bus Master Enable, then SR-IOV with TotalVFs VFs,
+ * their VF BARs, VF Memory Space Enable and each VF's Bus Master Enable.
  * @returns the bus address of every memory BAR, keyed `${fn}:${barIndex}` (VFs by their own
  *   routing id). Throws nothing itself; config writes go to the device model.
  */
-export function enumerateDevice(device: PciDevice): Map<string, bigint> {
+export function enumerateDevice(
+  device: PciDevice,
+  window: MmioWindow = DEFAULT_MMIO_WINDOW,
+): Map<string, bigint> {
   const out = new Map<string, bigint>();
-  const alloc = allocator(0xe000_0000n);
-  const alloc64 = allocator(0x40_0000_0000n);
+  const alloc = allocator(window.mmio32);
+  const alloc64 = allocator(window.mmio64);
   const writeBar = (fn: number, reg: number, addr: bigint, is64: boolean) => {
     device.configWrite(fn, reg, 4, Number(addr & 0xffff_fff0n));
     if (is64) device.configWrite(fn, reg + 4, 4, Number(addr >> 32n));

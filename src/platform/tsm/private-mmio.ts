@@ -17,20 +17,12 @@ import { boundTdi } from './tdi.ts';
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
-/** The report range that holds host page `hpfn` as TEE memory, if any. */
-export function teeRangeOf(t: TsmTdi, hpfn: bigint): boolean {
+/** Host page `hpfn` lies in a TEE range (not IS_NON_TEE_MEM) of the TDI's report. */
+export function inTeeRange(t: TsmTdi, hpfn: bigint): boolean {
   const page = hpfn << PAGE_SHIFT;
   return (t.report?.ranges ?? []).some(
     (r) => !r.nonTee && page >= r.base && page < r.base + BigInt(r.pages) * 4096n,
   );
-}
-
-/** The VM that maps host page `hpfn` as private MMIO, if any (a page has one owner). */
-export function mmioOwner(p: Platform, hpfn: bigint): VmId | undefined {
-  for (const t of p.tsm.tdis.values()) {
-    for (const h of t.mmio.values()) if (h === hpfn) return t.vm;
-  }
-  return undefined;
 }
 
 /** Maps BAR page `hpfn` of TDI `rid` at `gfn` in `vm`'s secure EPT (pending until accepted). */
@@ -47,16 +39,17 @@ export function tsmMmioMap(
     return refuse('tdi-state', `TDI ${rid} is ${t.value.state}, needs CONFIG_LOCKED or RUN`);
   }
   if (!t.value.report) return refuse('no-report', `TDI ${rid}: no interface report fetched`);
-  if (!teeRangeOf(t.value, hpfn)) {
+  if (!inTeeRange(t.value, hpfn)) {
     return refuse('not-in-report', `page ${hex(hpfn)} is in no TEE range of TDI ${rid}'s report`);
   }
-  const owner = mmioOwner(p, hpfn);
-  if (owner !== undefined) return refuse('page-mapped', `page ${hex(hpfn)} is mapped in ${owner}`);
+  const owner = p.tsm.mmioPages.get(Number(hpfn));
+  if (owner) return refuse('page-mapped', `page ${hex(hpfn)} is mapped in ${owner.vm}`);
   const s = vmSept(p, vm);
   if (!s.ok) return s;
   const r = septAdd(s.value, gfn, { kind: 'mmio', hpfn, rid });
   if (!r.result.ok) return hwRefusal(r.result);
   t.value.mmio.set(gfn, hpfn);
+  p.tsm.mmioPages.set(Number(hpfn), { vm, rid, gfn });
   return ok;
 }
 
@@ -111,6 +104,9 @@ export function tsmMmioUnmap(
   const e = sept.entries.get(gfn);
   const r = septRemove(sept, gfn, mode);
   if (!r.result.ok) return hwRefusal(r.result);
-  if (e?.target.kind === 'mmio') p.tsm.tdis.get(e.target.rid)?.mmio.delete(gfn);
+  if (e?.target.kind === 'mmio') {
+    p.tsm.tdis.get(e.target.rid)?.mmio.delete(gfn);
+    p.tsm.mmioPages.delete(Number(e.target.hpfn));
+  }
   return ok;
 }

@@ -45,6 +45,7 @@ export function tsmTdiRelease(
     septTrack(sept);
     for (const gfn of t.mmio.keys()) septRemove(sept, gfn, mode);
   }
+  for (const hpfn of t.mmio.values()) p.tsm.mmioPages.delete(Number(hpfn));
   t.mmio.clear();
   const ctx = p.hw.iommu.secure.get(rid);
   if (ctx) {

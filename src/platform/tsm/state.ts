@@ -87,14 +87,27 @@ export interface TsmVm {
   tdis: Set<number>;
 }
 
+/** Who maps a BAR page as private MMIO (a page has one owner). */
+export interface MmioPageOwner {
+  vm: VmId;
+  rid: number;
+  gfn: bigint;
+}
+
 export interface TsmState {
   devices: Map<number, TsmDevice>;
   tdis: Map<number, TsmTdi>;
   vms: Map<VmId, TsmVm>;
+  /**
+   * Every private MMIO page by host page frame: one lookup, however many TDIs are bound.
+   * Keyed by the frame as a number: V8 hashes BigInt keys poorly (a lookup among 16 Ki
+   * BigInt keys costs about 1 us, a number key about 0.1 us).
+   */
+  mmioPages: Map<number, MmioPageOwner>;
 }
 
 export function createTsmState(): TsmState {
-  return { devices: new Map(), tdis: new Map(), vms: new Map() };
+  return { devices: new Map(), tdis: new Map(), vms: new Map(), mmioPages: new Map() };
 }
 
 /** The fabric's question to the TSM: may this requester id issue T=1 DMA now? */
