@@ -17,6 +17,7 @@ import {
   rmiPdevStop,
 } from './rmi-pdev.ts';
 import { rmiRealmActivate, rmiRealmCreate, rmiRealmDestroy } from './rmi-realm.ts';
+import { rmiVdevMap, rmiVdevUnmap } from './rmi-rtt.ts';
 import {
   rmiVdevCommunicate,
   rmiVdevCreate,
@@ -34,6 +35,7 @@ export type {
   PdevCreateArgs,
   PdevSetPubkeyArgs,
 } from './rmi-pdev.ts';
+export type { VdevMapArgs, VdevUnmapArgs } from './rmi-rtt.ts';
 export type { VdevCommunicated, VdevCreateArgs, VdevRef } from './rmi-vdev.ts';
 
 /** One RMI command; `args` is the command's own argument record. */
@@ -63,4 +65,6 @@ export const CCA_HOST_ABI = {
   RMI_VDEV_GET_INTERFACE_REPORT: rmiVdevGetInterfaceReport,
   RMI_VDEV_GET_STATE: rmiVdevGetState,
   RMI_VDEV_DESTROY: rmiVdevDestroy,
+  RMI_VDEV_MAP: rmiVdevMap,
+  RMI_VDEV_UNMAP: rmiVdevUnmap,
 } as const satisfies Record<string, CcaHostCall>;

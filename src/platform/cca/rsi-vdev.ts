@@ -38,7 +38,10 @@ export interface RsiVdevInfo extends AttestInfo {
 }
 
 /** The Realm's own VDEV, or the refusal (a dead Realm runs no more RSI commands). */
-function resolve(p: CcaPlatform, a: RsiVdevArgs): { v: Vdev } | { status: RsiStatus; why: string } {
+export function resolveVdev(
+  p: CcaPlatform,
+  a: RsiVdevArgs,
+): { v: Vdev } | { status: RsiStatus; why: string } {
   const r = p.vendor.realms.get(a.realm);
   if (!r) return { status: 'RSI_ERROR_STATE', why: `no Realm ${a.realm}` };
   if (r.dead) return { status: 'RSI_ERROR_STATE', why: `Realm ${a.realm} took a fatal abort` };
@@ -56,7 +59,7 @@ export function rsiVdevGetInfo(
   a: RsiVdevArgs,
 ): AbiOutcome<RsiVdevInfo> {
   const call = 'RSI_VDEV_GET_INFO';
-  const l = resolve(p, a);
+  const l = resolveVdev(p, a);
   if (!('v' in l)) return rsi(call, traceArgs(a), l.status, undefined, l.why);
   const v = l.v;
   const d = p.vendor.pdevs.get(v.pdev);
@@ -91,7 +94,7 @@ export function rsiVdevDmaEnable(p: CcaPlatform, _env: TsmEnv, a: RsiDmaEnableAr
     meas_nonce: a.measNonce,
     report_nonce: a.reportNonce,
   };
-  const l = resolve(p, a);
+  const l = resolveVdev(p, a);
   if (!('v' in l)) return rsi(call, args, l.status, undefined, l.why);
   const v = l.v;
   if (!attestInfoEqual(a, v)) {
@@ -107,7 +110,7 @@ export function rsiVdevDmaEnable(p: CcaPlatform, _env: TsmEnv, a: RsiDmaEnableAr
 
 export function rsiVdevDmaDisable(p: CcaPlatform, _env: TsmEnv, a: RsiVdevArgs): AbiOutcome {
   const call = 'RSI_VDEV_DMA_DISABLE';
-  const l = resolve(p, a);
+  const l = resolveVdev(p, a);
   if (!('v' in l)) return rsi(call, traceArgs(a), l.status, undefined, l.why);
   vdevDmaOff(p, l.v);
   return rsi(call, traceArgs(a), 'RSI_SUCCESS');

@@ -13,12 +13,13 @@ import { CCA_GUEST_ABI } from '../../../src/platform/cca/guest-abi.ts';
 import { CCA_HOST_ABI, type CcaPlatform } from '../../../src/platform/cca/host-abi.ts';
 import { createCcaState } from '../../../src/platform/cca/state.ts';
 import type { PlatformEvent } from '../../../src/platform/events.ts';
-import { fabricUpstream } from '../../../src/platform/fabric.ts';
+import { type Bus, fabricAddBar, fabricUpstream } from '../../../src/platform/fabric.ts';
 import { createPlatform, fabricViews } from '../../../src/platform/platform.ts';
 import { createTsmEnv } from '../../../src/platform/tsm/link.ts';
 import { requesterConfig } from '../../../src/spdm/config.ts';
 import { decodeCertChain } from '../../../src/wire/spdm/cert-chain.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
+import { assignedBars } from '../../../src/world/host-view.ts';
 import { createTdispDevice } from '../../../src/world/tdisp-device.ts';
 
 export const H = CCA_HOST_ABI;
@@ -104,4 +105,27 @@ export async function vdevLockedReported(w: World): Promise<Uint8Array> {
   const r = await ok(H.RMI_VDEV_COMMUNICATE(p, env, ref, carrier));
   assert.ok(r.cache);
   return r.cache;
+}
+
+/** Routes every memory BAR of `w`'s TDI in the fabric (what host enumeration will do). */
+export function routeBars(w: World): Bus {
+  for (const b of assignedBars(w.dev.profile, w.dev.enumerated ?? new Map(), w.tdi.fn)) {
+    const r = fabricAddBar(w.p.hw.fabric, {
+      rid: w.tdi.requesterId,
+      fn: w.tdi.fn,
+      bar: b.index,
+      base: b.address,
+      size: b.size,
+    });
+    assert.ok(r.result.ok);
+  }
+  return new Map([[w.dev.host.busNumber(), w.dev.host]]);
+}
+
+/** The first page of a TEE range (not MSI-X) of the report the core fetched. */
+export function teePage(w: World): bigint {
+  const ranges = w.p.tsm.tdis.get(w.tdi.requesterId)?.report?.ranges ?? [];
+  const r = ranges.find((x) => !x.nonTee && !x.msixTable && !x.msixPba);
+  assert.ok(r, 'the report has a TEE range');
+  return r.base;
 }
