@@ -208,8 +208,9 @@ export async function rmiVdevCommunicate(
   switch (v.op) {
     case 'VDEV_OP_UNLOCK': {
       // From VDEV_NEW the device interface may be in any state: stop it unless unlocked.
+      // A failed state query ends the transaction there (the session may be gone with it).
       const s = v.state === 'VDEV_NEW' ? await tsmTdiState(p, env, t, carrier) : undefined;
-      r = s?.ok && s.value === 'CONFIG_UNLOCKED' ? s : await tsmTdiStop(p, env, t, carrier);
+      r = s && (!s.ok || s.value === 'CONFIG_UNLOCKED') ? s : await tsmTdiStop(p, env, t, carrier);
       next = 'VDEV_UNLOCKED';
       break;
     }

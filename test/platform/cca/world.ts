@@ -29,7 +29,10 @@ export async function world(seed = 'cca') {
   const random = seededRandom(seed);
   const dev = await createTdispDevice({ profile: nic, enumerate: true, random });
   const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
-  const p: CcaPlatform = createPlatform(createCcaState());
+  // A small memory: the tests hash the whole platform after each refusal.
+  const p: CcaPlatform = createPlatform(createCcaState(), {
+    memory: [{ base: 0x1_0000_0000n, size: 1n << 20n }],
+  });
   const events: PlatformEvent[] = [];
   const views = fabricViews(
     p,
