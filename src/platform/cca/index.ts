@@ -1,0 +1,19 @@
+/**
+ * platform/cca: the CCA-like flavour of the TSM (Arm RMM 1.1 realm device assignment): the
+ * RMM's PDEV / VDEV records beside the core's, its host ABI (RMI) and its guest ABI (RSI).
+ */
+import { CCA_GUEST_ABI } from './guest-abi.ts';
+import { CCA_HOST_ABI } from './host-abi.ts';
+import { FLAVOUR } from './outcome.ts';
+import { type CcaState, createCcaState } from './state.ts';
+
+export { CCA_GUEST_ABI, type CcaGuestCall } from './guest-abi.ts';
+export { CCA_HOST_ABI, type CcaHostCall, type CcaPlatform } from './host-abi.ts';
+export type { CcaState } from './state.ts';
+
+export const ccaFlavour = {
+  name: FLAVOUR,
+  create: (): CcaState => createCcaState(),
+  host: CCA_HOST_ABI,
+  guest: CCA_GUEST_ABI,
+} as const;
