@@ -56,11 +56,11 @@ export class IdeKmAckError extends Error {
   }
 }
 
-/** A response that does not answer the request it was sent for. */
+/** A response that does not answer the request it was sent for, or a session that is gone. */
 export class TsmProtocolError extends Error {
   override readonly name = 'TsmProtocolError';
   constructor(
-    readonly protocol: 'IDE_KM' | 'TDISP' | 'PCI-SIG',
+    readonly protocol: 'IDE_KM' | 'TDISP' | 'PCI-SIG' | 'SPDM',
     /** The request it answered (IDE_KM object or TDISP message name). */
     readonly request: string,
     readonly detail: string,

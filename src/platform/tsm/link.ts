@@ -15,6 +15,7 @@ import type { RandomSource } from '../../crypto/random.ts';
 import type { RequesterConfig } from '../../spdm/config.ts';
 import { SpdmRequester } from '../../spdm/requester/index.ts';
 import type { RequesterTransport, TransportMessage } from '../../wire/transport.ts';
+import { TsmProtocolError } from './errors.ts';
 import type { SecuredChannel } from './pci-sig.ts';
 
 /** A transport whose far end is whatever the host lends for the current call. */
@@ -67,7 +68,9 @@ export function linkRequester(
 
 /**
  * The secured channel for a connected device's IDE_KM and TDISP messages.
- * @throws Error when the device's session is gone (a caller bug: the core checks the phase).
+ * @throws TsmProtocolError when the session is gone: the requester drops a session whose
+ *   record may not have reached the device (a carrier that lost a message), so the device
+ *   is unreachable until it is connected again; callers turn this into 'device-error'.
  */
 export function linkChannel(
   env: TsmEnv,
@@ -77,7 +80,9 @@ export function linkChannel(
 ): SecuredChannel {
   const requester = linkRequester(env, device, carrier);
   const session = requester.sessions.find((s) => s.id === sessionId);
-  if (!session) throw new Error(`no SPDM session 0x${sessionId.toString(16)} to device`);
+  if (!session) {
+    throw new TsmProtocolError('SPDM', 'session', `session 0x${sessionId.toString(16)} is lost`);
+  }
   return { requester, session };
 }
 

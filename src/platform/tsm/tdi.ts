@@ -86,7 +86,11 @@ function tdisp(
 ): TsmResult<TdispClient> {
   const d = connectedDevice(p, t.device);
   if (!d.ok) return d;
-  return done(new TdispClient(linkChannel(env, t.device, d.value.link.sessionId, carrier)));
+  try {
+    return done(new TdispClient(linkChannel(env, t.device, d.value.link.sessionId, carrier)));
+  } catch (e) {
+    return deviceFailure(e, 'TDISP');
+  }
 }
 
 export interface LockArgs {

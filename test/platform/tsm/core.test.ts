@@ -150,3 +150,28 @@ describe('TSM core: a TDI from connect to RUN and back', () => {
     assert.equal(env.links.size, 0);
   });
 });
+
+describe('TSM core: a carrier that loses a message', () => {
+  it('a lost session is a device-error refusal, never a crash', async () => {
+    const { env, p, carrier, fn0, tdi } = await world('lost session');
+    tsmDeviceCreate(p, fn0);
+    assert.ok((await tsmConnect(p, env, fn0, carrier)).ok);
+    tsmTdiCreate(p, fn0, tdi.interfaceId);
+    tsmVmCreate(p, 'td1');
+    tsmTdiBind(p, tdi.requesterId, 'td1');
+    const dropping: RequesterTransport = {
+      binding: carrier.binding,
+      exchange: () =>
+        Promise.reject(Object.assign(new Error('dropped'), { name: 'TransportError' })),
+      close: async () => undefined,
+    };
+    // The requester ends the session whose record may not have arrived.
+    assert.equal((await tsmTdiLock(p, env, tdi.requesterId, dropping)).ok, false);
+    const again = await tsmTdiLock(p, env, tdi.requesterId, carrier);
+    assert.equal(again.ok, false);
+    assert.equal(!again.ok && again.reason, 'device-error');
+    assert.match(!again.ok ? again.detail : '', /session .* is lost/);
+    const d = await tsmDisconnect(p, env, fn0, carrier);
+    assert.equal(d.ok, false, 'a TDI is still bound');
+  });
+});
