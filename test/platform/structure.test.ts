@@ -2,6 +2,11 @@
  * The trusted DMA contexts are the TSM's (platform/iommu-secure.ts): outside platform/ no
  * module may import them, host/ least of all (DESIGN.md: a host that reaches into the TSM's
  * state is a bug), and the platform's index does not re-export them.
+ *
+ * And the trust boundaries of issue 9: the untrusted host reaches the platform only through
+ * a flavour's host ABI and the hardware a host really programs (its IOMMU tables, the shared
+ * EPT, CPU accesses through the fabric); the guest only through a flavour's guest ABI. The
+ * TSM core, the secure EPT, memory ownership and the flavours' records are private.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -20,6 +25,32 @@ function secureImportViolations(files: SourceFile[]): string[] {
       if (!spec.startsWith('.')) continue;
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(f.path), spec));
       if (target === SECURE) out.push(`${f.path} imports ${spec}`);
+    }
+  }
+  return out;
+}
+
+/** What each untrusted folder may import of src/platform/ (everything else is private). */
+const PLATFORM_ENTRIES: Record<string, readonly RegExp[]> = {
+  host: [
+    /^src\/platform\/[a-z]+\/host-abi\.ts$/,
+    /^src\/platform\/(abi|ids|iommu|shared-ept|fabric)\.ts$/,
+  ],
+  guest: [/^src\/platform\/[a-z]+\/guest-abi\.ts$/, /^src\/platform\/(abi|ids)\.ts$/],
+};
+
+/** One line per import from host/ or guest/ into a platform module its row does not list. */
+function boundaryViolations(files: SourceFile[]): string[] {
+  const out: string[] = [];
+  for (const f of files) {
+    const allowed = PLATFORM_ENTRIES[f.path.split('/')[1]];
+    if (!allowed) continue;
+    for (const spec of importsOf(f.text)) {
+      if (!spec.startsWith('.')) continue;
+      const target = path.posix.normalize(path.posix.join(path.posix.dirname(f.path), spec));
+      if (target.startsWith('src/platform/') && !allowed.some((r) => r.test(target))) {
+        out.push(`${f.path} imports ${spec}`);
+      }
     }
   }
   return out;
@@ -61,6 +92,40 @@ describe('platform/iommu-secure stays with the TSM', () => {
       'src/host/iommufd/vdevice.ts imports ../../platform/iommu-secure.ts',
       'src/platform/index.ts imports ./iommu-secure.ts',
       'src/world/x.ts imports ../platform/iommu-secure.ts',
+    ]);
+  });
+});
+
+describe('host/ and guest/ reach the platform only through its ABIs', () => {
+  it('no host or guest module imports a platform-private module', () => {
+    assert.deepEqual(boundaryViolations(sources()), []);
+  });
+
+  it("the check refuses the TSM core, the secure EPT and the other side's ABI", () => {
+    const bad: SourceFile[] = [
+      {
+        path: 'src/host/vfio/bind.ts',
+        text: "import { tsmTdiLock } from '../../platform/tsm/tdi.ts';",
+      },
+      { path: 'src/host/kvm/mmu.ts', text: "import { septAdd } from '../../platform/sept.ts';" },
+      {
+        path: 'src/guest/devsec.ts',
+        text: "import { TDX_HOST_ABI } from '../platform/tdx/host-abi.ts';",
+      },
+      { path: 'src/guest/mem.ts', text: "import { assignPrivate } from '../platform/memory.ts';" },
+      { path: 'src/host/vfio/tsm.ts', text: "import { x } from '../../platform/tdx/host-abi.ts';" },
+      {
+        path: 'src/host/iommufd/ioas.ts',
+        text: "import { iommuMap } from '../../platform/iommu.ts';",
+      },
+      { path: 'src/guest/tsm.ts', text: "import { y } from '../platform/sev/guest-abi.ts';" },
+      { path: 'src/world/compose.ts', text: "import { septAdd } from '../platform/sept.ts';" },
+    ];
+    assert.deepEqual(boundaryViolations(bad), [
+      'src/host/vfio/bind.ts imports ../../platform/tsm/tdi.ts',
+      'src/host/kvm/mmu.ts imports ../../platform/sept.ts',
+      'src/guest/devsec.ts imports ../platform/tdx/host-abi.ts',
+      'src/guest/mem.ts imports ../platform/memory.ts',
     ]);
   });
 });
