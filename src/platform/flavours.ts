@@ -1,0 +1,18 @@
+/**
+ * The TSM flavours a world can choose (SYSTEM.md section 3, "TSM firmware"), by name. Each
+ * is a folder with the same shape (state.ts, status.ts, host-abi.ts, guest-abi.ts,
+ * index.ts) and one object { name, create, host, guest }: the vendor records it starts
+ * with and its host and guest ABI tables by real call name. A fourth flavour is one more
+ * folder and one more line here.
+ */
+import { ccaFlavour } from './cca/index.ts';
+import { sevFlavour } from './sev/index.ts';
+import { tdxFlavour } from './tdx/index.ts';
+
+export const FLAVOURS = {
+  tdx: tdxFlavour,
+  sev: sevFlavour,
+  cca: ccaFlavour,
+} as const;
+
+export type FlavourName = keyof typeof FLAVOURS;
