@@ -20,3 +20,36 @@ export function hwRefusal<T>(r: { ok: false; error: string; reason: string }): T
   const reason = r.error.startsWith('TDX_') ? 'sept-state' : 'page-owner';
   return refuse(reason, `${r.error}: ${r.reason}`);
 }
+
+/** The secure EPT of `vm`, which must map `kind` (private memory or MMIO) at `gfn`. */
+export function septMapping(
+  p: Platform,
+  vm: VmId,
+  gfn: bigint,
+  kind: 'memory' | 'mmio',
+): TsmResult<SeptState> {
+  const s = vmSept(p, vm);
+  if (!s.ok) return s;
+  if (s.value.entries.get(gfn)?.target.kind !== kind) {
+    const what = kind === 'mmio' ? 'private MMIO' : 'private memory';
+    return refuse('page-not-mapped', `${vm} gfn 0x${gfn.toString(16)} maps no ${what}`);
+  }
+  return s;
+}
+
+/** Runs a secure-EPT entry operation (accept, block) on a `kind` mapping of `vm`. */
+export function septEntryOp(
+  p: Platform,
+  vm: VmId,
+  gfn: bigint,
+  kind: 'memory' | 'mmio',
+  op: (
+    sept: SeptState,
+    gfn: bigint,
+  ) => { result: { ok: true } | { ok: false; error: string; reason: string } },
+): TsmResult {
+  const s = septMapping(p, vm, gfn, kind);
+  if (!s.ok) return s;
+  const r = op(s.value, gfn).result;
+  return r.ok ? done(undefined) : hwRefusal(r);
+}

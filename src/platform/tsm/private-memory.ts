@@ -7,9 +7,8 @@
 
 import { assignPrivate, ownerOf, releaseToShared } from '../memory.ts';
 import type { Platform } from '../platform.ts';
-import type { SeptState } from '../sept.ts';
 import { septAccept, septAdd, septBlock, septRemove } from '../sept.ts';
-import { hwRefusal, vmSept } from './hw-refusal.ts';
+import { hwRefusal, septEntryOp, vmSept } from './hw-refusal.ts';
 import { ok, refuse, type TsmResult } from './result.ts';
 import type { VmId } from './state.ts';
 
@@ -52,29 +51,12 @@ export function tsmMemRemove(
   return ok;
 }
 
-/** The memory entry at `gfn` of `vm` (not MMIO), or why not. */
-function memoryEntry(p: Platform, vm: VmId, gfn: bigint): TsmResult<SeptState> {
-  const s = vmSept(p, vm);
-  if (!s.ok) return s;
-  const e = s.value.entries.get(gfn);
-  if (e?.target.kind !== 'memory') {
-    return refuse('page-not-mapped', `${vm} gfn 0x${gfn.toString(16)} maps no private memory`);
-  }
-  return s;
-}
-
 /** The guest accepts a pending private page (TDG.MEM.PAGE.ACCEPT, RSI_IPA_STATE_SET, PVALIDATE). */
 export function tsmMemAccept(p: Platform, vm: VmId, gfn: bigint): TsmResult {
-  const s = memoryEntry(p, vm, gfn);
-  if (!s.ok) return s;
-  const r = septAccept(s.value, gfn);
-  return r.result.ok ? ok : hwRefusal(r.result);
+  return septEntryOp(p, vm, gfn, 'memory', septAccept);
 }
 
 /** Blocks a private page (no new translations; removal needs a tracked flush after this). */
 export function tsmMemBlock(p: Platform, vm: VmId, gfn: bigint): TsmResult {
-  const s = memoryEntry(p, vm, gfn);
-  if (!s.ok) return s;
-  const r = septBlock(s.value, gfn);
-  return r.result.ok ? ok : hwRefusal(r.result);
+  return septEntryOp(p, vm, gfn, 'memory', septBlock);
 }

@@ -9,8 +9,8 @@
  */
 import { PAGE_SHIFT } from '../ids.ts';
 import type { Platform } from '../platform.ts';
-import { type SeptState, septAccept, septAdd, septBlock, septRemove, septTrack } from '../sept.ts';
-import { hwRefusal, vmSept } from './hw-refusal.ts';
+import { septAccept, septAdd, septBlock, septRemove, septTrack } from '../sept.ts';
+import { hwRefusal, septEntryOp, septMapping, vmSept } from './hw-refusal.ts';
 import { ok, refuse, type TsmResult } from './result.ts';
 import type { TsmTdi, VmId } from './state.ts';
 import { boundTdi } from './tdi.ts';
@@ -53,31 +53,14 @@ export function tsmMmioMap(
   return ok;
 }
 
-/** The secure EPT of `vm`, which must map private MMIO at `gfn`, or why not. */
-function mmioSept(p: Platform, vm: VmId, gfn: bigint): TsmResult<SeptState> {
-  const s = vmSept(p, vm);
-  if (!s.ok) return s;
-  const e = s.value.entries.get(gfn);
-  if (e?.target.kind !== 'mmio') {
-    return refuse('page-not-mapped', `${vm} gfn ${hex(gfn)} maps no private MMIO`);
-  }
-  return s;
-}
-
 /** The guest accepts a pending private MMIO page. */
 export function tsmMmioAccept(p: Platform, vm: VmId, gfn: bigint): TsmResult {
-  const m = mmioSept(p, vm, gfn);
-  if (!m.ok) return m;
-  const r = septAccept(m.value, gfn);
-  return r.result.ok ? ok : hwRefusal(r.result);
+  return septEntryOp(p, vm, gfn, 'mmio', septAccept);
 }
 
 /** Blocks a private MMIO page (no new translations). */
 export function tsmMmioBlock(p: Platform, vm: VmId, gfn: bigint): TsmResult {
-  const m = mmioSept(p, vm, gfn);
-  if (!m.ok) return m;
-  const r = septBlock(m.value, gfn);
-  return r.result.ok ? ok : hwRefusal(r.result);
+  return septEntryOp(p, vm, gfn, 'mmio', septBlock);
 }
 
 /** A TLB tracking epoch for `vm` (TDH.MEM.TRACK). */
@@ -98,7 +81,7 @@ export function tsmMmioUnmap(
   gfn: bigint,
   mode: 'delete' | 'destroy' = 'delete',
 ): TsmResult {
-  const m = mmioSept(p, vm, gfn);
+  const m = septMapping(p, vm, gfn, 'mmio');
   if (!m.ok) return m;
   const sept = m.value;
   const e = sept.entries.get(gfn);
