@@ -15,12 +15,26 @@
  *
  * The device is reached only through a config accessor (read32 / write32 at config-space
  * offsets) and the capability offset, so the same code drives teeio's device model, a
- * test double or anything else that answers config cycles. transport/ imports only wire/,
- * so the register offsets below are the Linux include/uapi/linux/pci_regs.h names.
+ * test double or anything else that answers config cycles. The register offsets are
+ * wire/doe-registers.ts's (the Linux include/uapi/linux/pci_regs.h names), shared with the
+ * device model.
  */
 
 import { type Clock, realClock } from '../wire/clock.ts';
 import { PCI_DOE_MAX_LENGTH_DW } from '../wire/doe.ts';
+import {
+  PCI_DOE_CTRL,
+  PCI_DOE_CTRL_ABORT,
+  PCI_DOE_CTRL_GO,
+  PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH,
+  PCI_DOE_READ,
+  PCI_DOE_STATUS,
+  PCI_DOE_STATUS_BUSY,
+  PCI_DOE_STATUS_DATA_OBJECT_READY,
+  PCI_DOE_STATUS_ERROR,
+  PCI_DOE_WRITE,
+  PCI_EXT_CAP_ID_DOE,
+} from '../wire/doe-registers.ts';
 import { exchangeMessage } from './exchange.ts';
 import { serialQueue } from './serial.ts';
 import {
@@ -30,19 +44,19 @@ import {
   type WireTap,
 } from './types.ts';
 
-// PCIe 7.9.24 DOE Extended Capability registers (offsets from the capability).
-export const PCI_EXT_CAP_ID_DOE = 0x2e;
-export const PCI_DOE_CAP = 0x04;
-export const PCI_DOE_CTRL = 0x08;
-export const PCI_DOE_CTRL_ABORT = 0x00000001;
-export const PCI_DOE_CTRL_GO = 0x80000000;
-export const PCI_DOE_STATUS = 0x0c;
-export const PCI_DOE_STATUS_BUSY = 0x00000001;
-export const PCI_DOE_STATUS_ERROR = 0x00000004;
-export const PCI_DOE_STATUS_DATA_OBJECT_READY = 0x80000000;
-export const PCI_DOE_WRITE = 0x10;
-export const PCI_DOE_READ = 0x14;
-const PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH = 0x0003ffff;
+export {
+  PCI_DOE_CAP,
+  PCI_DOE_CTRL,
+  PCI_DOE_CTRL_ABORT,
+  PCI_DOE_CTRL_GO,
+  PCI_DOE_READ,
+  PCI_DOE_STATUS,
+  PCI_DOE_STATUS_BUSY,
+  PCI_DOE_STATUS_DATA_OBJECT_READY,
+  PCI_DOE_STATUS_ERROR,
+  PCI_DOE_WRITE,
+  PCI_EXT_CAP_ID_DOE,
+} from '../wire/doe-registers.ts';
 
 /** Linux PCI_DOE_TIMEOUT (HZ): how long a response may take. */
 export const PCI_DOE_TIMEOUT_MS = 1000;

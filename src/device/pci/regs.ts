@@ -141,7 +141,6 @@ export const PCI_EXT_CAP_ID_TPH = 0x17;
 export const PCI_EXT_CAP_ID_PASID = 0x1b;
 /** Lightweight Notification Requester (spec name; PCIe 7.9.11). */
 export const PCI_EXT_CAP_ID_LNR = 0x1c;
-export const PCI_EXT_CAP_ID_DOE = 0x2e;
 export const PCI_EXT_CAP_ID_IDE = 0x30;
 
 // ARI (PCIe 7.8.7)
@@ -235,25 +234,26 @@ export const PCI_LNR_CTRL_CLS = 0x0002;
 export const PCI_LNR_CTRL_LIMIT_MASK = 0x1f00;
 export const PCI_EXT_CAP_LNR_SIZEOF = 8;
 
-// Data Object Exchange (PCIe 7.9.24, 6.30)
-export const PCI_DOE_CAP = 0x04;
-export const PCI_DOE_CAP_INT_SUP = 0x00000001;
-export const PCI_DOE_CAP_INT_MSG_NUM = 0x00000ffe;
-export const PCI_DOE_CTRL = 0x08;
-export const PCI_DOE_CTRL_ABORT = 0x00000001;
-export const PCI_DOE_CTRL_INT_EN = 0x00000002;
-export const PCI_DOE_CTRL_GO = 0x80000000;
-export const PCI_DOE_STATUS = 0x0c;
-export const PCI_DOE_STATUS_BUSY = 0x00000001;
-export const PCI_DOE_STATUS_INT_STATUS = 0x00000002;
-export const PCI_DOE_STATUS_ERROR = 0x00000004;
-export const PCI_DOE_STATUS_DATA_OBJECT_READY = 0x80000000;
-export const PCI_DOE_WRITE = 0x10;
-export const PCI_DOE_READ = 0x14;
-export const PCI_DOE_CAP_SIZEOF = 0x18;
-export const PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH = 0x0003ffff;
-/** A data object is at most 2^18 dwords; Length 0 encodes that maximum. */
-export const PCI_DOE_MAX_LENGTH = 1 << 18;
+// Data Object Exchange (PCIe 7.9.24, 6.30): the one copy lives in wire/, beside the DOE header.
+export {
+  PCI_DOE_CAP,
+  PCI_DOE_CAP_INT_MSG_NUM,
+  PCI_DOE_CAP_INT_SUP,
+  PCI_DOE_CAP_SIZEOF,
+  PCI_DOE_CTRL,
+  PCI_DOE_CTRL_ABORT,
+  PCI_DOE_CTRL_GO,
+  PCI_DOE_CTRL_INT_EN,
+  PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH,
+  PCI_DOE_READ,
+  PCI_DOE_STATUS,
+  PCI_DOE_STATUS_BUSY,
+  PCI_DOE_STATUS_DATA_OBJECT_READY,
+  PCI_DOE_STATUS_ERROR,
+  PCI_DOE_STATUS_INT_STATUS,
+  PCI_DOE_WRITE,
+  PCI_EXT_CAP_ID_DOE,
+} from '../../wire/doe-registers.ts';
 
 // Integrity and Data Encryption (PCIe 7.9.26)
 export const PCI_IDE_CAP = 0x4;

@@ -13,6 +13,8 @@
  * mailbox write, reading or advancing the Read Data Mailbox with no object ready, and a
  * handler that throws. While Error is set, mailbox writes and Go are ignored until Abort.
  */
+
+import { PCI_DOE_MAX_LENGTH_DW } from '../../../wire/doe.ts';
 import {
   type CapAllocator,
   type ConfigSpace,
@@ -29,7 +31,6 @@ import {
   PCI_DOE_CTRL_GO,
   PCI_DOE_CTRL_INT_EN,
   PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH,
-  PCI_DOE_MAX_LENGTH,
   PCI_DOE_READ,
   PCI_DOE_STATUS,
   PCI_DOE_STATUS_BUSY,
@@ -69,7 +70,7 @@ export interface DoeState {
 
 export function newDoeState(o: DoeOptions): DoeState {
   return {
-    maxDwords: o.maxObjectDwords ?? PCI_DOE_MAX_LENGTH,
+    maxDwords: o.maxObjectDwords ?? PCI_DOE_MAX_LENGTH_DW,
     busyPolls: o.busyPolls ?? 0,
     writeBuf: [],
     pending: null,
@@ -169,7 +170,7 @@ function goProblem(d: DoeState): string | undefined {
   const n = d.writeBuf.length;
   if (n === 0) return 'DOE Go with an empty write mailbox';
   if (n < 2) return 'object shorter than its 2-dword header';
-  const len = d.writeBuf[1] & PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH || PCI_DOE_MAX_LENGTH;
+  const len = d.writeBuf[1] & PCI_DOE_DATA_OBJECT_HEADER_2_LENGTH || PCI_DOE_MAX_LENGTH_DW;
   if (len !== n) return `Length field says ${len} dwords, ${n} written`;
   return undefined;
 }
