@@ -2,3 +2,8 @@
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
 }
+
+/** A world that cannot be built or driven as configured (unknown flavour, no such function). */
+export class WorldError extends Error {
+  override readonly name = 'WorldError';
+}

@@ -34,7 +34,7 @@ function secureImportViolations(files: SourceFile[]): string[] {
 const PLATFORM_ENTRIES: Record<string, readonly RegExp[]> = {
   host: [
     /^src\/platform\/[a-z]+\/host-abi\.ts$/,
-    /^src\/platform\/(abi|ids|iommu|shared-ept|fabric)\.ts$/,
+    /^src\/platform\/(abi|ids|iommu|shared-ept|fabric|events|result)\.ts$/,
   ],
   guest: [/^src\/platform\/[a-z]+\/guest-abi\.ts$/, /^src\/platform\/(abi|ids)\.ts$/],
 };

@@ -2,6 +2,7 @@
  * platform/cca: the CCA-like flavour of the TSM (Arm RMM 1.1 realm device assignment): the
  * RMM's PDEV / VDEV records beside the core's, its host ABI (RMI) and its guest ABI (RSI).
  */
+import { fabricViews } from '../platform.ts';
 import { CCA_GUEST_ABI } from './guest-abi.ts';
 import { CCA_HOST_ABI } from './host-abi.ts';
 import { FLAVOUR } from './outcome.ts';
@@ -16,4 +17,6 @@ export const ccaFlavour = {
   create: (): CcaState => createCcaState(),
   host: CCA_HOST_ABI,
   guest: CCA_GUEST_ABI,
+  /** What the fabric asks of the TSM's records. */
+  views: fabricViews,
 } as const;

@@ -9,6 +9,7 @@
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
 import type { TsmEnv } from '../tsm/link.ts';
+import { sevFabricViews } from './fence.ts';
 import {
   pvalidate,
   tioMsgMmioValidateReq,
@@ -83,4 +84,6 @@ export const sevFlavour = {
   create: (): SevState => createSevState(),
   host: SEV_HOST_ABI,
   guest: SEV_GUEST_ABI,
+  /** What the fabric asks: the TSM's records, and a fenced ASID stops T=1 traffic. */
+  views: sevFabricViews,
 };

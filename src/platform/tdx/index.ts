@@ -5,6 +5,8 @@
  * guest-abi.ts), all acting on the core's records through the core's operations; and the
  * flavour object a world selects by name.
  */
+
+import { fabricViews } from '../platform.ts';
 import { TDX_GUEST_ABI } from './guest-abi.ts';
 import { TDX_HOST_ABI } from './host-abi.ts';
 import { FLAVOUR } from './outcome.ts';
@@ -21,4 +23,6 @@ export const tdxFlavour = {
   create: (): TdxState => createTdxState(),
   host: TDX_HOST_ABI,
   guest: TDX_GUEST_ABI,
+  /** What the fabric asks of the TSM's records. */
+  views: fabricViews,
 } as const;

@@ -1,0 +1,35 @@
+/**
+ * The open design questions of SYSTEM.md section 6 that live in the host, as world
+ * settings (DESIGN.md principle 5). Both answers of each are implemented; the explorer
+ * compares them. The numbers are SYSTEM.md's.
+ */
+export interface HostSwitches {
+  /** (1) Where the TSM bind uAPI lives: VFIO_DEVICE_TSM_BIND, or the iommufd vDEVICE's TSM op. */
+  bindUapi: 'vfio' | 'vdevice';
+  /**
+   * (5) Memory Space Enable clear, D3, FLR, VFIO_DEVICE_RESET and hot reset while the TDI is
+   * bound: unbind first and go on ('unbind', the RFC), or refuse the operation ('refuse').
+   */
+  resetWhileBound: 'unbind' | 'refuse';
+  /** (6) The exclusive claim of the BARs: once when the device is opened, or per TSM bind. */
+  regionClaim: 'open' | 'bind';
+  /**
+   * (7) How KVM gets the pfns behind a dma-buf: a dma_buf_map_attachment() scatterlist
+   * ('sg-table'), or the exporter's private pfn interface for a KVM importer ('phys-vec').
+   */
+  dmaBufPfns: 'sg-table' | 'phys-vec';
+  /**
+   * (10) The unbind order and its owner: VFIO revokes the dma-bufs (KVM unmaps private MMIO)
+   * before the TSM unbind ('revoke-first', the TDX order of SYSTEM.md section 4), or the TSM
+   * driver stops the TDI and tears down its own mappings first ('tsm-first').
+   */
+  unbindOrder: 'revoke-first' | 'tsm-first';
+}
+
+export const DEFAULT_HOST_SWITCHES: Readonly<HostSwitches> = Object.freeze({
+  bindUapi: 'vdevice',
+  resetWhileBound: 'unbind',
+  regionClaim: 'bind',
+  dmaBufPfns: 'phys-vec',
+  unbindOrder: 'revoke-first',
+});

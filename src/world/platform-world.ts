@@ -1,0 +1,141 @@
+/**
+ * A platform world: teeio's TDISP device(s) enumerated on the platform's bus, the TSM of
+ * one flavour with its environment (trust anchors, seeded randomness), the device's DMA
+ * going up through the fabric, and the HostMachine the untrusted host kernel runs on.
+ *
+ * The records are plain data (`p`, and the host's own HostState kept by whoever drives the
+ * host); the engines are not (the TSM's SPDM requesters in `env`, the device model). A world
+ * is cloned by cloning its records and building a new machine over the clone (`hostMachine`).
+ */
+import { type RandomSource, seededRandom } from '../crypto/random.ts';
+import type { DeviceProfile } from '../device/pci/profile.ts';
+import { nic } from '../device/profiles/index.ts';
+import type { HostMachine } from '../host/machine.ts';
+import type { AbiOutcome } from '../platform/abi.ts';
+import type { PlatformEvent } from '../platform/events.ts';
+import {
+  type Bus,
+  type FabricViews,
+  fabricAddBar,
+  fabricUpstream,
+  hostMmioRead,
+  hostMmioWrite,
+} from '../platform/fabric.ts';
+import { FLAVOURS, type FlavourName } from '../platform/flavours.ts';
+import type { Rid } from '../platform/ids.ts';
+import { createPlatform, type Platform } from '../platform/platform.ts';
+import { DEFAULT_MEMORY, type PlatformHwConfig } from '../platform/state.ts';
+import { createTsmEnv, type TsmEnv } from '../platform/tsm/link.ts';
+import { requesterConfig } from '../spdm/config.ts';
+import type { RequesterTransport } from '../wire/transport.ts';
+import { WorldError } from './errors.ts';
+import { createTdispDevice, type TdispDevice } from './tdisp-device.ts';
+
+export interface PlatformWorldOptions {
+  flavour: FlavourName;
+  /** Seed of every random choice (identities, keys, nonces). */
+  seed?: string;
+  /** The device profile (default: teeio's NIC). */
+  profile?: DeviceProfile;
+  hw?: PlatformHwConfig;
+}
+
+export interface PlatformWorld {
+  flavour: FlavourName;
+  p: Platform<unknown>;
+  env: TsmEnv;
+  random: RandomSource;
+  dev: TdispDevice;
+  /** The buses the fabric routes to, by bus number. */
+  bus: Bus;
+  views: FabricViews;
+  /** What the fabric did with the device's DMA (the machine's own accesses come in outcomes). */
+  events: PlatformEvent[];
+  /** The host's DOE mailbox driver on function 0, lent to the firmware per call. */
+  carriers: Map<Rid, RequesterTransport>;
+  memoryMap: readonly { base: bigint; size: bigint }[];
+}
+
+export async function createPlatformWorld(o: PlatformWorldOptions): Promise<PlatformWorld> {
+  const flavour = FLAVOURS[o.flavour];
+  if (!flavour) throw new WorldError(`unknown TSM flavour '${o.flavour}'`);
+  const random = seededRandom(o.seed ?? `teeio ${o.flavour}`);
+  const dev = await createTdispDevice({ profile: o.profile ?? nic, enumerate: true, random });
+  const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
+  const p = createPlatform<unknown>(flavour.create(), o.hw);
+  const views = flavour.views(p as never, (rid: Rid, streamId: number) => {
+    return rid >>> 8 === dev.host.busNumber() && dev.device.streamState(streamId) === 'Secure';
+  });
+  const events: PlatformEvent[] = [];
+  dev.device.attachUpstream(fabricUpstream(p.hw, views, (e) => events.push(e)));
+  // Enumeration routes every memory BAR of every function it found.
+  for (const fn of dev.device.functions()) {
+    for (const [key, base] of dev.enumerated ?? []) {
+      const [f, bar] = key.split(':').map(Number);
+      if (f !== fn) continue;
+      const size = barSize(dev, fn, bar);
+      if (size === undefined) continue;
+      const route = { rid: dev.device.requesterId(fn), fn, bar, base, size };
+      const r = fabricAddBar(p.hw.fabric, route).result;
+      if (!r.ok) throw new WorldError(`fabric route of ${key}: ${r.error} ${r.reason}`);
+    }
+  }
+  const bus: Bus = new Map([[dev.host.busNumber(), dev.host]]);
+  const carriers = new Map([[dev.device.requesterId(0), dev.doeTransport()]]);
+  const memoryMap = o.hw?.memory ?? DEFAULT_MEMORY;
+  return { flavour: o.flavour, p, env, random, dev, bus, views, events, carriers, memoryMap };
+}
+
+function barSize(dev: TdispDevice, fn: number, bar: number): bigint | undefined {
+  const pf = dev.profile.functions.find((f) => f.fn === fn);
+  const bars = pf ? pf.bars : (dev.profile.functions.find((f) => f.sriov)?.sriov?.vf.bars ?? []);
+  const b = bars.find((x) => x.index === bar);
+  return b && !b.io ? b.size : undefined;
+}
+
+/** The machine the untrusted host kernel runs on, over the world's current records. */
+export function hostMachine(w: PlatformWorld): HostMachine {
+  const flavour = FLAVOURS[w.flavour];
+  const table = flavour.host as Readonly<
+    Record<
+      string,
+      (
+        p: never,
+        env: TsmEnv,
+        a: never,
+        c?: RequesterTransport,
+      ) => AbiOutcome<unknown> | Promise<AbiOutcome<unknown>>
+    >
+  >;
+  const fnOf = (rid: Rid): number => {
+    for (const fn of w.dev.device.functions()) if (w.dev.device.requesterId(fn) === rid) return fn;
+    throw new WorldError(`no function with requester id 0x${rid.toString(16)} on the bus`);
+  };
+  return {
+    flavour: w.flavour,
+    async firmware(call, args, lend) {
+      const f = table[call];
+      if (!f) throw new WorldError(`${w.flavour} has no host ABI call '${call}'`);
+      const carrier = lend === undefined ? undefined : w.carriers.get(lend);
+      if (lend !== undefined && !carrier) {
+        throw new WorldError(`no DOE mailbox at 0x${lend.toString(16)} to lend to ${call}`);
+      }
+      return f(w.p as never, w.env, args as never, carrier);
+    },
+    functions: () => w.dev.device.functions().map((fn) => w.dev.device.requesterId(fn)),
+    configRead: (rid, offset, size) => w.dev.host.configRead(fnOf(rid), offset, size),
+    configWrite: (rid, offset, size, value) =>
+      w.dev.host.configWrite(fnOf(rid), offset, size, value),
+    barAddress(rid, bar) {
+      const fn = fnOf(rid);
+      const base = w.dev.enumerated?.get(`${fn}:${bar}`);
+      const size = barSize(w.dev, fn, bar);
+      return base === undefined || size === undefined ? undefined : { base, size };
+    },
+    mmioRead: (address, size) => hostMmioRead(w.p.hw, w.bus, address, size),
+    mmioWrite: (address, data) => hostMmioWrite(w.p.hw, w.bus, address, data),
+    memoryMap: w.memoryMap,
+    iommu: w.p.hw.iommu,
+    sharedEpts: w.p.hw.sharedEpts,
+  };
+}
