@@ -1,6 +1,49 @@
-/** The host's KVM VMs by fd (virt/kvm); filled in by the kvm layer. */
+/**
+ * KVM's records (virt/kvm, arch/x86/kvm): VMs by fd, their memslots, the private/shared
+ * attribute of each guest frame, and for a confidential VM the mirror of its secure EPT:
+ * what KVM believes the firmware mapped, entered only after the firmware call succeeded.
+ */
+import type { Rid, VmId } from '../../platform/ids.ts';
+
+export interface KvmMemslot {
+  slot: number;
+  /** KVM_MEM_* flags as given (KVM_MEM_GUEST_MEMFD 1<<2, KVM_MEM_VFIO_DMABUF 1<<3). */
+  flags: number;
+  /** First guest frame and number of pages. */
+  baseGfn: bigint;
+  pages: number;
+  /** Shared backing: host frames of the userspace memory, one per page (plain slots). */
+  sharedHpfns?: bigint[];
+  /** The guest_memfd fd backing private pages (KVM_MEM_GUEST_MEMFD). */
+  guestMemfd?: number;
+  /** The dma-buf fd (KVM_MEM_VFIO_DMABUF): BAR pages of a VFIO device. */
+  dmaBuf?: number;
+}
+
+/** One mirror secure-EPT entry: a private page or a private MMIO page of a TDI. */
+export type MirrorEntry =
+  | { kind: 'memory'; hpfn: bigint }
+  | { kind: 'mmio'; pfn: bigint; rid: Rid };
+
+export interface KvmVm {
+  fd: number;
+  /** The name the firmware knows the VM by (TD, guest context, realm). */
+  vm: VmId;
+  /** KVM_X86_TDX_VM / KVM_X86_SNP_VM / realm: a confidential VM; 'default' otherwise. */
+  type: 'default' | 'confidential';
+  /** The launch is finished (measured pages can no longer be added). */
+  finalized: boolean;
+  memslots: Map<number, KvmMemslot>;
+  /** KVM_SET_MEMORY_ATTRIBUTES: guest frames marked private (absent: shared). */
+  privateGfns: Set<bigint>;
+  /** The mirror secure EPT: guest frame -> what the firmware confirmed mapped. */
+  mirror: Map<bigint, MirrorEntry>;
+  /** Guest frames of shared memory mapped in the shared EPT through this VM's slots. */
+  sharedMapped: Set<bigint>;
+}
+
 export interface KvmState {
-  vms: Map<number, unknown>;
+  vms: Map<number, KvmVm>;
 }
 
 export const createKvmState = (): KvmState => ({ vms: new Map() });

@@ -1,6 +1,27 @@
-/** The host's VFIO device files by fd (drivers/vfio/pci); filled in by the vfio layer. */
+/**
+ * VFIO's records (drivers/vfio, vfio-pci core): each opened device cdev by fd, its binding
+ * to an iommufd, its power and memory state as the host drives them, and the TSM binding.
+ */
+import type { Rid } from '../../platform/ids.ts';
+
+export interface VfioDevice {
+  fd: number;
+  rid: Rid;
+  /** VFIO_DEVICE_BIND_IOMMUFD: the iommufd device id; `private` with ..._PRIVATE. */
+  bound?: { iommufd: number; devId: number; private: boolean };
+  /** The BARs are claimed exclusively (no host mapping of them can exist). */
+  claimed: boolean;
+  /** Memory Space Enable as the host last wrote it, and the power state. */
+  memoryEnabled: boolean;
+  power: 'D0' | 'D3hot';
+  /** VFIO_DEVICE_TSM_BIND: the vDEVICE id the TDI is bound through. */
+  tsmBound?: { vdeviceId: number };
+  /** dma-buf fds exported from this device. */
+  dmaBufs: number[];
+}
+
 export interface VfioState {
-  devices: Map<number, unknown>;
+  devices: Map<number, VfioDevice>;
 }
 
 export const createVfioState = (): VfioState => ({ devices: new Map() });
