@@ -19,11 +19,13 @@ export interface HostSwitches {
    */
   dmaBufPfns: 'sg-table' | 'phys-vec';
   /**
-   * (10) The unbind order and its owner: VFIO revokes the dma-bufs (KVM unmaps private MMIO)
-   * before the TSM unbind ('revoke-first', the TDX order of SYSTEM.md section 4), or the TSM
-   * driver stops the TDI and tears down its own mappings first ('tsm-first').
+   * (10) The unbind order and its owner. 'stop-first' (SYSTEM.md section 4 step 7, the TDX
+   * order): the TSM driver stops the TDI, then VFIO revokes the dma-bufs so KVM unmaps the
+   * private MMIO, then the TSM frees its records. 'revoke-first': VFIO revokes first, so KVM
+   * unmaps under a TDI that is still locked or running (TDX refuses the unmap, SEV fences the
+   * ASID, CCA destroys the mapping), then stop and unbind.
    */
-  unbindOrder: 'revoke-first' | 'tsm-first';
+  unbindOrder: 'stop-first' | 'revoke-first';
 }
 
 export const DEFAULT_HOST_SWITCHES: Readonly<HostSwitches> = Object.freeze({
@@ -31,5 +33,5 @@ export const DEFAULT_HOST_SWITCHES: Readonly<HostSwitches> = Object.freeze({
   resetWhileBound: 'unbind',
   regionClaim: 'bind',
   dmaBufPfns: 'phys-vec',
-  unbindOrder: 'revoke-first',
+  unbindOrder: 'stop-first',
 });

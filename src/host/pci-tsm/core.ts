@@ -11,7 +11,7 @@ import type { Rid, VmId } from '../../platform/ids.ts';
 import type { HostMachine } from '../machine.ts';
 import { type HostOutcome, hostErr, hostOk } from '../outcome.ts';
 import type { HostState } from '../state.ts';
-import type { GuestRequest } from '../tsm/driver.ts';
+import type { GuestRequest, TsmHostDriver } from '../tsm/driver.ts';
 import { tsmDriver } from '../tsm/index.ts';
 import type { PciTsmDevice } from './state.ts';
 
@@ -116,22 +116,33 @@ export async function pciTsmBind(
   return hostOk('pci-tsm', op, args, undefined, r.events);
 }
 
-/** pci_tsm_unbind: -ENXIO when the TDI is not bound; the driver's errno otherwise. */
-export async function pciTsmUnbind(
+/** pci_tsm_unbind's first half: the TDI stopped (CONFIG_UNLOCKED), still bound. -ENXIO when not bound. */
+export function pciTsmStop(m: HostMachine, h: HostState, a: { rid: Rid }): Promise<HostOutcome> {
+  return boundCall(m, h, a, 'pci_tsm_stop', (d) => d.stop(m, h, a), false);
+}
+
+/** pci_tsm_unbind: the TDI's trusted records freed. -ENXIO when not bound; the driver's errno otherwise. */
+export function pciTsmUnbind(m: HostMachine, h: HostState, a: { rid: Rid }): Promise<HostOutcome> {
+  return boundCall(m, h, a, 'pci_tsm_unbind', (d) => d.unbind(m, h, a), true);
+}
+
+async function boundCall(
   m: HostMachine,
   h: HostState,
   a: { rid: Rid },
+  op: string,
+  call: (driver: TsmHostDriver) => Promise<HostOutcome>,
+  forget: boolean,
 ): Promise<HostOutcome> {
-  const op = 'pci_tsm_unbind';
   const args = { rid: hex(a.rid) };
   const d = pciTsmDeviceOf(h, a.rid);
   const driver = tsmDriver(m);
   if (!d?.bound.has(a.rid) || !driver) {
     return hostErr('pci-tsm', op, args, 'ENXIO', `${hex(a.rid)} is not bound`);
   }
-  const r = await driver.unbind(m, h, a);
+  const r = await call(driver);
   if (!r.ok) return hostErr('pci-tsm', op, args, r.errno, r.detail, r.events);
-  d.bound.delete(a.rid);
+  if (forget) d.bound.delete(a.rid);
   return hostOk('pci-tsm', op, args, undefined, r.events);
 }
 

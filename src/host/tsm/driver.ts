@@ -41,9 +41,16 @@ export interface TsmHostDriver {
     a: { rid: Rid; vm: VmId; vdevId: number },
   ): Promise<HostOutcome>;
   /**
-   * unbind: every trusted mapping of the TDI gone (private MMIO, trusted DMA), the TDI
-   * CONFIG_UNLOCKED and its firmware records freed, in the flavour's own order. KVM's
-   * private MMIO entries of the TDI must already be unmapped when the order asks for it.
+   * stop: the TDI leaves CONFIG_LOCKED / RUN for CONFIG_UNLOCKED and its private state is
+   * scrubbed (TDX: DEVIF.REQUEST STOP_INTERFACE; SEV: TIO_TDI_UNBIND; CCA: RMI_VDEV_UNLOCK).
+   * After it, the flavour lets KVM unmap the TDI's private MMIO.
+   */
+  stop(m: HostMachine, h: HostState, a: { rid: Rid }): Promise<HostOutcome>;
+  /**
+   * unbind: every trusted record of the TDI freed (trusted DMA, MMIO ownership, the TDI
+   * object): TDX DMAR.BLOCK/REMOVE, MMIOMT.REMOVE, DEVIF.REMOVE; SEV TDI_RECLAIM and the
+   * ASID fence cleared; CCA VDEV_DESTROY. Refused (EBUSY) where the firmware refuses while
+   * private MMIO of the TDI is still mapped (TDX).
    */
   unbind(m: HostMachine, h: HostState, a: { rid: Rid }): Promise<HostOutcome>;
   /** guest_req: carry a guest's request about TDI `rid` to the firmware and its answer back. */
