@@ -24,7 +24,7 @@ import { streamSlots } from '../tsm/ide-km-client.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tdiMappings, tsmTdiRelease } from '../tsm/release.ts';
 import { tsmTdiBind, tsmTdiCreate, tsmTdiDestroy } from '../tsm/tdi.ts';
-import { tsmVmCreate, tsmVmFinalize } from '../tsm/vm.ts';
+import { tsmVmCreate, tsmVmDestroy, tsmVmFinalize } from '../tsm/vm.ts';
 import {
   carryOutstanding,
   devifOf,
@@ -236,6 +236,20 @@ export function tdhMrFinalize(p: TdxPlatform, _env: TsmEnv, a: TdArgs): AbiOutco
   return host('TDH.MR.FINALIZE', a, fromCore(tsmVmFinalize(p, a.td)));
 }
 
+/**
+ * TDH.PHYMEM.PAGE.RECLAIM of the TD's TDR page: the TD is gone. The teardown before it
+ * (TDH.MNG.VPFLUSHDONE, TDH.MNG.KEY.FREEID) is folded in: teeio's TDs have no vCPUs or key
+ * ids. Refused while a DEVIF is bound to the TD (TDX_TD_HAS_ATTACHED_DEVICES) or a page is
+ * still mapped in its secure EPT (TDX_TD_ASSOCIATED_PAGES_EXIST).
+ */
+export function tdhPhymemPageReclaim(p: TdxPlatform, _env: TsmEnv, a: TdArgs): AbiOutcome {
+  return host(
+    'TDH.PHYMEM.PAGE.RECLAIM',
+    a,
+    fromCore(tsmVmDestroy(p, a.td), { 'page-mapped': 'TDX_TD_ASSOCIATED_PAGES_EXIST' }),
+  );
+}
+
 // ---------------------------------------------------------------------------------------
 // DEVIF
 
@@ -428,6 +442,7 @@ export const TDX_HOST_ABI: Readonly<Record<string, TdxCall>> = {
   'TDH.IDE.STREAM.DELETE': entry(tdhIdeStreamDelete),
   'TDH.MNG.CREATE': entry(tdhMngCreate),
   'TDH.MR.FINALIZE': entry(tdhMrFinalize),
+  'TDH.PHYMEM.PAGE.RECLAIM': entry(tdhPhymemPageReclaim),
   'TDH.DEVIF.CREATE': entry(tdhDevifCreate),
   'TDH.DEVIF.REQUEST': entry(tdhDevifRequest),
   'TDH.DEVIF.RESPONSE': entry(tdhDevifResponse),
