@@ -6,7 +6,9 @@ import type { HostMachine } from '../machine.ts';
 import type { TsmHostDriver } from './driver.ts';
 import { tdxTsmDriver } from './tdx/index.ts';
 
-const DRIVERS: Readonly<Record<string, TsmHostDriver>> = { tdx: tdxTsmDriver };
+const DRIVERS: Readonly<Record<string, TsmHostDriver>> = {
+  tdx: tdxTsmDriver,
+};
 
 /** The driver for the machine's TSM, or undefined when no driver knows the flavour. */
 export function tsmDriver(m: HostMachine): TsmHostDriver | undefined {

@@ -13,14 +13,7 @@ import { encodeFunctionId } from '../../../wire/tdisp/header.ts';
 import type { HostMachine } from '../../machine.ts';
 import type { HostOutcome } from '../../outcome.ts';
 import type { HostState } from '../../state.ts';
-import {
-  doneRun,
-  refuseRun,
-  type SeamRun,
-  seamcall,
-  seamFailed,
-  seamRun,
-} from './firmware.ts';
+import { doneRun, refuseRun, type SeamRun, seamcall, seamFailed, seamRun } from './firmware.ts';
 import { dsmOf, type TdxDevifRecord, tdxRecords, tdxRecordsToWrite } from './records.ts';
 
 const hex = (v: number) => `0x${v.toString(16)}`;
@@ -82,7 +75,8 @@ export function devifOf(h: HostState, run: SeamRun, rid: Rid): TdxDevifRecord | 
   return tdxRecords(h).devifs.get(rid) ?? refuseRun(run, 'ENXIO', `${hex(rid)} has no DEVIF`);
 }
 
-export const isRefusal = (x: TdxDevifRecord | HostOutcome<never>): x is HostOutcome<never> => 'ok' in x;
+export const isRefusal = (x: TdxDevifRecord | HostOutcome<never>): x is HostOutcome<never> =>
+  'ok' in x;
 
 /** STOP_INTERFACE_REQUEST: CONFIG_UNLOCKED, the device scrubs the TDI's state. Once is enough. */
 export async function tdxStop(m: HostMachine, h: HostState, a: { rid: Rid }): Promise<HostOutcome> {
@@ -157,4 +151,3 @@ export async function tdxEnableTrustedDma(
   tdxRecordsToWrite(h).devifs.set(a.rid, { ...d, dma: true });
   return doneRun(run, undefined);
 }
-

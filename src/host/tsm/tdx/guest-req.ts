@@ -11,10 +11,10 @@
  * in the wrong scope is -EINVAL; anything else, the debug scopes included, -EOPNOTSUPP.
  */
 import type { Rid, VmId } from '../../../platform/ids.ts';
-import type { GuestRequest } from '../driver.ts';
 import type { HostMachine } from '../../machine.ts';
 import type { HostOutcome } from '../../outcome.ts';
 import type { HostState } from '../../state.ts';
+import type { GuestRequest } from '../driver.ts';
 import { devifOf, isRefusal } from './devif.ts';
 import { doneRun, refuseRun, seamcall, seamFailed, seamRun } from './firmware.ts';
 
@@ -31,6 +31,9 @@ export async function tdxGuestRequest(
   a: { rid: Rid; vm: VmId; request: GuestRequest },
 ): Promise<HostOutcome<unknown>> {
   const run = seamRun(m);
+  if (a.request.scope === 'debug-read' || a.request.scope === 'debug-write') {
+    return refuseRun(run, 'EOPNOTSUPP', 'TDX Connect has no debug requests');
+  }
   const name = String(a.request.message.name);
   const scope = Object.hasOwn(TDX_GUEST_REQUEST_SCOPE, name)
     ? TDX_GUEST_REQUEST_SCOPE[name]
