@@ -1,6 +1,7 @@
 /**
- * The CCA-like flavour's host ABI: the RMI commands an untrusted Host calls for realm device
- * assignment (RMM specification 1.1, chapter A9 and B4.5), by their real names. The Realm's
+ * The CCA-like flavour's host ABI: the RMI commands an untrusted Host calls for a Realm's
+ * private RAM and realm device assignment (RMM specification 1.1, A2.2, chapter A9 and
+ * B4.5), by their real names. The Realm's
  * commands (RSI) are in guest-abi.ts and nothing here is reachable from there.
  */
 
@@ -16,6 +17,7 @@ import {
   rmiPdevSetPubkey,
   rmiPdevStop,
 } from './rmi-pdev.ts';
+import { rmiDataCreate, rmiDataCreateUnknown, rmiDataDestroy } from './rmi-data.ts';
 import { rmiRealmActivate, rmiRealmCreate, rmiRealmDestroy } from './rmi-realm.ts';
 import { rmiVdevMap, rmiVdevUnmap } from './rmi-rtt.ts';
 import {
@@ -35,6 +37,7 @@ export type {
   PdevCreateArgs,
   PdevSetPubkeyArgs,
 } from './rmi-pdev.ts';
+export type { DataCreateArgs, DataDestroyArgs } from './rmi-data.ts';
 export type { VdevMapArgs, VdevUnmapArgs } from './rmi-rtt.ts';
 export type { VdevCommunicated, VdevCreateArgs, VdevRef } from './rmi-vdev.ts';
 
@@ -51,6 +54,9 @@ export const CCA_HOST_ABI = {
   RMI_REALM_CREATE: rmiRealmCreate,
   RMI_REALM_ACTIVATE: rmiRealmActivate,
   RMI_REALM_DESTROY: rmiRealmDestroy,
+  RMI_DATA_CREATE: rmiDataCreate,
+  RMI_DATA_CREATE_UNKNOWN: rmiDataCreateUnknown,
+  RMI_DATA_DESTROY: rmiDataDestroy,
   RMI_PDEV_CREATE: rmiPdevCreate,
   RMI_PDEV_COMMUNICATE: rmiPdevCommunicate,
   RMI_PDEV_SET_PUBKEY: rmiPdevSetPubkey,
