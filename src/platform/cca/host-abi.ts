@@ -8,6 +8,7 @@
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
 import type { TsmEnv } from '../tsm/link.ts';
+import { rmiDataCreate, rmiDataCreateUnknown, rmiDataDestroy } from './rmi-data.ts';
 import {
   type CcaPlatform,
   rmiPdevCommunicate,
@@ -17,7 +18,6 @@ import {
   rmiPdevSetPubkey,
   rmiPdevStop,
 } from './rmi-pdev.ts';
-import { rmiDataCreate, rmiDataCreateUnknown, rmiDataDestroy } from './rmi-data.ts';
 import { rmiRealmActivate, rmiRealmCreate, rmiRealmDestroy } from './rmi-realm.ts';
 import { rmiVdevMap, rmiVdevUnmap } from './rmi-rtt.ts';
 import {
@@ -31,13 +31,13 @@ import {
   rmiVdevUnlock,
 } from './rmi-vdev.ts';
 
+export type { DataCreateArgs, DataDestroyArgs } from './rmi-data.ts';
 export type {
   CcaPlatform,
   PdevCommunicated,
   PdevCreateArgs,
   PdevSetPubkeyArgs,
 } from './rmi-pdev.ts';
-export type { DataCreateArgs, DataDestroyArgs } from './rmi-data.ts';
 export type { VdevMapArgs, VdevUnmapArgs } from './rmi-rtt.ts';
 export type { VdevCommunicated, VdevCreateArgs, VdevRef } from './rmi-vdev.ts';
 
