@@ -199,6 +199,44 @@ describe('CCA host driver: the RMM against the host', () => {
     assert.equal(w.dev.dsm.tdiState(w.tdi.fn), 'CONFIG_UNLOCKED');
   });
 
+  it('Realm RAM: the image before activation, later pages wait for the Realm; refusals', async () => {
+    const w = await ccaWorld('cca realm ram');
+    const { m, h, p } = w;
+    const image = await connectedRealm(w);
+    await refused(w, 'EEXIST', () => D.vmCreate(m, h, VM));
+    await refused(w, 'EINVAL', () => D.vmFinalize(m, h, VM));
+    await refused(w, 'ENXIO', () => D.vmFinalize(m, h, 'realm9'));
+    // The same guest frame twice, or a granule that is already the Realm's.
+    await refused(w, 'EEXIST', () =>
+      D.mapPrivatePage(m, h, { vm: VM, gfn: IMAGE_GFN, hpfn: image[1] + 1n }),
+    );
+    await refused(w, 'EINVAL', () =>
+      D.mapPrivatePage(m, h, { vm: VM, gfn: IMAGE_GFN + 2n, hpfn: image[0] }),
+    );
+    const gfn = IMAGE_GFN + 2n;
+    const add = await D.mapPrivatePage(m, h, { vm: VM, gfn, hpfn: image[1] + 1n });
+    ok(add);
+    assert.deepEqual(calls(add.events), ['RMI_DATA_CREATE_UNKNOWN']);
+    assert.equal(p.hw.septs.get(VM)?.entries.get(gfn)?.state, 'pending');
+    const ram = {
+      realm: VM,
+      ipaBase: gfn << 12n,
+      ipaTop: (gfn + 1n) << 12n,
+      ripas: 'RIPAS_RAM' as const,
+    };
+    assert.equal((await rsiOk(G.RSI_IPA_STATE_SET(p, w.env, ram))).response, 'RSI_ACCEPT');
+    assert.equal(p.hw.septs.get(VM)?.entries.get(gfn)?.state, 'present');
+    // A Realm with pages left is still in use; a page never mapped cannot be taken back.
+    await refused(w, 'EBUSY', () => D.vmDestroy(m, h, VM));
+    await refused(w, 'EINVAL', () => D.unmapPrivatePage(m, h, { vm: VM, gfn: gfn + 1n }));
+    for (const g of [IMAGE_GFN, IMAGE_GFN + 1n, gfn]) {
+      ok(await D.unmapPrivatePage(m, h, { vm: VM, gfn: g }));
+    }
+    assert.equal(records(w).realms.get(VM)?.data.size, 0);
+    ok(await D.vmDestroy(m, h, VM));
+    assert.equal(records(w).realms.size, 0);
+  });
+
   it('bind, unbind and teardown refusals change nothing', async () => {
     const w = await ccaWorld('cca bind errors');
     const { m, h, rid, dsm } = w;
