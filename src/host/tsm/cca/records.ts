@@ -50,20 +50,16 @@ export interface CcaDriverRecords {
   realms: Map<VmId, CcaRealmRecord>;
 }
 
-const EMPTY: Readonly<CcaDriverRecords> = Object.freeze({
-  pdevs: new Map(),
-  vdevs: new Map(),
-  realms: new Map(),
-});
+const empty = (): CcaDriverRecords => ({ pdevs: new Map(), vdevs: new Map(), realms: new Map() });
 
-/** The records to read; an empty set when none was written yet (reading adds nothing). */
+/** The records to read; an empty set, not attached, when none was written yet. */
 export function ccaRecords(h: HostState): Readonly<CcaDriverRecords> {
-  return (h.tsmDriver.cca as CcaDriverRecords | undefined) ?? EMPTY;
+  return (h.tsmDriver.cca as CcaDriverRecords | undefined) ?? empty();
 }
 
 /** The records to write, created on the first write (only after the firmware agreed). */
 export function ccaRecordsToWrite(h: HostState): CcaDriverRecords {
-  h.tsmDriver.cca ??= { pdevs: new Map(), vdevs: new Map(), realms: new Map() };
+  h.tsmDriver.cca ??= empty();
   return h.tsmDriver.cca as CcaDriverRecords;
 }
 
