@@ -3,9 +3,12 @@
  * (tsm_register). One line per flavour; a fourth flavour adds its driver file and a line.
  */
 import type { HostMachine } from '../machine.ts';
+import { ccaTsmDriver } from './cca/index.ts';
 import type { TsmHostDriver } from './driver.ts';
 
-const DRIVERS: Readonly<Record<string, TsmHostDriver>> = {};
+const DRIVERS: Readonly<Record<string, TsmHostDriver>> = {
+  cca: ccaTsmDriver,
+};
 
 /** The driver for the machine's TSM, or undefined when no driver knows the flavour. */
 export function tsmDriver(m: HostMachine): TsmHostDriver | undefined {
