@@ -42,6 +42,18 @@ export function formatRecord(r: TraceRecord, n: number): string | undefined {
     }
     case 'access':
       return `      ${r.domain.padEnd(12)}${r.action}: ${r.result}`;
+    case 'abi': {
+      const e = r.event;
+      const args = Object.entries(e.args)
+        .map(([k, v]) => `${k}=${typeof v === 'bigint' ? `0x${v.toString(16)}` : v}`)
+        .join(' ');
+      return `      ${`${r.domain} -> tsm`.padEnd(12)}${e.call}(${args}) = ${e.status}${e.detail && !e.ok ? `: ${e.detail}` : ''}`;
+    }
+    case 'uapi': {
+      const e = r.event;
+      const res = e.ok ? '0' : `-${e.errno}${e.detail ? `: ${e.detail}` : ''}`;
+      return `      ${`host ${e.layer}`.padEnd(12)}${e.op} = ${res}`;
+    }
     case 'check':
       return `      check       ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail && !r.ok ? `: ${r.detail}` : ''}`;
   }

@@ -5,6 +5,8 @@
  * `--json` emits it, and later the viewer and invariants read the same records.
  */
 import type { DsmEvent } from '../device/dsm/events.ts';
+import type { HostEvent, UapiEvent } from '../host/outcome.ts';
+import type { AbiEvent } from '../platform/abi.ts';
 import { type PlatformEvent, platformEventDomain } from '../platform/events.ts';
 import type { SpdmEvent, VerifyTarget } from '../spdm/events.ts';
 import { describeSpdm, type MessageDescription } from '../wire/describe.ts';
@@ -44,6 +46,10 @@ export type TraceRecord =
   | { kind: 'access'; domain: 'host' | 'guest'; action: string; result: string }
   /** What the platform hardware routed, refused or changed (platform/events.ts). */
   | { kind: 'platform'; domain: Domain; event: PlatformEvent }
+  /** A firmware ABI call by its real name, from the host (host ABI) or the guest (guest ABI). */
+  | { kind: 'abi'; domain: 'host' | 'guest'; event: AbiEvent }
+  /** A host kernel operation by its real name (ioctl, sysfs write, kernel call) and its errno. */
+  | { kind: 'uapi'; domain: 'host'; event: UapiEvent }
   /** A property the scenario checked. */
   | { kind: 'check'; name: string; ok: boolean; detail: string };
 
@@ -114,6 +120,16 @@ export class Trace {
   /** The platform hardware's events, each in the trust domain that caused it. */
   platformSink(): (e: PlatformEvent) => void {
     return (event) => this.add({ kind: 'platform', domain: platformEventDomain(event), event });
+  }
+
+  /** What one host operation or firmware call caused, in order: uAPI, ABI and hardware events. */
+  events(events: readonly (HostEvent | AbiEvent)[]): void {
+    const hw = this.platformSink();
+    for (const e of events) {
+      if (e.kind === 'uapi') this.add({ kind: 'uapi', domain: 'host', event: e });
+      else if (e.kind === 'abi') this.add({ kind: 'abi', domain: e.domain, event: e });
+      else hw(e);
+    }
   }
 
   get failedChecks(): Extract<TraceRecord, { kind: 'check' }>[] {

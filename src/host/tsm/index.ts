@@ -3,10 +3,12 @@
  * (tsm_register). One line per flavour; a fourth flavour adds its driver file and a line.
  */
 import type { HostMachine } from '../machine.ts';
+import { ccaTsmDriver } from './cca/index.ts';
 import type { TsmHostDriver } from './driver.ts';
 import { tdxTsmDriver } from './tdx/index.ts';
 
 const DRIVERS: Readonly<Record<string, TsmHostDriver>> = {
+  cca: ccaTsmDriver,
   tdx: tdxTsmDriver,
 };
 

@@ -1,12 +1,14 @@
 /**
- * The CCA-like flavour's host ABI: the RMI commands an untrusted Host calls for realm device
- * assignment (RMM specification 1.1, chapter A9 and B4.5), by their real names. The Realm's
+ * The CCA-like flavour's host ABI: the RMI commands an untrusted Host calls for a Realm's
+ * private RAM and realm device assignment (RMM specification 1.1, A2.2, chapter A9 and
+ * B4.5), by their real names. The Realm's
  * commands (RSI) are in guest-abi.ts and nothing here is reachable from there.
  */
 
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
 import type { TsmEnv } from '../tsm/link.ts';
+import { rmiDataCreate, rmiDataCreateUnknown, rmiDataDestroy } from './rmi-data.ts';
 import {
   type CcaPlatform,
   rmiPdevCommunicate,
@@ -29,6 +31,7 @@ import {
   rmiVdevUnlock,
 } from './rmi-vdev.ts';
 
+export type { DataCreateArgs, DataDestroyArgs } from './rmi-data.ts';
 export type {
   CcaPlatform,
   PdevCommunicated,
@@ -51,6 +54,9 @@ export const CCA_HOST_ABI = {
   RMI_REALM_CREATE: rmiRealmCreate,
   RMI_REALM_ACTIVATE: rmiRealmActivate,
   RMI_REALM_DESTROY: rmiRealmDestroy,
+  RMI_DATA_CREATE: rmiDataCreate,
+  RMI_DATA_CREATE_UNKNOWN: rmiDataCreateUnknown,
+  RMI_DATA_DESTROY: rmiDataDestroy,
   RMI_PDEV_CREATE: rmiPdevCreate,
   RMI_PDEV_COMMUNICATE: rmiPdevCommunicate,
   RMI_PDEV_SET_PUBKEY: rmiPdevSetPubkey,
