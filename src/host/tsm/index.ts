@@ -4,8 +4,11 @@
  */
 import type { HostMachine } from '../machine.ts';
 import type { TsmHostDriver } from './driver.ts';
+import { sevTsmDriver } from './sev/index.ts';
 
-const DRIVERS: Readonly<Record<string, TsmHostDriver>> = {};
+const DRIVERS: Readonly<Record<string, TsmHostDriver>> = {
+  sev: sevTsmDriver,
+};
 
 /** The driver for the machine's TSM, or undefined when no driver knows the flavour. */
 export function tsmDriver(m: HostMachine): TsmHostDriver | undefined {
