@@ -20,8 +20,8 @@
  * type -EOPNOTSUPP.
  */
 import type { AbiArg } from '../../../platform/abi.ts';
-import type { GuestMessage } from '../../../platform/sev/host-abi.ts';
 import type { Rid, VmId } from '../../../platform/ids.ts';
+import type { GuestMessage } from '../../../platform/sev/host-abi.ts';
 import type { HostMachine } from '../../machine.ts';
 import type { HostOutcome } from '../../outcome.ts';
 import type { HostState } from '../../state.ts';
@@ -51,7 +51,9 @@ function fields<T extends Record<string, Kind>>(
   msg: Record<string, AbiArg>,
   want: T,
   optional: readonly (keyof T)[] = [],
-): { [K in keyof T]: T[K] extends 'number' ? number : T[K] extends 'bigint' ? bigint : boolean } | string {
+):
+  | { [K in keyof T]: T[K] extends 'number' ? number : T[K] extends 'bigint' ? bigint : boolean }
+  | string {
   const out: Record<string, AbiArg> = {};
   for (const [k, kind] of Object.entries(want)) {
     const v = msg[k];
@@ -105,7 +107,7 @@ export async function sevGuestRequest(
 ): Promise<HostOutcome<unknown>> {
   const run = pspRun(m);
   const t = sevRecords(h).tdis.get(a.rid);
-  if (!t || t.phase !== 'bound') return refuseRun(run, 'ENXIO', `${hex(a.rid)} is not bound`);
+  if (t?.phase !== 'bound') return refuseRun(run, 'ENXIO', `${hex(a.rid)} is not bound`);
   if (t.vm !== a.vm) return refuseRun(run, 'EPERM', `${hex(a.rid)} is bound to ${t.vm}`);
   const type = String(a.request.message.type) as GuestMessage['type'];
   const scope = SCOPE[type];

@@ -57,11 +57,7 @@ export async function sevConnect(m: HostMachine, h: HostState, dsm: Rid): Promis
   return doneRun(run, undefined);
 }
 
-export async function sevDisconnect(
-  m: HostMachine,
-  h: HostState,
-  dsm: Rid,
-): Promise<HostOutcome> {
+export async function sevDisconnect(m: HostMachine, h: HostState, dsm: Rid): Promise<HostOutcome> {
   const run = pspRun(m);
   const r = sevRecords(h);
   if (!r.devs.has(dsm)) return refuseRun(run, 'ENXIO', `${hex(dsm)} is not connected`);

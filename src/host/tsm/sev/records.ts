@@ -7,8 +7,9 @@
  * context page the driver donated (SNP_GCTX_CREATE), and the platform's VM id is
  * vmOfGctx(gctx). `guests` maps the one to the other.
  */
-import { vmOfGctx } from '../../../platform/sev/host-abi.ts';
+
 import type { Rid, VmId } from '../../../platform/ids.ts';
+import { vmOfGctx } from '../../../platform/sev/host-abi.ts';
 import type { HostState } from '../../state.ts';
 
 export interface SevGuestRecord {

@@ -138,7 +138,7 @@ export async function sevEnableTrustedDma(
 ): Promise<HostOutcome> {
   const run = pspRun(m);
   const t = sevRecords(h).tdis.get(a.rid);
-  if (!t || t.phase !== 'bound') return refuseRun(run, 'ENXIO', `${hex(a.rid)} is not bound`);
+  if (t?.phase !== 'bound') return refuseRun(run, 'ENXIO', `${hex(a.rid)} is not bound`);
   const s = await psp<TdiStatus>(run, 'TIO_TDI_STATUS', { dev: t.dev, tdi: t.tdi }, t.dev);
   if (!s.ok || !s.value) return pspFailed(run, s);
   if (s.value.name !== 'CONFIG_LOCKED' && s.value.name !== 'RUN') {
