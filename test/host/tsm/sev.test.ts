@@ -20,6 +20,7 @@ import type { SevDriverRecords } from '../../../src/host/tsm/sev/index.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
 import { ownerOf } from '../../../src/platform/memory.ts';
 import { asidFenced } from '../../../src/platform/sev/fence.ts';
+import { droppingCarrier } from '../../platform/sev/world.ts';
 import { ok, refused } from '../world.ts';
 import {
   connectedGuest,
@@ -114,6 +115,52 @@ describe('SEV host driver: tsm/connect and tsm/disconnect', () => {
     assert.equal(stray.ok, true);
     const o = await refused(w, 'EBUSY', () => pciTsmConnect(m, h, { dsm, tsm: LINK_TSM }));
     assert.deepEqual(commands(o.events), ['TIO_DEV_CREATE']);
+  });
+});
+
+describe('SEV host driver: a device that does not answer', () => {
+  it('connect is -EIO and the device context is reclaimed, nothing left', async () => {
+    const w = await sevHostWorld('sev silent connect');
+    const { m, h, dsm } = w;
+    const carrier = w.carriers.get(dsm);
+    assert.ok(carrier);
+    w.carriers.set(dsm, droppingCarrier(carrier.binding));
+    const o = await refused(w, 'EIO', () => pciTsmConnect(m, h, { dsm, tsm: LINK_TSM }));
+    assert.deepEqual(commands(o.events), ['TIO_DEV_CREATE', 'TIO_DEV_CONNECT', 'TIO_DEV_RECLAIM']);
+    assert.equal(w.p.vendor.devs.size, 0);
+    assert.equal(h.tsmDriver.sev, undefined, 'no record written');
+    w.carriers.set(dsm, carrier);
+    ok(await pciTsmConnect(m, h, { dsm, tsm: LINK_TSM }));
+  });
+
+  it('stop and disconnect go through by FORCE once the device went silent', async () => {
+    const w = await sevHostWorld('sev silent stop');
+    const { m, h, dsm, rid } = w;
+    await connectedGuest(w);
+    ok(await pciTsmBind(m, h, { rid, vm: VM, vdevId: GUEST_BDF }));
+    const carrier = w.carriers.get(dsm);
+    assert.ok(carrier);
+    w.carriers.set(dsm, droppingCarrier(carrier.binding));
+    const s = await pciTsmStop(m, h, { rid });
+    ok(s);
+    assert.deepEqual(commands(s.events), ['TIO_TDI_UNBIND', 'TIO_TDI_UNBIND', 'TIO_TDI_STATUS']);
+    // The PSP could not STOP the device: it no longer trusts the TDI (ERROR), but nothing
+    // private of it is left and the host learnt no state.
+    assert.equal(w.p.tsm.tdis.get(rid)?.state, 'ERROR');
+    assert.equal(records(w).tdis.get(rid)?.tdispState, undefined);
+    nothingPrivateLeft(w);
+    ok(await pciTsmUnbind(m, h, { rid }));
+    const d = await pciTsmDisconnect(m, h, { dsm, tsm: LINK_TSM });
+    ok(d);
+    const disconnects = d.events.flatMap((e) =>
+      e.kind === 'abi' && e.call === 'TIO_DEV_DISCONNECT' ? [[e.status, e.args.force]] : [],
+    );
+    assert.deepEqual(disconnects, [
+      ['SEV_RET_SEV_STATUS_ERR_IN_DEV_CONN', false],
+      ['SEV_RET_SUCCESS', true],
+    ]);
+    assert.equal(w.p.tsm.devices.size, 0);
+    assert.equal(records(w).devs.size, 0);
   });
 });
 

@@ -4,7 +4,7 @@
  * SPDM session and TC0's IDE keys, over the DSM's DOE mailbox); a failed connect reclaims
  * the context again (dev_connect's free_exit). Disconnect is TIO_DEV_DISCONNECT (K_SET_STOP,
  * END_SESSION) and TIO_DEV_RECLAIM, refused while the driver still has a TDI context of the
- * device (TIO_DEV_RECLAIM would refuse it too).
+ * device (TIO_DEV_RECLAIM would refuse it too); a silent device is disconnected by FORCE.
  */
 import type { Rid } from '../../../platform/ids.ts';
 import type { HostMachine } from '../../machine.ts';
@@ -22,6 +22,12 @@ const ROOT_PORT_NUMBER = 0;
 const SEGMENT = 0;
 /** TC0 only, as sev-dev-tsm.c dev_connect asks (tc_mask = 1). */
 const TC_MASK = 1;
+/**
+ * A device that no longer answers (its session gone, an SPDM error): the driver's remove
+ * path cannot stay connected to it, so it disconnects again with
+ * TIO_DEV_DISCONNECT_FLAG_FORCE, which forgets the session without SPDM traffic.
+ */
+const SILENT = new Set(['SEV_RET_SEV_STATUS_ERR_IN_DEV_CONN', 'SEV_RET_SPDM_ERROR']);
 /** IDE stream ids are 8 bits (PCIe 6.x 7.9.26). */
 const STREAM_IDS = 256;
 
@@ -63,7 +69,10 @@ export async function sevDisconnect(m: HostMachine, h: HostState, dsm: Rid): Pro
   if (!r.devs.has(dsm)) return refuseRun(run, 'ENXIO', `${hex(dsm)} is not connected`);
   const tdis = [...r.tdis.values()].filter((t) => t.dev === dsm).map((t) => hex(t.tdi));
   if (tdis.length > 0) return refuseRun(run, 'EBUSY', `TDI contexts left: ${tdis.join(', ')}`);
-  const d = await psp(run, 'TIO_DEV_DISCONNECT', { dev: dsm }, dsm);
+  let d = await psp(run, 'TIO_DEV_DISCONNECT', { dev: dsm }, dsm);
+  if (!d.ok && SILENT.has(d.status)) {
+    d = await psp(run, 'TIO_DEV_DISCONNECT', { dev: dsm, force: true }, dsm);
+  }
   if (!d.ok) return pspFailed(run, d);
   // The session is gone whatever follows: forget the device now.
   sevRecordsToWrite(h).devs.delete(dsm);
