@@ -5,10 +5,12 @@
 import type { HostMachine } from '../machine.ts';
 import { ccaTsmDriver } from './cca/index.ts';
 import type { TsmHostDriver } from './driver.ts';
+import { sevTsmDriver } from './sev/index.ts';
 import { tdxTsmDriver } from './tdx/index.ts';
 
 const DRIVERS: Readonly<Record<string, TsmHostDriver>> = {
   cca: ccaTsmDriver,
+  sev: sevTsmDriver,
   tdx: tdxTsmDriver,
 };
 

@@ -246,8 +246,9 @@ export async function tioDevDisconnect(
   const args = { dev: hex(a.dev), force };
   const d = p.vendor.devs.get(a.dev);
   if (!d) return outcome(call, args, failure('SEV_RET_SEV_STATUS_INVALID_DEV_CTX', 'no context'));
+  // FORCE is for a device that no longer answers: a lost session does not stop it.
   const lost = linkLost(p, env, a.dev);
-  if (lost) return outcome(call, args, lost);
+  if (lost && !force) return outcome(call, args, lost);
   const loop = spdmRequestLoop(call, force ? silentCarrier(carrier.binding) : carrier);
   const r = await tsmDisconnect(p, env, a.dev, loop.carrier);
   // The core forgets the session even when the device did not answer; FORCE asks for that.

@@ -315,5 +315,11 @@ describe('SEV-TIO host ABI: TDI_UNBIND and the ASID fence', () => {
     ok(await tioTdiUnbind(p, env, { ...a, force: true }, silent));
     assert.equal(p.tsm.tdis.get(rid)?.vm, undefined);
     assert.equal(asidFenced(p, vmOfGctx(GCTX)), false, 'a LOCKED TDI was not in use');
+    // The device context too: only FORCE disconnects a device whose session is gone.
+    await refused(p, 'SEV_RET_SEV_STATUS_ERR_IN_DEV_CONN', () =>
+      tioDevDisconnect(p, env, { dev: fn0 }, carrier),
+    );
+    ok(await tioDevDisconnect(p, env, { dev: fn0, force: true }, carrier));
+    assert.equal(p.tsm.devices.get(fn0)?.phase, 'disconnected');
   });
 });
