@@ -3,7 +3,9 @@
  * VFIO_DEVICE_BIND_IOMMUFD and the TEE-IO RFC's VFIO_DEVICE_BIND_IOMMUFD_PRIVATE, and close.
  */
 import type { Rid } from '../../platform/ids.ts';
+import { iommuAttach } from '../../platform/iommu.ts';
 import { dmaBufRevoke } from '../dma-buf/core.ts';
+import { iommufdObject } from '../iommufd/object.ts';
 import type { HostMachine } from '../machine.ts';
 import { type HostOutcome, hostErr, hostOk } from '../outcome.ts';
 import { allocFd, type HostState } from '../state.ts';
@@ -93,4 +95,26 @@ export async function vfioClose(
   }
   h.vfio.devices.delete(a.fd);
   return hostOk('vfio', op, args, undefined, events);
+}
+
+/**
+ * VFIO_DEVICE_ATTACH_IOMMUFD_PT {pt_id}: the device's T=0 DMA translates through HWPT
+ * `pt_id`'s domain. -EBADF, -EINVAL not bound to iommufd, -ENOENT no such HWPT, -EBUSY
+ * attached to another domain (iommu_attach_device).
+ */
+export function vfioDeviceAttachIommufdPt(
+  m: HostMachine,
+  h: HostState,
+  a: { fd: number; ptId: number },
+): HostOutcome {
+  const op = 'VFIO_DEVICE_ATTACH_IOMMUFD_PT';
+  const args = { fd: a.fd, pt_id: a.ptId };
+  const d = vfioDeviceOf(h, a.fd);
+  if (!d) return hostErr('vfio', op, args, 'EBADF', `fd ${a.fd} is not a VFIO device`);
+  if (!d.bound) return hostErr('vfio', op, args, 'EINVAL', 'not bound to an iommufd');
+  const hwpt = iommufdObject(h, a.ptId, 'hwpt');
+  if (!hwpt) return hostErr('vfio', op, args, 'ENOENT', `no HWPT ${a.ptId}`);
+  const r = iommuAttach(m.iommu, d.rid, hwpt.domain);
+  if (!r.result.ok) return hostErr('vfio', op, args, 'EBUSY', r.result.reason, r.events);
+  return hostOk('vfio', op, args, undefined, r.events);
 }

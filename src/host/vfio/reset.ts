@@ -8,7 +8,7 @@
  * Switch `resetWhileBound` (open question 5): 'unbind' (the RFC) unbinds first and goes on;
  * 'refuse' answers -EBUSY and changes nothing.
  */
-import type { AbiArg } from '../../platform/abi.ts';
+
 import {
   PCI_CAP_ID_EXP,
   PCI_CAP_ID_PM,
@@ -21,6 +21,7 @@ import {
   PCI_PM_CTRL,
   PCI_PM_CTRL_STATE_MASK,
 } from '../../device/pci/regs.ts';
+import type { AbiArg } from '../../platform/abi.ts';
 import { busOf } from '../../platform/ids.ts';
 import { dmaBufRestore, dmaBufRevoke } from '../dma-buf/core.ts';
 import type { HostMachine } from '../machine.ts';
@@ -101,7 +102,9 @@ function flr(m: HostMachine, d: VfioDevice): void {
 
 function flrCapable(m: HostMachine, d: VfioDevice): boolean {
   const exp = pciFindCapability(m, d.rid, PCI_CAP_ID_EXP);
-  return exp !== undefined && (m.configRead(d.rid, exp + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR) !== 0;
+  return (
+    exp !== undefined && (m.configRead(d.rid, exp + PCI_EXP_DEVCAP, 4) & PCI_EXP_DEVCAP_FLR) !== 0
+  );
 }
 
 /**
