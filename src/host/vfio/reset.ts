@@ -91,6 +91,8 @@ const covers = (offset: number, size: number, reg: number, regSize: number): boo
 
 /** Function level reset as vfio-pci does it: state saved, FLR, state restored (pci_reset_function). */
 function flr(m: HostMachine, d: VfioDevice): void {
+  // A VF whose PF was reset is gone with the PF's VF Enable; nothing left to reset.
+  if (!m.functions().includes(d.rid)) return;
   const exp = pciFindCapability(m, d.rid, PCI_CAP_ID_EXP);
   if (exp === undefined) return;
   const command = m.configRead(d.rid, PCI_COMMAND, 2);
@@ -191,7 +193,8 @@ export function vfioDeviceReset(
 /**
  * VFIO_DEVICE_PCI_HOT_RESET: a secondary bus reset resets every function on the bus, so the
  * caller must own all of them (-EPERM otherwise). teeio's device models the conventional reset
- * a function sees as its function level reset, which is what each function gets here.
+ * a function sees as its function level reset, which is what each function gets here. The
+ * PF's SR-IOV state is not restored afterwards (pci_restore_iov_state is not modelled).
  */
 export function vfioDevicePciHotReset(
   m: HostMachine,
@@ -208,5 +211,6 @@ export function vfioDevicePciHotReset(
     if (!other) return hostErr('vfio', op, args, 'EPERM', `${hexRid(rid)} is not open`);
     devs.push(other);
   }
-  return revokeAround(m, h, devs, op, args, (x) => flr(m, x));
+  // VFs before their PF: the PF's reset clears VF Enable and takes its VFs off the bus.
+  return revokeAround(m, h, devs.reverse(), op, args, (x) => flr(m, x));
 }
