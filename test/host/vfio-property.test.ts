@@ -110,7 +110,7 @@ describe('VFIO and dma-buf: random call sequences', () => {
           if (!o.ok) assert.equal(canonicalHash(h), before, `${why}: ${o.errno} changed records`);
           if (o.ok && c.k === 'mmap') assert.equal(h.dmaBufs.bufs.get(pick(c.buf))?.private, false);
           if (o.ok && c.k === 'map') assert.equal(h.dmaBufs.bufs.get(pick(c.buf))?.private, false);
-          const memory = dev.memoryEnabled && dev.power === 'D0';
+          const memory: boolean = dev.memoryEnabled && dev.power === 'D0';
           for (const b of h.dmaBufs.bufs.values()) {
             assert.equal(b.state, memory ? 'live' : 'revoked', `${why}: buffer ${b.fd}`);
             if (b.state !== 'live')
