@@ -15,8 +15,8 @@
 import type { AbiArg, AbiOutcome } from '../platform/abi.ts';
 import type { MmioAccess } from '../platform/fabric.ts';
 import type { Rid } from '../platform/ids.ts';
-import type { IommuState } from '../platform/iommu.ts';
-import type { Outcome } from '../platform/result.ts';
+import type { IommuError, IommuState } from '../platform/iommu.ts';
+import type { OpResult, Outcome } from '../platform/result.ts';
 import type { SharedEpts } from '../platform/shared-ept.ts';
 
 /** A firmware call's argument record (bigints for addresses and frames, as the ABIs take). */
@@ -43,6 +43,17 @@ export interface HostMachine {
   readonly memoryMap: readonly { base: bigint; size: bigint }[];
   /** The IOMMU tables the host programs (iommufd drives them). */
   readonly iommu: IommuState;
+  /**
+   * iommu_map of one page into host domain `domain` (platform/iommu.ts iommuMap): the
+   * hardware refuses a page that is not shared host memory, from owner records the host
+   * cannot read itself, so the mapping goes through the machine.
+   */
+  iommuMap(
+    domain: number,
+    iovaPfn: bigint,
+    hpfn: bigint,
+    writable: boolean,
+  ): Outcome<OpResult<object, IommuError>>;
   /** Each VM's shared EPT (KVM programs it). */
   readonly sharedEpts: SharedEpts;
 }

@@ -23,6 +23,7 @@ import {
 } from '../platform/fabric.ts';
 import { FLAVOURS, type FlavourName } from '../platform/flavours.ts';
 import type { Rid } from '../platform/ids.ts';
+import { iommuMap } from '../platform/iommu.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { DEFAULT_MEMORY, type PlatformHwConfig } from '../platform/state.ts';
 import { createTsmEnv, type TsmEnv } from '../platform/tsm/link.ts';
@@ -136,6 +137,8 @@ export function hostMachine(w: PlatformWorld): HostMachine {
     mmioWrite: (address, data) => hostMmioWrite(w.p.hw, w.bus, address, data),
     memoryMap: w.memoryMap,
     iommu: w.p.hw.iommu,
+    iommuMap: (domain, iovaPfn, hpfn, writable) =>
+      iommuMap(w.p.hw.iommu, w.p.hw.memory, domain, iovaPfn, hpfn, writable),
     sharedEpts: w.p.hw.sharedEpts,
   };
 }

@@ -16,6 +16,8 @@ export interface DmaBufImporter {
   kind: 'kvm' | 'device';
   vmFd?: number;
   slot?: number;
+  /** A device importer: its requester id (peer-to-peer DMA through the IOMMU path). */
+  rid?: Rid;
   /** The importer mapped the attachment (and must unmap on move_notify). */
   mapped: boolean;
 }

@@ -8,7 +8,13 @@ import type { Rid } from '../../platform/ids.ts';
 export type IommufdObject =
   | { type: 'device'; id: number; rid: Rid; vfioFd: number }
   /** An IO address space: IOVA page -> host page, as IOMMU_IOAS_MAP asked. */
-  | { type: 'ioas'; id: number; maps: Map<bigint, bigint> }
+  | {
+      type: 'ioas';
+      id: number;
+      maps: Map<bigint, bigint>;
+      /** IOVA pages mapped with IOMMU_IOAS_MAP_WRITEABLE. */
+      writable: Set<bigint>;
+    }
   /** A page table allocated for a device from an IOAS (the IOMMU domain behind it). */
   | { type: 'hwpt'; id: number; ioas: number; domain: number; devId: number }
   /** A vIOMMU: KVM-associated when the VMM gave it the VM (needed for TSM bind). */
@@ -24,7 +30,7 @@ export type IommufdObject =
     };
 
 export interface IommufdState {
-  /** The iommufd fd this state belongs to. */
+  /** The iommufd fd this state belongs to (0 until /dev/iommu is opened). */
   fd: number;
   objects: Map<number, IommufdObject>;
   nextId: number;

@@ -18,6 +18,8 @@ export interface VfioDevice {
   tsmBound?: { vdeviceId: number };
   /** dma-buf fds exported from this device. */
   dmaBufs: number[];
+  /** BAR indexes the host has mmapped (a claim refuses while any is mapped). */
+  mmapped: number[];
 }
 
 export interface VfioState {

@@ -1,0 +1,7 @@
+/** iommufd's uAPI as the VMM calls it. */
+export { iommuHwptAlloc } from './hwpt.ts';
+export { iommuIoasAlloc, iommuIoasMap, iommuIoasUnmap } from './ioas.ts';
+export { iommufdOpen } from './object.ts';
+export { iommuVdeviceAlloc } from './vdevice.ts';
+export { iommuVdeviceTsmOp, iommuVdeviceTsmReq } from './vdevice-tsm.ts';
+export { iommuViommuAlloc } from './viommu.ts';
