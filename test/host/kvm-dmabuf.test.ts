@@ -14,7 +14,12 @@ import { type HostWorld, hostWorld, ok, refused } from './world.ts';
 
 const GPA = 0x8000_0000n;
 
-function slot(w: HostWorld, vmFd: number, fd: number, o: { size?: bigint; offset?: bigint; slot?: number } = {}) {
+function slot(
+  w: HostWorld,
+  vmFd: number,
+  fd: number,
+  o: { size?: bigint; offset?: bigint; slot?: number } = {},
+) {
   return kvmSetUserMemoryRegion2(w.m, w.h, {
     vmFd,
     slot: o.slot ?? 5,
