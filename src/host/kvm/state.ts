@@ -42,8 +42,30 @@ export interface KvmVm {
   sharedMapped: Set<bigint>;
 }
 
-export interface KvmState {
-  vms: Map<number, KvmVm>;
+/** A guest_memfd file (KVM_CREATE_GUEST_MEMFD): private memory of one VM, by page index. */
+export interface GuestMemfd {
+  fd: number;
+  vmFd: number;
+  /** Number of pages (the size it was created with). */
+  pages: number;
+  /** Page index -> host frame, allocated when the guest first faults the page in. */
+  hpfns: Map<number, bigint>;
+  /** Page index ranges bound to memslots: slot -> [first, first + pages). */
+  bindings: Map<number, { first: number; pages: number }>;
 }
 
-export const createKvmState = (): KvmState => ({ vms: new Map() });
+export interface KvmState {
+  vms: Map<number, KvmVm>;
+  guestMemfds: Map<number, GuestMemfd>;
+  /**
+   * Host frames of the memory map in use by KVM (shared slot backing, guest_memfd pages):
+   * the host's page allocator (mm.ts), so no frame backs two things.
+   */
+  hostPages: Set<bigint>;
+}
+
+export const createKvmState = (): KvmState => ({
+  vms: new Map(),
+  guestMemfds: new Map(),
+  hostPages: new Set(),
+});

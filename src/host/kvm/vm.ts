@@ -1,0 +1,94 @@
+/**
+ * KVM_CREATE_VM (virt/kvm/kvm_main.c) and the end of a confidential VM's launch: a default VM
+ * is KVM's alone; a confidential one (KVM_X86_TDX_VM, KVM_X86_SNP_VM, a realm) also exists
+ * in the firmware, created through the flavour's TSM host driver (TDH.MNG.CREATE,
+ * SNP_LAUNCH_START, RMI_REALM_CREATE).
+ */
+import type { VmId } from '../../platform/ids.ts';
+import type { HostMachine } from '../machine.ts';
+import { type HostOutcome, hostErr, hostOk } from '../outcome.ts';
+import { allocFd, type HostState } from '../state.ts';
+import { tsmDriver } from '../tsm/index.ts';
+import type { KvmVm } from './state.ts';
+
+/** The name the firmware knows the VM of fd `fd` by. */
+const vmName = (fd: number): VmId => `kvm-vm-${fd}`;
+
+/**
+ * KVM_CREATE_VM: a VM fd. -EINVAL for a confidential type when the platform has no TSM
+ * host driver (the type is not supported); the driver's errno when the firmware refuses.
+ */
+export async function kvmCreateVm(
+  m: HostMachine,
+  h: HostState,
+  a: { type: KvmVm['type'] },
+): Promise<HostOutcome<number>> {
+  const op = 'KVM_CREATE_VM';
+  const args = { type: a.type };
+  // The fd is known before the firmware call (it names the VM) and taken only after it.
+  const fd = h.nextFd;
+  const vm = vmName(fd);
+  let events: HostOutcome['events'] = [];
+  if (a.type === 'confidential') {
+    const driver = tsmDriver(m);
+    if (!driver) return hostErr('kvm', op, args, 'EINVAL', `${m.flavour}: no confidential VM type`);
+    const r = await driver.vmCreate(m, h, vm);
+    if (!r.ok) return hostErr('kvm', op, args, r.errno, r.detail, r.events);
+    events = r.events;
+  }
+  allocFd(h);
+  h.kvm.vms.set(fd, {
+    fd,
+    vm,
+    type: a.type,
+    finalized: false,
+    memslots: new Map(),
+    privateGfns: new Set(),
+    mirror: new Map(),
+    sharedMapped: new Set(),
+  });
+  return hostOk('kvm', op, { ...args, vm }, fd, events);
+}
+
+/** The VM of fd `vmFd`, or the refusal of `op` with -EBADF. */
+export function vmOf(
+  h: HostState,
+  op: string,
+  args: Parameters<typeof hostErr>[2],
+  vmFd: number,
+): { vm: KvmVm } | { err: HostOutcome<never> } {
+  const vm = h.kvm.vms.get(vmFd);
+  return vm ? { vm } : { err: hostErr('kvm', op, args, 'EBADF', `fd ${vmFd} is not a VM`) };
+}
+
+/** The launch-finish ioctl of each flavour's confidential VMs. */
+const FINALIZE_OP: Readonly<Record<string, string>> = {
+  tdx: 'KVM_TDX_FINALIZE_VM',
+  sev: 'KVM_SEV_SNP_LAUNCH_FINISH',
+  cca: 'KVM_ARM_RME_ACTIVATE_REALM',
+};
+
+/**
+ * The launch finished: measured pages can no longer be added (TDH.MR.FINALIZE,
+ * SNP_LAUNCH_FINISH, RMI_REALM_ACTIVATE). -EBADF not a VM, -EINVAL a default VM or finalized.
+ */
+export async function kvmFinalizeVm(
+  m: HostMachine,
+  h: HostState,
+  a: { vmFd: number },
+): Promise<HostOutcome> {
+  const op = FINALIZE_OP[m.flavour] ?? 'KVM_MEMORY_ENCRYPT_OP';
+  const args = { vmFd: a.vmFd };
+  const got = vmOf(h, op, args, a.vmFd);
+  if ('err' in got) return got.err;
+  const { vm } = got;
+  const driver = tsmDriver(m);
+  if (vm.type !== 'confidential' || !driver) {
+    return hostErr('kvm', op, args, 'EINVAL', `${vm.vm} is not a confidential VM`);
+  }
+  if (vm.finalized) return hostErr('kvm', op, args, 'EINVAL', `${vm.vm} is already finalized`);
+  const r = await driver.vmFinalize(m, h, vm.vm);
+  if (!r.ok) return hostErr('kvm', op, args, r.errno, r.detail, r.events);
+  vm.finalized = true;
+  return hostOk('kvm', op, args, undefined, r.events);
+}
