@@ -27,7 +27,11 @@ import type { InterfaceReport } from '../../wire/tdisp/report.ts';
 import { TsmProtocolError } from './errors.ts';
 import { IdeKmClient, type ProgrammedKey } from './ide-km-client.ts';
 import type { SecuredChannel } from './pci-sig.ts';
-import { type AssignedBar, checkReport, type ReportCheckResult } from './report-check.ts';
+import {
+  type AssignedBar,
+  checkReport,
+  type ReportCheckResult,
+} from '../../wire/tdisp/report-ranges.ts';
 import type { LockOptions, TdiRef, TdispClient } from './tdisp-client.ts';
 
 export interface DeviceConnection extends SecuredChannel {

@@ -42,7 +42,7 @@ export {
   type ReportCheckOptions,
   type ReportCheckResult,
   type ReportMismatch,
-} from './report-check.ts';
+} from '../../wire/tdisp/report-ranges.ts';
 export {
   DEFAULT_LOCK_FLAGS,
   type FetchedReport,

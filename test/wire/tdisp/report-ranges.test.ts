@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type AssignedBar, checkReport } from '../../../src/platform/tsm/report-check.ts';
+import { type AssignedBar, checkReport } from '../../../src/wire/tdisp/report-ranges.ts';
 import type { InterfaceReport, MmioRange } from '../../../src/wire/tdisp/report.ts';
 
 const PAGE = 4096n;
