@@ -4,6 +4,8 @@
  * through roots it chose, whatever chain the TSM's own session accepted.
  */
 import { verifyCertChain } from '../../crypto/cert-verify.ts';
+import { hashSize } from '../../crypto/hash.ts';
+import { decodeCertChain } from '../../wire/spdm/cert-chain.ts';
 import type { AttestationEvidence, AttestationReason } from './evidence.ts';
 import type { AttestationPolicy } from './policy.ts';
 
@@ -12,6 +14,17 @@ export function checkChain(
   evidence: AttestationEvidence,
   at?: Date,
 ): AttestationReason[] {
+  // Reserved bytes are zero (DSP0274 10.7.1): a chain carrying anything there is not the
+  // one the device sent, and cert-verify reads past them.
+  try {
+    const { reserved } = decodeCertChain(evidence.certChain, hashSize(evidence.hash));
+    if (reserved !== undefined) {
+      const v = `0x${reserved.toString(16)}`;
+      return [{ check: 'chain', message: `Reserved (bytes 2-3) is ${v}, not zero` }];
+    }
+  } catch {
+    // verifyCertChain names the malformed buffer below.
+  }
   const r = verifyCertChain(evidence.certChain, {
     hash: evidence.hash,
     trustAnchors: policy.trustAnchors,

@@ -62,6 +62,7 @@ export type AttestationCheck =
   | 'leaf'
   | 'measurements'
   | 'report'
+  | 'report-fields'
   | 'mmio-ranges'
   | 'interface-info'
   | 'lock-flags'

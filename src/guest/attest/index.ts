@@ -11,7 +11,9 @@ export type {
   AttestationPolicy,
   InterfaceInfoFlag,
   LockFlagName,
+  RangeAttributeName,
   ReferenceMeasurement,
+  ReportReference,
 } from './policy.ts';
 export { loadPolicy, parsePolicy } from './policy-load.ts';
 export { verifyEvidence } from './verify.ts';

@@ -16,6 +16,7 @@ import {
   type AttestationPolicy,
   type InterfaceInfoFlag,
   type PolicyFile,
+  type ReportReference,
   policyFileSchema,
   type TrustAnchorSource,
 } from './policy.ts';
@@ -53,6 +54,7 @@ export function parsePolicy(text: string, source: string, baseDir: string): Atte
     report: {
       ...file.report,
       interfaceInfo: file.report.interfaceInfo as Partial<Record<InterfaceInfoFlag, boolean>>,
+      reference: file.report.reference as ReportReference,
     },
     states: file.states,
   };

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { LeafRequirements } from '../../crypto/cert-verify.ts';
 import { HASH_SIZE, type HashAlg } from '../../crypto/hash.ts';
 import { LOCK_INTERFACE_FLAGS } from '../../wire/tdisp/constants.ts';
-import type { InterfaceInfo } from '../../wire/tdisp/report.ts';
+import type { InterfaceInfo, MmioRangeAttributes } from '../../wire/tdisp/report.ts';
 import type { TdiStateName } from './evidence.ts';
 
 export type LockFlagName = keyof typeof LOCK_INTERFACE_FLAGS;
@@ -24,6 +24,18 @@ export interface ReferenceMeasurement {
   raw?: Uint8Array;
 }
 
+export type RangeAttributeName = Exclude<keyof MmioRangeAttributes, 'other'>;
+
+/** Values of the locked configuration the report must show, each only when given. */
+export interface ReportReference {
+  msixMessageControl?: number;
+  lnrControl?: number;
+  tphControl?: number;
+  deviceSpecificInfo?: Uint8Array;
+  /** The ranges in report order: exactly these attribute bits set on each. */
+  ranges?: { attributes: RangeAttributeName[] }[];
+}
+
 export interface AttestationPolicy {
   /** Trusted root certificates, DER. */
   trustAnchors: Uint8Array[];
@@ -35,6 +47,7 @@ export interface AttestationPolicy {
     lockFlags: { required: LockFlagName[]; forbidden: LockFlagName[] };
     /** Pages of a BAR the report leaves out are not a mismatch. */
     allowHoles: boolean;
+    reference: ReportReference;
     /** Refuse when the firmware reported a device firmware update after LOCK. */
     refuseFirmwareUpdate: boolean;
   };
@@ -133,12 +146,28 @@ export const policyFileSchema = z.strictObject({
         })
         .default({ required: [], forbidden: [] }),
       allowHoles: z.boolean().default(false),
+      reference: z
+        .strictObject({
+          msixMessageControl: z.number().int().min(0).max(0xffff).optional(),
+          lnrControl: z.number().int().min(0).max(0xffff).optional(),
+          tphControl: z.number().int().min(0).max(0xffffffff).optional(),
+          deviceSpecificInfo: hex.optional(),
+          ranges: z
+            .array(
+              z.strictObject({
+                attributes: z.array(z.enum(['msixTable', 'msixPba', 'nonTee', 'updatable'])),
+              }),
+            )
+            .optional(),
+        })
+        .default({}),
       refuseFirmwareUpdate: z.boolean().default(true),
     })
     .default({
       interfaceInfo: {},
       lockFlags: { required: [], forbidden: [] },
       allowHoles: false,
+      reference: {},
       refuseFirmwareUpdate: true,
     }),
   states: z

@@ -8,6 +8,7 @@ import { checkChain } from './check-chain.ts';
 import { checkFreshness, checkInterfaceId, checkTdiState } from './check-identity.ts';
 import { checkMeasurements } from './check-measurements.ts';
 import { checkMmioRanges } from './check-mmio-ranges.ts';
+import { checkReportFields } from './check-report-fields.ts';
 import {
   checkFirmwareUpdate,
   checkInterfaceInfo,
@@ -44,6 +45,7 @@ export function verifyEvidence(
   if (report) {
     reasons.push(...checkMmioRanges(policy, request, evidence, report));
     reasons.push(...checkInterfaceInfo(policy, report));
+    reasons.push(...checkReportFields(policy, report));
   }
   return reasons.length ? { ok: false, reasons } : { ok: true };
 }
