@@ -16,8 +16,8 @@ import {
   type AttestationPolicy,
   type InterfaceInfoFlag,
   type PolicyFile,
-  type ReportReference,
   policyFileSchema,
+  type ReportReference,
   type TrustAnchorSource,
 } from './policy.ts';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { generateDeviceIdentity } from '../../../src/crypto/cert-build.ts';
@@ -100,5 +100,26 @@ measurements:
     );
     const missing = problems(minimal, '/nonexistent');
     assert.match(missing[0], /^2:5 trustAnchors\.0: ENOENT/);
+  });
+});
+
+describe('docs/policy.md', () => {
+  it('its example loads', () => {
+    const doc = readFileSync(new URL('../../../docs/policy.md', import.meta.url), 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(example);
+    const file = writePolicy(example, root);
+    writeFileSync(path.join(path.dirname(file), 'vendor-root.pem'), pem(root));
+    const p = loadPolicy(file);
+    assert.deepEqual(p.trustAnchors, [root]);
+    assert.deepEqual(
+      p.measurements.reference.map((r) => r.index),
+      [1, 5],
+    );
+    assert.deepEqual(p.report.lockFlags, {
+      required: ['NO_FW_UPDATE', 'LOCK_MSIX'],
+      forbidden: ['BIND_P2P'],
+    });
+    assert.equal(p.report.reference.msixMessageControl, 0x8007);
   });
 });

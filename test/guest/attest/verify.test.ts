@@ -150,6 +150,36 @@ describe('verifyEvidence on real evidence of teeio device', () => {
     assert.deepEqual(r.checks, ['firmware-update']);
   });
 
+  it('refuses a report whose locked configuration or reserved bits differ', () => {
+    const rep = decodeInterfaceReport(evidence.report.bytes);
+    const ranges = rep.mmioRanges.map((r, i) =>
+      i === 0 ? { ...r, attributes: { ...r.attributes, nonTee: true, other: 0x10 } } : r,
+    );
+    const changed = {
+      ...rep,
+      reserved: 1,
+      msixMessageControl: rep.msixMessageControl ^ 0x8000,
+      mmioRanges: ranges,
+    };
+    const bytes = encodeInterfaceReport(changed);
+    const r = refused(
+      verifyEvidence(policy, request, { ...evidence, report: { ...evidence.report, bytes } }),
+    );
+    assert.deepEqual(r.checks, [
+      'report-fields',
+      'report-fields',
+      'report-fields',
+      'report-fields',
+    ]);
+    assert.equal(r.messages[0], 'reserved bytes 2-3 are 0x1');
+    assert.equal(r.messages[1], 'range 0 RANGE_ATTRIBUTES reserved bits 0x10 set');
+    assert.match(r.messages[2], /^msixMessageControl is 0x[0-9a-f]+, the policy requires 0x/);
+    assert.equal(
+      r.messages[3],
+      'range 0 attributes are nonTee, updatable, the policy requires updatable',
+    );
+  });
+
   it('refuses a TDI not CONFIG_LOCKED, and a leaf without a required extension', () => {
     let r = refused(verifyEvidence(policy, request, { ...evidence, tdiState: 'CONFIG_UNLOCKED' }));
     assert.deepEqual(r.messages, ['TDI is CONFIG_UNLOCKED, the policy accepts CONFIG_LOCKED']);
