@@ -14,7 +14,7 @@ import {
   PCI_SRIOV_CTRL,
   PCI_SRIOV_CTRL_MSE,
 } from '../device/pci/regs.ts';
-import type { AssignedBar } from '../platform/tsm/report-check.ts';
+import type { AssignedBar } from '../wire/tdisp/report-ranges.ts';
 import { ScenarioError } from './errors.ts';
 
 /** The PF whose SR-IOV capability creates VF `fn`, or undefined when `fn` is no VF. */

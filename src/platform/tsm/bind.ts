@@ -24,10 +24,14 @@ import type {
 } from '../../spdm/requester/index.ts';
 import type { IdeKmQueryResp } from '../../wire/idekm/messages.ts';
 import type { InterfaceReport } from '../../wire/tdisp/report.ts';
+import {
+  type AssignedBar,
+  checkReport,
+  type ReportCheckResult,
+} from '../../wire/tdisp/report-ranges.ts';
 import { TsmProtocolError } from './errors.ts';
 import { IdeKmClient, type ProgrammedKey } from './ide-km-client.ts';
 import type { SecuredChannel } from './pci-sig.ts';
-import { type AssignedBar, checkReport, type ReportCheckResult } from './report-check.ts';
 import type { LockOptions, TdiRef, TdispClient } from './tdisp-client.ts';
 
 export interface DeviceConnection extends SecuredChannel {

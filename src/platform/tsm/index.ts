@@ -4,6 +4,15 @@
  * attestation check of an interface report against the BARs the host assigned, and the
  * bind / unbind sequence built from them (bind.ts).
  */
+
+export {
+  type AssignedBar,
+  checkReport,
+  type PlacedRange,
+  type ReportCheckOptions,
+  type ReportCheckResult,
+  type ReportMismatch,
+} from '../../wire/tdisp/report-ranges.ts';
 export {
   type CheckedReport,
   connectDevice,
@@ -35,14 +44,6 @@ export {
   streamSlots,
 } from './ide-km-client.ts';
 export { type SecuredChannel, sendPciSig } from './pci-sig.ts';
-export {
-  type AssignedBar,
-  checkReport,
-  type PlacedRange,
-  type ReportCheckOptions,
-  type ReportCheckResult,
-  type ReportMismatch,
-} from './report-check.ts';
 export {
   DEFAULT_LOCK_FLAGS,
   type FetchedReport,

@@ -62,3 +62,11 @@ export {
   splitReport,
   writeMmioRange,
 } from './report.ts';
+export {
+  type AssignedBar,
+  checkReport,
+  type PlacedRange,
+  type ReportCheckOptions,
+  type ReportCheckResult,
+  type ReportMismatch,
+} from './report-ranges.ts';

@@ -1,5 +1,6 @@
 /**
- * The attestation check of SYSTEM.md section 4 step 4: a TDI's DEVICE_INTERFACE_REPORT
+ * The report-vs-BARs arithmetic of SYSTEM.md section 4 step 4, pure over wire types so both
+ * the TSM (at bind) and the guest's verifier (at attest) place ranges the same way: a TDI's DEVICE_INTERFACE_REPORT
  * (PCIe 6.x 11.3.11, "TDI Report Structure") must describe exactly the BARs the host
  * assigned. Each MMIO range's FIRST_PAGE is the 4 KiB page number of (physical address +
  * MMIO_REPORTING_OFFSET) modulo 2^64; the page distance from a BAR's own first page places
@@ -8,7 +9,7 @@
  * (unless holes are allowed, e.g. an MSI-X table not locked and so not reported) covered
  * page for page.
  */
-import type { InterfaceReport } from '../../wire/tdisp/report.ts';
+import type { InterfaceReport } from './report.ts';
 
 /** A memory BAR as the host programmed it. */
 export interface AssignedBar {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type AssignedBar, checkReport } from '../../../src/platform/tsm/report-check.ts';
 import type { InterfaceReport, MmioRange } from '../../../src/wire/tdisp/report.ts';
+import { type AssignedBar, checkReport } from '../../../src/wire/tdisp/report-ranges.ts';
 
 const PAGE = 4096n;
 const U64 = 1n << 64n;
