@@ -72,8 +72,8 @@ export interface TsmTdi {
   reportingOffset: bigint;
   /** The interface report as fetched (bytes) and its ranges in host physical addresses. */
   report?: { bytes: Uint8Array; ranges: ReportedRange[] };
-  /** Private MMIO pages mapped in the VM's secure EPT: gfn -> host page frame. */
-  mmio: Map<bigint, bigint>;
+  /** Private MMIO pages mapped in the VM's secure EPT: gfn (a number key, ids.ts Pfn) -> host page frame. */
+  mmio: Map<number, bigint>;
   /** The trusted DMA context: 'added' by the host, 'accepted' by the guest, 'blocked'. */
   dma: 'none' | 'added' | 'accepted' | 'blocked';
 }
