@@ -192,13 +192,13 @@ function secureLink(
   return undefined;
 }
 
-/** The stream and TSM checks a T=1 DMA needs before any page is looked at. */
+/** The stream and TSM checks a T=1 DMA needs before any page is looked at; the VM's secure EPT. */
 function secureRequester(
   hw: PlatformHw,
   views: FabricViews,
   rid: Rid,
   ev: TransactionEvent,
-): FabricRefusal | undefined {
+): SeptState | FabricRefusal {
   const link = secureLink(hw, views, rid, ev);
   if (link) return link;
   const ctx = hw.iommu.secure.get(rid);
@@ -207,8 +207,7 @@ function secureRequester(
   if (ctx.state === 'blocked') return 'secure-dma-blocked';
   if (ctx.state !== 'accepted') return 'secure-dma-not-accepted';
   if (!views.tdiRunning(rid)) return 'tdi-not-run';
-  if (!hw.septs.has(ctx.vm)) return 'no-secure-ept';
-  return undefined;
+  return hw.septs.get(ctx.vm) ?? 'no-secure-ept';
 }
 
 /** T=1: the host page behind guest frame `gfn`, present and private to `vm`, or why not. */
@@ -256,9 +255,9 @@ function routeDma(
   let sept: SeptState | undefined;
   let table: Map<Pfn, IommuMapping> | undefined;
   if (ev.t) {
-    const why = secureRequester(hw, views, rid, ev);
-    if (why) return refused(ev, why);
-    sept = hw.septs.get(ev.vm as VmId);
+    const s = secureRequester(hw, views, rid, ev);
+    if (typeof s === 'string') return refused(ev, s);
+    sept = s;
   } else {
     const domain = hw.iommu.attached.get(rid);
     table = domain === undefined ? undefined : hw.iommu.domains.get(domain);
@@ -320,24 +319,53 @@ export interface DmaReadRequest {
   t: boolean;
 }
 
-/** A device's memory write: every page is checked before the first byte lands. */
-export function fabricDmaWrite(
-  hw: PlatformHw,
-  views: FabricViews,
-  req: DmaWriteRequest,
-): Outcome<Verdict> {
-  const { requesterId: rid, address, data, t } = req;
-  const ev = dmaEvent('MemWr', rid, t, address, data.length);
+/** Routes a device's memory write as `ev` describes it; every page is checked before the first byte lands. */
+function dmaWrite(hw: PlatformHw, views: FabricViews, req: DmaWriteRequest, ev: TransactionEvent) {
+  const { address, data } = req;
   const offset = pageOffset(address);
-  const r = routeDma(hw, views, ev, rid, offset, true);
-  if (r === undefined) return { result: ev.verdict, events: [ev] };
+  const r = routeDma(hw, views, ev, req.requesterId, offset, true);
+  if (r === undefined) return;
   if (typeof r === 'number') writePage(hw.memory, r, offset, data);
   else {
     eachPiece(address, data.length, r, (hpfn, off, d, n) =>
       writePage(hw.memory, hpfn, off, data.subarray(d, d + n)),
     );
   }
-  return { result: 'SC', events: [ev] };
+}
+
+/** Routes a device's memory read as `ev` describes it: the data, or undefined when refused. */
+function dmaRead(
+  hw: PlatformHw,
+  views: FabricViews,
+  req: DmaReadRequest,
+  ev: TransactionEvent,
+): Uint8Array | undefined {
+  const { address, length } = req;
+  const offset = pageOffset(address);
+  const r = routeDma(hw, views, ev, req.requesterId, offset, false);
+  if (r === undefined) return undefined;
+  if (typeof r === 'number') return readPage(hw.memory, r, offset, length);
+  const data = new Uint8Array(length);
+  eachPiece(address, length, r, (hpfn, off, d, n) =>
+    data.set(readPage(hw.memory, hpfn, off, n), d),
+  );
+  return data;
+}
+
+type DmaReadCompletion = { status: 'SC'; data: Uint8Array } | { status: 'UR' | 'CA' };
+
+const completion = (ev: TransactionEvent, data: Uint8Array | undefined): DmaReadCompletion =>
+  data === undefined ? { status: ev.verdict as 'UR' | 'CA' } : { status: 'SC', data };
+
+/** A device's memory write: every page is checked before the first byte lands. */
+export function fabricDmaWrite(
+  hw: PlatformHw,
+  views: FabricViews,
+  req: DmaWriteRequest,
+): Outcome<Verdict> {
+  const ev = dmaEvent('MemWr', req.requesterId, req.t, req.address, req.data.length);
+  dmaWrite(hw, views, req, ev);
+  return { result: ev.verdict, events: [ev] };
 }
 
 /** A device's memory read (the completion carries the data). */
@@ -345,26 +373,15 @@ export function fabricDmaRead(
   hw: PlatformHw,
   views: FabricViews,
   req: DmaReadRequest,
-): Outcome<{ status: 'SC'; data: Uint8Array } | { status: 'UR' | 'CA' }> {
-  const { requesterId: rid, address, length, t } = req;
-  const ev = dmaEvent('MemRd', rid, t, address, length);
-  const offset = pageOffset(address);
-  const r = routeDma(hw, views, ev, rid, offset, false);
-  if (r === undefined) return { result: { status: ev.verdict as 'UR' | 'CA' }, events: [ev] };
-  if (typeof r === 'number') {
-    const data = readPage(hw.memory, r, offset, length);
-    return { result: { status: 'SC', data }, events: [ev] };
-  }
-  const data = new Uint8Array(length);
-  eachPiece(address, length, r, (hpfn, off, d, n) =>
-    data.set(readPage(hw.memory, hpfn, off, n), d),
-  );
-  return { result: { status: 'SC', data }, events: [ev] };
+): Outcome<DmaReadCompletion> {
+  const ev = dmaEvent('MemRd', req.requesterId, req.t, req.address, req.length);
+  return { result: completion(ev, dmaRead(hw, views, req, ev)), events: [ev] };
 }
 
 /**
  * The platform end of a device's link: a device attached to it (`attachUpstream`) has its DMA
- * routed here; events go to `sink`.
+ * routed here; each transaction's event goes to `sink` (no Outcome is built per access: this
+ * is the per-DMA path).
  */
 export function fabricUpstream(
   hw: PlatformHw,
@@ -373,14 +390,16 @@ export function fabricUpstream(
 ): UpstreamPort {
   return {
     memWrite(req) {
-      const o = fabricDmaWrite(hw, views, req);
-      for (const e of o.events) sink(e);
-      return o.result;
+      const ev = dmaEvent('MemWr', req.requesterId, req.t, req.address, req.data.length);
+      dmaWrite(hw, views, req, ev);
+      sink(ev);
+      return ev.verdict;
     },
     memRead(req) {
-      const o = fabricDmaRead(hw, views, req);
-      for (const e of o.events) sink(e);
-      return o.result;
+      const ev = dmaEvent('MemRd', req.requesterId, req.t, req.address, req.length);
+      const data = dmaRead(hw, views, req, ev);
+      sink(ev);
+      return completion(ev, data);
     },
   };
 }

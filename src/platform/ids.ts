@@ -42,7 +42,10 @@ export function pfnKeyOf(address: bigint): Pfn {
 /** Byte offset of an address inside its page. */
 export function pageOffset(address: bigint): number {
   const n = Number(address);
-  return n >= 0 && n <= Number.MAX_SAFE_INTEGER ? n % PAGE_SIZE : Number(address & OFFSET_MASK);
+  // Subtraction, not %: a double's remainder is a slow fmod.
+  return n >= 0 && n <= Number.MAX_SAFE_INTEGER
+    ? n - Math.floor(n / PAGE_SIZE) * PAGE_SIZE
+    : Number(address & OFFSET_MASK);
 }
 
 /** The address of byte `offset` of page `pfn`. */
