@@ -19,7 +19,17 @@
 import type { MmioRefusal, UpstreamPort } from '../device/pci/datapath.ts';
 import type { HostPort } from '../device/pci/ports.ts';
 import type { FabricRefusal, PlatformEvent, TransactionEvent, Verdict } from './events.ts';
-import { busOf, PAGE_SHIFT, PAGE_SIZE, pageOffset, type Rid, type VmId } from './ids.ts';
+import {
+  busOf,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  type Pfn,
+  pageOffset,
+  pfnKey,
+  pfnKeyOf,
+  type Rid,
+  type VmId,
+} from './ids.ts';
 import type { IommuMapping } from './iommu.ts';
 import { readPage, writePage } from './memory.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
@@ -147,13 +157,13 @@ export function barAt(fabric: FabricState, address: bigint, length: number): Bar
   return undefined;
 }
 
-/** The VM whose secure EPT maps bus page `pfn` as private MMIO (entries not yet removed). */
-export function privateMmioOwner(hw: PlatformHw, pfn: bigint): VmId | undefined {
+/**
+ * The VM whose secure EPT maps bus page `pfn` as private MMIO (entries not yet removed): one
+ * lookup per VM in its index of MMIO targets, however many pages are mapped.
+ */
+export function privateMmioOwner(hw: PlatformHw, pfn: Pfn): VmId | undefined {
   for (const sept of hw.septs.values()) {
-    for (const e of sept.entries.values()) {
-      if (e.target.kind === 'mmio' && e.target.hpfn === pfn && e.state !== 'removed')
-        return sept.vm;
-    }
+    if (sept.mmioTargets.has(pfn)) return sept.vm;
   }
   return undefined;
 }
@@ -182,13 +192,13 @@ function secureLink(
   return undefined;
 }
 
-/** The stream and TSM checks a T=1 DMA needs before any page is looked at. */
+/** The stream and TSM checks a T=1 DMA needs before any page is looked at; the VM's secure EPT. */
 function secureRequester(
   hw: PlatformHw,
   views: FabricViews,
   rid: Rid,
   ev: TransactionEvent,
-): FabricRefusal | undefined {
+): SeptState | FabricRefusal {
   const link = secureLink(hw, views, rid, ev);
   if (link) return link;
   const ctx = hw.iommu.secure.get(rid);
@@ -197,44 +207,40 @@ function secureRequester(
   if (ctx.state === 'blocked') return 'secure-dma-blocked';
   if (ctx.state !== 'accepted') return 'secure-dma-not-accepted';
   if (!views.tdiRunning(rid)) return 'tdi-not-run';
-  if (!hw.septs.has(ctx.vm)) return 'no-secure-ept';
-  return undefined;
+  return hw.septs.get(ctx.vm) ?? 'no-secure-ept';
 }
 
 /** T=1: the host page behind guest frame `gfn`, present and private to `vm`, or why not. */
-function securePage(
-  hw: PlatformHw,
-  sept: SeptState,
-  vm: VmId,
-  gfn: bigint,
-): bigint | FabricRefusal {
+function securePage(hw: PlatformHw, sept: SeptState, vm: VmId, gfn: Pfn): Pfn | FabricRefusal {
   const t = septWalk(sept, gfn);
   if (typeof t === 'string') return `sept-${t}`;
   if (t.kind !== 'memory') return 'sept-mmio-target';
-  const owner = hw.memory.pages.get(t.hpfn);
+  const hpfn = pfnKey(t.hpfn);
+  const owner = hw.memory.pages.get(hpfn);
   if (owner === undefined) return 'not-host-memory';
   if (owner.kind !== 'private' || owner.vm !== vm) return 'page-not-private-to-vm';
-  return t.hpfn;
+  return hpfn;
 }
 
 /** T=0: the host page behind IOVA page `iovaPfn` in the host's table, shared only, or why not. */
 function sharedPage(
   hw: PlatformHw,
-  table: Map<bigint, IommuMapping>,
-  iovaPfn: bigint,
+  table: Map<Pfn, IommuMapping>,
+  iovaPfn: Pfn,
   write: boolean,
-): bigint | FabricRefusal {
+): Pfn | FabricRefusal {
   const m = table.get(iovaPfn);
   if (m === undefined) return 'iommu-not-mapped';
   if (write && !m.writable) return 'iommu-read-only';
-  const owner = hw.memory.pages.get(m.hpfn);
+  const hpfn = pfnKey(m.hpfn);
+  const owner = hw.memory.pages.get(hpfn);
   if (owner === undefined) return 'not-host-memory';
   if (owner.kind !== 'shared') return 'private-page-untrusted-dma';
-  return m.hpfn;
+  return hpfn;
 }
 
 /**
- * Routes the DMA `ev` describes: the host page of each page-sized piece (one bigint when it
+ * Routes the DMA `ev` describes: the host page of each page-sized piece (one number when it
  * fits a page, the common case), or undefined with `ev` marked refused. Checks every page
  * before the caller touches any.
  */
@@ -245,29 +251,29 @@ function routeDma(
   rid: Rid,
   offset: number,
   write: boolean,
-): bigint | bigint[] | undefined {
+): Pfn | Pfn[] | undefined {
   let sept: SeptState | undefined;
-  let table: Map<bigint, IommuMapping> | undefined;
+  let table: Map<Pfn, IommuMapping> | undefined;
   if (ev.t) {
-    const why = secureRequester(hw, views, rid, ev);
-    if (why) return refused(ev, why);
-    sept = hw.septs.get(ev.vm as VmId);
+    const s = secureRequester(hw, views, rid, ev);
+    if (typeof s === 'string') return refused(ev, s);
+    sept = s;
   } else {
     const domain = hw.iommu.attached.get(rid);
     table = domain === undefined ? undefined : hw.iommu.domains.get(domain);
     if (table === undefined) return refused(ev, 'no-iommu-domain');
   }
-  const first = ev.address >> PAGE_SHIFT;
+  const first = pfnKeyOf(ev.address);
   const vm = ev.vm as VmId;
   if (offset + ev.length <= PAGE_SIZE) {
     const p = sept ? securePage(hw, sept, vm, first) : sharedPage(hw, table!, first, write);
-    return typeof p === 'bigint' ? p : refused(ev, p);
+    return typeof p === 'number' ? p : refused(ev, p);
   }
-  const pages: bigint[] = [];
-  const last = (ev.address + BigInt(ev.length - 1)) >> PAGE_SHIFT;
+  const pages: Pfn[] = [];
+  const last = first + Math.floor((offset + ev.length - 1) / PAGE_SIZE);
   for (let pfn = first; pfn <= last; pfn++) {
     const p = sept ? securePage(hw, sept, vm, pfn) : sharedPage(hw, table!, pfn, write);
-    if (typeof p !== 'bigint') return refused(ev, p);
+    if (typeof p !== 'number') return refused(ev, p);
     pages.push(p);
   }
   return pages;
@@ -287,8 +293,8 @@ function dmaEvent(
 function eachPiece(
   address: bigint,
   length: number,
-  pages: bigint[],
-  fn: (hpfn: bigint, offset: number, done: number, n: number) => void,
+  pages: Pfn[],
+  fn: (hpfn: Pfn, offset: number, done: number, n: number) => void,
 ): void {
   let d = 0;
   for (let i = 0; i < pages.length; i++) {
@@ -313,24 +319,53 @@ export interface DmaReadRequest {
   t: boolean;
 }
 
+/** Routes a device's memory write as `ev` describes it; every page is checked before the first byte lands. */
+function dmaWrite(hw: PlatformHw, views: FabricViews, req: DmaWriteRequest, ev: TransactionEvent) {
+  const { address, data } = req;
+  const offset = pageOffset(address);
+  const r = routeDma(hw, views, ev, req.requesterId, offset, true);
+  if (r === undefined) return;
+  if (typeof r === 'number') writePage(hw.memory, r, offset, data);
+  else {
+    eachPiece(address, data.length, r, (hpfn, off, d, n) =>
+      writePage(hw.memory, hpfn, off, data.subarray(d, d + n)),
+    );
+  }
+}
+
+/** Routes a device's memory read as `ev` describes it: the data, or undefined when refused. */
+function dmaRead(
+  hw: PlatformHw,
+  views: FabricViews,
+  req: DmaReadRequest,
+  ev: TransactionEvent,
+): Uint8Array | undefined {
+  const { address, length } = req;
+  const offset = pageOffset(address);
+  const r = routeDma(hw, views, ev, req.requesterId, offset, false);
+  if (r === undefined) return undefined;
+  if (typeof r === 'number') return readPage(hw.memory, r, offset, length);
+  const data = new Uint8Array(length);
+  eachPiece(address, length, r, (hpfn, off, d, n) =>
+    data.set(readPage(hw.memory, hpfn, off, n), d),
+  );
+  return data;
+}
+
+type DmaReadCompletion = { status: 'SC'; data: Uint8Array } | { status: 'UR' | 'CA' };
+
+const completion = (ev: TransactionEvent, data: Uint8Array | undefined): DmaReadCompletion =>
+  data === undefined ? { status: ev.verdict as 'UR' | 'CA' } : { status: 'SC', data };
+
 /** A device's memory write: every page is checked before the first byte lands. */
 export function fabricDmaWrite(
   hw: PlatformHw,
   views: FabricViews,
   req: DmaWriteRequest,
 ): Outcome<Verdict> {
-  const { requesterId: rid, address, data, t } = req;
-  const ev = dmaEvent('MemWr', rid, t, address, data.length);
-  const offset = pageOffset(address);
-  const r = routeDma(hw, views, ev, rid, offset, true);
-  if (r === undefined) return { result: ev.verdict, events: [ev] };
-  if (typeof r === 'bigint') writePage(hw.memory, r, offset, data);
-  else {
-    eachPiece(address, data.length, r, (hpfn, off, d, n) =>
-      writePage(hw.memory, hpfn, off, data.subarray(d, d + n)),
-    );
-  }
-  return { result: 'SC', events: [ev] };
+  const ev = dmaEvent('MemWr', req.requesterId, req.t, req.address, req.data.length);
+  dmaWrite(hw, views, req, ev);
+  return { result: ev.verdict, events: [ev] };
 }
 
 /** A device's memory read (the completion carries the data). */
@@ -338,26 +373,15 @@ export function fabricDmaRead(
   hw: PlatformHw,
   views: FabricViews,
   req: DmaReadRequest,
-): Outcome<{ status: 'SC'; data: Uint8Array } | { status: 'UR' | 'CA' }> {
-  const { requesterId: rid, address, length, t } = req;
-  const ev = dmaEvent('MemRd', rid, t, address, length);
-  const offset = pageOffset(address);
-  const r = routeDma(hw, views, ev, rid, offset, false);
-  if (r === undefined) return { result: { status: ev.verdict as 'UR' | 'CA' }, events: [ev] };
-  if (typeof r === 'bigint') {
-    const data = readPage(hw.memory, r, offset, length);
-    return { result: { status: 'SC', data }, events: [ev] };
-  }
-  const data = new Uint8Array(length);
-  eachPiece(address, length, r, (hpfn, off, d, n) =>
-    data.set(readPage(hw.memory, hpfn, off, n), d),
-  );
-  return { result: { status: 'SC', data }, events: [ev] };
+): Outcome<DmaReadCompletion> {
+  const ev = dmaEvent('MemRd', req.requesterId, req.t, req.address, req.length);
+  return { result: completion(ev, dmaRead(hw, views, req, ev)), events: [ev] };
 }
 
 /**
  * The platform end of a device's link: a device attached to it (`attachUpstream`) has its DMA
- * routed here; events go to `sink`.
+ * routed here; each transaction's event goes to `sink` (no Outcome is built per access: this
+ * is the per-DMA path).
  */
 export function fabricUpstream(
   hw: PlatformHw,
@@ -366,14 +390,16 @@ export function fabricUpstream(
 ): UpstreamPort {
   return {
     memWrite(req) {
-      const o = fabricDmaWrite(hw, views, req);
-      for (const e of o.events) sink(e);
-      return o.result;
+      const ev = dmaEvent('MemWr', req.requesterId, req.t, req.address, req.data.length);
+      dmaWrite(hw, views, req, ev);
+      sink(ev);
+      return ev.verdict;
     },
     memRead(req) {
-      const o = fabricDmaRead(hw, views, req);
-      for (const e of o.events) sink(e);
-      return o.result;
+      const ev = dmaEvent('MemRd', req.requesterId, req.t, req.address, req.length);
+      const data = dmaRead(hw, views, req, ev);
+      sink(ev);
+      return completion(ev, data);
     },
   };
 }
@@ -407,7 +433,7 @@ function routeBusAddress(
     return;
   }
   out.route = route;
-  if (!t && privateMmioOwner(hw, address >> PAGE_SHIFT) !== undefined) {
+  if (!t && privateMmioOwner(hw, pfnKeyOf(address)) !== undefined) {
     out.refused = 'private-bar-page';
     return;
   }
@@ -441,8 +467,7 @@ function routeGuest(
     return false;
   }
   if ((gpa & mask) !== 0n) {
-    const gfn = (gpa & ~mask) >> PAGE_SHIFT;
-    const hpfn = hw.sharedEpts.get(vm)?.get(gfn);
+    const hpfn = hw.sharedEpts.get(vm)?.get(pfnKeyOf(gpa & ~mask));
     if (hpfn === undefined) out.refused = 'shared-ept-not-mapped';
     else
       routeBusAddress(hw, bus, (hpfn << PAGE_SHIFT) | BigInt(pageOffset(gpa)), length, false, out);
@@ -453,7 +478,7 @@ function routeGuest(
     out.refused = 'no-secure-ept';
     return true;
   }
-  const target = septWalk(sept, gpa >> PAGE_SHIFT);
+  const target = septWalk(sept, pfnKeyOf(gpa));
   if (typeof target === 'string') out.refused = `sept-${target}`;
   else if (target.kind !== 'mmio') out.refused = 'sept-memory-target';
   else {

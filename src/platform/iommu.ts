@@ -9,7 +9,7 @@
  * is not written yet). The host can only map shared memory: a private page is refused here
  * as the firmware refuses it (EPERM), and the fabric re-checks the owner on every access.
  */
-import type { Rid, VmId } from './ids.ts';
+import { type Pfn, pfnKey, type Rid, type VmId } from './ids.ts';
 import type { MemoryState } from './memory.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
@@ -25,8 +25,8 @@ export interface SecureDmaContext {
 }
 
 export interface IommuState {
-  /** Host-programmed domains: IOVA page -> host page. */
-  domains: Map<number, Map<bigint, IommuMapping>>;
+  /** Host-programmed domains: IOVA page (a number key, ids.ts Pfn) -> host page. */
+  domains: Map<number, Map<Pfn, IommuMapping>>;
   /** Which domain each requester id translates through. */
   attached: Map<Rid, number>;
   /** The id the next iommu_domain_alloc returns. */
@@ -86,17 +86,17 @@ export function iommuMap(
   const op = 'iommu_map';
   const table = iommu.domains.get(domain);
   if (!table) return refuse(op, 'ENOENT', `no domain ${domain}`);
-  if (table.has(iovaPfn)) {
+  if (table.has(pfnKey(iovaPfn))) {
     return refuse(op, 'EEXIST', `domain ${domain} iova page 0x${iovaPfn.toString(16)} is mapped`);
   }
-  const owner = mem.pages.get(hpfn);
+  const owner = mem.pages.get(pfnKey(hpfn));
   const page = `page 0x${hpfn.toString(16)}`;
   if (!owner) return refuse(op, 'EFAULT', `${page} is not host memory`);
   if (owner.kind !== 'shared') {
     const whose = owner.kind === 'private' ? `private to ${owner.vm}` : "the firmware's";
     return refuse(op, 'EPERM', `${page} is ${whose}: the host maps only shared memory`);
   }
-  table.set(iovaPfn, { hpfn, writable });
+  table.set(pfnKey(iovaPfn), { hpfn, writable });
   return done({}, { kind: 'iommu', op, domain, iovaPfn, hpfn, writable });
 }
 
@@ -105,7 +105,7 @@ export function iommuUnmap(iommu: IommuState, domain: number, iovaPfn: bigint): 
   const op = 'iommu_unmap';
   const table = iommu.domains.get(domain);
   if (!table) return refuse(op, 'ENOENT', `no domain ${domain}`);
-  if (!table.delete(iovaPfn)) {
+  if (!table.delete(pfnKey(iovaPfn))) {
     return refuse(
       op,
       'ENOENT',

@@ -11,16 +11,16 @@
  * as the kernel's conversion paths report them: EFAULT no such page, EBUSY owned by a VM,
  * EPERM the firmware's, EINVAL not in the state the conversion starts from.
  */
-import { PAGE_SHIFT, PAGE_SIZE, pageOffset, pfnOf, type VmId } from './ids.ts';
+import { PAGE_SIZE, type Pfn, pageOffset, pfnKey, pfnKeyOf, pfnOf, type VmId } from './ids.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
 export type PageOwner = { kind: 'shared' } | { kind: 'private'; vm: VmId } | { kind: 'firmware' };
 
 export interface MemoryState {
-  /** Every page of host memory (by host page frame number) and its one owner. */
-  pages: Map<bigint, PageOwner>;
+  /** Every page of host memory (by host page frame number, a number key: ids.ts Pfn) and its one owner. */
+  pages: Map<Pfn, PageOwner>;
   /** Contents of the pages that are not all zero. */
-  data: Map<bigint, Uint8Array>;
+  data: Map<Pfn, Uint8Array>;
 }
 
 /** A range of host physical memory, page aligned; its pages start shared. */
@@ -36,14 +36,14 @@ export type MemoryError = 'EFAULT' | 'EBUSY' | 'EPERM' | 'EINVAL';
  * @throws RangeError for a range that is not page aligned or overlaps another (configuration).
  */
 export function createMemory(ranges: readonly MemoryRange[]): MemoryState {
-  const pages = new Map<bigint, PageOwner>();
+  const pages = new Map<Pfn, PageOwner>();
   for (const r of ranges) {
     if (pageOffset(r.base) !== 0 || pageOffset(r.size) !== 0 || r.size <= 0n) {
       throw new RangeError(
         `memory range 0x${r.base.toString(16)}+0x${r.size.toString(16)} is not page aligned`,
       );
     }
-    for (let p = pfnOf(r.base); p < pfnOf(r.base + r.size); p++) {
+    for (let p = pfnKey(pfnOf(r.base)); p < pfnKey(pfnOf(r.base + r.size)); p++) {
       if (pages.has(p)) throw new RangeError(`memory ranges overlap at page 0x${p.toString(16)}`);
       pages.set(p, { kind: 'shared' });
     }
@@ -52,7 +52,7 @@ export function createMemory(ranges: readonly MemoryRange[]): MemoryState {
 }
 
 export function ownerOf(mem: MemoryState, hpfn: bigint): PageOwner | undefined {
-  return mem.pages.get(hpfn);
+  return mem.pages.get(pfnKey(hpfn));
 }
 
 function describe(o: PageOwner): string {
@@ -61,7 +61,7 @@ function describe(o: PageOwner): string {
 
 /** The refusal for converting a page that is not shared, or undefined when it is shared. */
 function notShared(op: string, mem: MemoryState, hpfn: bigint) {
-  const o = mem.pages.get(hpfn);
+  const o = mem.pages.get(pfnKey(hpfn));
   const at = `page 0x${hpfn.toString(16)}`;
   if (!o) return refuse<MemoryError>(op, 'EFAULT', `${at} is not host memory`);
   if (o.kind === 'private') return refuse<MemoryError>(op, 'EBUSY', `${at} is ${describe(o)}`);
@@ -78,7 +78,7 @@ export function assignPrivate(
   const refused = notShared('assign-private', mem, hpfn);
   if (refused) return refused;
   const owner: PageOwner = { kind: 'private', vm };
-  mem.pages.set(hpfn, owner);
+  mem.pages.set(pfnKey(hpfn), owner);
   return done({}, { kind: 'memory', op: 'assign-private', hpfn, owner });
 }
 
@@ -90,8 +90,8 @@ export function assignFirmware(
   const refused = notShared('assign-firmware', mem, hpfn);
   if (refused) return refused;
   const owner: PageOwner = { kind: 'firmware' };
-  mem.pages.set(hpfn, owner);
-  mem.data.delete(hpfn);
+  mem.pages.set(pfnKey(hpfn), owner);
+  mem.data.delete(pfnKey(hpfn));
   return done({}, { kind: 'memory', op: 'assign-firmware', hpfn, owner, scrubbed: true });
 }
 
@@ -101,7 +101,8 @@ export function releaseToShared(
   hpfn: bigint,
 ): Outcome<OpResult<object, MemoryError>> {
   const op = 'release-to-shared';
-  const o = mem.pages.get(hpfn);
+  const key = pfnKey(hpfn);
+  const o = mem.pages.get(key);
   const at = `page 0x${hpfn.toString(16)}`;
   if (!o) return refuse<MemoryError>(op, 'EFAULT', `${at} is not host memory`);
   if (o.kind !== 'private')
@@ -110,8 +111,8 @@ export function releaseToShared(
       o.kind === 'firmware' ? 'EPERM' : 'EINVAL',
       `${at} is ${describe(o)}, not private`,
     );
-  mem.data.delete(hpfn);
-  mem.pages.set(hpfn, { kind: 'shared' });
+  mem.data.delete(key);
+  mem.pages.set(key, { kind: 'shared' });
   return done({}, { kind: 'memory', op, hpfn, owner: { kind: 'shared' }, scrubbed: true });
 }
 
@@ -124,7 +125,7 @@ function isZero(b: Uint8Array): boolean {
  * Writes `data` into page `hpfn` at `offset` (the caller checked ownership and bounds): the
  * page is allocated on its first non-zero byte and dropped when a write leaves it all zero.
  */
-export function writePage(mem: MemoryState, hpfn: bigint, offset: number, data: Uint8Array): void {
+export function writePage(mem: MemoryState, hpfn: Pfn, offset: number, data: Uint8Array): void {
   let page = mem.data.get(hpfn);
   if (page === undefined) {
     if (isZero(data)) return;
@@ -138,12 +139,7 @@ export function writePage(mem: MemoryState, hpfn: bigint, offset: number, data: 
 }
 
 /** `length` bytes of page `hpfn` from `offset` (the caller checked ownership and bounds). */
-export function readPage(
-  mem: MemoryState,
-  hpfn: bigint,
-  offset: number,
-  length: number,
-): Uint8Array {
+export function readPage(mem: MemoryState, hpfn: Pfn, offset: number, length: number): Uint8Array {
   const page = mem.data.get(hpfn);
   return page === undefined ? new Uint8Array(length) : page.slice(offset, offset + length);
 }
@@ -152,14 +148,13 @@ export function readPage(
 export function forEachPage(
   address: bigint,
   length: number,
-  fn: (pfn: bigint, offset: number, done: number, n: number) => void,
+  fn: (pfn: Pfn, offset: number, done: number, n: number) => void,
 ): void {
-  let d = 0;
-  while (d < length) {
-    const a = address + BigInt(d);
-    const off = pageOffset(a);
+  let pfn = pfnKeyOf(address);
+  let off = pageOffset(address);
+  for (let d = 0; d < length; pfn++, off = 0) {
     const n = Math.min(length - d, PAGE_SIZE - off);
-    fn(a >> PAGE_SHIFT, off, d, n);
+    fn(pfn, off, d, n);
     d += n;
   }
 }

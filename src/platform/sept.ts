@@ -13,8 +13,8 @@
  * (CCA RMI_DATA_DESTROY: RIPAS_DESTROYED, the guest's next access is a fatal abort). Errors
  * are the TDX module's status names.
  */
-import type { Rid, VmId } from './ids.ts';
-import { PAGE_SHIFT } from './ids.ts';
+import type { Pfn, Rid, VmId } from './ids.ts';
+import { PAGE_SHIFT, pfnKey } from './ids.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
 export type SeptTarget =
@@ -33,8 +33,13 @@ export interface SeptEntry {
 
 export interface SeptState {
   vm: VmId;
-  /** By guest frame number (the GPA without the shared bit, >> 12). */
-  entries: Map<bigint, SeptEntry>;
+  /** By guest frame number (the GPA without the shared bit, >> 12; a number key, ids.ts Pfn). */
+  entries: Map<Pfn, SeptEntry>;
+  /**
+   * Index of the MMIO targets of entries not removed: BAR page -> how many entries map it, so
+   * the fabric asks "is this BAR page private?" in one lookup (fabric.ts privateMmioOwner).
+   */
+  mmioTargets: Map<Pfn, number>;
   /** TLB tracking epoch, TDH.MEM.TRACK increments it. */
   epoch: number;
   /** TDH.MR.FINALIZE done: new entries wait for the guest's accept. */
@@ -74,7 +79,16 @@ export type SeptTranslation =
 type SeptOutcome<T extends object = object> = Outcome<OpResult<T, SeptError>>;
 
 export function createSept(vm: VmId): SeptState {
-  return { vm, entries: new Map(), epoch: 0, finalized: false };
+  return { vm, entries: new Map(), mmioTargets: new Map(), epoch: 0, finalized: false };
+}
+
+/** Counts `target` in the MMIO index by `delta` (+1 on add, -1 when its entry goes or is removed). */
+function countMmio(sept: SeptState, target: SeptTarget, delta: 1 | -1): void {
+  if (target.kind !== 'mmio') return;
+  const key = pfnKey(target.hpfn);
+  const n = (sept.mmioTargets.get(key) ?? 0) + delta;
+  if (n > 0) sept.mmioTargets.set(key, n);
+  else sept.mmioTargets.delete(key);
 }
 
 const at = (sept: SeptState, gfn: bigint) => `${sept.vm} gfn 0x${gfn.toString(16)}`;
@@ -103,16 +117,17 @@ export function septAdd(
       : sept.finalized
         ? 'TDH.MEM.PAGE.AUG'
         : 'TDH.MEM.PAGE.ADD';
-  const e = sept.entries.get(gfn);
+  const e = sept.entries.get(pfnKey(gfn));
   if (e) return refuse(op, 'TDX_EPT_ENTRY_NOT_FREE', `${at(sept, gfn)} is ${e.state}`);
   const state: SeptEntryState = sept.finalized ? 'pending' : 'present';
-  sept.entries.set(gfn, { target: { ...target }, state });
+  sept.entries.set(pfnKey(gfn), { target: { ...target }, state });
+  countMmio(sept, target, 1);
   return done({ state }, { kind: 'sept', op, vm: sept.vm, gfn, state, target: { ...target } });
 }
 
 /** The guest accepts a pending entry (TDG.MEM.PAGE.ACCEPT / TDG.MMIO.ACCEPT). */
 export function septAccept(sept: SeptState, gfn: bigint): SeptOutcome {
-  const e = sept.entries.get(gfn);
+  const e = sept.entries.get(pfnKey(gfn));
   const op: SeptOp = e?.target.kind === 'mmio' ? 'TDG.MMIO.ACCEPT' : 'TDG.MEM.PAGE.ACCEPT';
   if (!e) return refuse(op, 'TDX_EPT_WALK_FAILED', `${at(sept, gfn)} is not mapped`);
   if (e.state === 'present')
@@ -125,7 +140,7 @@ export function septAccept(sept: SeptState, gfn: bigint): SeptOutcome {
 
 /** Blocks a present or pending entry (no new translations), stamping the TLB epoch. */
 export function septBlock(sept: SeptState, gfn: bigint): SeptOutcome {
-  const e = sept.entries.get(gfn);
+  const e = sept.entries.get(pfnKey(gfn));
   const op: SeptOp = e?.target.kind === 'mmio' ? 'TDH.MMIO.BLOCK' : 'TDH.MEM.RANGE.BLOCK';
   if (!e) return refuse(op, 'TDX_EPT_WALK_FAILED', `${at(sept, gfn)} is not mapped`);
   if (e.state === 'blocked')
@@ -156,7 +171,7 @@ export function septRemove(
   gfn: bigint,
   mode: 'delete' | 'destroy',
 ): SeptOutcome<{ target: SeptTarget }> {
-  const e = sept.entries.get(gfn);
+  const e = sept.entries.get(pfnKey(gfn));
   const op: SeptOp =
     mode === 'destroy'
       ? 'RMI_DATA_DESTROY'
@@ -176,7 +191,8 @@ export function septRemove(
     );
   }
   const target = { ...e.target };
-  if (mode === 'delete') sept.entries.delete(gfn);
+  countMmio(sept, target, -1);
+  if (mode === 'delete') sept.entries.delete(pfnKey(gfn));
   else {
     e.state = 'removed';
     delete e.blockedEpoch;
@@ -194,13 +210,18 @@ export function septRemove(
   );
 }
 
+/** The entry of guest frame `gfn` (an ABI frame number), if any; reads only. */
+export function septEntry(sept: SeptState | undefined, gfn: bigint): SeptEntry | undefined {
+  return sept?.entries.get(pfnKey(gfn));
+}
+
 /**
- * The target of guest frame `gfn` if its entry is present, else the fault: 'not-mapped' (EPT
+ * The target of guest frame `gfn` (a table key) if its entry is present, else the fault: 'not-mapped' (EPT
  * violation), 'pending' (not accepted yet: #VE to the guest), 'blocked', 'removed' (CCA: a
  * fatal abort). Reads only; returns the entry's own target object (no copy, for the fabric's
  * per-transaction walk).
  */
-export function septWalk(sept: SeptState, gfn: bigint): SeptTarget | SeptFault {
+export function septWalk(sept: SeptState, gfn: Pfn): SeptTarget | SeptFault {
   const e = sept.entries.get(gfn);
   if (e === undefined) return 'not-mapped';
   if (e.state !== 'present') return e.state;
@@ -213,7 +234,7 @@ export function septTranslate(
   gpa: bigint,
   _access: 'read' | 'write',
 ): SeptTranslation {
-  const t = septWalk(sept, gpa >> PAGE_SHIFT);
+  const t = septWalk(sept, pfnKey(gpa >> PAGE_SHIFT));
   if (typeof t === 'string') return { ok: false, fault: t };
   return { ok: true, target: t, hpa: (t.hpfn << PAGE_SHIFT) | (gpa & 0xfffn) };
 }

@@ -4,11 +4,11 @@
  * IPA half on Arm). The host programs it freely (KVM_SET_USER_MEMORY_REGION2 slots, including
  * dma-buf slots of shared BARs); the fabric refuses at access time whatever it must not reach.
  */
-import type { VmId } from './ids.ts';
+import { type Pfn, pfnKey, type VmId } from './ids.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
-/** Per VM: guest frame (shared bit clear) -> host page or BAR page. */
-export type SharedEpts = Map<VmId, Map<bigint, bigint>>;
+/** Per VM: guest frame (shared bit clear; a number key, ids.ts Pfn) -> host page or BAR page. */
+export type SharedEpts = Map<VmId, Map<Pfn, bigint>>;
 
 export type SharedEptError = 'EEXIST' | 'ENOENT';
 
@@ -19,7 +19,7 @@ export function sharedEptMap(
   gfn: bigint,
   hpfn: bigint,
 ): Outcome<OpResult<object, SharedEptError>> {
-  const cur = epts.get(vm)?.get(gfn);
+  const cur = epts.get(vm)?.get(pfnKey(gfn));
   if (cur !== undefined) {
     return refuse(
       'map',
@@ -32,7 +32,7 @@ export function sharedEptMap(
     t = new Map();
     epts.set(vm, t);
   }
-  t.set(gfn, hpfn);
+  t.set(pfnKey(gfn), hpfn);
   return done({}, { kind: 'shared-ept', op: 'map', vm, gfn, hpfn });
 }
 
@@ -43,9 +43,9 @@ export function sharedEptUnmap(
   gfn: bigint,
 ): Outcome<OpResult<object, SharedEptError>> {
   const t = epts.get(vm);
-  if (!t?.has(gfn))
+  if (!t?.has(pfnKey(gfn)))
     return refuse('unmap', 'ENOENT', `${vm} shared gfn 0x${gfn.toString(16)} is not mapped`);
-  t.delete(gfn);
+  t.delete(pfnKey(gfn));
   if (t.size === 0) epts.delete(vm);
   return done({}, { kind: 'shared-ept', op: 'unmap', vm, gfn });
 }

@@ -175,7 +175,7 @@ describe('platform/fabric with the TDISP device', () => {
     const span = r.dev.device.dmaWrite(r.fn, privateGpa(4096 - 16), bytes(32, 5));
     assert.deepEqual(span, { issued: true, t: true, status: 'CA' });
     assert.equal(canonicalHash(r.hw.memory), mem);
-    assert.equal(r.hw.memory.pages.get(TD2_PAGE)?.kind === 'private' && OTHER_VM, OTHER_VM);
+    assert.equal(r.hw.memory.pages.get(Number(TD2_PAGE))?.kind === 'private' && OTHER_VM, OTHER_VM);
   });
 
   it('refuses T=1 on a stream the root port no longer has Secure', async () => {

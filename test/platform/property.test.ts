@@ -204,7 +204,7 @@ function apply(w: World, o: Op): { refused: boolean; result: unknown } {
 function checkOwners(hw: PlatformHw): void {
   assert.equal(hw.memory.pages.size, PAGES);
   for (let i = 0; i < PAGES; i++) {
-    const o = hw.memory.pages.get(page(i));
+    const o = hw.memory.pages.get(Number(page(i)));
     assert.ok(o, `page ${i} has an owner`);
     assert.ok(
       (o.kind === 'shared' && Object.keys(o).length === 1) ||
@@ -224,8 +224,8 @@ function checkOwners(hw: PlatformHw): void {
 }
 
 /** Pages whose contents differ between two memory snapshots. */
-function changedPages(before: Map<bigint, Uint8Array>, after: Map<bigint, Uint8Array>): bigint[] {
-  const out: bigint[] = [];
+function changedPages(before: Map<number, Uint8Array>, after: Map<number, Uint8Array>): number[] {
+  const out: number[] = [];
   for (const p of new Set([...before.keys(), ...after.keys()])) {
     const a = before.get(p);
     const b = after.get(p);
@@ -312,7 +312,7 @@ describe('platform properties over random operation sequences', () => {
     for (const o of BIND) assert.equal(apply(w, o).refused, false, o.k);
     const dma: Op = { k: 'dma', rid: 0x101, t: true, g: 2n, off: 8, len: 16, fill: 7 };
     assert.equal(apply(w, dma).refused, false);
-    assert.equal(w.hw.memory.data.get(page(1))?.[8], 7);
+    assert.equal(w.hw.memory.data.get(Number(page(1)))?.[8], 7);
     assert.equal(apply(w, { k: 'running', rid: 0x101, on: false }).refused, false);
     assert.equal(apply(w, dma).refused, true, 'not RUN in the TSM view');
   });

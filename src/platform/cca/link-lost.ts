@@ -8,18 +8,18 @@
  */
 
 import type { Platform } from '../platform.ts';
-import { dropLink, type TsmEnv } from '../tsm/link.ts';
+import { dropLink, linkHasSession, type TsmEnv } from '../tsm/link.ts';
 
 /** True when the device's record says connected but its requester no longer has the session. */
-export function sessionLost(p: Platform, env: TsmEnv, rid: number): boolean {
+export function sessionLost(p: Platform, _env: TsmEnv, rid: number): boolean {
   const d = p.tsm.devices.get(rid);
   if (d?.phase !== 'connected' || !d.link) return false;
   const id = d.link.sessionId;
-  return !env.links.get(rid)?.requester.sessions.some((s) => s.id === id);
+  return !linkHasSession(p, rid, id);
 }
 
 /** Records the device as disconnected (no session, no keys) and forgets its requester. */
-export function forgetLostLink(p: Platform, env: TsmEnv, rid: number): void {
+export function forgetLostLink(p: Platform, _env: TsmEnv, rid: number): void {
   p.tsm.devices.set(rid, { rid, phase: 'disconnected' });
-  dropLink(env, rid);
+  dropLink(p, rid);
 }

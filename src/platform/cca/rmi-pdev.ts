@@ -21,7 +21,7 @@ import type { AbiOutcome } from '../abi.ts';
 import type { Platform } from '../platform.ts';
 import { tsmConnect, tsmDeviceCreate, tsmDeviceDestroy, tsmDisconnect } from '../tsm/device.ts';
 import { deviceFailure } from '../tsm/device-failure.ts';
-import { dropLink, linkRequester, type TsmEnv } from '../tsm/link.ts';
+import { dropLink, linkRequester, linkSave, type TsmEnv } from '../tsm/link.ts';
 import { forgetLostLink, sessionLost } from './link-lost.ts';
 import { RMI_STATUS_OF, rmi } from './outcome.ts';
 import { type CcaState, numVdevs, type Pdev } from './state.ts';
@@ -93,18 +93,20 @@ export async function rmiPdevCommunicate(
   };
   switch (d.state) {
     case 'PDEV_NEW': {
-      const requester = linkRequester(env, a.pdev, carrier);
+      const requester = linkRequester(p, env, a.pdev, carrier);
       try {
         await requester.connect();
         await requester.getDigests();
         const chain = await requester.getCertificate(0);
+        // The connection and the verified chain carry on into PDEV_HAS_KEY's session.
+        linkSave(p, a.pdev, requester);
         d.certDigest = chain.hash;
         d.leafKey = new Uint8Array(chain.leafPublicKey.export({ type: 'spki', format: 'der' }));
         return done('PDEV_NEEDS_KEY', chain.buffer);
       } catch (e) {
         const f = deviceFailure(e, 'certificate chain');
         await requester.close().catch(() => undefined);
-        dropLink(env, a.pdev);
+        dropLink(p, a.pdev);
         return done('PDEV_ERROR', undefined, !f.ok ? f.detail : undefined);
       }
     }
@@ -126,7 +128,7 @@ export async function rmiPdevCommunicate(
       if (sessionLost(p, env, a.pdev)) forgetLostLink(p, env, a.pdev);
       const phase = p.tsm.devices.get(a.pdev)?.phase;
       const r = phase === 'connected' ? await tsmDisconnect(p, env, a.pdev, carrier) : undefined;
-      if (!r) dropLink(env, a.pdev);
+      if (!r) dropLink(p, a.pdev);
       // A device that does not answer the stop is stopped all the same (RMI_DEV_COMM_ERROR).
       return done('PDEV_STOPPED', undefined, r && !r.ok ? r.detail : undefined);
     }

@@ -24,6 +24,7 @@ import { digest } from '../../crypto/hash.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
 import { PAGE_SHIFT, PAGE_SIZE } from '../ids.ts';
+import { septEntry } from '../sept.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAccept, tsmMemBlock } from '../tsm/private-memory.ts';
 import { tsmMmioAccept, tsmMmioBlock } from '../tsm/private-mmio.ts';
@@ -209,7 +210,7 @@ export function pvalidate(p: SevPlatform, _env: TsmEnv, a: PvalidateArgs): AbiOu
   const call = 'PVALIDATE';
   const args = { gctx: hex(a.gctx), gpa: hex(a.gpa), validate: a.validate };
   const vm = p.vendor.guests.get(a.gctx)?.vm;
-  const e = vm === undefined ? undefined : p.hw.septs.get(vm)?.entries.get(a.gpa >> PAGE_SHIFT);
+  const e = vm === undefined ? undefined : septEntry(p.hw.septs.get(vm), a.gpa >> PAGE_SHIFT);
   if (!vm || (a.gpa & 0xfffn) !== 0n || e?.target.kind !== 'memory' || e.state === 'removed') {
     const detail = 'no private page of the guest at this GPA';
     return outcome(call, args, { ok: false, status: 'PVALIDATE_FAIL_INPUT', detail });
@@ -285,7 +286,7 @@ export function tioMsgMmioValidateReq(
   const hpfn0 = (range.base + BigInt(a.rangeOffset)) >> PAGE_SHIFT;
   const states = new Set<string>();
   for (let i = 0n; i < BigInt(n); i++) {
-    const e = sept?.entries.get(gfn0 + i);
+    const e = septEntry(sept, gfn0 + i);
     if (!e || e.state === 'removed')
       return no('MMIO_VALIDATE_NOT_ASSIGNED', `gfn ${hex(gfn0 + i)}`);
     if (e.target.kind !== 'mmio' || e.target.rid !== t.rid || e.target.hpfn !== hpfn0 + i) {
@@ -299,7 +300,7 @@ export function tioMsgMmioValidateReq(
   let changed = false;
   for (let i = 0n; i < BigInt(n); i++) {
     const gfn = gfn0 + i;
-    const e = sept?.entries.get(gfn);
+    const e = septEntry(sept, gfn);
     const r =
       a.validated && e?.state === 'pending'
         ? tsmMmioAccept(p, vm, gfn)

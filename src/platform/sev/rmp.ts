@@ -69,7 +69,7 @@ function entryOf(
 ): { vm: VmId; gfn: bigint; e: SeptEntry } | undefined {
   for (const [vm, sept] of p.hw.septs) {
     for (const [gfn, e] of sept.entries) {
-      if (e.target.hpfn === hpfn && e.state !== 'removed') return { vm, gfn, e };
+      if (e.target.hpfn === hpfn && e.state !== 'removed') return { vm, gfn: BigInt(gfn), e };
     }
   }
   return undefined;

@@ -14,7 +14,7 @@
 
 import type { RequesterTransport, TransportMessage } from '../../wire/transport.ts';
 import type { AbiEvent } from '../abi.ts';
-import type { TsmEnv } from '../tsm/link.ts';
+import { linkHasSession, type TsmEnv } from '../tsm/link.ts';
 import type { TsmState } from '../tsm/state.ts';
 
 export const SEV_FLAVOUR = 'sev';
@@ -65,9 +65,9 @@ export function silentCarrier(binding: RequesterTransport['binding']): Requester
  * Whether the device is connected but its SPDM session is gone: the requester drops a
  * session whose secured messages failed, and no IDE_KM or TDISP request can go after that.
  */
-export function sessionLost(p: { tsm: TsmState }, env: TsmEnv, dev: number): boolean {
+export function sessionLost(p: { tsm: TsmState }, _env: TsmEnv, dev: number): boolean {
   const d = p.tsm.devices.get(dev);
   if (d?.phase !== 'connected' || !d.link) return false;
   const id = d.link.sessionId;
-  return !(env.links.get(dev)?.requester.sessions.some((s) => s.id === id) ?? false);
+  return !linkHasSession(p, dev, id);
 }

@@ -17,7 +17,7 @@
 import { PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE } from '../../wire/tdisp/constants.ts';
 import type { InterfaceReport } from '../../wire/tdisp/report.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
-import type { TsmEnv } from '../tsm/link.ts';
+import { linkHasSession, type TsmEnv } from '../tsm/link.ts';
 import type { TsmResult } from '../tsm/result.ts';
 import type { TsmTdi, VmId } from '../tsm/state.ts';
 import { tsmTdiLock, tsmTdiReport, tsmTdiStart, tsmTdiState, tsmTdiStop } from '../tsm/tdi.ts';
@@ -61,11 +61,10 @@ export function tdDevifOf(
  * no longer agree), and the core's linkChannel then throws rather than refusing. Until the
  * core answers that itself, the flavour refuses such a call with TDX_SPDM_INVALID_STATE.
  */
-export function sessionLost(p: TdxPlatform, env: TsmEnv, device: number): boolean {
+export function sessionLost(p: TdxPlatform, _env: TsmEnv, device: number): boolean {
   const link = p.tsm.devices.get(device)?.link;
   if (!link) return false;
-  const requester = env.links.get(device)?.requester;
-  return !requester?.sessions.some((s) => s.id === link.sessionId && s.phase !== 'ended');
+  return !linkHasSession(p, device, link.sessionId);
 }
 
 /** Allowed in TDISP ERROR: only reading the state, and STOP. */

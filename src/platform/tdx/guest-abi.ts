@@ -16,6 +16,7 @@
  */
 import type { AbiOutcome } from '../abi.ts';
 import { PAGE_SHIFT } from '../ids.ts';
+import { septEntry } from '../sept.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAccept } from '../tsm/private-memory.ts';
 import { tsmMmioAccept } from '../tsm/private-mmio.ts';
@@ -190,7 +191,7 @@ export function tdgMmioAccept(p: TdxPlatform, _env: TsmEnv, a: MmioAcceptArgs): 
   if (!d.ok) return guest(call, a, d.answer);
   const v = validDevif(d.devif);
   if (v) return guest(call, a, v);
-  const e = p.hw.septs.get(a.td)?.entries.get(a.gfn);
+  const e = septEntry(p.hw.septs.get(a.td), a.gfn);
   if (e?.target.kind !== 'mmio') {
     return guest(call, a, fail('TDX_EPT_WALK_FAILED', `gfn 0x${a.gfn.toString(16)}: no MMIO`));
   }

@@ -11,6 +11,8 @@
  * Part of the host ABI (host-abi.ts lists every call).
  */
 import type { AbiOutcome } from '../abi.ts';
+import { pfnKey } from '../ids.ts';
+import { septEntry } from '../sept.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAdd, tsmMemBlock, tsmMemRemove } from '../tsm/private-memory.ts';
 import { tsmMmioBlock, tsmMmioMap, tsmMmioUnmap, tsmTrack } from '../tsm/private-mmio.ts';
@@ -31,7 +33,7 @@ export interface PfnArgs {
 }
 
 /** Whether any TD's secure EPT maps host MMIO page `pfn`. */
-const mmioMapped = (p: TdxPlatform, pfn: bigint): boolean => p.tsm.mmioPages.has(Number(pfn));
+const mmioMapped = (p: TdxPlatform, pfn: bigint): boolean => p.tsm.mmioPages.has(pfnKey(pfn));
 
 /**
  * TDH.MMIOMT.ADD: an entry for host MMIO page `pfn`, owned by no DEVIF yet. (The module adds
@@ -201,7 +203,7 @@ export function tdhMmioBlock(p: TdxPlatform, _env: TsmEnv, a: TdGfnArgs): AbiOut
 export function tdhMmioUnmap(p: TdxPlatform, _env: TsmEnv, a: TdGfnArgs): AbiOutcome {
   const call = 'TDH.MMIO.UNMAP';
   const sept = p.hw.septs.get(a.td);
-  const e = sept?.entries.get(a.gfn);
+  const e = septEntry(sept, a.gfn);
   const removable =
     sept !== undefined &&
     e?.target.kind === 'mmio' &&

@@ -11,7 +11,7 @@ import { rootPortKeyProg, rootPortKeySetGo, rootPortKeySetStop } from '../root-p
 import { connectDevice, endSession, programIdeStream, stopIdeStream } from './bind.ts';
 import { deviceFailure } from './device-failure.ts';
 import { IdeKmClient, type ProgrammedKey, streamSlots } from './ide-km-client.ts';
-import { dropLink, linkChannel, linkRequester, type TsmEnv } from './link.ts';
+import { dropLink, linkChannel, linkRequester, linkSave, type TsmEnv, withLink } from './link.ts';
 import { done, ok, refuse, type TsmResult } from './result.ts';
 import type { TsmDevice } from './state.ts';
 
@@ -45,7 +45,7 @@ export async function tsmConnect(
   const d = p.tsm.devices.get(rid);
   if (!d) return refuse('no-such-device', `no device record ${rid}`);
   if (d.phase === 'connected') return refuse('device-connected', `device ${rid} is connected`);
-  const requester = linkRequester(env, rid, carrier);
+  const requester = linkRequester(p, env, rid, carrier);
   try {
     const c = await connectDevice(requester);
     const { keys } = await programIdeStream(c, streamId, { random: env.random });
@@ -55,6 +55,7 @@ export async function tsmConnect(
       chainDigest: c.chain.hash,
       version: c.vca.negotiated.version,
     };
+    linkSave(p, rid, requester);
     p.tsm.devices.set(rid, {
       ...d,
       phase: 'connected',
@@ -70,7 +71,7 @@ export async function tsmConnect(
   } catch (e) {
     // Nothing half-connected stays behind: the engine ends a session that did not finish.
     await requester.close().catch(() => undefined);
-    dropLink(env, rid);
+    dropLink(p, rid);
     return deviceFailure(e, 'connect');
   }
 }
@@ -124,20 +125,22 @@ export async function tsmDisconnect(
   }
   let failure: TsmResult | undefined;
   try {
-    const ch = linkChannel(env, rid, d.link.sessionId, carrier);
-    await stopIdeStream(new IdeKmClient(ch, { random: env.random }), d.stream.streamId);
-    await endSession(ch.requester, ch.session);
+    await withLink(p, env, rid, carrier, async (requester) => {
+      const ch = linkChannel(requester, d.link.sessionId);
+      await stopIdeStream(new IdeKmClient(ch, { random: env.random }), d.stream.streamId);
+      await endSession(ch.requester, ch.session);
+    });
   } catch (e) {
     failure = deviceFailure(e, 'disconnect');
   }
-  dropLink(env, rid);
+  dropLink(p, rid);
   stopRootPort(p, d.stream.streamId);
   p.tsm.devices.set(rid, { rid, phase: 'disconnected' });
   return failure ?? ok;
 }
 
 /** Removes the device's record (TDX TDH.SPDM.DELETE, CCA PDEV_DESTROY): no TDI may remain. */
-export function tsmDeviceDestroy(p: Platform, env: TsmEnv, rid: number): TsmResult {
+export function tsmDeviceDestroy(p: Platform, _env: TsmEnv, rid: number): TsmResult {
   const d = p.tsm.devices.get(rid);
   if (!d) return refuse('no-such-device', `no device record ${rid}`);
   if (d.phase === 'connected') return refuse('device-connected', `device ${rid} is connected`);
@@ -145,6 +148,6 @@ export function tsmDeviceDestroy(p: Platform, env: TsmEnv, rid: number): TsmResu
     if (t.device === rid) return refuse('device-has-tdis', `TDI ${t.rid} still has a record`);
   }
   p.tsm.devices.delete(rid);
-  dropLink(env, rid);
+  dropLink(p, rid);
   return ok;
 }

@@ -4,7 +4,7 @@
  * the detail, so a flavour can still answer with the precise code.
  */
 import type { Platform } from '../platform.ts';
-import type { SeptState } from '../sept.ts';
+import { type SeptState, septEntry } from '../sept.ts';
 import { done, refuse, type TsmResult } from './result.ts';
 import type { VmId } from './state.ts';
 
@@ -30,7 +30,7 @@ export function septMapping(
 ): TsmResult<SeptState> {
   const s = vmSept(p, vm);
   if (!s.ok) return s;
-  if (s.value.entries.get(gfn)?.target.kind !== kind) {
+  if (septEntry(s.value, gfn)?.target.kind !== kind) {
     const what = kind === 'mmio' ? 'private MMIO' : 'private memory';
     return refuse('page-not-mapped', `${vm} gfn 0x${gfn.toString(16)} maps no ${what}`);
   }

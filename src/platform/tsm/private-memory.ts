@@ -7,7 +7,7 @@
 
 import { assignPrivate, ownerOf, releaseToShared } from '../memory.ts';
 import type { Platform } from '../platform.ts';
-import { septAccept, septAdd, septBlock, septRemove } from '../sept.ts';
+import { septAccept, septAdd, septBlock, septEntry, septRemove } from '../sept.ts';
 import { hwRefusal, septEntryOp, vmSept } from './hw-refusal.ts';
 import { ok, refuse, type TsmResult } from './result.ts';
 import type { VmId } from './state.ts';
@@ -16,7 +16,7 @@ import type { VmId } from './state.ts';
 export function tsmMemAdd(p: Platform, vm: VmId, gfn: bigint, hpfn: bigint): TsmResult {
   const s = vmSept(p, vm);
   if (!s.ok) return s;
-  if (s.value.entries.has(gfn)) {
+  if (septEntry(s.value, gfn)) {
     return refuse('page-mapped', `${vm} gfn 0x${gfn.toString(16)} is mapped`);
   }
   const o = ownerOf(p.hw.memory, hpfn);
@@ -41,7 +41,7 @@ export function tsmMemRemove(
 ): TsmResult {
   const s = vmSept(p, vm);
   if (!s.ok) return s;
-  const e = s.value.entries.get(gfn);
+  const e = septEntry(s.value, gfn);
   if (e && e.target.kind !== 'memory') {
     return refuse('sept-state', `${vm} gfn 0x${gfn.toString(16)} maps MMIO`);
   }

@@ -7,9 +7,9 @@
  * a tracked flush, as for memory. The TDI's record lists what is mapped, so unbind can
  * leave nothing behind.
  */
-import { PAGE_SHIFT } from '../ids.ts';
+import { PAGE_SHIFT, pfnKey } from '../ids.ts';
 import type { Platform } from '../platform.ts';
-import { septAccept, septAdd, septBlock, septRemove, septTrack } from '../sept.ts';
+import { septAccept, septAdd, septBlock, septEntry, septRemove, septTrack } from '../sept.ts';
 import { hwRefusal, septEntryOp, septMapping, vmSept } from './hw-refusal.ts';
 import { ok, refuse, type TsmResult } from './result.ts';
 import type { TsmTdi, VmId } from './state.ts';
@@ -42,14 +42,14 @@ export function tsmMmioMap(
   if (!inTeeRange(t.value, hpfn)) {
     return refuse('not-in-report', `page ${hex(hpfn)} is in no TEE range of TDI ${rid}'s report`);
   }
-  const owner = p.tsm.mmioPages.get(Number(hpfn));
+  const owner = p.tsm.mmioPages.get(pfnKey(hpfn));
   if (owner) return refuse('page-mapped', `page ${hex(hpfn)} is mapped in ${owner.vm}`);
   const s = vmSept(p, vm);
   if (!s.ok) return s;
   const r = septAdd(s.value, gfn, { kind: 'mmio', hpfn, rid });
   if (!r.result.ok) return hwRefusal(r.result);
-  t.value.mmio.set(gfn, hpfn);
-  p.tsm.mmioPages.set(Number(hpfn), { vm, rid, gfn });
+  t.value.mmio.set(pfnKey(gfn), hpfn);
+  p.tsm.mmioPages.set(pfnKey(hpfn), { vm, rid, gfn });
   return ok;
 }
 
@@ -84,12 +84,12 @@ export function tsmMmioUnmap(
   const m = septMapping(p, vm, gfn, 'mmio');
   if (!m.ok) return m;
   const sept = m.value;
-  const e = sept.entries.get(gfn);
+  const e = septEntry(sept, gfn);
   const r = septRemove(sept, gfn, mode);
   if (!r.result.ok) return hwRefusal(r.result);
   if (e?.target.kind === 'mmio') {
-    p.tsm.tdis.get(e.target.rid)?.mmio.delete(gfn);
-    p.tsm.mmioPages.delete(Number(e.target.hpfn));
+    p.tsm.tdis.get(e.target.rid)?.mmio.delete(pfnKey(gfn));
+    p.tsm.mmioPages.delete(pfnKey(e.target.hpfn));
   }
   return ok;
 }

@@ -10,6 +10,7 @@
  * DMAR.BLOCK / REMOVE) and DEVIF.REMOVE only checks that nothing is left.
  */
 
+import { pfnKey } from '../ids.ts';
 import { secureDmaBlock, secureDmaRemove } from '../iommu-secure.ts';
 import type { Platform } from '../platform.ts';
 import { septBlock, septRemove, septTrack } from '../sept.ts';
@@ -40,12 +41,12 @@ export function tsmTdiRelease(
   const sept = t.vm === undefined ? undefined : p.hw.septs.get(t.vm);
   if (sept && t.mmio.size > 0) {
     for (const gfn of t.mmio.keys()) {
-      if (sept.entries.get(gfn)?.state !== 'blocked') septBlock(sept, gfn);
+      if (sept.entries.get(gfn)?.state !== 'blocked') septBlock(sept, BigInt(gfn));
     }
     septTrack(sept);
-    for (const gfn of t.mmio.keys()) septRemove(sept, gfn, mode);
+    for (const gfn of t.mmio.keys()) septRemove(sept, BigInt(gfn), mode);
   }
-  for (const hpfn of t.mmio.values()) p.tsm.mmioPages.delete(Number(hpfn));
+  for (const hpfn of t.mmio.values()) p.tsm.mmioPages.delete(pfnKey(hpfn));
   t.mmio.clear();
   const ctx = p.hw.iommu.secure.get(rid);
   if (ctx) {

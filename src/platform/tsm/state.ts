@@ -7,8 +7,10 @@
  * bound to exactly one VM; private MMIO only for a bound TDI and inside its report; trusted
  * DMA only once the guest accepted it; nothing private survives an unbind) live once.
  *
- * Everything here survives structuredClone and hashes with world/hash.ts canonicalHash.
+ * Everything here survives structuredClone and hashes with world/hash.ts canonicalHash,
+ * the SPDM sessions included.
  */
+import type { RequesterData } from '../../spdm/requester/state.ts';
 import type { InterfaceId } from '../../wire/tdisp/header.ts';
 
 /** A confidential VM (TD, SNP guest, realm) as the TSM names it. */
@@ -72,8 +74,8 @@ export interface TsmTdi {
   reportingOffset: bigint;
   /** The interface report as fetched (bytes) and its ranges in host physical addresses. */
   report?: { bytes: Uint8Array; ranges: ReportedRange[] };
-  /** Private MMIO pages mapped in the VM's secure EPT: gfn -> host page frame. */
-  mmio: Map<bigint, bigint>;
+  /** Private MMIO pages mapped in the VM's secure EPT: gfn (a number key, ids.ts Pfn) -> host page frame. */
+  mmio: Map<number, bigint>;
   /** The trusted DMA context: 'added' by the host, 'accepted' by the guest, 'blocked'. */
   dma: 'none' | 'added' | 'accepted' | 'blocked';
 }
@@ -104,10 +106,22 @@ export interface TsmState {
    * BigInt keys costs about 1 us, a number key about 0.1 us).
    */
   mmioPages: Map<number, MmioPageOwner>;
+  /**
+   * The SPDM requester's whole state per DSM (by requester id of function 0): connection,
+   * transcripts, verified chains, the sessions with their keys and sequence numbers. Plain
+   * data, so a cloned platform keeps its sessions (link.ts).
+   */
+  links: Map<number, RequesterData>;
 }
 
 export function createTsmState(): TsmState {
-  return { devices: new Map(), tdis: new Map(), vms: new Map(), mmioPages: new Map() };
+  return {
+    devices: new Map(),
+    tdis: new Map(),
+    vms: new Map(),
+    mmioPages: new Map(),
+    links: new Map(),
+  };
 }
 
 /** The fabric's question to the TSM: may this requester id issue T=1 DMA now? */

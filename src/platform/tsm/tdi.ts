@@ -13,7 +13,7 @@ import { rootPortAssociate, rootPortDissociate } from '../root-port.ts';
 import { lockTdi, startTdi, stopTdi } from './bind.ts';
 import { connectedDevice } from './device.ts';
 import { deviceFailure } from './device-failure.ts';
-import { linkChannel, type TsmEnv } from './link.ts';
+import { linkChannel, type TsmEnv, withLink } from './link.ts';
 import { done, ok, refuse, type TsmResult } from './result.ts';
 import type { ReportedRange, TdiStateName, TsmTdi, VmId } from './state.ts';
 import { DEFAULT_LOCK_FLAGS, TdispClient } from './tdisp-client.ts';
@@ -77,19 +77,29 @@ export function tsmTdiBind(p: Platform, rid: number, vm: VmId): TsmResult {
   return ok;
 }
 
-/** The session channel and TDISP client of the TDI's device. */
-function tdisp(
+/**
+ * Runs `work` with a TDISP client on the session of the TDI's device; the link record is
+ * saved afterwards (link.ts withLink). A device failure is a 'device-error' naming `request`.
+ */
+async function tdisp<T>(
   p: Platform,
   env: TsmEnv,
   t: TsmTdi,
   carrier: RequesterTransport,
-): TsmResult<TdispClient> {
+  request: string,
+  work: (c: TdispClient) => Promise<T>,
+): Promise<TsmResult<T>> {
   const d = connectedDevice(p, t.device);
   if (!d.ok) return d;
+  const sessionId = d.value.link.sessionId;
   try {
-    return done(new TdispClient(linkChannel(env, t.device, d.value.link.sessionId, carrier)));
+    return done(
+      await withLink(p, env, t.device, carrier, (r) =>
+        work(new TdispClient(linkChannel(r, sessionId))),
+      ),
+    );
   } catch (e) {
-    return deviceFailure(e, 'TDISP');
+    return deviceFailure(e, request);
   }
 }
 
@@ -113,21 +123,18 @@ export async function tsmTdiLock(
   if (t.value.vm === undefined) return refuse('tdi-not-bound', `TDI ${rid} is not bound`);
   const s = inState(t.value, ['CONFIG_UNLOCKED']);
   if (!s.ok) return s;
-  const c = tdisp(p, env, t.value, carrier);
-  if (!c.ok) return c;
   const d = p.tsm.devices.get(t.value.device);
   const reportingOffset = a.reportingOffset ?? 0n;
-  try {
-    const locked = await lockTdi(c.value, t.value.interfaceId, {
+  const locked = await tdisp(p, env, t.value, carrier, 'LOCK_INTERFACE_REQUEST', (c) =>
+    lockTdi(c, t.value.interfaceId, {
       flags: a.flags ?? DEFAULT_LOCK_FLAGS,
       defaultStreamId: d?.stream?.streamId ?? 0,
       mmioReportingOffset: reportingOffset,
-    });
-    Object.assign(t.value, { state: 'CONFIG_LOCKED', nonce: locked.nonce, reportingOffset });
-    return ok;
-  } catch (e) {
-    return deviceFailure(e, 'LOCK_INTERFACE_REQUEST');
-  }
+    }),
+  );
+  if (!locked.ok) return locked;
+  Object.assign(t.value, { state: 'CONFIG_LOCKED', nonce: locked.value.nonce, reportingOffset });
+  return ok;
 }
 
 /** The report's MMIO ranges in host physical addresses. */
@@ -153,15 +160,13 @@ export async function tsmTdiReport(
   if (!t.ok) return t;
   const s = inState(t.value, ['CONFIG_LOCKED', 'RUN']);
   if (!s.ok) return s;
-  const c = tdisp(p, env, t.value, carrier);
-  if (!c.ok) return c;
-  try {
-    const { bytes, report } = await c.value.getReport(t.value.interfaceId);
-    t.value.report = { bytes, ranges: reportedRanges(report, t.value.reportingOffset) };
-    return done({ bytes, report });
-  } catch (e) {
-    return deviceFailure(e, 'GET_DEVICE_INTERFACE_REPORT');
-  }
+  const r = await tdisp(p, env, t.value, carrier, 'GET_DEVICE_INTERFACE_REPORT', (c) =>
+    c.getReport(t.value.interfaceId),
+  );
+  if (!r.ok) return r;
+  const { bytes, report } = r.value;
+  t.value.report = { bytes, ranges: reportedRanges(report, t.value.reportingOffset) };
+  return done({ bytes, report });
 }
 
 /** START_INTERFACE_REQUEST with LOCK's nonce: CONFIG_LOCKED -> RUN; the report must be known. */
@@ -178,15 +183,13 @@ export async function tsmTdiStart(
   if (!t.value.report || !t.value.nonce) {
     return refuse('no-report', `TDI ${rid}: no interface report fetched since LOCK`);
   }
-  const c = tdisp(p, env, t.value, carrier);
-  if (!c.ok) return c;
-  try {
-    await startTdi(c.value, t.value.interfaceId, t.value.nonce);
-    t.value.state = 'RUN';
-    return ok;
-  } catch (e) {
-    return deviceFailure(e, 'START_INTERFACE_REQUEST');
-  }
+  const nonce = t.value.nonce;
+  const r = await tdisp(p, env, t.value, carrier, 'START_INTERFACE_REQUEST', (c) =>
+    startTdi(c, t.value.interfaceId, nonce),
+  );
+  if (!r.ok) return r;
+  t.value.state = 'RUN';
+  return ok;
 }
 
 /** GET_DEVICE_INTERFACE_STATE; the record follows the answer (a trigger may have hit ERROR). */
@@ -198,15 +201,12 @@ export async function tsmTdiState(
 ): Promise<TsmResult<TdiStateName>> {
   const t = tdiRecord(p, rid);
   if (!t.ok) return t;
-  const c = tdisp(p, env, t.value, carrier);
-  if (!c.ok) return c;
-  try {
-    const s = await c.value.getState(t.value.interfaceId);
-    t.value.state = s.name as TdiStateName;
-    return done(t.value.state);
-  } catch (e) {
-    return deviceFailure(e, 'GET_DEVICE_INTERFACE_STATE');
-  }
+  const s = await tdisp(p, env, t.value, carrier, 'GET_DEVICE_INTERFACE_STATE', (c) =>
+    c.getState(t.value.interfaceId),
+  );
+  if (!s.ok) return s;
+  t.value.state = s.value.name as TdiStateName;
+  return done(t.value.state);
 }
 
 /** STOP_INTERFACE_REQUEST: -> CONFIG_UNLOCKED (the device scrubs); the nonce and report go. */
@@ -218,13 +218,10 @@ export async function tsmTdiStop(
 ): Promise<TsmResult> {
   const t = tdiRecord(p, rid);
   if (!t.ok) return t;
-  const c = tdisp(p, env, t.value, carrier);
-  if (!c.ok) return c;
-  try {
-    await stopTdi(c.value, t.value.interfaceId);
-  } catch (e) {
-    return deviceFailure(e, 'STOP_INTERFACE_REQUEST');
-  }
+  const r = await tdisp(p, env, t.value, carrier, 'STOP_INTERFACE_REQUEST', (c) =>
+    stopTdi(c, t.value.interfaceId),
+  );
+  if (!r.ok) return r;
   t.value.state = 'CONFIG_UNLOCKED';
   t.value.nonce = undefined;
   t.value.report = undefined;

@@ -56,6 +56,6 @@ describe('CCA-like flavour: a TDI from connect to RUN and back through RMI and R
     await ok(H.RMI_PDEV_DESTROY(p, env, { pdev }));
     assert.equal(p.vendor.pdevs.size, 0);
     assert.equal(p.tsm.devices.size, 0);
-    assert.equal(env.links.size, 0);
+    assert.equal(p.tsm.links.size, 0);
   });
 });

@@ -65,7 +65,7 @@ describe('RMI_PDEV_*: refusals', () => {
       'PDEV_STOPPED',
     );
     await ok(H.RMI_PDEV_DESTROY(p, env, { pdev }));
-    assert.equal(env.links.size, 0);
+    assert.equal(p.tsm.links.size, 0);
   });
 
   it('a device that fails the chain read sends the PDEV to PDEV_ERROR', async () => {

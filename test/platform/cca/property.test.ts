@@ -24,6 +24,7 @@ import { vdevOfRealm } from '../../../src/platform/cca/state.ts';
 import { inTeeRange } from '../../../src/platform/tsm/private-mmio.ts';
 import type { RequesterTransport } from '../../../src/wire/transport.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
+import { assertMmioIndex } from '../sept-index.ts';
 import { G, H, pdevReady, routeBars, type World, world } from './world.ts';
 
 const REALMS = ['realm1', 'realm2'] as const;
@@ -212,6 +213,7 @@ const seen = { mmio: 0, dma: 0, destroyed: 0 };
 function invariants(p: CcaPlatform, rids: number[]): void {
   const owners = new Map<bigint, string>();
   for (const [vm, sept] of p.hw.septs) {
+    assertMmioIndex(sept, 'invariants');
     for (const [gfn, e] of sept.entries) {
       if (e.target.kind !== 'mmio' || e.state === 'removed') continue;
       const t = p.tsm.tdis.get(e.target.rid);
@@ -221,7 +223,7 @@ function invariants(p: CcaPlatform, rids: number[]): void {
       assert.equal(owners.has(e.target.hpfn), false, 'a BAR page has one owner');
       owners.set(e.target.hpfn, vm);
       seen.mmio++;
-      const rtt = p.vendor.realms.get(vm)?.ipas.get(gfn << 12n);
+      const rtt = p.vendor.realms.get(vm)?.ipas.get(BigInt(gfn) << 12n);
       assert.equal(rtt?.vdev, e.target.rid, 'the RTT record agrees with the secure stage 2');
       assert.equal(rtt?.ripas, e.state === 'present' ? 'RIPAS_DEV' : 'RIPAS_EMPTY');
     }

@@ -101,7 +101,7 @@ describe('SEV-TIO private MMIO', () => {
     const outside = range.base + BigInt(range.pages) * 4096n + (1n << 30n);
     await refused(p, 'RMPUPDATE_FAIL_INPUT', () => rmpUpdate(p, env, { ...a, spa: outside }));
     ok(rmpUpdate(p, env, a));
-    assert.equal(privateMmioOwner(p.hw, range.base >> PAGE_SHIFT), vmOfGctx(GCTX));
+    assert.equal(privateMmioOwner(p.hw, Number(range.base >> PAGE_SHIFT)), vmOfGctx(GCTX));
     await refused(p, 'RMPUPDATE_FAIL_INUSE', () =>
       rmpUpdate(p, env, { ...a, gpa: GPA_MMIO + 0x10_0000n }),
     );
@@ -178,7 +178,7 @@ describe('SEV-TIO private MMIO', () => {
     for (const b of w.tdi.bars) {
       for (let a = b.address; a < b.address + b.size; a += 4096n) {
         assert.equal(
-          privateMmioOwner(p.hw, a >> PAGE_SHIFT),
+          privateMmioOwner(p.hw, Number(a >> PAGE_SHIFT)),
           undefined,
           `page 0x${a.toString(16)}`,
         );
@@ -265,7 +265,7 @@ describe('SEV-TIO: the ASID fence', () => {
     const { p, env } = w;
     const u = ok(rmpUpdate(p, env, { spa: range.base, assigned: false }));
     assert.deepEqual(u, { fenced: true });
-    assert.equal(privateMmioOwner(p.hw, range.base >> PAGE_SHIFT), undefined);
+    assert.equal(privateMmioOwner(p.hw, Number(range.base >> PAGE_SHIFT)), undefined);
     assert.equal(asidFenced(p, vmOfGctx(GCTX)), true);
     assert.equal(p.vendor.tdis.get(w.rid)?.validated.size, 0, 'the validation went with the page');
     await refused(p, 'RMPUPDATE_FAIL_INPUT', () =>

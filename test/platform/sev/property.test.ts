@@ -246,7 +246,8 @@ export function checkConsistent(p: SevPlatform): void {
     }
   }
   for (const [k, o] of p.hw.memory.pages) {
-    if (o.kind === 'private') assert.equal(seen.get(k), o.vm, `private page 0x${k.toString(16)}`);
+    if (o.kind === 'private')
+      assert.equal(seen.get(BigInt(k)), o.vm, `private page 0x${k.toString(16)}`);
   }
 }
 

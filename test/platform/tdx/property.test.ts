@@ -50,6 +50,7 @@ import {
 } from '../../../src/platform/tdx/host-mappings.ts';
 import type { TdispRequestName, TdxPlatform } from '../../../src/platform/tdx/state.ts';
 import { inTeeRange } from '../../../src/platform/tsm/private-mmio.ts';
+import { assertMmioIndex } from '../sept-index.ts';
 import { devInfoHash, recordsHash, STREAM, type TdxWorld, tdxWorld } from './world.ts';
 
 const TDS = ['td1', 'td2'] as const;
@@ -213,8 +214,9 @@ function checkInvariants(p: TdxPlatform, why: string): void {
       assert.equal(e?.target.hpfn, h, `${why}: TDI ${t.rid} records gfn 0x${g.toString(16)}`);
     }
   }
+  for (const sept of p.hw.septs.values()) assertMmioIndex(sept, why);
   for (const [pfn, o] of p.tsm.mmioPages) {
-    const e = p.hw.septs.get(o.vm)?.entries.get(o.gfn);
+    const e = p.hw.septs.get(o.vm)?.entries.get(Number(o.gfn));
     assert.equal(e?.target.hpfn, BigInt(pfn), `${why}: the MMIO index names a stale page`);
   }
   for (const [rid, ctx] of p.hw.iommu.secure) {
@@ -247,7 +249,7 @@ async function unbind(w: TdxWorld): Promise<void> {
     tdhDmarBlock(p, env, { functionId });
     assert.ok(tdhDmarRemove(p, env, { functionId }).ok);
   }
-  const mmio = [...(t?.mmio.keys() ?? [])];
+  const mmio = [...(t?.mmio.keys() ?? [])].map(BigInt);
   for (const g of mmio) tdhMmioBlock(p, env, { td: d.td, gfn: g });
   tdhMemTrack(p, env, { td: d.td });
   for (const g of mmio) assert.ok(tdhMmioUnmap(p, env, { td: d.td, gfn: g }).ok);

@@ -141,7 +141,7 @@ describe('TDX: SPDM object, IDE stream and connect', () => {
     ok(tdhSpdmDelete(p, env, { device }));
     assert.equal(p.tsm.devices.size, 0);
     assert.equal(p.vendor.spdm.size, 0);
-    assert.equal(env.links.size, 0);
+    assert.equal(p.tsm.links.size, 0);
   });
 });
 

@@ -33,6 +33,7 @@ import type { RequesterTransport } from '../../../src/wire/transport.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
 import { assignedBars } from '../../../src/world/host-view.ts';
 import { createTdispDevice } from '../../../src/world/tdisp-device.ts';
+import { recordsHash } from '../records-hash.ts';
 
 async function world(seed = 'p core') {
   const random = seededRandom(seed);
@@ -128,12 +129,15 @@ describe('TSM core: a TDI from connect to RUN and back', () => {
         Promise.reject(Object.assign(new Error('dropped'), { name: 'TransportError' })),
       close: async () => undefined,
     };
-    const before = canonicalHash(p);
+    const before = recordsHash(p);
     const r = await tsmTdiReport(p, env, tdi.requesterId, dropping);
     assert.equal(r.ok, false);
     assert.equal(!r.ok && r.reason, 'device-error');
     assert.match(!r.ok ? r.detail : '', /GET_DEVICE_INTERFACE_REPORT/);
-    assert.equal(canonicalHash(p), before);
+    assert.equal(recordsHash(p), before);
+    // The lost message ended the session in the TSM's own link record.
+    const sessionId = p.tsm.devices.get(fn0)?.link?.sessionId ?? -1;
+    assert.equal(p.tsm.links.get(fn0)?.sessions.has(sessionId), false);
   });
 
   it('disconnect ends the session; the record can then be destroyed', async () => {
@@ -147,7 +151,7 @@ describe('TSM core: a TDI from connect to RUN and back', () => {
     await refused(p, 'device-has-tdis', () => tsmDeviceDestroy(p, env, fn0));
     assert.ok(tsmTdiDestroy(p, tdi.requesterId).ok);
     assert.ok(tsmDeviceDestroy(p, env, fn0).ok);
-    assert.equal(env.links.size, 0);
+    assert.equal(p.tsm.links.size, 0);
   });
 });
 

@@ -96,9 +96,9 @@ describe('TSM core: private MMIO, trusted DMA and release', () => {
     assert.ok(tsmMmioMap(p, 'td1', rid, GFN_MMIO, teePfn).ok);
     h = canonicalHash(p);
     refused(p, 'page-mapped', tsmMmioMap(p, 'td1', rid, GFN_MMIO + 1n, teePfn), h);
-    assert.equal(p.hw.septs.get('td1')?.entries.get(GFN_MMIO)?.state, 'pending');
+    assert.equal(p.hw.septs.get('td1')?.entries.get(Number(GFN_MMIO))?.state, 'pending');
     assert.ok(tsmMmioAccept(p, 'td1', GFN_MMIO).ok);
-    assert.equal(p.hw.septs.get('td1')?.entries.get(GFN_MMIO)?.state, 'present');
+    assert.equal(p.hw.septs.get('td1')?.entries.get(Number(GFN_MMIO))?.state, 'present');
     // Removal needs a block and a tracked flush, in that order.
     h = canonicalHash(p);
     const early = tsmMmioUnmap(p, 'td1', GFN_MMIO);
