@@ -51,8 +51,8 @@ describe('iommufd IOAS and HWPT', () => {
     assert.deepEqual(
       [...(table() ?? [])],
       [
-        [0n, { hpfn: MEM >> PAGE_SHIFT, writable: true }],
-        [1n, { hpfn: (MEM >> PAGE_SHIFT) + 1n, writable: true }],
+        [0, { hpfn: MEM >> PAGE_SHIFT, writable: true }],
+        [1, { hpfn: (MEM >> PAGE_SHIFT) + 1n, writable: true }],
       ],
     );
     // The next map without FIXED_IOVA lands after it; a HWPT allocated later gets both.
@@ -68,7 +68,7 @@ describe('iommufd IOAS and HWPT', () => {
     const hwpt2 = ok(iommuHwptAlloc(w.m, w.h, { flags: 0, devId, ptId: ioas }));
     const o2 = w.h.iommufd.objects.get(hwpt2);
     assert.ok(o2?.type === 'hwpt');
-    assert.equal(w.m.iommu.domains.get(o2.domain)?.get(2n)?.writable, false);
+    assert.equal(w.m.iommu.domains.get(o2.domain)?.get(2)?.writable, false);
     assert.equal(
       ok(iommuIoasUnmap(w.m, w.h, { ioasId: ioas, iova: 0n, length: 0x3000n })),
       0x3000n,
@@ -100,7 +100,7 @@ describe('iommufd IOAS and HWPT', () => {
     const o = w.h.iommufd.objects.get(hwpt);
     assert.ok(o?.type === 'hwpt');
     const before = [...(w.m.iommu.domains.get(o.domain) ?? [])];
-    w.p.hw.memory.pages.set((MEM >> PAGE_SHIFT) + 9n, { kind: 'private', vm: 'td1' });
+    w.p.hw.memory.pages.set(Number(MEM >> PAGE_SHIFT) + 9, { kind: 'private', vm: 'td1' });
     const r = await refused(w, 'EPERM', () => map({ userVa: MEM + 0x8000n, length: 0x2000n }));
     assert.ok(r.events.some((e) => e.kind === 'iommu' && e.op === 'iommu_unmap'));
     assert.deepEqual([...(w.m.iommu.domains.get(o.domain) ?? [])], before);
@@ -122,11 +122,11 @@ describe('iommufd IOAS and HWPT', () => {
     // A HWPT over an IOAS holding a page that became private is refused, its domain freed.
     const domains = w.m.iommu.domains.size;
     const ioas2 = ok(iommuIoasAlloc(w.m, w.h));
-    w.p.hw.memory.pages.set((MEM >> PAGE_SHIFT) + 20n, { kind: 'shared' });
+    w.p.hw.memory.pages.set(Number(MEM >> PAGE_SHIFT) + 20, { kind: 'shared' });
     ok(
       iommuIoasMap(w.m, w.h, { ioasId: ioas2, flags: RW, userVa: MEM + 0x14000n, length: 0x1000n }),
     );
-    w.p.hw.memory.pages.set((MEM >> PAGE_SHIFT) + 20n, { kind: 'private', vm: 'td1' });
+    w.p.hw.memory.pages.set(Number(MEM >> PAGE_SHIFT) + 20, { kind: 'private', vm: 'td1' });
     const next = w.m.iommu.nextDomain;
     await refused(w, 'EPERM', () => iommuHwptAlloc(w.m, w.h, { flags: 0, devId, ptId: ioas2 }));
     assert.equal(w.m.iommu.domains.size, domains);

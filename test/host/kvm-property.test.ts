@@ -207,7 +207,7 @@ function checkInvariants(s: Setup, why: string): void {
   for (const vm of w.h.kvm.vms.values()) {
     const sept = w.p.hw.septs.get(vm.vm);
     for (const [gfn, e] of vm.mirror) {
-      const real = sept?.entries.get(gfn)?.target;
+      const real = sept?.entries.get(Number(gfn))?.target;
       const want =
         e.kind === 'memory'
           ? { kind: 'memory', hpfn: e.hpfn }
@@ -215,7 +215,10 @@ function checkInvariants(s: Setup, why: string): void {
       assert.deepEqual(real, want, `${why}: mirror gfn ${gfn} vs the secure EPT`);
     }
     for (const gfn of sept?.entries.keys() ?? []) {
-      assert.ok(vm.mirror.has(gfn), `${why}: secure EPT gfn ${gfn} missing from the mirror`);
+      assert.ok(
+        vm.mirror.has(BigInt(gfn)),
+        `${why}: secure EPT gfn ${gfn} missing from the mirror`,
+      );
     }
     for (const slot of vm.memslots.values()) {
       if (slot.dmaBuf === undefined) continue;

@@ -58,7 +58,11 @@ export function assertKvmConsistent(w: HostWorld): void {
       [...vm.memslots.values()].some((s) => gfn >= s.baseGfn && gfn < s.baseGfn + BigInt(s.pages));
     for (const s of vm.memslots.values()) for (const p of s.sharedHpfns ?? []) inUse.add(p);
     const ept = w.m.sharedEpts.get(vm.vm) ?? new Map();
-    assert.deepEqual(new Set(ept.keys()), vm.sharedMapped, `${vm.vm}: shared EPT vs KVM`);
+    assert.deepEqual(
+      new Set([...ept.keys()].map(BigInt)),
+      vm.sharedMapped,
+      `${vm.vm}: shared EPT vs KVM`,
+    );
     for (const gfn of vm.sharedMapped) assert.ok(inSlot(gfn), `shared gfn ${gfn} outside slots`);
     for (const gfn of vm.mirror.keys()) {
       assert.ok(inSlot(gfn), `mirror gfn ${gfn} outside slots`);

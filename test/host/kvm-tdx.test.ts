@@ -144,7 +144,7 @@ describe('KVM: a TD through the TDX host driver', () => {
     const hpfn = w.h.kvm.guestMemfds.get(w.gmem)?.hpfns.get(0);
     assert.ok(hpfn !== undefined && w.h.kvm.hostPages.has(hpfn));
     assert.deepEqual(w.vm.mirror.get(GFN), { kind: 'memory', hpfn });
-    const sept = w.p.hw.septs.get(w.vm.vm)?.entries.get(GFN);
+    const sept = w.p.hw.septs.get(w.vm.vm)?.entries.get(Number(GFN));
     assert.deepEqual(
       sept?.target,
       { kind: 'memory', hpfn },
@@ -156,9 +156,12 @@ describe('KVM: a TD through the TDX host driver', () => {
     // Shared -> the page leaves the secure EPT through the driver, then the shared side maps.
     ok(await w.attrs(GFN, 1n, false));
     assert.equal(w.vm.mirror.has(GFN), false);
-    assert.equal(w.p.hw.septs.get(w.vm.vm)?.entries.has(GFN) ?? false, false);
+    assert.equal(w.p.hw.septs.get(w.vm.vm)?.entries.has(Number(GFN)) ?? false, false);
     assert.deepEqual(ok(await w.fault(GFN, false)), { exit: 'none', mapped: 'shared' });
-    assert.equal(w.m.sharedEpts.get(w.vm.vm)?.get(GFN), w.vm.memslots.get(0)?.sharedHpfns?.[0]);
+    assert.equal(
+      w.m.sharedEpts.get(w.vm.vm)?.get(Number(GFN)),
+      w.vm.memslots.get(0)?.sharedHpfns?.[0],
+    );
     // And back: the shared mapping is zapped, the same guest_memfd page comes back.
     ok(await w.attrs(GFN, 1n, true));
     assert.equal(w.vm.sharedMapped.has(GFN), false);

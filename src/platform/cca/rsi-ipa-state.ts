@@ -8,7 +8,7 @@
  * new_ipa_base the first page not changed.
  */
 import type { AbiOutcome } from '../abi.ts';
-import { PAGE_SHIFT, PAGE_SIZE } from '../ids.ts';
+import { PAGE_SHIFT, PAGE_SIZE, pfnKeyOf } from '../ids.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAccept } from '../tsm/private-memory.ts';
 import type { VmId } from '../tsm/state.ts';
@@ -54,7 +54,7 @@ export function rsiIpaStateSet(
   }
   const sept = p.hw.septs.get(a.realm);
   for (let ipa = a.ipaBase; ipa < a.ipaTop; ipa += PAGE) {
-    const e = sept?.entries.get(ipa >> PAGE_SHIFT);
+    const e = sept?.entries.get(pfnKeyOf(ipa));
     if (
       e?.target.kind !== 'memory' ||
       e.state !== 'pending' ||

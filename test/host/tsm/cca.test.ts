@@ -98,7 +98,7 @@ describe('CCA host driver: tsm/connect and tsm/disconnect', () => {
     ]);
     assert.equal(w.p.tsm.devices.has(dsm), false);
     assert.equal(w.vendor.pdevs.size, 0);
-    assert.equal(w.env.links.size, 0);
+    assert.equal(w.p.tsm.links.size, 0);
     assert.equal(records(w).pdevs.size, 0);
     assert.equal(h.pciTsm.devices.has(dsm), false);
     // Connected again from scratch.
@@ -121,7 +121,7 @@ describe('CCA host driver: a TDI from connect to RUN and back', () => {
     const { m, h, rid, p, dsm } = w;
     const image = await connectedRealm(w);
     assert.deepEqual(ownerOf(p.hw.memory, image[0]), { kind: 'private', vm: VM });
-    assert.equal(p.hw.septs.get(VM)?.entries.get(IMAGE_GFN)?.state, 'present');
+    assert.equal(p.hw.septs.get(VM)?.entries.get(Number(IMAGE_GFN))?.state, 'present');
     assert.equal(p.tsm.vms.get(VM)?.finalized, true);
 
     const { gfns, pages } = await toRun(w);
@@ -217,7 +217,7 @@ describe('CCA host driver: the RMM against the host', () => {
     const add = await D.mapPrivatePage(m, h, { vm: VM, gfn, hpfn: image[1] + 1n });
     ok(add);
     assert.deepEqual(calls(add.events), ['RMI_DATA_CREATE_UNKNOWN']);
-    assert.equal(p.hw.septs.get(VM)?.entries.get(gfn)?.state, 'pending');
+    assert.equal(p.hw.septs.get(VM)?.entries.get(Number(gfn))?.state, 'pending');
     const ram = {
       realm: VM,
       ipaBase: gfn << 12n,
@@ -225,7 +225,7 @@ describe('CCA host driver: the RMM against the host', () => {
       ripas: 'RIPAS_RAM' as const,
     };
     assert.equal((await rsiOk(G.RSI_IPA_STATE_SET(p, w.env, ram))).response, 'RSI_ACCEPT');
-    assert.equal(p.hw.septs.get(VM)?.entries.get(gfn)?.state, 'present');
+    assert.equal(p.hw.septs.get(VM)?.entries.get(Number(gfn))?.state, 'present');
     // A Realm with pages left is still in use; a page never mapped cannot be taken back.
     await refused(w, 'EBUSY', () => D.vmDestroy(m, h, VM));
     await refused(w, 'EINVAL', () => D.unmapPrivatePage(m, h, { vm: VM, gfn: gfn + 1n }));
