@@ -3,6 +3,12 @@ export { ScenarioError } from './errors.ts';
 export { canonicalEncoding, canonicalHash } from './hash.ts';
 export { type LifecycleOptions, type LifecycleResult, runLifecycle } from './lifecycle.ts';
 export {
+  createPlatformWorld,
+  hostMachine,
+  type PlatformWorld,
+  type PlatformWorldOptions,
+} from './platform-world.ts';
+export {
   createTdispDevice,
   type DeviceIdentity,
   profileMeasurements,
