@@ -33,6 +33,12 @@ export interface SeededRandom extends RandomSource {
   readonly seeded: true;
   /** The generator's state now (plain data, JSON-safe). */
   state(): DrbgState;
+  /**
+   * Puts the generator back to `state()` in place, so every holder of this source (a device,
+   * a TSM, their signers) continues from there: how a world snapshot is restored.
+   * @throws RangeError when K or V is not one hash output long, or the hash differs.
+   */
+  restore(state: DrbgState): void;
 }
 
 /** True for a SeededRandom (a replayable run), false for the OS RNG or any other source. */
@@ -76,14 +82,25 @@ export class HmacDrbg {
    */
   static fromState(s: DrbgState): HmacDrbg {
     const d = new HmacDrbg(new Uint8Array(), new Uint8Array(), s.hash ?? 'sha256');
+    d.restore(s);
+    return d;
+  }
+
+  /**
+   * Continues from `s` (a `state()` of a generator with the same hash).
+   * @throws RangeError when K or V is not one hash output long, or the hash differs.
+   */
+  restore(s: DrbgState): void {
+    if ((s.hash ?? 'sha256') !== this.hash) {
+      throw new RangeError(`HmacDrbg state: hash ${s.hash ?? 'sha256'}, generator ${this.hash}`);
+    }
     const k = new Uint8Array(Buffer.from(s.k, 'hex'));
     const v = new Uint8Array(Buffer.from(s.v, 'hex'));
-    if (k.length !== d.k.length || v.length !== d.v.length) {
-      throw new RangeError(`HmacDrbg state: K and V must be ${d.k.length} bytes of hex`);
+    if (k.length !== this.k.length || v.length !== this.v.length) {
+      throw new RangeError(`HmacDrbg state: K and V must be ${this.k.length} bytes of hex`);
     }
-    d.k = k;
-    d.v = v;
-    return d;
+    this.k = k;
+    this.v = v;
   }
 
   state(): DrbgState {
@@ -132,6 +149,7 @@ export class HmacDrbg {
   readonly random: SeededRandom = Object.assign((n: number) => this.generate(n), {
     seeded: true as const,
     state: () => this.state(),
+    restore: (st: DrbgState) => this.restore(st),
   });
 }
 

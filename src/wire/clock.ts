@@ -45,4 +45,10 @@ export class VirtualClock implements Clock {
     if (!(ms >= 0)) throw new RangeError(`clock step ${ms}`);
     this.t += ms;
   }
+
+  /** Sets the time to `t` (a world snapshot's `now()`), backwards too: restoring a fork. */
+  restore(t: number): void {
+    if (!Number.isFinite(t)) throw new RangeError(`clock time ${t}`);
+    this.t = t;
+  }
 }

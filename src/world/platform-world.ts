@@ -28,6 +28,7 @@ import { createPlatform, type Platform } from '../platform/platform.ts';
 import { DEFAULT_MEMORY, type PlatformHwConfig } from '../platform/state.ts';
 import { createTsmEnv, type TsmEnv } from '../platform/tsm/link.ts';
 import { requesterConfig } from '../spdm/config.ts';
+import { VirtualClock } from '../wire/clock.ts';
 import type { RequesterTransport } from '../wire/transport.ts';
 import { WorldError } from './errors.ts';
 import { createTdispDevice, type TdispDevice } from './tdisp-device.ts';
@@ -46,6 +47,8 @@ export interface PlatformWorld {
   p: Platform<unknown>;
   env: TsmEnv;
   random: RandomSource;
+  /** Model time (the device's heartbeat watchdog); moves only when the world advances it. */
+  clock: VirtualClock;
   dev: TdispDevice;
   /** The buses the fabric routes to, by bus number. */
   bus: Bus;
@@ -61,7 +64,14 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
   const flavour = FLAVOURS[o.flavour];
   if (!flavour) throw new WorldError(`unknown TSM flavour '${o.flavour}'`);
   const random = seededRandom(o.seed ?? `teeio ${o.flavour}`);
-  const dev = await createTdispDevice({ profile: o.profile ?? nic, enumerate: true, random });
+  // Model time: the responder's heartbeat watchdog reads it, so a snapshot carries it too.
+  const clock = new VirtualClock();
+  const dev = await createTdispDevice({
+    profile: o.profile ?? nic,
+    enumerate: true,
+    random,
+    responderConfig: { now: () => clock.now() },
+  });
   const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
   const p = createPlatform<unknown>(flavour.create(), o.hw);
   const views = flavour.views(p as never, (rid: Rid, streamId: number) => {
@@ -84,7 +94,19 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
   const bus: Bus = new Map([[dev.host.busNumber(), dev.host]]);
   const carriers = new Map([[dev.device.requesterId(0), dev.doeTransport()]]);
   const memoryMap = o.hw?.memory ?? DEFAULT_MEMORY;
-  return { flavour: o.flavour, p, env, random, dev, bus, views, events, carriers, memoryMap };
+  return {
+    flavour: o.flavour,
+    p,
+    env,
+    random,
+    clock,
+    dev,
+    bus,
+    views,
+    events,
+    carriers,
+    memoryMap,
+  };
 }
 
 function barSize(dev: TdispDevice, fn: number, bar: number): bigint | undefined {

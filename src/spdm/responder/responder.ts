@@ -63,6 +63,14 @@ export class SpdmResponder {
     return structuredClone(this.st);
   }
 
+  /**
+   * Carries on from `state` (a `stateSnapshot()` of a responder with this configuration) in
+   * place, for holders of this responder (a DOE mailbox handler): restoring a world snapshot.
+   */
+  restore(state: ResponderState): void {
+    this.st = structuredClone(state);
+  }
+
   /** The open sessions. */
   sessions(): ResponderSessionInfo[] {
     return [...this.st.sessions.values()].map((s) => ({

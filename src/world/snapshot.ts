@@ -1,0 +1,72 @@
+/**
+ * A platform world's whole state as one plain-data value, and its restoration in place: the
+ * platform's records (hardware, the TSM core with its SPDM links, the flavour's own), the
+ * device (config space, memory, DOE mailbox, IDE streams), its DSM (IDE_KM keys, TDIs),
+ * the SPDM responder behind the mailbox, model time, and the seeded random stream every
+ * party draws from. What the explorer forks from; a restored world continues byte for byte as the
+ * original did from the same point.
+ *
+ * Restoration replaces the contents of the objects the engines hold (the platform, its
+ * hardware record, the device, the responder, the random source), never the objects, so
+ * the fabric's upstream port, the host machine and the mailbox handler keep working.
+ * Host and guest records are plain data their drivers keep; they snapshot with
+ * structuredClone beside this.
+ */
+import type { DrbgState } from '../crypto/random.ts';
+import type { DsmState } from '../device/dsm/state.ts';
+import type { DeviceState } from '../device/pci/state.ts';
+import type { Platform } from '../platform/platform.ts';
+import type { ResponderState } from '../spdm/responder/state.ts';
+import { WorldError } from './errors.ts';
+import type { PlatformWorld } from './platform-world.ts';
+
+export interface PlatformWorldSnapshot {
+  flavour: string;
+  p: Platform<unknown>;
+  device: DeviceState;
+  dsm: DsmState;
+  doeResponder: ResponderState;
+  /** Model time. */
+  clock: number;
+  /** The seeded stream's position; undefined when the world draws from the OS RNG. */
+  random: DrbgState | undefined;
+}
+
+/** The world's state now (a deep copy: later steps do not change it). */
+export function snapshotPlatformWorld(w: PlatformWorld): PlatformWorldSnapshot {
+  return {
+    flavour: w.flavour,
+    p: structuredClone(w.p),
+    device: w.dev.device.snapshot(),
+    dsm: w.dev.dsm.snapshot(),
+    doeResponder: w.dev.doeResponder.stateSnapshot(),
+    clock: w.clock.now(),
+    random: 'state' in w.random ? (w.random as { state(): DrbgState }).state() : undefined,
+  };
+}
+
+/**
+ * Puts `w` back to snapshot `s` (taken from `w` or from a world built with the same
+ * options). The snapshot itself is not consumed: it can be restored again.
+ * @throws WorldError when the snapshot is of another flavour, or carries a seeded stream
+ *   the world cannot take (a world on the OS RNG).
+ */
+export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot): void {
+  if (s.flavour !== w.flavour) {
+    throw new WorldError(`snapshot of a ${s.flavour} world restored into a ${w.flavour} world`);
+  }
+  const random = w.random as { restore?: (st: DrbgState) => void };
+  if (s.random !== undefined && random.restore === undefined) {
+    throw new WorldError('snapshot carries a seeded random stream; this world uses the OS RNG');
+  }
+  const p = structuredClone(s.p);
+  // The hardware record keeps its identity: the device's upstream port holds it.
+  Object.assign(w.p.hw, p.hw);
+  w.p.tsm = p.tsm;
+  w.p.vendor = p.vendor;
+  w.dev.device.restore(s.device);
+  w.dev.dsm.restore(s.dsm);
+  w.dev.doeResponder.restore(s.doeResponder);
+  w.clock.restore(s.clock);
+  if (s.random !== undefined) random.restore?.(s.random);
+}
