@@ -412,6 +412,8 @@ interface MmioTarget {
   refused?: FabricRefusal;
   deviceReason?: MmioRefusal;
   route?: BarRoute;
+  /** The function the secure EPT names, known before the bus routes (and if it refuses). */
+  rid?: Rid;
   port?: HostPort;
   offset?: bigint;
   vm?: VmId;
@@ -482,6 +484,7 @@ function routeGuest(
   if (typeof target === 'string') out.refused = `sept-${target}`;
   else if (target.kind !== 'mmio') out.refused = 'sept-memory-target';
   else {
+    out.rid = target.rid;
     out.refused = secureLink(hw, views, target.rid, out);
     if (!out.refused && !views.tdiRunning(target.rid)) out.refused = 'tdi-not-run';
   }
@@ -511,6 +514,7 @@ function mmioEvent(
     verdict: m.refused ? STATUS[m.refused] : 'SC',
   };
   if (m.route) ev.rid = m.route.rid;
+  else if (m.rid !== undefined) ev.rid = m.rid;
   if (m.vm !== undefined) ev.vm = m.vm;
   if (m.stream !== undefined) ev.stream = m.stream;
   if (m.refused) ev.reason = m.refused;

@@ -1,0 +1,305 @@
+/**
+ * The security invariants of SYSTEM.md section 5 as named predicates over a world, checked
+ * after every step (by scenarios, the demo and the explorer). Each looks at the records
+ * (platform, host, the device's own TDI states) and at what the step did (its events), and
+ * names every violation with the invariant, the component and what broke.
+ *
+ * They read everything, the device's and the TSM's private state included: they are the
+ * observer, not a party. The numbers are SYSTEM.md's.
+ */
+import type { HostState } from '../host/state.ts';
+import type { PlatformEvent } from '../platform/events.ts';
+import type { Rid } from '../platform/ids.ts';
+import type { Platform } from '../platform/platform.ts';
+import type { TdiStateName } from '../platform/tsm/state.ts';
+
+import type { TdispDevice } from './tdisp-device.ts';
+
+/** What the invariants read of the device: its TDIs and the DSM's own view of their state. */
+export type TdispDeviceLike = Pick<TdispDevice, 'tdis'> & {
+  dsm: { tdiState(fn: number): string };
+};
+
+/** The world as the invariants see it after (or before) a step. */
+export interface InvariantView {
+  flavour: string;
+  p: Platform<unknown>;
+  /** The host kernel's records, when the world has a host. */
+  h?: HostState;
+  dev: TdispDeviceLike;
+}
+
+/** Anything a step recorded: platform events, the DSM's events, host and firmware events. */
+export type StepEvent = PlatformEvent | { kind: string; [k: string]: unknown };
+
+export interface Violation {
+  /** 'I1'..'I13' as SYSTEM.md numbers them. */
+  invariant: string;
+  /** Its short name ('no-host-map-of-private-bar'). */
+  name: string;
+  /** Where it broke: 'host/vfio', 'host/kvm', 'platform/iommu', 'device', ... */
+  component: string;
+  detail: string;
+}
+
+export interface Invariant {
+  id: string;
+  name: string;
+  /** SYSTEM.md's sentence. */
+  text: string;
+  check(after: InvariantView, events: readonly StepEvent[], before?: InvariantView): Violation[];
+}
+
+const hex = (rid: Rid) => `0x${rid.toString(16).padStart(4, '0')}`;
+
+/** The device's own state of the TDI at requester id `rid` (CONFIG_UNLOCKED if none). */
+function deviceTdiState(v: InvariantView, rid: Rid): TdiStateName | undefined {
+  const t = v.dev.tdis().find((x) => x.requesterId === rid);
+  return t ? (v.dev.dsm.tdiState(t.fn) as TdiStateName) : undefined;
+}
+
+const locked = (s: TdiStateName | undefined) => s === 'CONFIG_LOCKED' || s === 'RUN';
+
+function violation(inv: Invariant, component: string, detail: string): Violation {
+  return { invariant: inv.id, name: inv.name, component, detail };
+}
+
+const I1: Invariant = {
+  id: 'I1',
+  name: 'no-host-map-of-private-bar',
+  text: 'The host never CPU-maps, reads or writes a private BAR (no mmap of a private dma-buf).',
+  check(v, events) {
+    const out: Violation[] = [];
+    for (const d of v.h?.vfio.devices.values() ?? []) {
+      if (d.mmapped.length > 0 && locked(deviceTdiState(v, d.rid))) {
+        out.push(
+          violation(
+            this,
+            'host/vfio',
+            `BAR ${d.mmapped.join(',')} of ${hex(d.rid)} mmapped while locked`,
+          ),
+        );
+      }
+    }
+    // A host CPU access that completed on a BAR page mapped private to a VM.
+    for (const e of events) {
+      if (e.kind !== 'transaction') continue;
+      const t = e as Extract<PlatformEvent, { kind: 'transaction' }>;
+      if (t.domain !== 'host' || t.verdict !== 'SC') continue;
+      const owner = v.p.tsm.mmioPages.get(Number(t.address >> 12n));
+      if (owner) {
+        out.push(
+          violation(
+            this,
+            'platform/fabric',
+            `host ${t.request} at 0x${t.address.toString(16)}, private to ${owner.vm}, completed`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
+const I2: Invariant = {
+  id: 'I2',
+  name: 'private-mmio-slot-from-own-dmabuf',
+  text: 'Private-MMIO memslots come only from a VFIO dma-buf owned by the same VM.',
+  check(v) {
+    const out: Violation[] = [];
+    if (!v.h) return out;
+    for (const vm of v.h.kvm.vms.values()) {
+      for (const slot of vm.memslots.values()) {
+        if (slot.dmaBuf === undefined) continue;
+        const buf = v.h.dmaBufs.bufs.get(slot.dmaBuf);
+        if (!buf?.private) continue;
+        const owner = v.p.tsm.tdis.get(buf.rid)?.vm;
+        if (owner !== vm.vm) {
+          out.push(
+            violation(
+              this,
+              'host/kvm',
+              `${vm.vm} slot ${slot.slot} maps dma-buf ${buf.fd} of ${hex(buf.rid)} bound to ${owner ?? 'no VM'}`,
+            ),
+          );
+        }
+      }
+      for (const [gfn, e] of vm.mirror) {
+        if (e.kind !== 'mmio') continue;
+        const owner = v.p.tsm.tdis.get(e.rid)?.vm;
+        if (owner !== vm.vm) {
+          out.push(
+            violation(
+              this,
+              'host/kvm',
+              `${vm.vm} gfn 0x${gfn.toString(16)} maps ${hex(e.rid)} bound to ${owner ?? 'no VM'}`,
+            ),
+          );
+        }
+      }
+    }
+    return out;
+  },
+};
+
+const I3: Invariant = {
+  id: 'I3',
+  name: 'revoked-dmabuf-unmapped',
+  text: 'A revoked dma-buf cannot be attached or mapped, and revocation unmaps it in KVM.',
+  check(v) {
+    const out: Violation[] = [];
+    if (!v.h) return out;
+    for (const buf of v.h.dmaBufs.bufs.values()) {
+      if (buf.state === 'live') continue;
+      for (const imp of buf.importers) {
+        if (imp.mapped) {
+          out.push(
+            violation(
+              this,
+              'host/dma-buf',
+              `${buf.state} dma-buf ${buf.fd} still mapped by a ${imp.kind} importer`,
+            ),
+          );
+        }
+      }
+      for (const vm of v.h.kvm.vms.values()) {
+        for (const slot of vm.memslots.values()) {
+          if (slot.dmaBuf !== buf.fd) continue;
+          const end = slot.baseGfn + BigInt(slot.pages);
+          const inSlot = (g: bigint) => g >= slot.baseGfn && g < end;
+          const live = [...vm.sharedMapped].some(inSlot) || [...vm.mirror.keys()].some(inSlot);
+          if (live) {
+            out.push(
+              violation(
+                this,
+                'host/kvm',
+                `${vm.vm} slot ${slot.slot} still maps ${buf.state} dma-buf ${buf.fd}`,
+              ),
+            );
+          }
+        }
+      }
+    }
+    return out;
+  },
+};
+
+const I4: Invariant = {
+  id: 'I4',
+  name: 't1-only-in-run',
+  text: 'T=1 MMIO and DMA happen only in RUN; no TDI outside RUN reaches private memory.',
+  check(v, events) {
+    const out: Violation[] = [];
+    for (const e of events) {
+      if (e.kind !== 'transaction') continue;
+      const t = e as Extract<PlatformEvent, { kind: 'transaction' }>;
+      if (!t.t || t.verdict !== 'SC' || t.rid === undefined) continue;
+      const s = deviceTdiState(v, t.rid);
+      if (s !== 'RUN') {
+        out.push(
+          violation(
+            this,
+            'platform/fabric',
+            `T=1 ${t.domain} ${t.request} of ${hex(t.rid)} completed in ${s ?? 'no TDI'}`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
+const I6: Invariant = {
+  id: 'I6',
+  name: 'run-exits-to-unlocked-or-error',
+  text: 'RUN exits only to CONFIG_UNLOCKED or ERROR; in ERROR the guest may only read state.',
+  check(_v, events) {
+    const out: Violation[] = [];
+    for (const e of events) {
+      if (e.kind !== 'TDI_STATE') continue;
+      const { fn, from, to } = e as unknown as { fn: number; from: string; to: string };
+      if (from === 'RUN' && to !== 'CONFIG_UNLOCKED' && to !== 'ERROR') {
+        out.push(violation(this, 'device', `TDI fn ${fn}: RUN -> ${to}`));
+      }
+      if (from === 'ERROR' && to !== 'CONFIG_UNLOCKED' && to !== 'ERROR') {
+        out.push(violation(this, 'device', `TDI fn ${fn}: ERROR -> ${to} without STOP`));
+      }
+    }
+    return out;
+  },
+};
+
+const I8: Invariant = {
+  id: 'I8',
+  name: 'unbind-leaves-nothing',
+  text: 'After unbind no secure-EPT MMIO mapping and no trusted-IOMMU mapping of that TDI remains.',
+  check(v) {
+    const out: Violation[] = [];
+    const bound = (rid: Rid) => v.p.tsm.tdis.get(rid)?.vm !== undefined;
+    for (const [vm, sept] of v.p.hw.septs) {
+      for (const [gfn, e] of sept.entries) {
+        if (e.target.kind !== 'mmio' || e.state === 'removed' || bound(e.target.rid)) continue;
+        out.push(
+          violation(
+            this,
+            'platform/sept',
+            `${vm} gfn 0x${gfn.toString(16)} maps unbound ${hex(e.target.rid)}`,
+          ),
+        );
+      }
+    }
+    for (const [rid, ctx] of v.p.hw.iommu.secure) {
+      if (!bound(rid)) {
+        out.push(
+          violation(
+            this,
+            'platform/iommu',
+            `trusted DMA context of unbound ${hex(rid)} (${JSON.stringify(ctx)})`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
+const I9: Invariant = {
+  id: 'I9',
+  name: 'tdx-private-mmio-stays-while-locked',
+  text: '(TDX) private MMIO stays mapped while the TDI is bound and is unmapped only after CONFIG_UNLOCKED or stream block.',
+  check(v, _events, before) {
+    const out: Violation[] = [];
+    if (v.flavour !== 'tdx' || !before) return out;
+    for (const [vm, sept] of before.p.hw.septs) {
+      for (const [gfn, e] of sept.entries) {
+        if (e.target.kind !== 'mmio' || e.state !== 'present') continue;
+        const now = v.p.hw.septs.get(vm)?.entries.get(gfn);
+        if (now && now.state !== 'removed') continue;
+        const s = deviceTdiState(v, e.target.rid);
+        const stream = v.p.tsm.devices.get(v.p.tsm.tdis.get(e.target.rid)?.device ?? -1)?.stream;
+        if (locked(s) && stream?.state === 'secure') {
+          out.push(
+            violation(
+              this,
+              'platform/sept',
+              `${vm} gfn 0x${gfn.toString(16)} of ${hex(e.target.rid)} removed in ${s}`,
+            ),
+          );
+        }
+      }
+    }
+    return out;
+  },
+};
+
+/** Every invariant, in SYSTEM.md's order. */
+export const INVARIANTS: readonly Invariant[] = [I1, I2, I3, I4, I6, I8, I9];
+
+/** Every violation after a step (none: the step kept every invariant). */
+export function checkInvariants(
+  after: InvariantView,
+  events: readonly StepEvent[],
+  before?: InvariantView,
+): Violation[] {
+  return INVARIANTS.flatMap((inv) => inv.check(after, events, before));
+}
