@@ -10,6 +10,7 @@ import type { AbiEvent } from '../platform/abi.ts';
 import { type PlatformEvent, platformEventDomain } from '../platform/events.ts';
 import type { SpdmEvent, VerifyTarget } from '../spdm/events.ts';
 import { describeSpdm, type MessageDescription } from '../wire/describe.ts';
+import type { Violation } from './invariants.ts';
 
 /** The requester's checks that are cryptographic verifications (SPDM and DSP0277). */
 const CRYPTO_CHECKS = new Set<VerifyTarget>([
@@ -51,7 +52,16 @@ export type TraceRecord =
   /** A host kernel operation by its real name (ioctl, sysfs write, kernel call) and its errno. */
   | { kind: 'uapi'; domain: 'host'; event: UapiEvent }
   /** A property the scenario checked. */
-  | { kind: 'check'; name: string; ok: boolean; detail: string };
+  | { kind: 'check'; name: string; ok: boolean; detail: string }
+  /** A security invariant of SYSTEM.md section 5 that broke after step `step` (0-based). */
+  | {
+      kind: 'violation';
+      invariant: string;
+      name: string;
+      component: string;
+      detail: string;
+      step: number;
+    };
 
 export class Trace {
   readonly records: TraceRecord[] = [];
@@ -77,6 +87,10 @@ export class Trace {
 
   guest(action: string, result: string): void {
     this.add({ kind: 'access', domain: 'guest', action, result });
+  }
+
+  violation(v: Violation, step: number): void {
+    this.add({ kind: 'violation', ...v, step });
   }
 
   check(name: string, ok: boolean, detail = ''): boolean {
