@@ -22,9 +22,20 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   guest: ['wire', 'crypto', 'platform'],
   world: ['wire', 'crypto', 'spdm', 'transport', 'device', 'platform', 'host', 'guest'],
   scenario: ['wire', 'world'],
+  conformance: ['wire', 'crypto', 'spdm', 'transport'],
   // DESIGN.md lists scenario, world, spdm, transport; the commands also print with wire's
   // describers, load identities (crypto), resolve device profiles and drive the TSM.
-  cli: ['wire', 'crypto', 'spdm', 'transport', 'device', 'platform', 'world', 'scenario'],
+  cli: [
+    'wire',
+    'crypto',
+    'spdm',
+    'transport',
+    'device',
+    'platform',
+    'world',
+    'scenario',
+    'conformance',
+  ],
 };
 
 /** Modules that only these folders may import. */

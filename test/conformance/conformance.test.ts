@@ -1,0 +1,141 @@
+/**
+ * The conformance suite against teeio's own device: with the 'spec' behaviour every case
+ * passes or skips with a reason, on both transports; with the 'spdm-emu' behaviour the
+ * departures of libspdm's sample responder that teeio reproduces fail, each by its case
+ * id. JUnit output parses as XML with the right counts, --only filters.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  type CaseResult,
+  junitReport,
+  runConformance,
+  selectCases,
+  textReport,
+  totals,
+} from '../../src/conformance/index.ts';
+import { serveDevice } from './support.ts';
+
+const failures = (rs: CaseResult[]) =>
+  rs.filter((r) => r.outcome.status === 'fail').map((r) => r.id);
+
+describe('teeio conformance against teeio device --behaviour spec', () => {
+  for (const binding of ['pci_doe', 'mctp'] as const) {
+    it(`${binding}: no case fails; every skip says why`, async () => {
+      const d = await serveDevice('spec', binding);
+      try {
+        const rs = await runConformance(d.target);
+        assert.deepEqual(failures(rs), [], textReport(rs));
+        assert.ok(rs.length >= 120, `${rs.length} cases`);
+        for (const r of rs) {
+          if (r.outcome.status === 'skip') assert.ok(r.outcome.why.length > 0, r.id);
+        }
+        assert.ok(totals(rs).passed >= 115, textReport(rs));
+      } finally {
+        await d.server.close();
+      }
+    });
+  }
+
+  it('SPDM 1.2 only: the SPDM cases pass', async () => {
+    const d = await serveDevice('spec', 'pci_doe', [0x12]);
+    try {
+      const rs = await runConformance(d.target, { only: 'spdm' });
+      assert.deepEqual(failures(rs), [], textReport(rs));
+    } finally {
+      await d.server.close();
+    }
+  });
+});
+
+describe('teeio conformance against teeio device --behaviour spdm-emu', () => {
+  let d: Awaited<ReturnType<typeof serveDevice>>;
+  let rs: CaseResult[];
+  before(async () => {
+    d = await serveDevice('spdm-emu');
+    rs = await runConformance(d.target);
+  });
+  after(() => d.server.close());
+
+  it("reports libspdm's sample departures that teeio reproduces, each by its case id", () => {
+    assert.deepEqual(
+      failures(rs).sort(),
+      [
+        // the interface is re-created by GET_TDISP_VERSION
+        'tdisp.version.keeps-locked',
+        // it never enters ERROR
+        'tdisp.error.k-set-stop-in-run',
+        'tdisp.error.locking-session-ended',
+        // STOP refused in CONFIG_UNLOCKED
+        'tdisp.stop.from-config-unlocked',
+        // IDE_KM answered outside a secured session
+        'ide-km.outside-session',
+        // a short KEY_PROG gets SPDM ERROR instead of KP_ACK IncorrectLength
+        'ide-km.key-prog.wrong-length',
+      ].sort(),
+      textReport(rs),
+    );
+  });
+
+  it('skips the ERROR-state cases with the reason, since the TDI never gets there', () => {
+    const r = rs.find((x) => x.id === 'tdisp.stop.from-error')!;
+    assert.equal(r.outcome.status, 'skip');
+    assert.match(r.outcome.status === 'skip' ? r.outcome.why : '', /did not enter ERROR/);
+  });
+
+  it('JUnit output is XML with one testcase per case and the failures counted', () => {
+    const xml = junitReport(rs);
+    assert.match(xml, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites /);
+    const t = totals(rs);
+    assert.match(
+      xml,
+      new RegExp(
+        `<testsuites name="teeio conformance" tests="${rs.length}" failures="${t.failed}" skipped="${t.skipped}"`,
+      ),
+    );
+    assert.equal((xml.match(/<testcase /g) ?? []).length, rs.length);
+    assert.equal((xml.match(/<failure /g) ?? []).length, t.failed);
+    assert.equal((xml.match(/<skipped /g) ?? []).length, t.skipped);
+    // well-formed: every element opened is closed, in order
+    const stack: string[] = [];
+    for (const m of xml.matchAll(/<(\/?)([a-z]+)[^>]*?(\/?)>/g)) {
+      if (m[3]) continue;
+      if (m[1]) assert.equal(stack.pop(), m[2]);
+      else stack.push(m[2]);
+    }
+    assert.deepEqual(stack, []);
+    assert.doesNotMatch(xml.replace(/&(amp|lt|gt|quot);/g, ''), /&/);
+  });
+});
+
+describe('--only', () => {
+  it('selects by group prefix, by glob and by list', () => {
+    const ide = selectCases('ide-km');
+    assert.ok(ide.length > 10 && ide.every((c) => c.group === 'ide-km'));
+    assert.deepEqual(
+      selectCases('tdisp.stop.*').map((c) => c.id),
+      [
+        'tdisp.stop.from-config-unlocked',
+        'tdisp.stop.from-config-locked',
+        'tdisp.stop.from-run',
+        'tdisp.stop.from-error',
+      ],
+    );
+    assert.deepEqual(
+      selectCases('spdm.version.restart,robustness.huge-size').map((c) => c.id),
+      ['spdm.version.restart', 'robustness.huge-size'],
+    );
+    assert.equal(selectCases('nothing.*').length, 0);
+  });
+
+  it('runs only the selected cases', async () => {
+    const d = await serveDevice('spec');
+    try {
+      const rs = await runConformance(d.target, { only: 'robustness.*' });
+      assert.ok(rs.length >= 5 && rs.every((r) => r.id.startsWith('robustness.')));
+      assert.deepEqual(failures(rs), []);
+    } finally {
+      await d.server.close();
+    }
+  });
+});
