@@ -100,7 +100,9 @@ export async function vmmHypercall(
             vdeviceId: d.vdevice,
             request: { scope: call.scope, message: call.message },
           });
-  return r.ok ? vmmOk(OP, args, r.value ?? null, r.events) : vmmFailed(OP, args, r, r.events);
+  if (!r.ok) return vmmFailed(OP, args, r, r.events);
+  if (call.op !== 'tsm-guest-req') d.tsmBound = call.op === 'tsm-bind';
+  return vmmOk(OP, args, r.value ?? null, r.events);
 }
 
 /** The TSM bind of an assigned device through the uAPI switch `bindUapi` names. */

@@ -32,6 +32,8 @@ export interface VmmDevice {
   viommu: number;
   vdevice: number;
   bars: VmmBar[];
+  /** The VMM bound the device for the guest (its tsm-bind hypercall succeeded, no unbind since). */
+  tsmBound: boolean;
 }
 
 export interface VmmVm {
