@@ -11,6 +11,7 @@
  * a VDEV re-locked or re-reported since is refused with RSI_ERROR_DEVICE.
  */
 import type { AbiOutcome } from '../abi.ts';
+import { type GuestDeviceEvidence, tsmGuestEvidence } from '../tsm/guest-evidence.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import type { VmId } from '../tsm/state.ts';
 import { rsi, rsiStatusOf } from './outcome.ts';
@@ -35,6 +36,13 @@ export interface RsiVdevInfo extends AttestInfo {
   /** Digest of the device's certificate chain, as the RMM read it. */
   certDigest?: Uint8Array;
   dmaEnabled: boolean;
+  /** The chain and measurements behind certDigest and the measurement digest, `nonce` echoed. */
+  evidence?: GuestDeviceEvidence;
+}
+
+export interface RsiVdevInfoArgs extends RsiVdevArgs {
+  /** The Realm's nonce for this read (hex), bound to the evidence it returns. */
+  nonce?: string;
 }
 
 /** The Realm's own VDEV, or the refusal (a dead Realm runs no more RSI commands). */
@@ -56,7 +64,7 @@ function traceArgs(a: RsiVdevArgs) {
 export function rsiVdevGetInfo(
   p: CcaPlatform,
   _env: TsmEnv,
-  a: RsiVdevArgs,
+  a: RsiVdevInfoArgs,
 ): AbiOutcome<RsiVdevInfo> {
   const call = 'RSI_VDEV_GET_INFO';
   const l = resolveVdev(p, a);
@@ -71,6 +79,8 @@ export function rsiVdevGetInfo(
   };
   if (v.reportDigest) info.reportDigest = v.reportDigest.slice();
   if (d?.certDigest) info.certDigest = d.certDigest.slice();
+  const evidence = tsmGuestEvidence(p.tsm, v.tdiId, a.nonce);
+  if (evidence) info.evidence = evidence;
   return rsi(call, traceArgs(a), 'RSI_SUCCESS', info);
 }
 

@@ -25,6 +25,7 @@ import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
 import { PAGE_SHIFT, PAGE_SIZE } from '../ids.ts';
 import { septEntry } from '../sept.ts';
+import { type GuestDeviceEvidence, tsmGuestEvidence } from '../tsm/guest-evidence.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAccept, tsmMemBlock } from '../tsm/private-memory.ts';
 import { tsmMmioAccept, tsmMmioBlock } from '../tsm/private-mmio.ts';
@@ -84,13 +85,23 @@ export interface TdiInfo {
   report: Uint8Array;
   /** TDISP LOCK_INTERFACE flags the TDI was locked with (TIO_TDI_BIND_FLAG_*). */
   lockFlags?: number;
+  /**
+   * The TIO_GUID_CERTIFICATES and TIO_GUID_MEASUREMENTS blobs (the chain hashes to
+   * certsDigest), the InterfaceID and reporting offset, the guest's nonce echoed.
+   */
+  evidence?: GuestDeviceEvidence;
+}
+
+export interface TdiInfoArgs extends GuestMsgArgs {
+  /** The guest's nonce for this request (hex), bound to the evidence in the reply. */
+  nonce?: string;
 }
 
 /** TIO_MSG_TDI_INFO_REQ: what the guest needs to attest the TDI before accepting it. */
 export async function tioMsgTdiInfoReq(
   p: SevPlatform,
   env: TsmEnv,
-  a: GuestMsgArgs,
+  a: TdiInfoArgs,
   carrier: RequesterTransport,
 ): Promise<AbiOutcome<TdiInfo>> {
   const call = 'TIO_MSG_TDI_INFO_REQ';
@@ -125,6 +136,8 @@ export async function tioMsgTdiInfoReq(
     report,
     lockFlags: t.lockFlags,
   };
+  const evidence = tsmGuestEvidence(p.tsm, t.rid, a.nonce);
+  if (evidence) value.evidence = evidence;
   const status: TdiInfoStatus = 'TDI_INFO_SUCCESS';
   return outcome(call, args, { ok: true, status, value }, loop.events);
 }

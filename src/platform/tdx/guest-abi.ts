@@ -17,6 +17,7 @@
 import type { AbiOutcome } from '../abi.ts';
 import { PAGE_SHIFT } from '../ids.ts';
 import { septEntry } from '../sept.ts';
+import { type GuestDeviceEvidence, tsmGuestEvidence } from '../tsm/guest-evidence.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAccept } from '../tsm/private-memory.ts';
 import { tsmMmioAccept } from '../tsm/private-mmio.ts';
@@ -45,10 +46,17 @@ export interface DevifInfo {
   /** The report the TSM accepted, and its ranges in host physical addresses. */
   report?: Uint8Array;
   ranges: ReportedRange[];
+  /** The device's chain and measurements as the module's session read them, `nonce` echoed. */
+  evidence?: GuestDeviceEvidence;
+}
+
+export interface DevifRdArgs extends TdFunctionArgs {
+  /** The TD's nonce for this read (hex), bound to the evidence it returns. */
+  nonce?: string;
 }
 
 /** TDG.DEVIF.RD: the state and report of a DEVIF bound to the calling TD; allowed in ERROR. */
-export function tdgDevifRd(p: TdxPlatform, _env: TsmEnv, a: TdFunctionArgs): AbiOutcome<DevifInfo> {
+export function tdgDevifRd(p: TdxPlatform, _env: TsmEnv, a: DevifRdArgs): AbiOutcome<DevifInfo> {
   const call = 'TDG.DEVIF.RD';
   const d = tdDevifOf(p, a.td, a.functionId);
   if (!d.ok) return guest(call, a, d.answer);
@@ -58,6 +66,8 @@ export function tdgDevifRd(p: TdxPlatform, _env: TsmEnv, a: TdFunctionArgs): Abi
     ranges: (d.tdi.report?.ranges ?? []).map((r) => ({ ...r })),
   };
   if (d.tdi.report) info.report = d.tdi.report.bytes.slice();
+  const evidence = tsmGuestEvidence(p.tsm, d.devif.rid, a.nonce);
+  if (evidence) info.evidence = evidence;
   return guest(call, a, success(info));
 }
 

@@ -1,0 +1,116 @@
+/**
+ * The guest's devsec TSM (Linux's guest PCI/TSM, SYSTEM.md section 3 "Guest side"): the
+ * rules each sysfs attribute under the device's tsm/ checks before its flavour acts.
+ *
+ * - `lock`: -ENXIO when the device is not devsec-capable (or the guest has no devsec TSM of
+ *   this flavour), -EBUSY when a driver is bound or the device is already locked; then the
+ *   VMM is asked to bind (the host's TSM bind locks the TDI: CONFIG_LOCKED).
+ * - `accept` ("1"): "0" is -EINVAL (there is no un-accept), -EBUSY when a driver is bound,
+ *   -EINVAL when not locked (or already running), -EBUSY when the device's DMA is not idle;
+ *   and -EPERM when the attester has not verified evidence for this lock (invariant 12: a
+ *   device is accepted only after its evidence satisfied the policy). Then LOCKED -> RUN:
+ *   private MMIO, trusted DMA and START in the flavour's order.
+ * - `unlock`: -EBUSY when a driver is bound, -EINVAL when not locked; then the VMM is asked
+ *   to unbind (the TDI back to CONFIG_UNLOCKED, its private mappings gone).
+ * A host refusal is passed on with the host's errno.
+ */
+import type { GuestMachine } from '../machine.ts';
+import { fail, finish, type GuestEvent, type GuestOutcome, type Step } from '../outcome.ts';
+import type { GuestDevice, GuestState } from '../state.ts';
+import { ccaGuestTsm } from './cca.ts';
+import { type GuestTsmFlavour, hypercall, type TsmContext } from './flavour.ts';
+import { sevGuestTsm } from './sev.ts';
+import { tdxGuestTsm } from './tdx.ts';
+
+const FLAVOURS: Readonly<Record<string, GuestTsmFlavour>> = {
+  tdx: tdxGuestTsm,
+  sev: sevGuestTsm,
+  cca: ccaGuestTsm,
+};
+
+/** The device and its flavour, or why the devsec TSM cannot act on it. */
+export function devsecDevice(
+  m: GuestMachine,
+  g: GuestState,
+  vdevId: number,
+): Step<{ dev: GuestDevice; flavour: GuestTsmFlavour }> {
+  const dev = g.devices.get(vdevId);
+  if (!dev) return fail('ENODEV', `no device ${vdevId}`);
+  const flavour = Object.hasOwn(FLAVOURS, m.flavour) ? FLAVOURS[m.flavour] : undefined;
+  if (!dev.devsec || !flavour) return fail('ENXIO', `device ${vdevId} is not devsec-capable`);
+  return { ok: true, value: { dev, flavour } };
+}
+
+export const contextOf = (m: GuestMachine, g: GuestState, dev: GuestDevice): TsmContext => ({
+  m,
+  g,
+  dev,
+  events: [] as GuestEvent[],
+});
+
+/** tsm/lock: the VMM binds the TDI; CONFIG_LOCKED on success. */
+export async function tsmLock(
+  m: GuestMachine,
+  g: GuestState,
+  vdevId: number,
+): Promise<GuestOutcome> {
+  const op = 'tsm/lock';
+  const args = { vdevId };
+  const d = devsecDevice(m, g, vdevId);
+  if (!d.ok) return finish(op, args, [], d);
+  const { dev } = d.value;
+  if (dev.driver) return finish(op, args, [], fail('EBUSY', 'a driver is bound'));
+  if (dev.tsm !== 'unlocked') return finish(op, args, [], fail('EBUSY', `already ${dev.tsm}`));
+  const ctx = contextOf(m, g, dev);
+  const r = await hypercall(ctx, { op: 'tsm-bind', vdevId });
+  if (!r.ok) return finish(op, args, ctx.events, r);
+  dev.tsm = 'locked';
+  dev.attested = undefined;
+  return finish(op, args, ctx.events, { ok: true, value: undefined });
+}
+
+/** tsm/accept: LOCKED -> RUN with what the attester verified. */
+export async function tsmAccept(
+  m: GuestMachine,
+  g: GuestState,
+  vdevId: number,
+  value: string,
+): Promise<GuestOutcome> {
+  const op = 'tsm/accept';
+  const args = { vdevId, value };
+  const no = (r: ReturnType<typeof fail>) => finish<undefined>(op, args, [], r);
+  if (value.trim() !== '1') return no(fail('EINVAL', `"${value}": there is no un-accept`));
+  const d = devsecDevice(m, g, vdevId);
+  if (!d.ok) return no(d);
+  const { dev, flavour } = d.value;
+  if (dev.driver) return no(fail('EBUSY', 'a driver is bound'));
+  if (dev.tsm !== 'locked') return no(fail('EINVAL', `the device is ${dev.tsm}, not locked`));
+  if (dev.dmaActive) return no(fail('EBUSY', 'the device is not DMA-idle'));
+  if (!dev.attested) return no(fail('EPERM', 'no verified evidence for this lock'));
+  const ctx = contextOf(m, g, dev);
+  const r = await flavour.accept(ctx, dev.attested);
+  if (r.ok) dev.tsm = 'run';
+  return finish(op, args, ctx.events, r);
+}
+
+/** tsm/unlock: the VMM unbinds the TDI; CONFIG_UNLOCKED, nothing accepted left. */
+export async function tsmUnlock(
+  m: GuestMachine,
+  g: GuestState,
+  vdevId: number,
+): Promise<GuestOutcome> {
+  const op = 'tsm/unlock';
+  const args = { vdevId };
+  const d = devsecDevice(m, g, vdevId);
+  if (!d.ok) return finish(op, args, [], d);
+  const { dev } = d.value;
+  if (dev.driver) return finish(op, args, [], fail('EBUSY', 'a driver is bound'));
+  if (dev.tsm === 'unlocked') return finish(op, args, [], fail('EINVAL', 'not locked'));
+  const ctx = contextOf(m, g, dev);
+  const r = await hypercall(ctx, { op: 'tsm-unbind', vdevId });
+  if (!r.ok) return finish(op, args, ctx.events, r);
+  dev.tsm = 'unlocked';
+  dev.attested = undefined;
+  dev.dmaActive = false;
+  return finish(op, args, ctx.events, { ok: true, value: undefined });
+}

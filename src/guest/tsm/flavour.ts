@@ -1,0 +1,81 @@
+/**
+ * What the devsec TSM core asks of each flavour (tdx.ts, sev.ts, cca.ts): collect the
+ * evidence of a locked TDI through the flavour's guest ABI (the guest's nonce bound to it),
+ * and accept what the attester verified (private MMIO, trusted DMA, LOCKED -> RUN). The
+ * helpers make one guest ABI call or hypercall and keep its events.
+ */
+import type { AbiArg, AbiOutcome } from '../../platform/abi.ts';
+import type { AttestationEvidence, AttestationReason } from '../attest/evidence.ts';
+import type { GuestCallArgs, GuestHypercall, GuestMachine } from '../machine.ts';
+import { fail, type GuestEvent, type Step } from '../outcome.ts';
+import type { Attested, GuestDevice, GuestState } from '../state.ts';
+
+export interface TsmContext {
+  m: GuestMachine;
+  g: GuestState;
+  dev: GuestDevice;
+  events: GuestEvent[];
+}
+
+/** Evidence as one flavour collected it, before the attester adds what the guest knows. */
+export interface Collected {
+  /** Everything but mmioReportingOffset, which the attester relates to the guest's BARs. */
+  evidence: Omit<AttestationEvidence, 'mmioReportingOffset'>;
+  /** MMIO_REPORTING_OFFSET the TSM locked with (report FIRST_PAGE = host address + it). */
+  tsmReportingOffset: bigint;
+  /** What the collector refused on its own (a blob that is not the one the TSM digested). */
+  problems: AttestationReason[];
+  /** RMM-DA's attest info (CCA). */
+  attestInfo?: Attested['attestInfo'];
+}
+
+export interface GuestTsmFlavour {
+  collect(ctx: TsmContext, nonce: string): Promise<Step<Collected>>;
+  /** MMIO ranges, DMA and START in the flavour's order (the core checked the rules). */
+  accept(ctx: TsmContext, a: Attested): Promise<Step>;
+}
+
+/** One guest ABI call; its events kept. */
+export async function tsmCall<T>(
+  ctx: TsmContext,
+  call: string,
+  args: GuestCallArgs,
+): Promise<AbiOutcome<T>> {
+  const o = (await ctx.m.tsmCall(call, args)) as AbiOutcome<T>;
+  ctx.events.push(...o.events);
+  return o;
+}
+
+/** A refused guest ABI call as the guest kernel's -EIO, naming the call and status. */
+export const callFailed = (call: string, o: { status: string; detail?: string }) =>
+  fail('EIO', `${call}: ${o.status}${o.detail ? ` (${o.detail})` : ''}`);
+
+/** One hypercall to the VMM; its value, or the host's errno passed on. */
+export async function hypercall(ctx: TsmContext, call: GuestHypercall): Promise<Step<unknown>> {
+  const r = await ctx.m.hypercall(call);
+  const args: Record<string, string | number | boolean> = {
+    vdevId: 'vdevId' in call ? call.vdevId : 0,
+  };
+  if (call.op === 'tsm-guest-req') {
+    args.scope = call.scope;
+    const name = call.message.name ?? call.message.type;
+    if (name !== undefined) args.message = String(name);
+  }
+  const ev: GuestEvent = { kind: 'guest', op: `hypercall ${call.op}`, args, ok: r.ok };
+  if (!r.ok) Object.assign(ev, { errno: r.errno, detail: r.detail });
+  ctx.events.push(ev);
+  return r.ok ? { ok: true, value: r.value } : fail(r.errno, `${call.op}: ${r.detail}`);
+}
+
+/** A relayed guest request about the context's device. */
+export function guestRequest(
+  ctx: TsmContext,
+  scope: 'info' | 'state-change',
+  message: Record<string, AbiArg>,
+): Promise<Step<unknown>> {
+  return hypercall(ctx, { op: 'tsm-guest-req', vdevId: ctx.dev.vdevId, scope, message });
+}
+
+export const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
+export const bytesOf = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
+export const PAGE = 4096n;

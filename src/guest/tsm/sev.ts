@@ -1,0 +1,113 @@
+/**
+ * The devsec TSM over SEV-TIO's guest messages (SEV-TIO firmware interface #58271; Linux
+ * sev_guest_tio.c): TIO_MSG_TDI_INFO_REQ gives the TDI's state, the report and the digests
+ * of the certificates and the report, the blobs and the guest's nonce bound to them; the
+ * guest checks each blob against its digest. Accept is TIO_MSG_MMIO_VALIDATE_REQ per TEE
+ * range and TIO_MSG_SDTE_WRITE_REQ (V=1), relayed by the host (SVM_VMGEXIT_SEV_TIO_GUEST_
+ * REQUEST), whose first validate of a CONFIG_LOCKED TDI takes it to RUN (TIO_TDI_BIND with
+ * RUN_FORCE): there is no START message of the guest's own, so it reads the state after.
+ */
+import { digest } from '../../crypto/hash.ts';
+import type { TdiInfo } from '../../platform/sev/guest-abi.ts';
+import { DEFAULT_LOCK_FLAGS } from '../../platform/tsm/tdisp-client.ts';
+import { bytesEqual } from '../../wire/hex.ts';
+import type { AttestationReason } from '../attest/evidence.ts';
+import { fail, type Step } from '../outcome.ts';
+import type { Attested } from '../state.ts';
+import {
+  bytesOf,
+  type Collected,
+  callFailed,
+  type GuestTsmFlavour,
+  guestRequest,
+  type TsmContext,
+  tsmCall,
+} from './flavour.ts';
+
+/** The sDTE fields the guest writes: trusted DMA on, reads and writes, VMPL 0. */
+export const SDTE_ENABLE = { v: true, ir: true, iw: true, vmpl: 0, vtomEn: true, vtom: 0x1000 };
+
+interface SealedReply {
+  ok: boolean;
+  status: string;
+  value?: unknown;
+  detail?: string;
+}
+
+/** A relayed TIO_MSG_* and the PSP's sealed reply to it, which must succeed. */
+async function message(
+  ctx: TsmContext,
+  type: string,
+  fields: Record<string, number | bigint | boolean>,
+): Promise<Step<unknown>> {
+  const msg = { type, guestDeviceId: ctx.dev.vdevId, ...fields };
+  const r = await guestRequest(ctx, 'state-change', msg);
+  if (!r.ok) return r;
+  const reply = r.value as SealedReply | undefined;
+  if (!reply?.ok) return callFailed(type, reply ?? { status: 'no reply' });
+  return { ok: true, value: reply.value };
+}
+
+async function tdiInfo(ctx: TsmContext, nonce?: string) {
+  const args: Record<string, string | number> = { guestDeviceId: ctx.dev.vdevId };
+  if (nonce !== undefined) args.nonce = nonce;
+  return tsmCall<TdiInfo>(ctx, 'TIO_MSG_TDI_INFO_REQ', args);
+}
+
+export const sevGuestTsm: GuestTsmFlavour = {
+  async collect(ctx, nonce): Promise<Step<Collected>> {
+    const o = await tdiInfo(ctx, nonce);
+    if (!o.ok || !o.value) return callFailed('TIO_MSG_TDI_INFO_REQ', o);
+    const info = o.value;
+    const ev = info.evidence;
+    if (!ev) return fail('EIO', 'TIO_MSG_TDI_INFO_REQ: no certificate or measurement blobs');
+    const problems: AttestationReason[] = [];
+    if (!bytesEqual(digest('sha384', info.report), info.interfaceReportDigest)) {
+      problems.push({
+        check: 'report',
+        message: 'the report is not the one INTERFACE_REPORT_DIGEST names',
+      });
+    }
+    if (!bytesEqual(digest('sha384', ev.certChain), info.certsDigest)) {
+      problems.push({
+        check: 'chain',
+        message: 'the certificates are not the ones CERTS_DIGEST names',
+      });
+    }
+    return {
+      ok: true,
+      value: {
+        evidence: {
+          hash: ev.hash,
+          certChain: ev.certChain,
+          measurements: ev.measurements,
+          report: { interfaceId: ev.interfaceId, bytes: info.report },
+          nonce: bytesOf(ev.nonce ?? ''),
+          tdiState: info.state,
+          lockFlags: info.lockFlags ?? DEFAULT_LOCK_FLAGS,
+        },
+        tsmReportingOffset: ev.reportingOffset,
+        problems,
+      },
+    };
+  },
+
+  async accept(ctx, a: Attested): Promise<Step> {
+    for (const r of a.ranges) {
+      const v = await message(ctx, 'TIO_MSG_MMIO_VALIDATE_REQ', {
+        subrangeBase: r.gpa,
+        subrangePageCount: r.pages,
+        rangeOffset: r.rangeOffset,
+        rangeId: r.rangeId,
+        validated: true,
+      });
+      if (!v.ok) return v;
+    }
+    const s = await message(ctx, 'TIO_MSG_SDTE_WRITE_REQ', SDTE_ENABLE);
+    if (!s.ok) return s;
+    const o = await tdiInfo(ctx);
+    if (!o.ok || !o.value) return callFailed('TIO_MSG_TDI_INFO_REQ', o);
+    if (o.value.state !== 'RUN') return fail('EIO', `the TDI is ${o.value.state}, not RUN`);
+    return { ok: true, value: undefined };
+  },
+};

@@ -1,0 +1,110 @@
+/**
+ * The devsec TSM over TDX Connect's guest ABI (intel/tdx-module tdxio TDCALLs): the TD reads
+ * its DEVIF (TDG.DEVIF.RD, its nonce bound to the device evidence), validates the device it
+ * expects (TDG.DEVIF.VALIDATE with the hash of the chain), asks for the interface report
+ * (TDG.DEVIF.REQUEST, relayed by the host, TDG.DEVIF.RESPONSE: the module hands the TD the
+ * report it fetched itself, so the host cannot forge it); then accepts each private MMIO
+ * page (TDG.MMIO.ACCEPT), the trusted DMA context (TDG.DMAR.ACCEPT) and asks for START
+ * (TDG.TDI.START's request, relayed).
+ */
+import { digest } from '../../crypto/hash.ts';
+import type { DevifInfo, TdResponse } from '../../platform/tdx/guest-abi.ts';
+import { PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE } from '../../wire/tdisp/constants.ts';
+import { encodeFunctionId } from '../../wire/tdisp/header.ts';
+import { decodeInterfaceReport } from '../../wire/tdisp/report.ts';
+import type { TdiStateName } from '../attest/evidence.ts';
+import { fail, type Step } from '../outcome.ts';
+import type { Attested } from '../state.ts';
+import {
+  bytesOf,
+  type Collected,
+  callFailed,
+  type GuestTsmFlavour,
+  guestRequest,
+  hexOf,
+  PAGE,
+  type TsmContext,
+  tsmCall,
+} from './flavour.ts';
+
+const functionIdOf = (ctx: TsmContext) => encodeFunctionId(ctx.dev.interfaceId);
+
+/** TDG.DEVIF.REQUEST, the host's relay, TDG.DEVIF.RESPONSE: the module's answer. */
+async function tdRequest(
+  ctx: TsmContext,
+  request: string,
+  scope: 'info' | 'state-change',
+): Promise<Step<TdResponse>> {
+  const functionId = functionIdOf(ctx);
+  const q = await tsmCall(ctx, 'TDG.DEVIF.REQUEST', { functionId, request });
+  if (!q.ok) return callFailed('TDG.DEVIF.REQUEST', q);
+  const relayed = await guestRequest(ctx, scope, { name: request });
+  if (!relayed.ok) return relayed;
+  const r = await tsmCall<TdResponse>(ctx, 'TDG.DEVIF.RESPONSE', { functionId });
+  if (!r.ok || !r.value) return callFailed('TDG.DEVIF.RESPONSE', r);
+  return { ok: true, value: r.value };
+}
+
+export const tdxGuestTsm: GuestTsmFlavour = {
+  async collect(ctx, nonce): Promise<Step<Collected>> {
+    const functionId = functionIdOf(ctx);
+    const rd = await tsmCall<DevifInfo>(ctx, 'TDG.DEVIF.RD', { functionId, nonce });
+    if (!rd.ok || !rd.value) return callFailed('TDG.DEVIF.RD', rd);
+    const ev = rd.value.evidence;
+    if (!ev) return fail('EIO', 'TDG.DEVIF.RD: the module has no device evidence');
+    // The DEVIF is the device the TD expects: the one whose chain it is about to verify.
+    const devInfoHash = hexOf(digest('sha384', ev.certChain));
+    const v = await tsmCall(ctx, 'TDG.DEVIF.VALIDATE', { functionId, devInfoHash });
+    if (!v.ok && v.status !== 'TDX_DEVIF_ALREADY_VALID') return callFailed('TDG.DEVIF.VALIDATE', v);
+    const report = await tdRequest(ctx, 'GET_DEVICE_INTERFACE_REPORT', 'info');
+    if (!report.ok) return report;
+    const bytes = report.value.value;
+    if (!(bytes instanceof Uint8Array)) return fail('EIO', 'TDG.DEVIF.RESPONSE: no report');
+    // The module's LOCK carries only NO_FW_UPDATE; the report's INTERFACE_INFO says whether.
+    let lockFlags = 0;
+    try {
+      if (decodeInterfaceReport(bytes).interfaceInfo.noUpdateAfterLock) {
+        lockFlags = PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE;
+      }
+    } catch {
+      // The verifier names a malformed report.
+    }
+    return {
+      ok: true,
+      value: {
+        evidence: {
+          hash: ev.hash,
+          certChain: ev.certChain,
+          measurements: ev.measurements,
+          report: { interfaceId: ev.interfaceId, bytes },
+          nonce: bytesOf(ev.nonce ?? ''),
+          tdiState: rd.value.state as TdiStateName,
+          lockFlags,
+        },
+        tsmReportingOffset: ev.reportingOffset,
+        problems: [],
+      },
+    };
+  },
+
+  async accept(ctx, a: Attested): Promise<Step> {
+    const functionId = functionIdOf(ctx);
+    for (const r of a.ranges) {
+      for (let k = 0; k < r.pages; k++) {
+        const gfn = r.gpa / PAGE + BigInt(k);
+        const pageOffset = r.rangeOffset / 4096 + k;
+        const o = await tsmCall(ctx, 'TDG.MMIO.ACCEPT', {
+          functionId,
+          gfn,
+          rangeId: r.rangeId,
+          pageOffset,
+        });
+        if (!o.ok) return callFailed('TDG.MMIO.ACCEPT', o);
+      }
+    }
+    const d = await tsmCall(ctx, 'TDG.DMAR.ACCEPT', { functionId });
+    if (!d.ok) return callFailed('TDG.DMAR.ACCEPT', d);
+    const s = await tdRequest(ctx, 'START_INTERFACE_REQUEST', 'state-change');
+    return s.ok ? { ok: true, value: undefined } : s;
+  },
+};
