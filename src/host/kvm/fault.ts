@@ -85,12 +85,22 @@ export async function kvmFault(
     }
     const pfn = dmaBufPfn(buf, index);
     if (pfn === undefined) return hostErr('kvm', op, args, 'EIO', `no page ${index} in dma-buf`);
-    if (!a.private) return mapped('shared', mmuMapShared(m, vm, gfn, pfn));
+    // A page mapped from the buffer maps KVM's attachment again (it was unmapped by the last
+    // move_notify): the exporter notifies mapped importers only, so the next revocation must
+    // reach this one and zap what is mapped now.
+    const remap = (r: MmuResult): MmuResult => {
+      if (!r.ok) return r;
+      for (const i of buf.importers) {
+        if (i.kind === 'kvm' && i.vmFd === vm.fd && i.slot === slot.slot) i.mapped = true;
+      }
+      return r;
+    };
+    if (!a.private) return mapped('shared', remap(mmuMapShared(m, vm, gfn, pfn)));
     if (!buf.private) return memoryFault(`dma-buf ${buf.fd} is shared MMIO`);
     if (boundVmOf(h, buf.rid) !== vm.vm) {
       return hostErr('kvm', op, args, 'EIO', `dma-buf ${buf.fd}: TDI not bound to ${vm.vm}`);
     }
-    return mapped('mmio', await mmuMapPrivateMmio(m, h, vm, gfn, pfn, buf.rid));
+    return mapped('mmio', remap(await mmuMapPrivateMmio(m, h, vm, gfn, pfn, buf.rid)));
   }
 
   if (!a.private) {

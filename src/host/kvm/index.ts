@@ -5,4 +5,4 @@ export { type KvmFaultResult, kvmFault } from './fault.ts';
 export { kvmCreateGuestMemfd } from './guest-memfd.ts';
 export { kvmSetUserMemoryRegion2, type UserMemoryRegion2 } from './memslot.ts';
 export * from './uapi.ts';
-export { kvmCreateVm, kvmFinalizeVm } from './vm.ts';
+export { kvmCreateVm, kvmDestroyVm, kvmFinalizeVm } from './vm.ts';

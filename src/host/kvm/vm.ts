@@ -4,11 +4,13 @@
  * in the firmware, created through the flavour's TSM host driver (TDH.MNG.CREATE,
  * SNP_LAUNCH_START, RMI_REALM_CREATE).
  */
-import type { VmId } from '../../platform/ids.ts';
+import { PAGE_SHIFT, type VmId } from '../../platform/ids.ts';
 import type { HostMachine } from '../machine.ts';
 import { type HostOutcome, hostErr, hostOk } from '../outcome.ts';
 import { allocFd, type HostState } from '../state.ts';
 import { tsmDriver } from '../tsm/index.ts';
+import { kvmSetUserMemoryRegion2 } from './memslot.ts';
+import { hostPagesFree } from './mm.ts';
 import type { KvmVm } from './state.ts';
 
 /** The name the firmware knows the VM of fd `fd` by. */
@@ -91,4 +93,57 @@ export async function kvmFinalizeVm(
   if (!r.ok) return hostErr('kvm', op, args, r.errno, r.detail, r.events);
   vm.finalized = true;
   return hostOk('kvm', op, args, undefined, r.events);
+}
+
+/**
+ * close of the VM fd (kvm_vm_release -> kvm_destroy_vm; its guest_memfds, which the VMM closes
+ * with it, go too): every memslot zapped and freed (private pages through the driver), the
+ * guest_memfd pages given back, then the firmware's VM destroyed (TDH.PHYMEM.PAGE.RECLAIM,
+ * SNP_DECOMMISSION, RMI_REALM_DESTROY). -EBADF not a VM; -EBUSY, before anything, while a TDI
+ * is TSM-bound to the VM (its vIOMMU holds the VM: the VMM releases the device first). A zap
+ * or destroy the firmware refuses ends the close with the driver's errno; what went before
+ * stays done, as in the kernel.
+ */
+export async function kvmDestroyVm(
+  m: HostMachine,
+  h: HostState,
+  a: { vmFd: number },
+): Promise<HostOutcome> {
+  const op = 'close';
+  const args = { fd: a.vmFd };
+  const got = vmOf(h, op, args, a.vmFd);
+  if ('err' in got) return got.err;
+  const { vm } = got;
+  for (const d of h.pciTsm.devices.values()) {
+    for (const [rid, b] of d.bound) {
+      if (b.vm === vm.vm) {
+        return hostErr('kvm', op, args, 'EBUSY', `TDI 0x${rid.toString(16)} is bound to ${vm.vm}`);
+      }
+    }
+  }
+  const events: HostOutcome['events'] = [];
+  for (const s of [...vm.memslots.values()]) {
+    const r = await kvmSetUserMemoryRegion2(m, h, {
+      vmFd: vm.fd,
+      slot: s.slot,
+      flags: s.flags,
+      guestPhysAddr: s.baseGfn << PAGE_SHIFT,
+      memorySize: 0n,
+    });
+    events.push(...r.events);
+    if (!r.ok) return hostErr('kvm', op, args, r.errno, r.detail, events);
+  }
+  for (const [fd, f] of h.kvm.guestMemfds) {
+    if (f.vmFd !== vm.fd) continue;
+    hostPagesFree(h, f.hpfns.values());
+    h.kvm.guestMemfds.delete(fd);
+  }
+  const driver = tsmDriver(m);
+  if (vm.type === 'confidential' && driver) {
+    const r = await driver.vmDestroy(m, h, vm.vm);
+    events.push(...r.events);
+    if (!r.ok) return hostErr('kvm', op, args, r.errno, r.detail, events);
+  }
+  h.kvm.vms.delete(vm.fd);
+  return hostOk('kvm', op, args, undefined, events);
 }

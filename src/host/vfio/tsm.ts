@@ -8,7 +8,8 @@
  * ioctl with -ENOTTY.
  *
  * bind: the BARs claimed (when `regionClaim` is 'bind'), pci_tsm_bind for the vIOMMU's KVM VM
- * at the vDEVICE's virt_id, then the device's dma-bufs revoked, marked private and restored,
+ * at the vDEVICE's virt_id, the trusted IOMMU context for that VM (trustedDmaSetup), then the
+ * device's dma-bufs revoked, marked private and restored,
  * so importers drop their shared mappings and map again as private.
  * unbind, switch `unbindOrder` (open question 10): 'stop-first' (SYSTEM.md section 4 step 7)
  * stops the TDI, revokes the dma-bufs (KVM unmaps the private MMIO), frees the TSM's records,
@@ -23,6 +24,7 @@ import type { HostMachine } from '../machine.ts';
 import { type HostEvent, type HostOutcome, hostErr, hostOk } from '../outcome.ts';
 import { pciTsmBind, pciTsmStop, pciTsmUnbind } from '../pci-tsm/core.ts';
 import type { HostState } from '../state.ts';
+import { tsmDriver } from '../tsm/index.ts';
 import { claimRefusal } from './claim.ts';
 import { hexRid, vfioDeviceOf } from './device.ts';
 import type { VfioDevice } from './state.ts';
@@ -70,6 +72,13 @@ export async function tsmBindDevice(
   const r = await pciTsmBind(m, h, { rid: d.rid, vm, vdevId: Number(vdev.virtId) });
   if (!r.ok) return r;
   const events: HostEvent[] = [...r.events];
+  const dma = await trustedDmaSetup(m, h, d);
+  events.push(...dma.events);
+  if (!dma.ok) {
+    // A bind without its trusted DMA context is no bind: the TDI is stopped and unbound again.
+    for (const undo of [pciTsmStop, pciTsmUnbind]) events.push(...(await undo(m, h, d)).events);
+    return { ...dma, events };
+  }
   if (h.switches.regionClaim === 'bind') d.claimed = true;
   d.tsmBound = { vdeviceId: vdev.id };
   vdev.tsmBound = true;
@@ -77,6 +86,23 @@ export async function tsmBindDevice(
   dmaBufSetPrivate(h, d.dmaBufs, true);
   if (d.memoryEnabled && d.power === 'D0') events.push(...dmaBufRestore(h, d.dmaBufs));
   return { ok: true, value: undefined, events };
+}
+
+/**
+ * The trusted IOMMU context of a TDI for its VM, the part of the bind SYSTEM.md section 3
+ * gives iommufd ("set up trusted IOMMU context, then pci_tsm_bind"): TDX TDH.DMAR.ADD, which
+ * the TD then accepts (TDG.DMAR.ACCEPT); SEV the TDI's status checked for the guest's sDTE
+ * write; CCA the VDEV's state checked for the Realm's RSI_VDEV_DMA_ENABLE. Every firmware wants
+ * the TDI it names, so this model takes it right after pci_tsm_bind rather than before.
+ */
+async function trustedDmaSetup(m: HostMachine, h: HostState, d: VfioDevice): Promise<HostOutcome> {
+  const op = 'iommufd_trusted_dma_setup';
+  const args = { rid: hexRid(d.rid) };
+  const driver = tsmDriver(m);
+  if (!driver) return hostErr('iommufd', op, args, 'ENXIO', `${m.flavour}: no TSM host driver`);
+  const r = await driver.enableTrustedDma(m, h, { rid: d.rid });
+  if (!r.ok) return hostErr('iommufd', op, args, r.errno, r.detail, r.events);
+  return hostOk('iommufd', op, args, undefined, r.events);
 }
 
 /** The unbind of a TSM-bound device in the order of switch `unbindOrder`. */

@@ -1,0 +1,125 @@
+/**
+ * The VMM's side of the guest's hypercalls (SYSTEM.md sections 3 and 4): what the guest asks
+ * the untrusted host to do for it, exiting to userspace as KVM_EXIT_HYPERCALL (TDX's
+ * TDG.VP.VMCALL, SEV's VMGEXIT, CCA's RSI_HOST_CALL), and the uAPI calls QEMU makes for each:
+ *
+ * - 'tsm-bind': the TSM bind of the device at `vdevId`, VFIO_DEVICE_TSM_BIND or
+ *   IOMMU_VDEVICE_TSM_OP BIND by switch `bindUapi` (open question 1);
+ * - 'tsm-unbind': VFIO_DEVICE_TSM_UNBIND or IOMMU_VDEVICE_TSM_OP UNBIND, the kernel taking
+ *   the steps in the order of switch `unbindOrder` (open question 10);
+ * - 'tsm-guest-req': IOMMU_VDEVICE_TSM_REQ, which iommufd offers under both bind uAPIs; the
+ *   driver's answer goes back to the guest as it came;
+ * - 'map-gpa': KVM_SET_MEMORY_ATTRIBUTES, private or shared (KVM_HC_MAP_GPA_RANGE).
+ *
+ * The shapes are guest/machine.ts's GuestHypercall and HypercallResult, declared again here
+ * (host/ and guest/ do not import each other; the world passes one for the other). A host
+ * refusal reaches the guest as { ok: false, errno, detail } and nothing more.
+ */
+import type { AbiArg } from '../../platform/abi.ts';
+import { IOMMU_VDEVICE_TSM_BIND, IOMMU_VDEVICE_TSM_UNBIND } from '../iommufd/uapi.ts';
+import { iommuVdeviceTsmOp, iommuVdeviceTsmReq } from '../iommufd/vdevice-tsm.ts';
+import { kvmSetMemoryAttributes } from '../kvm/attributes.ts';
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../kvm/uapi.ts';
+import type { HostMachine } from '../machine.ts';
+import type { HostOutcome } from '../outcome.ts';
+import type { HostState } from '../state.ts';
+import { vfioDeviceTsmBind, vfioDeviceTsmUnbind } from '../vfio/tsm.ts';
+import { VFIO_DEVICE_TSM_BIND_MINSZ, VFIO_DEVICE_TSM_UNBIND_MINSZ } from '../vfio/uapi.ts';
+import { vmmErr, vmmFailed, vmmOk } from './outcome.ts';
+import type { VmmDevice, VmmState } from './state.ts';
+
+/** A guest's hypercall (guest/machine.ts GuestHypercall, structurally the same). */
+export type VmmHypercall =
+  | { op: 'tsm-bind'; vdevId: number }
+  | { op: 'tsm-unbind'; vdevId: number }
+  | {
+      op: 'tsm-guest-req';
+      vdevId: number;
+      scope: 'info' | 'state-change' | 'debug-read' | 'debug-write';
+      message: Record<string, AbiArg>;
+    }
+  | { op: 'map-gpa'; gpa: bigint; pages: number; private: boolean };
+
+/** The VMM's answer (guest/machine.ts HypercallResult, structurally the same). */
+export type VmmHypercallResult =
+  | { ok: true; value: unknown }
+  | { ok: false; errno: string; detail: string };
+
+const OP = 'KVM_EXIT_HYPERCALL';
+const PAGE = 0x1000n;
+
+/** The event arguments of a hypercall (the message itself stays the guest's business). */
+function argsOf(vm: number, call: VmmHypercall): Record<string, AbiArg> {
+  switch (call.op) {
+    case 'map-gpa':
+      return { vmFd: vm, call: call.op, gpa: call.gpa, pages: call.pages, private: call.private };
+    case 'tsm-guest-req':
+      return { vmFd: vm, call: call.op, vdevId: call.vdevId, scope: call.scope };
+    default:
+      return { vmFd: vm, call: call.op, vdevId: call.vdevId };
+  }
+}
+
+/**
+ * The guest of VM fd `vm` made hypercall `call`: the VMM's uAPI calls for it, and their answer
+ * (a HostOutcome is a VmmHypercallResult with the events that led to it). -EBADF a VM this VMM
+ * does not run; -ENODEV no device at `vdevId`; -EINVAL a map-gpa of no pages; the uAPI's errno
+ * otherwise.
+ */
+export async function vmmHypercall(
+  m: HostMachine,
+  h: HostState,
+  s: VmmState,
+  vm: number,
+  call: VmmHypercall,
+): Promise<HostOutcome<unknown>> {
+  const args = argsOf(vm, call);
+  const v = s.vms.get(vm);
+  if (!v) return vmmErr(OP, args, 'EBADF', `fd ${vm} is not a VM of this VMM`);
+  if (call.op === 'map-gpa') {
+    if (!Number.isInteger(call.pages) || call.pages <= 0) {
+      return vmmErr(OP, args, 'EINVAL', `${call.pages} pages`);
+    }
+    const r = await kvmSetMemoryAttributes(m, h, {
+      vmFd: vm,
+      address: call.gpa,
+      size: BigInt(call.pages) * PAGE,
+      attributes: call.private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+      flags: 0,
+    });
+    return r.ok ? vmmOk(OP, args, null, r.events) : vmmFailed(OP, args, r, r.events);
+  }
+  const d = v.devices.get(call.vdevId);
+  if (!d) return vmmErr(OP, args, 'ENODEV', `no device at virtual BDF ${call.vdevId}`);
+  const r =
+    call.op === 'tsm-bind'
+      ? await tsmBind(m, h, d)
+      : call.op === 'tsm-unbind'
+        ? await tsmUnbind(m, h, d)
+        : await iommuVdeviceTsmReq(m, h, {
+            vdeviceId: d.vdevice,
+            request: { scope: call.scope, message: call.message },
+          });
+  if (!r.ok) return vmmFailed(OP, args, r, r.events);
+  if (call.op !== 'tsm-guest-req') d.tsmBound = call.op === 'tsm-bind';
+  return vmmOk(OP, args, r.value ?? null, r.events);
+}
+
+/** The TSM bind of an assigned device through the uAPI switch `bindUapi` names. */
+export function tsmBind(m: HostMachine, h: HostState, d: VmmDevice): Promise<HostOutcome> {
+  return h.switches.bindUapi === 'vfio'
+    ? vfioDeviceTsmBind(m, h, {
+        fd: d.vfioFd,
+        argsz: VFIO_DEVICE_TSM_BIND_MINSZ,
+        flags: 0,
+        vdeviceId: d.vdevice,
+      })
+    : iommuVdeviceTsmOp(m, h, { vdeviceId: d.vdevice, type: IOMMU_VDEVICE_TSM_BIND, flags: 0 });
+}
+
+/** The TSM unbind of an assigned device through the uAPI switch `bindUapi` names. */
+export function tsmUnbind(m: HostMachine, h: HostState, d: VmmDevice): Promise<HostOutcome> {
+  return h.switches.bindUapi === 'vfio'
+    ? vfioDeviceTsmUnbind(m, h, { fd: d.vfioFd, argsz: VFIO_DEVICE_TSM_UNBIND_MINSZ, flags: 0 })
+    : iommuVdeviceTsmOp(m, h, { vdeviceId: d.vdevice, type: IOMMU_VDEVICE_TSM_UNBIND, flags: 0 });
+}
