@@ -13,11 +13,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { digest } from '../../src/crypto/hash.ts';
 import type { GuestHypercall, HypercallResult } from '../../src/guest/machine.ts';
+import { kvmDestroyVm } from '../../src/host/kvm/vm.ts';
 import type { HostEvent } from '../../src/host/outcome.ts';
 import { LINK_TSM, pciTsmConnect, pciTsmDisconnect } from '../../src/host/pci-tsm/core.ts';
 import type { SevGuestReply } from '../../src/host/tsm/sev/index.ts';
 import type { VmmHypercall, VmmHypercallResult } from '../../src/host/vmm/index.ts';
-import { vmmDestroyVm, vmmReleaseDevice } from '../../src/host/vmm/index.ts';
+import {
+  vmmAssignDevice,
+  vmmCreateVm,
+  vmmDestroyVm,
+  vmmFinalizeVm,
+  vmmReleaseDevice,
+} from '../../src/host/vmm/index.ts';
 import type { AbiArg } from '../../src/platform/abi.ts';
 import { realmMmioAccess } from '../../src/platform/cca/guest-abi.ts';
 import { guestMmioRead, guestMmioWrite } from '../../src/platform/fabric.ts';
@@ -36,6 +43,7 @@ import {
   hypercall,
   launchedVm,
   noPrivateMmio,
+  refusedVmm,
   uapiOps,
   withVmm,
 } from './vmm-world.ts';
@@ -330,5 +338,41 @@ describe('CCA: the host half of a lifecycle through the VMM', () => {
     assert.deepEqual(firmwareCalls(des.events), ['RMI_REALM_DESTROY']);
     ok(await pciTsmDisconnect(m, h, { dsm, tsm: LINK_TSM }));
     assert.equal(h.kvm.vms.size, 0);
+  });
+});
+
+describe('the VMM refuses, changing nothing', () => {
+  it('hypercalls for no VM, no device, no pages; relays and unbinds of an unbound device; a taken BDF', async () => {
+    const w = withVmm(await tdxWorld('vmm refusals'));
+    ok(await pciTsmConnect(w.m, w.h, { dsm: w.dsm, tsm: LINK_TSM }));
+    const { vmFd } = await launchedVm(w);
+    await assigned(w, vmFd, 0x10);
+    const bind = { op: 'tsm-bind', vdevId: 0x10 } as const;
+    await refusedVmm(w, 'EBADF', () => hypercall(w, 999, bind));
+    await refusedVmm(w, 'ENODEV', () => hypercall(w, vmFd, { op: 'tsm-bind', vdevId: 0x11 }));
+    await refusedVmm(w, 'EINVAL', () =>
+      hypercall(w, vmFd, { op: 'map-gpa', gpa: 0n, pages: 0, private: false }),
+    );
+    await refusedVmm(w, 'EINVAL', () =>
+      hypercall(w, vmFd, { op: 'map-gpa', gpa: 0x10n, pages: 1, private: false }),
+    );
+    await refusedVmm(w, 'ENXIO', () => hypercall(w, vmFd, { op: 'tsm-unbind', vdevId: 0x10 }));
+    const req = { op: 'tsm-guest-req', vdevId: 0x10, scope: 'info', message: {} } as const;
+    const r = await refusedVmm(w, 'ENOENT', () => hypercall(w, vmFd, req));
+    // What the guest sees of a refusal: the errno and why, as HypercallResult has it.
+    const seen: HypercallResult = r;
+    assert.equal(seen.ok, false);
+    await refusedVmm(w, 'EEXIST', () =>
+      vmmAssignDevice(w.m, w.h, w.s, vmFd, { rid: w.dsm, vdevId: 0x10 }),
+    );
+    await refusedVmm(w, 'EBUSY', () =>
+      vmmAssignDevice(w.m, w.h, w.s, vmFd, { rid: w.rid, vdevId: 0x12 }),
+    );
+    await refusedVmm(w, 'EINVAL', () => vmmCreateVm(w.m, w.h, w.s, { ramPages: 0 }));
+    await refusedVmm(w, 'EINVAL', () => vmmFinalizeVm(w.m, w.h, w.s, vmFd));
+    // A bound TDI keeps its VM: the VM fd cannot close under it.
+    ok(await hypercall(w, vmFd, bind));
+    await refusedVmm(w, 'EEXIST', () => hypercall(w, vmFd, bind));
+    await refusedVmm(w, 'EBUSY', () => kvmDestroyVm(w.m, w.h, { vmFd }));
   });
 });
