@@ -27,9 +27,17 @@ import {
   parseVersions,
   writeCertificate,
 } from './identity.ts';
-import { addListenOptions, describeSpdmEvent, listenOn, serveUntilSignal } from './serve.ts';
+import {
+  addConnectionLimitOptions,
+  addListenOptions,
+  type ConnectionLimitOptions,
+  connectionLimits,
+  describeSpdmEvent,
+  listenOn,
+  serveUntilSignal,
+} from './serve.ts';
 
-interface DeviceCliOptions {
+interface DeviceCliOptions extends ConnectionLimitOptions {
   profile: string;
   port: string;
   host: string;
@@ -72,6 +80,7 @@ function parseBus(s: string): number {
 
 async function run(o: DeviceCliOptions): Promise<void> {
   const port = parsePort(o.port);
+  const limits = connectionLimits(o);
   const profile = loadProfileOption(o.profile);
   const versions = parseVersions(o.ver);
   const slot = loadIdentityOptions(o);
@@ -106,6 +115,7 @@ async function run(o: DeviceCliOptions): Promise<void> {
       host: o.host,
       port,
       transportType: o.trans,
+      ...limits,
       onError: (e) => {
         if (o.verbose) console.log(`connection dropped: ${e.message}`);
       },
@@ -132,6 +142,7 @@ export function register(program: Command): void {
       'nic',
     );
   addListenOptions(cmd);
+  addConnectionLimitOptions(cmd);
   addLinkOptions(cmd);
   addIdentityOptions(cmd);
   addHeartbeatOption(cmd);

@@ -28,9 +28,17 @@ import {
   parseVersions,
   writeCertificate,
 } from './identity.ts';
-import { addListenOptions, describeSpdmEvent, listenOn, serveUntilSignal } from './serve.ts';
+import {
+  addConnectionLimitOptions,
+  addListenOptions,
+  type ConnectionLimitOptions,
+  connectionLimits,
+  describeSpdmEvent,
+  listenOn,
+  serveUntilSignal,
+} from './serve.ts';
 
-interface ResponderOptions extends AlgorithmOptions {
+interface ResponderOptions extends AlgorithmOptions, ConnectionLimitOptions {
   port: string;
   host: string;
   trans: Binding;
@@ -64,6 +72,7 @@ async function identityFor(
 
 async function run(o: ResponderOptions): Promise<void> {
   const port = parsePort(o.port);
+  const limits = connectionLimits(o);
   const versions = parseVersions(o.ver);
   const { slot, generated } = await identityFor(o);
   const prefs = algorithmPreferences(o);
@@ -94,6 +103,7 @@ async function run(o: ResponderOptions): Promise<void> {
       host: o.host,
       port,
       transportType: o.trans,
+      ...limits,
       onConnection: () => {
         const r = new SpdmResponder(
           { ...base, connectionId: ++connections, onEvent: log },
@@ -123,6 +133,7 @@ export function register(program: Command): void {
     .command('responder')
     .description('serve SPDM over the spdm-emu socket (pci_doe or mctp) until stopped');
   addListenOptions(cmd);
+  addConnectionLimitOptions(cmd);
   addLinkOptions(cmd);
   addIdentityOptions(cmd);
   cmd.option('--write-root <file>', 'write the root certificate (DER) for a requester to trust');

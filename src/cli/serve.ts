@@ -1,11 +1,12 @@
 /**
  * What `teeio responder` and `teeio device` share as servers on the spdm-emu socket (DMTF
- * spdm-emu's TCP framing, src/wire/socket.ts): the --port / --host options, a failed bind as
- * a CliError, the --verbose line for each SPDM event, and serving until SIGINT / SIGTERM.
+ * spdm-emu's TCP framing, src/wire/socket.ts): the --port / --host options, the connection
+ * limits (--idle-timeout, --max-connections), a failed bind as a CliError, the --verbose
+ * line for each SPDM event, and serving until SIGINT / SIGTERM.
  */
 import type { Command } from 'commander';
 import type { SpdmEvent } from '../spdm/events.ts';
-import type { SpdmEmuServer } from '../transport/spdm-emu-server.ts';
+import type { SpdmEmuServer, SpdmEmuServerOptions } from '../transport/spdm-emu-server.ts';
 import { SOCKET_DEFAULT_PORT } from '../wire/socket.ts';
 import { CliError } from './identity.ts';
 
@@ -14,6 +15,61 @@ export function addListenOptions(cmd: Command): Command {
   return cmd
     .option('--port <port>', 'TCP port (0 = any free port)', String(SOCKET_DEFAULT_PORT))
     .option('--host <address>', 'address to bind', '127.0.0.1');
+}
+
+/**
+ * Idle connections are closed after this long by default: a silent or half-sent requester
+ * must not hold a descriptor for ever. QEMU holds its connection for the VM's lifetime and
+ * may be silent longer: run with --idle-timeout 0 behind QEMU.
+ */
+export const DEFAULT_IDLE_TIMEOUT_S = 300;
+/** Connections served at once by default, well under a usual descriptor limit of 1,024. */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+
+/** --idle-timeout and --max-connections. */
+export function addConnectionLimitOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--idle-timeout <seconds>',
+      'close a connection that sends nothing for this long (0 = never)',
+      String(DEFAULT_IDLE_TIMEOUT_S),
+    )
+    .option(
+      '--max-connections <n>',
+      'connections served at once; one more is closed with a log line',
+      String(DEFAULT_MAX_CONNECTIONS),
+    );
+}
+
+export interface ConnectionLimitOptions {
+  idleTimeout: string;
+  maxConnections: string;
+}
+
+/**
+ * The server options of --idle-timeout and --max-connections; a refused connection prints
+ * a line naming the cap (whether or not --verbose).
+ * @throws CliError when either is not a number in range.
+ */
+export function connectionLimits(
+  o: ConnectionLimitOptions,
+): Pick<SpdmEmuServerOptions, 'idleTimeoutMs' | 'maxConnections' | 'onRefused'> {
+  const idle = Number(o.idleTimeout);
+  if (!/^\d+(\.\d+)?$/.test(o.idleTimeout) || !(idle <= 86_400)) {
+    throw new CliError(`--idle-timeout: "${o.idleTimeout}" is not 0..86400 seconds`);
+  }
+  const max = Number(o.maxConnections);
+  if (!/^\d+$/.test(o.maxConnections) || max < 1 || max > 1_000_000) {
+    throw new CliError(`--max-connections: "${o.maxConnections}" is not 1..1000000`);
+  }
+  return {
+    ...(idle > 0 ? { idleTimeoutMs: Math.round(idle * 1000) } : {}),
+    maxConnections: max,
+    onRefused: (remote, open) =>
+      console.log(
+        `refused a connection from ${remote}: ${open} connections open, the --max-connections cap is ${max}`,
+      ),
+  };
 }
 
 /**

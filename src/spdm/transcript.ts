@@ -22,6 +22,18 @@
  * Messages are kept whole (plain arrays of bytes): a transcript is plain data
  * (structuredClone-able) that a world snapshot can copy, updated in place by the functions
  * here; hashes are computed when asked for.
+ *
+ * B and M are bounded, as libspdm bounds them when it records transcript data
+ * (LIBSPDM_MAX_MESSAGE_B_BUFFER_SIZE, _M_): GET_CERTIFICATE or unsigned GET_MEASUREMENTS
+ * repeated without a reset would otherwise grow them for ever. An append that would pass
+ * the bound throws TranscriptFullError; the responder answers ERROR(Unspecified) as
+ * libspdm's handlers do when libspdm_append_message_b/_m fails, and the buffer stays as it
+ * was until a request resets it.
+ *
+ * The arrays only ever grow by push; a reset puts a new empty array in place rather than
+ * emptying the old one. So a mark (each array and its length) taken before a request is
+ * enough to roll the request back: truncate the marked arrays and put them back
+ * (markTranscript / rollBackTranscript, O(1) whatever the transcript holds).
  */
 import { digest, type HashAlg } from '../crypto/hash.ts';
 import { concat } from '../wire/hex.ts';
@@ -37,6 +49,32 @@ import {
   SPDM_PSK_FINISH,
   SPDM_VERSION_12,
 } from '../wire/spdm/constants.ts';
+
+/**
+ * Most bytes B holds: DIGESTS for 8 slots and a whole 1.2 chain (Length is a u16, so at
+ * most 0xFFFF bytes) read in portions down to 512 bytes (16 header bytes a portion) come
+ * to about 68 KiB, libspdm's bound (24 + H * 8 + chain size) with room for small portions.
+ */
+export const MESSAGE_B_MAX_SIZE = 0x20000;
+
+/**
+ * Most bytes M holds (per connection, and per session): every block of a large
+ * measurement record fetched one at a time, unsigned, before the signed one.
+ */
+export const MESSAGE_M_MAX_SIZE = 0x100000;
+
+/** An append to B or M would pass its bound (MESSAGE_B_MAX_SIZE / MESSAGE_M_MAX_SIZE). */
+export class TranscriptFullError extends Error {
+  override readonly name = 'TranscriptFullError';
+  constructor(
+    readonly buffer: 'B' | 'M',
+    readonly limit: number,
+  ) {
+    super(
+      `transcript: message ${buffer} would pass its ${limit}-byte bound (${buffer === 'B' ? 'GET_DIGESTS' : 'a request other than GET_MEASUREMENTS'} or GET_VERSION starts it over)`,
+    );
+  }
+}
 
 /** GET_ENCAPSULATED_REQUEST / DELIVER_ENCAPSULATED_RESPONSE (DSP0274 1.1+ encapsulation). */
 const SPDM_GET_ENCAPSULATED_REQUEST = 0xea;
@@ -56,6 +94,8 @@ export interface SessionTranscript {
   k: Uint8Array[];
   f: Uint8Array[];
   m: Uint8Array[];
+  /** Bytes in `m` (bounded by MESSAGE_M_MAX_SIZE). */
+  mSize: number;
 }
 
 /** The per-connection transcript: A, B, C and the connection's M. */
@@ -64,6 +104,10 @@ export interface ConnectionTranscript {
   b: Uint8Array[];
   c: Uint8Array[];
   m: Uint8Array[];
+  /** Bytes in `b` (bounded by MESSAGE_B_MAX_SIZE). */
+  bSize: number;
+  /** Bytes in `m` (bounded by MESSAGE_M_MAX_SIZE). */
+  mSize: number;
   /** BaseHashSel, known once ALGORITHMS has been exchanged. */
   hash: HashAlg | undefined;
   /** The negotiated SPDMVersion byte (decides whether L1/L2 includes A). */
@@ -81,6 +125,8 @@ export function connectionTranscript(): ConnectionTranscript {
     b: [],
     c: [],
     m: [],
+    bSize: 0,
+    mSize: 0,
     hash: undefined,
     version: 0,
     multiKeyConn: false,
@@ -103,6 +149,7 @@ export function sessionTranscript(
     k: [],
     f: [],
     m: [],
+    mSize: 0,
   };
 }
 
@@ -138,33 +185,51 @@ export function setD(t: ConnectionTranscript, digests: Uint8Array): void {
   if (t.multiKeyConn) t.d = digests.slice();
 }
 
+/** @throws TranscriptFullError when B would pass MESSAGE_B_MAX_SIZE (B is left as it was). */
 export function appendB(t: ConnectionTranscript, msg: Uint8Array): void {
+  if (t.bSize + msg.length > MESSAGE_B_MAX_SIZE) {
+    throw new TranscriptFullError('B', MESSAGE_B_MAX_SIZE);
+  }
   t.b.push(msg.slice());
+  t.bSize += msg.length;
 }
 
 export function appendC(t: ConnectionTranscript, msg: Uint8Array): void {
   t.c.push(msg.slice());
 }
 
-/** Appends to the session's M when a session is given, else to the connection's. */
+/**
+ * Appends to the session's M when a session is given, else to the connection's.
+ * @throws TranscriptFullError when M would pass MESSAGE_M_MAX_SIZE (M is left as it was).
+ */
 export function appendM(
   t: ConnectionTranscript,
   msg: Uint8Array,
   session?: SessionTranscript,
 ): void {
-  (session ?? t).m.push(msg.slice());
+  const into = session ?? t;
+  if (into.mSize + msg.length > MESSAGE_M_MAX_SIZE) {
+    throw new TranscriptFullError('M', MESSAGE_M_MAX_SIZE);
+  }
+  into.m.push(msg.slice());
+  into.mSize += msg.length;
 }
 
+// Resets put new arrays in place (see the file header: marks keep the old ones).
+
 export function resetB(t: ConnectionTranscript): void {
-  t.b.length = 0;
+  t.b = [];
+  t.bSize = 0;
 }
 
 export function resetC(t: ConnectionTranscript): void {
-  t.c.length = 0;
+  t.c = [];
 }
 
 export function resetM(t: ConnectionTranscript, session?: SessionTranscript): void {
-  (session ?? t).m.length = 0;
+  const from = session ?? t;
+  from.m = [];
+  from.mSize = 0;
 }
 
 /** GET_VERSION: everything starts over. */
@@ -251,4 +316,82 @@ export function startSession(
 function needHash(t: ConnectionTranscript): HashAlg {
   if (!t.hash) throw new RangeError('transcript: no hash algorithm negotiated yet');
   return t.hash;
+}
+
+/** Where a connection transcript stood: each array and its length (see the file header). */
+export interface TranscriptMark {
+  a: Uint8Array[];
+  aLength: number;
+  b: Uint8Array[];
+  bLength: number;
+  bSize: number;
+  c: Uint8Array[];
+  cLength: number;
+  m: Uint8Array[];
+  mLength: number;
+  mSize: number;
+  d: Uint8Array | undefined;
+  hash: HashAlg | undefined;
+  version: number;
+  multiKeyConn: boolean;
+}
+
+/** Where a session's M stood. */
+export interface SessionTranscriptMark {
+  m: Uint8Array[];
+  mLength: number;
+  mSize: number;
+}
+
+/** Marks `t` in O(1), to roll back to with rollBackTranscript. */
+export function markTranscript(t: ConnectionTranscript): TranscriptMark {
+  return {
+    a: t.a,
+    aLength: t.a.length,
+    b: t.b,
+    bLength: t.b.length,
+    bSize: t.bSize,
+    c: t.c,
+    cLength: t.c.length,
+    m: t.m,
+    mLength: t.m.length,
+    mSize: t.mSize,
+    d: t.d,
+    hash: t.hash,
+    version: t.version,
+    multiKeyConn: t.multiKeyConn,
+  };
+}
+
+/**
+ * Puts `t` back where `mark` found it: what was appended since is dropped, what was reset
+ * since comes back (the marked arrays were only ever pushed to).
+ */
+export function rollBackTranscript(t: ConnectionTranscript, mark: TranscriptMark): void {
+  mark.a.length = mark.aLength;
+  mark.b.length = mark.bLength;
+  mark.c.length = mark.cLength;
+  mark.m.length = mark.mLength;
+  t.a = mark.a;
+  t.b = mark.b;
+  t.bSize = mark.bSize;
+  t.c = mark.c;
+  t.m = mark.m;
+  t.mSize = mark.mSize;
+  t.d = mark.d;
+  t.hash = mark.hash;
+  t.version = mark.version;
+  t.multiKeyConn = mark.multiKeyConn;
+}
+
+/** Marks a session's M in O(1). */
+export function markSessionTranscript(s: SessionTranscript): SessionTranscriptMark {
+  return { m: s.m, mLength: s.m.length, mSize: s.mSize };
+}
+
+/** Puts a session's M back where `mark` found it. */
+export function rollBackSessionTranscript(s: SessionTranscript, mark: SessionTranscriptMark): void {
+  mark.m.length = mark.mLength;
+  s.m = mark.m;
+  s.mSize = mark.mSize;
 }

@@ -10,6 +10,12 @@
  * Unknown commands get UNKNOWN and the connection stays up. A frame of another transport
  * type, an oversized announcement, a payload that does not decode for the binding, or a
  * handler that throws drops that connection only.
+ *
+ * Fairness: a connection answers at most FRAMES_PER_TURN frames before the event loop
+ * serves the others, parses at most MAX_QUEUED_FRAMES ahead (the socket is paused while
+ * it holds unparsed bytes), and answers nothing more while its replies wait for the peer
+ * to read them ('drain'). A pipelining or non-reading requester slows only itself.
+ * Optional limits: an idle timeout and a cap on connections open at once.
  */
 import { createServer, type Socket } from 'node:net';
 import {
@@ -44,6 +50,13 @@ export interface SpdmEmuServerOptions extends PayloadResponderOptions {
   maxPayload?: number;
   /** Close a connection that sends nothing for this long (default: never). */
   idleTimeoutMs?: number;
+  /**
+   * Connections served at once (default: no limit). One more is closed as soon as it is
+   * accepted (the spdm-emu socket has no frame that says busy) and `onRefused` is told.
+   */
+  maxConnections?: number;
+  /** A connection closed at once because `maxConnections` were open. */
+  onRefused?: (remote: string, open: number) => void;
   /** Why a connection was dropped (bad frame, mismatch, handler failure). */
   onError?: (e: Error) => void;
   onWire?: WireTap;
@@ -64,8 +77,18 @@ export interface SpdmEmuServer {
   close(): Promise<void>;
 }
 
-/** Frames we let queue up behind a slow handler before we stop reading the socket. */
+/**
+ * Frames parsed ahead of the one being answered. Bytes beyond them stay unparsed, and the
+ * socket is not read while any are held: a pipelining requester waits in its own buffers
+ * (and TCP's), not in ours.
+ */
 const MAX_QUEUED_FRAMES = 8;
+
+/**
+ * Frames a connection has answered before it lets the event loop run other connections
+ * (setImmediate): however much one requester pipelines, the others are served between.
+ */
+const FRAMES_PER_TURN = 4;
 
 /**
  * Starts listening. Resolves once the port is bound.
@@ -75,7 +98,16 @@ export async function serveSpdmEmu(opts: SpdmEmuServerOptions): Promise<SpdmEmuS
   const binding = opts.transportType;
   const transportType = socketTransportType(binding);
   const sockets = new Set<Socket>();
-  const server = createServer((sock) => {
+  // Half-open: a requester may send its last frames and end its side before it reads
+  // the replies; the connection ends once they are all answered.
+  const server = createServer({ allowHalfOpen: true }, (sock) => {
+    if (opts.maxConnections !== undefined && sockets.size >= opts.maxConnections) {
+      const remote = `${sock.remoteAddress}:${sock.remotePort}`;
+      sock.on('error', () => {}); // a reset while we close it is of no interest
+      sock.destroy();
+      opts.onRefused?.(remote, sockets.size);
+      return;
+    }
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     serveConnection(sock, binding, transportType, opts);
@@ -116,7 +148,11 @@ function serveConnection(
   sock.setNoDelay(true);
   const parser = new SocketFrameParser({ maxPayload: opts.maxPayload });
   const queue: SocketFrame[] = [];
-  let busy = false;
+  /** Bytes read but not yet parsed (the socket is paused while there are any). */
+  let unparsed: Uint8Array = new Uint8Array();
+  let serving = false; // a serve loop is running or scheduled
+  let writeBlocked = false; // the last reply filled the socket's buffer: wait for 'drain'
+  let peerEnded = false;
   let done = false;
   let respond: ReturnType<typeof payloadResponder>;
 
@@ -128,7 +164,8 @@ function serveConnection(
     sock.destroy();
   };
   const send = (command: number, payload: Uint8Array = new Uint8Array()) => {
-    if (!done) sock.write(encodeFrame({ command, transportType, payload }));
+    if (done) return;
+    if (!sock.write(encodeFrame({ command, transportType, payload }))) writeBlocked = true;
   };
   const finish = () => {
     done = true;
@@ -193,32 +230,63 @@ function serveConnection(
     }
   };
 
-  // Frames are answered strictly in order, one at a time, however the handler is timed.
-  const pump = async () => {
-    if (busy) return;
-    busy = true;
-    while (queue.length > 0 && !done) {
+  /** Parses held bytes up to MAX_QUEUED_FRAMES; reads again once none are held. */
+  const fill = (): boolean => {
+    if (unparsed.length > 0 && queue.length < MAX_QUEUED_FRAMES) {
+      let r: ReturnType<SocketFrameParser['pushUpTo']>;
+      try {
+        r = parser.pushUpTo(unparsed, MAX_QUEUED_FRAMES - queue.length);
+      } catch (e) {
+        drop(e as Error); // WireError 'too-large': refused before allocating
+        return false;
+      }
+      queue.push(...r.frames);
+      unparsed = unparsed.subarray(r.used);
+    }
+    if (unparsed.length === 0 && !writeBlocked && !peerEnded) sock.resume();
+    return true;
+  };
+
+  // Frames are answered strictly in order, one at a time, however the handler is timed;
+  // FRAMES_PER_TURN per event-loop turn, none while the peer is not reading our replies.
+  const serve = async () => {
+    serving = true;
+    let answered = 0;
+    while (!done && !writeBlocked && fill() && queue.length > 0) {
+      if (answered === FRAMES_PER_TURN) {
+        setImmediate(() => void serve());
+        return;
+      }
       const f = queue.shift()!;
-      if (queue.length < MAX_QUEUED_FRAMES) sock.resume();
       try {
         await handle(f);
       } catch (e) {
         drop(e instanceof Error ? e : new Error(String(e)));
       }
+      answered++;
     }
-    busy = false;
+    serving = false;
+    if (done || writeBlocked || queue.length > 0 || unparsed.length > 0 || !peerEnded) return;
+    // The requester sent its last byte and everything it sent has been answered.
+    if (parser.midFrame) {
+      drop(new TransportError('hangup-mid-frame', 'the requester hung up inside a frame'));
+    } else {
+      finish();
+    }
+  };
+  const wake = () => {
+    if (!serving && !done) void serve();
   };
 
   sock.on('data', (chunk: Buffer) => {
     if (done) return;
-    try {
-      queue.push(...parser.push(chunk));
-    } catch (e) {
-      drop(e as Error); // WireError 'too-large': refused before allocating
-      return;
-    }
-    if (queue.length >= MAX_QUEUED_FRAMES) sock.pause();
-    void pump();
+    sock.pause(); // until what this chunk holds has been served
+    unparsed = unparsed.length ? Buffer.concat([unparsed, chunk]) : chunk;
+    wake();
+  });
+  sock.on('drain', () => {
+    writeBlocked = false;
+    wake();
   });
   sock.on('error', (e) => drop(e));
   sock.on('close', () => {
@@ -226,9 +294,8 @@ function serveConnection(
     queue.length = 0;
   });
   sock.on('end', () => {
-    if (parser.midFrame && !done) {
-      drop(new TransportError('hangup-mid-frame', 'the requester hung up inside a frame'));
-    }
+    peerEnded = true;
+    wake();
   });
   if (opts.idleTimeoutMs) {
     sock.setTimeout(opts.idleTimeoutMs, () =>

@@ -126,10 +126,20 @@ export class SocketFrameParser {
    * @throws WireError 'too-large' when a header announces more than the limit.
    */
   push(chunk: Uint8Array): SocketFrame[] {
+    return this.pushUpTo(chunk, Number.POSITIVE_INFINITY).frames;
+  }
+
+  /**
+   * Feeds `chunk` until `maxFrames` frames are complete: returns them and how many bytes of
+   * `chunk` that took (feed the rest later). A server that bounds the frames it holds
+   * parses no further ahead than it serves.
+   * @throws WireError 'too-large' when a header announces more than the limit.
+   */
+  pushUpTo(chunk: Uint8Array, maxFrames: number): { frames: SocketFrame[]; used: number } {
     if (this.failed) throw this.failed;
     const out: SocketFrame[] = [];
     let at = 0;
-    while (at < chunk.length) {
+    while (at < chunk.length && out.length < maxFrames) {
       if (this.headerFill < SOCKET_HEADER_SIZE) {
         const n = Math.min(SOCKET_HEADER_SIZE - this.headerFill, chunk.length - at);
         this.header.set(chunk.subarray(at, at + n), this.headerFill);
@@ -162,7 +172,7 @@ export class SocketFrameParser {
         this.payloadFill = 0;
       }
     }
-    return out;
+    return { frames: out, used: at };
   }
 }
 

@@ -23,6 +23,7 @@
 import type { TransportMessage } from '../../wire/transport.ts';
 import type { RequesterConfig } from '../config.ts';
 import type { SpdmEvent } from '../events.ts';
+import { TranscriptFullError } from '../transcript.ts';
 import type { RequesterCall, RequesterDone } from './calls.ts';
 import { RequesterContext, type RequesterOptions } from './context.ts';
 import { SpdmUsageError } from './errors.ts';
@@ -100,7 +101,8 @@ export function requesterStart(
 
 /**
  * Takes the reply to the message last sent.
- * @throws SpdmUsageError when no call is in flight; SpdmErrorResponse when the peer
+ * @throws SpdmUsageError when no call is in flight or the reply would pass the bound of
+ *   transcript B or M (transcript.ts); SpdmErrorResponse when the peer
  *   answered ERROR (after Busy retries and ResponseNotReady follow-ups); SpdmVerifyError
  *   when the reply does not verify. `state` is unchanged: end the call with requesterAbort.
  */
@@ -126,7 +128,15 @@ export function requesterReceive(
         : { out: reply.resend, wait: reply.wait };
     }
     const flow = flowOf(flight.call);
-    const step = flow.absorb(ctx, flight.call, flight.progress, flight.exchange, reply.received);
+    let step: FlowStep<unknown, unknown>;
+    try {
+      step = flow.absorb(ctx, flight.call, flight.progress, flight.exchange, reply.received);
+    } catch (e) {
+      // B or M is full: the caller repeated GET_CERTIFICATE or unsigned GET_MEASUREMENTS
+      // without a GET_DIGESTS or another request in between (libspdm: BUFFER_FULL).
+      if (e instanceof TranscriptFullError) throw new SpdmUsageError(e.message, { cause: e });
+      throw e;
+    }
     return advance(ctx, flight.call, step);
   });
 }

@@ -15,7 +15,15 @@ import type { SpdmMessage } from '../../wire/spdm/messages.ts';
 import type { ResponderConfig } from '../config.ts';
 import type { SpdmEvent } from '../events.ts';
 import { closeSession, establishSession, type SessionKind } from '../session.ts';
-import type { ConnectionTranscript } from '../transcript.ts';
+import {
+  type ConnectionTranscript,
+  markSessionTranscript,
+  markTranscript,
+  rollBackSessionTranscript,
+  rollBackTranscript,
+  type SessionTranscriptMark,
+  type TranscriptMark,
+} from '../transcript.ts';
 import {
   type ConnectionState,
   connectionVersion,
@@ -256,40 +264,28 @@ export class ResponderContext {
     });
   }
 
-  /** Everything a failed request might have touched, to put back (see `restore`). */
+  /**
+   * Everything a failed request might have touched, to put back (see `restore`): O(1) in
+   * the transcripts' size (marks, not copies; see transcript.ts).
+   */
   snapshot(): ContextSnapshot {
-    const t = this.transcript;
     return {
       state: this.state,
-      a: t.a.slice(),
-      b: t.b.slice(),
-      c: t.c.slice(),
-      m: t.m.slice(),
-      d: t.d,
-      hash: t.hash,
-      version: t.version,
-      multiKeyConn: t.multiKeyConn,
-      sessionM: new Map([...this.sessions].map(([id, s]) => [id, s.transcript.m.slice()])),
+      transcript: markTranscript(this.transcript),
+      sessionM: new Map(
+        [...this.sessions].map(([id, s]) => [id, markSessionTranscript(s.transcript)]),
+      ),
       latestSessionId: this.latestSessionId,
     };
   }
 
   /** Puts the connection back as `snapshot` found it (a rejected request changes nothing). */
   restore(s: ContextSnapshot): void {
-    const t = this.transcript;
     this.data.connection = s.state;
-    const put = (dst: Uint8Array[], src: Uint8Array[]) => dst.splice(0, dst.length, ...src);
-    put(t.a, s.a);
-    put(t.b, s.b);
-    put(t.c, s.c);
-    put(t.m, s.m);
-    t.d = s.d;
-    t.hash = s.hash;
-    t.version = s.version;
-    t.multiKeyConn = s.multiKeyConn;
+    rollBackTranscript(this.transcript, s.transcript);
     for (const [id, m] of s.sessionM) {
       const rs = this.sessions.get(id);
-      if (rs) put(rs.transcript.m, m);
+      if (rs) rollBackSessionTranscript(rs.transcript, m);
     }
     this.latestSessionId = s.latestSessionId;
   }
@@ -297,14 +293,7 @@ export class ResponderContext {
 
 export interface ContextSnapshot {
   state: ConnectionState;
-  a: Uint8Array[];
-  b: Uint8Array[];
-  c: Uint8Array[];
-  m: Uint8Array[];
-  d: Uint8Array | undefined;
-  hash: ConnectionTranscript['hash'];
-  version: number;
-  multiKeyConn: boolean;
-  sessionM: Map<number, Uint8Array[]>;
+  transcript: TranscriptMark;
+  sessionM: Map<number, SessionTranscriptMark>;
   latestSessionId: number | undefined;
 }

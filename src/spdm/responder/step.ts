@@ -37,7 +37,7 @@ import {
   type UnprotectResult,
   unprotect,
 } from '../session.ts';
-import { resetForRequest } from '../transcript.ts';
+import { resetForRequest, TranscriptFullError } from '../transcript.ts';
 import {
   type HandlerResult,
   ResponderContext,
@@ -230,6 +230,9 @@ function process(
     });
     return done(checkSize(ctx, result), code);
   } catch (e) {
+    // B or M is full (a requester repeating GET_CERTIFICATE or unsigned GET_MEASUREMENTS
+    // without a reset): libspdm answers ERROR(Unspecified) when its append fails.
+    if (e instanceof TranscriptFullError) return done(reject(SPDM_ERROR_CODE.Unspecified), code);
     // A handler met bad peer bytes deep inside (a bad peer point, a key that cannot sign):
     // answer as libspdm would. Anything else is a bug here and propagates.
     const errorCode =

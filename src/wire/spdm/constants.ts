@@ -81,7 +81,9 @@ export const SPDM_CODE_NAMES: Readonly<Record<number, string>> = {
   [SPDM_ERROR]: 'ERROR',
 };
 
-export function spdmCodeName(code: number): string {
+export function spdmCodeName(code: number | undefined): string {
+  // A message too short to hold a code (byte 1) has none: name that, do not throw.
+  if (code === undefined || !Number.isInteger(code)) return 'NO_CODE';
   return SPDM_CODE_NAMES[code] ?? `UNKNOWN(0x${code.toString(16).padStart(2, '0')})`;
 }
 
