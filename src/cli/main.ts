@@ -21,6 +21,7 @@ const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./responder.ts'),
   () => import('./requester.ts'),
   () => import('./device.ts'),
+  () => import('./view.ts'),
 ];
 
 /**
