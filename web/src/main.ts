@@ -21,9 +21,9 @@ import {
 } from './model.ts';
 
 const ROW_H = 24;
-const IDX_W = 64;
-const LANE_W = 124;
-const TDI_W = 128;
+const IDX_W = 52;
+const LANE_W = 110;
+const TDI_W = 112;
 const OVERSCAN = 12;
 
 const TDI_COLOURS: Record<string, string> = {
@@ -40,6 +40,8 @@ export interface ViewerHandle {
   loadMs: number;
   lastFilterMs: number;
   visible: number;
+  /** The search text of the filter last applied. */
+  text: string;
   select(pos: number): void;
 }
 
@@ -229,6 +231,7 @@ class Viewer {
     this.render();
     window.teeioViewer.lastFilterMs = performance.now() - t0;
     window.teeioViewer.visible = this.visible.length;
+    window.teeioViewer.text = this.filter.text ?? '';
   }
 
   /** Row of event position `pos` in the filtered list, or -1. */
@@ -275,7 +278,7 @@ class Viewer {
     const m = this.model;
     const pos = this.visible[row];
     const ev = m.events[pos];
-    const cls = `row s-${ev.status}${pos === this.selected ? ' selected' : ''}`;
+    const cls = `row s-${ev.status}${ev.kind === 'step' ? ' k-step' : ''}${pos === this.selected ? ' selected' : ''}`;
     const y = row * ROW_H;
     let inner = `<span class="idx">${ev.index}</span>`;
     if (ev.kind === 'step') {
@@ -391,6 +394,7 @@ function boot(): void {
     loadMs: 0,
     lastFilterMs: 0,
     visible: 0,
+    text: '',
     select: () => {},
   };
   const embedded = document.getElementById('teeio-trace')?.textContent?.trim() ?? '';
