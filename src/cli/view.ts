@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { decodeTraceWire } from '../world/trace-decode.ts';
 import { type JsonRecord, parseTraceText, TraceFileError } from '../world/trace-file.ts';
 import { CliError } from './identity.ts';
+import { buildViewerTemplate, embedTrace, writeAtomic } from './viewer-page.ts';
 
 interface ViewOptions {
   out?: string;
@@ -19,13 +20,9 @@ interface ViewOptions {
   port: string;
 }
 
-/**
- * The viewer page for `records`, built from web/ (esbuild, loaded only when a page is made).
- * Decodes the SPDM records' bytes in place.
- */
+/** The viewer page for `records`, built from web/. Decodes the SPDM records' bytes in place. */
 export async function viewerPage(records: JsonRecord[], title: string): Promise<string> {
   decodeTraceWire(records);
-  const { buildViewerTemplate, embedTrace } = await import('../../web/build.ts');
   return embedTrace(await buildViewerTemplate(), { title, records });
 }
 
@@ -35,7 +32,6 @@ export async function writeViewerPage(
   title: string,
   file: string,
 ): Promise<void> {
-  const { writeAtomic } = await import('../../web/build.ts');
   writeAtomic(file, await viewerPage(records, title));
 }
 
@@ -81,7 +77,6 @@ export function register(program: Command): void {
           (trace === '-'
             ? 'trace.html'
             : `${trace.slice(0, trace.length - extname(trace).length)}.html`);
-        const { writeAtomic } = await import('../../web/build.ts');
         writeAtomic(out, page);
         console.log(`teeio view: wrote ${out} (${records.length} records)`);
         return;

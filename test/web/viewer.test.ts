@@ -139,9 +139,12 @@ describe('trace viewer in chromium', { skip: chromium ? false : SKIP_MESSAGE }, 
     await page.selectOption('#f-lane', { label: 'device: DSM' });
     await page.selectOption('#f-tdi', { label: 'TDI fn 1' });
     const dsm = await visibleRows().allInnerTexts();
-    assert.ok(dsm.length > 0);
-    console.log(dsm);
-    assert.ok(dsm.some((t) => /TDI_STATE/.test(t)));
+    assert.ok(dsm.length > 0, await page.evaluate(() => JSON.stringify(window.teeioViewer)));
+    const state = await page.evaluate(() => JSON.stringify(window.teeioViewer));
+    assert.ok(
+      dsm.some((t) => /TDI_STATE/.test(t)),
+      `${state} ${JSON.stringify(dsm)}`,
+    );
     assert.ok(dsm.every((t) => !/SPDM GET_VERSION/.test(t)));
 
     await page.click('#f-clear');

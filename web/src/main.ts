@@ -228,6 +228,12 @@ class Viewer {
         : `${this.visible.length} of ${this.model.events.length} events`;
     const at = this.rowOf(this.selected);
     if (at >= 0) this.scrollTo(at);
+    else {
+      // A shorter list: keep the view inside it (chromium may clamp only at the next layout,
+      // and the rows drawn before that would be past the end).
+      const max = Math.max(0, this.visible.length * ROW_H - this.scroller.clientHeight / 2);
+      if (this.scroller.scrollTop > max) this.scroller.scrollTop = max;
+    }
     this.render();
     window.teeioViewer.lastFilterMs = performance.now() - t0;
     window.teeioViewer.visible = this.visible.length;
