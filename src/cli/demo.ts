@@ -22,6 +22,7 @@ interface DemoOptions {
   behaviour: BehaviourName;
   json?: boolean;
   pcap?: string;
+  html?: string;
   quiet?: boolean;
 }
 
@@ -85,6 +86,7 @@ export function register(program: Command): void {
     )
     .option('--json', 'print the trace as JSON lines')
     .option('--pcap <file>', 'write the DOE mailbox traffic as a pcap (LINKTYPE_PCI_DOE 292)')
+    .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
     .option('--quiet', 'print only the steps, checks and the summary')
     .action(async (o: DemoOptions) => {
       let profile: ReturnType<typeof resolveProfile>;
@@ -138,6 +140,15 @@ export function register(program: Command): void {
           : undefined,
       });
       if (pcapFile) await new Promise<void>((res) => pcapFile.end(res));
+      if (o.html) {
+        const { writeViewerPage } = await import('./view.ts');
+        const records = trace.records.map((r) => traceRecordJson(r) as Record<string, unknown>);
+        await writeViewerPage(
+          records,
+          `teeio demo --profile ${profile.name} --behaviour ${o.behaviour}`,
+          o.html,
+        );
+      }
       const checks = trace.records.filter((r) => r.kind === 'check');
       const failed = trace.failedChecks;
       if (!o.json) {

@@ -22,6 +22,7 @@ const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./requester.ts'),
   () => import('./device.ts'),
   () => import('./conformance.ts'),
+  () => import('./view.ts'),
 ];
 
 /**
