@@ -26,7 +26,7 @@ import * as cca from './tsm/cca-world.ts';
 import * as sev from './tsm/sev-world.ts';
 import * as tdx from './tsm/tdx-world.ts';
 import { exportBar, kvmVm, openBound, vdeviceFor } from './vfio-support.ts';
-import { type HostWorld, ok } from './world.ts';
+import { type HostWorld, ok, refused } from './world.ts';
 
 type Flavour = 'tdx' | 'sev' | 'cca';
 const _FLAVOURS: readonly Flavour[] = ['tdx', 'sev', 'cca'];
@@ -350,4 +350,30 @@ describe('switch 10 (unbindOrder): who unmaps the private MMIO, and when', () =>
       allUndone(s);
     });
   }
+});
+
+describe('switch 7 (dmaBufPfns): can KVM map a private BAR into the secure EPT', () => {
+  it("'phys-vec': the bound TDI's private buffer faults in through dma_buf_get_pfn (RMPUPDATE)", async () => {
+    const s = await assigned('sev', { dmaBufPfns: 'phys-vec' }, 'pfns phys-vec');
+    ok(await s.bind());
+    const r = await s.fault(s.baseGfn);
+    assert.deepEqual(ok(r), { exit: 'none', mapped: 'mmio' });
+    assert.ok(ops(r.events).includes('dma_buf_get_pfn'));
+    assert.ok(calls(r.events).includes('RMPUPDATE'));
+    assert.deepEqual(s.mapped(), { mirror: [s.baseGfn], secure: 1 });
+  });
+
+  it("'sg-table': a private exporter has no scatterlist: the fault is -EIO, a new slot -EINVAL, nothing mapped", async () => {
+    const s = await assigned('sev', { dmaBufPfns: 'sg-table' }, 'pfns sg-table');
+    ok(await s.bind());
+    const r = await refused(s.w, 'EIO', () => s.fault(s.baseGfn));
+    const map = r.events.find((e) => e.kind === 'uapi' && e.op === 'dma_buf_map_attachment');
+    assert.ok(map?.kind === 'uapi' && !map.ok && map.errno === 'EINVAL');
+    assert.ok(!calls(r.events).includes('RMPUPDATE'));
+    assert.deepEqual(s.mapped(), { mirror: [], secure: 0 });
+    // A slot over the private buffer cannot even be created.
+    const bar = s.w.m.barAddress(s.w.rid, 0);
+    assert.ok(bar);
+    await refused(s.w, 'EINVAL', () => slot(s.w, s.vmFd, s.buf, 0x1_0000_0000n, bar.size, 8));
+  });
 });
