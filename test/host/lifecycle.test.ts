@@ -114,7 +114,8 @@ describe('TDX: the host half of a lifecycle through the VMM', () => {
     const gpas = pages.map((pg) => guestAddress(w, d, pg.pfn << PAGE_SHIFT));
     for (const [i, pg] of pages.entries()) {
       const r = await faultPrivate(w, vmFd, gpas[i]);
-      assert.deepEqual(uapiOps(r.events), ['kvm_mmu_page_fault', 'KVM_RUN']);
+      // phys-vec (the default): KVM asks the exporter for the page at each fault.
+      assert.deepEqual(uapiOps(r.events), ['dma_buf_get_pfn', 'kvm_mmu_page_fault', 'KVM_RUN']);
       assert.deepEqual(firmwareCalls(r.events), [
         'TDH.MMIOMT.ADD',
         'TDH.MMIOMT.SET',

@@ -57,8 +57,8 @@ export function kvmVm(h: HostState, vm = 'td1'): number {
   return fd;
 }
 
-/** IOAS, HWPT, a vIOMMU (with KVM VM `kvmVmFd` if given) and a vDEVICE at virt_id 0x10. */
-export function vdeviceFor(w: VfioWorld, devId: number, kvmVmFd?: number) {
+/** IOAS, HWPT, a vIOMMU (with KVM VM `kvmVmFd` if given) and a vDEVICE at `virtId` (0x10). */
+export function vdeviceFor(w: VfioWorld, devId: number, kvmVmFd?: number, virtId = 0x10n) {
   const ioas = ok(iommuIoasAlloc(w.m, w.h));
   const hwpt = ok(iommuHwptAlloc(w.m, w.h, { flags: 0, devId, ptId: ioas }));
   const viommu = ok(
@@ -70,7 +70,7 @@ export function vdeviceFor(w: VfioWorld, devId: number, kvmVmFd?: number) {
       ...(kvmVmFd === undefined ? {} : { kvmVmFd }),
     }),
   );
-  const vdev = ok(iommuVdeviceAlloc(w.m, w.h, { viommuId: viommu, devId, virtId: 0x10n }));
+  const vdev = ok(iommuVdeviceAlloc(w.m, w.h, { viommuId: viommu, devId, virtId }));
   return { ioas, hwpt, viommu, vdev };
 }
 

@@ -26,6 +26,17 @@ export async function hostWorld(
 
 export type HostWorld = Awaited<ReturnType<typeof hostWorld>>;
 
+/**
+ * How a flavour world's toRun reaches the firmware for the host's two steps, when a test goes
+ * through the uAPI instead of calling the PCI/TSM core and the driver directly: the TSM bind
+ * (VFIO_DEVICE_TSM_BIND or the vDEVICE's op) and each private MMIO page (a KVM fault through a
+ * dma-buf slot). Each must leave the same records the direct call leaves.
+ */
+export interface RunHooks {
+  bind?: () => Promise<void>;
+  mapMmio?: (a: { gfn: bigint; pfn: bigint }) => Promise<void>;
+}
+
 /** Asserts success and returns the value. */
 export function ok<T>(o: HostOutcome<T>): T {
   if (!o.ok) {

@@ -13,6 +13,11 @@
  * device could reach it with T=0 peer-to-peer DMA, and an importer could map it for CPU
  * access. So under 'sg-table' a private buffer cannot back a KVM slot at all (-EINVAL), which
  * is the cost of that answer; under 'phys-vec' it can, and no host mapping ever exists.
+ *
+ * An importer's `mapped` says that move_notify must reach it. A device importer and KVM under
+ * 'sg-table' are mapped from dma_buf_map_attachment until they unmap (move_notify unmaps them).
+ * KVM under 'phys-vec' is a dynamic importer whose pfn lookup (dma_buf_get_pfn_unlocked) is
+ * stateless: it is notified from dma_buf_attach to dma_buf_detach, whatever it has mapped.
  */
 import type { AbiArg } from '../../platform/abi.ts';
 import type { Rid } from '../../platform/ids.ts';
@@ -70,7 +75,9 @@ export function dmaBufAttach(
   if (dmaBufAttachmentOf(buf, a.importer)) {
     return hostErr('dma-buf', op, args, 'EEXIST', 'already attached');
   }
-  buf.importers.push({ ...a.importer, mapped: false });
+  // KVM through the pfn interface is notified from attach on (see the header).
+  const notified = a.importer.kind === 'kvm' && h.switches.dmaBufPfns === 'phys-vec';
+  buf.importers.push({ ...a.importer, mapped: notified });
   return hostOk('dma-buf', op, args, undefined);
 }
 
@@ -143,8 +150,9 @@ export function dmaBufUnmapAttachment(
  * The pfn ranges a KVM importer (memslot `slot` of VM `vmFd`) maps, per switch `dmaBufPfns`.
  * 'sg-table': read back from the attachment's scatterlist, so the attachment must have been
  * mapped with dma_buf_map_attachment (-EINVAL otherwise, and always for a private buffer).
- * 'phys-vec': the exporter's ranges, no mapping needed; the attachment counts as mapped from
- * here (move_notify must reach it). -EBADF, -ENODEV revoked, -ENOENT not attached.
+ * 'phys-vec': the exporter's ranges (dma_buf_get_pfn_unlocked), no mapping needed and nothing
+ * recorded: the attachment is notified from attach on. -EBADF, -ENODEV revoked, -ENOENT not
+ * attached.
  */
 export function dmaBufKvmPfns(
   _m: HostMachine,
@@ -161,10 +169,7 @@ export function dmaBufKvmPfns(
   const att = dmaBufAttachmentOf(buf, k);
   if (!att) return hostErr('dma-buf', op, args, 'ENOENT', 'not attached');
   const ranges = buf.ranges.map((r) => ({ ...r }));
-  if (h.switches.dmaBufPfns === 'phys-vec') {
-    att.mapped = true;
-    return hostOk('dma-buf', op, args, ranges);
-  }
+  if (h.switches.dmaBufPfns === 'phys-vec') return hostOk('dma-buf', op, args, ranges);
   if (buf.private) {
     return hostErr('dma-buf', op, args, 'EINVAL', `dma-buf ${a.fd} is private: no scatterlist`);
   }
@@ -203,10 +208,13 @@ export function dmaBufMmap(
 
 /**
  * The exporter revokes `fds` (vfio_pci_dma_buf_move): each becomes 'revoked' (or 'closed'
- * for good), and every mapped importer gets move_notify and must unmap. KVM's move_notify
- * may be refused by the firmware (TDX will not unmap private MMIO of a locked TDI): as in the
- * kernel, where move_notify returns nothing, the revoke still stands; the refusal is in the
- * events and the importer stays marked mapped, for the invariants to see.
+ * for good), and every mapped importer gets move_notify and must unmap. KVM zaps the slot's
+ * range in the shared EPT and, through the TSM driver, the secure EPT; under 'sg-table' it
+ * then unmaps its scatterlist (maps it again at its next fault), under 'phys-vec' it stays
+ * notified. KVM's move_notify may be refused by the firmware (TDX will not unmap private MMIO
+ * of a locked TDI): as in the kernel, where move_notify returns nothing, the revoke still
+ * stands; the refusal is in the events, the frames stay in KVM's mirror and the attachment
+ * stays mapped, for the invariants to see.
  */
 export async function dmaBufRevoke(
   m: HostMachine,
@@ -222,7 +230,10 @@ export async function dmaBufRevoke(
     for (const imp of buf.importers) {
       if (!imp.mapped) continue;
       if (imp.kind === 'kvm') {
-        events.push(...(await kvmMoveNotify(m, h, imp)).events);
+        const r = await kvmMoveNotify(m, h, imp);
+        events.push(...r.events);
+        // dma_buf_unmap_attachment of KVM's scatterlist, once its mappings are gone.
+        if (r.ok && h.switches.dmaBufPfns === 'sg-table') imp.mapped = false;
       } else {
         // A device importer unmaps its own attachment from its notifier.
         imp.mapped = false;

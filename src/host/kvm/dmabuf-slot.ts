@@ -1,16 +1,15 @@
 /**
  * KVM as a dma-buf importer (KVM_MEM_VFIO_DMABUF slots, SYSTEM.md section 3 "KVM"): whether
  * a buffer may back a slot of a VM (invariant 2: private MMIO only from a dma-buf of the same
- * VM), the attachment the slot holds, the BAR frame behind each page of the slot, and
- * move_notify, which zaps the slot's range, private and shared (invariant 3).
- *
- * The attachment is written on the DmaBuf record here; the dma-buf core's dma_buf_attach
- * takes this over when it lands.
+ * VM), the BAR frame behind each page of a buffer's ranges, and move_notify, which zaps the
+ * slot's range, private and shared (invariant 3). The attachment itself and the pfn lookup go
+ * through the dma-buf core (dmabuf-import.ts); this file reads the buffer's records and
+ * writes none, so the dma-buf core may call move_notify without importing KVM's uAPI.
  */
 import type { Rid } from '../../platform/ids.ts';
 import { PAGE_SHIFT } from '../../platform/ids.ts';
 import type { MoveNotify } from '../dma-buf/importer.ts';
-import type { DmaBuf } from '../dma-buf/state.ts';
+import type { DmaBuf, DmaBufRange } from '../dma-buf/state.ts';
 import { hostErr, hostOk } from '../outcome.ts';
 import { pciTsmDeviceOf } from '../pci-tsm/core.ts';
 import type { HostState } from '../state.ts';
@@ -45,10 +44,10 @@ export function dmaBufSize(buf: DmaBuf): bigint {
   return buf.ranges.reduce((n, r) => n + r.length, 0n);
 }
 
-/** The BAR frame behind page `index` of the buffer (its ranges laid end to end). */
-export function dmaBufPfn(buf: DmaBuf, index: number): bigint | undefined {
+/** The BAR frame behind page `index` of `ranges` (laid end to end). */
+export function dmaBufPfn(ranges: readonly DmaBufRange[], index: number): bigint | undefined {
   let left = BigInt(index);
-  for (const r of buf.ranges) {
+  for (const r of ranges) {
     const pages = r.length >> PAGE_SHIFT;
     if (left < pages) return (r.address >> PAGE_SHIFT) + left;
     left -= pages;
@@ -56,23 +55,11 @@ export function dmaBufPfn(buf: DmaBuf, index: number): bigint | undefined {
   return undefined;
 }
 
-/** KVM's attachment of `buf` for `slot` of VM `vmFd` (dma_buf_attach + map, for now in place). */
-export function kvmDmaBufAttach(buf: DmaBuf, vmFd: number, slot: number): void {
-  buf.importers.push({ kind: 'kvm', vmFd, slot, mapped: true });
-}
-
-/** The slot's attachment dropped (slot deleted). */
-export function kvmDmaBufDetach(buf: DmaBuf, vmFd: number, slot: number): void {
-  buf.importers = buf.importers.filter(
-    (i) => !(i.kind === 'kvm' && i.vmFd === vmFd && i.slot === slot),
-  );
-}
-
 /**
  * move_notify on a KVM importer: the exporter revoked the buffer, so KVM zaps the slot's
  * whole range, private MMIO through the driver (TDX: block, track, unmap; refused while the
- * TDI is still locked) and shared from the shared EPT, and marks its attachment unmapped.
- * A refusal leaves the attachment mapped and the refused frames in the mirror.
+ * TDI is still locked) and shared from the shared EPT. A refusal leaves the refused frames
+ * in the mirror. What becomes of the attachment is the dma-buf core's (dmaBufRevoke).
  */
 export const kvmMoveNotify: MoveNotify = async (m, h, importer) => {
   const op = 'kvm_dmabuf_move_notify';
@@ -84,6 +71,5 @@ export const kvmMoveNotify: MoveNotify = async (m, h, importer) => {
   }
   const r = await mmuZapRange(m, h, vm, slot.baseGfn, slot.pages);
   if (!r.ok) return hostErr('kvm', op, args, r.errno, r.detail, r.events);
-  importer.mapped = false;
   return hostOk('kvm', op, args, undefined, r.events);
 };

@@ -8,13 +8,15 @@
  * exits to the VMM with KVM_EXIT_MEMORY_FAULT (KVM_MEMORY_EXIT_FLAG_PRIVATE when the access
  * was private) so it can convert the frame; a shared access outside every slot is emulated
  * MMIO (KVM_EXIT_MMIO). A pfn that cannot be looked up (a revoked or closed dma-buf, a TDI
- * no longer bound to this VM) is -EIO.
+ * no longer bound to this VM, a private dma-buf under `dmaBufPfns` 'sg-table', which has no
+ * scatterlist) is -EIO, with the dma-buf core's refusal in the events.
  */
 import { PAGE_SHIFT, PAGE_SIZE } from '../../platform/ids.ts';
 import type { HostMachine } from '../machine.ts';
 import { type HostOutcome, hostErr, hostOk } from '../outcome.ts';
 import type { HostState } from '../state.ts';
-import { boundVmOf, dmaBufPfn } from './dmabuf-slot.ts';
+import { kvmDmaBufPage, kvmDmaBufUnfault } from './dmabuf-import.ts';
+import { boundVmOf } from './dmabuf-slot.ts';
 import { hostPagesFind, hostPagesTake } from './mm.ts';
 import { type MmuResult, mmuMapPrivateMmio, mmuMapPrivatePage, mmuMapShared } from './mmu.ts';
 import type { KvmMemslot, KvmVm } from './state.ts';
@@ -77,30 +79,28 @@ export async function kvmFault(
   if (a.private ? vm.mirror.has(gfn) : vm.sharedMapped.has(gfn)) return ok('present');
   const index = Number(gfn - slot.baseGfn);
 
-  // A dma-buf slot: the BAR page behind the buffer, while the exporter has not revoked it.
+  // A dma-buf slot: the BAR page behind the buffer, looked up through the dma-buf core while
+  // the exporter has not revoked it (and, under 'sg-table', while it hands out a scatterlist).
   if (slot.dmaBuf !== undefined) {
     const buf = h.dmaBufs.bufs.get(slot.dmaBuf);
-    if (buf?.state !== 'live') {
-      return hostErr('kvm', op, args, 'EIO', `dma-buf ${slot.dmaBuf} is ${buf?.state ?? 'gone'}`);
-    }
-    const pfn = dmaBufPfn(buf, index);
-    if (pfn === undefined) return hostErr('kvm', op, args, 'EIO', `no page ${index} in dma-buf`);
-    // A page mapped from the buffer maps KVM's attachment again (it was unmapped by the last
-    // move_notify): the exporter notifies mapped importers only, so the next revocation must
-    // reach this one and zap what is mapped now.
-    const remap = (r: MmuResult): MmuResult => {
-      if (!r.ok) return r;
-      for (const i of buf.importers) {
-        if (i.kind === 'kvm' && i.vmFd === vm.fd && i.slot === slot.slot) i.mapped = true;
-      }
-      return r;
-    };
-    if (!a.private) return mapped('shared', remap(mmuMapShared(m, vm, gfn, pfn)));
-    if (!buf.private) return memoryFault(`dma-buf ${buf.fd} is shared MMIO`);
-    if (boundVmOf(h, buf.rid) !== vm.vm) {
+    if (!buf) return hostErr('kvm', op, args, 'EIO', `dma-buf ${slot.dmaBuf} is gone`);
+    if (a.private && buf.private && boundVmOf(h, buf.rid) !== vm.vm) {
       return hostErr('kvm', op, args, 'EIO', `dma-buf ${buf.fd}: TDI not bound to ${vm.vm}`);
     }
-    return mapped('mmio', remap(await mmuMapPrivateMmio(m, h, vm, gfn, pfn, buf.rid)));
+    const imp = { fd: buf.fd, vmFd: vm.fd, slot: slot.slot };
+    const page = kvmDmaBufPage(m, h, { ...imp, index });
+    if (!page.ok) return hostErr('kvm', op, args, 'EIO', page.detail, page.events);
+    const { pfn } = page.value;
+    const done = (kind: 'shared' | 'mmio', r: MmuResult): HostOutcome<KvmFaultResult> => {
+      const events = [...page.events, ...r.events];
+      if (r.ok) return ok(kind, { ...r, events });
+      // The fault failed: a scatterlist it mapped is unmapped again (a refusal leaves nothing).
+      if (page.value.mappedNow) events.push(...kvmDmaBufUnfault(m, h, imp));
+      return hostErr('kvm', op, args, r.errno, r.detail, events);
+    };
+    if (!a.private) return done('shared', mmuMapShared(m, vm, gfn, pfn));
+    if (!buf.private) return memoryFault(`dma-buf ${buf.fd} is shared MMIO`);
+    return done('mmio', await mmuMapPrivateMmio(m, h, vm, gfn, pfn, buf.rid));
   }
 
   if (!a.private) {

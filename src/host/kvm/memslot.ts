@@ -15,7 +15,8 @@ import { PAGE_SHIFT, PAGE_SIZE } from '../../platform/ids.ts';
 import type { HostMachine } from '../machine.ts';
 import { type HostOutcome, hostErr, hostOk } from '../outcome.ts';
 import type { HostState } from '../state.ts';
-import { dmaBufForeign, dmaBufSize, kvmDmaBufAttach, kvmDmaBufDetach } from './dmabuf-slot.ts';
+import { kvmDmaBufImport, kvmDmaBufRelease } from './dmabuf-import.ts';
+import { dmaBufForeign, dmaBufSize } from './dmabuf-slot.ts';
 import { hostPagesFind, hostPagesFree, hostPagesTake } from './mm.ts';
 import { mmuZapRange } from './mmu.ts';
 import type { KvmMemslot } from './state.ts';
@@ -52,7 +53,8 @@ const hex = (n: bigint): string => `0x${n.toString(16)}`;
  * read-only, a slot id out of range, an unaligned address, size or offset, deleting a slot
  * that does not exist, changing one that does, an fd of the wrong kind or of another VM, a
  * guest_memfd range past its end, a dma-buf slot at a non-zero offset, of another size than
- * the buffer, or of a buffer that is not this VM's; -EEXIST for a range overlapping another
+ * the buffer, or of a buffer that is not this VM's, or (switch `dmaBufPfns` 'sg-table') of a
+ * private buffer, which has no scatterlist to map; -EEXIST for a range overlapping another
  * slot or a guest_memfd range another slot binds; -ENODEV for a revoked or closed dma-buf;
  * -ENOMEM when host memory is short. Deleting a slot fails with the driver's errno when the
  * firmware refuses to unmap a private page of it (the slot stays).
@@ -145,10 +147,12 @@ export async function kvmSetUserMemoryRegion2(
     if (buf.state !== 'live') return refuse('ENODEV', `dma-buf ${fd} is ${buf.state}`);
     const foreign = dmaBufForeign(h, buf, vm);
     if (foreign) return refuse('EINVAL', foreign);
+    // dma_buf_attach (and, under 'sg-table', dma_buf_map_attachment): refused, nothing stays.
+    const att = kvmDmaBufImport(m, h, { fd, vmFd: vm.fd, slot: a.slot });
+    if (!att.ok) return hostErr('kvm', op, args, att.errno, att.detail, att.events);
     slot.dmaBuf = fd;
     vm.memslots.set(a.slot, slot);
-    kvmDmaBufAttach(buf, vm.fd, a.slot);
-    return hostOk('kvm', op, args, undefined);
+    return hostOk('kvm', op, args, undefined, att.events);
   }
   let bind: { first: number; pages: number } | undefined;
   const file = gmem ? h.kvm.guestMemfds.get(a.guestMemfd ?? -1) : undefined;
@@ -194,8 +198,10 @@ async function deleteSlot(
   if (!r.ok) return hostErr('kvm', op, args, r.errno, r.detail, r.events);
   if (s.sharedHpfns) hostPagesFree(h, s.sharedHpfns);
   if (s.guestMemfd !== undefined) h.kvm.guestMemfds.get(s.guestMemfd)?.bindings.delete(s.slot);
-  const buf = s.dmaBuf === undefined ? undefined : h.dmaBufs.bufs.get(s.dmaBuf);
-  if (buf) kvmDmaBufDetach(buf, vm.fd, s.slot);
+  const events = [...r.events];
+  if (s.dmaBuf !== undefined) {
+    events.push(...kvmDmaBufRelease(m, h, { fd: s.dmaBuf, vmFd: vm.fd, slot: s.slot }));
+  }
   vm.memslots.delete(s.slot);
-  return hostOk('kvm', op, args, undefined, r.events);
+  return hostOk('kvm', op, args, undefined, events);
 }

@@ -12,12 +12,13 @@ import {
   pciTsmConnect,
   pciTsmGuestReq,
 } from '../../../src/host/pci-tsm/core.ts';
+import type { HostSwitches } from '../../../src/host/switches.ts';
 import { ccaTsmDriver } from '../../../src/host/tsm/cca/index.ts';
 import type { GuestRequest } from '../../../src/host/tsm/driver.ts';
 import { CCA_GUEST_ABI, realmMmioAccess } from '../../../src/platform/cca/guest-abi.ts';
 import type { CcaPlatform } from '../../../src/platform/cca/host-abi.ts';
 import type { CcaState } from '../../../src/platform/cca/state.ts';
-import { hostWorld, ok } from '../world.ts';
+import { hostWorld, ok, type RunHooks } from '../world.ts';
 
 export const D = ccaTsmDriver;
 export const G = CCA_GUEST_ABI;
@@ -28,8 +29,8 @@ export const MMIO_IPA = 0x4000_0000n;
 /** The Realm's image: two pages at this guest frame. */
 export const IMAGE_GFN = 0x100n;
 
-export async function ccaWorld(seed: string) {
-  const w = await hostWorld('cca', { seed });
+export async function ccaWorld(seed: string, switches: Partial<HostSwitches> = {}) {
+  const w = await hostWorld('cca', { seed, switches });
   const p = w.p as CcaPlatform;
   return { ...w, p, vendor: w.p.vendor as CcaState };
 }
@@ -75,9 +76,13 @@ export function teePages(w: CcaWorld): bigint[] {
  * pages, trusted DMA enabled, the Realm's checks and validation, its request to start
  * relayed, its DMA consent: the TDI in RUN. Returns the guest frames mapped.
  */
-export async function toRun(w: CcaWorld): Promise<{ gfns: bigint[]; pages: bigint[] }> {
+export async function toRun(
+  w: CcaWorld,
+  hooks: RunHooks = {},
+): Promise<{ gfns: bigint[]; pages: bigint[] }> {
   const { m, h, rid, p, env } = w;
-  ok(await pciTsmBind(m, h, { rid, vm: VM, vdevId: VDEV_ID }));
+  if (hooks.bind) await hooks.bind();
+  else ok(await pciTsmBind(m, h, { rid, vm: VM, vdevId: VDEV_ID }));
   assert.equal(w.dev.dsm.tdiState(w.tdi.fn), 'CONFIG_LOCKED');
   ok(await guestReq(w, { scope: 'info', message: { name: 'RHI_DA_VDEV_GET_INTERFACE_REPORT' } }));
   const read = ok(
@@ -95,7 +100,8 @@ export async function toRun(w: CcaWorld): Promise<{ gfns: bigint[]; pages: bigin
   assert.ok(pages.length > 0, 'the report has TEE ranges');
   const gfns = pages.map((_, i) => (MMIO_IPA >> 12n) + BigInt(i));
   for (const [i, pa] of pages.entries()) {
-    ok(await D.mapPrivateMmio(m, h, { vm: VM, gfn: gfns[i], pfn: pa >> 12n, rid }));
+    if (hooks.mapMmio) await hooks.mapMmio({ gfn: gfns[i], pfn: pa >> 12n });
+    else ok(await D.mapPrivateMmio(m, h, { vm: VM, gfn: gfns[i], pfn: pa >> 12n, rid }));
   }
   ok(await D.enableTrustedDma(m, h, { rid }));
 

@@ -12,6 +12,7 @@ import {
   pciTsmConnect,
   pciTsmGuestReq,
 } from '../../../src/host/pci-tsm/core.ts';
+import type { HostSwitches } from '../../../src/host/switches.ts';
 import type { GuestRequest } from '../../../src/host/tsm/driver.ts';
 import { type SevGuestReply, sevGuestOf, sevTsmDriver } from '../../../src/host/tsm/sev/index.ts';
 import type { AbiArg } from '../../../src/platform/abi.ts';
@@ -19,7 +20,7 @@ import { guestMmioRead, guestMmioWrite } from '../../../src/platform/fabric.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
 import { SEV_GUEST_ABI } from '../../../src/platform/sev/index.ts';
 import type { SevPlatform } from '../../../src/platform/sev/state.ts';
-import { hostWorld, ok } from '../world.ts';
+import { hostWorld, ok, type RunHooks } from '../world.ts';
 
 export const D = sevTsmDriver;
 export const G = SEV_GUEST_ABI;
@@ -35,8 +36,8 @@ export const RAM_GFN = 0x100n;
 export const LATE_GFN = 0x200n;
 export const SDTE = { v: true, ir: true, iw: true, vmpl: 0, vtomEn: true, vtom: 0x1000 };
 
-export async function sevHostWorld(seed: string) {
-  const w = await hostWorld('sev', { seed });
+export async function sevHostWorld(seed: string, switches: Partial<HostSwitches> = {}) {
+  const w = await hostWorld('sev', { seed, switches });
   return { ...w, p: w.p as SevPlatform };
 }
 
@@ -110,10 +111,11 @@ export function teeRanges(w: SevHostWorld, rid = w.rid) {
  * DMA enabled, the guest's RAM validated, each range validated and the sDTE written through
  * the relay: the TDI in RUN. Returns the guest frames mapped.
  */
-export async function toRun(w: SevHostWorld): Promise<bigint[]> {
+export async function toRun(w: SevHostWorld, hooks: RunHooks = {}): Promise<bigint[]> {
   const { m, h, rid } = w;
   const g = guestOf(w);
-  ok(await pciTsmBind(m, h, { rid, vm: VM, vdevId: GUEST_BDF }));
+  if (hooks.bind) await hooks.bind();
+  else ok(await pciTsmBind(m, h, { rid, vm: VM, vdevId: GUEST_BDF }));
   assert.equal(w.dev.dsm.tdiState(w.tdi.fn), 'CONFIG_LOCKED');
 
   // The guest attests: the PSP's TDI_INFO gives state and report digest.
@@ -134,7 +136,8 @@ export async function toRun(w: SevHostWorld): Promise<bigint[]> {
     placed.push({ rangeId: r.rangeId, gpa: gfn << PAGE_SHIFT, pages: r.pages });
     for (let k = 0; k < r.pages; k++) {
       const pfn = (r.base >> PAGE_SHIFT) + BigInt(k);
-      ok(await D.mapPrivateMmio(m, h, { vm: VM, gfn, pfn, rid }));
+      if (hooks.mapMmio) await hooks.mapMmio({ gfn, pfn });
+      else ok(await D.mapPrivateMmio(m, h, { vm: VM, gfn, pfn, rid }));
       gfns.push(gfn++);
     }
   }

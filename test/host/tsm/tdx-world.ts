@@ -11,6 +11,7 @@ import {
   pciTsmConnect,
   pciTsmGuestReq,
 } from '../../../src/host/pci-tsm/core.ts';
+import type { HostSwitches } from '../../../src/host/switches.ts';
 import type { GuestRequest } from '../../../src/host/tsm/driver.ts';
 import { type TdxDriverRecords, tdxTsmDriver } from '../../../src/host/tsm/tdx/index.ts';
 import type { AbiArg, AbiOutcome } from '../../../src/platform/abi.ts';
@@ -21,7 +22,7 @@ import type { TdxPlatform } from '../../../src/platform/tdx/state.ts';
 import { encodeFunctionId } from '../../../src/wire/tdisp/header.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
 import { devInfoHash } from '../../platform/tdx/world.ts';
-import { hostWorld, ok } from '../world.ts';
+import { hostWorld, ok, type RunHooks } from '../world.ts';
 
 export const D = tdxTsmDriver;
 export const TD = 'td1';
@@ -31,8 +32,8 @@ export const MMIO_GFN = 0x4_0000n;
 /** The TD's image: two pages here, added before TDH.MR.FINALIZE; one more after. */
 export const IMAGE_GFN = 0x100n;
 
-export async function tdxWorld(seed: string) {
-  const w = await hostWorld('tdx', { seed });
+export async function tdxWorld(seed: string, switches: Partial<HostSwitches> = {}) {
+  const w = await hostWorld('tdx', { seed, switches });
   const p = w.p as TdxPlatform;
   const functionId = encodeFunctionId(w.tdi.interfaceId);
   return { ...w, p, functionId };
@@ -133,9 +134,13 @@ export function teePages(w: TdxWorld): { pfn: bigint; rangeId: number; pageOffse
  * for the report's TEE pages and accepted, trusted DMA enabled and accepted, START relayed:
  * the TDI in RUN. Returns the guest frames mapped and their host frames.
  */
-export async function toRun(w: TdxWorld): Promise<{ gfns: bigint[]; pfns: bigint[] }> {
+export async function toRun(
+  w: TdxWorld,
+  hooks: RunHooks = {},
+): Promise<{ gfns: bigint[]; pfns: bigint[] }> {
   const { m, h, rid } = w;
-  ok(await pciTsmBind(m, h, { rid, vm: TD, vdevId: VDEV_ID }));
+  if (hooks.bind) await hooks.bind();
+  else ok(await pciTsmBind(m, h, { rid, vm: TD, vdevId: VDEV_ID }));
   assert.equal(w.dev.dsm.tdiState(w.tdi.fn), 'CONFIG_LOCKED');
   await tdOk(w, 'TDG.DEVIF.VALIDATE', { devInfoHash: devInfoHash(w.dev) });
   const report = await tdRequest(w, 'GET_DEVICE_INTERFACE_REPORT', 'info');
@@ -145,14 +150,16 @@ export async function toRun(w: TdxWorld): Promise<{ gfns: bigint[]; pfns: bigint
   assert.ok(pages.length > 0, 'the report has TEE ranges');
   const gfns = pages.map((_, i) => MMIO_GFN + BigInt(i));
   for (const [i, pg] of pages.entries()) {
-    ok(await D.mapPrivateMmio(m, h, { vm: TD, gfn: gfns[i], pfn: pg.pfn, rid }));
+    if (hooks.mapMmio) await hooks.mapMmio({ gfn: gfns[i], pfn: pg.pfn });
+    else ok(await D.mapPrivateMmio(m, h, { vm: TD, gfn: gfns[i], pfn: pg.pfn, rid }));
     await tdOk(w, 'TDG.MMIO.ACCEPT', {
       gfn: gfns[i],
       rangeId: pg.rangeId,
       pageOffset: pg.pageOffset,
     });
   }
-  ok(await D.enableTrustedDma(m, h, { rid }));
+  // A bind through VFIO or the vDEVICE sets the trusted DMA context up itself.
+  if (!w.p.hw.iommu.secure.has(rid)) ok(await D.enableTrustedDma(m, h, { rid }));
   await tdOk(w, 'TDG.DMAR.ACCEPT');
   await tdRequest(w, 'START_INTERFACE_REQUEST', 'state-change');
   assert.equal(w.dev.dsm.tdiState(w.tdi.fn), 'RUN');
