@@ -23,6 +23,7 @@ const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./device.ts'),
   () => import('./conformance.ts'),
   () => import('./view.ts'),
+  () => import('./run.ts'),
 ];
 
 /**

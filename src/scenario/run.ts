@@ -4,26 +4,12 @@
  * checked after it. A step that breaks an invariant it did not announce (`violates`) fails,
  * and so does one that announced a break that did not happen.
  */
-import {
-  checkInvariants,
-  type InvariantView,
-  type StepEvent,
-  type Violation,
-} from '../world/invariants.ts';
+import { checkInvariants, type InvariantView, type Violation } from '../world/invariants.ts';
 import type { Trace } from '../world/trace.ts';
+import type { StepResult } from '../world/world.ts';
 import type { Scenario, ScenarioStep } from './schema.ts';
 
-/** What one operation answered: success, or the errno / status and why. */
-export interface StepResult {
-  ok: boolean;
-  errno?: string;
-  detail?: string;
-  value?: unknown;
-  /** Everything it caused, in order (uAPI, firmware calls, hardware, the device). */
-  events: StepEvent[];
-}
-
-/** The world as a scenario drives it (world/scenario-world.ts builds one from the file). */
+/** The world as a scenario drives it (world/world.ts World is one). */
 export interface ScenarioWorld {
   readonly operations: ReadonlySet<string>;
   perform(step: ScenarioStep): Promise<StepResult>;
@@ -96,6 +82,9 @@ export async function runScenario(
 ): Promise<ScenarioReport> {
   const steps: StepReport[] = [];
   let checks = 0;
+  // A broken record stays broken: a violation is reported at the step that caused it.
+  let standing = new Set<string>();
+  const key = (v: Violation) => `${v.invariant} ${v.component} ${v.detail}`;
   for (const [index, step] of s.steps.entries()) {
     world.trace.step(
       `${step.do}${step.vm ? ` ${step.vm}` : ''}${step.note ? `: ${step.note}` : ''}`,
@@ -103,7 +92,9 @@ export async function runScenario(
     const before = world.frozenView();
     const result = await world.perform(step);
     const tdiState = world.tdiState(step);
-    const violations = checkInvariants(world.view(), result.events, before);
+    const all = checkInvariants(world.view(), result.events, before);
+    const violations = all.filter((v) => !standing.has(key(v)));
+    standing = new Set(all.map(key));
     checks += 1;
     for (const v of violations) world.trace.violation(v, index);
     const problems = expectationProblems(step, result, tdiState, violations);

@@ -42,8 +42,6 @@ export const switchesSchema = z.strictObject({
   regionClaim: z.enum(['open', 'bind']).optional(),
   dmaBufPfns: z.enum(['sg-table', 'phys-vec']).optional(),
   unbindOrder: z.enum(['stop-first', 'revoke-first']).optional(),
-  /** SYSTEM.md section 6 question 2: may a host process take a TDI to RUN with no VM. */
-  bareMetal: z.enum(['refuse', 'allow']).optional(),
 });
 
 export const vmSchema = z.strictObject({

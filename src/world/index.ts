@@ -1,6 +1,13 @@
 /** world/: composition of the layers into runnable scenarios, and the trace they produce. */
 export { ScenarioError } from './errors.ts';
 export { canonicalEncoding, canonicalHash } from './hash.ts';
+export {
+  checkInvariants,
+  INVARIANTS,
+  type Invariant,
+  type InvariantView,
+  type Violation,
+} from './invariants.ts';
 export { type LifecycleOptions, type LifecycleResult, runLifecycle } from './lifecycle.ts';
 export {
   createPlatformWorld,
@@ -8,6 +15,11 @@ export {
   type PlatformWorld,
   type PlatformWorldOptions,
 } from './platform-world.ts';
+export {
+  type PlatformWorldSnapshot,
+  restorePlatformWorld,
+  snapshotPlatformWorld,
+} from './snapshot.ts';
 export {
   createTdispDevice,
   type DeviceIdentity,
@@ -17,3 +29,12 @@ export {
   type TdispDeviceOptions,
 } from './tdisp-device.ts';
 export { Trace, type TraceRecord, traceRecordJson } from './trace.ts';
+export {
+  type GuestRole,
+  type StepResult,
+  World,
+  type WorldConfig,
+  type WorldStep,
+  type WorldVm,
+  type WorldVmConfig,
+} from './world.ts';

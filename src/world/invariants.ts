@@ -27,6 +27,11 @@ export interface InvariantView {
   /** The host kernel's records, when the world has a host. */
   h?: HostState;
   dev: TdispDeviceLike;
+  /**
+   * The firmware's name of a VM KVM knows as `kvmVm` (SEV names its guest context apart from
+   * KVM's VM); identity where absent.
+   */
+  firmwareVmOf?: (kvmVm: string) => string;
 }
 
 /** Anything a step recorded: platform events, the DSM's events, host and firmware events. */
@@ -109,12 +114,13 @@ const I2: Invariant = {
     const out: Violation[] = [];
     if (!v.h) return out;
     for (const vm of v.h.kvm.vms.values()) {
+      const fwVm = v.firmwareVmOf?.(vm.vm) ?? vm.vm;
       for (const slot of vm.memslots.values()) {
         if (slot.dmaBuf === undefined) continue;
         const buf = v.h.dmaBufs.bufs.get(slot.dmaBuf);
         if (!buf?.private) continue;
         const owner = v.p.tsm.tdis.get(buf.rid)?.vm;
-        if (owner !== vm.vm) {
+        if (owner !== fwVm) {
           out.push(
             violation(
               this,
@@ -127,7 +133,7 @@ const I2: Invariant = {
       for (const [gfn, e] of vm.mirror) {
         if (e.kind !== 'mmio') continue;
         const owner = v.p.tsm.tdis.get(e.rid)?.vm;
-        if (owner !== vm.vm) {
+        if (owner !== fwVm) {
           out.push(
             violation(
               this,

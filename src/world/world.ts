@@ -12,7 +12,8 @@
  */
 
 import type { DeviceProfile } from '../device/pci/profile.ts';
-import type { AttestationPolicy } from '../guest/attest/index.ts';
+import { resolveProfile } from '../device/profiles/load.ts';
+import { type AttestationPolicy, loadPolicy } from '../guest/attest/index.ts';
 import { collectEvidence, verifyCollected } from '../guest/attester.ts';
 import { driverBind, driverUnbind, nicRead, nicWrite } from '../guest/driver/nic.ts';
 import type { GuestHypercall, GuestMachine, HypercallResult } from '../guest/machine.ts';
@@ -60,12 +61,13 @@ export interface WorldVmConfig {
 export interface WorldConfig {
   flavour: FlavourName;
   seed?: string;
-  profile?: DeviceProfile;
+  /** A device profile, or a built-in profile's name or a profile file (default: the NIC). */
+  profile?: DeviceProfile | string;
   switches?: Partial<HostSwitches>;
   /** Default: one VM 'vm1' given the device's first TDI. */
   vms?: WorldVmConfig[];
-  /** The guests' attestation policy; default: the device's root, its own measurements. */
-  policy?: AttestationPolicy;
+  /** The guests' attestation policy, or its file (docs/policy.md); default: the device's root. */
+  policy?: AttestationPolicy | string;
 }
 
 /** One step as scenarios name it: 'actor.operation', the VM and TDI it concerns, arguments. */
@@ -142,14 +144,17 @@ export class World {
     this.s = createVmmState();
     const vms = config.vms ?? [{ name: 'vm1', devices: [{ tdi: pw.dev.tdis()[0].fn }] }];
     for (const v of vms) this.vms.set(v.name, { name: v.name, config: v, vdevs: new Map() });
-    this.policy = config.policy ?? defaultPolicy(pw, config.flavour);
+    this.policy =
+      typeof config.policy === 'string'
+        ? loadPolicy(config.policy)
+        : (config.policy ?? defaultPolicy(pw, config.flavour));
   }
 
   static async create(config: WorldConfig, trace = new Trace()): Promise<World> {
     const pw = await createPlatformWorld({
       flavour: config.flavour,
       seed: config.seed,
-      profile: config.profile,
+      profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
     });
     const w = new World(config, pw, trace);
     pw.dev.dsm.onEvent(trace.dsmSink());
@@ -214,7 +219,10 @@ export class World {
   }
 
   view(): InvariantView {
-    return { flavour: this.flavour, p: this.pw.p, h: this.h, dev: this.pw.dev };
+    const h = this.h;
+    const firmwareVmOf =
+      this.flavour === 'sev' ? (kvm: string) => sevGuestOf(h, kvm)?.firmwareVm ?? kvm : undefined;
+    return { flavour: this.flavour, p: this.pw.p, h, dev: this.pw.dev, firmwareVmOf };
   }
 
   frozenView(): InvariantView {
@@ -258,6 +266,12 @@ export class World {
           BigInt(call.message.subrangeBase as bigint),
           Number(call.message.subrangePageCount),
         );
+      }
+      // An SNP guest seals its TIO_MSG_* with its VMPCK; the guest context stands for the key.
+      if (call.op === 'tsm-guest-req' && this.flavour === 'sev') {
+        const kvmName = this.s.vms.get(vmFd)?.vm ?? '';
+        const gctx = sevGuestOf(this.h, kvmName)?.gctx;
+        if (gctx !== undefined) call = { ...call, message: { ...call.message, gctx } };
       }
       const r = await vmmHypercall(this.m, this.h, this.s, vmFd, call);
       this.trace.events(r.events);

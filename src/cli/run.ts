@@ -1,0 +1,96 @@
+/**
+ * `teeio run FILE.yaml [--trace out.json] [--json]`: runs a scenario file (docs/scenarios.md)
+ * and prints each step as it goes: actor and operation, result, the TDI's state, and the
+ * invariants checked. Exit code 0 when every expectation held, 1 when one did not, 2 for a
+ * bad file.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadScenario } from '../scenario/load.ts';
+import { runScenario, type StepReport } from '../scenario/run.ts';
+import { CATALOGUE, scenarioWorld } from '../scenario/world.ts';
+import { ConfigError } from '../wire/yaml-config.ts';
+import { INVARIANTS } from '../world/invariants.ts';
+import { Trace, traceRecordJson } from '../world/trace.ts';
+import { CliError } from './identity.ts';
+
+interface RunOptions {
+  trace?: string;
+  json?: boolean;
+}
+
+function stepLine(r: StepReport): string {
+  const [actor, op] = r.step.do.split(/\.(.*)/s);
+  const result = r.result.ok ? 'ok' : `${r.result.errno ?? 'failed'}`;
+  const mark = r.problems.length ? 'FAIL' : 'ok  ';
+  const vm = r.step.vm ? ` ${r.step.vm}` : '';
+  return `${String(r.index + 1).padStart(3)}  ${mark}  ${actor.padEnd(6)} ${`${op}${vm}`.padEnd(26)} ${result.padEnd(12)} ${r.tdiState ?? ''}`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .argument('<file>', 'scenario file (YAML, docs/scenarios.md)')
+    .description(
+      'run a scenario file: every step through the world, its expectations and the invariants checked',
+    )
+    .option('--trace <file>', 'write the full trace as JSON')
+    .option('--json', 'print the report as JSON')
+    .action(async (file: string, o: RunOptions) => {
+      let scenario: ReturnType<typeof loadScenario>;
+      try {
+        scenario = loadScenario(file, CATALOGUE);
+      } catch (e) {
+        if (e instanceof ConfigError) throw new CliError(e.message);
+        throw e;
+      }
+      const trace = new Trace();
+      const world = await scenarioWorld(scenario, file, trace);
+      if (!o.json) {
+        console.log(`teeio run: ${scenario.name} (${scenario.world.flavour})`);
+        if (scenario.description) console.log(`  ${scenario.description.trim()}`);
+        console.log('');
+      }
+      const report = await runScenario(scenario, world, (r) => {
+        if (o.json) return;
+        console.log(stepLine(r));
+        if (r.step.note) console.log(`           ${r.step.note}`);
+        if (!r.result.ok && r.result.detail) console.log(`           ${r.result.detail}`);
+        for (const v of r.violations)
+          console.log(`           invariant ${v.invariant} ${v.name}: ${v.detail}`);
+        for (const p of r.problems) console.log(`           expected: ${p}`);
+      });
+      if (o.trace) {
+        writeFileSync(o.trace, `${JSON.stringify(trace.records.map(traceRecordJson), null, 1)}\n`);
+      }
+      const failed = report.steps.filter((s) => s.problems.length);
+      if (o.json) {
+        console.log(
+          JSON.stringify(
+            {
+              name: report.name,
+              ok: report.ok,
+              steps: report.steps.map((s) => ({
+                step: s.index + 1,
+                do: s.step.do,
+                vm: s.step.vm,
+                ok: s.result.ok,
+                errno: s.result.errno,
+                detail: s.result.detail,
+                tdi: s.tdiState,
+                violations: s.violations,
+                problems: s.problems,
+              })),
+            },
+            null,
+            1,
+          ),
+        );
+      } else {
+        console.log(
+          `\n${report.steps.length - failed.length}/${report.steps.length} steps as expected; ${INVARIANTS.length} invariants checked after each step${o.trace ? `; trace in ${o.trace}` : ''}`,
+        );
+      }
+      process.exitCode = report.ok ? 0 : 1;
+    });
+}
