@@ -61,11 +61,22 @@ describe('teeio conformance against teeio device --behaviour spdm-emu', () => {
     assert.deepEqual(
       failures(rs).sort(),
       [
+        // LOCK_INTERFACE_REQUEST accepted before (or without) the stream's IDE keys
+        'tdisp.lock.without-ide-keys',
+        'tdisp.lock.keys-of-another-session',
+        'ide-km.k-set.unprogrammed-key-set-not-usable',
+        // TDISP answered outside a secured session
+        'tdisp.outside-session',
         // the interface is re-created by GET_TDISP_VERSION
         'tdisp.version.keeps-locked',
+        // the report ignores MMIO_REPORTING_OFFSET
+        'tdisp.report.mmio-reporting-offset',
         // it never enters ERROR
         'tdisp.error.k-set-stop-in-run',
         'tdisp.error.locking-session-ended',
+        // GET_DEVICE_INTERFACE_REPORT in CONFIG_UNLOCKED answered with INVALID_REQUEST
+        'tdisp.report.unlocked',
+        'tdisp.legality.get-device-interface-report.config-unlocked',
         // STOP refused in CONFIG_UNLOCKED
         'tdisp.stop.from-config-unlocked',
         // IDE_KM answered outside a secured session
