@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  applyProfile,
   type CaseResult,
   junitReport,
+  PROFILES,
   runConformance,
   selectCases,
   textReport,
@@ -86,6 +88,32 @@ describe('teeio conformance against teeio device --behaviour spdm-emu', () => {
       ].sort(),
       textReport(rs),
     );
+  });
+
+  it('--profile spdm-emu: each departure an expected deviation, nothing failed, the absent server exits reported as not seen', () => {
+    const profiled = rs.map((r) => applyProfile(PROFILES['spdm-emu'], r));
+    assert.deepEqual(failures(profiled), [], textReport(profiled, { profile: 'spdm-emu' }));
+    const deviations = profiled.filter((r) => r.outcome.status === 'deviation').map((r) => r.id);
+    assert.deepEqual(deviations.sort(), failures(rs).sort());
+    assert.deepEqual(
+      profiled.filter((r) => r.deviationNotSeen !== undefined).map((r) => r.id),
+      // teeio's server survives both frames spdm-emu's exits on
+      ['robustness.wrong-transport-type', 'robustness.huge-size'],
+    );
+    const t = totals(profiled);
+    const text = textReport(profiled, { profile: 'spdm-emu' });
+    assert.equal(
+      text.split('\n').at(-1),
+      `${t.passed} passed, 0 failed, ${t.skipped} skipped, ${deviations.length} expected deviations`,
+    );
+    assert.match(
+      text,
+      /^profile spdm-emu: 2 expected deviations not seen: robustness\.wrong-transport-type, robustness\.huge-size$/m,
+    );
+    assert.match(text, /^ {2}DEVN {2}tdisp\.outside-session /m);
+    assert.match(text, /^ {8}expected deviation: TDISP is answered outside a secured session$/m);
+    // without the profile the same results close with the three counts only
+    assert.match(textReport(rs).split('\n').at(-1)!, /^\d+ passed, \d+ failed, \d+ skipped$/);
   });
 
   it('skips the ERROR-state cases with the reason, since the TDI never gets there', () => {
