@@ -31,6 +31,8 @@ interface ConformanceCliOptions {
   ideStream: string;
   only?: string;
   profile?: string;
+  psk?: string;
+  maxWait: string;
   junit?: string;
   json?: boolean;
   timeout: string;
@@ -43,12 +45,24 @@ function byte(option: string, s: string): number {
   return n;
 }
 
+/** --psk HINT:KEY, both in hex. */
+function parsePsk(s: string): { hint: Uint8Array; key: Uint8Array } {
+  const m = /^([0-9a-fA-F]*):([0-9a-fA-F]+)$/.exec(s);
+  if (!m || m[1].length % 2 !== 0 || m[2].length % 2 !== 0) {
+    throw new CliError(`--psk: "${s}" is not HINT:KEY in hex`);
+  }
+  return { hint: Buffer.from(m[1], 'hex'), key: Buffer.from(m[2], 'hex') };
+}
+
 async function run(o: ConformanceCliOptions): Promise<void> {
   const { host, port } = parseHostPort(o.connect);
   const versions = parseVersions(o.ver);
   const timeoutMs = Number(o.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100)
     throw new CliError(`--timeout: "${o.timeout}" is not a number of ms >= 100`);
+  const maxWaitMs = Number(o.maxWait);
+  if (!Number.isInteger(maxWaitMs) || maxWaitMs < 0)
+    throw new CliError(`--max-wait: "${o.maxWait}" is not a number of ms`);
   const target: Target = {
     host,
     port,
@@ -60,6 +74,8 @@ async function run(o: ConformanceCliOptions): Promise<void> {
     portIndex: 0,
     timeoutMs,
     silenceMs: Math.min(1000, timeoutMs),
+    ...(o.psk !== undefined ? { psk: parsePsk(o.psk) } : {}),
+    maxWaitMs,
   };
   if (selectCases(o.only).length === 0) throw new CliError(`--only: "${o.only}" matches no case`);
   const profile = o.profile === undefined ? undefined : PROFILES[o.profile];
@@ -126,5 +142,11 @@ export function register(program: Command): void {
     .option('--junit <file>', 'also write the results as JUnit XML')
     .option('--json', 'print the results as JSON instead of text')
     .option('--timeout <ms>', 'deadline of each exchange', '5000')
+    .option('--psk <hint:key>', 'a pre-shared key the responder knows (hex), for the PSK cases')
+    .option(
+      '--max-wait <ms>',
+      'longest a case may wait on purpose (twice the HeartbeatPeriod); longer cases skip',
+      '5000',
+    )
     .action(run);
 }
