@@ -1,8 +1,10 @@
 /**
  * The conformance suite against teeio's own device: with the 'spec' behaviour every case
- * passes or skips with a reason, on both transports; with the 'spdm-emu' behaviour the
- * departures of libspdm's sample responder that teeio reproduces fail, each by its case
- * id. JUnit output parses as XML with the right counts, --only filters.
+ * passes or skips with a reason, on both transports at SPDM 1.2 and 1.3 (the four runs in
+ * parallel, each against its own in-process server); HEARTBEAT against a 1 s period;
+ * with the 'spdm-emu' behaviour the departures of libspdm's sample responder fail, each by
+ * its case id, and under --profile spdm-emu they are expected deviations. JUnit output
+ * parses as XML with the right counts, --only filters.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -16,34 +18,86 @@ import {
   textReport,
   totals,
 } from '../../src/conformance/index.ts';
+import { DEFAULT_RESPONDER_CAPABILITIES } from '../../src/spdm/config.ts';
+import { SPDM_CAP } from '../../src/wire/spdm/constants.ts';
 import { serveDevice } from './support.ts';
 
 const failures = (rs: CaseResult[]) =>
   rs.filter((r) => r.outcome.status === 'fail').map((r) => r.id);
 
-describe('teeio conformance against teeio device --behaviour spec', () => {
+/** The device claims HANDSHAKE_IN_THE_CLEAR_CAP too, so both handshakes are exercised. */
+const SPEC_RESPONDER = {
+  capabilities:
+    DEFAULT_RESPONDER_CAPABILITIES |
+    SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT |
+    SPDM_CAP.HANDSHAKE_IN_THE_CLEAR_CAP,
+};
+
+/** Cases that must run (not skip) against teeio's device. */
+const MUST_RUN = [
+  'spdm.session.handshake-in-the-clear',
+  'spdm.session.handshake-encrypted-when-clear-offered',
+  'spdm.session.psk-finish-in-key-exchange-session',
+  'spdm.session.finish-in-psk-session',
+  'spdm.handshake-phase.key-update',
+  'spdm.algs.invalid.struct-order',
+  'tdisp.error.report-and-start-refused',
+  'tdisp.stop.from-error',
+];
+
+describe('teeio conformance against teeio device --behaviour spec', { concurrency: true }, () => {
   for (const binding of ['pci_doe', 'mctp'] as const) {
-    it(`${binding}: no case fails; every skip says why`, async () => {
-      const d = await serveDevice('spec', binding);
-      try {
-        const rs = await runConformance(d.target);
-        assert.deepEqual(failures(rs), [], textReport(rs));
-        assert.ok(rs.length >= 120, `${rs.length} cases`);
-        for (const r of rs) {
-          if (r.outcome.status === 'skip') assert.ok(r.outcome.why.length > 0, r.id);
+    for (const version of [0x12, 0x13]) {
+      const v = `${version >> 4}.${version & 0xf}`;
+      it(`${binding}, SPDM ${v}: no case fails; every skip says why`, async () => {
+        const d = await serveDevice('spec', binding, [version], { responder: SPEC_RESPONDER });
+        try {
+          const rs = await runConformance({ ...d.target, versions: [version] });
+          assert.deepEqual(failures(rs), [], textReport(rs));
+          assert.ok(rs.length >= 140, `${rs.length} cases`);
+          for (const r of rs) {
+            if (r.outcome.status === 'skip') assert.ok(r.outcome.why.length > 0, r.id);
+          }
+          for (const id of MUST_RUN) {
+            assert.equal(rs.find((r) => r.id === id)?.outcome.status, 'pass', id);
+          }
+          assert.ok(totals(rs).passed >= 125, textReport(rs));
+        } finally {
+          await d.server.close();
         }
-        assert.ok(totals(rs).passed >= 115, textReport(rs));
-      } finally {
-        await d.server.close();
-      }
-    });
+      });
+    }
   }
 
-  it('SPDM 1.2 only: the SPDM cases pass', async () => {
-    const d = await serveDevice('spec', 'pci_doe', [0x12]);
+  it('HEARTBEAT with a 1 s period: heartbeats keep the session, silence ends it', async () => {
+    const d = await serveDevice('spec', 'pci_doe', undefined, {
+      responder: { heartbeatPeriod: 1 },
+    });
     try {
-      const rs = await runConformance(d.target, { only: 'spdm' });
-      assert.deepEqual(failures(rs), [], textReport(rs));
+      const rs = await runConformance(d.target, { only: 'spdm.session.heartbeat*' });
+      assert.deepEqual(
+        rs.map((r) => `${r.id} ${r.outcome.status}`),
+        [
+          'spdm.session.heartbeat pass',
+          'spdm.session.heartbeat-in-clear pass',
+          'spdm.session.heartbeat.keeps-session pass',
+          'spdm.session.heartbeat.expires pass',
+        ],
+        textReport(rs),
+      );
+    } finally {
+      await d.server.close();
+    }
+  });
+
+  it('the default period (240 s) is too long to wait: the timing cases skip saying so', async () => {
+    const d = await serveDevice('spec');
+    try {
+      const rs = await runConformance(d.target, { only: 'spdm.session.heartbeat.*' });
+      for (const r of rs) {
+        assert.equal(r.outcome.status, 'skip', r.id);
+        assert.match(r.outcome.status === 'skip' ? r.outcome.why : '', /240 s/);
+      }
     } finally {
       await d.server.close();
     }
