@@ -21,10 +21,15 @@ export interface ConformanceCase {
   run(ctx: CaseContext): Promise<void>;
 }
 
+/**
+ * How a case ended. 'deviation' exists only under a profile (--profile): the case failed
+ * the way the profile says this responder is known to (`deviation` says how).
+ */
 export type Outcome =
   | { status: 'pass' }
   | { status: 'fail'; expected: string; got: string; bytes?: string }
-  | { status: 'skip'; why: string };
+  | { status: 'skip'; why: string }
+  | { status: 'deviation'; deviation: string; expected: string; got: string; bytes?: string };
 
 export interface CaseResult {
   id: string;
@@ -33,6 +38,8 @@ export interface CaseResult {
   title: string;
   outcome: Outcome;
   ms: number;
+  /** Under a profile: the case passed although the profile lists a deviation for it. */
+  deviationNotSeen?: string;
 }
 
 /** The responder broke the case's rule. */

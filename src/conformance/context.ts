@@ -17,6 +17,7 @@ import { type Binding, TransportError } from '../transport/types.ts';
 import { SPDM_ERROR } from '../wire/spdm/constants.ts';
 import type { InterfaceId } from '../wire/tdisp/messages.ts';
 import { CaseFailure, CaseSkip } from './case.ts';
+import type { PskSpec } from './handshake.ts';
 import {
   Bytes,
   describeIdeKm,
@@ -54,6 +55,13 @@ export interface Target {
   timeoutMs: number;
   /** How long a request that must get no answer is waited on (default 1000 ms). */
   silenceMs: number;
+  /** A pre-shared key the responder knows; absent = the PSK session cases skip. */
+  psk?: PskSpec;
+  /**
+   * Longest a case may wait on purpose (the heartbeat cases wait twice the responder's
+   * HeartbeatPeriod); cases that would wait longer skip. Default 5000 ms.
+   */
+  maxWaitMs?: number;
 }
 
 /** An answer to a PCI-SIG vendor-defined request. */
@@ -404,8 +412,20 @@ export class CaseContext {
 
   constructor(readonly target: Target) {}
 
-  /** A fresh connection (TEST hello done, nothing else sent). */
-  async open(o: { versions?: number[]; binding?: Binding } = {}): Promise<Conn> {
+  /**
+   * A fresh connection (TEST hello done, nothing else sent). `capabilities` replaces the
+   * requester's CAPABILITIES flags; `timeoutMs` and `retries` the engine's deadline and
+   * retries (e.g. to see quickly that a request is not answered).
+   */
+  async open(
+    o: {
+      versions?: number[];
+      binding?: Binding;
+      capabilities?: number;
+      timeoutMs?: number;
+      retries?: number;
+    } = {},
+  ): Promise<Conn> {
     const t = this.target;
     const client = await connectSpdmEmu({
       host: t.host,
@@ -416,8 +436,12 @@ export class CaseContext {
     const versions = o.versions ?? t.versions;
     const requester = new SpdmRequester(
       client,
-      requesterConfig({ trustAnchors: t.trust, ...(versions ? { versions } : {}) }),
-      { timeoutMs: t.timeoutMs, retries: 1 },
+      requesterConfig({
+        trustAnchors: t.trust,
+        ...(versions ? { versions } : {}),
+        ...(o.capabilities !== undefined ? { capabilities: o.capabilities } : {}),
+      }),
+      { timeoutMs: o.timeoutMs ?? t.timeoutMs, retries: o.retries ?? 1 },
     );
     const c = new Conn(t, client, requester);
     this.conns.push(c);

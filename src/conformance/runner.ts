@@ -19,6 +19,7 @@ import {
 import { ALL_CASES } from './cases/index.ts';
 import { CaseContext, type Target } from './context.ts';
 import { Bytes, hex, spdm, u16At } from './messages.ts';
+import { applyProfile, type Profile } from './profiles/index.ts';
 
 export interface RunOptions {
   /** Glob patterns (`*` any run of characters), comma-separated; a bare prefix matches its group. */
@@ -27,6 +28,8 @@ export interface RunOptions {
   onResult?: (r: CaseResult) => void;
   /** Longest a case may run (default 60 s). */
   caseTimeoutMs?: number;
+  /** Known deviations of the responder: listed failures become expected deviations. */
+  profile?: Profile;
 }
 
 /** Does `id` match one of the comma-separated patterns? */
@@ -196,7 +199,7 @@ export async function runConformance(target: Target, o: RunOptions = {}): Promis
         };
       }
     }
-    const r: CaseResult = {
+    const raw: CaseResult = {
       id: c.id,
       group: c.group,
       rule: c.rule,
@@ -204,6 +207,7 @@ export async function runConformance(target: Target, o: RunOptions = {}): Promis
       outcome,
       ms: Date.now() - started,
     };
+    const r = o.profile ? applyProfile(o.profile, raw) : raw;
     results.push(r);
     o.onResult?.(r);
   }

@@ -19,7 +19,7 @@ it('teeio conformance against teeio device: text, JUnit, exit codes', async () =
   const emu = await startServer('device', ['--behaviour', 'spdm-emu']);
   try {
     const junit = join(tmp, 'out.xml');
-    const [ok, bad, none] = await Promise.all([
+    const [ok, bad, none, profiled] = await Promise.all([
       teeio([
         'conformance',
         '--connect',
@@ -44,10 +44,21 @@ it('teeio conformance against teeio device: text, JUnit, exit codes', async () =
         '--json',
       ]),
       teeio(['conformance', '--connect', `127.0.0.1:${good.port}`, '--only', 'nothing']),
+      teeio([
+        'conformance',
+        '--connect',
+        `127.0.0.1:${emu.port}`,
+        '--tdi',
+        '1',
+        '--only',
+        'tdisp.version.*,robustness.huge-size',
+        '--profile',
+        'spdm-emu',
+      ]),
     ]);
     assert.equal(ok.code, 0, ok.stderr + ok.stdout);
     assert.match(ok.stdout, /^PASS {2}tdisp\.lock\.ok$/m);
-    assert.match(ok.stdout, /^\d+ passed, 0 failed, \d+ skipped$/m);
+    assert.match(ok.stdout.trimEnd().split('\n').at(-1)!, /^\d+ passed, 0 failed, \d+ skipped$/);
     assert.match(
       readFileSync(junit, 'utf8'),
       /<testcase classname="conformance\.tdisp" name="tdisp\.lock\.ok"/,
@@ -58,6 +69,15 @@ it('teeio conformance against teeio device: text, JUnit, exit codes', async () =
       json.results.find((r: { id: string }) => r.id === 'tdisp.version.keeps-locked').outcome
         .status,
       'fail',
+    );
+    // --profile: the departure is an expected deviation, not a failure (exit 0), the
+    // server exit that teeio does not reproduce is reported as not seen
+    assert.equal(profiled.code, 0, profiled.stderr + profiled.stdout);
+    assert.match(profiled.stdout, /^DEVN {2}tdisp\.version\.keeps-locked$/m);
+    assert.match(profiled.stdout, /expected deviations not seen: robustness\.huge-size$/m);
+    assert.equal(
+      profiled.stdout.trimEnd().split('\n').at(-1),
+      '1 passed, 0 failed, 0 skipped, 1 expected deviations',
     );
     assert.equal(none.code, 2);
     assert.match(none.stderr, /--only: "nothing" matches no case/);

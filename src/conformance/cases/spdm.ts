@@ -30,11 +30,11 @@ import { CaseFailure, type ConformanceCase, check, requires } from '../case.ts';
 import type { CaseContext, Conn } from '../context.ts';
 import { Bytes, describeSpdmResponse, spdm, spdmErrorCode, u16At } from '../messages.ts';
 
-const DSP0274 = 'DSP0274 1.3';
-const E = SPDM_ERROR_CODE;
+export const DSP0274 = 'DSP0274 1.3';
+export const E = SPDM_ERROR_CODE;
 
 /** Fails unless `rsp` is ERROR with one of `codes`. */
-function expectError(rsp: Uint8Array, codes: number[], what: string): void {
+export function expectError(rsp: Uint8Array, codes: number[], what: string): void {
   const got = spdmErrorCode(rsp);
   const want = codes.map((c) => spdmErrorName(c)).join(' or ');
   check(
@@ -45,7 +45,7 @@ function expectError(rsp: Uint8Array, codes: number[], what: string): void {
   );
 }
 
-function expectCode(rsp: Uint8Array, code: number, name: string): void {
+export function expectCode(rsp: Uint8Array, code: number, name: string): void {
   check(rsp.length >= 4 && rsp[1] === code, name, describeSpdmResponse(rsp), rsp);
 }
 
@@ -88,32 +88,53 @@ async function versionAndCaps(c: Conn): Promise<number> {
   return v;
 }
 
+/** One AlgStruct table of NEGOTIATE_ALGORITHMS: AlgType, AlgCount byte, AlgSupported. */
+interface AlgTable {
+  type: number;
+  count?: number;
+  bits: number;
+}
+
+/** DHE secp256r1 | secp384r1, AEAD AES-128/256-GCM, no ReqBaseAsym, KeySchedule SPDM. */
+const GOOD_TABLES: AlgTable[] = [
+  { type: 2, bits: 0x18 },
+  { type: 3, bits: 0x03 },
+  { type: 4, bits: 0x00 },
+  { type: 5, bits: 0x01 },
+];
+
+interface AlgorithmsOptions {
+  lengthDelta?: number;
+  tables?: AlgTable[];
+  baseHash?: number;
+  otherParams?: number;
+}
+
 /** NEGOTIATE_ALGORITHMS offering P-256/P-384, SHA-256/384, the four struct tables. */
-function algorithmsRequest(version: number, lengthDelta = 0): Uint8Array {
-  const tables = new Bytes()
-    .u8(2)
-    .u8(0x20)
-    .u16(0x18) // DHE secp256r1 | secp384r1
-    .u8(3)
-    .u8(0x20)
-    .u16(0x03) // AEAD AES-128/256-GCM
-    .u8(4)
-    .u8(0x20)
-    .u16(0x00) // ReqBaseAsym: none
-    .u8(5)
-    .u8(0x20)
-    .u16(0x01) // KeySchedule SPDM
-    .finish();
-  const length = 32 + (version >= 0x11 ? tables.length : 0);
+function algorithmsRequest(version: number, o: AlgorithmsOptions = {}): Uint8Array {
+  const t = new Bytes();
+  const tables = o.tables ?? GOOD_TABLES;
+  for (const x of tables)
+    t.u8(x.type)
+      .u8(x.count ?? 0x20)
+      .u16(x.bits);
+  const tableBytes = t.finish();
+  const length = 32 + (version >= 0x11 ? tableBytes.length : 0);
   const b = new Bytes()
-    .u16(length + lengthDelta)
+    .u16(length + (o.lengthDelta ?? 0))
     .u8(0x01) // DMTF measurement spec
-    .u8(version >= 0x12 ? 0x02 : 0) // opaque data format 1
+    .u8(o.otherParams ?? (version >= 0x12 ? 0x02 : 0)) // opaque data format 1
     .u32(0x90) // ECDSA P-256 | P-384
-    .u32(0x03) // SHA-256 | SHA-384
+    .u32(o.baseHash ?? 0x03) // SHA-256 | SHA-384
     .zeros(16);
-  if (version >= 0x11) b.bytes(tables);
-  return spdm(version, SPDM_NEGOTIATE_ALGORITHMS, version >= 0x11 ? 4 : 0, 0, b.finish());
+  if (version >= 0x11) b.bytes(tableBytes);
+  return spdm(
+    version,
+    SPDM_NEGOTIATE_ALGORITHMS,
+    version >= 0x11 ? tables.length : 0,
+    0,
+    b.finish(),
+  );
 }
 
 function challengeRequest(version: number, slot: number): Uint8Array {
@@ -126,9 +147,9 @@ function certRequest(version: number, slot: number, offset: number, length: numb
   return spdm(version, SPDM_GET_CERTIFICATE, slot, 0, new Bytes().u16(offset).u16(length).finish());
 }
 
-const has = (c: Conn, cap: number) => (c.peerFlags & cap) !== 0;
+export const has = (c: Conn, cap: number) => (c.peerFlags & cap) !== 0;
 
-function spdmCase(
+export function spdmCase(
   id: string,
   rule: string,
   title: string,
@@ -353,6 +374,44 @@ const capsCases: ConformanceCase[] = [
 
 // -- algorithms
 
+/** NEGOTIATE_ALGORITHMS requests the request rules forbid. */
+const INVALID_ALGORITHMS: {
+  id: string;
+  rule: string;
+  what: string;
+  since: number;
+  options: AlgorithmsOptions;
+}[] = [
+  {
+    id: 'struct-order',
+    rule: 'AlgStructure tables in ascending AlgType order',
+    what: 'the AEAD table before the DHE table',
+    since: 0x11,
+    options: { tables: [GOOD_TABLES[1], GOOD_TABLES[0], GOOD_TABLES[2], GOOD_TABLES[3]] },
+  },
+  {
+    id: 'struct-repeated',
+    rule: 'each AlgType at most once',
+    what: 'the DHE table twice',
+    since: 0x11,
+    options: { tables: [GOOD_TABLES[0], GOOD_TABLES[0], ...GOOD_TABLES.slice(1)] },
+  },
+  {
+    id: 'opaque-two-formats',
+    rule: 'OtherParamsSupport: at most one OpaqueDataFmt bit',
+    what: 'OpaqueDataFmt0 and OpaqueDataFmt1 both set',
+    since: 0x12,
+    options: { otherParams: 0x03 },
+  },
+  {
+    id: 'no-base-hash',
+    rule: 'BaseHashAlgo: the requester offers at least one hash',
+    what: 'BaseHashAlgo 0',
+    since: 0x10,
+    options: { baseHash: 0 },
+  },
+];
+
 const algCases: ConformanceCase[] = [
   spdmCase(
     'algs.selection',
@@ -386,9 +445,49 @@ const algCases: ConformanceCase[] = [
       const c = await ctx.open();
       const v = await versionAndCaps(c);
       expectError(
-        await c.plain(algorithmsRequest(v, 8)),
+        await c.plain(algorithmsRequest(v, { lengthDelta: 8 })),
         [E.InvalidRequest],
         'for Length 8 bytes too large',
+      );
+    },
+  ),
+  ...INVALID_ALGORITHMS.map((b) =>
+    spdmCase(
+      `algs.invalid.${b.id}`,
+      `${DSP0274} §10.5 NEGOTIATE_ALGORITHMS ${b.rule}`,
+      `NEGOTIATE_ALGORITHMS with ${b.what} is InvalidRequest`,
+      async (ctx) => {
+        const c = await ctx.open();
+        const v = await versionAndCaps(c);
+        requires(v >= b.since, `the rule applies from SPDM ${b.since >> 4}.${b.since & 0xf}`);
+        expectError(
+          await c.plain(algorithmsRequest(v, b.options)),
+          [E.InvalidRequest],
+          `for ${b.what}`,
+        );
+      },
+    ),
+  ),
+  spdmCase(
+    'algs.invalid.no-dhe-with-key-ex',
+    `${DSP0274} §10.5 NEGOTIATE_ALGORITHMS: with KEY_EX_CAP on both sides a DHE group must be selectable`,
+    'NEGOTIATE_ALGORITHMS offering no DHE group while both sides claim KEY_EX_CAP is InvalidRequest',
+    async (ctx) => {
+      const c = await ctx.open();
+      const v = await getVersion(c);
+      requires(v >= 0x11, 'the DHE table exists from SPDM 1.1');
+      const caps = await c.plain(capsRequest(v, DEFAULT_REQUESTER_CAPABILITIES));
+      expectCode(caps, 0x61, 'CAPABILITIES (setup)');
+      const flags =
+        caps.length >= 12
+          ? (caps[8] | (caps[9] << 8) | (caps[10] << 16) | (caps[11] << 24)) >>> 0
+          : 0;
+      requires((flags & SPDM_CAP.KEY_EX_CAP) !== 0, 'the responder does not claim KEY_EX_CAP');
+      const tables = GOOD_TABLES.map((t) => (t.type === 2 ? { ...t, bits: 0 } : t));
+      expectError(
+        await c.plain(algorithmsRequest(v, { tables })),
+        [E.InvalidRequest],
+        'for an empty DHE table',
       );
     },
   ),
@@ -682,7 +781,7 @@ async function sessionConn(ctx: CaseContext): Promise<Conn> {
 }
 
 /** SessionRequired from 1.2; before, no such code exists. */
-const sessionRequired = (v: number) =>
+export const sessionRequired = (v: number) =>
   v >= 0x12 ? [E.SessionRequired] : [E.UnexpectedRequest, E.Unspecified];
 
 const sessionCases: ConformanceCase[] = [

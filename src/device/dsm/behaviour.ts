@@ -4,10 +4,13 @@
  * "Responder behaviour differs") so that requesters written against it can be tested.
  *
  * Each profile is data: which request codes are answered, in which TDI states, and the
- * handful of switches where the two disagree.
+ * handful of switches where the two disagree. Each switch also serves as a seeded flaw: a
+ * 'spec' DSM with one switch turned the 'spdm-emu' way is a responder broken in one place
+ * (the conformance suite's tests check that it notices each).
  */
 import {
   PCI_TDISP_BIND_P2P_STREAM_REQ,
+  PCI_TDISP_ERROR_CODE_INVALID_REQUEST,
   PCI_TDISP_GET_CAPABILITIES,
   PCI_TDISP_GET_DEVICE_INTERFACE_REPORT,
   PCI_TDISP_GET_DEVICE_INTERFACE_STATE,
@@ -41,6 +44,18 @@ export interface Behaviour {
   getVersionAnyMinor: boolean;
   /** Responses carry the request's TDISPVersion byte (spdm-emu) instead of 0x10. */
   echoRequestVersion: boolean;
+  /** TDISP outside a secured session: processed (spdm-emu) or not answered (spec). */
+  tdispOutsideSession: 'process' | 'silent';
+  /** LOCK_INTERFACE_REQUEST needs the default stream keyed on its session (spdm-emu: no check). */
+  lockNeedsIdeKeys: boolean;
+  /** The report's MMIO ranges move by the LOCK's MMIO_REPORTING_OFFSET (spdm-emu ignores it). */
+  reportAppliesMmioOffset: boolean;
+  /**
+   * The TDISP_ERROR code for a request illegal in the TDI's state, by request code where it
+   * is not INVALID_INTERFACE_STATE (spdm-emu answers GET_DEVICE_INTERFACE_REPORT in
+   * CONFIG_UNLOCKED with INVALID_REQUEST).
+   */
+  illegalStateError: Readonly<Record<number, number>>;
   /** IDE_KM outside a secured session: processed (spdm-emu) or not answered (spec). */
   ideKmOutsideSession: 'process' | 'silent';
   /** KEY_PROG of the wrong length: KP_ACK IncorrectLength (spec) or SPDM ERROR InvalidRequest. */
@@ -91,6 +106,10 @@ export const BEHAVIOURS: Readonly<Record<BehaviourName, Behaviour>> = {
     sizeCheckedBeforeVersion: false,
     getVersionAnyMinor: true,
     echoRequestVersion: false,
+    tdispOutsideSession: 'silent',
+    lockNeedsIdeKeys: true,
+    reportAppliesMmioOffset: true,
+    illegalStateError: {},
     ideKmOutsideSession: 'silent',
     keyProgBadLength: 'kp-ack',
     lockFlagsSupported:
@@ -114,6 +133,12 @@ export const BEHAVIOURS: Readonly<Record<BehaviourName, Behaviour>> = {
     sizeCheckedBeforeVersion: true,
     getVersionAnyMinor: false,
     echoRequestVersion: true,
+    tdispOutsideSession: 'process',
+    lockNeedsIdeKeys: false,
+    reportAppliesMmioOffset: false,
+    illegalStateError: {
+      [PCI_TDISP_GET_DEVICE_INTERFACE_REPORT]: PCI_TDISP_ERROR_CODE_INVALID_REQUEST,
+    },
     ideKmOutsideSession: 'process',
     keyProgBadLength: 'spdm-error',
     // spdm-emu's pci_tdisp_device_context.c

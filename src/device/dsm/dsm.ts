@@ -135,7 +135,9 @@ export class Dsm {
 
   /** TDISP (ProtocolID 1) handler for the vendor-defined dispatch. */
   readonly tdispHandler: VendorHandler = (ctx, message) =>
-    this.guard('TDISP', () => tdispRespond(this.s, message, sessionOf(ctx), this.transitionEnv()));
+    this.guard('TDISP', () =>
+      tdispRespond(this.s, message, sessionOf(ctx), this.transitionEnv(), ctx.connectionId),
+    );
 
   /**
    * CXL_IDE_KM (CXL VendorID 0x1E98, ProtocolID 0) handler for the vendor-defined dispatch;

@@ -159,7 +159,10 @@ const SPEC_TABLE: Record<number, [Cell, Cell, Cell, Cell]> = {
   ],
 };
 
-/** spdm-emu: VERSION re-creates the interface, STOP refused when unlocked, 0x88.. unsupported; no ERROR state. */
+/**
+ * spdm-emu: VERSION re-creates the interface, the report refused with InvalidRequest when
+ * unlocked, STOP refused when unlocked, 0x88.. unsupported; no ERROR state.
+ */
 const SPDM_EMU_TABLE: Record<number, [Cell, Cell, Cell]> = {
   129: [
     ['TDISP_VERSION', U],
@@ -177,7 +180,7 @@ const SPDM_EMU_TABLE: Record<number, [Cell, Cell, Cell]> = {
     [IIS, R],
   ],
   132: [
-    [IIS, U],
+    ['InvalidRequest', U],
     ['DEVICE_INTERFACE_REPORT', L],
     ['DEVICE_INTERFACE_REPORT', R],
   ],

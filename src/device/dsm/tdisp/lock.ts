@@ -44,7 +44,11 @@ export const handleLock: TdispHandler<LockInterfaceRequest> = (req, c) => {
   }
   // check state
   if (c.tdi.state !== 'CONFIG_UNLOCKED') return fail(PCI_TDISP_ERROR_CODE_INVALID_INTERFACE_STATE);
-  if (c.env.requireIde && !streamKeyedOn(c.ideKm, req.defaultStreamId, c.session)) {
+  if (
+    c.env.requireIde &&
+    c.env.behaviour.lockNeedsIdeKeys &&
+    !streamKeyedOn(c.ideKm, req.defaultStreamId, c.session)
+  ) {
     return fail(PCI_TDISP_ERROR_CODE_INVALID_REQUEST);
   }
   const regs = c.env.hw.ideRegisters?.[0];

@@ -4,6 +4,7 @@
  * longer than the requested LENGTH (nor the behaviour's portion limit). An OFFSET outside
  * the report or a zero LENGTH is INVALID_REQUEST. A configuration that changed since LOCK
  * without an ERROR trigger reaching the DSM sends the TDI to ERROR instead of being reported.
+ * The 'spdm-emu' behaviour leaves MMIO_REPORTING_OFFSET out of the ranges' FIRST_PAGE.
  */
 
 import { WireError } from '../../../wire/errors.ts';
@@ -50,9 +51,12 @@ export const handleGetReport: TdispHandler<GetDeviceInterfaceReport> = (req, c) 
   }
   const drifted = driftCheck(c);
   if (drifted) return drifted;
-  // process
+  // process ('spdm-emu' reports the ranges where they are, whatever the LOCK asked)
+  const lock = c.env.behaviour.reportAppliesMmioOffset
+    ? c.tdi.lock
+    : { ...c.tdi.lock, mmioReportingOffset: 0n };
   const report = encodeInterfaceReport(
-    buildInterfaceReport(c.view, c.tdi.lock, {
+    buildInterfaceReport(c.view, lock, {
       mmioAttributeUpdatable: c.env.mmioAttributeUpdatable,
       deviceSpecificInfo:
         c.view.deviceSpecificInfo ?? c.env.deviceSpecificInfo(c.fn) ?? new Uint8Array(),

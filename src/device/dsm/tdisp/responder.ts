@@ -8,8 +8,9 @@
  * this DSM does not serve) -> UNSUPPORTED_REQUEST (ErrorData = the code); malformed ->
  * INVALID_REQUEST, the WireError's field and offset kept in the event;
  * InterfaceID of no TDI -> INVALID_INTERFACE; request illegal in the TDI's state ->
- * INVALID_INTERFACE_STATE; then the handler. 'spdm-emu' checks the size before the version,
- * as its per-request handlers do.
+ * INVALID_INTERFACE_STATE (or the behaviour's code for that request); then the handler.
+ * 'spdm-emu' checks the size before the version, as its per-request handlers do, and
+ * answers TDISP in the clear too.
  */
 import { isWireError } from '../../../wire/errors.ts';
 import { SPDM_ERROR_CODE } from '../../../wire/spdm/constants.ts';
@@ -101,14 +102,31 @@ function errorName(code: number): string {
   return `TDISP_ERROR ${TDISP_ERROR_CODE_NAMES[code] ?? `0x${code.toString(16)}`}`;
 }
 
-/** Answers one TDISP request. Never throws on peer bytes. */
+/**
+ * The session a TDISP message in the clear is taken to belong to when the behaviour
+ * processes such messages ('spdm-emu'): session id 0 of its connection, which no SPDM
+ * session has, so nothing keyed or locked on a real session matches it.
+ */
+export const CLEAR_SESSION_ID = 0;
+
+/**
+ * Answers one TDISP request. Never throws on peer bytes.
+ * @param session the secured session it came in, undefined for a message in the clear
+ * @param connectionId the SPDM connection it came on (for a message in the clear)
+ */
 export function tdispRespond(
   s: DsmState,
   raw: Uint8Array,
-  session: SessionRef | undefined,
+  inSession: SessionRef | undefined,
   env: DsmEnv,
+  connectionId = 0,
 ): Step {
   // validate: TDISP only inside a secured session (no response at all otherwise)
+  const session: SessionRef | undefined =
+    inSession ??
+    (env.behaviour.tdispOutsideSession === 'process'
+      ? { connectionId, sessionId: CLEAR_SESSION_ID }
+      : undefined);
   if (session === undefined) {
     return {
       state: s,
@@ -165,7 +183,8 @@ export function tdispRespond(
   if (found === undefined) return refuse(PCI_TDISP_ERROR_CODE_INVALID_INTERFACE);
   const tdi = s.tdis[found.fn] ?? unlockedTdi(found.fn);
   if (!legal.includes(tdi.state)) {
-    return refuse(PCI_TDISP_ERROR_CODE_INVALID_INTERFACE_STATE, 0, found.fn);
+    const code = b.illegalStateError[header.code] ?? PCI_TDISP_ERROR_CODE_INVALID_INTERFACE_STATE;
+    return refuse(code, 0, found.fn);
   }
   // process
   const c: TdispContext = {
