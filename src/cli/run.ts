@@ -19,7 +19,8 @@ interface RunOptions {
   json?: boolean;
 }
 
-function stepLine(r: StepReport): string {
+/** One step as a table row: number, verdict, actor, operation (and VM), result, TDI state. */
+export function stepLine(r: StepReport): string {
   const [actor, op] = r.step.do.split(/\.(.*)/s);
   const result = r.result.ok ? 'ok' : `${r.result.errno ?? 'failed'}`;
   const mark = r.problems.length ? 'FAIL' : 'ok  ';
