@@ -9,8 +9,8 @@
  */
 import { digest } from '../../crypto/hash.ts';
 import type { TdiInfo } from '../../platform/sev/guest-abi.ts';
-import { DEFAULT_LOCK_FLAGS } from '../../platform/tsm/tdisp-client.ts';
 import { bytesEqual } from '../../wire/hex.ts';
+import { DEFAULT_LOCK_FLAGS } from '../../wire/tdisp/constants.ts';
 import type { AttestationReason } from '../attest/evidence.ts';
 import { fail, type Step } from '../outcome.ts';
 import type { Attested } from '../state.ts';

@@ -9,6 +9,7 @@
  * major version 1; a TDISP_ERROR becomes a TdispErrorResponse naming the code.
  */
 import {
+  DEFAULT_LOCK_FLAGS,
   PCI_PROTOCOL_ID_TDISP,
   PCI_TDISP_BIND_P2P_STREAM_REQ,
   PCI_TDISP_BIND_P2P_STREAM_RSP,
@@ -87,7 +88,7 @@ export interface FetchedReport {
   report: InterfaceReport;
 }
 
-export const DEFAULT_LOCK_FLAGS = 0x7;
+export { DEFAULT_LOCK_FLAGS } from '../../wire/tdisp/constants.ts';
 
 type Rsp<C extends number> = Extract<TdispResponse, { code: C }>;
 

@@ -95,6 +95,16 @@ export const PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX = 0x4;
 export const PCI_TDISP_LOCK_INTERFACE_FLAGS_BIND_P2P = 0x8;
 export const PCI_TDISP_LOCK_INTERFACE_FLAGS_ALL_REQUEST_REDIRECT = 0x10;
 
+/**
+ * The flags a TSM locks with unless told otherwise: no firmware update, the system cache line
+ * size, the MSI-X table locked. A guest whose firmware does not say which flags the LOCK
+ * carried assumes these.
+ */
+export const DEFAULT_LOCK_FLAGS =
+  PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE |
+  PCI_TDISP_LOCK_INTERFACE_FLAGS_SYSTEM_CACHE_LINE_SIZE |
+  PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX;
+
 export const LOCK_INTERFACE_FLAGS = {
   NO_FW_UPDATE: PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE,
   SYSTEM_CACHE_LINE_SIZE: PCI_TDISP_LOCK_INTERFACE_FLAGS_SYSTEM_CACHE_LINE_SIZE,
