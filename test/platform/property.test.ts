@@ -234,6 +234,9 @@ function changedPages(before: Map<number, Uint8Array>, after: Map<number, Uint8A
   return out;
 }
 
+/** A T=1 DMA of the bound requester into td-a's private page: lands after BIND. */
+const LANDING_DMA: Op = { k: 'dma', rid: 0x101, t: true, g: 2n, off: 8, len: 16, fill: 7 };
+
 describe('platform properties over random operation sequences', () => {
   it('one owner per page, refusals change nothing, DMA lands only where its T bit allows', () => {
     let t1Landed = 0;
@@ -263,7 +266,9 @@ describe('platform properties over random operation sequences', () => {
           }
         }
       }),
-      { numRuns: 300 },
+      // The random draws reach a landing T=1 DMA only now and then: one known landing run
+      // (the bind, then a DMA into the VM's page) makes the coverage check below certain.
+      { numRuns: 300, examples: [[true, [LANDING_DMA]]] },
     );
     assert.ok(t1Landed > 0, 'some T=1 DMA landed');
   });
@@ -302,7 +307,7 @@ describe('platform properties over random operation sequences', () => {
           }
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 300, examples: [[[LANDING_DMA]]] },
     );
     assert.ok(landed > 0, 'some T=1 DMA landed');
   });
@@ -310,7 +315,7 @@ describe('platform properties over random operation sequences', () => {
   it('the bind sequence the property starts from lands a T=1 DMA, and only while RUN', () => {
     const w = world();
     for (const o of BIND) assert.equal(apply(w, o).refused, false, o.k);
-    const dma: Op = { k: 'dma', rid: 0x101, t: true, g: 2n, off: 8, len: 16, fill: 7 };
+    const dma = LANDING_DMA;
     assert.equal(apply(w, dma).refused, false);
     assert.equal(w.hw.memory.data.get(Number(page(1)))?.[8], 7);
     assert.equal(apply(w, { k: 'running', rid: 0x101, on: false }).refused, false);
