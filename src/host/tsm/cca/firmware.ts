@@ -6,18 +6,20 @@
  * knows a status means "still in use" for its command says so (`as`).
  */
 import type { AbiOutcome } from '../../../platform/abi.ts';
-import type { Rid } from '../../../platform/ids.ts';
 import type { Errno } from '../../errno.ts';
-import type { FirmwareArgs, HostMachine } from '../../machine.ts';
-import type { HostEvent, HostOutcome } from '../../outcome.ts';
+import type { HostOutcome } from '../../outcome.ts';
+import {
+  doneRun,
+  type FirmwareRun,
+  firmwareCall,
+  firmwareFailed,
+  firmwareRun,
+  refuseRun,
+} from '../firmware-run.ts';
 
 /** One driver operation's firmware calls so far. */
-export interface RmiRun {
-  m: HostMachine;
-  events: HostEvent[];
-}
-
-export const rmiRun = (m: HostMachine): RmiRun => ({ m, events: [] });
+export type RmiRun = FirmwareRun;
+export const rmiRun = firmwareRun;
 
 const ERRNO_OF: Readonly<Record<string, Errno>> = {
   RMI_ERROR_INPUT: 'EINVAL',
@@ -30,16 +32,7 @@ const ERRNO_OF: Readonly<Record<string, Errno>> = {
 };
 
 /** One RMI command; `lend` names the DSM whose DOE mailbox carries a device transaction. */
-export async function rmiCall<T = undefined>(
-  run: RmiRun,
-  call: string,
-  args: FirmwareArgs,
-  lend?: Rid,
-): Promise<AbiOutcome<T>> {
-  const o = (await run.m.firmware(call, args, lend)) as AbiOutcome<T>;
-  run.events.push(...o.events);
-  return o;
-}
+export const rmiCall = firmwareCall;
 
 /** The refusal for a failed command, with every event so far. */
 export function rmiFailed<T = never>(
@@ -47,17 +40,7 @@ export function rmiFailed<T = never>(
   o: AbiOutcome<unknown>,
   as: Partial<Record<string, Errno>> = {},
 ): HostOutcome<T> {
-  const call = o.events.at(-1)?.call ?? 'RMI';
-  const errno = as[o.status] ?? ERRNO_OF[o.status] ?? 'EIO';
-  const detail = `${call}: ${o.status}${o.detail ? ` (${o.detail})` : ''}`;
-  return { ok: false, errno, detail, events: run.events };
+  return firmwareFailed(run, o, as[o.status] ?? ERRNO_OF[o.status] ?? 'EIO', 'RMI');
 }
 
-/** A refusal the driver decides itself (after or without firmware calls). */
-export function refuseRun<T = never>(run: RmiRun, errno: Errno, detail: string): HostOutcome<T> {
-  return { ok: false, errno, detail, events: run.events };
-}
-
-export function doneRun<T = undefined>(run: RmiRun, value: T): HostOutcome<T> {
-  return { ok: true, value, events: run.events };
-}
+export { doneRun, refuseRun };

@@ -8,18 +8,21 @@
  * not a command: rmpupdate() in arch/x86/virt/svm/sev.c answers -EFAULT for any failure.
  */
 import type { AbiOutcome } from '../../../platform/abi.ts';
-import type { Rid } from '../../../platform/ids.ts';
 import type { Errno } from '../../errno.ts';
-import type { FirmwareArgs, HostMachine } from '../../machine.ts';
-import type { HostEvent, HostOutcome } from '../../outcome.ts';
+import type { FirmwareArgs } from '../../machine.ts';
+import type { HostOutcome } from '../../outcome.ts';
+import {
+  doneRun,
+  type FirmwareRun,
+  firmwareCall,
+  firmwareFailed,
+  firmwareRun,
+  refuseRun,
+} from '../firmware-run.ts';
 
 /** One driver operation's firmware calls so far. */
-export interface PspRun {
-  m: HostMachine;
-  events: HostEvent[];
-}
-
-export const pspRun = (m: HostMachine): PspRun => ({ m, events: [] });
+export type PspRun = FirmwareRun;
+export const pspRun = firmwareRun;
 
 const ERRNO_OF: Readonly<Record<string, Errno>> = {
   SEV_RET_IN_USE: 'EBUSY',
@@ -42,16 +45,7 @@ const ERRNO_OF: Readonly<Record<string, Errno>> = {
 };
 
 /** One PSP command (or RMPUPDATE); `lend` names the DSM whose DOE mailbox it may use. */
-export async function psp<T = undefined>(
-  run: PspRun,
-  call: string,
-  args: FirmwareArgs,
-  lend?: Rid,
-): Promise<AbiOutcome<T>> {
-  const o = (await run.m.firmware(call, args, lend)) as AbiOutcome<T>;
-  run.events.push(...o.events);
-  return o;
-}
+export const psp = firmwareCall;
 
 /**
  * TIO_GUEST_REQUEST's buffer holds the guest's sealed message, a structure; the machine's
@@ -65,20 +59,11 @@ export function pspFailed<T = never>(
   o: AbiOutcome<unknown>,
   as: Partial<Record<string, Errno>> = {},
 ): HostOutcome<T> {
-  const call = o.events.at(-1)?.call ?? 'PSP';
   const errno =
     as[o.status] ?? (o.status.startsWith('RMPUPDATE_') ? 'EFAULT' : ERRNO_OF[o.status]) ?? 'EIO';
-  const detail = `${call}: ${o.status}${o.detail ? ` (${o.detail})` : ''}`;
-  return { ok: false, errno, detail, events: run.events };
+  return firmwareFailed(run, o, errno, 'PSP');
 }
 
-/** A refusal the driver decides itself (before or after firmware calls). */
-export function refuseRun<T = never>(run: PspRun, errno: Errno, detail: string): HostOutcome<T> {
-  return { ok: false, errno, detail, events: run.events };
-}
-
-export function doneRun<T = undefined>(run: PspRun, value: T): HostOutcome<T> {
-  return { ok: true, value, events: run.events };
-}
+export { doneRun, refuseRun };
 
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;

@@ -6,18 +6,20 @@
  * module state the driver cannot recover from) -EIO, and any other refused operand -EINVAL.
  */
 import type { AbiOutcome } from '../../../platform/abi.ts';
-import type { Rid } from '../../../platform/ids.ts';
 import type { Errno } from '../../errno.ts';
-import type { FirmwareArgs, HostMachine } from '../../machine.ts';
-import type { HostEvent, HostOutcome } from '../../outcome.ts';
+import type { HostOutcome } from '../../outcome.ts';
+import {
+  doneRun,
+  type FirmwareRun,
+  firmwareCall,
+  firmwareFailed,
+  firmwareRun,
+  refuseRun,
+} from '../firmware-run.ts';
 
-/** One driver operation's SEAMCALLs so far. */
-export interface SeamRun {
-  m: HostMachine;
-  events: HostEvent[];
-}
-
-export const seamRun = (m: HostMachine): SeamRun => ({ m, events: [] });
+/** One driver operation's firmware calls so far. */
+export type SeamRun = FirmwareRun;
+export const seamRun = firmwareRun;
 
 /** The errno of every status the driver does not answer with -EINVAL. */
 export const TDX_ERRNO: Readonly<Record<string, Errno>> = {
@@ -55,29 +57,11 @@ export const TDX_ERRNO: Readonly<Record<string, Errno>> = {
 export const tdxErrno = (status: string): Errno => TDX_ERRNO[status] ?? 'EINVAL';
 
 /** One SEAMCALL; `lend` names the DSM whose DOE mailbox carries the call's messages. */
-export async function seamcall<T = undefined>(
-  run: SeamRun,
-  call: string,
-  args: FirmwareArgs,
-  lend?: Rid,
-): Promise<AbiOutcome<T>> {
-  const o = (await run.m.firmware(call, args, lend)) as AbiOutcome<T>;
-  run.events.push(...o.events);
-  return o;
-}
+export const seamcall = firmwareCall;
 
 /** The refusal for a failed call, with every event so far. */
 export function seamFailed<T = never>(run: SeamRun, o: AbiOutcome<unknown>): HostOutcome<T> {
-  const call = o.events.at(-1)?.call ?? 'SEAMCALL';
-  const detail = `${call}: ${o.status}${o.detail ? ` (${o.detail})` : ''}`;
-  return { ok: false, errno: tdxErrno(o.status), detail, events: run.events };
+  return firmwareFailed(run, o, tdxErrno(o.status), 'SEAMCALL');
 }
 
-/** A refusal the driver decides itself, with the events of any call made so far. */
-export function refuseRun<T = never>(run: SeamRun, errno: Errno, detail: string): HostOutcome<T> {
-  return { ok: false, errno, detail, events: run.events };
-}
-
-export function doneRun<T = undefined>(run: SeamRun, value: T): HostOutcome<T> {
-  return { ok: true, value, events: run.events };
-}
+export { doneRun, refuseRun };
