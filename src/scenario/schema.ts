@@ -4,6 +4,7 @@
  * in it, each naming an actor's operation by its real name and what it must come to.
  */
 import { z } from 'zod';
+import { FLAW_NAMES } from '../world/flaws.ts';
 
 export const SCENARIO_FORMAT = 'teeio-scenario/1';
 
@@ -72,6 +73,8 @@ export const scenarioSchema = z.strictObject({
     vms: z.array(vmSchema).optional(),
     /** The guests' attestation policy file (docs/policy.md); default: trust the device's root. */
     policy: z.string().optional(),
+    /** Seeded flaws switched on (`teeio explore --list-flaws`). */
+    flaws: z.array(z.enum(FLAW_NAMES as [string, ...string[]])).optional(),
   }),
   steps: z.array(stepSchema).min(1),
 });

@@ -22,6 +22,7 @@ export function scenarioWorld(s: Scenario, file: string, trace?: Trace): Promise
       profile: w.profile,
       switches: w.switches,
       vms: w.vms,
+      flaws: w.flaws,
       policy: w.policy === undefined ? undefined : path.resolve(path.dirname(file), w.policy),
     },
     trace,

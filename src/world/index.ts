@@ -1,5 +1,6 @@
 /** world/: composition of the layers into runnable scenarios, and the trace they produce. */
 export { ScenarioError } from './errors.ts';
+export { checkFlaws, FLAW_NAMES, FLAWS, type Flaw, type FlawName, flawsIn } from './flaws.ts';
 export { canonicalEncoding, canonicalHash } from './hash.ts';
 export {
   checkInvariants,

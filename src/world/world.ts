@@ -14,36 +14,20 @@
 import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
 import { type AttestationPolicy, loadPolicy } from '../guest/attest/index.ts';
-import { collectEvidence, verifyCollected } from '../guest/attester.ts';
-import { driverBind, driverUnbind, nicRead, nicWrite } from '../guest/driver/nic.ts';
 import type { GuestHypercall, GuestMachine, HypercallResult } from '../guest/machine.ts';
-import type { GuestOutcome } from '../guest/outcome.ts';
-import { createGuestState, type GuestDeviceConfig, type GuestState } from '../guest/state.ts';
-import { tsmAccept, tsmLock, tsmUnlock } from '../guest/tsm/core.ts';
+import type { GuestState } from '../guest/state.ts';
 import type { HostMachine } from '../host/machine.ts';
-import type { HostOutcome } from '../host/outcome.ts';
-import { LINK_TSM, pciTsmConnect, pciTsmDisconnect } from '../host/pci-tsm/core.ts';
 import { createHostState, type HostState } from '../host/state.ts';
 import type { HostSwitches } from '../host/switches.ts';
 import { sevGuestOf } from '../host/tsm/sev/index.ts';
-import { vfioMmap } from '../host/vfio/regions.ts';
-import { vfioConfigWrite, vfioDeviceReset } from '../host/vfio/reset.ts';
-import {
-  createVmmState,
-  type VmmState,
-  vmmAssignDevice,
-  vmmCreateVm,
-  vmmDestroyVm,
-  vmmFinalizeVm,
-  vmmHypercall,
-  vmmReleaseDevice,
-  vmmRun,
-} from '../host/vmm/index.ts';
+import { createVmmState, type VmmState, vmmHypercall, vmmRun } from '../host/vmm/index.ts';
 import type { FlavourName } from '../platform/flavours.ts';
 import { PAGE_SHIFT } from '../platform/ids.ts';
 import { WorldError } from './errors.ts';
+import { checkFlaws, type FlawName } from './flaws.ts';
 import { guestMachine } from './guest-machine.ts';
 import type { InvariantView, StepEvent } from './invariants.ts';
+import { OPS, type StepResult } from './ops/index.ts';
 import { createPlatformWorld, hostMachine, type PlatformWorld } from './platform-world.ts';
 import { Trace } from './trace.ts';
 
@@ -68,6 +52,8 @@ export interface WorldConfig {
   vms?: WorldVmConfig[];
   /** The guests' attestation policy, or its file (docs/policy.md); default: the device's root. */
   policy?: AttestationPolicy | string;
+  /** Seeded flaws switched on (world/flaws.ts); each component gets its own. */
+  flaws?: readonly string[];
 }
 
 /** One step as scenarios name it: 'actor.operation', the VM and TDI it concerns, arguments. */
@@ -78,14 +64,7 @@ export interface WorldStep {
   args?: Record<string, string | number | boolean>;
 }
 
-/** What one operation answered: success, or the errno and why; every event it caused. */
-export interface StepResult {
-  ok: boolean;
-  errno?: string;
-  detail?: string;
-  value?: unknown;
-  events: StepEvent[];
-}
+export type { StepResult } from './ops/index.ts';
 
 /** A VM of the world: the VMM's and KVM's handles, the guest's machine and records. */
 export interface WorldVm {
@@ -101,30 +80,6 @@ export interface WorldVm {
   vdevs: Map<number, number>;
 }
 
-const VDEV_BASE = 0x10;
-const DEFAULT_RAM_PAGES = 64;
-const MSE = 0x2;
-const PCI_COMMAND = 0x04;
-
-type Op = (w: World, step: WorldStep) => Promise<StepResult>;
-
-const fromHost = (o: HostOutcome<unknown>): StepResult =>
-  o.ok
-    ? { ok: true, value: o.value, events: o.events as StepEvent[] }
-    : { ok: false, errno: o.errno, detail: o.detail, events: o.events as StepEvent[] };
-
-const fromGuest = (o: GuestOutcome<unknown>): StepResult =>
-  o.ok
-    ? { ok: true, value: o.value, events: o.events as StepEvent[] }
-    : { ok: false, errno: o.errno, detail: o.detail, events: o.events as StepEvent[] };
-
-const refused = (errno: string, detail: string): StepResult => ({
-  ok: false,
-  errno,
-  detail,
-  events: [],
-});
-
 export class World {
   readonly trace: Trace;
   readonly m: HostMachine;
@@ -132,6 +87,8 @@ export class World {
   readonly s: VmmState;
   readonly vms = new Map<string, WorldVm>();
   policy: AttestationPolicy;
+  /** The seeded flaws this world runs with. */
+  readonly flaws: readonly FlawName[];
 
   private constructor(
     readonly config: WorldConfig,
@@ -139,6 +96,7 @@ export class World {
     trace: Trace,
   ) {
     this.trace = trace;
+    this.flaws = checkFlaws(config.flaws ?? []);
     this.m = hostMachine(pw);
     this.h = createHostState(config.switches);
     this.s = createVmmState();
@@ -182,7 +140,7 @@ export class World {
     const op = Object.hasOwn(OPS, step.do) ? OPS[step.do] : undefined;
     if (!op) throw new WorldError(`unknown operation '${step.do}'`);
     const dsmBefore = this.pw.events.length;
-    const r = await op(this, step);
+    const r = await op.run(this, step);
     // The device's DMA the fabric saw during the step belongs to it too.
     const dma = this.pw.events.slice(dsmBefore) as StepEvent[];
     this.pw.events.length = 0;
@@ -308,212 +266,4 @@ function defaultPolicy(pw: PlatformWorld, flavour: FlavourName): AttestationPoli
     },
     states: ['CONFIG_LOCKED'],
   };
-}
-
-/** The guest side of a step: its machine, records and the device's virtual BDF. */
-function guestOf(w: World, step: WorldStep) {
-  const v = w.vm(step);
-  const fn = w.tdiFn(step);
-  const vdevId = v.vdevs.get(fn);
-  if (!v.gm || !v.guest) return { error: refused('ENODEV', `VM '${v.name}' is not running`) };
-  if (vdevId === undefined) {
-    return { error: refused('ENODEV', `function ${fn} is not assigned to '${v.name}'`) };
-  }
-  return { v, gm: v.gm, g: v.guest, vdevId };
-}
-
-const arg = (step: WorldStep, name: string, dflt: number): number => {
-  const x = step.args?.[name];
-  if (x === undefined) return dflt;
-  const n = typeof x === 'string' ? Number(x) : Number(x);
-  if (!Number.isFinite(n))
-    throw new WorldError(`${step.do}: argument ${name} '${x}' is not a number`);
-  return n;
-};
-
-const OPS: Record<string, Op> = {
-  'host.tsm/connect': async (w) =>
-    fromHost(await pciTsmConnect(w.m, w.h, { dsm: w.pw.dev.device.requesterId(0), tsm: LINK_TSM })),
-  'host.tsm/disconnect': async (w) =>
-    fromHost(
-      await pciTsmDisconnect(w.m, w.h, { dsm: w.pw.dev.device.requesterId(0), tsm: LINK_TSM }),
-    ),
-
-  'vmm.create-vm': async (w, step) => {
-    const v = w.vm(step);
-    if (v.vmFd !== undefined) return refused('EEXIST', `VM '${v.name}' exists`);
-    const c = await vmmCreateVm(w.m, w.h, w.s, {
-      ramPages: v.config.ramPages ?? DEFAULT_RAM_PAGES,
-    });
-    if (!c.ok) return fromHost(c);
-    const f = await vmmFinalizeVm(w.m, w.h, w.s, c.value);
-    const events = [...c.events, ...f.events];
-    if (!f.ok) return { ...fromHost(f), events: events as StepEvent[] };
-    v.vmFd = c.value;
-    const kvmName = w.s.vms.get(c.value)?.vm ?? '';
-    v.firmwareVm =
-      w.flavour === 'sev' ? (sevGuestOf(w.h, kvmName)?.firmwareVm ?? kvmName) : kvmName;
-    v.guest = createGuestState(w.flavour, [], `${w.config.seed ?? 'teeio'} ${v.name}`);
-    v.gm = w.guestMachineOf(v);
-    return { ok: true, value: c.value, events: events as StepEvent[] };
-  },
-
-  'vmm.assign': async (w, step) => {
-    const v = w.vm(step);
-    if (v.vmFd === undefined || !v.guest) return refused('EBADF', `VM '${v.name}' is not created`);
-    const fn = w.tdiFn(step);
-    const vdevId = VDEV_BASE + v.vdevs.size;
-    const r = await vmmAssignDevice(w.m, w.h, w.s, v.vmFd, { rid: w.rid(fn), vdevId });
-    if (!r.ok) return fromHost(r);
-    const tdi = w.pw.dev.tdis().find((t) => t.fn === fn);
-    if (!tdi) throw new WorldError(`no TDI at function ${fn}`);
-    const config: GuestDeviceConfig = {
-      vdevId,
-      interfaceId: tdi.interfaceId,
-      bars: r.value.bars.map((b) => ({ index: b.bar, address: b.gpa, size: b.size })),
-      devsec: true,
-    };
-    const g = createGuestState(w.flavour, [config], v.guest.seed);
-    for (const [id, d] of g.devices) v.guest.devices.set(id, d);
-    v.vdevs.set(fn, vdevId);
-    return fromHost(r);
-  },
-
-  'vmm.release': async (w, step) => {
-    const v = w.vm(step);
-    const fn = w.tdiFn(step);
-    const vdevId = v.vdevs.get(fn);
-    if (v.vmFd === undefined || vdevId === undefined) {
-      return refused('ENODEV', `function ${fn} is not assigned to '${v.name}'`);
-    }
-    const r = await vmmReleaseDevice(w.m, w.h, w.s, v.vmFd, vdevId);
-    if (r.ok) {
-      v.vdevs.delete(fn);
-      v.guest?.devices.delete(vdevId);
-    }
-    return fromHost(r);
-  },
-
-  'vmm.destroy-vm': async (w, step) => {
-    const v = w.vm(step);
-    if (v.vmFd === undefined) return refused('EBADF', `VM '${v.name}' is not created`);
-    const r = await vmmDestroyVm(w.m, w.h, w.s, v.vmFd);
-    if (r.ok) {
-      v.vmFd = undefined;
-      v.gm = undefined;
-      v.guest = undefined;
-      v.vdevs.clear();
-    }
-    return fromHost(r);
-  },
-
-  'guest.tsm/lock': async (w, step) => {
-    const x = guestOf(w, step);
-    return 'error' in x ? (x.error as StepResult) : fromGuest(await tsmLock(x.gm, x.g, x.vdevId));
-  },
-
-  'guest.attest': async (w, step) => {
-    const x = guestOf(w, step);
-    if ('error' in x) return x.error as StepResult;
-    const c = await collectEvidence(x.gm, x.g, x.vdevId);
-    if (!c.ok) return fromGuest(c);
-    const v = verifyCollected(x.g, x.vdevId, w.policy, c.value, new Date(Date.UTC(2026, 0, 1)));
-    const r = fromGuest(v);
-    return { ...r, events: [...(c.events as StepEvent[]), ...r.events] };
-  },
-
-  'guest.tsm/accept': async (w, step) => {
-    const x = guestOf(w, step);
-    return 'error' in x
-      ? (x.error as StepResult)
-      : fromGuest(await tsmAccept(x.gm, x.g, x.vdevId, '1'));
-  },
-
-  'guest.tsm/unlock': async (w, step) => {
-    const x = guestOf(w, step);
-    return 'error' in x ? (x.error as StepResult) : fromGuest(await tsmUnlock(x.gm, x.g, x.vdevId));
-  },
-
-  'guest.driver/bind': async (w, step) => {
-    const x = guestOf(w, step);
-    return 'error' in x ? (x.error as StepResult) : fromGuest(driverBind(x.g, x.vdevId));
-  },
-
-  'guest.driver/unbind': async (w, step) => {
-    const x = guestOf(w, step);
-    return 'error' in x ? (x.error as StepResult) : fromGuest(driverUnbind(x.g, x.vdevId));
-  },
-
-  'guest.mmio-write': async (w, step) => {
-    const x = guestOf(w, step);
-    if ('error' in x) return x.error as StepResult;
-    const value = arg(step, 'value', 0xcafef00d) >>> 0;
-    const data = new Uint8Array(4);
-    new DataView(data.buffer).setUint32(0, value, true);
-    const o = nicWrite(x.gm, x.g, x.vdevId, arg(step, 'bar', 0), arg(step, 'offset', 0), data);
-    return observed(o);
-  },
-
-  'guest.mmio-read': async (w, step) => {
-    const x = guestOf(w, step);
-    if ('error' in x) return x.error as StepResult;
-    return observed(nicRead(x.gm, x.g, x.vdevId, arg(step, 'bar', 0), arg(step, 'offset', 0)));
-  },
-
-  // The untrusted host doing what it can to the device through VFIO.
-  'host.mse-clear': async (w, step) => {
-    const fd = w.vfioFd(undefined, w.tdiFn(step));
-    if (fd === undefined)
-      return refused('ENODEV', `function ${w.tdiFn(step)} is not opened by VFIO`);
-    const rid = w.rid(w.tdiFn(step));
-    const cmd = w.m.configRead(rid, PCI_COMMAND, 2);
-    return fromHost(
-      await vfioConfigWrite(w.m, w.h, { fd, offset: PCI_COMMAND, size: 2, value: cmd & ~MSE }),
-    );
-  },
-
-  'host.reset': async (w, step) => {
-    const fd = w.vfioFd(undefined, w.tdiFn(step));
-    if (fd === undefined)
-      return refused('ENODEV', `function ${w.tdiFn(step)} is not opened by VFIO`);
-    return fromHost(await vfioDeviceReset(w.m, w.h, { fd }));
-  },
-
-  'host.mmap-bar': async (w, step) => {
-    const fd = w.vfioFd(undefined, w.tdiFn(step));
-    if (fd === undefined)
-      return refused('ENODEV', `function ${w.tdiFn(step)} is not opened by VFIO`);
-    return fromHost(await vfioMmap(w.m, w.h, { fd, bar: arg(step, 'bar', 0) }));
-  },
-
-  'host.mmio-read': async (w, step) => {
-    const rid = w.rid(w.tdiFn(step));
-    const b = w.m.barAddress(rid, arg(step, 'bar', 0));
-    if (!b) return refused('EINVAL', `no BAR ${arg(step, 'bar', 0)}`);
-    const o = w.m.mmioRead(b.base + BigInt(arg(step, 'offset', 0)), 4);
-    const ok = o.result.status === 'SC';
-    return {
-      ok,
-      ...(ok
-        ? { value: o.result.data }
-        : { errno: o.result.status, detail: 'the access completed with an error' }),
-      events: o.events as StepEvent[],
-    };
-  },
-};
-
-/** A driver access as a step: ok when it completed; the guest's observation otherwise. */
-function observed(
-  o: GuestOutcome<{ kind: string; data?: Uint8Array; reason?: string }>,
-): StepResult {
-  if (!o.ok) return fromGuest(o);
-  const seen = o.value;
-  return seen.kind === 'ok'
-    ? { ok: true, value: seen.data, events: o.events as StepEvent[] }
-    : {
-        ok: false,
-        errno: seen.kind,
-        detail: seen.reason ?? seen.kind,
-        events: o.events as StepEvent[],
-      };
 }
