@@ -14,8 +14,10 @@ import { runScenario } from '../../src/scenario/run.ts';
 import { CATALOGUE, scenarioWorld } from '../../src/scenario/world.ts';
 import { ConfigError } from '../../src/wire/yaml-config.ts';
 
-const SHIPPED = readdirSync('scenarios')
+// Subfolders too: scenarios/flaws/ shows each seeded flaw breaking its invariant.
+const SHIPPED = readdirSync('scenarios', { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.yaml'))
+  .sort()
   .map((f) => path.join('scenarios', f));
 
 describe('shipped scenarios', () => {
