@@ -29,6 +29,11 @@ import { guestMachine } from './guest-machine.ts';
 import type { InvariantView, StepEvent } from './invariants.ts';
 import { OPS, type StepResult } from './ops/index.ts';
 import { createPlatformWorld, hostMachine, type PlatformWorld } from './platform-world.ts';
+import {
+  type PlatformWorldSnapshot,
+  restorePlatformWorld,
+  snapshotPlatformWorld,
+} from './snapshot.ts';
 import { Trace } from './trace.ts';
 
 /** Who takes an assigned device to RUN inside the guest (SYSTEM.md section 1, VFIO's roles). */
@@ -65,6 +70,30 @@ export interface WorldStep {
 }
 
 export type { StepResult } from './ops/index.ts';
+
+/**
+ * A whole world's state as one plain value: the platform world (firmware, hardware, device,
+ * model time, the seeded stream), the host kernel's and the VMM's records and each guest's.
+ * What the explorer forks from and keys visited states by.
+ */
+export interface WorldSnapshot {
+  platform: PlatformWorldSnapshot;
+  h: HostState;
+  s: VmmState;
+  vms: {
+    name: string;
+    vmFd?: number;
+    firmwareVm?: string;
+    guest?: GuestState;
+    vdevs: [number, number][];
+  }[];
+}
+
+/** Replaces the contents of a plain record, keeping the object (its holders keep working). */
+function replaceContents<T extends object>(target: T, source: T): void {
+  for (const k of Object.keys(target)) delete (target as Record<string, unknown>)[k];
+  Object.assign(target, source);
+}
 
 /** A VM of the world: the VMM's and KVM's handles, the guest's machine and records. */
 export interface WorldVm {
@@ -147,6 +176,47 @@ export class World {
     r.events = [...r.events, ...dma];
     this.trace.events(r.events as never);
     return r;
+  }
+
+  /** The whole world now (a deep copy: later steps do not change it). */
+  snapshot(): WorldSnapshot {
+    return {
+      platform: snapshotPlatformWorld(this.pw),
+      h: structuredClone(this.h),
+      s: structuredClone(this.s),
+      vms: [...this.vms.values()].map((v) => ({
+        name: v.name,
+        vmFd: v.vmFd,
+        firmwareVm: v.firmwareVm,
+        guest: v.guest === undefined ? undefined : structuredClone(v.guest),
+        vdevs: [...v.vdevs],
+      })),
+    };
+  }
+
+  /**
+   * Puts the world back to `snap` (taken from this world or one built from the same config);
+   * the snapshot is not consumed.
+   * @throws WorldError for a snapshot of another world (flavour, VMs)
+   */
+  restore(snap: WorldSnapshot): void {
+    const names = snap.vms.map((v) => v.name).join(',');
+    if (names !== [...this.vms.keys()].join(',')) {
+      throw new WorldError(`snapshot of a world with VMs '${names}' restored into another`);
+    }
+    restorePlatformWorld(this.pw, snap.platform);
+    replaceContents(this.h, structuredClone(snap.h));
+    replaceContents(this.s, structuredClone(snap.s));
+    for (const sv of snap.vms) {
+      const v = this.vms.get(sv.name) as WorldVm;
+      v.vmFd = sv.vmFd;
+      v.firmwareVm = sv.firmwareVm;
+      v.guest = sv.guest === undefined ? undefined : structuredClone(sv.guest);
+      v.vdevs = new Map(sv.vdevs);
+      v.gm =
+        v.vmFd !== undefined && v.firmwareVm !== undefined ? this.guestMachineOf(v) : undefined;
+    }
+    this.pw.events.length = 0;
   }
 
   /** The VM a step concerns (default: the first). @throws WorldError for an unknown VM */
