@@ -158,9 +158,14 @@ export function hostMachine(w: PlatformWorld): HostMachine {
     mmioRead: (address, size) => hostMmioRead(w.p.hw, w.bus, address, size),
     mmioWrite: (address, data) => hostMmioWrite(w.p.hw, w.bus, address, data),
     memoryMap: w.memoryMap,
-    iommu: w.p.hw.iommu,
+    // Getters: a restored world (snapshot.ts) has new hardware records under the same machine.
+    get iommu() {
+      return w.p.hw.iommu;
+    },
     iommuMap: (domain, iovaPfn, hpfn, writable) =>
       iommuMap(w.p.hw.iommu, w.p.hw.memory, domain, iovaPfn, hpfn, writable),
-    sharedEpts: w.p.hw.sharedEpts,
+    get sharedEpts() {
+      return w.p.hw.sharedEpts;
+    },
   };
 }
