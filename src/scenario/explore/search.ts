@@ -12,7 +12,8 @@
  *   twice with no more budget left is explored once.
  *
  * A violation is a break the step caused (one already standing before it is not new), found
- * with the path that led to it; the search goes on elsewhere.
+ * with the path that led to it. A walk goes on after one; depth-first search does not go
+ * deeper under it.
  */
 import type { Invariant, Violation } from '../../world/invariants.ts';
 import type { Actor } from '../../world/ops/index.ts';
@@ -139,10 +140,8 @@ class Search {
         const r = await this.stepper.step(step, at, standing);
         standing = r.standing;
         at = r.key;
-        if (r.fresh.length > 0) {
-          this.record(r.fresh, path);
-          break;
-        }
+        // The walk goes on: what breaks next may be another invariant (each is shrunk apart).
+        if (r.fresh.length > 0) this.record(r.fresh, path);
         this.progress();
       }
     }

@@ -7,7 +7,12 @@
  * sound because a world's next state is a function of its snapshot and the step (every
  * random choice comes from the seeded stream the snapshot carries).
  */
-import { INVARIANTS, type Invariant, type Violation } from '../../world/invariants.ts';
+import {
+  checkInvariants,
+  INVARIANTS,
+  type Invariant,
+  type Violation,
+} from '../../world/invariants.ts';
 import type { World, WorldSnapshot, WorldStep } from '../../world/world.ts';
 import { stepKey } from './moves.ts';
 import { stateKey } from './state-key.ts';
@@ -67,8 +72,7 @@ export class Stepper {
       const before = this.w.frozenView();
       const r = await this.w.perform(step);
       this.w.trace.records.length = 0;
-      const after0 = this.w.view();
-      const violations = this.invariants.flatMap((i) => i.check(after0, r.events, before));
+      const violations = checkInvariants(this.w.view(), r.events, before, this.invariants);
       const after = this.w.snapshot();
       t = { after, violations, answer: { ok: r.ok, errno: r.errno }, key: stateKey(after) };
       if (performance.now() - t0 > CACHE_ABOVE_MS) {
