@@ -83,6 +83,16 @@ describe('teeio explore', () => {
     assert.equal(v.steps.length, 5);
   });
 
+  it('a refusal that left no event left the world unchanged (the stepper skips its snapshot)', async () => {
+    for (const flavour of ['tdx', 'sev', 'cca'] as const) {
+      const r = await exploreSearch(
+        { world: { flavour, seed: 'unchanged' } },
+        { strategy: 'random', depth: 40, steps: 300, seed: 'unchanged', checkUnchanged: true },
+      );
+      assert.equal(r.report.steps, 300);
+    }
+  });
+
   it('is deterministic for a seed, and shards merge into one report', async () => {
     const o = { strategy: 'random' as const, depth: 12, steps: 120, seed: 'det' };
     const a = await exploreSearch(cfg, o);

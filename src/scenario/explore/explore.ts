@@ -132,7 +132,7 @@ export async function counterexamples(
   for (const f of found) {
     const id = f.violation.invariant;
     const steps = await shrink(stepper, root, rootKey, f.path, id);
-    const outcomes = await stepper.replay(root, rootKey, steps, id);
+    const outcomes = await stepper.replay({ snap: root, key: rootKey }, steps, id);
     const broke = outcomes.at(-1)?.fresh.find((v) => v.invariant === id) ?? f.violation;
     const world: Scenario['world'] = {
       ...worldFor(cfg, outDir),

@@ -21,7 +21,7 @@ import type { World, WorldSnapshot, WorldStep } from '../../world/world.ts';
 import { movesOf, stepKey } from './moves.ts';
 import { choiceRng } from './rng.ts';
 import { stateKey } from './state-key.ts';
-import { Stepper } from './stepper.ts';
+import { type At, Stepper } from './stepper.ts';
 
 export interface SearchOptions {
   strategy: 'random' | 'dfs';
@@ -37,6 +37,8 @@ export interface SearchOptions {
   invariants?: readonly Invariant[];
   /** Random: the chance a step is the backbone's next one rather than a drawn move. */
   backboneBias?: number;
+  /** Check the stepper's no-change shortcut at full cost (stepper.ts; for tests). */
+  checkUnchanged?: boolean;
   /** Called every so often and at the end. */
   onProgress?: (p: SearchProgress) => void;
 }
@@ -76,6 +78,7 @@ class Search {
   ) {
     this.rootKey = stateKey(root);
     this.stepper = new Stepper(w, o.invariants);
+    this.stepper.checkUnchanged = o.checkUnchanged ?? false;
   }
 
   get steps(): number {
@@ -125,7 +128,7 @@ class Search {
       this.w.restore(this.root);
       let standing = new Set<string>();
       let pos = 0;
-      let at = this.rootKey;
+      let at: At = { snap: this.root, key: this.rootKey };
       const path: WorldStep[] = [];
       for (let d = 0; d < this.o.depth && !this.done; d++) {
         let step: WorldStep;
@@ -139,7 +142,7 @@ class Search {
         path.push(step);
         const r = await this.stepper.step(step, at, standing);
         standing = r.standing;
-        at = r.key;
+        at = { snap: r.after, key: r.key };
         // The walk goes on: what breaks next may be another invariant (each is shrunk apart).
         if (r.fresh.length > 0) this.record(r.fresh, path);
         this.progress();
@@ -152,8 +155,7 @@ class Search {
     let split = 0;
     const SPLIT_DEPTH = 2;
     const visit = async (
-      snap: WorldSnapshot,
-      at: string,
+      at: At,
       pos: number,
       budget: number,
       path: WorldStep[],
@@ -161,10 +163,10 @@ class Search {
     ): Promise<void> => {
       if (this.done) return;
       if (path.length === SPLIT_DEPTH && !this.mine(split++)) return;
-      const key = `${at} ${pos}`;
+      const key = `${at.key} ${pos}`;
       if ((visited.get(key) ?? -1) >= budget) return;
       visited.set(key, budget);
-      this.w.restore(snap);
+      this.w.restore(at.snap);
       const moves: { step: WorldStep; backbone: boolean }[] = [];
       if (pos < this.backbone.length) moves.push({ step: this.backbone[pos], backbone: true });
       if (budget > 0) {
@@ -175,7 +177,7 @@ class Search {
       }
       for (const m of moves) {
         if (this.done) return;
-        this.w.restore(snap);
+        this.w.restore(at.snap);
         const p = [...path, m.step];
         const r = await this.stepper.step(m.step, at, standing);
         this.progress();
@@ -184,8 +186,7 @@ class Search {
           continue;
         }
         await visit(
-          r.after,
-          r.key,
+          { snap: r.after, key: r.key },
           pos + (m.backbone ? 1 : 0),
           budget - (m.backbone ? 0 : 1),
           p,
@@ -194,7 +195,7 @@ class Search {
       }
     };
     this.walks = 1;
-    await visit(this.root, this.rootKey, 0, this.o.depth, [], new Set());
+    await visit({ snap: this.root, key: this.rootKey }, 0, this.o.depth, [], new Set());
   }
 }
 

@@ -20,7 +20,7 @@ export async function shrink(
   /** How many steps of `p` it takes to break the invariant (0: it does not break). */
   const breaksAt = async (p: readonly WorldStep[]): Promise<number> => {
     replays++;
-    const out = await stepper.replay(root, rootKey, p, invariant);
+    const out = await stepper.replay({ snap: root, key: rootKey }, p, invariant);
     return out.at(-1)?.fresh.some((v) => v.invariant === invariant) ? out.length : 0;
   };
   const n = await breaksAt(path);
