@@ -43,6 +43,11 @@ export function isUserError(e: unknown): e is Error {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that stops early (`teeio ... | head`) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
   const program = new Command('teeio')
     .description(
       'Executable model of confidential PCIe device assignment: SPDM, IDE_KM and TDISP with real bytes and cryptography',
