@@ -17,10 +17,12 @@ import { compareSwitch, switchPositions } from '../scenario/explore/compare.ts';
 import type { ExploreConfig, ExploreOptions, ExploreReport } from '../scenario/explore/explore.ts';
 import { exploreParallel, mergeReports } from '../scenario/explore/parallel.ts';
 import type { SearchProgress } from '../scenario/explore/search.ts';
-import { loadScenario } from '../scenario/load.ts';
-import { CATALOGUE } from '../scenario/world.ts';
+import { loadScenario, parseScenario } from '../scenario/load.ts';
+import { runScenario } from '../scenario/run.ts';
+import { CATALOGUE, scenarioWorld } from '../scenario/world.ts';
 import { ConfigError } from '../wire/yaml-config.ts';
 import { FLAW_NAMES, FLAWS } from '../world/flaws.ts';
+import { Trace, traceRecordJson } from '../world/trace.ts';
 import { CliError } from './identity.ts';
 
 interface Options {
@@ -38,6 +40,7 @@ interface Options {
   listFlaws?: boolean;
   compare?: string;
   report?: string;
+  html?: string;
 }
 
 const int = (name: string, v: string, min: number): number => {
@@ -169,6 +172,7 @@ export function register(program: Command): void {
     )
     .option('--out <dir>', 'where counterexample scenarios are written', 'explore-out')
     .option('--report <file>', 'also write the report as JSON to a file')
+    .option('--html <file>', "write the first counterexample's trace as the viewer page")
     .option('--json', 'print the report as JSON')
     .option('--list-flaws', 'list the seeded flaws')
     .option('--compare <switch>', 'run the search under each position of a design switch')
@@ -209,6 +213,8 @@ export function register(program: Command): void {
       const report = await exploreParallel(cfg, opts, workers);
       bar.end();
       if (o.report) writeFileSync(o.report, `${JSON.stringify(report, null, 1)}\n`);
+      if (o.html && report.violations[0])
+        await writeCounterexamplePage(report.violations[0], o.html);
       if (o.json) console.log(JSON.stringify(report, null, 1));
       else printReport(report);
       process.exitCode = report.violations.length ? 1 : 0;
@@ -219,7 +225,9 @@ export function register(program: Command): void {
     .argument('<reports...>', 'JSON reports of shards (teeio explore --shard i/n --report FILE)')
     .description('combine the reports of shards run apart')
     .option('--json', 'print the merged report as JSON')
-    .action((files: string[], o: { json?: boolean }) => {
+    .action((files: string[], opts: { json?: boolean }, sub: Command) => {
+      // `--json` after the files may land on the parent `explore`, which has one too.
+      const o = { json: opts.json ?? (sub.parent?.opts().json as boolean | undefined) };
       const reports = files.map((f) => {
         try {
           return JSON.parse(readFileSync(f, 'utf8')) as ExploreReport;
@@ -237,6 +245,19 @@ export function register(program: Command): void {
       else printReport(merged);
       process.exitCode = merged.violations.length ? 1 : 0;
     });
+}
+
+/** Replays a counterexample with a trace and writes the viewer page of it. */
+async function writeCounterexamplePage(
+  v: ExploreReport['violations'][number],
+  file: string,
+): Promise<void> {
+  const s = parseScenario(v.scenario, v.file ?? 'counterexample.yaml', CATALOGUE);
+  const trace = new Trace();
+  await runScenario(s, await scenarioWorld(s, v.file ?? 'counterexample.yaml', trace));
+  const { writeViewerPage } = await import('./view.ts');
+  const records = trace.records.map((r) => traceRecordJson(r) as Record<string, unknown>);
+  await writeViewerPage(records, `teeio explore: ${v.invariant} ${v.name}`, file);
 }
 
 function printComparison(c: Awaited<ReturnType<typeof compareSwitch>>): void {

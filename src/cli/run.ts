@@ -16,6 +16,7 @@ import { CliError } from './identity.ts';
 
 interface RunOptions {
   trace?: string;
+  html?: string;
   json?: boolean;
 }
 
@@ -36,6 +37,7 @@ export function register(program: Command): void {
       'run a scenario file: every step through the world, its expectations and the invariants checked',
     )
     .option('--trace <file>', 'write the full trace as JSON')
+    .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, o: RunOptions) => {
       let scenario: ReturnType<typeof loadScenario>;
@@ -63,6 +65,11 @@ export function register(program: Command): void {
       });
       if (o.trace) {
         writeFileSync(o.trace, `${JSON.stringify(trace.records.map(traceRecordJson), null, 1)}\n`);
+      }
+      if (o.html) {
+        const { writeViewerPage } = await import('./view.ts');
+        const records = trace.records.map((r) => traceRecordJson(r) as Record<string, unknown>);
+        await writeViewerPage(records, `teeio run ${file}`, o.html);
       }
       const failed = report.steps.filter((s) => s.problems.length);
       if (o.json) {
