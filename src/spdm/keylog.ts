@@ -69,7 +69,14 @@ export interface KeylogEntry {
   dheSecret?: Uint8Array;
 }
 
-const HASHES: readonly HashAlg[] = ['sha256', 'sha384', 'sha512', 'sha3-256', 'sha3-384', 'sha3-512'];
+const HASHES: readonly HashAlg[] = [
+  'sha256',
+  'sha384',
+  'sha512',
+  'sha3-256',
+  'sha3-384',
+  'sha3-512',
+];
 const AEADS = Object.keys(AEAD_KEY_SIZE) as AeadAlg[];
 
 /** A key log line that does not parse: names the line and what is wrong. */

@@ -15,8 +15,8 @@ import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_ERROR_CODE, SPDM_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../../wire/spdm/finish.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
-import { legalityErrorCode } from '../../request-legality.ts';
 import { dataSecrets } from '../../keylog.ts';
+import { legalityErrorCode } from '../../request-legality.ts';
 import { deriveDataKeys } from '../../session.ts';
 import { appendF, thBytes, thHash } from '../../transcript.ts';
 import {
