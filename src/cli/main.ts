@@ -24,6 +24,7 @@ const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./conformance.ts'),
   () => import('./view.ts'),
   () => import('./run.ts'),
+  () => import('./decode.ts'),
 ];
 
 /**
