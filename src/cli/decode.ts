@@ -45,7 +45,7 @@ function securedText(m: CapturedMessage): string {
 export function formatCaptured(m: CapturedMessage, t0: number): string {
   const dir =
     m.direction === 'request' ? 'REQ->RSP' : m.direction === 'response' ? 'RSP->REQ' : '(?)     ';
-  const head = `${String(m.record).padStart(5)}  +${(seconds(m) - t0).toFixed(6)}  ${dir}  ${m.transport.padEnd(17)} `;
+  const head = `${String(m.record).padStart(5)}  +${(seconds(m) - t0).toFixed(6)}  ${dir}  ${m.transport.padEnd(18)} `;
   const d = m.description;
   const version =
     d?.protocol === 'SPDM' && m.message && m.message.length > 0
@@ -105,6 +105,11 @@ export function register(program: Command): void {
     .option('--keylog <file>', 'session secrets written by --keylog')
     .option('--json', 'print one JSON document: every packet with its decoded fields')
     .action((file: string, o: DecodeOptions) => {
+      // `teeio decode x.pcap | head` closes the pipe early: that is not a failure.
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+        throw e;
+      });
       const keylog = loadKeylog(o.keylog);
       const pcap = decodePcap(new Uint8Array(readFileSync(file)));
       const decoded = decodeCapture(pcap, keylog);
