@@ -28,7 +28,12 @@ import { checkFlaws, type FlawName } from './flaws.ts';
 import { guestMachine } from './guest-machine.ts';
 import type { InvariantView, StepEvent } from './invariants.ts';
 import { OPS, type StepResult } from './ops/index.ts';
-import { createPlatformWorld, hostMachine, type PlatformWorld } from './platform-world.ts';
+import {
+  createPlatformWorld,
+  hostMachine,
+  type PlatformWorld,
+  type WorldCapture,
+} from './platform-world.ts';
 import {
   type PlatformWorldSnapshot,
   restorePlatformWorld,
@@ -137,11 +142,17 @@ export class World {
         : (config.policy ?? defaultPolicy(pw, config.flavour));
   }
 
-  static async create(config: WorldConfig, trace = new Trace()): Promise<World> {
+  /** @param capture --pcap / --keylog observers (the mailbox's objects, the TSM's secrets) */
+  static async create(
+    config: WorldConfig,
+    trace = new Trace(),
+    capture?: WorldCapture,
+  ): Promise<World> {
     const pw = await createPlatformWorld({
       flavour: config.flavour,
       seed: config.seed,
       profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
+      capture,
     });
     const w = new World(config, pw, trace);
     pw.dev.dsm.onEvent(trace.dsmSink());
