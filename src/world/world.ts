@@ -15,7 +15,7 @@ import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
 import { type AttestationPolicy, loadPolicy } from '../guest/attest/index.ts';
 import type { GuestHypercall, GuestMachine, HypercallResult } from '../guest/machine.ts';
-import type { GuestState } from '../guest/state.ts';
+import type { GuestRole, GuestState } from '../guest/state.ts';
 import type { HostMachine } from '../host/machine.ts';
 import { createHostState, type HostState } from '../host/state.ts';
 import type { HostSwitches } from '../host/switches.ts';
@@ -37,7 +37,7 @@ import {
 import { Trace } from './trace.ts';
 
 /** Who takes an assigned device to RUN inside the guest (SYSTEM.md section 1, VFIO's roles). */
-export type GuestRole = 'guest-kernel' | 'vfio-attester' | 'vfio-user';
+export type { GuestRole } from '../guest/state.ts';
 
 export interface WorldVmConfig {
   name: string;
@@ -268,6 +268,26 @@ export class World {
   }
 
   /**
+   * The vCPU of VM `v` touching `pages` private pages at `gpa` the first time: each page not
+   * mapped yet exits to KVM (KVM_RUN, a conversion if needed), as a guest's first access
+   * does. The events go to the trace and are returned.
+   */
+  async faultIn(v: WorldVm, gpa: bigint, pages: number): Promise<StepEvent[]> {
+    const vmFd = v.vmFd;
+    const out: StepEvent[] = [];
+    if (vmFd === undefined) return out;
+    const kvm = this.h.kvm.vms.get(vmFd);
+    for (let i = 0n; i < BigInt(pages); i++) {
+      const page = gpa + (i << PAGE_SHIFT);
+      if (kvm?.mirror.has(page >> PAGE_SHIFT)) continue;
+      const r = await vmmRun(this.m, this.h, this.s, vmFd, { gpa: page, private: true });
+      this.trace.events(r.events);
+      out.push(...(r.events as StepEvent[]));
+    }
+    return out;
+  }
+
+  /**
    * The guest's machine: its hypercalls go to the VMM; a guest ABI accept of a GPA nobody
    * mapped yet exits to KVM first, as the vCPU's first touch of a converted page does
    * (KVM_EXIT_MEMORY_FAULT: the VMM converts, KVM maps through the TSM driver), then the
@@ -279,15 +299,7 @@ export class World {
     if (vmFd === undefined || firmwareVm === undefined) {
       throw new WorldError(`VM '${v.name}' is not created`);
     }
-    const faultIn = async (gpa: bigint, pages: number) => {
-      const kvm = this.h.kvm.vms.get(vmFd);
-      for (let i = 0n; i < BigInt(pages); i++) {
-        const page = gpa + (i << PAGE_SHIFT);
-        if (kvm?.mirror.has(page >> PAGE_SHIFT)) continue;
-        const r = await vmmRun(this.m, this.h, this.s, vmFd, { gpa: page, private: true });
-        this.trace.events(r.events);
-      }
-    };
+    const faultIn = (gpa: bigint, pages: number) => this.faultIn(v, gpa, pages);
     const hypercall = async (call: GuestHypercall): Promise<HypercallResult> => {
       if (call.op === 'tsm-guest-req' && call.message.type === 'TIO_MSG_MMIO_VALIDATE_REQ') {
         await faultIn(
