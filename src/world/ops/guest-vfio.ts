@@ -9,6 +9,7 @@
  * Which of these a device allows is its role (WorldConfig vms[].devices[].role): an op the
  * role does not allow is refused with the errno and the role named (guest/vfio/role.ts).
  */
+import { acceptMemory } from '../../guest/memory.ts';
 import {
   dpdkDmaRead,
   dpdkDmaStart,
@@ -154,7 +155,10 @@ async function userspaceDma(w: World, x: Ctx, step: WorldStep): Promise<StepResu
   const events: StepEvent[] = [];
   const d = openedDevice(x.g, x.vdevId);
   const buf = d.ok ? d.value.vfio?.dma : undefined;
-  if (buf) events.push(...(await w.faultIn(x.v, buf.iova, buf.pages)));
+  if (buf) {
+    events.push(...(await w.faultIn(x.v, buf.iova, buf.pages)));
+    events.push(...((await acceptMemory(x.gm, buf.iova, buf.pages)) as StepEvent[]));
+  }
   const start = dpdkDmaStart(x.gm, x.g, x.vdevId);
   events.push(...(start.events as StepEvent[]));
   if (!start.ok || start.value.kind !== 'ok' || start.value.iova === undefined) {

@@ -18,6 +18,7 @@
 import { collectEvidence, verifyCollected } from '../../guest/attester.ts';
 import { type Observation, observe } from '../../guest/driver/nic.ts';
 import type { GuestHypercall, GuestMachine, HypercallResult } from '../../guest/machine.ts';
+import { acceptMemory } from '../../guest/memory.ts';
 import { createGuestState, type GuestState } from '../../guest/state.ts';
 import { tsmAccept } from '../../guest/tsm/core.ts';
 import { iommuHwptAlloc } from '../../host/iommufd/hwpt.ts';
@@ -350,6 +351,7 @@ export const HOST_ROLE_OPS: OpTable = {
         out.push(...(r.events as StepEvent[]));
         if (!r.ok) return { ...fromHost(r), events: out };
         p.dma = r.value << PAGE_SHIFT;
+        out.push(...((await acceptMemory(p.gm, p.dma, 1)) as StepEvent[]));
       }
       const payload = new Uint8Array(8).fill(arg(step, 'value', 0x5a) & 0xff);
       const dma = w.pw.dev.device.dmaWrite(w.tdiFn(step), p.dma, payload);

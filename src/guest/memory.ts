@@ -1,0 +1,30 @@
+/**
+ * The guest kernel's accept_memory (arch/x86/coco/tdx, sev; arm64 realm): a private page the
+ * host has just mapped for the guest (TDH.MEM.PAGE.AUG, RMPUPDATE) is usable only once the
+ * guest accepted it: TDX TDG.MEM.PAGE.ACCEPT, SEV PVALIDATE. A Realm's RAM pages are usable
+ * once the host created them with RIPAS RAM, so CCA accepts nothing here. A page accepted
+ * already is left as it is (the firmware's "already" answer is not an error here).
+ */
+import type { GuestMachine } from './machine.ts';
+import type { GuestEvent } from './outcome.ts';
+
+const PAGE_SHIFT = 12n;
+
+/** Accepts `pages` private pages at `gpa`; the calls' events. */
+export async function acceptMemory(
+  m: GuestMachine,
+  gpa: bigint,
+  pages: number,
+): Promise<GuestEvent[]> {
+  const events: GuestEvent[] = [];
+  for (let i = 0n; i < BigInt(pages); i++) {
+    const page = gpa + (i << PAGE_SHIFT);
+    if (m.memRead(page, 1)) continue;
+    if (m.flavour === 'tdx') {
+      events.push(...(await m.tsmCall('TDG.MEM.PAGE.ACCEPT', { gfn: page >> PAGE_SHIFT })).events);
+    } else if (m.flavour === 'sev') {
+      events.push(...(await m.tsmCall('PVALIDATE', { gpa: page, validate: true })).events);
+    }
+  }
+  return events;
+}
