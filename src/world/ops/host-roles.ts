@@ -5,10 +5,10 @@
  * - VFIO as TEE helper: `host.vfio/tsm-bind` is the host's own TSM bind of a device it
  *   assigned (VFIO_DEVICE_TSM_BIND or IOMMU_VDEVICE_TSM_OP by switch `bindUapi`): the TDI
  *   goes to CONFIG_LOCKED and no further. `host.vfio/tsm-start` is the host trying to go
- *   further on its own: the flavour's START request sent through IOMMU_VDEVICE_TSM_REQ with
- *   no guest behind it (TDX START_INTERFACE_REQUEST, SEV a TIO_MSG_MMIO_VALIDATE_REQ not
- *   sealed by the guest, CCA RHI_DA_VDEV_SET_TDI_STATE RUN); the firmware must refuse it.
- *   `host.vfio/tsm-unbind` rolls everything back (CONFIG_UNLOCKED, nothing trusted left).
+ *   further on its own by the most direct path of its flavour (host/tsm/host-start.ts):
+ *   TDX's module refuses it, SEV's and CCA's firmware start the TDI, and the guest's
+ *   attester then sees a TDI it did not start. `host.vfio/tsm-unbind` rolls everything
+ *   back (CONFIG_UNLOCKED, nothing trusted left).
  * - Bare metal: `host.dpdk/*` is a host process (DPDK) with no VM: it opens the VFIO cdev,
  *   binds it private to iommufd with a vIOMMU that has no KVM, and asks for the TSM bind.
  *   With `bareMetal` 'refuse' the bind is -ENOENT; with 'host-context' the TSM gives it a
@@ -29,6 +29,7 @@ import { iommuVdeviceAlloc } from '../../host/iommufd/vdevice.ts';
 import { iommuVdeviceTsmOp, iommuVdeviceTsmReq } from '../../host/iommufd/vdevice-tsm.ts';
 import { iommuViommuAlloc } from '../../host/iommufd/viommu.ts';
 import type { HostOutcome } from '../../host/outcome.ts';
+import { hostStartTdi } from '../../host/tsm/host-start.ts';
 import { sevGuestOf } from '../../host/tsm/sev/index.ts';
 import {
   vfioClose,
@@ -41,7 +42,6 @@ import { vfioDeviceTsmBind, vfioDeviceTsmUnbind } from '../../host/vfio/tsm.ts';
 import { VFIO_DEVICE_TSM_BIND_MINSZ, VFIO_DEVICE_TSM_UNBIND_MINSZ } from '../../host/vfio/uapi.ts';
 import { tsmBind, tsmUnbind } from '../../host/vmm/hypercall.ts';
 import type { VmmDevice } from '../../host/vmm/state.ts';
-import type { AbiArg } from '../../platform/abi.ts';
 import { PAGE_SHIFT } from '../../platform/ids.ts';
 import { guestMachine } from '../guest-machine.ts';
 import type { StepEvent } from '../invariants.ts';
@@ -63,24 +63,6 @@ function assigned(w: World, fn: number): VmmDevice | undefined {
 /** One step per TDI of the device (the host's and the process's candidates). */
 const perTdi = (w: World, name: string): WorldStep[] =>
   w.pw.dev.tdis().map((t) => ({ do: name, tdi: t.fn }));
-
-/** The flavour's request to START a TDI, as the host could forge it with no guest behind it. */
-function startMessage(w: World, d: VmmDevice): Record<string, AbiArg> {
-  switch (w.flavour) {
-    case 'tdx':
-      return { name: 'START_INTERFACE_REQUEST' };
-    case 'sev':
-      return {
-        type: 'TIO_MSG_MMIO_VALIDATE_REQ',
-        guestDeviceId: d.vdevId,
-        subrangeBase: d.bars[0]?.gpa ?? 0n,
-        subrangePageCount: 1,
-        validated: true,
-      };
-    default:
-      return { name: 'RHI_DA_VDEV_SET_TDI_STATE', tdiState: 'RHI_DA_TDI_CONFIG_RUN' };
-  }
-}
 
 /** A bare-metal DPDK process and what it holds of its device. */
 export interface HostProcess {
@@ -201,12 +183,7 @@ export const HOST_ROLE_OPS: OpTable = {
     run: async (w, step) => {
       const d = assigned(w, w.tdiFn(step));
       if (!d) return refused('ENODEV', `function ${w.tdiFn(step)} is assigned to no VM`);
-      return fromHost(
-        await iommuVdeviceTsmReq(w.m, w.h, {
-          vdeviceId: d.vdevice,
-          request: { scope: 'state-change', message: startMessage(w, d) },
-        }),
-      );
+      return fromHost(await hostStartTdi(w.m, w.h, { rid: d.rid, vdeviceId: d.vdevice }));
     },
     candidates: (w) => perTdi(w, 'host.vfio/tsm-start'),
   },
