@@ -109,7 +109,7 @@ export const GUEST_VFIO_OPS: OpTable = named({
   ),
   // DPDK's probe of its device: the region's info, the BAR mmapped, its hugepage buffer mapped.
   'guest.userspace/map': guestOp(
-    async (w, x, step) => {
+    async (_w, x, step) => {
       const bar = arg(step, 'bar', 0);
       const info = vfioRegionInfo(x.g, x.vdevId, bar);
       if (!info.ok) return fromGuest(info);
