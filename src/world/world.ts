@@ -109,12 +109,29 @@ export interface WorldVm {
   vdevs: Map<number, number>;
 }
 
+/**
+ * A bare-metal host process (DPDK, switch `bareMetal`) and what it holds of one TDI: its VFIO
+ * device fd and vDEVICE, its own records of the device (the devsec core's and attester's of
+ * guest/, which it runs), its machine over the TSM's host context once bound, and its DMA
+ * buffer's physical address (ops/host-roles.ts).
+ */
+export interface WorldHostProcess {
+  fd: number;
+  vdevice: number;
+  g: GuestState;
+  vdevId: number;
+  gm?: GuestMachine;
+  dma?: bigint;
+}
+
 export class World {
   readonly trace: Trace;
   readonly m: HostMachine;
   readonly h: HostState;
   readonly s: VmmState;
   readonly vms = new Map<string, WorldVm>();
+  /** Bare-metal host processes by the function number of the TDI they opened. */
+  readonly hostProcesses = new Map<number, WorldHostProcess>();
   policy: AttestationPolicy;
   /** The seeded flaws this world runs with. */
   readonly flaws: readonly FlawName[];

@@ -9,7 +9,7 @@
  * - host VFIO as helper (tdx, sev, cca): the host's bind locks, its unbind leaves no firmware
  *   binding, no trusted DMA context and no secure-EPT MMIO of the TDI; its own START is
  *   refused by TDX and granted by SEV and CCA, and then the guest's attester refuses the TDI;
- * - bare metal (tdx, sev) in both positions: -ENOENT and no firmware context under 'refuse';
+ * - bare metal (tdx, sev, cca) in both positions: -ENOENT and no firmware context under 'refuse';
  *   RUN, MMIO and a T=1 DMA into the process's page with no KVM VM under 'host-context', and
  *   the context gone after unlock;
  * - every candidate step of the new operations runs in a world at RUN and in one with nothing
@@ -213,7 +213,7 @@ describe('switch bareMetal', () => {
   it("defaults to 'refuse'", () => {
     assert.equal(DEFAULT_HOST_SWITCHES.bareMetal, 'refuse');
   });
-  for (const flavour of ['tdx', 'sev'] as const) {
+  for (const flavour of ['tdx', 'sev', 'cca'] as const) {
     it(`${flavour} 'refuse': the no-VM bind is -ENOENT and makes no firmware context`, async () => {
       const w = await world(flavour, { vms: [], switches: { bareMetal: 'refuse' } });
       await run(w, ['host.tsm/connect', 'host.dpdk/open']);

@@ -14,7 +14,9 @@
  * - IOMMU_IOAS_MAP of the userspace DMA buffer: IOVA = GPA, the trusted IOMMU of the TDI
  *   translating GPAs to the VM's private memory (the flavours' trusted DMA); the buffer must
  *   be in the guest's RAM, page aligned.
- * - close: the DMA stopped (the device's descriptor cleared), mappings dropped.
+ * - close: the DMA stopped (the device's descriptor cleared), mappings dropped. vfio-pci's
+ *   close would also try a function reset (vfio_pci_core_disable), which takes a TDI in
+ *   RUN to ERROR; a guest vfio-pci for TDISP devices must skip it, and this one does.
  *
  * A device the guest gave to vfio-pci counts as one with a driver bound (`driver`), so the
  * sysfs tsm/lock, tsm/accept and tsm/unlock refuse it as they refuse any bound device.

@@ -56,31 +56,21 @@ export function perAssigned(
 
 type Ctx = Exclude<ReturnType<typeof guestOf>, { error: unknown }>;
 
-/** A guest op on an assigned device: the guest's side found, or the refusal. */
+/** Guest op `name` on an assigned device: the guest's side found, or the refusal. */
 function guestOp(
+  name: string,
   run: (w: World, x: Ctx, step: WorldStep) => Promise<StepResult>,
   args?: readonly (WorldStep['args'] | undefined)[],
-): WorldOp {
-  return {
+): [string, WorldOp] {
+  const op: WorldOp = {
     actor: 'guest',
     run: async (w, step) => {
       const x = guestOf(w, step);
       return 'error' in x ? (x.error as StepResult) : run(w, x, step);
     },
-    candidates: (w) => perAssigned(w, '', args),
+    candidates: (w) => perAssigned(w, name, args),
   };
-}
-
-/** Fills in the op's own name in its candidates (guestOp does not know it). */
-function named(table: Record<string, WorldOp>): OpTable {
-  const out: OpTable = {};
-  for (const [name, op] of Object.entries(table)) {
-    const inner = op.candidates;
-    out[name] = inner
-      ? { ...op, candidates: (w) => inner(w).map((s) => ({ ...s, do: name })) }
-      : op;
-  }
-  return out;
+  return [name, op];
 }
 
 const BAR_ARGS = [{ bar: 0 }, { bar: 5 }];
@@ -90,25 +80,26 @@ const MMIO_ARGS = [
   { bar: 0, offset: 0x100000 },
 ];
 
-export const GUEST_VFIO_OPS: OpTable = named({
-  'guest.vfio/bind': guestOp(async (_w, x) => fromGuest(vfioPciBind(x.g, x.vdevId))),
-  'guest.vfio/unbind': guestOp(async (_w, x) => fromGuest(vfioPciUnbind(x.g, x.vdevId))),
-  'guest.vfio/lock': guestOp(async (_w, x) => fromGuest(await vfioTsmLock(x.gm, x.g, x.vdevId))),
-  'guest.vfio/attest': guestOp(async (w, x) =>
+export const GUEST_VFIO_OPS: OpTable = Object.fromEntries([
+  guestOp('guest.vfio/bind', async (_w, x) => fromGuest(vfioPciBind(x.g, x.vdevId))),
+  guestOp('guest.vfio/unbind', async (_w, x) => fromGuest(vfioPciUnbind(x.g, x.vdevId))),
+  guestOp('guest.vfio/lock', async (_w, x) => fromGuest(await vfioTsmLock(x.gm, x.g, x.vdevId))),
+  guestOp('guest.vfio/attest', async (w, x) =>
     fromGuest(await vfioTsmAttest(x.gm, x.g, x.vdevId, w.policy, ATTEST_AT)),
   ),
-  'guest.vfio/accept': guestOp(async (_w, x) =>
+  guestOp('guest.vfio/accept', async (_w, x) =>
     fromGuest(await vfioTsmAccept(x.gm, x.g, x.vdevId)),
   ),
-  'guest.vfio/unlock': guestOp(async (_w, x) =>
+  guestOp('guest.vfio/unlock', async (_w, x) =>
     fromGuest(await vfioTsmUnlock(x.gm, x.g, x.vdevId)),
   ),
-  'guest.vfio/open': guestOp(async (_w, x) => fromGuest(vfioCdevOpen(x.g, x.vdevId))),
-  'guest.vfio/close': guestOp(async (_w, x) =>
+  guestOp('guest.vfio/open', async (_w, x) => fromGuest(vfioCdevOpen(x.g, x.vdevId))),
+  guestOp('guest.vfio/close', async (_w, x) =>
     fromGuest(await vfioCdevClose(x.gm, x.g, x.vdevId, dpdkDmaStop)),
   ),
   // DPDK's probe of its device: the region's info, the BAR mmapped, its hugepage buffer mapped.
-  'guest.userspace/map': guestOp(
+  guestOp(
+    'guest.userspace/map',
     async (_w, x, step) => {
       const bar = arg(step, 'bar', 0);
       const info = vfioRegionInfo(x.g, x.vdevId, bar);
@@ -127,23 +118,28 @@ export const GUEST_VFIO_OPS: OpTable = named({
     },
     [{ bar: 0 }, ...BAR_ARGS.slice(1), { bar: 0, iova: 0x8001 }, { bar: 0, pages: 4096 }],
   ),
-  'guest.userspace/mmio-write': guestOp(async (_w, x, step) => {
-    const data = new Uint8Array(4);
-    new DataView(data.buffer).setUint32(0, arg(step, 'value', 0xcafef00d) >>> 0, true);
-    return observed(
-      dpdkMmioWrite(x.gm, x.g, x.vdevId, arg(step, 'bar', 0), arg(step, 'offset', 0), data),
-    );
-  }, MMIO_ARGS),
-  'guest.userspace/mmio-read': guestOp(
+  guestOp(
+    'guest.userspace/mmio-write',
+    async (_w, x, step) => {
+      const data = new Uint8Array(4);
+      new DataView(data.buffer).setUint32(0, arg(step, 'value', 0xcafef00d) >>> 0, true);
+      return observed(
+        dpdkMmioWrite(x.gm, x.g, x.vdevId, arg(step, 'bar', 0), arg(step, 'offset', 0), data),
+      );
+    },
+    MMIO_ARGS,
+  ),
+  guestOp(
+    'guest.userspace/mmio-read',
     async (_w, x, step) =>
       observed(dpdkMmioRead(x.gm, x.g, x.vdevId, arg(step, 'bar', 0), arg(step, 'offset', 0))),
     MMIO_ARGS,
   ),
-  'guest.userspace/dma': guestOp(
-    async (w, x, step) => userspaceDma(w, x, step),
-    [undefined, { value: 0 }],
-  ),
-});
+  guestOp('guest.userspace/dma', async (w, x, step) => userspaceDma(w, x, step), [
+    undefined,
+    { value: 0 },
+  ]),
+]);
 
 /**
  * A receive into userspace's buffer: the guest touches its buffer (KVM maps the private

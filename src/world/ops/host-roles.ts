@@ -19,7 +19,7 @@ import { collectEvidence, verifyCollected } from '../../guest/attester.ts';
 import { type Observation, observe } from '../../guest/driver/nic.ts';
 import type { GuestHypercall, GuestMachine, HypercallResult } from '../../guest/machine.ts';
 import { acceptMemory } from '../../guest/memory.ts';
-import { createGuestState, type GuestState } from '../../guest/state.ts';
+import { createGuestState } from '../../guest/state.ts';
 import { tsmAccept } from '../../guest/tsm/core.ts';
 import { iommuHwptAlloc } from '../../host/iommufd/hwpt.ts';
 import { iommuIoasAlloc } from '../../host/iommufd/ioas.ts';
@@ -45,7 +45,7 @@ import type { VmmDevice } from '../../host/vmm/state.ts';
 import { PAGE_SHIFT } from '../../platform/ids.ts';
 import { guestMachine } from '../guest-machine.ts';
 import type { StepEvent } from '../invariants.ts';
-import type { World, WorldStep } from '../world.ts';
+import type { World, WorldHostProcess, WorldStep } from '../world.ts';
 import { arg, fromGuest, fromHost, refused, type StepResult } from './result.ts';
 import type { OpTable } from './types.ts';
 
@@ -64,28 +64,7 @@ function assigned(w: World, fn: number): VmmDevice | undefined {
 const perTdi = (w: World, name: string): WorldStep[] =>
   w.pw.dev.tdis().map((t) => ({ do: name, tdi: t.fn }));
 
-/** A bare-metal DPDK process and what it holds of its device. */
-export interface HostProcess {
-  fd: number;
-  vdevice: number;
-  /** The process's records of its device (devsec core and attester of guest/, reused). */
-  g: GuestState;
-  vdevId: number;
-  /** Its machine over the TSM's host context, once bound. */
-  gm?: GuestMachine;
-  /** Its DMA buffer (physical address, IOVA-as-PA), once mapped. */
-  dma?: bigint;
-}
-
-const PROCESSES = new WeakMap<World, Map<number, HostProcess>>();
-export function hostProcesses(w: World): Map<number, HostProcess> {
-  let m = PROCESSES.get(w);
-  if (!m) {
-    m = new Map();
-    PROCESSES.set(w, m);
-  }
-  return m;
-}
+type HostProcess = WorldHostProcess;
 
 const events = (...rs: { events: readonly unknown[] }[]) =>
   rs.flatMap((r) => r.events as StepEvent[]);
@@ -148,7 +127,7 @@ function processBind(w: World, p: HostProcess, bind: boolean): Promise<HostOutco
 }
 
 function processOf(w: World, step: WorldStep): HostProcess | StepResult {
-  const p = hostProcesses(w).get(w.tdiFn(step));
+  const p = w.hostProcesses.get(w.tdiFn(step));
   return p ?? refused('EBADF', `no host process has function ${w.tdiFn(step)} open`);
 }
 const isResult = (x: HostProcess | StepResult): x is StepResult => 'events' in x;
@@ -203,8 +182,7 @@ export const HOST_ROLE_OPS: OpTable = {
     actor: 'host',
     run: async (w, step) => {
       const fn = w.tdiFn(step);
-      if (hostProcesses(w).has(fn))
-        return refused('EBUSY', `function ${fn} is open by the process`);
+      if (w.hostProcesses.has(fn)) return refused('EBUSY', `function ${fn} is open by the process`);
       const rid = w.rid(fn);
       const out: StepEvent[] = [];
       const done = <T>(r: HostOutcome<T>) => {
@@ -254,7 +232,7 @@ export const HOST_ROLE_OPS: OpTable = {
         tdi ? [{ vdevId: rid, interfaceId: tdi.interfaceId, bars, devsec: true }] : [],
         `${w.config.seed ?? 'teeio'} host process ${fn}`,
       );
-      hostProcesses(w).set(fn, { fd: fd.value, vdevice: vdev.value, g, vdevId: rid });
+      w.hostProcesses.set(fn, { fd: fd.value, vdevice: vdev.value, g, vdevId: rid });
       return { ok: true, value: fd.value, events: out };
     },
     candidates: (w) => perTdi(w, 'host.dpdk/open'),
@@ -366,7 +344,7 @@ export const HOST_ROLE_OPS: OpTable = {
       const p = processOf(w, step);
       if (isResult(p)) return p;
       const r = await vfioClose(w.m, w.h, { fd: p.fd });
-      if (r.ok) hostProcesses(w).delete(w.tdiFn(step));
+      if (r.ok) w.hostProcesses.delete(w.tdiFn(step));
       return fromHost(r);
     },
     candidates: (w) => perTdi(w, 'host.dpdk/close'),
