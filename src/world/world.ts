@@ -87,6 +87,8 @@ export interface WorldSnapshot {
     guest?: GuestState;
     vdevs: [number, number][];
   }[];
+  /** Bare-metal host processes by the function number of their TDI. */
+  hostProcesses: [number, WorldHostProcess][];
 }
 
 /** Replaces the contents of a plain record, keeping the object (its holders keep working). */
@@ -112,15 +114,15 @@ export interface WorldVm {
 /**
  * A bare-metal host process (DPDK, switch `bareMetal`) and what it holds of one TDI: its VFIO
  * device fd and vDEVICE, its own records of the device (the devsec core's and attester's of
- * guest/, which it runs), its machine over the TSM's host context once bound, and its DMA
- * buffer's physical address (ops/host-roles.ts).
+ * guest/, which it runs) and its DMA buffer's physical address. Plain data: its machine over
+ * the TSM's host context is built from the VFIO device's binding when needed
+ * (ops/host-roles.ts).
  */
 export interface WorldHostProcess {
   fd: number;
   vdevice: number;
   g: GuestState;
   vdevId: number;
-  gm?: GuestMachine;
   dma?: bigint;
 }
 
@@ -208,6 +210,7 @@ export class World {
         guest: v.guest === undefined ? undefined : structuredClone(v.guest),
         vdevs: [...v.vdevs],
       })),
+      hostProcesses: structuredClone([...this.hostProcesses]),
     };
   }
 
@@ -233,6 +236,8 @@ export class World {
       v.gm =
         v.vmFd !== undefined && v.firmwareVm !== undefined ? this.guestMachineOf(v) : undefined;
     }
+    this.hostProcesses.clear();
+    for (const [fn, p] of structuredClone(snap.hostProcesses)) this.hostProcesses.set(fn, p);
     this.pw.events.length = 0;
   }
 

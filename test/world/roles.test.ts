@@ -12,6 +12,9 @@
  * - bare metal (tdx, sev, cca) in both positions: -ENOENT and no firmware context under 'refuse';
  *   RUN, MMIO and a T=1 DMA into the process's page with no KVM VM under 'host-context', and
  *   the context gone after unlock;
+ * - a snapshot taken with a bare-metal process bound restores it (its records, and its
+ *   machine over the host context, rebuilt from the binding);
+ * - the explorer's honest backbone walks each role's own path with every step succeeding;
  * - every candidate step of the new operations runs in a world at RUN and in one with nothing
  *   set up, and answers (no exception): the explorer's moves are safe in any state.
  */
@@ -21,6 +24,7 @@ import type { GuestDevice, GuestRole } from '../../src/guest/state.ts';
 import { type RoleActor, roleRefusal } from '../../src/guest/vfio/role.ts';
 import { DEFAULT_HOST_SWITCHES } from '../../src/host/switches.ts';
 import type { FlavourName } from '../../src/platform/flavours.ts';
+import { defaultBackbone } from '../../src/scenario/explore/moves.ts';
 import { checkInvariants } from '../../src/world/invariants.ts';
 import { GUEST_VFIO_OPS } from '../../src/world/ops/guest-vfio.ts';
 import { HOST_ROLE_OPS } from '../../src/world/ops/host-roles.ts';
@@ -298,4 +302,29 @@ describe('the new operations are safe moves in any state', () => {
     ]);
     assert.ok((await tryAll(w)) > Object.keys(OPS).length);
   });
+});
+
+describe('the explorer sees the roles and the host processes', () => {
+  it('a snapshot with a bare-metal process bound restores it (tdx)', async () => {
+    const w = await world('tdx', { vms: [], switches: { bareMetal: 'host-context' } });
+    await run(w, ['host.tsm/connect', 'host.dpdk/open', 'host.dpdk/lock', 'host.dpdk/attest']);
+    const snap = w.snapshot();
+    await run(w, ['host.dpdk/accept']);
+    assert.equal(state(w), 'RUN');
+    w.restore(snap);
+    assert.equal(state(w), 'CONFIG_LOCKED');
+    assert.equal(w.hostProcesses.get(FN)?.g.devices.get(w.rid(FN))?.tsm, 'locked');
+    await run(w, ['host.dpdk/accept', 'host.dpdk/dma']);
+    assert.equal(state(w), 'RUN');
+  });
+
+  for (const role of ['vfio-attester', 'vfio-user'] as const) {
+    it(`the honest backbone of a ${role} device succeeds step by step (tdx)`, async () => {
+      const w = await world('tdx', {}, role);
+      const steps = defaultBackbone(w);
+      assert.ok(steps.some((s) => s.do === 'guest.userspace/dma'));
+      await run(w, steps);
+      assert.equal(state(w), 'CONFIG_UNLOCKED');
+    });
+  }
 });

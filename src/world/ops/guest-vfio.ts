@@ -10,6 +10,7 @@
  * role does not allow is refused with the errno and the role named (guest/vfio/role.ts).
  */
 import { acceptMemory } from '../../guest/memory.ts';
+import type { GuestRole } from '../../guest/state.ts';
 import {
   dpdkDmaRead,
   dpdkDmaStart,
@@ -32,6 +33,52 @@ import type { StepEvent } from '../invariants.ts';
 import type { World, WorldStep } from '../world.ts';
 import { arg, fromGuest, guestOf, observed, type StepResult } from './result.ts';
 import type { OpTable, WorldOp } from './types.ts';
+
+/**
+ * The honest guest's steps for one device, by its role (SYSTEM.md section 1): lock, attest,
+ * accept, use, let go, by whoever the role makes the attester and the user. What the
+ * explorer's backbone walks for each device (scenario/explore/moves.ts).
+ */
+export const GUEST_LIFECYCLE: Readonly<Record<GuestRole, readonly string[]>> = {
+  'guest-kernel': [
+    'guest.tsm/lock',
+    'guest.attest',
+    'guest.tsm/accept',
+    'guest.driver/bind',
+    'guest.mmio-write',
+    'guest.mmio-read',
+    'guest.driver/unbind',
+    'guest.tsm/unlock',
+  ],
+  'vfio-attester': [
+    'guest.vfio/bind',
+    'guest.vfio/lock',
+    'guest.vfio/attest',
+    'guest.vfio/accept',
+    'guest.vfio/open',
+    'guest.userspace/map',
+    'guest.userspace/mmio-write',
+    'guest.userspace/mmio-read',
+    'guest.userspace/dma',
+    'guest.vfio/close',
+    'guest.vfio/unlock',
+    'guest.vfio/unbind',
+  ],
+  'vfio-user': [
+    'guest.tsm/lock',
+    'guest.attest',
+    'guest.tsm/accept',
+    'guest.vfio/bind',
+    'guest.vfio/open',
+    'guest.userspace/map',
+    'guest.userspace/mmio-write',
+    'guest.userspace/mmio-read',
+    'guest.userspace/dma',
+    'guest.vfio/close',
+    'guest.vfio/unbind',
+    'guest.tsm/unlock',
+  ],
+};
 
 /** The userspace's DMA buffer by default: one page of guest RAM at 32 KiB (IOVA = GPA). */
 const DMA_IOVA = 0x8000;

@@ -70,7 +70,9 @@ const events = (...rs: { events: readonly unknown[] }[]) =>
   rs.flatMap((r) => r.events as StepEvent[]);
 
 /** The process's machine over its host context: guest ABI by the context, requests by iommufd. */
-function processMachine(w: World, p: HostProcess, ctxVm: string): GuestMachine {
+function processMachine(w: World, p: HostProcess): GuestMachine | undefined {
+  const ctxVm = w.h.vfio.devices.get(p.fd)?.tsmBound?.hostContext?.vm;
+  if (ctxVm === undefined) return undefined;
   const firmwareVm = w.flavour === 'sev' ? (sevGuestOf(w.h, ctxVm)?.firmwareVm ?? ctxVm) : ctxVm;
   const mapMmio = async (gpa: bigint, pages: number) => {
     for (let i = 0n; i < BigInt(pages); i++) {
@@ -246,10 +248,6 @@ export const HOST_ROLE_OPS: OpTable = {
       if (dev?.tsm !== 'unlocked') return refused('EBUSY', `already ${dev?.tsm}`);
       const r = await processBind(w, p, true);
       if (!r.ok) return fromHost(r);
-      const ctx = w.h.vfio.devices.get(p.fd)?.tsmBound?.hostContext;
-      if (!ctx)
-        return { ...fromHost(r), ok: false, errno: 'EIO', detail: 'bound without a context' };
-      p.gm = processMachine(w, p, ctx.vm);
       dev.tsm = 'locked';
       dev.attested = undefined;
       return fromHost(r);
@@ -261,8 +259,9 @@ export const HOST_ROLE_OPS: OpTable = {
     run: async (w, step) => {
       const p = processOf(w, step);
       if (isResult(p)) return p;
-      if (!p.gm) return refused('EINVAL', 'the device is not locked');
-      const c = await collectEvidence(p.gm, p.g, p.vdevId);
+      const gm = processMachine(w, p);
+      if (!gm) return refused('EINVAL', 'the device is not locked');
+      const c = await collectEvidence(gm, p.g, p.vdevId);
       if (!c.ok) return fromGuest(c);
       const v = verifyCollected(p.g, p.vdevId, w.policy, c.value, ATTEST_AT);
       return { ...fromGuest(v), events: events(c, v) };
@@ -274,8 +273,9 @@ export const HOST_ROLE_OPS: OpTable = {
     run: async (w, step) => {
       const p = processOf(w, step);
       if (isResult(p)) return p;
-      if (!p.gm) return refused('EINVAL', 'the device is not locked');
-      return fromGuest(await tsmAccept(p.gm, p.g, p.vdevId, '1'));
+      const gm = processMachine(w, p);
+      if (!gm) return refused('EINVAL', 'the device is not locked');
+      return fromGuest(await tsmAccept(gm, p.g, p.vdevId, '1'));
     },
     candidates: (w) => perTdi(w, 'host.dpdk/accept'),
   },
@@ -286,10 +286,11 @@ export const HOST_ROLE_OPS: OpTable = {
       if (isResult(p)) return p;
       const b = p.g.devices.get(p.vdevId)?.bars.find((x) => x.index === arg(step, 'bar', 0));
       const off = BigInt(arg(step, 'offset', 0));
-      if (!p.gm || !b || off < 0n || off >= b.size)
+      const gm = processMachine(w, p);
+      if (!gm || !b || off < 0n || off >= b.size)
         return refused('EFAULT', 'no such mapping of the BAR');
-      const o = p.gm.mmioRead(b.address + off, 4);
-      return access({ ok: true, value: observe(p.gm, o), events: o.events });
+      const o = gm.mmioRead(b.address + off, 4);
+      return access({ ok: true, value: observe(gm, o), events: o.events });
     },
     candidates: (w) =>
       perTdi(w, 'host.dpdk/mmio-read').flatMap((s) => [s, { ...s, args: { offset: 0x100000 } }]),
@@ -299,18 +300,19 @@ export const HOST_ROLE_OPS: OpTable = {
     run: async (w, step) => {
       const p = processOf(w, step);
       if (isResult(p)) return p;
-      if (!p.gm) return refused('EINVAL', 'the device is not locked');
+      const gm = processMachine(w, p);
+      if (!gm) return refused('EINVAL', 'the device is not locked');
       const out: StepEvent[] = [];
       if (p.dma === undefined) {
         const r = await hostContextMapMemory(w.m, w.h, { fd: p.fd });
         out.push(...(r.events as StepEvent[]));
         if (!r.ok) return { ...fromHost(r), events: out };
         p.dma = r.value << PAGE_SHIFT;
-        out.push(...((await acceptMemory(p.gm, p.dma, 1)) as StepEvent[]));
+        out.push(...((await acceptMemory(gm, p.dma, 1)) as StepEvent[]));
       }
       const payload = new Uint8Array(8).fill(arg(step, 'value', 0x5a) & 0xff);
       const dma = w.pw.dev.device.dmaWrite(w.tdiFn(step), p.dma, payload);
-      const back = p.gm.memRead(p.dma, payload.length);
+      const back = gm.memRead(p.dma, payload.length);
       if (back?.every((b, i) => b === payload[i])) return { ok: true, value: back, events: out };
       const how = dma.issued ? `T=${dma.t ? 1 : 0} ${dma.status}` : `not issued (${dma.reason})`;
       return {
@@ -331,7 +333,6 @@ export const HOST_ROLE_OPS: OpTable = {
       if (r.ok) {
         const dev = p.g.devices.get(p.vdevId);
         if (dev) Object.assign(dev, { tsm: 'unlocked', attested: undefined, dmaActive: false });
-        p.gm = undefined;
         p.dma = undefined;
       }
       return fromHost(r);
