@@ -304,6 +304,17 @@ describe('the new operations are safe moves in any state', () => {
   });
 });
 
+describe('switch bareMetal under both bind uAPIs', () => {
+  it("tdx 'host-context' with VFIO_DEVICE_TSM_BIND (bindUapi 'vfio')", async () => {
+    const switches = { bareMetal: 'host-context', bindUapi: 'vfio' } as const;
+    const w = await world('tdx', { vms: [], switches });
+    const [, , lock] = await run(w, ['host.tsm/connect', 'host.dpdk/open', 'host.dpdk/lock']);
+    assert.ok((lock.events as { op?: string }[]).some((e) => e.op === 'VFIO_DEVICE_TSM_BIND'));
+    await run(w, ['host.dpdk/attest', 'host.dpdk/accept', 'host.dpdk/dma', 'host.dpdk/unlock']);
+    assert.equal(state(w), 'CONFIG_UNLOCKED');
+  });
+});
+
 describe('the explorer sees the roles and the host processes', () => {
   it('a snapshot with a bare-metal process bound restores it (tdx)', async () => {
     const w = await world('tdx', { vms: [], switches: { bareMetal: 'host-context' } });
