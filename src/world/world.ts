@@ -15,7 +15,7 @@ import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
 import { type AttestationPolicy, loadPolicy } from '../guest/attest/index.ts';
 import type { GuestHypercall, GuestMachine, HypercallResult } from '../guest/machine.ts';
-import type { GuestState } from '../guest/state.ts';
+import type { GuestRole, GuestState } from '../guest/state.ts';
 import type { HostMachine } from '../host/machine.ts';
 import { createHostState, type HostState } from '../host/state.ts';
 import type { HostSwitches } from '../host/switches.ts';
@@ -42,7 +42,7 @@ import {
 import { Trace } from './trace.ts';
 
 /** Who takes an assigned device to RUN inside the guest (SYSTEM.md section 1, VFIO's roles). */
-export type GuestRole = 'guest-kernel' | 'vfio-attester' | 'vfio-user';
+export type { GuestRole } from '../guest/state.ts';
 
 export interface WorldVmConfig {
   name: string;
@@ -92,6 +92,8 @@ export interface WorldSnapshot {
     guest?: GuestState;
     vdevs: [number, number][];
   }[];
+  /** Bare-metal host processes by the function number of their TDI. */
+  hostProcesses: [number, WorldHostProcess][];
 }
 
 /** Replaces the contents of a plain record, keeping the object (its holders keep working). */
@@ -114,12 +116,29 @@ export interface WorldVm {
   vdevs: Map<number, number>;
 }
 
+/**
+ * A bare-metal host process (DPDK, switch `bareMetal`) and what it holds of one TDI: its VFIO
+ * device fd and vDEVICE, its own records of the device (the devsec core's and attester's of
+ * guest/, which it runs) and its DMA buffer's physical address. Plain data: its machine over
+ * the TSM's host context is built from the VFIO device's binding when needed
+ * (ops/host-roles.ts).
+ */
+export interface WorldHostProcess {
+  fd: number;
+  vdevice: number;
+  g: GuestState;
+  vdevId: number;
+  dma?: bigint;
+}
+
 export class World {
   readonly trace: Trace;
   readonly m: HostMachine;
   readonly h: HostState;
   readonly s: VmmState;
   readonly vms = new Map<string, WorldVm>();
+  /** Bare-metal host processes by the function number of the TDI they opened. */
+  readonly hostProcesses = new Map<number, WorldHostProcess>();
   policy: AttestationPolicy;
   /** The seeded flaws this world runs with. */
   readonly flaws: readonly FlawName[];
@@ -202,6 +221,7 @@ export class World {
         guest: v.guest === undefined ? undefined : structuredClone(v.guest),
         vdevs: [...v.vdevs],
       })),
+      hostProcesses: structuredClone([...this.hostProcesses]),
     };
   }
 
@@ -227,6 +247,8 @@ export class World {
       v.gm =
         v.vmFd !== undefined && v.firmwareVm !== undefined ? this.guestMachineOf(v) : undefined;
     }
+    this.hostProcesses.clear();
+    for (const [fn, p] of structuredClone(snap.hostProcesses)) this.hostProcesses.set(fn, p);
     this.pw.events.length = 0;
   }
 
@@ -279,6 +301,26 @@ export class World {
   }
 
   /**
+   * The vCPU of VM `v` touching `pages` private pages at `gpa` the first time: each page not
+   * mapped yet exits to KVM (KVM_RUN, a conversion if needed), as a guest's first access
+   * does. The events go to the trace and are returned.
+   */
+  async faultIn(v: WorldVm, gpa: bigint, pages: number): Promise<StepEvent[]> {
+    const vmFd = v.vmFd;
+    const out: StepEvent[] = [];
+    if (vmFd === undefined) return out;
+    const kvm = this.h.kvm.vms.get(vmFd);
+    for (let i = 0n; i < BigInt(pages); i++) {
+      const page = gpa + (i << PAGE_SHIFT);
+      if (kvm?.mirror.has(page >> PAGE_SHIFT)) continue;
+      const r = await vmmRun(this.m, this.h, this.s, vmFd, { gpa: page, private: true });
+      this.trace.events(r.events);
+      out.push(...(r.events as StepEvent[]));
+    }
+    return out;
+  }
+
+  /**
    * The guest's machine: its hypercalls go to the VMM; a guest ABI accept of a GPA nobody
    * mapped yet exits to KVM first, as the vCPU's first touch of a converted page does
    * (KVM_EXIT_MEMORY_FAULT: the VMM converts, KVM maps through the TSM driver), then the
@@ -290,15 +332,7 @@ export class World {
     if (vmFd === undefined || firmwareVm === undefined) {
       throw new WorldError(`VM '${v.name}' is not created`);
     }
-    const faultIn = async (gpa: bigint, pages: number) => {
-      const kvm = this.h.kvm.vms.get(vmFd);
-      for (let i = 0n; i < BigInt(pages); i++) {
-        const page = gpa + (i << PAGE_SHIFT);
-        if (kvm?.mirror.has(page >> PAGE_SHIFT)) continue;
-        const r = await vmmRun(this.m, this.h, this.s, vmFd, { gpa: page, private: true });
-        this.trace.events(r.events);
-      }
-    };
+    const faultIn = (gpa: bigint, pages: number) => this.faultIn(v, gpa, pages);
     const hypercall = async (call: GuestHypercall): Promise<HypercallResult> => {
       if (call.op === 'tsm-guest-req' && call.message.type === 'TIO_MSG_MMIO_VALIDATE_REQ') {
         await faultIn(

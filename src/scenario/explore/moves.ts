@@ -2,6 +2,7 @@
  * The explorer's moves in a world: every operation's candidate steps (ops/types.ts), and the
  * honest lifecycle the adversary's moves are interleaved with (the backbone).
  */
+import { GUEST_LIFECYCLE } from '../../world/ops/guest-vfio.ts';
 import { type Actor, OPS } from '../../world/ops/index.ts';
 import type { World, WorldStep } from '../../world/world.ts';
 
@@ -44,7 +45,8 @@ export function movesOf(w: World, filter: MoveFilter = {}): WorldStep[] {
 /**
  * The honest lifecycle of every VM and TDI (SYSTEM.md section 4), the order a correct host,
  * VMM and guest would go in: connect; per VM create and assign; per TDI lock, attest,
- * accept, use, stop using, unlock; release, destroy; disconnect.
+ * accept, use, stop using, unlock, by whoever the device's role makes attester and user
+ * (GUEST_LIFECYCLE); release, destroy; disconnect.
  */
 export function defaultBackbone(w: World): WorldStep[] {
   const vms = [...w.vms.values()];
@@ -56,18 +58,7 @@ export function defaultBackbone(w: World): WorldStep[] {
   for (const v of vms) {
     for (const d of v.config.devices ?? []) {
       const at = { vm: v.name, tdi: d.tdi };
-      for (const op of [
-        'guest.tsm/lock',
-        'guest.attest',
-        'guest.tsm/accept',
-        'guest.driver/bind',
-        'guest.mmio-write',
-        'guest.mmio-read',
-        'guest.driver/unbind',
-        'guest.tsm/unlock',
-      ]) {
-        out.push({ do: op, ...at });
-      }
+      for (const op of GUEST_LIFECYCLE[d.role ?? 'guest-kernel']) out.push({ do: op, ...at });
     }
   }
   for (const v of vms) {

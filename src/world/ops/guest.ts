@@ -5,8 +5,9 @@
 import { collectEvidence, verifyCollected } from '../../guest/attester.ts';
 import { driverBind, driverUnbind, nicRead, nicWrite } from '../../guest/driver/nic.ts';
 import { tsmAccept, tsmLock, tsmUnlock } from '../../guest/tsm/core.ts';
+import { roleRefusal } from '../../guest/vfio/role.ts';
 import type { StepEvent } from '../invariants.ts';
-import { arg, fromGuest, guestOf, observed, type StepResult } from './result.ts';
+import { arg, fromGuest, guestOf, observed, refused, type StepResult } from './result.ts';
 import type { OpTable } from './types.ts';
 
 export const GUEST_OPS: OpTable = {
@@ -22,6 +23,9 @@ export const GUEST_OPS: OpTable = {
     run: async (w, step) => {
       const x = guestOf(w, step);
       if ('error' in x) return x.error as StepResult;
+      const dev = x.g.devices.get(x.vdevId);
+      const role = dev && roleRefusal(dev, 'kernel-tsm');
+      if (role) return refused(role.errno, role.detail);
       const c = await collectEvidence(x.gm, x.g, x.vdevId);
       if (!c.ok) return fromGuest(c);
       const v = verifyCollected(x.g, x.vdevId, w.policy, c.value, new Date(Date.UTC(2026, 0, 1)));
