@@ -40,6 +40,8 @@ export interface PlatformWorldOptions {
   /** The device profile (default: teeio's NIC). */
   profile?: DeviceProfile;
   hw?: PlatformHwConfig;
+  /** The device's seeded flaws (device/dsm/flaws.ts names; world/flaws.ts component 'device'). */
+  deviceFlaws?: readonly string[];
 }
 
 export interface PlatformWorld {
@@ -71,6 +73,7 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
     enumerate: true,
     random,
     responderConfig: { now: () => clock.now() },
+    dsm: { flaws: o.deviceFlaws ?? [] },
   });
   const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
   const p = createPlatform<unknown>(flavour.create(), o.hw);
