@@ -231,7 +231,7 @@ const I5: Invariant = {
   id: 'I5',
   name: 'error-trigger-yields-error',
   text: 'Any of the ERROR triggers in section 2 while LOCKED/RUN yields ERROR, and a TDI in ERROR is never used for T=1 traffic again until STOP and re-attestation.',
-  check(v, events, before) {
+  check(_v, events, before) {
     const out: Violation[] = [];
     // Each trigger the hardware reported, with the state the DSM left the TDI in.
     for (const e of events) {
