@@ -223,7 +223,7 @@ export class Dsm {
       const present = new Set(this.hw.tdiFunctions());
       const removed = toError(
         step.state,
-        (t) => !present.has(t.fn) && !flawSkipsRemovedSweep(this.s, record),
+        (t) => !present.has(t.fn) && !flawSkipsRemovedSweep(this.s),
         `function removed (${record.event.kind} on fn ${record.fn})`,
         this.env.behaviour,
       );

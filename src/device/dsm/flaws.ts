@@ -15,7 +15,8 @@ export const DSM_FLAWS = [
   'device-msix-change-not-caught',
   /**
    * A PF FLR moves only the PF's own TDI: its VFs' TDIs keep their state although the VFs
-   * were reset and re-created (the records of the VFs, and their disappearing, are ignored).
+   * were reset (the FLR records of the VFs are ignored, and the DSM never sweeps TDIs whose
+   * function disappeared, so VFs re-created by the host's restore still count as locked).
    */
   'device-pf-flr-not-propagated',
   /** STOP_INTERFACE leaves the function's memory as it was (no scrub). */
@@ -48,9 +49,9 @@ export function flawIgnores(s: Pick<DsmState, 'flaws'>, r: ConfigEventRecord): b
 }
 
 /**
- * Whether the DSM's sweep of TDIs whose function disappeared runs after this event: the
- * 'device-pf-flr-not-propagated' DSM never looks past the function an FLR names.
+ * Whether the DSM skips its sweep of TDIs whose function disappeared: the
+ * 'device-pf-flr-not-propagated' DSM only ever looks at the function a record names.
  */
-export function flawSkipsRemovedSweep(s: Pick<DsmState, 'flaws'>, r: ConfigEventRecord): boolean {
-  return r.event.kind === 'FLR' && hasFlaw(s, 'device-pf-flr-not-propagated');
+export function flawSkipsRemovedSweep(s: Pick<DsmState, 'flaws'>): boolean {
+  return hasFlaw(s, 'device-pf-flr-not-propagated');
 }

@@ -390,7 +390,7 @@ export const HOST_CONFIG_OPS: OpTable = {
       if (typeof r === 'string')
         return fromHost(hostErr('pci', op, { bdf: t.bdf, bar }, 'EINVAL', r));
       // The address to place this function's BAR at (default: where it is, rewritten).
-      const now = (BigInt(r.hi) << 32n) | BigInt(r.lo & ~0xf);
+      const now = (BigInt(r.hi) << 32n) | BigInt((r.lo & ~0xf) >>> 0);
       const size = w.m.barAddress(t.rid, bar)?.size ?? 0n;
       const current = now + BigInt(Math.max(r.vfIndex - 1, 0)) * size;
       let want = current;
