@@ -26,9 +26,10 @@ export const DEVICE_OPS: OpTable = {
       const fns = r.blockedBy.join(', ');
       return refused('EPERM', `NO_FW_UPDATE: TDI fn ${fns} locked; firmware ${r.from} kept`);
     },
-    candidates: (w) => [
+    // The next version, and a rollback to the first (or the same one re-flashed).
+    candidates: () => [
       { do: 'device.firmware-update' },
-      { do: 'device.firmware-update', args: { version: w.pw.dev.dsm.firmwareVersion } },
+      { do: 'device.firmware-update', args: { version: 1 } },
     ],
   },
 };

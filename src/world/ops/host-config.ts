@@ -512,13 +512,10 @@ export const HOST_CONFIG_OPS: OpTable = {
           events: [...events, ...(hostOk('pci', op, done, undefined).events as StepEvent[])],
         };
       }
-      const own = hostErr('pci', op, done, 'EIO', `completion ${status}`).events as StepEvent[];
-      return {
-        ok: false,
-        errno: status,
-        detail: 'the table write did not complete',
-        events: [...events, ...own],
-      };
+      // A posted write: the device dropped it; the CPU hears nothing, the fabric saw it.
+      const why = `the device dropped the posted write (${status})`;
+      const own = hostErr('pci', op, done, 'EIO', why).events as StepEvent[];
+      return { ok: false, errno: 'EIO', detail: why, events: [...events, ...own] };
     },
     candidates: (w) =>
       targets(w).flatMap((t): WorldStep[] => {
