@@ -137,6 +137,10 @@ export function hostMachine(w: PlatformWorld): HostMachine {
     for (const fn of w.dev.device.functions()) if (w.dev.device.requesterId(fn) === rid) return fn;
     throw new WorldError(`no function with requester id 0x${rid.toString(16)} on the bus`);
   };
+  const cfgFn = (rid: Rid): number => {
+    if (rid >>> 8 === w.dev.host.busNumber()) return rid & 0xff;
+    throw new WorldError(`no bus ${rid >>> 8} below the host bridge`);
+  };
   return {
     flavour: w.flavour,
     async firmware(call, args, lend) {
@@ -149,9 +153,11 @@ export function hostMachine(w: PlatformWorld): HostMachine {
       return f(w.p as never, w.env, args as never, carrier);
     },
     functions: () => w.dev.device.functions().map((fn) => w.dev.device.requesterId(fn)),
-    configRead: (rid, offset, size) => w.dev.host.configRead(fnOf(rid), offset, size),
+    // A function absent from the device's bus (a disabled VF) reads all-ones and drops
+    // writes, as the Unsupported Request a config cycle to it gets.
+    configRead: (rid, offset, size) => w.dev.host.configRead(cfgFn(rid), offset, size),
     configWrite: (rid, offset, size, value) =>
-      w.dev.host.configWrite(fnOf(rid), offset, size, value),
+      w.dev.host.configWrite(cfgFn(rid), offset, size, value),
     barAddress(rid, bar) {
       const fn = fnOf(rid);
       const base = w.dev.enumerated?.get(`${fn}:${bar}`);

@@ -259,11 +259,25 @@ export class World {
     return v?.config.devices?.[0]?.tdi ?? this.pw.dev.tdis()[0].fn;
   }
 
-  /** Requester id of function `fn`. @throws WorldError when the device has no such TDI */
+  /**
+   * Requester id of function `fn`: a TDI present now, or one the device can have that is
+   * absent now (a VF while VF Enable is clear, after its PF's reset) on the device's bus.
+   * @throws WorldError when the device can never have a TDI at `fn`
+   */
   rid(fn: number): number {
     const t = this.pw.dev.tdis().find((x) => x.fn === fn);
-    if (!t) throw new WorldError(`the device has no TDI at function ${fn}`);
-    return t.requesterId;
+    if (t) return t.requesterId;
+    const possible = this.pw.dev.profile.functions.some(
+      (f) =>
+        (f.fn === fn && f.tdi !== false) ||
+        (f.sriov !== undefined &&
+          f.sriov.vf.tdi !== false &&
+          fn >= f.fn + f.sriov.firstVfOffset &&
+          (fn - f.fn - f.sriov.firstVfOffset) % f.sriov.vfStride === 0 &&
+          (fn - f.fn - f.sriov.firstVfOffset) / f.sriov.vfStride < f.sriov.totalVfs),
+    );
+    if (!possible) throw new WorldError(`the device has no TDI at function ${fn}`);
+    return this.pw.dev.device.requesterId(fn);
   }
 
   /** The device's own state of the step's TDI. */
