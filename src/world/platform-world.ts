@@ -133,10 +133,6 @@ export function hostMachine(w: PlatformWorld): HostMachine {
       ) => AbiOutcome<unknown> | Promise<AbiOutcome<unknown>>
     >
   >;
-  const fnOf = (rid: Rid): number => {
-    for (const fn of w.dev.device.functions()) if (w.dev.device.requesterId(fn) === rid) return fn;
-    throw new WorldError(`no function with requester id 0x${rid.toString(16)} on the bus`);
-  };
   const cfgFn = (rid: Rid): number => {
     if (rid >>> 8 === w.dev.host.busNumber()) return rid & 0xff;
     throw new WorldError(`no bus ${rid >>> 8} below the host bridge`);
@@ -159,7 +155,8 @@ export function hostMachine(w: PlatformWorld): HostMachine {
     configWrite: (rid, offset, size, value) =>
       w.dev.host.configWrite(cfgFn(rid), offset, size, value),
     barAddress(rid, bar) {
-      const fn = fnOf(rid);
+      // The host's own record of what enumeration assigned, present or not.
+      const fn = cfgFn(rid);
       const base = w.dev.enumerated?.get(`${fn}:${bar}`);
       const size = barSize(w.dev, fn, bar);
       return base === undefined || size === undefined ? undefined : { base, size };

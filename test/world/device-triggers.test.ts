@@ -250,6 +250,31 @@ describe('the config and device-trigger operations', () => {
   });
 });
 
+describe('a world whose VFs vanished', () => {
+  it('answers every operation on a VF that is gone instead of throwing', async () => {
+    const w = await World.create({ flavour: 'tdx', seed: 'vanished' });
+    assert.equal((await w.perform({ do: 'vmm.create-vm' })).ok, true);
+    // The PF's SR-IOV VF Enable cleared by the host: VFs 1..4 leave the bus.
+    // SR-IOV Control with VF Enable cleared and VF MSE kept: the PF's first such candidate.
+    const clear = OPS['host.pci/config-write']
+      .candidates?.(w)
+      .find((c) => c.args?.fn === 0 && Number(c.args.offset) >= 0x100 && c.args.value === 0x8);
+    assert.ok(clear);
+    assert.equal((await w.perform(clear)).ok, true);
+    assert.deepEqual(w.pw.dev.tdis(), []);
+    for (const d of [
+      'vmm.assign',
+      'host.mse-clear',
+      'host.reset',
+      'host.pci/flr',
+      'host.mmio-read',
+    ]) {
+      const r = await w.perform({ do: d });
+      assert.equal(r.ok, false, d);
+    }
+  });
+});
+
 describe('device.firmware-update', () => {
   it('changes the firmware, version and SVN measurements; refused while locked with NO_FW_UPDATE', async () => {
     const w = await World.create({ flavour: 'tdx', seed: 'firmware' });
