@@ -133,7 +133,8 @@ export function hostMachine(w: PlatformWorld): HostMachine {
       ) => AbiOutcome<unknown> | Promise<AbiOutcome<unknown>>
     >
   >;
-  const cfgFn = (rid: Rid): number => {
+  /** The function number of `rid` on the device's bus, whether it is present now or not. */
+  const fnOnBus = (rid: Rid): number => {
     if (rid >>> 8 === w.dev.host.busNumber()) return rid & 0xff;
     throw new WorldError(`no bus ${rid >>> 8} below the host bridge`);
   };
@@ -151,12 +152,12 @@ export function hostMachine(w: PlatformWorld): HostMachine {
     functions: () => w.dev.device.functions().map((fn) => w.dev.device.requesterId(fn)),
     // A function absent from the device's bus (a disabled VF) reads all-ones and drops
     // writes, as the Unsupported Request a config cycle to it gets.
-    configRead: (rid, offset, size) => w.dev.host.configRead(cfgFn(rid), offset, size),
+    configRead: (rid, offset, size) => w.dev.host.configRead(fnOnBus(rid), offset, size),
     configWrite: (rid, offset, size, value) =>
-      w.dev.host.configWrite(cfgFn(rid), offset, size, value),
+      w.dev.host.configWrite(fnOnBus(rid), offset, size, value),
     barAddress(rid, bar) {
       // The host's own record of what enumeration assigned, present or not.
-      const fn = cfgFn(rid);
+      const fn = fnOnBus(rid);
       const base = w.dev.enumerated?.get(`${fn}:${bar}`);
       const size = barSize(w.dev, fn, bar);
       return base === undefined || size === undefined ? undefined : { base, size };
