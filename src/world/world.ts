@@ -242,6 +242,7 @@ export class World {
         v.vmFd !== undefined && v.firmwareVm !== undefined ? this.guestMachineOf(v) : undefined;
     }
     this.pw.events.length = 0;
+    this.deviceEvents.length = 0;
   }
 
   /** The VM a step concerns (default: the first). @throws WorldError for an unknown VM */
