@@ -141,7 +141,7 @@ function sysfsConfigWrite(
   return hostOk('pci', op, args, undefined);
 }
 
-/** A config write along `path`; BAR and ROM writes through VFIO stay in its virtual config. */
+/** A config write along `path` (BAR and ROM writes through VFIO stay in its virtual config). */
 async function configWrite(
   w: World,
   t: Target,
@@ -159,13 +159,6 @@ async function configWrite(
     );
   }
   if (path.via === 'sysfs') return fromHost(sysfsConfigWrite(w, t, offset, size, value, op));
-  const inBars = offset >= PCI_BASE_ADDRESS_0 && offset + size <= PCI_BASE_ADDRESS_5 + 4;
-  const inRom = offset >= PCI_ROM_ADDRESS && offset + size <= PCI_ROM_ADDRESS + 4;
-  if (inBars || inRom) {
-    const args = { fd: path.fd, offset, size, value };
-    const r = hostOk('vfio', 'VFIO_PCI_CONFIG_REGION write', args, undefined);
-    return { ...fromHost(r), detail: 'virtualized by vfio-pci (vconfig): the device is untouched' };
-  }
   if (offset % size !== 0) {
     const args = { fd: path.fd, offset, size, value };
     return fromHost(hostErr('vfio', 'VFIO_PCI_CONFIG_REGION write', args, 'EINVAL', 'unaligned'));
