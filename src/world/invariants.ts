@@ -15,9 +15,13 @@ import type { TdiStateName } from '../platform/tsm/state.ts';
 
 import type { TdispDevice } from './tdisp-device.ts';
 
-/** What the invariants read of the device: its TDIs and the DSM's own view of their state. */
+/**
+ * What the invariants read of the device: its TDIs, the DSM's own view of their state, and
+ * (when the view has it) what of a function's memory a scrub should have removed.
+ */
 export type TdispDeviceLike = Pick<TdispDevice, 'tdis'> & {
   dsm: { tdiState(fn: number): string };
+  residue?(fn: number): { bar: number; offset: number } | undefined;
 };
 
 /** The world as the invariants see it after (or before) a step. */
@@ -215,6 +219,68 @@ const I4: Invariant = {
   },
 };
 
+/** The TDI_STATE events of a step, as the DSM emits them. */
+const stateChanges = (events: readonly StepEvent[]) =>
+  events.filter((e) => e.kind === 'TDI_STATE') as unknown as {
+    fn: number;
+    from: string;
+    to: string;
+  }[];
+
+const I5: Invariant = {
+  id: 'I5',
+  name: 'error-trigger-yields-error',
+  text: 'Any of the ERROR triggers in section 2 while LOCKED/RUN yields ERROR, and a TDI in ERROR is never used for T=1 traffic again until STOP and re-attestation.',
+  check(_v, events, before) {
+    const out: Violation[] = [];
+    // Each trigger the hardware reported, with the state the DSM left the TDI in.
+    for (const e of events) {
+      if (e.kind !== 'DEVICE_SECURITY_EVENT') continue;
+      const { fn, event, tdiState, streams } = e as unknown as {
+        fn: number;
+        event: { kind: string; fromPf?: boolean; bar?: number; streamId?: number };
+        tdiState: string;
+        /** The streams the TDI is bound to (a stream's loss concerns only those). */
+        streams?: number[];
+      };
+      if (tdiState !== 'CONFIG_LOCKED' && tdiState !== 'RUN') continue;
+      if (event.kind === 'IDE_STREAM_INSECURE' && !streams?.includes(event.streamId ?? -1)) {
+        continue;
+      }
+      const what =
+        event.kind === 'FLR' && event.fromPf
+          ? 'PF FLR'
+          : event.kind === 'BAR_WRITE'
+            ? `BAR${event.bar} write`
+            : event.kind;
+      out.push(violation(this, 'device', `${what} on fn ${fn} left its TDI in ${tdiState}`));
+    }
+    // T=1 traffic of a TDI that was in ERROR and has not been stopped since.
+    if (before) {
+      const left = new Set(
+        stateChanges(events)
+          .filter((c) => c.from === 'ERROR')
+          .map((c) => c.fn),
+      );
+      for (const e of events) {
+        if (e.kind !== 'transaction') continue;
+        const t = e as Extract<PlatformEvent, { kind: 'transaction' }>;
+        if (!t.t || t.verdict !== 'SC' || t.rid === undefined) continue;
+        const tdi = before.dev.tdis().find((x) => x.requesterId === t.rid);
+        if (!tdi || before.dev.dsm.tdiState(tdi.fn) !== 'ERROR' || left.has(tdi.fn)) continue;
+        out.push(
+          violation(
+            this,
+            'platform/fabric',
+            `T=1 ${t.domain} ${t.request} of ${hex(t.rid)} completed while its TDI is in ERROR`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
 const I6: Invariant = {
   id: 'I6',
   name: 'run-exits-to-unlocked-or-error',
@@ -229,6 +295,36 @@ const I6: Invariant = {
       }
       if (from === 'ERROR' && to !== 'CONFIG_UNLOCKED' && to !== 'ERROR') {
         out.push(violation(this, 'device', `TDI fn ${fn}: ERROR -> ${to} without STOP`));
+      }
+    }
+    return out;
+  },
+};
+
+const I7: Invariant = {
+  id: 'I7',
+  name: 'unlocked-means-scrubbed',
+  text: 'No guest data is readable in the clear once the TDI is CONFIG_UNLOCKED (scrubbed).',
+  check(v, events) {
+    const out: Violation[] = [];
+    if (!v.dev.residue) return out;
+    // The TDIs this step returned to CONFIG_UNLOCKED (STOP, or a flavour's unbind).
+    const unlocked = new Set<number>();
+    for (const c of stateChanges(events)) {
+      if (c.to === 'CONFIG_UNLOCKED' && c.from !== 'CONFIG_UNLOCKED') unlocked.add(c.fn);
+      else unlocked.delete(c.fn);
+    }
+    for (const fn of unlocked) {
+      if (v.dev.dsm.tdiState(fn) !== 'CONFIG_UNLOCKED') continue;
+      const left = v.dev.residue(fn);
+      if (left) {
+        out.push(
+          violation(
+            this,
+            'device',
+            `TDI fn ${fn} is CONFIG_UNLOCKED with BAR${left.bar} offset 0x${left.offset.toString(16)} not scrubbed`,
+          ),
+        );
       }
     }
     return out;
@@ -299,7 +395,7 @@ const I9: Invariant = {
 };
 
 /** Every invariant, in SYSTEM.md's order. */
-export const INVARIANTS: readonly Invariant[] = [I1, I2, I3, I4, I6, I8, I9];
+export const INVARIANTS: readonly Invariant[] = [I1, I2, I3, I4, I5, I6, I7, I8, I9];
 
 /** Every violation after a step (none: the step kept every invariant). */
 export function checkInvariants(

@@ -11,6 +11,7 @@
  * data (platform, HostState, VmmState, GuestState); `view()` hands them to the invariants.
  */
 
+import { boundStreams } from '../device/dsm/tdi.ts';
 import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
 import { type AttestationPolicy, loadPolicy } from '../guest/attest/index.ts';
@@ -24,7 +25,7 @@ import { createVmmState, type VmmState, vmmHypercall, vmmRun } from '../host/vmm
 import type { FlavourName } from '../platform/flavours.ts';
 import { PAGE_SHIFT } from '../platform/ids.ts';
 import { WorldError } from './errors.ts';
-import { checkFlaws, type FlawName } from './flaws.ts';
+import { checkFlaws, type FlawName, flawsIn } from './flaws.ts';
 import { guestMachine } from './guest-machine.ts';
 import type { InvariantView, StepEvent } from './invariants.ts';
 import { OPS, type StepResult } from './ops/index.ts';
@@ -142,6 +143,12 @@ export class World {
   policy: AttestationPolicy;
   /** The seeded flaws this world runs with. */
   readonly flaws: readonly FlawName[];
+  /**
+   * What the device did and saw during the current step, in order: the DSM's events, and
+   * each ERROR trigger the hardware reported with the TDI's state once the DSM had it
+   * (DEVICE_SECURITY_EVENT, the observer's record the invariants read).
+   */
+  private readonly deviceEvents: StepEvent[] = [];
 
   private constructor(
     readonly config: WorldConfig,
@@ -172,9 +179,24 @@ export class World {
       seed: config.seed,
       profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
       capture,
+      deviceFlaws: flawsIn(checkFlaws(config.flaws ?? []), 'device'),
     });
     const w = new World(config, pw, trace);
     pw.dev.dsm.onEvent(trace.dsmSink());
+    pw.dev.dsm.onEvent((e) => w.deviceEvents.push(e as StepEvent));
+    // The DSM subscribed when the device was built, so it has handled each record by the
+    // time this listener sees it: the state read here is the one the trigger left.
+    pw.dev.device.onSecurityEvent((r) => {
+      const tdi = pw.dev.dsm.state.tdis[r.fn];
+      w.deviceEvents.push({
+        kind: 'DEVICE_SECURITY_EVENT',
+        fn: r.fn,
+        event: r.event,
+        tdiState: pw.dev.dsm.tdiState(r.fn),
+        // A stream's loss is reported to every function; it concerns the TDIs bound to it.
+        streams: tdi === undefined ? [] : boundStreams(tdi),
+      });
+    });
     return w;
   }
 
@@ -199,12 +221,15 @@ export class World {
     const op = Object.hasOwn(OPS, step.do) ? OPS[step.do] : undefined;
     if (!op) throw new WorldError(`unknown operation '${step.do}'`);
     const dsmBefore = this.pw.events.length;
+    this.deviceEvents.length = 0;
     const r = await op.run(this, step);
     // The device's DMA the fabric saw during the step belongs to it too.
     const dma = this.pw.events.slice(dsmBefore) as StepEvent[];
     this.pw.events.length = 0;
     r.events = [...r.events, ...dma];
     this.trace.events(r.events as never);
+    // So do the device's own events (the DSM's sink has traced them already).
+    r.events = [...r.events, ...this.deviceEvents.splice(0)];
     return r;
   }
 
@@ -250,6 +275,7 @@ export class World {
     this.hostProcesses.clear();
     for (const [fn, p] of structuredClone(snap.hostProcesses)) this.hostProcesses.set(fn, p);
     this.pw.events.length = 0;
+    this.deviceEvents.length = 0;
   }
 
   /** The VM a step concerns (default: the first). @throws WorldError for an unknown VM */
@@ -267,11 +293,25 @@ export class World {
     return v?.config.devices?.[0]?.tdi ?? this.pw.dev.tdis()[0].fn;
   }
 
-  /** Requester id of function `fn`. @throws WorldError when the device has no such TDI */
+  /**
+   * Requester id of function `fn`: a TDI present now, or one the device can have that is
+   * absent now (a VF while VF Enable is clear, after its PF's reset) on the device's bus.
+   * @throws WorldError when the device can never have a TDI at `fn`
+   */
   rid(fn: number): number {
     const t = this.pw.dev.tdis().find((x) => x.fn === fn);
-    if (!t) throw new WorldError(`the device has no TDI at function ${fn}`);
-    return t.requesterId;
+    if (t) return t.requesterId;
+    const possible = this.pw.dev.profile.functions.some(
+      (f) =>
+        (f.fn === fn && f.tdi !== false) ||
+        (f.sriov !== undefined &&
+          f.sriov.vf.tdi !== false &&
+          fn >= f.fn + f.sriov.firstVfOffset &&
+          (fn - f.fn - f.sriov.firstVfOffset) % f.sriov.vfStride === 0 &&
+          (fn - f.fn - f.sriov.firstVfOffset) / f.sriov.vfStride < f.sriov.totalVfs),
+    );
+    if (!possible) throw new WorldError(`the device has no TDI at function ${fn}`);
+    return this.pw.dev.device.requesterId(fn);
   }
 
   /** The device's own state of the step's TDI. */
@@ -283,11 +323,24 @@ export class World {
     const h = this.h;
     const firmwareVmOf =
       this.flavour === 'sev' ? (kvm: string) => sevGuestOf(h, kvm)?.firmwareVm ?? kvm : undefined;
-    return { flavour: this.flavour, p: this.pw.p, h, dev: this.pw.dev, firmwareVmOf };
+    const d = this.pw.dev;
+    const dev = {
+      tdis: () => d.tdis(),
+      dsm: d.dsm,
+      residue: (fn: number) => d.device.residue(fn),
+    };
+    return { flavour: this.flavour, p: this.pw.p, h, dev, firmwareVmOf };
   }
 
+  /** The records as they are now, the device's TDIs and their states included. */
   frozenView(): InvariantView {
-    return { ...this.view(), p: structuredClone(this.pw.p), h: structuredClone(this.h) };
+    const tdis = this.pw.dev.tdis();
+    const states = new Map(tdis.map((t) => [t.fn, this.pw.dev.dsm.tdiState(t.fn)]));
+    const dev = {
+      tdis: () => tdis,
+      dsm: { tdiState: (fn: number) => states.get(fn) ?? 'CONFIG_UNLOCKED' },
+    };
+    return { ...this.view(), p: structuredClone(this.pw.p), h: structuredClone(this.h), dev };
   }
 
   /** The VFIO device fd the VMM opened for function `fn` of VM `v`, if assigned. */
