@@ -129,8 +129,26 @@ describe('security invariants', () => {
       ranges: [],
       private: true,
       state: 'revoked',
+      importers: [{ kind: 'device', rid: 0x2, mapped: true }],
+    });
+    assert.deepEqual(names(checkInvariants(view(w), [])), ['I3']);
+  });
+
+  it("I3: KVM under 'phys-vec' is only notified (its slot's range is what it maps); under 'sg-table' its scatterlist is a mapping", async () => {
+    const { w } = await running();
+    w.h.dmaBufs.bufs.set(7, {
+      fd: 7,
+      vfioFd: 3,
+      rid: w.rid,
+      bar: 0,
+      ranges: [],
+      private: true,
+      state: 'revoked',
       importers: [{ kind: 'kvm', vmFd: 4, slot: 1, mapped: true }],
     });
+    assert.equal(w.h.switches.dmaBufPfns, 'phys-vec');
+    assert.deepEqual(checkInvariants(view(w), []), []);
+    w.h.switches.dmaBufPfns = 'sg-table';
     assert.deepEqual(names(checkInvariants(view(w), [])), ['I3']);
   });
 
