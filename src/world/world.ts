@@ -24,7 +24,7 @@ import { createVmmState, type VmmState, vmmHypercall, vmmRun } from '../host/vmm
 import type { FlavourName } from '../platform/flavours.ts';
 import { PAGE_SHIFT } from '../platform/ids.ts';
 import { WorldError } from './errors.ts';
-import { checkFlaws, type FlawName } from './flaws.ts';
+import { checkFlaws, type FlawName, flawsIn } from './flaws.ts';
 import { guestMachine } from './guest-machine.ts';
 import type { InvariantView, StepEvent } from './invariants.ts';
 import { OPS, type StepResult } from './ops/index.ts';
@@ -115,6 +115,20 @@ export class World {
       profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
     });
     const w = new World(config, pw, trace);
+    // Each component gets its own seeded flaws, in its own records (snapshots carry them).
+    const hand = (component: Parameters<typeof flawsIn>[1], set: (f: string[]) => void) => {
+      const f = flawsIn(w.flaws, component);
+      if (f.length > 0) set(f);
+    };
+    hand('host/vfio', (f) => {
+      w.h.vfio.flaws = f;
+    });
+    hand('host/kvm', (f) => {
+      w.h.kvm.flaws = f;
+    });
+    hand('platform/tsm', (f) => {
+      pw.p.tsm.flaws = f;
+    });
     pw.dev.dsm.onEvent(trace.dsmSink());
     return w;
   }
