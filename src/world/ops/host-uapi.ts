@@ -116,6 +116,17 @@ function barsOf(w: World, rid: number): { bar: number; base: bigint; size: bigin
   return out;
 }
 
+/**
+ * Requester id of function `fn` of the device, a TDI or not.
+ * @throws WorldError when the device has no such function
+ */
+function functionRid(w: World, fn: number): number {
+  if (!w.pw.dev.device.functions().includes(fn)) {
+    throw new WorldError(`the device has no function ${fn}`);
+  }
+  return w.pw.dev.device.requesterId(fn);
+}
+
 /** The world VM whose KVM fd is `vmFd`, by name. */
 function vmNameOf(w: World, vmFd: number): string | undefined {
   for (const v of w.vms.values()) if (v.vmFd === vmFd) return v.name;
@@ -143,8 +154,9 @@ function deviceImporter(w: World, step: WorldStep): ImporterKey {
 const VFIO_OPS: OpTable = {
   'host.vfio/open': {
     actor: 'host',
-    run: async (w, step) => result(vfioOpen(w.m, w.h, { rid: w.rid(w.tdiFn(step)) })),
-    candidates: (w) => w.pw.dev.tdis().map((t) => ({ do: 'host.vfio/open', tdi: t.fn })),
+    run: async (w, step) => result(vfioOpen(w.m, w.h, { rid: functionRid(w, w.tdiFn(step)) })),
+    // Every function on the bus, the DSM's function 0 too (a hot reset needs them all open).
+    candidates: (w) => w.pw.dev.device.functions().map((fn) => ({ do: 'host.vfio/open', tdi: fn })),
   },
   'host.vfio/close': {
     actor: 'host',
@@ -734,8 +746,13 @@ function tsmAbiMoves(w: World): WorldStep[] {
       } else if (w.flavour === 'sev') {
         if (gctx !== undefined) c('TIO_TDI_UNBIND', { dev: dsm, tdi: rid, gctx, force: true });
       } else {
-        if (page)
-          c('RMI_VDEV_MAP', { rd: fw, vdev: rid, ipa: hex(0x7ff00000n), pa: hex(page.base) });
+        // Its own page, and each other function's (a VDEV given a page of a device it is not).
+        for (const u of w.pw.dev.tdis()) {
+          const pa = barsOf(w, u.requesterId)[0]?.base;
+          if (pa !== undefined) {
+            c('RMI_VDEV_MAP', { rd: fw, vdev: rid, ipa: hex(0x7ff00000n), pa: hex(pa) });
+          }
+        }
         for (const gfn of gfns) c('RMI_VDEV_UNMAP', { rd: fw, ipa: hex(gfn << PAGE_SHIFT) });
         c('RMI_VDEV_UNLOCK', { rd: fw, pdev: dsm, vdev: rid });
         c('RMI_VDEV_DESTROY', { rd: fw, pdev: dsm, vdev: rid });
