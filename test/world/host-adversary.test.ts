@@ -110,6 +110,21 @@ describe('host uAPI operations: every candidate, in the worlds the others leave'
     assert.equal((await w.perform({ do: 'host.kvm/memslot' })).errno, 'EBADF');
     const abi = await w.perform({ do: 'host.tsm-abi/call', args: { call: 'TDH.NOPE' } });
     assert.equal(abi.errno, 'EINVAL');
+    // Ranges as large as the uAPI takes: the whole IOVA space, a 2^60-byte conversion.
+    const huge = await world('tdx', {}, LIFECYCLE);
+    const ioas = [...huge.h.iommufd.objects.values()].find((o) => o.type === 'ioas');
+    assert.ok(ioas);
+    const all = await huge.perform({
+      do: 'host.iommufd/ioas-unmap',
+      args: { ioas: ioas.id, iova: 0, length: '0xfffffffffffff000' },
+    });
+    assert.equal(all.ok, true);
+    const attrs = await huge.perform({
+      do: 'host.kvm/set-memory-attributes',
+      vm: 'vm1',
+      args: { gpa: 0, size: '0x1000000000000000', attributes: 8 },
+    });
+    assert.equal(attrs.errno, 'ENOMEM');
     const typed = await w.perform({
       do: 'host.tsm-abi/call',
       args: { call: 'TDH.MMIO.BLOCK', td: 'kvm-vm-3', gfn: 0 },

@@ -67,6 +67,8 @@ import { arg, fromHost, refused, type StepResult } from './result.ts';
 import type { OpTable } from './types.ts';
 
 const PAGE = BigInt(PAGE_SIZE);
+/** The largest KVM_SET_MEMORY_ATTRIBUTES range the model takes (4 GiB). */
+const MAX_ATTRIBUTE_BYTES = 1n << 32n;
 type Args = NonNullable<WorldStep['args']>;
 
 /**
@@ -434,6 +436,11 @@ const KVM_OPS: OpTable = {
     run: async (w, step) => {
       const vmFd = kvmFdOf(w, step);
       if (typeof vmFd !== 'number') return vmFd;
+      // KVM stores the attribute of each page (xa_store per gfn): a range of billions of
+      // pages is -ENOMEM long before it is done; the model refuses it up front.
+      if (big(step, 'size', PAGE) > MAX_ATTRIBUTE_BYTES) {
+        return refused('ENOMEM', 'more pages than the attribute table takes');
+      }
       return result(
         await kvmSetMemoryAttributes(w.m, w.h, {
           vmFd,
