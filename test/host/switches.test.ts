@@ -31,7 +31,7 @@ import { exportBar, kvmVm, openBound, vdeviceFor } from './vfio-support.ts';
 import { type HostWorld, ok, refused } from './world.ts';
 
 type Flavour = 'tdx' | 'sev' | 'cca';
-const _FLAVOURS: readonly Flavour[] = ['tdx', 'sev', 'cca'];
+const FLAVOURS: readonly Flavour[] = ['tdx', 'sev', 'cca'];
 const DMABUF_SLOT = 7;
 
 /** What the guest sees of one of its private MMIO frames (its own T=1 access). */
@@ -381,7 +381,7 @@ describe('switch 7 (dmaBufPfns): can KVM map a private BAR into the secure EPT',
 });
 
 describe('switches 1, 5 and 6 per flavour, each in both positions', () => {
-  for (const flavour of _FLAVOURS) {
+  for (const flavour of FLAVOURS) {
     for (const bindUapi of ['vfio', 'vdevice'] as const) {
       it(`${flavour} (1) bindUapi '${bindUapi}': the bind goes through it to RUN; the other uAPI has none`, async () => {
         const s = await assigned(flavour, { bindUapi }, `switch 1 ${flavour} ${bindUapi}`);
