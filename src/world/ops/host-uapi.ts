@@ -142,12 +142,12 @@ function kvmFdOf(w: World, step: WorldStep): number | StepResult {
   return v.vmFd;
 }
 
-/** A host outcome whose value is bytes or addresses, as a step. */
+/** A host outcome as a step's result. */
 const result = (o: HostOutcome<unknown>): StepResult => fromHost(o);
 
 /** The device importer a dma-buf step names (`importer`: the function number of a peer). */
 function deviceImporter(w: World, step: WorldStep): ImporterKey {
-  return { kind: 'device', rid: w.rid(int(step, 'importer', w.tdiFn(step))) };
+  return { kind: 'device', rid: functionRid(w, int(step, 'importer', w.tdiFn(step))) };
 }
 
 // ---------------------------------------------------------------------------------------
