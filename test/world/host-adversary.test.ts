@@ -10,7 +10,8 @@
  *   before a bind the same triggers zap KVM's shared mapping and restore the buffer;
  * - invariant 10 on the faithful model: KVM taking private MMIO from under a running guest is
  *   refused (TDX), fences the ASID (SEV) or kills the Realm (CCA), and the guest sees it;
- * - switch 10 (unbindOrder) driven by the host's unbind behind the VMM, the guest observing;
+ * - switch 10 (unbindOrder) driven by the host's unbind behind the VMM, the guest observing,
+ *   and by the guest's unlock the VMM carries, then the VMM's release;
  *   switches 5 and 6 through the world.
  */
 import assert from 'node:assert/strict';
@@ -302,6 +303,31 @@ describe('switch 10 (unbindOrder): the host unbinds behind the VMM, the guest ob
           args: { vdevice: d.vdevice },
         });
         assert.equal(again.r.ok, true, `${again.r.errno} ${again.r.detail}`);
+        assert.deepEqual(privateMmio(w), { mirror: 0, sept: 0 });
+      });
+    }
+  }
+});
+
+describe("switch 10 (unbindOrder) through the VMM: the guest's unlock, then the VMM's release", () => {
+  for (const flavour of FLAVOURS) {
+    for (const unbindOrder of ['stop-first', 'revoke-first'] as const) {
+      const refused = flavour === 'tdx' && unbindOrder === 'revoke-first';
+      it(`${flavour} '${unbindOrder}': ${refused ? "the unlock is -EBUSY after the stop (I3: KVM's refused unmap of a revoked buffer); the TD's next access faults; the release completes" : 'the unlock completes, the release too, nothing left'}`, async () => {
+        const w = await world(flavour, { switches: { unbindOrder } });
+        const unlock = await step(w, { do: 'guest.tsm/unlock' });
+        assert.equal(unlock.r.ok, !refused, `${unlock.r.errno} ${unlock.r.detail}`);
+        assert.deepEqual(
+          [...new Set(unlock.violations.map((v) => v.invariant))],
+          refused ? ['I3'] : [],
+        );
+        assert.equal(w.tdiState({ do: 'x' }), 'CONFIG_UNLOCKED');
+        const g = await w.perform({ do: 'guest.mmio-read' });
+        // The guest that unlocked knows its device is no longer accepted; the one refused sees.
+        assert.equal(g.errno, refused ? 'faulted' : 'EINVAL');
+        const release = await step(w, { do: 'vmm.release' });
+        assert.equal(release.r.ok, true, `${release.r.errno} ${release.r.detail}`);
+        assert.deepEqual(release.violations, []);
         assert.deepEqual(privateMmio(w), { mirror: 0, sept: 0 });
       });
     }
