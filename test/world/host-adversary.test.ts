@@ -12,7 +12,7 @@
  *   refused (TDX), fences the ASID (SEV) or kills the Realm (CCA), and the guest sees it;
  * - switch 10 (unbindOrder) driven by the host's unbind behind the VMM, the guest observing,
  *   and by the guest's unlock the VMM carries, then the VMM's release;
- *   switches 5 and 6 through the world.
+ * - switches 5 and 6 through the world.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
