@@ -182,6 +182,20 @@ export class World {
       deviceFlaws: flawsIn(checkFlaws(config.flaws ?? []), 'device'),
     });
     const w = new World(config, pw, trace);
+    // Each component gets its own seeded flaws, in its own records (snapshots carry them).
+    const hand = (component: Parameters<typeof flawsIn>[1], set: (f: string[]) => void) => {
+      const f = flawsIn(w.flaws, component);
+      if (f.length > 0) set(f);
+    };
+    hand('host/vfio', (f) => {
+      w.h.vfio.flaws = f;
+    });
+    hand('host/kvm', (f) => {
+      w.h.kvm.flaws = f;
+    });
+    hand('platform/tsm', (f) => {
+      pw.p.tsm.flaws = f;
+    });
     pw.dev.dsm.onEvent(trace.dsmSink());
     pw.dev.dsm.onEvent((e) => w.deviceEvents.push(e as StepEvent));
     // The DSM subscribed when the device was built, so it has handled each record by the
