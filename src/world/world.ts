@@ -304,7 +304,10 @@ export class World {
   tdiFn(step: WorldStep): number {
     if (step.tdi !== undefined) return step.tdi;
     const v = step.vm !== undefined || this.vms.size ? this.vm(step) : undefined;
-    return v?.config.devices?.[0]?.tdi ?? this.pw.dev.tdis()[0].fn;
+    const fn = v?.config.devices?.[0]?.tdi ?? this.pw.dev.tdis()[0]?.fn;
+    if (fn === undefined)
+      throw new WorldError(`${step.do}: no TDI named and the device has none now`);
+    return fn;
   }
 
   /**
