@@ -111,6 +111,7 @@ export class World {
   static async create(config: WorldConfig, trace = new Trace()): Promise<World> {
     const pw = await createPlatformWorld({
       flavour: config.flavour,
+      flaws: checkFlaws(config.flaws ?? []),
       seed: config.seed,
       profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
     });
@@ -146,6 +147,17 @@ export class World {
     this.pw.events.length = 0;
     r.events = [...r.events, ...dma];
     this.trace.events(r.events as never);
+    // The sessions the device's SPDM responder established during the step, for the
+    // invariants (I13); the trace has the messages themselves.
+    for (const e of this.pw.spdmSessions.splice(0)) {
+      r.events.push({
+        kind: 'SPDM_SESSION_ESTABLISHED',
+        connectionId: e.connectionId,
+        sessionId: e.sessionId,
+        sessionKind: e.kind,
+        establishedBy: e.establishedBy,
+      });
+    }
     return r;
   }
 

@@ -65,7 +65,7 @@ export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>)
   rs.session = deriveDataKeys(session, thHash(transcript));
   const id = session.id;
   // respond
-  return respond(bytes, { kind: 'establish', sessionId: id });
+  return respond(bytes, { kind: 'establish', sessionId: id, by: 'FINISH' });
 }
 
 /** FINISH / PSK_FINISH header bytes covered by the requester's VerifyData. */

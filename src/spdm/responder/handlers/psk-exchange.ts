@@ -92,5 +92,5 @@ export function handlePskExchange(
   if (withContext) return respond(bytes);
   // No PSK_FINISH will come: the data keys follow from K alone.
   rs.session = deriveDataKeys(session, thHash(transcript));
-  return respond(bytes, { kind: 'establish', sessionId: id });
+  return respond(bytes, { kind: 'establish', sessionId: id, by: 'PSK_EXCHANGE' });
 }

@@ -18,6 +18,7 @@ import {
   reject,
   respond,
 } from '../context.ts';
+import { pskFinishInKeyExchange } from '../flaws.ts';
 import { checkRequesterVerifyData } from './finish.ts';
 
 export function handlePskFinish(
@@ -25,16 +26,20 @@ export function handlePskFinish(
   req: HandlerRequest<PskFinish>,
 ): HandlerResult {
   const rs = req.session;
-  // check state: a PSK session (with context) still in its handshake.
+  // check state: a PSK session (with context) still in its handshake (or, with the seeded
+  // flaw, any session in its handshake).
+  const flawed = pskFinishInKeyExchange(ctx, rs);
   if (
-    rs?.session.kind !== 'psk' ||
-    rs.session.phase !== 'handshake' ||
-    !ctx.weSupport(SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT)
+    !rs ||
+    (!flawed &&
+      (rs.session.kind !== 'psk' ||
+        rs.session.phase !== 'handshake' ||
+        !ctx.weSupport(SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT)))
   ) {
     return reject(SPDM_ERROR_CODE.UnexpectedRequest);
   }
   const { session, transcript } = rs;
-  const hs = session.handshake;
+  const hs = session.phase === 'handshake' ? session.handshake : undefined;
   if (!hs) return reject(SPDM_ERROR_CODE.UnexpectedRequest);
   // validate: RequesterVerifyData.
   const refused = checkRequesterVerifyData(rs, hs, req);
@@ -46,5 +51,5 @@ export function handlePskFinish(
   appendF(transcript, bytes);
   rs.session = deriveDataKeys(session, thHash(transcript));
   const id = session.id;
-  return respond(bytes, { kind: 'establish', sessionId: id });
+  return respond(bytes, { kind: 'establish', sessionId: id, by: 'PSK_FINISH' });
 }
