@@ -187,6 +187,9 @@ sessions = 0;
 await sleep(200);
 const before = usage();
 const until = Date.now() + seconds * 1000;
+// RSS every 10 s: a plateau is the heap settling, a steady climb a leak.
+const series: number[] = [];
+const sampler = setInterval(() => series.push(usage().rssKb), 10_000);
 const t0 = Date.now();
 const honest = Array.from({ length: clients }, async () => {
   while (Date.now() < until) {
@@ -209,6 +212,7 @@ const hostiles = Array.from({ length: hostile }, async () => {
 });
 await Promise.all([...honest, ...hostiles]);
 const elapsed = (Date.now() - t0) / 1000;
+clearInterval(sampler);
 // Let the idle timeout (2 s) close what hostile clients left open, then measure again.
 await sleep(3000);
 const after = usage();
@@ -225,6 +229,7 @@ console.log(
   `failures: ${failures.size ? [...failures].map(([k, n]) => `${n} x ${k}`).join('; ') : 'none'}`,
 );
 console.log(`server RSS: ${before.rssKb} kB before, ${after.rssKb} kB after`);
+console.log(`server RSS every 10 s (kB): ${series.join(', ')}`);
 console.log(`server descriptors: ${before.fds} before, ${after.fds} after`);
 console.log(`server exit on SIGTERM: ${code}`);
 process.exit(honestFailures.length === 0 && code === 0 ? 0 : 1);
