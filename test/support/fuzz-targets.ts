@@ -503,6 +503,10 @@ async function sessionPair(seed: string) {
   await rq.getDigests();
   await rq.getCertificate(0);
   const session = await rq.startSession();
+  // B again (KEY_EXCHANGE emptied it): a refusal that wrongly resets it then shows in
+  // CHALLENGE's signature.
+  await rq.getDigests();
+  await rq.getCertificate(0);
   return {
     dev,
     get responder() {
@@ -519,6 +523,16 @@ async function sessionPair(seed: string) {
 }
 
 const GET_DIGESTS = (v: number) => Uint8Array.of(v, C.SPDM_GET_DIGESTS, 0, 0);
+
+/** Requests whose processing resets or extends the connection transcript (transcript.ts). */
+const TOUCHES_TRANSCRIPT = new Set<number>([
+  C.SPDM_GET_DIGESTS,
+  C.SPDM_GET_CERTIFICATE,
+  C.SPDM_CHALLENGE,
+  C.SPDM_GET_MEASUREMENTS,
+  C.SPDM_KEY_EXCHANGE,
+  C.SPDM_PSK_EXCHANGE,
+]);
 
 /** Error codes after which a responder rightly changed its state (a session torn down). */
 const TEARDOWN = new Set<number>([
@@ -554,6 +568,7 @@ async function responderTarget(c: Capture): Promise<FuzzTarget> {
     if (r[1] !== C.SPDM_DIGESTS)
       violation(name, `GET_DIGESTS after ${why} answered 0x${r[1]?.toString(16)}`);
   };
+  let refusals = 0;
   return {
     name,
     covers: [
@@ -582,7 +597,18 @@ async function responderTarget(c: Capture): Promise<FuzzTarget> {
             `ERROR ${C.spdmErrorName(e.errorCode)} changed the connection state ${before.state} -> ${after.state}`,
           );
         }
-        await stillServes(rq, inSession, `ERROR ${C.spdmErrorName(e.errorCode)}`);
+        if (!inSession && (TOUCHES_TRANSCRIPT.has(code) || ++refusals % 8 === 0)) {
+          // CHALLENGE, whose signature covers the transcript (A, B, C): a refusal that left
+          // a trace in it shows. After every refused request that resets or appends to the
+          // transcript once decoded, and after every eighth other refusal in the clear.
+          try {
+            await rq.challenge(0);
+          } catch (c) {
+            violation(name, `CHALLENGE after ERROR ${C.spdmErrorName(e.errorCode)} failed`, c);
+          }
+        } else {
+          await stillServes(rq, inSession, `ERROR ${C.spdmErrorName(e.errorCode)}`);
+        }
       }
     },
     async check() {
