@@ -12,7 +12,7 @@ describe('teeio explore on the faithful model', () => {
     it(`${flavour}: nothing breaks within ${BUDGET} steps`, async () => {
       const r = await explore(
         { world: { flavour } },
-        { strategy: 'random', depth: 12, steps: BUDGET, seed: 'flaws' },
+        { strategy: 'random', depth: 8, steps: BUDGET, seed: 'flaws' },
       );
       assert.deepEqual(
         r.violations.map((v) => `${v.invariant} ${v.detail}\n${v.scenario}`),

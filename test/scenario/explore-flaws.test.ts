@@ -25,7 +25,7 @@ describe('teeio explore finds every seeded flaw', () => {
       assert.deepEqual(s.world.flaws, [flaw]);
       const r = await explore(
         { world: s.world, file },
-        { strategy: 'random', depth: 12, steps: BUDGET, seed: 'flaws' },
+        { strategy: 'random', depth: 8, steps: BUDGET, seed: 'flaws' },
       );
       const hit = r.violations.filter((v) =>
         (FLAWS[flaw].breaks as readonly string[]).includes(v.invariant),

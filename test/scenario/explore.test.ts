@@ -42,8 +42,8 @@ describe('teeio explore', () => {
   it('random walks find the planted break, shrink it, and the counterexample replays', async () => {
     const r = await explore(cfg, {
       strategy: 'random',
-      depth: 40,
-      steps: 1500,
+      depth: 8,
+      steps: 3000,
       seed: 'planted',
       invariants,
     });
@@ -87,7 +87,7 @@ describe('teeio explore', () => {
     for (const flavour of ['tdx', 'sev', 'cca'] as const) {
       const r = await exploreSearch(
         { world: { flavour, seed: 'unchanged' } },
-        { strategy: 'random', depth: 40, steps: 300, seed: 'unchanged', checkUnchanged: true },
+        { strategy: 'random', depth: 8, steps: 300, seed: 'unchanged', checkUnchanged: true },
       );
       assert.equal(r.report.steps, 300);
     }

@@ -140,11 +140,7 @@ class Search {
   private draw(pick: (n: number) => number): WorldStep | undefined {
     const ops = movesByOp(this.w, { actors: this.o.actors });
     if (ops.length === 0) return undefined;
-    const phase = [...this.w.vms.values()]
-      .flatMap((v) =>
-        (v.config.devices ?? []).map((d) => this.w.tdiState({ do: '', tdi: d.tdi }) ?? '-'),
-      )
-      .join(',');
+    const phase = this.phase();
     const least = <T>(xs: readonly T[], key: (x: T) => string): T => {
       let min = Number.POSITIVE_INFINITY;
       let best: T[] = [];
@@ -165,39 +161,53 @@ class Search {
   }
 
   /** The honest lifecycle's states, each reached once: walks start from them. */
-  private readonly lifecycle: { at: At; standing: Set<string> }[] = [];
+  private readonly lifecycle: { at: At; standing: Set<string>; phase: string }[] = [];
 
-  /**
-   * The state after the backbone's first `k` steps (stepped once, on first need, and
-   * counted then), or undefined when the lifecycle broke an invariant or stopped before it.
-   */
-  private async lifecycleAt(k: number): Promise<{ at: At; standing: Set<string> } | undefined> {
-    if (this.lifecycle.length === 0) {
-      this.lifecycle.push({ at: { snap: this.root, key: this.rootKey }, standing: new Set() });
-    }
-    while (this.lifecycle.length <= k && !this.done) {
-      const i = this.lifecycle.length - 1;
-      const from = this.lifecycle[i];
-      this.w.restore(from.at.snap);
-      const r = await this.stepper.step(this.backbone[i], from.at, from.standing);
+  /** The phase of the world now: the TDI states of the devices the VMs are given. */
+  private phase(): string {
+    return [...this.w.vms.values()]
+      .flatMap((v) =>
+        (v.config.devices ?? []).map((d) => this.w.tdiState({ do: '', tdi: d.tdi }) ?? '-'),
+      )
+      .join(',');
+  }
+
+  /** Steps the honest lifecycle once from the root (counted), keeping every state. */
+  private async stepLifecycle(): Promise<void> {
+    this.w.restore(this.root);
+    let at: At = { snap: this.root, key: this.rootKey };
+    let standing = new Set<string>();
+    this.lifecycle.push({ at, standing, phase: this.phase() });
+    for (const [i, step] of this.backbone.entries()) {
+      if (this.done) return;
+      const r = await this.stepper.step(step, at, standing);
       if (r.fresh.length > 0) this.record(r.fresh, this.backbone.slice(0, i + 1));
-      this.lifecycle.push({ at: { snap: r.after, key: r.key }, standing: r.standing });
+      at = { snap: r.after, key: r.key };
+      standing = r.standing;
+      this.lifecycle.push({ at, standing, phase: this.phase() });
     }
-    return this.lifecycle[k];
   }
 
   async randomWalks(): Promise<void> {
-    const bias = this.o.backboneBias ?? 0.5;
+    const bias = this.o.backboneBias ?? 0.25;
+    await this.stepLifecycle();
+    // Walks start in each phase of the lifecycle (unlocked, locked, running, ...) as often,
+    // whatever number of lifecycle steps each spans.
+    const phases = new Map<string, number[]>();
+    for (const [pos, l] of this.lifecycle.entries()) {
+      phases.set(l.phase, [...(phases.get(l.phase) ?? []), pos]);
+    }
+    const starts = [...phases.values()];
     for (let k = 0; !this.done; k++) {
       if (!this.mine(k)) continue;
       this.walks++;
       const pick = choiceRng(`${this.o.seed}/${k}`);
-      // A walk starts where the honest lifecycle got to after a number of steps drawn for it
-      // (restored, not replayed), so the adversary meets the device in every state the
-      // lifecycle reaches; from there it interleaves.
-      let pos = pick(this.backbone.length + 1);
-      const start = await this.lifecycleAt(pos);
-      if (!start) break;
+      // A walk starts where the honest lifecycle got to (restored, not replayed), so the
+      // adversary meets the device in every state the lifecycle reaches; from there it
+      // interleaves.
+      const inPhase = starts[pick(starts.length)];
+      let pos = inPhase[pick(inPhase.length)];
+      const start = this.lifecycle[pos];
       this.w.restore(start.at.snap);
       let standing = start.standing;
       let at = start.at;
