@@ -235,8 +235,26 @@ const I4: Invariant = {
   id: 'I4',
   name: 't1-only-in-run',
   text: 'T=1 MMIO and DMA happen only in RUN; no TDI outside RUN reaches private memory.',
-  check(v, events) {
+  check(v, events, before) {
     const out: Violation[] = [];
+    // What lets a TDI reach private memory is its trusted DMA context; it opens only when
+    // the guest accepts it (TDG.DMAR.ACCEPT, the SNP guest's sDTE write, the Realm's VDEV
+    // DMA enable): a context that became usable in a step with no guest ABI call accepting
+    // it opened on the host's word, before the guest checked the TDI.
+    const guestCalled = events.some(
+      (e) => e.kind === 'abi' && (e as { domain?: string }).domain === 'guest' && e.ok === true,
+    );
+    for (const [rid, ctx] of before ? v.p.hw.iommu.secure : []) {
+      if (ctx.state !== 'accepted' || guestCalled) continue;
+      if (before?.p.hw.iommu.secure.get(rid)?.state === 'accepted') continue;
+      out.push(
+        violation(
+          this,
+          'platform/tsm',
+          `trusted DMA of ${hex(rid)} for ${ctx.vm} opened with no accept by the guest`,
+        ),
+      );
+    }
     for (const e of events) {
       if (e.kind !== 'transaction') continue;
       const t = e as Extract<PlatformEvent, { kind: 'transaction' }>;

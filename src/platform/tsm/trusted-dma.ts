@@ -24,6 +24,11 @@ export function tsmDmaAdd(p: Platform, vm: VmId, rid: number): TsmResult {
   const r = secureDmaAdd(p.hw.iommu, rid, vm);
   if (!r.result.ok) return failed(r.result);
   t.value.dma = 'added';
+  // Seeded flaw (world/flaws.ts): the context is usable on the host's word alone.
+  if (p.tsm.flaws?.includes('trusted-dma-before-accept')) {
+    const a = secureDmaAccept(p.hw.iommu, rid, vm);
+    if (a.result.ok) t.value.dma = 'accepted';
+  }
   return ok;
 }
 
