@@ -19,6 +19,7 @@ import {
   textReport,
 } from '../conformance/index.ts';
 import type { Binding } from '../transport/types.ts';
+import { about } from './commands.ts';
 import { addLinkOptions, CliError, loadTrust, parseHostPort, parseVersions } from './identity.ts';
 import { parseTdi } from './tsm-steps.ts';
 
@@ -116,9 +117,7 @@ async function run(o: ConformanceCliOptions): Promise<void> {
 export function register(program: Command): void {
   const cmd = program
     .command('conformance')
-    .description(
-      'run the SPDM / IDE_KM / TDISP conformance suite against a responder on the spdm-emu socket',
-    )
+    .description(about('conformance'))
     .requiredOption('--connect <host:port>', 'the responder');
   addLinkOptions(cmd);
   cmd

@@ -12,6 +12,7 @@ import { resolveProfile } from '../device/profiles/load.ts';
 import { runLifecycle } from '../world/lifecycle.ts';
 import { Trace, type TraceRecord, traceRecordJson } from '../world/trace.ts';
 import { openCapture } from './capture.ts';
+import { about } from './commands.ts';
 import { DEMO_FLAVOURS, type DemoFlavour, runCocoVmDemo } from './demo-coco.ts';
 import { CliError } from './identity.ts';
 
@@ -66,9 +67,7 @@ export function formatRecord(r: TraceRecord, n: number): string | undefined {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description(
-      "run one TDI's whole TDISP lifecycle in-process (TSM <-> device over the DOE mailbox) and print the trace",
-    )
+    .description(about('demo'))
     .option(
       '--profile <name|file>',
       'device profile: nic, gpu, nvme, spdm-emu or a YAML/JSON file',

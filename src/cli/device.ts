@@ -18,6 +18,7 @@ import type { Binding } from '../transport/types.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import { createTdispDevice, type TdiInfo } from '../world/tdisp-device.ts';
 import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
+import { about } from './commands.ts';
 import { addHeartbeatOption, parseHeartbeat } from './heartbeat-option.ts';
 import {
   addIdentityOptions,
@@ -146,7 +147,7 @@ async function run(o: DeviceCliOptions): Promise<void> {
 export function register(program: Command): void {
   const cmd = program
     .command('device')
-    .description('serve the emulated TDISP device (SPDM + IDE_KM + TDISP) on the spdm-emu socket')
+    .description(about('device'))
     .option(
       '--profile <name|file>',
       'nic, gpu, nvme, spdm-emu, or a YAML/JSON profile file',

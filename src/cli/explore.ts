@@ -23,6 +23,7 @@ import { CATALOGUE, scenarioWorld } from '../scenario/world.ts';
 import { ConfigError } from '../wire/yaml-config.ts';
 import { FLAW_NAMES, FLAWS } from '../world/flaws.ts';
 import { Trace, traceRecordJson } from '../world/trace.ts';
+import { about } from './commands.ts';
 import { CliError } from './identity.ts';
 
 interface Options {
@@ -147,9 +148,7 @@ function printReport(r: ExploreReport): void {
 export function register(program: Command): void {
   const cmd = program
     .command('explore')
-    .description(
-      'let an untrusted host do anything it can while the lifecycle runs; report every invariant it breaks with a shrunk, replayable counterexample',
-    )
+    .description(about('explore'))
     .option(
       '--config <file>',
       'a scenario file: its world is explored, its steps are the honest lifecycle',

@@ -38,6 +38,7 @@ import {
 } from '../wire/spdm/constants.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import { addCaptureOptions, type Capture, type CaptureCliOptions, openCapture } from './capture.ts';
+import { about } from './commands.ts';
 import {
   type AlgorithmOptions,
   addAlgorithmOptions,
@@ -589,7 +590,7 @@ async function runWith(
 export function register(program: Command): void {
   const cmd = program
     .command('requester')
-    .description('run an SPDM requester flow against a responder on the spdm-emu socket')
+    .description(about('requester'))
     .requiredOption('--connect <host:port>', 'the responder, e.g. 127.0.0.1:2323');
   addLinkOptions(cmd);
   cmd

@@ -15,6 +15,7 @@ import type { Binding } from '../transport/types.ts';
 import { SPDM_CAP } from '../wire/spdm/constants.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
+import { about } from './commands.ts';
 import { addHeartbeatOption, parseHeartbeat } from './heartbeat-option.ts';
 import {
   type AlgorithmOptions,
@@ -138,9 +139,7 @@ async function run(o: ResponderOptions): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const cmd = program
-    .command('responder')
-    .description('serve SPDM over the spdm-emu socket (pci_doe or mctp) until stopped');
+  const cmd = program.command('responder').description(about('responder'));
   addListenOptions(cmd);
   addConnectionLimitOptions(cmd);
   addLinkOptions(cmd);

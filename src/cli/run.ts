@@ -13,6 +13,7 @@ import { ConfigError } from '../wire/yaml-config.ts';
 import { INVARIANTS } from '../world/invariants.ts';
 import { Trace, traceRecordJson } from '../world/trace.ts';
 import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
+import { about } from './commands.ts';
 import { CliError } from './identity.ts';
 
 interface RunOptions extends CaptureCliOptions {
@@ -34,9 +35,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('run')
     .argument('<file>', 'scenario file (YAML, docs/scenarios.md)')
-    .description(
-      'run a scenario file: every step through the world, its expectations and the invariants checked',
-    )
+    .description(about('run'))
     .option('--trace <file>', 'write the full trace as JSON')
     .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
     .option('--json', 'print the report as JSON');

@@ -11,6 +11,7 @@ import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { decodeTraceWire } from '../world/trace-decode.ts';
 import { type JsonRecord, parseTraceText, TraceFileError } from '../world/trace-file.ts';
+import { about } from './commands.ts';
 import { CliError } from './identity.ts';
 import { buildViewerTemplate, embedTrace, writeAtomic } from './viewer-page.ts';
 
@@ -48,9 +49,7 @@ function readTrace(file: string): JsonRecord[] {
 export function register(program: Command): void {
   program
     .command('view')
-    .description(
-      'write a trace (teeio demo --json) as one self-contained HTML page: a sequence diagram by trust domain, TDI states, event details, failed checks',
-    )
+    .description(about('view'))
     .argument(
       '<trace>',
       'trace file: JSON lines as teeio demo --json writes, a JSON array, or - for stdin',
