@@ -15,7 +15,7 @@ export interface SubcommandModule {
 
 export interface Subcommand {
   name: string;
-  /** The term the top-level help shows: name, `[options]`, arguments. */
+  /** The term the top-level help shows: name, `[options]`, arguments (as commander writes it). */
   term: string;
   description: string;
   load: () => Promise<SubcommandModule>;
@@ -70,7 +70,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   },
   {
     name: 'explore',
-    term: 'explore [options] [command]',
+    term: 'explore [options]',
     description:
       'let an untrusted host do anything it can while the lifecycle runs; report every invariant it breaks with a shrunk, replayable counterexample',
     load: () => import('./explore.ts'),
@@ -89,4 +89,13 @@ export function about(name: string): string {
   const c = SUBCOMMANDS.find((s) => s.name === name);
   if (!c) throw new Error(`no subcommand ${name} in src/cli/commands.ts`);
   return c.description;
+}
+
+/**
+ * The "Examples:" block a subcommand's --help ends with (commander's addHelpText('after')):
+ * each example a command line, after a comment saying what it does where that helps.
+ */
+export function examples(...lines: Array<[command: string, what?: string]>): string {
+  const rows = lines.map(([c, what]) => (what ? `  # ${what}\n  ${c}` : `  ${c}`));
+  return `\nExamples:\n${rows.join('\n')}`;
 }

@@ -12,7 +12,7 @@ import { resolveProfile } from '../device/profiles/load.ts';
 import { runLifecycle } from '../world/lifecycle.ts';
 import { Trace, type TraceRecord, traceRecordJson } from '../world/trace.ts';
 import { openCapture } from './capture.ts';
-import { about } from './commands.ts';
+import { about, examples } from './commands.ts';
 import { DEMO_FLAVOURS, type DemoFlavour, runCocoVmDemo } from './demo-coco.ts';
 import { CliError } from './identity.ts';
 
@@ -68,6 +68,16 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description(about('demo'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio demo', 'the CoCo VM lifecycle, then the TSM <-> DSM conversation'],
+        ['teeio demo --tdisp-only --profile gpu --tdi 1', 'one TDI of the GPU profile'],
+        ['teeio demo --behaviour spdm-emu', "spdm-emu's quirks: two checks fail, exit 1"],
+        ['teeio demo --seed replay --pcap demo.pcap --keylog demo.keys', 'a replayable capture'],
+        ['teeio demo --json > trace.jsonl', 'the trace as JSON lines, for teeio view'],
+      ),
+    )
     .option(
       '--profile <name|file>',
       'device profile: nic, gpu, nvme, spdm-emu or a YAML/JSON file',

@@ -18,7 +18,7 @@ import type { Binding } from '../transport/types.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import { createTdispDevice, type TdiInfo } from '../world/tdisp-device.ts';
 import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
-import { about } from './commands.ts';
+import { about, examples } from './commands.ts';
 import { addHeartbeatOption, parseHeartbeat } from './heartbeat-option.ts';
 import {
   addIdentityOptions,
@@ -148,6 +148,17 @@ export function register(program: Command): void {
   const cmd = program
     .command('device')
     .description(about('device'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio device --port 2323 --write-root /tmp/root.der', 'the NIC profile on port 2323'],
+        [
+          'teeio device --profile spdm-emu --bus 0xbe --behaviour spdm-emu',
+          "for spdm-emu's requester",
+        ],
+        ['teeio device --profile my-device.yaml --pcap dev.pcap --keylog dev.keys'],
+      ),
+    )
     .option(
       '--profile <name|file>',
       'nic, gpu, nvme, spdm-emu, or a YAML/JSON profile file',

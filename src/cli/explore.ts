@@ -23,7 +23,7 @@ import { CATALOGUE, scenarioWorld } from '../scenario/world.ts';
 import { ConfigError } from '../wire/yaml-config.ts';
 import { FLAW_NAMES, FLAWS } from '../world/flaws.ts';
 import { Trace, traceRecordJson } from '../world/trace.ts';
-import { about } from './commands.ts';
+import { about, examples } from './commands.ts';
 import { CliError } from './identity.ts';
 
 interface Options {
@@ -149,6 +149,18 @@ export function register(program: Command): void {
   const cmd = program
     .command('explore')
     .description(about('explore'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio explore', 'tdx, 2,000 steps of random walks'],
+        ['teeio explore --flavour sev --steps 20000 --workers 2'],
+        ['teeio explore --strategy dfs --depth 2', 'bounded exhaustive'],
+        ['teeio explore --list-flaws'],
+        ['teeio explore --flaw vfio-no-revoke-on-unbind', 'a seeded flaw: it must be found'],
+        ['teeio explore --compare unbindOrder', 'a design question, both answers'],
+        ['teeio explore --shard 1/4 --report s1.json && teeio explore merge s*.json'],
+      ),
+    )
     .option(
       '--config <file>',
       'a scenario file: its world is explored, its steps are the honest lifecycle',
@@ -223,6 +235,14 @@ export function register(program: Command): void {
     .command('merge')
     .argument('<reports...>', 'JSON reports of shards (teeio explore --shard i/n --report FILE)')
     .description('combine the reports of shards run apart')
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio explore --shard 1/2 --report s1.json', 'on one machine'],
+        ['teeio explore --shard 2/2 --report s2.json', 'on another'],
+        ['teeio explore merge s1.json s2.json --json'],
+      ),
+    )
     .option('--json', 'print the merged report as JSON')
     .action((files: string[], opts: { json?: boolean }, sub: Command) => {
       // `--json` after the files may land on the parent `explore`, which has one too.

@@ -13,7 +13,7 @@ import { ConfigError } from '../wire/yaml-config.ts';
 import { INVARIANTS } from '../world/invariants.ts';
 import { Trace, traceRecordJson } from '../world/trace.ts';
 import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
-import { about } from './commands.ts';
+import { about, examples } from './commands.ts';
 import { CliError } from './identity.ts';
 
 interface RunOptions extends CaptureCliOptions {
@@ -36,6 +36,14 @@ export function register(program: Command): void {
     .command('run')
     .argument('<file>', 'scenario file (YAML, docs/scenarios.md)')
     .description(about('run'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio run scenarios/coco-vm-tdx.yaml'],
+        ['teeio run scenarios/coco-vm-sev.yaml --json', 'the report as JSON'],
+        ['teeio run my.yaml --trace out.json --html out.html'],
+      ),
+    )
     .option('--trace <file>', 'write the full trace as JSON')
     .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
     .option('--json', 'print the report as JSON');

@@ -11,7 +11,7 @@ import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { decodeTraceWire } from '../world/trace-decode.ts';
 import { type JsonRecord, parseTraceText, TraceFileError } from '../world/trace-file.ts';
-import { about } from './commands.ts';
+import { about, examples } from './commands.ts';
 import { CliError } from './identity.ts';
 import { buildViewerTemplate, embedTrace, writeAtomic } from './viewer-page.ts';
 
@@ -59,7 +59,10 @@ export function register(program: Command): void {
     .option('--port <n>', 'port for --serve (0: any free port)', '0')
     .addHelpText(
       'after',
-      '\nExamples:\n  teeio demo --json > trace.jsonl && teeio view trace.jsonl --out trace.html\n  teeio demo --json | teeio view - --serve',
+      examples(
+        ['teeio demo --json > trace.jsonl && teeio view trace.jsonl --out trace.html'],
+        ['teeio demo --json | teeio view - --serve', 'prints http://127.0.0.1:PORT/'],
+      ),
     )
     .action(async (trace: string, o: ViewOptions) => {
       const port = Number(o.port);
