@@ -13,7 +13,7 @@ import { decodeTraceWire } from '../world/trace-decode.ts';
 import { type JsonRecord, parseTraceText, TraceFileError } from '../world/trace-file.ts';
 import { about, examples } from './commands.ts';
 import { CliError } from './identity.ts';
-import { buildViewerTemplate, embedTrace, writeAtomic } from './viewer-page.ts';
+import { embedTrace, viewerTemplate, writeAtomic } from './viewer-page.ts';
 
 interface ViewOptions {
   out?: string;
@@ -24,7 +24,7 @@ interface ViewOptions {
 /** The viewer page for `records`, built from web/. Decodes the SPDM records' bytes in place. */
 export async function viewerPage(records: JsonRecord[], title: string): Promise<string> {
   decodeTraceWire(records);
-  return embedTrace(await buildViewerTemplate(), { title, records });
+  return embedTrace(await viewerTemplate(), { title, records });
 }
 
 /** Writes the viewer page for `records` to `file`. */
