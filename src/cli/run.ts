@@ -6,15 +6,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadScenario } from '../scenario/load.ts';
-import { runScenario, type StepReport } from '../scenario/run.ts';
-import { CATALOGUE, scenarioWorld } from '../scenario/world.ts';
-import { ConfigError } from '../wire/yaml-config.ts';
-import { INVARIANTS } from '../world/invariants.ts';
-import { Trace, traceRecordJson } from '../world/trace.ts';
-import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
+import type { loadScenario } from '../scenario/load.ts';
+import type { runScenario, StepReport } from '../scenario/run.ts';
+import type { scenarioWorld } from '../scenario/world.ts';
+import { addCaptureOptions, type CaptureCliOptions } from './capture.ts';
 import { about, examples } from './commands.ts';
-import { CliError } from './identity.ts';
+
+// The scenario runner and the world (zod, yaml, @peculiar/x509) load when a file runs, not
+// for `teeio run --help`.
 
 interface RunOptions extends CaptureCliOptions {
   trace?: string;
@@ -49,6 +48,25 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON');
   addCaptureOptions(cmd);
   cmd.action(async (file: string, o: RunOptions) => {
+    const [
+      { loadScenario },
+      { runScenario },
+      { CATALOGUE, scenarioWorld },
+      { ConfigError },
+      { INVARIANTS },
+      { Trace, traceRecordJson },
+      { openCapture },
+      { CliError },
+    ] = await Promise.all([
+      import('../scenario/load.ts'),
+      import('../scenario/run.ts'),
+      import('../scenario/world.ts'),
+      import('../wire/yaml-config.ts'),
+      import('../world/invariants.ts'),
+      import('../world/trace.ts'),
+      import('./capture.ts'),
+      import('./identity.ts'),
+    ]);
     let scenario: ReturnType<typeof loadScenario>;
     try {
       scenario = loadScenario(file, CATALOGUE);

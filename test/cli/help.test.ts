@@ -140,6 +140,19 @@ describe('teeio --help and the subcommands', () => {
     assert.equal(namedSubcommand(['node', 'teeio', '--help']), undefined);
   });
 
+  it('teeio demo --help and teeio run --help load none of the heavy libraries', () => {
+    for (const name of ['demo', 'run']) {
+      const r = teeio(name, '--help');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /\nExamples:\n/);
+      assert.deepEqual(
+        r.loaded.filter((u) => HEAVY.test(u)),
+        [],
+        `teeio ${name} --help`,
+      );
+    }
+  });
+
   it('usage errors exit 2; help exits 0', () => {
     for (const args of [['nope'], ['--nope'], ['demo', '--nope'], ['run'], []]) {
       const r = teeio(...args);
