@@ -140,8 +140,8 @@ describe('teeio --help and the subcommands', () => {
     assert.equal(namedSubcommand(['node', 'teeio', '--help']), undefined);
   });
 
-  it('teeio demo --help and teeio run --help load none of the heavy libraries', () => {
-    for (const name of ['demo', 'run']) {
+  it('teeio demo, run and explore --help load none of the heavy libraries', () => {
+    for (const name of ['demo', 'run', 'explore']) {
       const r = teeio(name, '--help');
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /\nExamples:\n/);
