@@ -3,18 +3,13 @@
 // `prepare`, so an installed package and `npm ci` in a clone both have it). In a
 // development checkout TEEIO_FROM_SOURCE=1 (set by scripts/test.mjs), or a missing dist/,
 // runs the TypeScript sources through tsx instead, a development dependency.
-const fromSource = process.env.TEEIO_FROM_SOURCE === '1';
+import { existsSync } from 'node:fs';
+
+const built = new URL('../dist/cli/main.js', import.meta.url);
 let cli;
-if (!fromSource) {
-  try {
-    cli = await import('../dist/cli/main.js');
-  } catch (e) {
-    if (e?.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes('dist/cli/main.js')) {
-      throw e;
-    }
-  }
-}
-if (!cli) {
+if (process.env.TEEIO_FROM_SOURCE !== '1' && existsSync(built)) {
+  cli = await import(built.href);
+} else {
   try {
     const { register } = await import('tsx/esm/api');
     register();
