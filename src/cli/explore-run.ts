@@ -82,7 +82,7 @@ function optionsOf(o: Options, onProgress?: ExploreOptions['onProgress']): Explo
   }
   return {
     strategy,
-    depth: int('--depth', o.depth ?? (strategy === 'dfs' ? '2' : '40'), 0),
+    depth: int('--depth', o.depth ?? (strategy === 'dfs' ? '2' : '12'), 0),
     steps: int('--steps', o.steps, 1),
     seed: o.seed,
     shard: shardOf(o.shard),

@@ -48,7 +48,7 @@ export function register(program: Command): void {
     .option('--strategy <s>', 'random (walks) or dfs (bounded exhaustive)', 'random')
     .option(
       '--depth <n>',
-      'random: longest walk (default 40); dfs: most adversary moves (default 2)',
+      'random: steps per walk after its start (default 12); dfs: most adversary moves (default 2)',
     )
     .option('--steps <n>', 'steps to spend', '2000')
     .option('--seed <s>', "the explorer's seed (walks and the world's randomness)", 'teeio')

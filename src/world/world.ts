@@ -176,12 +176,26 @@ export class World {
   ): Promise<World> {
     const pw = await createPlatformWorld({
       flavour: config.flavour,
+      flaws: checkFlaws(config.flaws ?? []),
       seed: config.seed,
       profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
       capture,
-      deviceFlaws: flawsIn(checkFlaws(config.flaws ?? []), 'device'),
     });
     const w = new World(config, pw, trace);
+    // Each component gets its own seeded flaws, in its own records (snapshots carry them).
+    const hand = (component: Parameters<typeof flawsIn>[1], set: (f: string[]) => void) => {
+      const f = flawsIn(w.flaws, component);
+      if (f.length > 0) set(f);
+    };
+    hand('host/vfio', (f) => {
+      w.h.vfio.flaws = f;
+    });
+    hand('host/kvm', (f) => {
+      w.h.kvm.flaws = f;
+    });
+    hand('platform/tsm', (f) => {
+      pw.p.tsm.flaws = f;
+    });
     pw.dev.dsm.onEvent(trace.dsmSink());
     pw.dev.dsm.onEvent((e) => w.deviceEvents.push(e as StepEvent));
     // The DSM subscribed when the device was built, so it has handled each record by the
@@ -230,6 +244,17 @@ export class World {
     this.trace.events(r.events as never);
     // So do the device's own events (the DSM's sink has traced them already).
     r.events = [...r.events, ...this.deviceEvents.splice(0)];
+    // The sessions the device's SPDM responder established during the step, for the
+    // invariants (I13); the trace has the messages themselves.
+    for (const e of this.pw.spdmSessions.splice(0)) {
+      r.events.push({
+        kind: 'SPDM_SESSION_ESTABLISHED',
+        connectionId: e.connectionId,
+        sessionId: e.sessionId,
+        sessionKind: e.kind,
+        establishedBy: e.establishedBy,
+      });
+    }
     return r;
   }
 
@@ -290,7 +315,10 @@ export class World {
   tdiFn(step: WorldStep): number {
     if (step.tdi !== undefined) return step.tdi;
     const v = step.vm !== undefined || this.vms.size ? this.vm(step) : undefined;
-    return v?.config.devices?.[0]?.tdi ?? this.pw.dev.tdis()[0].fn;
+    const fn = v?.config.devices?.[0]?.tdi ?? this.pw.dev.tdis()[0]?.fn;
+    if (fn === undefined)
+      throw new WorldError(`${step.do}: no TDI named and the device has none now`);
+    return fn;
   }
 
   /**
