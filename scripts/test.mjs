@@ -2,6 +2,8 @@
 // Runs every test file under test/ with node's test runner and tsx.
 // Node 20's runner does not expand globs, so the files are collected here.
 // TEEIO_SLOW=1 also runs the *.slow.test.ts files (long fuzz and soak runs).
+// The tests run the TypeScript sources: TEEIO_FROM_SOURCE=1 makes bin/teeio.mjs, spawned by
+// the CLI tests, run src/ through tsx rather than a dist/ built from older sources.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,5 +29,6 @@ if (files.length === 0) {
 }
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], {
   stdio: 'inherit',
+  env: { ...process.env, TEEIO_FROM_SOURCE: '1' },
 });
 process.exit(r.status ?? 1);

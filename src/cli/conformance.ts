@@ -19,6 +19,7 @@ import {
   textReport,
 } from '../conformance/index.ts';
 import type { Binding } from '../transport/types.ts';
+import { about, examples } from './commands.ts';
 import { addLinkOptions, CliError, loadTrust, parseHostPort, parseVersions } from './identity.ts';
 import { parseTdi } from './tsm-steps.ts';
 
@@ -116,8 +117,14 @@ async function run(o: ConformanceCliOptions): Promise<void> {
 export function register(program: Command): void {
   const cmd = program
     .command('conformance')
-    .description(
-      'run the SPDM / IDE_KM / TDISP conformance suite against a responder on the spdm-emu socket',
+    .description(about('conformance'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio conformance --connect 127.0.0.1:2323', 'every case against a responder'],
+        ['teeio conformance --connect 127.0.0.1:2323 --tdi 1 --only tdisp', 'the TDISP cases'],
+        ['teeio conformance --connect 127.0.0.1:2323 --json --junit results.xml'],
+      ),
     )
     .requiredOption('--connect <host:port>', 'the responder');
   addLinkOptions(cmd);

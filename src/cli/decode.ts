@@ -14,6 +14,7 @@ import { type KeylogEntry, KeylogError, parseKeylog } from '../spdm/keylog.ts';
 import { toHex } from '../wire/hex.ts';
 import { decodePcap, LINKTYPE_PCI_DOE } from '../wire/pcap.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
+import { about, examples } from './commands.ts';
 import { CliError } from './identity.ts';
 
 interface DecodeOptions {
@@ -99,8 +100,14 @@ export function register(program: Command): void {
   program
     .command('decode')
     .argument('<file>', 'a pcap of PCI DOE (292) or MCTP (291) packets, e.g. from --pcap')
-    .description(
-      'decode every message of a capture; secured records decrypted with a --keylog (docs/captures.md)',
+    .description(about('decode'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio decode dev.pcap', 'secured records shown as encrypted'],
+        ['teeio decode dev.pcap --keylog dev.keys', 'decrypted, IDE_KM and TDISP decoded'],
+        ['teeio decode dev.pcap --keylog dev.keys --json'],
+      ),
     )
     .option('--keylog <file>', 'session secrets written by --keylog')
     .option('--json', 'print one JSON document: every packet with its decoded fields')

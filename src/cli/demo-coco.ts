@@ -10,10 +10,8 @@ import { runScenario } from '../scenario/run.ts';
 import { CATALOGUE, scenarioWorld } from '../scenario/world.ts';
 import { INVARIANTS } from '../world/invariants.ts';
 import { Trace, traceRecordJson } from '../world/trace.ts';
+import type { DemoFlavour } from './demo.ts';
 import { stepLine } from './run.ts';
-
-export const DEMO_FLAVOURS = ['tdx', 'sev', 'cca'] as const;
-export type DemoFlavour = (typeof DEMO_FLAVOURS)[number];
 
 /** Runs the CoCo VM lifecycle on `flavour`; true when every step came as expected. */
 export async function runCocoVmDemo(

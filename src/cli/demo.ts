@@ -5,15 +5,16 @@
  * DSM did, what the host did, and the security checks. Exit code 0 only when every check held.
  */
 import { type Command, Option } from 'commander';
-import { REPLAY_EPOCH_MS } from '../crypto/random.ts';
 import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
 import { describeDsmEvent, isDsmRequestEvent } from '../device/dsm/describe.ts';
-import { resolveProfile } from '../device/profiles/load.ts';
-import { runLifecycle } from '../world/lifecycle.ts';
-import { Trace, type TraceRecord, traceRecordJson } from '../world/trace.ts';
-import { openCapture } from './capture.ts';
-import { DEMO_FLAVOURS, type DemoFlavour, runCocoVmDemo } from './demo-coco.ts';
-import { CliError } from './identity.ts';
+import type { TraceRecord } from '../world/trace.ts';
+import { about, examples } from './commands.ts';
+
+// The world, the profiles (zod, yaml) and the certificates (@peculiar/x509) load when the
+// demo runs, not for `teeio demo --help`.
+
+export const DEMO_FLAVOURS = ['tdx', 'sev', 'cca'] as const;
+export type DemoFlavour = (typeof DEMO_FLAVOURS)[number];
 
 interface DemoOptions {
   profile: string;
@@ -66,8 +67,16 @@ export function formatRecord(r: TraceRecord, n: number): string | undefined {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description(
-      "run one TDI's whole TDISP lifecycle in-process (TSM <-> device over the DOE mailbox) and print the trace",
+    .description(about('demo'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio demo', 'the CoCo VM lifecycle, then the TSM <-> DSM conversation'],
+        ['teeio demo --tdisp-only --profile gpu --tdi 1', 'one TDI of the GPU profile'],
+        ['teeio demo --behaviour spdm-emu', "spdm-emu's quirks: two checks fail, exit 1"],
+        ['teeio demo --seed replay --pcap demo.pcap --keylog demo.keys', 'a replayable capture'],
+        ['teeio demo --json > trace.jsonl', 'the trace as JSON lines, for teeio view'],
+      ),
     )
     .option(
       '--profile <name|file>',
@@ -99,6 +108,20 @@ export function register(program: Command): void {
     )
     .option('--tdisp-only', 'only the TSM <-> DSM conversation, not the CoCo VM lifecycle first')
     .action(async (o: DemoOptions) => {
+      const [{ REPLAY_EPOCH_MS }, { resolveProfile }, { runLifecycle }, trc, cap, coco, id] =
+        await Promise.all([
+          import('../crypto/random.ts'),
+          import('../device/profiles/load.ts'),
+          import('../world/lifecycle.ts'),
+          import('../world/trace.ts'),
+          import('./capture.ts'),
+          import('./demo-coco.ts'),
+          import('./identity.ts'),
+        ]);
+      const { Trace, traceRecordJson } = trc;
+      const { openCapture } = cap;
+      const { runCocoVmDemo } = coco;
+      const { CliError } = id;
       let profile: ReturnType<typeof resolveProfile>;
       try {
         profile = resolveProfile(o.profile);

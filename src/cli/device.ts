@@ -18,6 +18,7 @@ import type { Binding } from '../transport/types.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import { createTdispDevice, type TdiInfo } from '../world/tdisp-device.ts';
 import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
+import { about, examples } from './commands.ts';
 import { addHeartbeatOption, parseHeartbeat } from './heartbeat-option.ts';
 import {
   addIdentityOptions,
@@ -146,7 +147,18 @@ async function run(o: DeviceCliOptions): Promise<void> {
 export function register(program: Command): void {
   const cmd = program
     .command('device')
-    .description('serve the emulated TDISP device (SPDM + IDE_KM + TDISP) on the spdm-emu socket')
+    .description(about('device'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio device --port 2323 --write-root /tmp/root.der', 'the NIC profile on port 2323'],
+        [
+          'teeio device --profile spdm-emu --bus 0xbe --behaviour spdm-emu',
+          "for spdm-emu's requester",
+        ],
+        ['teeio device --profile my-device.yaml --pcap dev.pcap --keylog dev.keys'],
+      ),
+    )
     .option(
       '--profile <name|file>',
       'nic, gpu, nvme, spdm-emu, or a YAML/JSON profile file',

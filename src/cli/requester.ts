@@ -38,6 +38,7 @@ import {
 } from '../wire/spdm/constants.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import { addCaptureOptions, type Capture, type CaptureCliOptions, openCapture } from './capture.ts';
+import { about, examples } from './commands.ts';
 import {
   type AlgorithmOptions,
   addAlgorithmOptions,
@@ -589,7 +590,24 @@ async function runWith(
 export function register(program: Command): void {
   const cmd = program
     .command('requester')
-    .description('run an SPDM requester flow against a responder on the spdm-emu socket')
+    .description(about('requester'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio requester --connect 127.0.0.1:2323 --trust /tmp/root.der'],
+        [
+          'teeio requester --connect 127.0.0.1:2323 --trust /tmp/root.der --steps version,caps,algs,digests,cert,meas,session,ide-km,tdisp,end --tdi 1',
+        ],
+        [
+          'teeio requester --connect 127.0.0.1:2323 --trust /tmp/root.der --repeat 30 --chain-cache',
+          'sessions per second',
+        ],
+        [
+          'teeio requester --connect 127.0.0.1:2323 --trust /tmp/root.der --json',
+          'one JSON report',
+        ],
+      ),
+    )
     .requiredOption('--connect <host:port>', 'the responder, e.g. 127.0.0.1:2323');
   addLinkOptions(cmd);
   cmd

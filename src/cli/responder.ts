@@ -15,6 +15,7 @@ import type { Binding } from '../transport/types.ts';
 import { SPDM_CAP } from '../wire/spdm/constants.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
+import { about, examples } from './commands.ts';
 import { addHeartbeatOption, parseHeartbeat } from './heartbeat-option.ts';
 import {
   type AlgorithmOptions,
@@ -140,7 +141,15 @@ async function run(o: ResponderOptions): Promise<void> {
 export function register(program: Command): void {
   const cmd = program
     .command('responder')
-    .description('serve SPDM over the spdm-emu socket (pci_doe or mctp) until stopped');
+    .description(about('responder'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio responder --port 2323 --write-root /tmp/root.der', 'a fresh P-384 identity'],
+        ['teeio responder --port 0 --trans mctp --ver 1.2', 'any free port, MCTP, SPDM 1.2'],
+        ['teeio responder --cert-chain chain.der --key leaf.key --verbose'],
+      ),
+    );
   addListenOptions(cmd);
   addConnectionLimitOptions(cmd);
   addLinkOptions(cmd);

@@ -6,14 +6,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadScenario } from '../scenario/load.ts';
-import { runScenario, type StepReport } from '../scenario/run.ts';
-import { CATALOGUE, scenarioWorld } from '../scenario/world.ts';
-import { ConfigError } from '../wire/yaml-config.ts';
-import { INVARIANTS } from '../world/invariants.ts';
-import { Trace, traceRecordJson } from '../world/trace.ts';
-import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
-import { CliError } from './identity.ts';
+import type { loadScenario } from '../scenario/load.ts';
+import type { runScenario, StepReport } from '../scenario/run.ts';
+import type { scenarioWorld } from '../scenario/world.ts';
+import { addCaptureOptions, type CaptureCliOptions } from './capture.ts';
+import { about, examples } from './commands.ts';
+
+// The scenario runner and the world (zod, yaml, @peculiar/x509) load when a file runs, not
+// for `teeio run --help`.
 
 interface RunOptions extends CaptureCliOptions {
   trace?: string;
@@ -34,14 +34,39 @@ export function register(program: Command): void {
   const cmd = program
     .command('run')
     .argument('<file>', 'scenario file (YAML, docs/scenarios.md)')
-    .description(
-      'run a scenario file: every step through the world, its expectations and the invariants checked',
+    .description(about('run'))
+    .addHelpText(
+      'after',
+      examples(
+        ['teeio run scenarios/coco-vm-tdx.yaml'],
+        ['teeio run scenarios/coco-vm-sev.yaml --json', 'the report as JSON'],
+        ['teeio run my.yaml --trace out.json --html out.html'],
+      ),
     )
     .option('--trace <file>', 'write the full trace as JSON')
     .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
     .option('--json', 'print the report as JSON');
   addCaptureOptions(cmd);
   cmd.action(async (file: string, o: RunOptions) => {
+    const [
+      { loadScenario },
+      { runScenario },
+      { CATALOGUE, scenarioWorld },
+      { ConfigError },
+      { INVARIANTS },
+      { Trace, traceRecordJson },
+      { openCapture },
+      { CliError },
+    ] = await Promise.all([
+      import('../scenario/load.ts'),
+      import('../scenario/run.ts'),
+      import('../scenario/world.ts'),
+      import('../wire/yaml-config.ts'),
+      import('../world/invariants.ts'),
+      import('../world/trace.ts'),
+      import('./capture.ts'),
+      import('./identity.ts'),
+    ]);
     let scenario: ReturnType<typeof loadScenario>;
     try {
       scenario = loadScenario(file, CATALOGUE);

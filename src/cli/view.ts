@@ -11,8 +11,9 @@ import { basename, extname } from 'node:path';
 import type { Command } from 'commander';
 import { decodeTraceWire } from '../world/trace-decode.ts';
 import { type JsonRecord, parseTraceText, TraceFileError } from '../world/trace-file.ts';
+import { about, examples } from './commands.ts';
 import { CliError } from './identity.ts';
-import { buildViewerTemplate, embedTrace, writeAtomic } from './viewer-page.ts';
+import { embedTrace, viewerTemplate, writeAtomic } from './viewer-page.ts';
 
 interface ViewOptions {
   out?: string;
@@ -23,7 +24,7 @@ interface ViewOptions {
 /** The viewer page for `records`, built from web/. Decodes the SPDM records' bytes in place. */
 export async function viewerPage(records: JsonRecord[], title: string): Promise<string> {
   decodeTraceWire(records);
-  return embedTrace(await buildViewerTemplate(), { title, records });
+  return embedTrace(await viewerTemplate(), { title, records });
 }
 
 /** Writes the viewer page for `records` to `file`. */
@@ -48,9 +49,7 @@ function readTrace(file: string): JsonRecord[] {
 export function register(program: Command): void {
   program
     .command('view')
-    .description(
-      'write a trace (teeio demo --json) as one self-contained HTML page: a sequence diagram by trust domain, TDI states, event details, failed checks',
-    )
+    .description(about('view'))
     .argument(
       '<trace>',
       'trace file: JSON lines as teeio demo --json writes, a JSON array, or - for stdin',
@@ -60,7 +59,10 @@ export function register(program: Command): void {
     .option('--port <n>', 'port for --serve (0: any free port)', '0')
     .addHelpText(
       'after',
-      '\nExamples:\n  teeio demo --json > trace.jsonl && teeio view trace.jsonl --out trace.html\n  teeio demo --json | teeio view - --serve',
+      examples(
+        ['teeio demo --json > trace.jsonl && teeio view trace.jsonl --out trace.html'],
+        ['teeio demo --json | teeio view - --serve', 'prints http://127.0.0.1:PORT/'],
+      ),
     )
     .action(async (trace: string, o: ViewOptions) => {
       const port = Number(o.port);

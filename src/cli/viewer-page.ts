@@ -1,16 +1,27 @@
 /**
  * The trace viewer page (web/) as one self-contained HTML file: web/src/main.ts bundled by
  * esbuild and web/src/style.css inlined into web/index.html, nothing fetched at run time,
- * then a trace embedded. `teeio view` and `teeio demo --html` build it from the sources
- * each time they write a page (a fraction of a second), so a checkout needs no build step.
- * esbuild is loaded only when a page is made.
+ * then a trace embedded. The build (scripts/build.mjs) writes that page to dist/viewer.html
+ * beside the compiled code, and the compiled `teeio view` / `demo --html` read it there, so
+ * an installed package needs neither web/ nor esbuild; from the TypeScript sources the page
+ * is built from web/ each time one is written (a fraction of a second). esbuild, a
+ * development dependency, is loaded only then.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The viewer's sources (web/ at the top of the package), read as files, never imported. */
 const WEB = join(dirname(fileURLToPath(import.meta.url)), '../../web');
+
+/** The page the build wrote beside the compiled code (dist/viewer.html); none from src/. */
+const BUILT = import.meta.url.endsWith('.js') ? new URL('../viewer.html', import.meta.url) : null;
+
+/** The page without a trace: the one the build wrote, or else built from web/ now. */
+export async function viewerTemplate(): Promise<string> {
+  if (BUILT && existsSync(BUILT)) return readFileSync(BUILT, 'utf8');
+  return buildViewerTemplate();
+}
 
 /** Replaces a marker with text taken literally (no `$&` patterns). */
 function put(html: string, marker: string, text: string): string {
@@ -19,7 +30,10 @@ function put(html: string, marker: string, text: string): string {
   return html.slice(0, at) + text + html.slice(at + marker.length);
 }
 
-/** The page without a trace: web/index.html with the bundled script and the style inlined. */
+/**
+ * The page without a trace, built from the sources: web/index.html with web/src/main.ts
+ * bundled and web/src/style.css inlined.
+ */
 export async function buildViewerTemplate(): Promise<string> {
   const esbuild = await import('esbuild');
   const out = await esbuild.build({

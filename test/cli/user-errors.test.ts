@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { CliError } from '../../src/cli/identity.ts';
-import { isUserError } from '../../src/cli/main.ts';
+import { isUserError } from '../../src/cli/user-error.ts';
 import { TransportError } from '../../src/transport/types.ts';
 import { WireError } from '../../src/wire/errors.ts';
 

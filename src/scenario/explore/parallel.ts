@@ -15,12 +15,21 @@ import {
 import type { Found, SearchProgress } from './search.ts';
 import type { WorkerJob, WorkerMessage } from './worker.ts';
 
+/**
+ * The worker's module. Built (dist/), it is worker.js beside this file; from the TypeScript
+ * sources a worker thread starts without the parent's module hooks, so worker-entry.mjs
+ * registers tsx first.
+ */
+const WORKER = import.meta.url.endsWith('.ts')
+  ? new URL('./worker-entry.mjs', import.meta.url)
+  : new URL('./worker.js', import.meta.url);
+
 function runWorker(
   job: WorkerJob,
   onProgress: (p: Omit<SearchProgress, 'elapsedMs'>) => void,
 ): Promise<Awaited<ReturnType<typeof import('./explore.ts').exploreSearch>>> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: job });
+    const w = new Worker(WORKER, { workerData: job });
     let settled = false;
     w.on('message', (m: WorkerMessage) => {
       if (m.kind === 'progress') onProgress(m);
