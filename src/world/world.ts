@@ -28,6 +28,7 @@ import { checkFlaws, type FlawName } from './flaws.ts';
 import { guestMachine } from './guest-machine.ts';
 import type { InvariantView, StepEvent } from './invariants.ts';
 import { OPS, type StepResult } from './ops/index.ts';
+import { ATTEST_AT } from './ops/result.ts';
 import { createPlatformWorld, hostMachine, type PlatformWorld } from './platform-world.ts';
 import { Trace } from './trace.ts';
 
@@ -180,11 +181,28 @@ export class World {
     const h = this.h;
     const firmwareVmOf =
       this.flavour === 'sev' ? (kvm: string) => sevGuestOf(h, kvm)?.firmwareVm ?? kvm : undefined;
-    return { flavour: this.flavour, p: this.pw.p, h, dev: this.pw.dev, firmwareVmOf };
+    const guests = new Map<string, GuestState>();
+    for (const v of this.vms.values()) if (v.guest) guests.set(v.name, v.guest);
+    return {
+      flavour: this.flavour,
+      p: this.pw.p,
+      h,
+      dev: this.pw.dev,
+      firmwareVmOf,
+      guests,
+      policy: this.policy,
+      attestAt: ATTEST_AT,
+    };
   }
 
   frozenView(): InvariantView {
-    return { ...this.view(), p: structuredClone(this.pw.p), h: structuredClone(this.h) };
+    const v = this.view();
+    return {
+      ...v,
+      p: structuredClone(this.pw.p),
+      h: structuredClone(this.h),
+      guests: structuredClone(v.guests),
+    };
   }
 
   /** The VFIO device fd the VMM opened for function `fn` of VM `v`, if assigned. */

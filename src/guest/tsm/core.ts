@@ -10,6 +10,16 @@
  *   and -EPERM when the attester has not verified evidence for this lock (invariant 12: a
  *   device is accepted only after its evidence satisfied the policy). Then LOCKED -> RUN:
  *   private MMIO, trusted DMA and START in the flavour's order.
+ *
+ *   The -EPERM is teeio's, not the kernel's: in Linux's devsec TSM the kernel does not
+ *   verify evidence, it offers the report, certificates and measurements, and the relying
+ *   party in userspace writes "1" to accept once it has verified them; accept itself fails
+ *   only on state (-EINVAL, -EBUSY), as SYSTEM.md section 3 lists. teeio's guest is the
+ *   kernel and its attester in one, so the attester's rule (accept only what was verified
+ *   for this lock) stands at the attribute, and -EPERM (an operation the caller is not
+ *   entitled to yet) is the errno it answers with. Taking the guard away is the seeded flaw
+ *   guest-accept-unchecked's neighbour: a guest that accepts what it did not verify, which
+ *   invariant 12 catches.
  * - `unlock`: -EBUSY when a driver is bound, -EINVAL when not locked; then the VMM is asked
  *   to unbind (the TDI back to CONFIG_UNLOCKED, its private mappings gone).
  * A host refusal is passed on with the host's errno.

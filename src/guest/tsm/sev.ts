@@ -21,7 +21,6 @@ import {
   type GuestTsmFlavour,
   guestRequest,
   type TsmContext,
-  tsmCall,
 } from './flavour.ts';
 
 /** The sDTE fields the guest writes: trusted DMA on, reads and writes, VMPL 0. */
@@ -38,26 +37,35 @@ interface SealedReply {
 async function message(
   ctx: TsmContext,
   type: string,
-  fields: Record<string, number | bigint | boolean>,
+  fields: Record<string, number | bigint | boolean | string>,
+  scope: 'info' | 'state-change' = 'state-change',
 ): Promise<Step<unknown>> {
   const msg = { type, guestDeviceId: ctx.dev.vdevId, ...fields };
-  const r = await guestRequest(ctx, 'state-change', msg);
+  const r = await guestRequest(ctx, scope, msg);
   if (!r.ok) return r;
   const reply = r.value as SealedReply | undefined;
-  if (!reply?.ok) return callFailed(type, reply ?? { status: 'no reply' });
+  if (!reply?.ok) return callFailed(type, reply ?? { status: 'no reply from the VMM' });
   return { ok: true, value: reply.value };
 }
 
-async function tdiInfo(ctx: TsmContext, nonce?: string) {
-  const args: Record<string, string | number> = { guestDeviceId: ctx.dev.vdevId };
-  if (nonce !== undefined) args.nonce = nonce;
-  return tsmCall<TdiInfo>(ctx, 'TIO_MSG_TDI_INFO_REQ', args);
+/**
+ * TIO_MSG_TDI_INFO_REQ, relayed by the host like every TIO_MSG_* (the guest request goes
+ * out through SVM_VMGEXIT_SEV_TIO_GUEST_REQUEST): the reply the VMM hands back is what the
+ * guest checks, so a dropped, replayed or rewritten one is the guest's to notice.
+ */
+async function tdiInfo(ctx: TsmContext, nonce?: string): Promise<Step<TdiInfo>> {
+  const type = 'TIO_MSG_TDI_INFO_REQ';
+  const r = await message(ctx, type, nonce === undefined ? {} : { nonce }, 'info');
+  if (!r.ok) return r;
+  const info = r.value as TdiInfo | undefined;
+  if (!info?.report) return fail('EIO', `${type}: the reply carries no TDI information`);
+  return { ok: true, value: info };
 }
 
 export const sevGuestTsm: GuestTsmFlavour = {
   async collect(ctx, nonce): Promise<Step<Collected>> {
     const o = await tdiInfo(ctx, nonce);
-    if (!o.ok || !o.value) return callFailed('TIO_MSG_TDI_INFO_REQ', o);
+    if (!o.ok) return o;
     const info = o.value;
     const ev = info.evidence;
     if (!ev) return fail('EIO', 'TIO_MSG_TDI_INFO_REQ: no certificate or measurement blobs');
@@ -106,7 +114,7 @@ export const sevGuestTsm: GuestTsmFlavour = {
     const s = await message(ctx, 'TIO_MSG_SDTE_WRITE_REQ', SDTE_ENABLE);
     if (!s.ok) return s;
     const o = await tdiInfo(ctx);
-    if (!o.ok || !o.value) return callFailed('TIO_MSG_TDI_INFO_REQ', o);
+    if (!o.ok) return o;
     if (o.value.state !== 'RUN') return fail('EIO', `the TDI is ${o.value.state}, not RUN`);
     return { ok: true, value: undefined };
   },

@@ -6,10 +6,22 @@ import { collectEvidence, verifyCollected } from '../../guest/attester.ts';
 import { driverBind, driverUnbind, nicRead, nicWrite } from '../../guest/driver/nic.ts';
 import { tsmAccept, tsmLock, tsmUnlock } from '../../guest/tsm/core.ts';
 import type { StepEvent } from '../invariants.ts';
-import { arg, fromGuest, guestOf, observed, type StepResult } from './result.ts';
+import { ATTEST_AT, arg, fromGuest, guestOf, observed, type StepResult } from './result.ts';
+import type { World, WorldStep } from '../world.ts';
 import type { OpTable } from './types.ts';
 
-export const GUEST_OPS: OpTable = {
+/** The VM every guest operation event of `r` belongs to, so an observer can tell guests apart. */
+function ofVm(vm: string, r: StepResult): StepResult {
+  const events = r.events.map((e) =>
+    e.kind === 'guest' && !('vm' in e) ? ({ ...e, vm } as StepEvent) : e,
+  );
+  return { ...r, events };
+}
+
+/** The VM name of a step's guest (for ofVm), or undefined when the step names none. */
+const vmName = (w: World, step: WorldStep) => step.vm ?? [...w.vms.keys()][0] ?? '';
+
+const GUEST_OPS_UNTAGGED: OpTable = {
   'guest.tsm/lock': {
     actor: 'guest',
     run: async (w, step) => {
@@ -24,7 +36,7 @@ export const GUEST_OPS: OpTable = {
       if ('error' in x) return x.error as StepResult;
       const c = await collectEvidence(x.gm, x.g, x.vdevId);
       if (!c.ok) return fromGuest(c);
-      const v = verifyCollected(x.g, x.vdevId, w.policy, c.value, new Date(Date.UTC(2026, 0, 1)));
+      const v = verifyCollected(x.g, x.vdevId, w.policy, c.value, ATTEST_AT);
       const r = fromGuest(v);
       return { ...r, events: [...(c.events as StepEvent[]), ...r.events] };
     },
@@ -80,7 +92,12 @@ export const GUEST_OPS: OpTable = {
       if ('error' in x) return x.error as StepResult;
       return observed(nicRead(x.gm, x.g, x.vdevId, arg(step, 'bar', 0), arg(step, 'offset', 0)));
     },
-
-    // The untrusted host doing what it can to the device through VFIO.,
   },
 };
+
+export const GUEST_OPS: OpTable = Object.fromEntries(
+  Object.entries(GUEST_OPS_UNTAGGED).map(([name, op]) => [
+    name,
+    { ...op, run: async (w, step) => ofVm(vmName(w, step), await op.run(w, step)) },
+  ]),
+);
