@@ -96,6 +96,8 @@ export async function collectEvidence(
   if (dev.tsm !== 'locked') return finish(op, args, [], fail('EINVAL', `the device is ${dev.tsm}`));
   const nonce = freshNonce(g);
   dev.nonces.pending = nonce;
+  // A new attestation supersedes the last verdict: until it is verified there is none.
+  dev.attested = undefined;
   const ctx = contextOf(m, g, dev);
   const c = await flavour.collect(ctx, nonce);
   if (!c.ok) return finish(op, args, ctx.events, c);

@@ -5,9 +5,9 @@
  * survives structuredClone; nonces come from a seeded counter so a run replays.
  */
 import { digest } from '../crypto/hash.ts';
-import type { AttestationEvidence } from './attest/evidence.ts';
 import type { InterfaceId } from '../wire/tdisp/header.ts';
 import type { AssignedBar } from '../wire/tdisp/report-ranges.ts';
+import type { AttestationEvidence } from './attest/evidence.ts';
 
 /** The TSM's view of one device, as the guest's devsec TSM drives it. */
 export type GuestTsmState = 'unlocked' | 'locked' | 'run';

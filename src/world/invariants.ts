@@ -375,7 +375,8 @@ const I12: Invariant = {
       // LOCKED first: the TDI's state as the TSM knew it before the step (the records are
       // frozen; the device itself is not).
       const was = tdi ? before?.p.tsm.tdis.get(tdi.rid)?.state : undefined;
-      if (before && was !== 'CONFIG_LOCKED') bad(`the TDI was ${was ?? 'absent'}, not CONFIG_LOCKED`);
+      if (before && was !== 'CONFIG_LOCKED')
+        bad(`the TDI was ${was ?? 'absent'}, not CONFIG_LOCKED`);
       // Not forged: the report is the one the device gave the TSM for this lock.
       const genuine = tdi?.report?.bytes;
       if (!genuine || !bytesEqual(genuine, a.evidence.report.bytes)) {

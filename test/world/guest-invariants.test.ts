@@ -28,7 +28,8 @@ async function run(w: World, steps: WorldStep[]) {
   return out;
 }
 
-const ok = (r: StepResult, why: string) => assert.equal(r.ok, true, `${why}: ${r.errno} ${r.detail}`);
+const ok = (r: StepResult, why: string) =>
+  assert.equal(r.ok, true, `${why}: ${r.errno} ${r.detail}`);
 
 const LIFECYCLE: WorldStep[] = [
   { do: 'host.tsm/connect' },
@@ -140,8 +141,14 @@ describe('I12 breaks on what a flawed guest accepts', () => {
   });
 
   for (const [flaw, reason] of [
-    ['guest-accept-unchecked', /freshness: evidence bound to a nonce of an earlier request: replayed/],
-    ['vmm-rewrite-unnoticed', /report: the report the host handed over is not the one report_digest names/],
+    [
+      'guest-accept-unchecked',
+      /freshness: evidence bound to a nonce of an earlier request: replayed/,
+    ],
+    [
+      'vmm-rewrite-unnoticed',
+      /report: the report the host handed over is not the one report_digest names/,
+    ],
   ] as const) {
     it(`${flaw}: its scenario breaks I12; the same steps on the faithful guest break nothing`, async () => {
       const file = `scenarios/flaws/${flaw}.yaml`;

@@ -46,7 +46,10 @@ for (const flavour of ['tdx', 'sev', 'cca'] as const) {
       // The secret is in the device, and private pages of the BAR are mapped.
       const dev = w.pw.dev.device;
       const t1 = dev.mmioRead(fn, 0, 0, 4, { t: true });
-      assert.deepEqual(t1.status === 'SC' && new DataView(t1.data.buffer).getUint32(0, true), SECRET);
+      assert.deepEqual(
+        t1.status === 'SC' && new DataView(t1.data.buffer).getUint32(0, true),
+        SECRET,
+      );
       const mapped = [...w.pw.p.tsm.mmioPages.values()].filter((o) => o.rid === rid);
       assert.ok(mapped.length > 0, 'private MMIO mapped while running');
       assert.ok(w.pw.p.hw.iommu.secure.has(rid), 'trusted DMA while running');

@@ -49,7 +49,6 @@ import { tsmDmaAdd } from '../tsm/trusted-dma.ts';
 import { tsmVmCreate, tsmVmDestroy, tsmVmFinalize } from '../tsm/vm.ts';
 import { fenceStatusWord, fenceVm } from './fence.ts';
 import {
-  type GuestMsgArgs,
   type MmioValidateArgs,
   type SdteWriteArgs,
   type TdiInfoArgs,

@@ -6,8 +6,8 @@ import { collectEvidence, verifyCollected } from '../../guest/attester.ts';
 import { driverBind, driverUnbind, nicRead, nicWrite } from '../../guest/driver/nic.ts';
 import { tsmAccept, tsmLock, tsmUnlock } from '../../guest/tsm/core.ts';
 import type { StepEvent } from '../invariants.ts';
-import { ATTEST_AT, arg, fromGuest, guestOf, observed, type StepResult } from './result.ts';
 import type { World, WorldStep } from '../world.ts';
+import { ATTEST_AT, arg, fromGuest, guestOf, observed, type StepResult } from './result.ts';
 import type { OpTable } from './types.ts';
 
 /** The VM every guest operation event of `r` belongs to, so an observer can tell guests apart. */

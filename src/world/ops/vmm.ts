@@ -12,8 +12,8 @@ import {
   vmmCreateVm,
   vmmDestroyVm,
   vmmFinalizeVm,
-  vmmReleaseDevice,
   vmmRelaySet,
+  vmmReleaseDevice,
 } from '../../host/vmm/index.ts';
 import { WorldError } from '../errors.ts';
 import { flawsIn } from '../flaws.ts';
@@ -143,4 +143,3 @@ export const VMM_OPS: OpTable = {
 function fromHostRefusal(detail: string) {
   return { ok: false as const, errno: 'ENODEV' as const, detail, events: [] };
 }
-
