@@ -4,7 +4,7 @@
  * mailbox registers, and prints the trace: every SPDM / IDE_KM / TDISP message, what the
  * DSM did, what the host did, and the security checks. Exit code 0 only when every check held.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { REPLAY_EPOCH_MS } from '../crypto/random.ts';
 import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
@@ -13,6 +13,7 @@ import { resolveProfile } from '../device/profiles/load.ts';
 import { LINKTYPE_PCI_DOE, PcapWriter } from '../wire/pcap.ts';
 import { runLifecycle } from '../world/lifecycle.ts';
 import { Trace, type TraceRecord, traceRecordJson } from '../world/trace.ts';
+import { traceFileJson, traceHeaderLine } from '../world/trace-file.ts';
 import { DEMO_FLAVOURS, type DemoFlavour, runCocoVmDemo } from './demo-coco.ts';
 import { CliError } from './identity.ts';
 
@@ -24,6 +25,7 @@ interface DemoOptions {
   json?: boolean;
   pcap?: string;
   html?: string;
+  trace?: string;
   quiet?: boolean;
   flavour: DemoFlavour;
   tdispOnly?: boolean;
@@ -58,6 +60,11 @@ export function formatRecord(r: TraceRecord, n: number): string | undefined {
       const res = e.ok ? '0' : `-${e.errno}${e.detail ? `: ${e.detail}` : ''}`;
       return `      ${`host ${e.layer}`.padEnd(12)}${e.op} = ${res}`;
     }
+    case 'guest': {
+      const e = r.event;
+      const res = e.ok ? '0' : `-${e.errno}${e.detail ? `: ${e.detail}` : ''}`;
+      return `      ${'guest'.padEnd(12)}${e.op} = ${res}`;
+    }
     case 'check':
       return `      check       ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail && !r.ok ? `: ${r.detail}` : ''}`;
   }
@@ -87,7 +94,8 @@ export function register(program: Command): void {
       '--seed <text>',
       'seed every random value (nonces, keys, session ids) for a replayable run',
     )
-    .option('--json', 'print the trace as JSON lines')
+    .option('--json', 'print the trace as JSON lines (docs/trace.md)')
+    .option('--trace <file>', 'write the whole trace as JSON (docs/trace.md, teeio-trace/1)')
     .option('--pcap <file>', 'write the DOE mailbox traffic as a pcap (LINKTYPE_PCI_DOE 292)')
     .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
     .option('--quiet', 'print only the steps, checks and the summary')
@@ -108,9 +116,14 @@ export function register(program: Command): void {
       if (tdiFn !== undefined && !(Number.isInteger(tdiFn) && tdiFn >= 0)) {
         throw new CliError(`--tdi ${o.tdi}: not a function number`);
       }
+      // --json: the format's header line, then every record as it comes (docs/trace.md).
+      const source = `teeio demo${o.tdispOnly ? ' --tdisp-only' : ` --flavour ${o.flavour}`} --profile ${profile.name} --behaviour ${o.behaviour}${o.seed ? ` --seed ${o.seed}` : ''}`;
+      if (o.json) console.log(traceHeaderLine(source));
+      // --trace: the CoCo VM lifecycle's records, then the TSM <-> DSM conversation's.
+      const coco = new Trace();
       const cocoOk = o.tdispOnly
         ? true
-        : await runCocoVmDemo(o.flavour, { seed: o.seed, json: o.json });
+        : await runCocoVmDemo(o.flavour, { seed: o.seed, json: o.json, trace: coco });
       const trace = new Trace();
       let n = 0;
       trace.onRecord((r) => {
@@ -152,6 +165,10 @@ export function register(program: Command): void {
           : undefined,
       });
       if (pcapFile) await new Promise<void>((res) => pcapFile.end(res));
+      if (o.trace) {
+        const records = [...coco.records, ...trace.records].map(traceRecordJson);
+        writeFileSync(o.trace, `${JSON.stringify(traceFileJson(records, source), null, 1)}\n`);
+      }
       if (o.html) {
         const { writeViewerPage } = await import('./view.ts');
         const records = trace.records.map((r) => traceRecordJson(r) as Record<string, unknown>);

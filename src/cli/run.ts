@@ -12,6 +12,7 @@ import { CATALOGUE, scenarioWorld } from '../scenario/world.ts';
 import { ConfigError } from '../wire/yaml-config.ts';
 import { INVARIANTS } from '../world/invariants.ts';
 import { Trace, traceRecordJson } from '../world/trace.ts';
+import { traceFileJson } from '../world/trace-file.ts';
 import { CliError } from './identity.ts';
 
 interface RunOptions {
@@ -35,7 +36,7 @@ export function register(program: Command): void {
     .description(
       'run a scenario file: every step through the world, its expectations and the invariants checked',
     )
-    .option('--trace <file>', 'write the full trace as JSON')
+    .option('--trace <file>', 'write the full trace as JSON (docs/trace.md, teeio-trace/1)')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, o: RunOptions) => {
       let scenario: ReturnType<typeof loadScenario>;
@@ -62,7 +63,8 @@ export function register(program: Command): void {
         for (const p of r.problems) console.log(`           expected: ${p}`);
       });
       if (o.trace) {
-        writeFileSync(o.trace, `${JSON.stringify(trace.records.map(traceRecordJson), null, 1)}\n`);
+        const file_ = traceFileJson(trace.records.map(traceRecordJson), `teeio run ${file}`);
+        writeFileSync(o.trace, `${JSON.stringify(file_, null, 1)}\n`);
       }
       const failed = report.steps.filter((s) => s.problems.length);
       if (o.json) {
