@@ -29,7 +29,13 @@ import type { HostState } from '../state.ts';
 import { vfioDeviceTsmBind, vfioDeviceTsmUnbind } from '../vfio/tsm.ts';
 import { VFIO_DEVICE_TSM_BIND_MINSZ, VFIO_DEVICE_TSM_UNBIND_MINSZ } from '../vfio/uapi.ts';
 import { vmmErr, vmmFailed, vmmOk } from './outcome.ts';
-import { type RelayedCall, relayAnswered, relayDecide, relayOf } from './relay.ts';
+import {
+  type RelayDecision,
+  type RelayedCall,
+  relayAnswered,
+  relayDecide,
+  relayOf,
+} from './relay.ts';
 import type { VmmDevice, VmmState } from './state.ts';
 
 /** A guest's hypercall (guest/machine.ts GuestHypercall, structurally the same). */
@@ -96,8 +102,10 @@ export async function vmmHypercall(
   const d = v.devices.get(call.vdevId);
   if (!d) return vmmErr(OP, args, 'ENODEV', `no device at virtual BDF ${call.vdevId}`);
   // The VMM's relay (relay.ts): what it does with this TSM request.
-  const relay = relayOf(v);
-  const decision = relayDecide(relay, call);
+  // (made on the first answer it keeps: a refusal leaves the VMM's records as they were)
+  const decision: RelayDecision = v.relay
+    ? relayDecide(v.relay, call)
+    : { act: 'carry', rewrite: false };
   if (decision.act === 'answer') {
     const res = decision.result;
     if (res.ok) {
@@ -108,7 +116,7 @@ export async function vmmHypercall(
   }
   const r = await carryTsmCall(m, h, d, call);
   if (!r.ok) return vmmFailed(OP, args, r, r.events);
-  const a = relayAnswered(relay, call, r.value ?? null, decision.rewrite);
+  const a = relayAnswered(relayOf(v), call, r.value ?? null, decision.rewrite);
   return vmmOk(OP, a.rewritten ? { ...args, relay: 'rewritten' } : args, a.value, r.events);
 }
 
