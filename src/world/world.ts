@@ -141,12 +141,18 @@ export class World {
     const op = Object.hasOwn(OPS, step.do) ? OPS[step.do] : undefined;
     if (!op) throw new WorldError(`unknown operation '${step.do}'`);
     const dsmBefore = this.pw.events.length;
+    const traced = this.trace.records.length;
     const r = await op.run(this, step);
     // The device's DMA the fabric saw during the step belongs to it too.
     const dma = this.pw.events.slice(dsmBefore) as StepEvent[];
     this.pw.events.length = 0;
-    r.events = [...r.events, ...dma];
-    this.trace.events(r.events as never);
+    this.trace.events([...r.events, ...dma] as never);
+    // What the step caused on the way and the trace took straight (the DSM's events, the
+    // host's answer to the guest's hypercalls) is the step's too: the invariants see it.
+    const during = this.trace.records
+      .slice(traced, this.trace.records.length - r.events.length - dma.length)
+      .flatMap((x) => ('event' in x ? [x.event as StepEvent] : []));
+    r.events = [...during, ...r.events, ...dma];
     return r;
   }
 
