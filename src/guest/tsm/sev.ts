@@ -6,6 +6,14 @@
  * range and TIO_MSG_SDTE_WRITE_REQ (V=1), relayed by the host (SVM_VMGEXIT_SEV_TIO_GUEST_
  * REQUEST), whose first validate of a CONFIG_LOCKED TDI takes it to RUN (TIO_TDI_BIND with
  * RUN_FORCE): there is no START message of the guest's own, so it reads the state after.
+ *
+ * Every TIO_MSG_* and its reply pass through the untrusted host. On a real machine they are
+ * sealed under the guest's VMPCK with a message sequence number, so the guest's message
+ * layer refuses a reply the host replays or rewrites (-EBADMSG) before the attester sees
+ * it. teeio does not model that seal: the reply arrives as the host hands it over, and what
+ * catches a replayed or rewritten TDI_INFO reply is the attester's own checks (the nonce
+ * bound to the evidence, the report's digest), the defence the real guest keeps behind the
+ * seal.
  */
 import { digest } from '../../crypto/hash.ts';
 import type { TdiInfo } from '../../platform/sev/guest-abi.ts';
