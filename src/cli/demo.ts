@@ -4,16 +4,16 @@
  * mailbox registers, and prints the trace: every SPDM / IDE_KM / TDISP message, what the
  * DSM did, what the host did, and the security checks. Exit code 0 only when every check held.
  */
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { REPLAY_EPOCH_MS } from '../crypto/random.ts';
 import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
 import { describeDsmEvent, isDsmRequestEvent } from '../device/dsm/describe.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
-import { LINKTYPE_PCI_DOE, PcapWriter } from '../wire/pcap.ts';
 import { runLifecycle } from '../world/lifecycle.ts';
 import { Trace, type TraceRecord, traceRecordJson } from '../world/trace.ts';
 import { traceFileJson, traceHeaderLine } from '../world/trace-file.ts';
+import { openCapture } from './capture.ts';
 import { DEMO_FLAVOURS, type DemoFlavour, runCocoVmDemo } from './demo-coco.ts';
 import { CliError } from './identity.ts';
 
@@ -24,6 +24,7 @@ interface DemoOptions {
   behaviour: BehaviourName;
   json?: boolean;
   pcap?: string;
+  keylog?: string;
   html?: string;
   trace?: string;
   quiet?: boolean;
@@ -97,6 +98,7 @@ export function register(program: Command): void {
     .option('--json', 'print the trace as JSON lines (docs/trace.md)')
     .option('--trace <file>', 'write the whole trace as JSON (docs/trace.md, teeio-trace/1)')
     .option('--pcap <file>', 'write the DOE mailbox traffic as a pcap (LINKTYPE_PCI_DOE 292)')
+    .option('--keylog <file>', "append the TSM session's secrets to FILE, for teeio decode")
     .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
     .option('--quiet', 'print only the steps, checks and the summary')
     .addOption(
@@ -136,35 +138,26 @@ export function register(program: Command): void {
         const line = formatRecord(r, n);
         if (line !== undefined) console.log(line);
       });
-      const pcapFile = o.pcap ? createWriteStream(o.pcap) : undefined;
-      const pcap = pcapFile
-        ? new PcapWriter(LINKTYPE_PCI_DOE, (c) => pcapFile.write(c))
-        : undefined;
       // A seeded run stamps its records from a logical clock (1 us per DOE object from the
       // replay epoch) instead of the wall clock, so the capture repeats byte for byte.
       let replayUs = REPLAY_EPOCH_MS * 1000;
-      const stamp = o.seed ? () => replayUs++ : () => undefined;
+      const capture = openCapture(o, 'pci_doe', o.seed ? () => replayUs++ : undefined);
       if (!o.json) {
         console.log(
           `teeio demo: the TSM <-> DSM conversation in detail: profile ${profile.name}, DSM behaviour ${o.behaviour}, TSM <-> DSM over function 0's DOE mailbox${o.seed ? `, seed "${o.seed}"` : ''}`,
         );
       }
       // The summary names no path, so two runs of one seed print the same text.
-      let pcapObjects = 0;
       const result = await runLifecycle({
         profile,
         tdiFn,
         seed: o.seed,
         behaviour: o.behaviour,
         trace,
-        onWire: pcap
-          ? (e) => {
-              pcap.writePayload(e.payload, stamp());
-              pcapObjects++;
-            }
-          : undefined,
-      });
-      if (pcapFile) await new Promise<void>((res) => pcapFile.end(res));
+        onWire: capture.tap,
+        onSessionSecrets: capture.onSessionSecrets,
+      }).finally(() => capture.close());
+      const pcapObjects = capture.packets;
       if (o.trace) {
         const records = [...coco.records, ...trace.records].map(traceRecordJson);
         writeFileSync(o.trace, `${JSON.stringify(traceFileJson(records, source), null, 1)}\n`);

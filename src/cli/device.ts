@@ -17,6 +17,7 @@ import { resolveProfile } from '../device/profiles/load.ts';
 import type { Binding } from '../transport/types.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
 import { createTdispDevice, type TdiInfo } from '../world/tdisp-device.ts';
+import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
 import { addHeartbeatOption, parseHeartbeat } from './heartbeat-option.ts';
 import {
   addIdentityOptions,
@@ -37,7 +38,7 @@ import {
   serveUntilSignal,
 } from './serve.ts';
 
-interface DeviceCliOptions extends ConnectionLimitOptions {
+interface DeviceCliOptions extends ConnectionLimitOptions, CaptureCliOptions {
   profile: string;
   port: string;
   host: string;
@@ -88,13 +89,18 @@ async function run(o: DeviceCliOptions): Promise<void> {
   const log = (line: string | undefined) => {
     if (line) console.log(line);
   };
+  const capture = openCapture(o, o.trans);
   let dev: Awaited<ReturnType<typeof createTdispDevice>>;
   try {
     dev = await createTdispDevice({
       profile,
       behaviour: o.behaviour,
       identity: slot && { certChain: slot.certificates, privateKey: slot.privateKey },
-      responderConfig: { ...(versions ? { versions } : {}), heartbeatPeriod },
+      responderConfig: {
+        ...(versions ? { versions } : {}),
+        heartbeatPeriod,
+        onSessionSecrets: capture.onSessionSecrets,
+      },
       enumerate: true,
       bus: o.bus === undefined ? undefined : parseBus(o.bus),
       onSpdmEvent: o.verbose ? (e) => log(describeSpdmEvent(e)) : undefined,
@@ -106,6 +112,7 @@ async function run(o: DeviceCliOptions): Promise<void> {
         : undefined,
     });
   } catch (e) {
+    capture.close();
     if (e instanceof RangeError) throw new CliError(e.message);
     throw e;
   }
@@ -116,6 +123,7 @@ async function run(o: DeviceCliOptions): Promise<void> {
       port,
       transportType: o.trans,
       ...limits,
+      onWire: capture.tap,
       onError: (e) => {
         if (o.verbose) console.log(`connection dropped: ${e.message}`);
       },
@@ -129,7 +137,10 @@ async function run(o: DeviceCliOptions): Promise<void> {
   // Last, so that whoever waits for it has everything above.
   console.log(`listening on ${o.host}:${server.port} (${o.trans}, SPDM ${vers})`);
 
-  await serveUntilSignal(server, (signal) => `closed (${signal})`);
+  await serveUntilSignal(server, (signal) => {
+    capture.close();
+    return `closed (${signal}${o.pcap ? `, ${capture.packets} packets in ${o.pcap}` : ''})`;
+  });
 }
 
 export function register(program: Command): void {
@@ -146,6 +157,7 @@ export function register(program: Command): void {
   addLinkOptions(cmd);
   addIdentityOptions(cmd);
   addHeartbeatOption(cmd);
+  addCaptureOptions(cmd);
   cmd
     .addOption(
       new Option('--behaviour <name>', 'DSM behaviour')

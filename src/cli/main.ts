@@ -1,6 +1,7 @@
 /**
  * The `teeio` command: one file per subcommand, each exporting `register(program)`.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ProfileError } from '../device/profiles/index.ts';
 import { TransportError } from '../transport/types.ts';
@@ -24,6 +25,8 @@ const SUBCOMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./conformance.ts'),
   () => import('./view.ts'),
   () => import('./run.ts'),
+  () => import('./explore.ts'),
+  () => import('./decode.ts'),
 ];
 
 /**
@@ -41,11 +44,28 @@ export function isUserError(e: unknown): e is Error {
   );
 }
 
+/** The version of the package this file ships in (package.json two folders up). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  return String(pkg.version);
+}
+
 export async function main(argv: string[]): Promise<void> {
+  // A reader that stops early (`teeio ... | head`) is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+  // Answered before the subcommands load: `teeio --version` starts at once.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    console.log(packageVersion());
+    return;
+  }
   const program = new Command('teeio')
     .description(
       'Executable model of confidential PCIe device assignment: SPDM, IDE_KM and TDISP with real bytes and cryptography',
     )
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError()
     .exitOverride();
   for (const load of SUBCOMMANDS) (await load()).register(program);

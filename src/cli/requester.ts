@@ -37,6 +37,7 @@ import {
   spdmErrorName,
 } from '../wire/spdm/constants.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
+import { addCaptureOptions, type Capture, type CaptureCliOptions, openCapture } from './capture.ts';
 import {
   type AlgorithmOptions,
   addAlgorithmOptions,
@@ -226,7 +227,7 @@ interface RunReport {
   error?: string;
 }
 
-interface RequesterCliOptions extends AlgorithmOptions, TsmCliOptions {
+interface RequesterCliOptions extends AlgorithmOptions, TsmCliOptions, CaptureCliOptions {
   connect: string;
   trans: Binding;
   ver?: string;
@@ -299,6 +300,8 @@ export interface RunParams {
   /** Shared by every run of one command. */
   chainCache?: VerifiedChainCache;
   onRecord?: (r: ExchangeRecord) => void;
+  /** --pcap / --keylog: every run's packets and session secrets. */
+  capture?: Capture;
 }
 
 /** One run of the flow over a fresh connection. Never throws for peer or link failures. */
@@ -313,12 +316,18 @@ export async function runFlow(p: RunParams): Promise<RunReport> {
       port: p.port,
       transportType: p.binding,
       timeoutMs: p.timeoutMs,
+      onWire: p.capture?.tap,
     });
   } catch (e) {
     report.error = `cannot reach ${p.host}:${p.port}: ${describeError(e)}`;
     return report;
   }
-  const r = new SpdmRequester(transport, requesterConfig({ ...p.config, onEvent: log.onEvent }), {
+  const config = requesterConfig({
+    ...p.config,
+    onEvent: log.onEvent,
+    onSessionSecrets: p.capture?.onSessionSecrets,
+  });
+  const r = new SpdmRequester(transport, config, {
     timeoutMs: p.timeoutMs,
     chainCache: p.chainCache,
   });
@@ -459,18 +468,43 @@ async function run(o: RequesterCliOptions): Promise<number> {
       : base.capabilities,
   };
   const tsm = tsmParams(o, steps);
-  const params: RunParams = {
-    host,
-    port,
-    binding: o.trans,
-    steps,
-    slot,
-    timeoutMs,
-    config,
-    tsm,
-    chainCache: o.chainCache ? new VerifiedChainCache() : undefined,
-  };
+  if (o.pcap && concurrency > 1) {
+    throw new CliError(
+      '--pcap: flows running at once would interleave in one capture; drop --concurrency',
+    );
+  }
+  const capture = openCapture(o, o.trans);
+  try {
+    return await runWith(
+      o,
+      { trustAnchors, repeat, concurrency },
+      {
+        host,
+        port,
+        binding: o.trans,
+        steps,
+        slot,
+        timeoutMs,
+        config,
+        tsm,
+        chainCache: o.chainCache ? new VerifiedChainCache() : undefined,
+        capture,
+      },
+    );
+  } finally {
+    capture.close();
+  }
+}
 
+async function runWith(
+  o: RequesterCliOptions,
+  {
+    trustAnchors,
+    repeat,
+    concurrency,
+  }: { trustAnchors: Uint8Array[]; repeat: number; concurrency: number },
+  params: RunParams,
+): Promise<number> {
   if (repeat === 1) {
     const onRecord = o.json ? undefined : (r: ExchangeRecord) => console.log(formatExchange(r));
     const report = await runFlow({ ...params, onRecord });
@@ -577,6 +611,7 @@ export function register(program: Command): void {
     .option('--handshake-in-the-clear', 'set HANDSHAKE_IN_THE_CLEAR_CAP');
   addAlgorithmOptions(cmd);
   addTsmOptions(cmd);
+  addCaptureOptions(cmd);
   cmd.action(async (o: RequesterCliOptions) => {
     process.exitCode = await run(o);
   });

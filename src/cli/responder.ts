@@ -14,6 +14,7 @@ import { serveSpdmEmu } from '../transport/spdm-emu-server.ts';
 import type { Binding } from '../transport/types.ts';
 import { SPDM_CAP } from '../wire/spdm/constants.ts';
 import { formatVersionByte } from '../wire/spdm/version.ts';
+import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
 import { addHeartbeatOption, parseHeartbeat } from './heartbeat-option.ts';
 import {
   type AlgorithmOptions,
@@ -38,7 +39,7 @@ import {
   serveUntilSignal,
 } from './serve.ts';
 
-interface ResponderOptions extends AlgorithmOptions, ConnectionLimitOptions {
+interface ResponderOptions extends AlgorithmOptions, ConnectionLimitOptions, CaptureCliOptions {
   port: string;
   host: string;
   trans: Binding;
@@ -97,6 +98,7 @@ async function run(o: ResponderOptions): Promise<void> {
       }
     : undefined;
 
+  const capture = openCapture(o, o.trans);
   let connections = 0;
   const server = await listenOn(o.host, port, () =>
     serveSpdmEmu({
@@ -104,9 +106,15 @@ async function run(o: ResponderOptions): Promise<void> {
       port,
       transportType: o.trans,
       ...limits,
+      onWire: capture.tap,
       onConnection: () => {
         const r = new SpdmResponder(
-          { ...base, connectionId: ++connections, onEvent: log },
+          {
+            ...base,
+            connectionId: ++connections,
+            onEvent: log,
+            onSessionSecrets: capture.onSessionSecrets,
+          },
           o.trans,
         );
         return async (m) => r.handle(m);
@@ -122,10 +130,11 @@ async function run(o: ResponderOptions): Promise<void> {
     `identity: ${generated ? 'generated' : o.certChain}, ${slot.certificates.length} certificates${o.writeRoot ? `, root written to ${o.writeRoot}` : ''}`,
   );
 
-  await serveUntilSignal(
-    server,
-    (signal) => `closed (${signal}, ${connections} connection(s) served)`,
-  );
+  await serveUntilSignal(server, (signal) => {
+    capture.close();
+    const pcap = o.pcap ? `, ${capture.packets} packets in ${o.pcap}` : '';
+    return `closed (${signal}, ${connections} connection(s) served${pcap})`;
+  });
 }
 
 export function register(program: Command): void {
@@ -139,6 +148,7 @@ export function register(program: Command): void {
   cmd.option('--write-root <file>', 'write the root certificate (DER) for a requester to trust');
   addAlgorithmOptions(cmd);
   addHeartbeatOption(cmd);
+  addCaptureOptions(cmd);
   cmd
     .option('--handshake-in-the-clear', 'set HANDSHAKE_IN_THE_CLEAR_CAP')
     .option('--verbose', 'print every message and session change')

@@ -13,10 +13,12 @@ import { ConfigError } from '../wire/yaml-config.ts';
 import { INVARIANTS } from '../world/invariants.ts';
 import { Trace, traceRecordJson } from '../world/trace.ts';
 import { traceFileJson } from '../world/trace-file.ts';
+import { addCaptureOptions, type CaptureCliOptions, openCapture } from './capture.ts';
 import { CliError } from './identity.ts';
 
-interface RunOptions {
+interface RunOptions extends CaptureCliOptions {
   trace?: string;
+  html?: string;
   json?: boolean;
 }
 
@@ -30,30 +32,40 @@ export function stepLine(r: StepReport): string {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .argument('<file>', 'scenario file (YAML, docs/scenarios.md)')
     .description(
       'run a scenario file: every step through the world, its expectations and the invariants checked',
     )
     .option('--trace <file>', 'write the full trace as JSON (docs/trace.md, teeio-trace/1)')
-    .option('--json', 'print the report as JSON')
-    .action(async (file: string, o: RunOptions) => {
-      let scenario: ReturnType<typeof loadScenario>;
-      try {
-        scenario = loadScenario(file, CATALOGUE);
-      } catch (e) {
-        if (e instanceof ConfigError) throw new CliError(e.message);
-        throw e;
-      }
-      const trace = new Trace();
-      const world = await scenarioWorld(scenario, file, trace);
+    .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
+    .option('--json', 'print the report as JSON');
+  addCaptureOptions(cmd);
+  cmd.action(async (file: string, o: RunOptions) => {
+    let scenario: ReturnType<typeof loadScenario>;
+    try {
+      scenario = loadScenario(file, CATALOGUE);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CliError(e.message);
+      throw e;
+    }
+    const trace = new Trace();
+    // The TSM reaches the device through function 0's DOE mailbox: PCI DOE packets.
+    const capture = openCapture(o, 'pci_doe');
+    let world: Awaited<ReturnType<typeof scenarioWorld>>;
+    let report: Awaited<ReturnType<typeof runScenario>>;
+    try {
+      world = await scenarioWorld(scenario, file, trace, {
+        onWire: capture.tap,
+        onSessionSecrets: capture.onSessionSecrets,
+      });
       if (!o.json) {
         console.log(`teeio run: ${scenario.name} (${scenario.world.flavour})`);
         if (scenario.description) console.log(`  ${scenario.description.trim()}`);
         console.log('');
       }
-      const report = await runScenario(scenario, world, (r) => {
+      report = await runScenario(scenario, world, (r) => {
         if (o.json) return;
         console.log(stepLine(r));
         if (r.step.note) console.log(`           ${r.step.note}`);
@@ -62,38 +74,46 @@ export function register(program: Command): void {
           console.log(`           invariant ${v.invariant} ${v.name}: ${v.detail}`);
         for (const p of r.problems) console.log(`           expected: ${p}`);
       });
-      if (o.trace) {
-        const file_ = traceFileJson(trace.records.map(traceRecordJson), `teeio run ${file}`);
-        writeFileSync(o.trace, `${JSON.stringify(file_, null, 1)}\n`);
-      }
-      const failed = report.steps.filter((s) => s.problems.length);
-      if (o.json) {
-        console.log(
-          JSON.stringify(
-            {
-              name: report.name,
-              ok: report.ok,
-              steps: report.steps.map((s) => ({
-                step: s.index + 1,
-                do: s.step.do,
-                vm: s.step.vm,
-                ok: s.result.ok,
-                errno: s.result.errno,
-                detail: s.result.detail,
-                tdi: s.tdiState,
-                violations: s.violations,
-                problems: s.problems,
-              })),
-            },
-            null,
-            1,
-          ),
-        );
-      } else {
-        console.log(
-          `\n${report.steps.length - failed.length}/${report.steps.length} steps as expected; ${INVARIANTS.length} invariants checked after each step${o.trace ? `; trace in ${o.trace}` : ''}`,
-        );
-      }
-      process.exitCode = report.ok ? 0 : 1;
-    });
+    } finally {
+      capture.close();
+    }
+    if (o.trace) {
+      const out = traceFileJson(trace.records.map(traceRecordJson), `teeio run ${file}`);
+      writeFileSync(o.trace, `${JSON.stringify(out, null, 1)}\n`);
+    }
+    if (o.html) {
+      const { writeViewerPage } = await import('./view.ts');
+      const records = trace.records.map((r) => traceRecordJson(r) as Record<string, unknown>);
+      await writeViewerPage(records, `teeio run ${file}`, o.html);
+    }
+    const failed = report.steps.filter((s) => s.problems.length);
+    if (o.json) {
+      console.log(
+        JSON.stringify(
+          {
+            name: report.name,
+            ok: report.ok,
+            steps: report.steps.map((s) => ({
+              step: s.index + 1,
+              do: s.step.do,
+              vm: s.step.vm,
+              ok: s.result.ok,
+              errno: s.result.errno,
+              detail: s.result.detail,
+              tdi: s.tdiState,
+              violations: s.violations,
+              problems: s.problems,
+            })),
+          },
+          null,
+          1,
+        ),
+      );
+    } else {
+      console.log(
+        `\n${report.steps.length - failed.length}/${report.steps.length} steps as expected; ${INVARIANTS.length} invariants checked after each step${o.trace ? `; trace in ${o.trace}` : ''}${o.pcap ? `; ${capture.packets} DOE objects in ${o.pcap}` : ''}`,
+      );
+    }
+    process.exitCode = report.ok ? 0 : 1;
+  });
 }

@@ -9,6 +9,24 @@ import type { InterfaceId } from '../wire/tdisp/header.ts';
 import type { AssignedBar } from '../wire/tdisp/report-ranges.ts';
 import type { AttestationEvidence } from './attest/evidence.ts';
 
+/**
+ * Who takes an assigned device to RUN inside the guest and who uses it (SYSTEM.md section 1,
+ * VFIO's roles): 'guest-kernel' the kernel's devsec TSM (sysfs tsm/) and a kernel driver;
+ * 'vfio-attester' the guest's vfio-pci attests and accepts, then hands the device to
+ * userspace; 'vfio-user' the kernel's devsec TSM takes it to RUN, vfio-pci only passes it on.
+ */
+export type GuestRole = 'guest-kernel' | 'vfio-attester' | 'vfio-user';
+
+/** What guest VFIO (vfio-pci bound, guest/vfio/) holds of a device for its userspace. */
+export interface GuestVfioDevice {
+  /** The userspace fd of /dev/vfio/devices/vfioN, while open. */
+  fd?: number;
+  /** BAR indexes userspace has mmapped through the fd. */
+  mmapped: number[];
+  /** The userspace DMA buffer mapped with IOMMU_IOAS_MAP (IOVA = GPA), if any. */
+  dma?: { iova: bigint; pages: number };
+}
+
 /** The TSM's view of one device, as the guest's devsec TSM drives it. */
 export type GuestTsmState = 'unlocked' | 'locked' | 'run';
 
@@ -52,6 +70,8 @@ export interface GuestDeviceConfig {
   bars: AssignedBar[];
   /** The device offers TDISP (a devsec TSM may lock it). */
   devsec: boolean;
+  /** Who attests, accepts and uses it (default 'guest-kernel'). */
+  role?: GuestRole;
 }
 
 export interface GuestDevice extends GuestDeviceConfig {
@@ -64,6 +84,8 @@ export interface GuestDevice extends GuestDeviceConfig {
   nonces: { used: string[]; pending?: string };
   /** The last verification's result for the current lock. */
   attested?: Attested;
+  /** vfio-pci is the bound driver (`driver` is then set too). */
+  vfio?: GuestVfioDevice;
 }
 
 export interface GuestState {

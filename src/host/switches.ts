@@ -26,6 +26,16 @@ export interface HostSwitches {
    * ASID, CCA destroys the mapping), then stop and unbind.
    */
   unbindOrder: 'stop-first' | 'revoke-first';
+  /**
+   * (2) Bare-metal TIO: may a host process with no VM take a TDI to RUN? 'refuse' (every
+   * firmware's bind wants a VM: TDX's TD, SEV's guest context, CCA's Realm): a TSM bind
+   * through a vIOMMU without KVM is -ENOENT, so host VFIO stops at CONFIG_LOCKED only for a
+   * guest. 'host-context': the TSM offers the bind a no-VM attestation context owned by the
+   * host process (the flavour's VM record, created for it, with no vCPU and no KVM VM); the
+   * process attests and accepts through that context's guest ABI and uses the TDI in RUN.
+   * docs/roles.md says which invariants then mean nothing.
+   */
+  bareMetal: 'refuse' | 'host-context';
 }
 
 export const DEFAULT_HOST_SWITCHES: Readonly<HostSwitches> = Object.freeze({
@@ -34,4 +44,5 @@ export const DEFAULT_HOST_SWITCHES: Readonly<HostSwitches> = Object.freeze({
   regionClaim: 'bind',
   dmaBufPfns: 'phys-vec',
   unbindOrder: 'stop-first',
+  bareMetal: 'refuse',
 });

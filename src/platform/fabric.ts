@@ -31,7 +31,7 @@ import {
   type VmId,
 } from './ids.ts';
 import type { IommuMapping } from './iommu.ts';
-import { readPage, writePage } from './memory.ts';
+import { pageOwner, readPage, writePage } from './memory.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 import { rootPortStreamState } from './root-port.ts';
 import { type SeptState, septWalk } from './sept.ts';
@@ -216,7 +216,7 @@ function securePage(hw: PlatformHw, sept: SeptState, vm: VmId, gfn: Pfn): Pfn | 
   if (typeof t === 'string') return `sept-${t}`;
   if (t.kind !== 'memory') return 'sept-mmio-target';
   const hpfn = pfnKey(t.hpfn);
-  const owner = hw.memory.pages.get(hpfn);
+  const owner = pageOwner(hw.memory, hpfn);
   if (owner === undefined) return 'not-host-memory';
   if (owner.kind !== 'private' || owner.vm !== vm) return 'page-not-private-to-vm';
   return hpfn;
@@ -233,7 +233,7 @@ function sharedPage(
   if (m === undefined) return 'iommu-not-mapped';
   if (write && !m.writable) return 'iommu-read-only';
   const hpfn = pfnKey(m.hpfn);
-  const owner = hw.memory.pages.get(hpfn);
+  const owner = pageOwner(hw.memory, hpfn);
   if (owner === undefined) return 'not-host-memory';
   if (owner.kind !== 'shared') return 'private-page-untrusted-dma';
   return hpfn;

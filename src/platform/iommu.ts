@@ -10,7 +10,7 @@
  * as the firmware refuses it (EPERM), and the fabric re-checks the owner on every access.
  */
 import { type Pfn, pfnKey, type Rid, type VmId } from './ids.ts';
-import type { MemoryState } from './memory.ts';
+import { type MemoryState, pageOwner } from './memory.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
 export interface IommuMapping {
@@ -89,7 +89,7 @@ export function iommuMap(
   if (table.has(pfnKey(iovaPfn))) {
     return refuse(op, 'EEXIST', `domain ${domain} iova page 0x${iovaPfn.toString(16)} is mapped`);
   }
-  const owner = mem.pages.get(pfnKey(hpfn));
+  const owner = pageOwner(mem, pfnKey(hpfn));
   const page = `page 0x${hpfn.toString(16)}`;
   if (!owner) return refuse(op, 'EFAULT', `${page} is not host memory`);
   if (owner.kind !== 'shared') {

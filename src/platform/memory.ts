@@ -14,11 +14,20 @@
 import { PAGE_SIZE, type Pfn, pageOffset, pfnKey, pfnKeyOf, pfnOf, type VmId } from './ids.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
-export type PageOwner = { kind: 'shared' } | { kind: 'private'; vm: VmId } | { kind: 'firmware' };
+export type PageOwner = { kind: 'shared' } | PrivateOwner;
+export type PrivateOwner = { kind: 'private'; vm: VmId } | { kind: 'firmware' };
+
+const SHARED: PageOwner = Object.freeze({ kind: 'shared' });
 
 export interface MemoryState {
-  /** Every page of host memory (by host page frame number, a number key: ids.ts Pfn) and its one owner. */
-  pages: Map<Pfn, PageOwner>;
+  /** Host memory as page frame ranges [first, end) (ids.ts Pfn number keys). */
+  ranges: { first: Pfn; end: Pfn }[];
+  /**
+   * The owner of every page that is not shared. Shared is the default and is not stored, so a
+   * world's memory record (cloned, hashed by the explorer at every step) grows with what the
+   * guests and the firmware own, not with the size of memory.
+   */
+  owners: Map<Pfn, PrivateOwner>;
   /** Contents of the pages that are not all zero. */
   data: Map<Pfn, Uint8Array>;
 }
@@ -36,23 +45,50 @@ export type MemoryError = 'EFAULT' | 'EBUSY' | 'EPERM' | 'EINVAL';
  * @throws RangeError for a range that is not page aligned or overlaps another (configuration).
  */
 export function createMemory(ranges: readonly MemoryRange[]): MemoryState {
-  const pages = new Map<Pfn, PageOwner>();
+  const out: MemoryState['ranges'] = [];
   for (const r of ranges) {
     if (pageOffset(r.base) !== 0 || pageOffset(r.size) !== 0 || r.size <= 0n) {
       throw new RangeError(
         `memory range 0x${r.base.toString(16)}+0x${r.size.toString(16)} is not page aligned`,
       );
     }
-    for (let p = pfnKey(pfnOf(r.base)); p < pfnKey(pfnOf(r.base + r.size)); p++) {
-      if (pages.has(p)) throw new RangeError(`memory ranges overlap at page 0x${p.toString(16)}`);
-      pages.set(p, { kind: 'shared' });
+    const first = pfnKey(pfnOf(r.base));
+    const end = pfnKey(pfnOf(r.base + r.size));
+    const o = out.find((x) => first < x.end && x.first < end);
+    if (o) {
+      throw new RangeError(
+        `memory ranges overlap at page 0x${Math.max(first, o.first).toString(16)}`,
+      );
     }
+    out.push({ first, end });
   }
-  return { pages, data: new Map() };
+  return { ranges: out, owners: new Map(), data: new Map() };
+}
+
+/** Whether page `pfn` is host memory. */
+export function isMemory(mem: MemoryState, pfn: Pfn): boolean {
+  for (const r of mem.ranges) if (pfn >= r.first && pfn < r.end) return true;
+  return false;
+}
+
+/** The owner of page `pfn`; undefined when it is not host memory. */
+export function pageOwner(mem: MemoryState, pfn: Pfn): PageOwner | undefined {
+  return mem.owners.get(pfn) ?? (isMemory(mem, pfn) ? SHARED : undefined);
+}
+
+/** Gives page `pfn` (host memory) to `owner`. */
+export function setPageOwner(mem: MemoryState, pfn: Pfn, owner: PageOwner): void {
+  if (owner.kind === 'shared') mem.owners.delete(pfn);
+  else mem.owners.set(pfn, owner);
+}
+
+/** Number of pages of host memory. */
+export function memoryPages(mem: MemoryState): number {
+  return mem.ranges.reduce((n, r) => n + r.end - r.first, 0);
 }
 
 export function ownerOf(mem: MemoryState, hpfn: bigint): PageOwner | undefined {
-  return mem.pages.get(pfnKey(hpfn));
+  return pageOwner(mem, pfnKey(hpfn));
 }
 
 function describe(o: PageOwner): string {
@@ -61,7 +97,7 @@ function describe(o: PageOwner): string {
 
 /** The refusal for converting a page that is not shared, or undefined when it is shared. */
 function notShared(op: string, mem: MemoryState, hpfn: bigint) {
-  const o = mem.pages.get(pfnKey(hpfn));
+  const o = pageOwner(mem, pfnKey(hpfn));
   const at = `page 0x${hpfn.toString(16)}`;
   if (!o) return refuse<MemoryError>(op, 'EFAULT', `${at} is not host memory`);
   if (o.kind === 'private') return refuse<MemoryError>(op, 'EBUSY', `${at} is ${describe(o)}`);
@@ -78,7 +114,7 @@ export function assignPrivate(
   const refused = notShared('assign-private', mem, hpfn);
   if (refused) return refused;
   const owner: PageOwner = { kind: 'private', vm };
-  mem.pages.set(pfnKey(hpfn), owner);
+  setPageOwner(mem, pfnKey(hpfn), owner);
   return done({}, { kind: 'memory', op: 'assign-private', hpfn, owner });
 }
 
@@ -90,7 +126,7 @@ export function assignFirmware(
   const refused = notShared('assign-firmware', mem, hpfn);
   if (refused) return refused;
   const owner: PageOwner = { kind: 'firmware' };
-  mem.pages.set(pfnKey(hpfn), owner);
+  setPageOwner(mem, pfnKey(hpfn), owner);
   mem.data.delete(pfnKey(hpfn));
   return done({}, { kind: 'memory', op: 'assign-firmware', hpfn, owner, scrubbed: true });
 }
@@ -102,7 +138,7 @@ export function releaseToShared(
 ): Outcome<OpResult<object, MemoryError>> {
   const op = 'release-to-shared';
   const key = pfnKey(hpfn);
-  const o = mem.pages.get(key);
+  const o = pageOwner(mem, key);
   const at = `page 0x${hpfn.toString(16)}`;
   if (!o) return refuse<MemoryError>(op, 'EFAULT', `${at} is not host memory`);
   if (o.kind !== 'private')
@@ -112,7 +148,7 @@ export function releaseToShared(
       `${at} is ${describe(o)}, not private`,
     );
   mem.data.delete(key);
-  mem.pages.set(key, { kind: 'shared' });
+  setPageOwner(mem, key, SHARED);
   return done({}, { kind: 'memory', op, hpfn, owner: { kind: 'shared' }, scrubbed: true });
 }
 
@@ -166,7 +202,7 @@ export function forEachPage(
 export function readPhys(mem: MemoryState, address: bigint, length: number): Uint8Array {
   const out = new Uint8Array(length);
   forEachPage(address, length, (pfn, off, d, n) => {
-    if (!mem.pages.has(pfn)) throw new RangeError(`page 0x${pfn.toString(16)} is not host memory`);
+    if (!isMemory(mem, pfn)) throw new RangeError(`page 0x${pfn.toString(16)} is not host memory`);
     const page = mem.data.get(pfn);
     if (page) out.set(page.subarray(off, off + n), d);
   });
@@ -179,7 +215,7 @@ export function readPhys(mem: MemoryState, address: bigint, length: number): Uin
  */
 export function writePhys(mem: MemoryState, address: bigint, data: Uint8Array): void {
   forEachPage(address, data.length, (pfn) => {
-    if (!mem.pages.has(pfn)) throw new RangeError(`page 0x${pfn.toString(16)} is not host memory`);
+    if (!isMemory(mem, pfn)) throw new RangeError(`page 0x${pfn.toString(16)} is not host memory`);
   });
   forEachPage(address, data.length, (pfn, off, d, n) =>
     writePage(mem, pfn, off, data.subarray(d, d + n)),

@@ -4,7 +4,13 @@
  * checked after it. A step that breaks an invariant it did not announce (`violates`) fails,
  * and so does one that announced a break that did not happen.
  */
-import { checkInvariants, type InvariantView, type Violation } from '../world/invariants.ts';
+import {
+  checkInvariants,
+  INVARIANTS,
+  type Invariant,
+  type InvariantView,
+  type Violation,
+} from '../world/invariants.ts';
 import type { Trace } from '../world/trace.ts';
 import type { StepResult } from '../world/world.ts';
 import type { Scenario, ScenarioStep } from './schema.ts';
@@ -74,11 +80,13 @@ export function expectationProblems(
 /**
  * Runs every step in order, even after one fails (the report shows all of them).
  * @param onStep sees each step's report as it is made (the CLI prints as it goes)
+ * @param invariants the predicates checked after each step (default: SYSTEM.md section 5's)
  */
 export async function runScenario(
   s: Scenario,
   world: ScenarioWorld,
   onStep?: (r: StepReport) => void,
+  invariants: readonly Invariant[] = INVARIANTS,
 ): Promise<ScenarioReport> {
   const steps: StepReport[] = [];
   let checks = 0;
@@ -92,7 +100,7 @@ export async function runScenario(
     const before = world.frozenView();
     const result = await world.perform(step);
     const tdiState = world.tdiState(step);
-    const all = checkInvariants(world.view(), result.events, before);
+    const all = checkInvariants(world.view(), result.events, before, invariants);
     const violations = all.filter((v) => !standing.has(key(v)));
     standing = new Set(all.map(key));
     checks += 1;

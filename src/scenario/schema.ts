@@ -43,6 +43,7 @@ export const switchesSchema = z.strictObject({
   regionClaim: z.enum(['open', 'bind']).optional(),
   dmaBufPfns: z.enum(['sg-table', 'phys-vec']).optional(),
   unbindOrder: z.enum(['stop-first', 'revoke-first']).optional(),
+  bareMetal: z.enum(['refuse', 'host-context']).optional(),
 });
 
 export const vmSchema = z.strictObject({

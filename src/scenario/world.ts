@@ -4,6 +4,7 @@
  * guests' policy file relative to the scenario.
  */
 import path from 'node:path';
+import type { WorldCapture } from '../world/platform-world.ts';
 import type { Trace } from '../world/trace.ts';
 import { World } from '../world/world.ts';
 import type { ScenarioCatalogue } from './load.ts';
@@ -12,8 +13,13 @@ import type { Scenario } from './schema.ts';
 /** What a scenario may name: the world's operations. */
 export const CATALOGUE: ScenarioCatalogue = { operations: World.operations };
 
-/** Builds the world of scenario `s`, loaded from `file`. */
-export function scenarioWorld(s: Scenario, file: string, trace?: Trace): Promise<World> {
+/** Builds the world of scenario `s`, loaded from `file` (`capture`: --pcap / --keylog). */
+export function scenarioWorld(
+  s: Scenario,
+  file: string,
+  trace?: Trace,
+  capture?: WorldCapture,
+): Promise<World> {
   const w = s.world;
   return World.create(
     {
@@ -26,5 +32,6 @@ export function scenarioWorld(s: Scenario, file: string, trace?: Trace): Promise
       policy: w.policy === undefined ? undefined : path.resolve(path.dirname(file), w.policy),
     },
     trace,
+    capture,
   );
 }

@@ -27,6 +27,7 @@ import {
   SPDM_VERSION_13,
 } from '../wire/spdm/constants.ts';
 import type { SpdmEventSink } from './events.ts';
+import type { SessionSecretsSink } from './keylog.ts';
 import type { VendorRegistry } from './vendor.ts';
 
 /** Algorithm choices as SPDM bits, each list in priority order. */
@@ -98,6 +99,11 @@ export interface EndpointConfig {
   random: RandomSource;
   /** Trace hook. */
   onEvent?: SpdmEventSink;
+  /**
+   * Key log export (keylog.ts), an explicit opt-in: receives each session's secrets when
+   * they are derived. Never set it outside tools that write a key log on request.
+   */
+  onSessionSecrets?: SessionSecretsSink;
   /** An id of this SPDM connection, carried in events and vendor contexts. */
   connectionId: number;
 }

@@ -1,8 +1,16 @@
 /**
  * spdm/: the SPDM engines (DSP0274) and their secured sessions (DSP0277): configuration,
- * trace events, transcripts, sessions, the responder, and the vendor-defined dispatch the
- * device layer plugs IDE_KM and TDISP into.
+ * trace events, transcripts, sessions, the responder, the vendor-defined dispatch the
+ * device layer plugs IDE_KM and TDISP into, and the session key log and offline capture
+ * decoding.
  */
+
+export {
+  type CapturedMessage,
+  type DecodedCapture,
+  decodeCapture,
+  type SecuredInfo,
+} from './capture.ts';
 export {
   type AlgorithmPreferences,
   commonVersion,
@@ -30,6 +38,15 @@ export type {
   SpdmVerdict,
   VerifyTarget,
 } from './events.ts';
+export {
+  formatKeylogLine,
+  KeylogCollector,
+  type KeylogEntry,
+  KeylogError,
+  parseKeylog,
+  type SessionSecrets,
+  type SessionSecretsSink,
+} from './keylog.ts';
 export {
   type ConnectResult,
   initialRequesterData,

@@ -111,7 +111,8 @@ export function encodePcap(f: PcapFile): Uint8Array {
 /**
  * Reads a whole file (little- or big-endian, micro- or nanosecond magic).
  * @throws WireError 'bad-field' on an unknown magic or a record longer than the snap
- * length, 'truncated' on a cut record.
+ * length, 'truncated' on a cut record; the error names the record ("PCAP record 3") and
+ * its offset is from the start of the file.
  */
 export function decodePcap(bytes: Uint8Array): PcapFile {
   const r = new Reader(bytes, 'PCAP', 'global header');
@@ -144,8 +145,9 @@ export function decodePcap(bytes: Uint8Array): PcapFile {
   header.snapLen = u32('snaplen');
   header.linkType = u32('network');
   const records: PcapRecord[] = [];
-  r.msg = 'record';
   while (r.remaining > 0) {
+    // Errors name the record (1-based, as capture tools number packets) and the file offset.
+    r.msg = `record ${records.length + 1}`;
     const tsSec = u32('ts_sec');
     const tsFrac = u32('ts_usec');
     const inclAt = r.offset;

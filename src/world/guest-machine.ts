@@ -16,7 +16,7 @@ import type { PlatformEvent } from '../platform/events.ts';
 import { guestMmioRead, guestMmioWrite, type MmioAccess } from '../platform/fabric.ts';
 import { FLAVOURS } from '../platform/flavours.ts';
 import { PAGE_SIZE, pageOffset, pfnKey, pfnKeyOf, type VmId } from '../platform/ids.ts';
-import { readPage, writePage } from '../platform/memory.ts';
+import { pageOwner, readPage, writePage } from '../platform/memory.ts';
 import type { Outcome } from '../platform/result.ts';
 import { septWalk } from '../platform/sept.ts';
 import { guestOfVm, type SevPlatform } from '../platform/sev/state.ts';
@@ -76,7 +76,7 @@ export function guestMachine(w: PlatformWorld, o: GuestMachineOptions): GuestMac
   const sharedPage = (gpa: bigint): number | undefined => {
     const hpfn = w.p.hw.sharedEpts.get(vm)?.get(pfnKeyOf(gpa & ~w.p.hw.fabric.sharedGpaMask));
     if (hpfn === undefined) return undefined;
-    return w.p.hw.memory.pages.get(pfnKey(hpfn))?.kind === 'shared' ? pfnKey(hpfn) : undefined;
+    return pageOwner(w.p.hw.memory, pfnKey(hpfn))?.kind === 'shared' ? pfnKey(hpfn) : undefined;
   };
   /** The host page of each piece of [gpa, gpa + length), or undefined where one is unmapped. */
   const pieces = (gpa: bigint, length: number) => {

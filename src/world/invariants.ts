@@ -417,6 +417,7 @@ export function checkInvariants(
   after: InvariantView,
   events: readonly StepEvent[],
   before?: InvariantView,
+  invariants: readonly Invariant[] = INVARIANTS,
 ): Violation[] {
-  return INVARIANTS.flatMap((inv) => inv.check(after, events, before));
+  return invariants.flatMap((inv) => inv.check(after, events, before));
 }

@@ -30,6 +30,7 @@ import {
   TsmProtocolError,
 } from '../platform/tsm/index.ts';
 import { requesterConfig } from '../spdm/config.ts';
+import type { SessionSecretsSink } from '../spdm/keylog.ts';
 import { SpdmRequester } from '../spdm/requester/index.ts';
 import type { WireTap } from '../transport/types.ts';
 import { toHex } from '../wire/hex.ts';
@@ -56,6 +57,8 @@ export interface LifecycleOptions {
   mmioReportingOffset?: bigint;
   /** Sees every DOE object crossing function 0's mailbox (pcap export). */
   onWire?: WireTap;
+  /** Receives the TSM's session secrets (key log export, spdm/keylog.ts). */
+  onSessionSecrets?: SessionSecretsSink;
   trace?: Trace;
 }
 
@@ -91,7 +94,12 @@ export async function runLifecycle(o: LifecycleOptions = {}): Promise<LifecycleR
   const offset = o.mmioReportingOffset ?? 0n;
   const requester = new SpdmRequester(
     dev.doeTransport({ onWire: o.onWire }),
-    requesterConfig({ trustAnchors: [dev.root], random, onEvent: trace.spdmSink() }),
+    requesterConfig({
+      trustAnchors: [dev.root],
+      random,
+      onEvent: trace.spdmSink(),
+      onSessionSecrets: o.onSessionSecrets,
+    }),
   );
 
   trace.step(`tsm/connect: SPDM session and IDE keys, over ${name.slice(0, 5)}.0's DOE mailbox`);

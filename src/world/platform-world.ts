@@ -28,6 +28,8 @@ import { createPlatform, type Platform } from '../platform/platform.ts';
 import { DEFAULT_MEMORY, type PlatformHwConfig } from '../platform/state.ts';
 import { createTsmEnv, type TsmEnv } from '../platform/tsm/link.ts';
 import { requesterConfig } from '../spdm/config.ts';
+import type { SessionSecretsSink } from '../spdm/keylog.ts';
+import type { WireTap } from '../transport/types.ts';
 import { VirtualClock } from '../wire/clock.ts';
 import type { RequesterTransport } from '../wire/transport.ts';
 import { WorldError } from './errors.ts';
@@ -40,6 +42,14 @@ export interface PlatformWorldOptions {
   /** The device profile (default: teeio's NIC). */
   profile?: DeviceProfile;
   hw?: PlatformHwConfig;
+  /** --pcap / --keylog: the mailbox's DOE objects and the TSM's session secrets. */
+  capture?: WorldCapture;
+}
+
+/** Observers a capture puts on the world (cli/capture.ts). */
+export interface WorldCapture {
+  onWire?: WireTap;
+  onSessionSecrets?: SessionSecretsSink;
 }
 
 export interface PlatformWorld {
@@ -72,7 +82,14 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
     random,
     responderConfig: { now: () => clock.now() },
   });
-  const env = createTsmEnv(requesterConfig({ trustAnchors: [dev.root], random }), random);
+  const env = createTsmEnv(
+    requesterConfig({
+      trustAnchors: [dev.root],
+      random,
+      onSessionSecrets: o.capture?.onSessionSecrets,
+    }),
+    random,
+  );
   const p = createPlatform<unknown>(flavour.create(), o.hw);
   const views = flavour.views(p as never, (rid: Rid, streamId: number) => {
     return rid >>> 8 === dev.host.busNumber() && dev.device.streamState(streamId) === 'Secure';
@@ -92,7 +109,9 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
     }
   }
   const bus: Bus = new Map([[dev.host.busNumber(), dev.host]]);
-  const carriers = new Map([[dev.device.requesterId(0), dev.doeTransport()]]);
+  const carriers = new Map([
+    [dev.device.requesterId(0), dev.doeTransport({ onWire: o.capture?.onWire })],
+  ]);
   const memoryMap = o.hw?.memory ?? DEFAULT_MEMORY;
   return {
     flavour: o.flavour,
@@ -158,9 +177,14 @@ export function hostMachine(w: PlatformWorld): HostMachine {
     mmioRead: (address, size) => hostMmioRead(w.p.hw, w.bus, address, size),
     mmioWrite: (address, data) => hostMmioWrite(w.p.hw, w.bus, address, data),
     memoryMap: w.memoryMap,
-    iommu: w.p.hw.iommu,
+    // Getters: a restored world (snapshot.ts) has new hardware records under the same machine.
+    get iommu() {
+      return w.p.hw.iommu;
+    },
     iommuMap: (domain, iovaPfn, hpfn, writable) =>
       iommuMap(w.p.hw.iommu, w.p.hw.memory, domain, iovaPfn, hpfn, writable),
-    sharedEpts: w.p.hw.sharedEpts,
+    get sharedEpts() {
+      return w.p.hw.sharedEpts;
+    },
   };
 }

@@ -15,7 +15,7 @@ import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
 import { type AttestationPolicy, loadPolicy } from '../guest/attest/index.ts';
 import type { GuestHypercall, GuestMachine, HypercallResult } from '../guest/machine.ts';
-import type { GuestState } from '../guest/state.ts';
+import type { GuestRole, GuestState } from '../guest/state.ts';
 import type { HostMachine } from '../host/machine.ts';
 import { createHostState, type HostState } from '../host/state.ts';
 import type { HostSwitches } from '../host/switches.ts';
@@ -29,11 +29,21 @@ import { guestMachine } from './guest-machine.ts';
 import type { InvariantView, StepEvent } from './invariants.ts';
 import { OPS, type StepResult } from './ops/index.ts';
 import { ATTEST_AT } from './ops/result.ts';
-import { createPlatformWorld, hostMachine, type PlatformWorld } from './platform-world.ts';
+import {
+  createPlatformWorld,
+  hostMachine,
+  type PlatformWorld,
+  type WorldCapture,
+} from './platform-world.ts';
+import {
+  type PlatformWorldSnapshot,
+  restorePlatformWorld,
+  snapshotPlatformWorld,
+} from './snapshot.ts';
 import { Trace } from './trace.ts';
 
 /** Who takes an assigned device to RUN inside the guest (SYSTEM.md section 1, VFIO's roles). */
-export type GuestRole = 'guest-kernel' | 'vfio-attester' | 'vfio-user';
+export type { GuestRole } from '../guest/state.ts';
 
 export interface WorldVmConfig {
   name: string;
@@ -67,6 +77,32 @@ export interface WorldStep {
 
 export type { StepResult } from './ops/index.ts';
 
+/**
+ * A whole world's state as one plain value: the platform world (firmware, hardware, device,
+ * model time, the seeded stream), the host kernel's and the VMM's records and each guest's.
+ * What the explorer forks from and keys visited states by.
+ */
+export interface WorldSnapshot {
+  platform: PlatformWorldSnapshot;
+  h: HostState;
+  s: VmmState;
+  vms: {
+    name: string;
+    vmFd?: number;
+    firmwareVm?: string;
+    guest?: GuestState;
+    vdevs: [number, number][];
+  }[];
+  /** Bare-metal host processes by the function number of their TDI. */
+  hostProcesses: [number, WorldHostProcess][];
+}
+
+/** Replaces the contents of a plain record, keeping the object (its holders keep working). */
+function replaceContents<T extends object>(target: T, source: T): void {
+  for (const k of Object.keys(target)) delete (target as Record<string, unknown>)[k];
+  Object.assign(target, source);
+}
+
 /** A VM of the world: the VMM's and KVM's handles, the guest's machine and records. */
 export interface WorldVm {
   name: string;
@@ -81,12 +117,29 @@ export interface WorldVm {
   vdevs: Map<number, number>;
 }
 
+/**
+ * A bare-metal host process (DPDK, switch `bareMetal`) and what it holds of one TDI: its VFIO
+ * device fd and vDEVICE, its own records of the device (the devsec core's and attester's of
+ * guest/, which it runs) and its DMA buffer's physical address. Plain data: its machine over
+ * the TSM's host context is built from the VFIO device's binding when needed
+ * (ops/host-roles.ts).
+ */
+export interface WorldHostProcess {
+  fd: number;
+  vdevice: number;
+  g: GuestState;
+  vdevId: number;
+  dma?: bigint;
+}
+
 export class World {
   readonly trace: Trace;
   readonly m: HostMachine;
   readonly h: HostState;
   readonly s: VmmState;
   readonly vms = new Map<string, WorldVm>();
+  /** Bare-metal host processes by the function number of the TDI they opened. */
+  readonly hostProcesses = new Map<number, WorldHostProcess>();
   policy: AttestationPolicy;
   /** The seeded flaws this world runs with. */
   readonly flaws: readonly FlawName[];
@@ -109,11 +162,17 @@ export class World {
         : (config.policy ?? defaultPolicy(pw, config.flavour));
   }
 
-  static async create(config: WorldConfig, trace = new Trace()): Promise<World> {
+  /** @param capture --pcap / --keylog observers (the mailbox's objects, the TSM's secrets) */
+  static async create(
+    config: WorldConfig,
+    trace = new Trace(),
+    capture?: WorldCapture,
+  ): Promise<World> {
     const pw = await createPlatformWorld({
       flavour: config.flavour,
       seed: config.seed,
       profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
+      capture,
     });
     const w = new World(config, pw, trace);
     pw.dev.dsm.onEvent(trace.dsmSink());
@@ -154,6 +213,50 @@ export class World {
       .flatMap((x) => ('event' in x ? [x.event as StepEvent] : []));
     r.events = [...during, ...r.events, ...dma];
     return r;
+  }
+
+  /** The whole world now (a deep copy: later steps do not change it). */
+  snapshot(): WorldSnapshot {
+    return {
+      platform: snapshotPlatformWorld(this.pw),
+      h: structuredClone(this.h),
+      s: structuredClone(this.s),
+      vms: [...this.vms.values()].map((v) => ({
+        name: v.name,
+        vmFd: v.vmFd,
+        firmwareVm: v.firmwareVm,
+        guest: v.guest === undefined ? undefined : structuredClone(v.guest),
+        vdevs: [...v.vdevs],
+      })),
+      hostProcesses: structuredClone([...this.hostProcesses]),
+    };
+  }
+
+  /**
+   * Puts the world back to `snap` (taken from this world or one built from the same config);
+   * the snapshot is not consumed.
+   * @throws WorldError for a snapshot of another world (flavour, VMs)
+   */
+  restore(snap: WorldSnapshot): void {
+    const names = snap.vms.map((v) => v.name).join(',');
+    if (names !== [...this.vms.keys()].join(',')) {
+      throw new WorldError(`snapshot of a world with VMs '${names}' restored into another`);
+    }
+    restorePlatformWorld(this.pw, snap.platform);
+    replaceContents(this.h, structuredClone(snap.h));
+    replaceContents(this.s, structuredClone(snap.s));
+    for (const sv of snap.vms) {
+      const v = this.vms.get(sv.name) as WorldVm;
+      v.vmFd = sv.vmFd;
+      v.firmwareVm = sv.firmwareVm;
+      v.guest = sv.guest === undefined ? undefined : structuredClone(sv.guest);
+      v.vdevs = new Map(sv.vdevs);
+      v.gm =
+        v.vmFd !== undefined && v.firmwareVm !== undefined ? this.guestMachineOf(v) : undefined;
+    }
+    this.hostProcesses.clear();
+    for (const [fn, p] of structuredClone(snap.hostProcesses)) this.hostProcesses.set(fn, p);
+    this.pw.events.length = 0;
   }
 
   /** The VM a step concerns (default: the first). @throws WorldError for an unknown VM */
@@ -222,6 +325,26 @@ export class World {
   }
 
   /**
+   * The vCPU of VM `v` touching `pages` private pages at `gpa` the first time: each page not
+   * mapped yet exits to KVM (KVM_RUN, a conversion if needed), as a guest's first access
+   * does. The events go to the trace and are returned.
+   */
+  async faultIn(v: WorldVm, gpa: bigint, pages: number): Promise<StepEvent[]> {
+    const vmFd = v.vmFd;
+    const out: StepEvent[] = [];
+    if (vmFd === undefined) return out;
+    const kvm = this.h.kvm.vms.get(vmFd);
+    for (let i = 0n; i < BigInt(pages); i++) {
+      const page = gpa + (i << PAGE_SHIFT);
+      if (kvm?.mirror.has(page >> PAGE_SHIFT)) continue;
+      const r = await vmmRun(this.m, this.h, this.s, vmFd, { gpa: page, private: true });
+      this.trace.events(r.events);
+      out.push(...(r.events as StepEvent[]));
+    }
+    return out;
+  }
+
+  /**
    * The guest's machine: its hypercalls go to the VMM; a guest ABI accept of a GPA nobody
    * mapped yet exits to KVM first, as the vCPU's first touch of a converted page does
    * (KVM_EXIT_MEMORY_FAULT: the VMM converts, KVM maps through the TSM driver), then the
@@ -233,15 +356,7 @@ export class World {
     if (vmFd === undefined || firmwareVm === undefined) {
       throw new WorldError(`VM '${v.name}' is not created`);
     }
-    const faultIn = async (gpa: bigint, pages: number) => {
-      const kvm = this.h.kvm.vms.get(vmFd);
-      for (let i = 0n; i < BigInt(pages); i++) {
-        const page = gpa + (i << PAGE_SHIFT);
-        if (kvm?.mirror.has(page >> PAGE_SHIFT)) continue;
-        const r = await vmmRun(this.m, this.h, this.s, vmFd, { gpa: page, private: true });
-        this.trace.events(r.events);
-      }
-    };
+    const faultIn = (gpa: bigint, pages: number) => this.faultIn(v, gpa, pages);
     const hypercall = async (call: GuestHypercall): Promise<HypercallResult> => {
       if (call.op === 'tsm-guest-req' && call.message.type === 'TIO_MSG_MMIO_VALIDATE_REQ') {
         await faultIn(

@@ -21,6 +21,7 @@ import { iommuViommuAlloc } from '../../src/host/iommufd/viommu.ts';
 import { createHostState } from '../../src/host/state.ts';
 import { vfioClose } from '../../src/host/vfio/cdev.ts';
 import { PAGE_SHIFT } from '../../src/platform/ids.ts';
+import { setPageOwner } from '../../src/platform/memory.ts';
 import { kvmVm, openBound, vdeviceFor, vfioWorld } from './vfio-support.ts';
 import { ok, refused } from './world.ts';
 
@@ -100,7 +101,7 @@ describe('iommufd IOAS and HWPT', () => {
     const o = w.h.iommufd.objects.get(hwpt);
     assert.ok(o?.type === 'hwpt');
     const before = [...(w.m.iommu.domains.get(o.domain) ?? [])];
-    w.p.hw.memory.pages.set(Number(MEM >> PAGE_SHIFT) + 9, { kind: 'private', vm: 'td1' });
+    setPageOwner(w.p.hw.memory, Number(MEM >> PAGE_SHIFT) + 9, { kind: 'private', vm: 'td1' });
     const r = await refused(w, 'EPERM', () => map({ userVa: MEM + 0x8000n, length: 0x2000n }));
     assert.ok(r.events.some((e) => e.kind === 'iommu' && e.op === 'iommu_unmap'));
     assert.deepEqual([...(w.m.iommu.domains.get(o.domain) ?? [])], before);
@@ -122,11 +123,11 @@ describe('iommufd IOAS and HWPT', () => {
     // A HWPT over an IOAS holding a page that became private is refused, its domain freed.
     const domains = w.m.iommu.domains.size;
     const ioas2 = ok(iommuIoasAlloc(w.m, w.h));
-    w.p.hw.memory.pages.set(Number(MEM >> PAGE_SHIFT) + 20, { kind: 'shared' });
+    setPageOwner(w.p.hw.memory, Number(MEM >> PAGE_SHIFT) + 20, { kind: 'shared' });
     ok(
       iommuIoasMap(w.m, w.h, { ioasId: ioas2, flags: RW, userVa: MEM + 0x14000n, length: 0x1000n }),
     );
-    w.p.hw.memory.pages.set(Number(MEM >> PAGE_SHIFT) + 20, { kind: 'private', vm: 'td1' });
+    setPageOwner(w.p.hw.memory, Number(MEM >> PAGE_SHIFT) + 20, { kind: 'private', vm: 'td1' });
     const next = w.m.iommu.nextDomain;
     await refused(w, 'EPERM', () => iommuHwptAlloc(w.m, w.h, { flags: 0, devId, ptId: ioas2 }));
     assert.equal(w.m.iommu.domains.size, domains);

@@ -17,7 +17,7 @@ import {
 } from '../../src/platform/fabric.ts';
 import { PAGE_SHIFT } from '../../src/platform/ids.ts';
 import { iommuAttach, iommuDomainAlloc, iommuMap } from '../../src/platform/iommu.ts';
-import { assignPrivate, readPhys } from '../../src/platform/memory.ts';
+import { assignPrivate, pageOwner, readPhys } from '../../src/platform/memory.ts';
 import { rootPortKeySetStop } from '../../src/platform/root-port.ts';
 import { septAccept, septAdd } from '../../src/platform/sept.ts';
 import { sharedEptMap } from '../../src/platform/shared-ept.ts';
@@ -175,7 +175,10 @@ describe('platform/fabric with the TDISP device', () => {
     const span = r.dev.device.dmaWrite(r.fn, privateGpa(4096 - 16), bytes(32, 5));
     assert.deepEqual(span, { issued: true, t: true, status: 'CA' });
     assert.equal(canonicalHash(r.hw.memory), mem);
-    assert.equal(r.hw.memory.pages.get(Number(TD2_PAGE))?.kind === 'private' && OTHER_VM, OTHER_VM);
+    assert.equal(
+      pageOwner(r.hw.memory, Number(TD2_PAGE))?.kind === 'private' && OTHER_VM,
+      OTHER_VM,
+    );
   });
 
   it('refuses T=1 on a stream the root port no longer has Secure', async () => {

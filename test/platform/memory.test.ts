@@ -9,6 +9,7 @@ import {
   assignFirmware,
   assignPrivate,
   createMemory,
+  memoryPages,
   ownerOf,
   readPhys,
   releaseToShared,
@@ -23,7 +24,8 @@ const fresh = () => createMemory([{ base: BASE, size: 16n * 4096n }]);
 describe('platform/memory', () => {
   it('starts every page of its ranges shared and refuses a bad layout', () => {
     const mem = fresh();
-    assert.equal(mem.pages.size, 16);
+    assert.equal(memoryPages(mem), 16);
+    assert.equal(mem.owners.size, 0, 'shared pages are not stored');
     assert.deepEqual(ownerOf(mem, pfn(0)), { kind: 'shared' });
     assert.equal(ownerOf(mem, pfn(16)), undefined);
     assert.throws(() => createMemory([{ base: BASE + 1n, size: 4096n }]), RangeError);

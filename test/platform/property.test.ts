@@ -19,7 +19,14 @@ import {
   secureDmaBlock,
   secureDmaRemove,
 } from '../../src/platform/iommu-secure.ts';
-import { assignFirmware, assignPrivate, releaseToShared } from '../../src/platform/memory.ts';
+import {
+  assignFirmware,
+  assignPrivate,
+  isMemory,
+  memoryPages,
+  pageOwner,
+  releaseToShared,
+} from '../../src/platform/memory.ts';
 import {
   rootPortAssociate,
   rootPortDissociate,
@@ -202,9 +209,9 @@ function apply(w: World, o: Op): { refused: boolean; result: unknown } {
 }
 
 function checkOwners(hw: PlatformHw): void {
-  assert.equal(hw.memory.pages.size, PAGES);
+  assert.equal(memoryPages(hw.memory), PAGES);
   for (let i = 0; i < PAGES; i++) {
-    const o = hw.memory.pages.get(Number(page(i)));
+    const o = pageOwner(hw.memory, Number(page(i)));
     assert.ok(o, `page ${i} has an owner`);
     assert.ok(
       (o.kind === 'shared' && Object.keys(o).length === 1) ||
@@ -214,7 +221,7 @@ function checkOwners(hw: PlatformHw): void {
     );
   }
   for (const [p, bytes] of hw.memory.data) {
-    assert.ok(hw.memory.pages.has(p), 'contents only of memory pages');
+    assert.ok(isMemory(hw.memory, p), 'contents only of memory pages');
     assert.equal(bytes.length, 4096);
     assert.ok(
       bytes.some((b) => b !== 0),
@@ -255,7 +262,7 @@ describe('platform properties over random operation sequences', () => {
             assert.equal(canonicalHash(w.hw), before, `${o.k} refused but changed state`);
           if (o.k !== 'dma') continue;
           for (const p of changedPages(mem, w.hw.memory.data)) {
-            const owner = w.hw.memory.pages.get(p)!;
+            const owner = pageOwner(w.hw.memory, p)!;
             if (o.t) {
               t1Landed++;
               assert.ok(ctx, 'a T=1 DMA wrote without a trusted context');
@@ -303,7 +310,7 @@ describe('platform properties over random operation sequences', () => {
           if (o.k !== 'dma') continue;
           for (const p of changedPages(mem, w.hw.memory.data)) {
             landed++;
-            assert.deepEqual(w.hw.memory.pages.get(p), { kind: 'private', vm: 'a' });
+            assert.deepEqual(pageOwner(w.hw.memory, p), { kind: 'private', vm: 'a' });
           }
         }
       }),

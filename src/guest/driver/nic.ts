@@ -14,6 +14,7 @@ import type { Outcome } from '../../platform/result.ts';
 import type { GuestMachine } from '../machine.ts';
 import { fail, finish, type GuestOutcome } from '../outcome.ts';
 import type { GuestDevice, GuestState } from '../state.ts';
+import { roleRefusal } from '../vfio/role.ts';
 
 /** Where the driver writes the DMA buffer's GPA (64-bit, little endian) in BAR0. */
 export const NIC_DMA_ADDR = 0x100;
@@ -35,9 +36,12 @@ function running(g: GuestState, vdevId: number): GuestDevice | ReturnType<typeof
   return dev;
 }
 
-/** probe: the driver takes a running device. */
+/** probe: the driver takes a running device its role gives a kernel driver. */
 export function driverBind(g: GuestState, vdevId: number): GuestOutcome {
   const op = 'driver/bind';
+  const known = g.devices.get(vdevId);
+  const mismatch = known && roleRefusal(known, 'kernel-driver');
+  if (mismatch) return finish(op, { vdevId }, [], mismatch);
   const dev = running(g, vdevId);
   if ('ok' in dev) return finish(op, { vdevId }, [], dev);
   if (dev.driver) return finish(op, { vdevId }, [], fail('EBUSY', 'a driver is bound'));
@@ -50,12 +54,17 @@ export function driverUnbind(g: GuestState, vdevId: number): GuestOutcome {
   const op = 'driver/unbind';
   const dev = g.devices.get(vdevId);
   if (!dev?.driver) return finish(op, { vdevId }, [], fail('ENODEV', 'no driver bound'));
+  if (dev.vfio) return finish(op, { vdevId }, [], fail('ENODEV', 'the bound driver is vfio-pci'));
   dev.driver = false;
   dev.dmaActive = false;
   return finish(op, { vdevId }, [], { ok: true, value: undefined });
 }
 
-function observe(m: GuestMachine, o: Outcome<{ status: string; data?: Uint8Array }>): Observation {
+/** What the guest sees of one CPU access to a device BAR (any user of the BAR: driver, DPDK). */
+export function observe(
+  m: GuestMachine,
+  o: Outcome<{ status: string; data?: Uint8Array }>,
+): Observation {
   const r = o.result;
   if (r.status === 'SC') return r.data ? { kind: 'ok', data: r.data } : { kind: 'ok' };
   const ev = o.events as { kind: string; reason?: string }[];
@@ -72,7 +81,7 @@ function observe(m: GuestMachine, o: Outcome<{ status: string; data?: Uint8Array
   return { kind: 'faulted', reason: t?.reason ?? r.status };
 }
 
-function barGpa(dev: GuestDevice, bar: number, offset: number): bigint | undefined {
+export function barGpa(dev: GuestDevice, bar: number, offset: number): bigint | undefined {
   const b = dev.bars.find((x) => x.index === bar);
   return b && BigInt(offset) < b.size ? b.address + BigInt(offset) : undefined;
 }

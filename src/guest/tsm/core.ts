@@ -25,10 +25,17 @@
  *   answers -ENXIO (unbound already, behind the guest's back) the guest's records roll back
  *   all the same, so it can lock again.
  * A host refusal is passed on with the host's errno.
+ *
+ * Each also runs as the bound driver's own in-kernel call (`by` 'vfio': guest VFIO as TEE
+ * attester, guest/vfio/tsm.ts): then the device's role must be 'vfio-attester' and the
+ * "driver bound" rule does not apply to the caller, which is that driver; VFIO checks instead
+ * that its userspace holds nothing of the device. Through sysfs (`by` 'sysfs') the role must
+ * let the kernel's devsec TSM act (guest/vfio/role.ts).
  */
 import type { GuestMachine } from '../machine.ts';
 import { fail, finish, type GuestEvent, type GuestOutcome, type Step } from '../outcome.ts';
 import type { GuestDevice, GuestState } from '../state.ts';
+import { type RoleActor, roleRefusal } from '../vfio/role.ts';
 import { ccaGuestTsm } from './cca.ts';
 import { type GuestTsmFlavour, hypercall, type TsmContext } from './flavour.ts';
 import { sevGuestTsm } from './sev.ts';
@@ -53,6 +60,21 @@ export function devsecDevice(
   return { ok: true, value: { dev, flavour } };
 }
 
+/** Who calls: the sysfs attribute, or vfio-pci bound to the device (VFIO as TEE attester). */
+export type TsmCaller = 'sysfs' | 'vfio';
+
+const OP_PREFIX: Readonly<Record<TsmCaller, string>> = { sysfs: 'tsm/', vfio: 'vfio-pci/tsm-' };
+const ACTOR: Readonly<Record<TsmCaller, RoleActor>> = { sysfs: 'kernel-tsm', vfio: 'vfio-tsm' };
+
+/** The role's and the bound driver's refusal of `by` acting on `dev`. */
+function callerRefusal(dev: GuestDevice, by: TsmCaller) {
+  const r = roleRefusal(dev, ACTOR[by]);
+  if (r) return r;
+  if (by === 'sysfs' && dev.driver) return fail('EBUSY', 'a driver is bound');
+  if (by === 'vfio' && !dev.vfio) return fail('ENODEV', 'vfio-pci is not bound');
+  return undefined;
+}
+
 export const contextOf = (m: GuestMachine, g: GuestState, dev: GuestDevice): TsmContext => ({
   m,
   g,
@@ -65,13 +87,15 @@ export async function tsmLock(
   m: GuestMachine,
   g: GuestState,
   vdevId: number,
+  by: TsmCaller = 'sysfs',
 ): Promise<GuestOutcome> {
-  const op = 'tsm/lock';
+  const op = `${OP_PREFIX[by]}lock`;
   const args = { vdevId };
   const d = devsecDevice(m, g, vdevId);
   if (!d.ok) return finish(op, args, [], d);
   const { dev } = d.value;
-  if (dev.driver) return finish(op, args, [], fail('EBUSY', 'a driver is bound'));
+  const busy = callerRefusal(dev, by);
+  if (busy) return finish(op, args, [], busy);
   if (dev.tsm !== 'unlocked') return finish(op, args, [], fail('EBUSY', `already ${dev.tsm}`));
   const ctx = contextOf(m, g, dev);
   const r = await hypercall(ctx, { op: 'tsm-bind', vdevId });
@@ -87,15 +111,17 @@ export async function tsmAccept(
   g: GuestState,
   vdevId: number,
   value: string,
+  by: TsmCaller = 'sysfs',
 ): Promise<GuestOutcome> {
-  const op = 'tsm/accept';
+  const op = `${OP_PREFIX[by]}accept`;
   const args = { vdevId, value };
   const no = (r: ReturnType<typeof fail>) => finish<undefined>(op, args, [], r);
   if (value.trim() !== '1') return no(fail('EINVAL', `"${value}": there is no un-accept`));
   const d = devsecDevice(m, g, vdevId);
   if (!d.ok) return no(d);
   const { dev, flavour } = d.value;
-  if (dev.driver) return no(fail('EBUSY', 'a driver is bound'));
+  const busy = callerRefusal(dev, by);
+  if (busy) return no(busy);
   if (dev.tsm !== 'locked') return no(fail('EINVAL', `the device is ${dev.tsm}, not locked`));
   if (dev.dmaActive) return no(fail('EBUSY', 'the device is not DMA-idle'));
   if (!dev.attested) return no(fail('EPERM', 'no verified evidence for this lock'));
@@ -110,13 +136,15 @@ export async function tsmUnlock(
   m: GuestMachine,
   g: GuestState,
   vdevId: number,
+  by: TsmCaller = 'sysfs',
 ): Promise<GuestOutcome> {
-  const op = 'tsm/unlock';
+  const op = `${OP_PREFIX[by]}unlock`;
   const args = { vdevId };
   const d = devsecDevice(m, g, vdevId);
   if (!d.ok) return finish(op, args, [], d);
   const { dev } = d.value;
-  if (dev.driver) return finish(op, args, [], fail('EBUSY', 'a driver is bound'));
+  const busy = callerRefusal(dev, by);
+  if (busy) return finish(op, args, [], busy);
   if (dev.tsm === 'unlocked') return finish(op, args, [], fail('EINVAL', 'not locked'));
   const ctx = contextOf(m, g, dev);
   const r = await hypercall(ctx, { op: 'tsm-unbind', vdevId });

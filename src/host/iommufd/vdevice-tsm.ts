@@ -59,7 +59,7 @@ export async function iommuVdeviceTsmOp(
     }
     const c = tsmBindCheck(h, d, vdev);
     if ('errno' in c) return refuse(c.errno, c.detail);
-    const r = await tsmBindDevice(m, h, d, vdev, c.vm);
+    const r = await tsmBindDevice(m, h, d, vdev, c);
     if (!r.ok) return hostErr('iommufd', op, args, r.errno, r.detail, r.events);
     return hostOk('iommufd', op, args, undefined, r.events);
   }
@@ -93,8 +93,11 @@ export async function iommuVdeviceTsmReq(
   }
   const d = vfioOfVdevice(h, vdev);
   const viommu = iommufdObject(h, vdev.viommu, 'viommu');
+  // A bare-metal bind (switch bareMetal 'host-context') has the host process's context.
   const vm: VmId | undefined =
-    viommu?.kvmVmFd === undefined ? undefined : h.kvm.vms.get(viommu.kvmVmFd)?.vm;
+    viommu?.kvmVmFd === undefined
+      ? d?.tsmBound?.hostContext?.vm
+      : h.kvm.vms.get(viommu.kvmVmFd)?.vm;
   if (!d || vm === undefined) {
     return hostErr('iommufd', op, args, 'ENODEV', 'the device or its VM is gone');
   }

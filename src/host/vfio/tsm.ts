@@ -27,7 +27,8 @@ import type { HostState } from '../state.ts';
 import { tsmDriver } from '../tsm/index.ts';
 import { claimRefusal } from './claim.ts';
 import { hexRid, vfioDeviceOf } from './device.ts';
-import type { VfioDevice } from './state.ts';
+import { hostContextCreate, hostContextDestroy, hostContextUnmapMmio } from './host-context.ts';
+import type { HostContext, VfioDevice } from './state.ts';
 import { VFIO_DEVICE_TSM_BIND_MINSZ, VFIO_DEVICE_TSM_UNBIND_MINSZ } from './uapi.ts';
 
 type Vdevice = Extract<IommufdObject, { type: 'vdevice' }>;
@@ -41,7 +42,10 @@ export function tsmBindCheck(
   h: HostState,
   d: VfioDevice,
   vdev: Vdevice,
-): { errno: 'EINVAL' | 'EEXIST' | 'ENOENT' | 'ENODEV' | 'EBUSY'; detail: string } | { vm: string } {
+):
+  | { errno: 'EINVAL' | 'EEXIST' | 'ENOENT' | 'ENODEV' | 'EBUSY'; detail: string }
+  | { vm: string }
+  | { hostContext: true } {
   if (d.bound?.devId !== vdev.devId) {
     return { errno: 'EINVAL', detail: `vDEVICE ${vdev.id} is not of fd ${d.fd}'s device` };
   }
@@ -49,38 +53,59 @@ export function tsmBindCheck(
     return { errno: 'EEXIST', detail: `${hexRid(d.rid)} is already TSM-bound` };
   }
   const viommu = h.iommufd.objects.get(vdev.viommu);
-  if (viommu?.type !== 'viommu' || viommu.kvmVmFd === undefined) {
-    return { errno: 'ENOENT', detail: `vIOMMU ${vdev.viommu} has no KVM VM` };
+  if (viommu?.type !== 'viommu') return { errno: 'ENOENT', detail: `no vIOMMU ${vdev.viommu}` };
+  const kvmFd = viommu.kvmVmFd;
+  if (kvmFd === undefined && h.switches.bareMetal === 'refuse') {
+    return {
+      errno: 'ENOENT',
+      detail: `vIOMMU ${vdev.viommu} has no KVM VM: every TSM bind needs a VM (bareMetal 'refuse')`,
+    };
   }
-  const vm = h.kvm.vms.get(viommu.kvmVmFd);
-  if (!vm) return { errno: 'ENODEV', detail: `KVM VM fd ${viommu.kvmVmFd} is gone` };
+  const vm = kvmFd === undefined ? undefined : h.kvm.vms.get(kvmFd);
+  if (kvmFd !== undefined && !vm) return { errno: 'ENODEV', detail: `KVM VM fd ${kvmFd} is gone` };
   if (h.switches.regionClaim === 'bind') {
     const busy = claimRefusal(d);
     if (busy) return { errno: 'EBUSY', detail: busy };
   }
-  return { vm: vm.vm };
+  return vm ? { vm: vm.vm } : { hostContext: true };
 }
 
-/** The bind once checked (tsmBindCheck): pci_tsm_bind, then the claim and the private dma-bufs. */
+/**
+ * The bind once checked (tsmBindCheck): pci_tsm_bind, then the claim and the private dma-bufs.
+ * `at` is the VM, or (bareMetal 'host-context') the host context made for the bind first.
+ */
 export async function tsmBindDevice(
   m: HostMachine,
   h: HostState,
   d: VfioDevice,
   vdev: Vdevice,
-  vm: string,
+  at: { vm: string } | { hostContext: true },
 ): Promise<HostOutcome> {
+  const events: HostEvent[] = [];
+  let ctx: HostContext | undefined;
+  if ('hostContext' in at) {
+    const c = await hostContextCreate(m, h, d);
+    events.push(...c.events);
+    if (!c.ok) return { ...c, events };
+    ctx = c.value;
+  }
+  const vm = ctx ? ctx.vm : (at as { vm: string }).vm;
   const r = await pciTsmBind(m, h, { rid: d.rid, vm, vdevId: Number(vdev.virtId) });
-  if (!r.ok) return r;
-  const events: HostEvent[] = [...r.events];
+  events.push(...r.events);
+  if (!r.ok) {
+    if (ctx) events.push(...(await hostContextDestroy(m, h, ctx)).events);
+    return { ...r, events };
+  }
   const dma = await trustedDmaSetup(m, h, d);
   events.push(...dma.events);
   if (!dma.ok) {
     // A bind without its trusted DMA context is no bind: the TDI is stopped and unbound again.
     for (const undo of [pciTsmStop, pciTsmUnbind]) events.push(...(await undo(m, h, d)).events);
+    if (ctx) events.push(...(await hostContextDestroy(m, h, ctx)).events);
     return { ...dma, events };
   }
   if (h.switches.regionClaim === 'bind') d.claimed = true;
-  d.tsmBound = { vdeviceId: vdev.id };
+  d.tsmBound = ctx ? { vdeviceId: vdev.id, hostContext: ctx } : { vdeviceId: vdev.id };
   vdev.tsmBound = true;
   events.push(...(await dmaBufRevoke(m, h, { fds: d.dmaBufs, final: false })).events);
   dmaBufSetPrivate(h, d.dmaBufs, true);
@@ -124,8 +149,18 @@ export async function tsmUnbindDevice(
   const stopped = await step(() => pciTsmStop(m, h, { rid: d.rid }));
   if (stopped) return stopped;
   if (h.switches.unbindOrder === 'stop-first') await revoke();
+  // A host context has no KVM to unmap its MMIO on revoke: the process's mappings go here.
+  const ctx = d.tsmBound?.hostContext;
+  if (ctx) {
+    const gone = await step(() => hostContextUnmapMmio(m, h, ctx));
+    if (gone) return gone;
+  }
   const unbound = await step(() => pciTsmUnbind(m, h, { rid: d.rid }));
   if (unbound) return unbound;
+  if (ctx) {
+    const gone = await step(() => hostContextDestroy(m, h, ctx));
+    if (gone) return gone;
+  }
   const vdev = d.tsmBound && h.iommufd.objects.get(d.tsmBound.vdeviceId);
   if (vdev && vdev.type === 'vdevice') vdev.tsmBound = false;
   d.tsmBound = undefined;
@@ -181,7 +216,7 @@ export async function vfioDeviceTsmBind(
   if (!vdev) return hostErr('vfio', op, args, 'EINVAL', `${a.vdeviceId} is not a vDEVICE`);
   const c = tsmBindCheck(h, d, vdev);
   if ('errno' in c) return hostErr('vfio', op, args, c.errno, c.detail);
-  const r = await tsmBindDevice(m, h, d, vdev, c.vm);
+  const r = await tsmBindDevice(m, h, d, vdev, c);
   if (!r.ok) return hostErr('vfio', op, args, r.errno, r.detail, r.events);
   return hostOk('vfio', op, args, undefined, r.events);
 }

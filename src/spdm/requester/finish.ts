@@ -12,6 +12,7 @@ import { verifyData } from '../../crypto/key-schedule.ts';
 import { encodeSpdm } from '../../wire/spdm/codec.ts';
 import { SPDM_FINISH, SPDM_FINISH_RSP } from '../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../wire/spdm/finish.ts';
+import { dataSecrets } from '../keylog.ts';
 import { deriveDataKeys, establishSession } from '../session.ts';
 import { appendF, resetForRequest, thBytes, thHash } from '../transcript.ts';
 import type { RequesterContext } from './context.ts';
@@ -100,7 +101,9 @@ export function absorbFinishRsp(
   appendF(st, bytes);
 
   // -- update: the key switch
-  s.secured = establishSession(deriveDataKeys(s.secured, thHash(st)));
+  const derived = deriveDataKeys(s.secured, thHash(st));
+  ctx.config.onSessionSecrets?.(dataSecrets(sessionId, thHash(st), derived.data));
+  s.secured = establishSession(derived);
   ctx.emit({
     type: 'session',
     role: 'requester',

@@ -35,6 +35,7 @@ import {
   decodeOpaqueData,
   findSecuredMessageData,
 } from '../../wire/spdm/opaque.ts';
+import { handshakeSecrets } from '../keylog.ts';
 import { closeSession, deriveHandshakeKeys, openSession, type SessionState } from '../session.ts';
 import { appendK, resetForRequest, startSession, thBytes, thHash } from '../transcript.ts';
 import type { RequesterContext } from './context.ts';
@@ -222,6 +223,7 @@ export function absorbKeyExchangeRsp(
     );
     secured = opened;
     const hs = opened.handshake;
+    ctx.config.onSessionSecrets?.(handshakeSecrets(opened, th1, hs, shared));
     wipe(shared);
     if (rsp.verifyData) {
       const expected = verifyData(schedule, hs.response.finishedKey, th1);

@@ -5,9 +5,18 @@
 import { collectEvidence, verifyCollected } from '../../guest/attester.ts';
 import { driverBind, driverUnbind, nicRead, nicWrite } from '../../guest/driver/nic.ts';
 import { tsmAccept, tsmLock, tsmUnlock } from '../../guest/tsm/core.ts';
+import { roleRefusal } from '../../guest/vfio/role.ts';
 import type { StepEvent } from '../invariants.ts';
 import type { World, WorldStep } from '../world.ts';
-import { ATTEST_AT, arg, fromGuest, guestOf, observed, type StepResult } from './result.ts';
+import {
+  ATTEST_AT,
+  arg,
+  fromGuest,
+  guestOf,
+  observed,
+  refused,
+  type StepResult,
+} from './result.ts';
 import type { OpTable } from './types.ts';
 
 /** The VM every guest operation event of `r` belongs to, so an observer can tell guests apart. */
@@ -34,6 +43,9 @@ const GUEST_OPS_UNTAGGED: OpTable = {
     run: async (w, step) => {
       const x = guestOf(w, step);
       if ('error' in x) return x.error as StepResult;
+      const dev = x.g.devices.get(x.vdevId);
+      const role = dev && roleRefusal(dev, 'kernel-tsm');
+      if (role) return refused(role.errno, role.detail);
       const c = await collectEvidence(x.gm, x.g, x.vdevId);
       if (!c.ok) return fromGuest(c);
       const v = verifyCollected(x.g, x.vdevId, w.policy, c.value, ATTEST_AT);

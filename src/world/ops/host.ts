@@ -15,6 +15,8 @@ const PCI_COMMAND = 0x04;
 export const HOST_OPS: OpTable = {
   'host.tsm/connect': {
     actor: 'host',
+    // One DSM: the device's function 0.
+    candidates: () => [{ do: 'host.tsm/connect' }],
     run: async (w) =>
       fromHost(
         await pciTsmConnect(w.m, w.h, { dsm: w.pw.dev.device.requesterId(0), tsm: LINK_TSM }),
@@ -22,6 +24,7 @@ export const HOST_OPS: OpTable = {
   },
   'host.tsm/disconnect': {
     actor: 'host',
+    candidates: () => [{ do: 'host.tsm/disconnect' }],
     run: async (w) =>
       fromHost(
         await pciTsmDisconnect(w.m, w.h, { dsm: w.pw.dev.device.requesterId(0), tsm: LINK_TSM }),

@@ -68,6 +68,7 @@ export const VMM_OPS: OpTable = {
         interfaceId: tdi.interfaceId,
         bars: r.value.bars.map((b) => ({ index: b.bar, address: b.gpa, size: b.size })),
         devsec: true,
+        role: v.config.devices?.find((d) => d.tdi === fn)?.role ?? 'guest-kernel',
       };
       const g = createGuestState(w.flavour, [config], v.guest.seed);
       for (const [id, d] of g.devices) v.guest.devices.set(id, d);

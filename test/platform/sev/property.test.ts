@@ -245,7 +245,7 @@ export function checkConsistent(p: SevPlatform): void {
       assert.equal(t.mmio.get(gfn), k);
     }
   }
-  for (const [k, o] of p.hw.memory.pages) {
+  for (const [k, o] of p.hw.memory.owners) {
     if (o.kind === 'private')
       assert.equal(seen.get(BigInt(k)), o.vm, `private page 0x${k.toString(16)}`);
   }

@@ -75,7 +75,7 @@ export function ok<T>(o: AbiOutcome<T>): T {
  */
 export function recordsHash(p: TdxPlatform): string {
   const { memory, ...hw } = p.hw;
-  const owned = [...memory.pages].filter(([, o]) => o.kind !== 'shared');
+  const owned = [...memory.owners];
   return canonicalHash({ tsm: p.tsm, vendor: p.vendor, hw, owned, data: memory.data });
 }
 

@@ -15,6 +15,7 @@ import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_ERROR_CODE, SPDM_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { Finish, FinishRsp } from '../../../wire/spdm/finish.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
+import { dataSecrets } from '../../keylog.ts';
 import { legalityErrorCode } from '../../request-legality.ts';
 import { deriveDataKeys } from '../../session.ts';
 import { appendF, thBytes, thHash } from '../../transcript.ts';
@@ -62,8 +63,10 @@ export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>)
   }
   // update: F, TH2, data keys (active after FINISH_RSP is sealed).
   appendF(transcript, bytes);
-  rs.session = deriveDataKeys(session, thHash(transcript));
+  const derived = deriveDataKeys(session, thHash(transcript));
+  rs.session = derived;
   const id = session.id;
+  ctx.config.onSessionSecrets?.(dataSecrets(id, thHash(transcript), derived.data));
   // respond
   return respond(bytes, { kind: 'establish', sessionId: id });
 }

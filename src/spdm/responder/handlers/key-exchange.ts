@@ -22,6 +22,7 @@ import {
   type KeyExchangeRsp,
   sessionIdOf,
 } from '../../../wire/spdm/key-exchange.ts';
+import { handshakeSecrets } from '../../keylog.ts';
 import { deriveHandshakeKeys } from '../../session.ts';
 import { appendK, startSession, thBytes, thHash } from '../../transcript.ts';
 import {
@@ -99,8 +100,10 @@ export function handleKeyExchange(
   const signature = ctx.sign(m.slotId, SPDM_SIGNING_CONTEXT.KEY_EXCHANGE_RSP, thBytes(transcript));
   bytes.set(signature, sigAt);
   appendK(transcript, signature);
-  const session = deriveHandshakeKeys(newSession(ctx, id, 'dhe'), shared, thHash(transcript));
+  const th1 = thHash(transcript);
+  const session = deriveHandshakeKeys(newSession(ctx, id, 'dhe'), shared, th1);
   const hs = session.handshake;
+  ctx.config.onSessionSecrets?.(handshakeSecrets(session, th1, hs, shared));
   wipe(shared);
   if (!inClear) {
     const vd = verifyData(session.schedule, hs.response.finishedKey, thHash(transcript));

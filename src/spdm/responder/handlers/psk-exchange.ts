@@ -12,6 +12,7 @@ import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_ERROR_CODE, SPDM_PSK_EXCHANGE_RSP } from '../../../wire/spdm/constants.ts';
 import { sessionIdOf } from '../../../wire/spdm/key-exchange.ts';
 import type { PskExchange, PskExchangeRsp } from '../../../wire/spdm/psk.ts';
+import { dataSecrets, handshakeSecrets } from '../../keylog.ts';
 import { deriveDataKeys, deriveHandshakeKeys } from '../../session.ts';
 import { appendK, startSession, thHash } from '../../transcript.ts';
 import {
@@ -74,8 +75,10 @@ export function handlePskExchange(
   const transcript = startSession(ctx.transcript);
   appendK(transcript, req.bytes);
   appendK(transcript, bytes.subarray(0, bytes.length - H));
-  const session = deriveHandshakeKeys(newSession(ctx, id, 'psk'), entry.psk, thHash(transcript));
+  const th1 = thHash(transcript);
+  const session = deriveHandshakeKeys(newSession(ctx, id, 'psk'), entry.psk, th1);
   const hs = session.handshake;
+  ctx.config.onSessionSecrets?.(handshakeSecrets(session, th1, hs));
   const vd = verifyData(session.schedule, hs.response.finishedKey, thHash(transcript));
   bytes.set(vd, bytes.length - H);
   appendK(transcript, vd);
@@ -91,6 +94,8 @@ export function handlePskExchange(
   ctx.emitSession(id, 'psk', 'handshake');
   if (withContext) return respond(bytes);
   // No PSK_FINISH will come: the data keys follow from K alone.
-  rs.session = deriveDataKeys(session, thHash(transcript));
+  const derived = deriveDataKeys(session, thHash(transcript));
+  rs.session = derived;
+  ctx.config.onSessionSecrets?.(dataSecrets(id, thHash(transcript), derived.data));
   return respond(bytes, { kind: 'establish', sessionId: id });
 }

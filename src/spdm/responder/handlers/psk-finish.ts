@@ -9,6 +9,7 @@
 import { encodeSpdm } from '../../../wire/spdm/codec.ts';
 import { SPDM_CAP, SPDM_ERROR_CODE, SPDM_PSK_FINISH_RSP } from '../../../wire/spdm/constants.ts';
 import type { PskFinish } from '../../../wire/spdm/psk.ts';
+import { dataSecrets } from '../../keylog.ts';
 import { deriveDataKeys } from '../../session.ts';
 import { appendF, thHash } from '../../transcript.ts';
 import {
@@ -44,7 +45,9 @@ export function handlePskFinish(
   // update: F, TH2, data keys.
   appendF(transcript, req.bytes);
   appendF(transcript, bytes);
-  rs.session = deriveDataKeys(session, thHash(transcript));
+  const derived = deriveDataKeys(session, thHash(transcript));
+  rs.session = derived;
   const id = session.id;
+  ctx.config.onSessionSecrets?.(dataSecrets(id, thHash(transcript), derived.data));
   return respond(bytes, { kind: 'establish', sessionId: id });
 }

@@ -1,0 +1,142 @@
+/**
+ * Exploring on several worker threads, and combining shards. Worker k of W, in shard i of n,
+ * searches shard i*W+k of n*W: walk (or split node) j is done by exactly one worker on one
+ * machine, so the union over every shard and worker is the search one process would make,
+ * whatever the split. Counterexamples are shrunk once, by the parent.
+ */
+import { Worker } from 'node:worker_threads';
+import {
+  counterexamples,
+  type ExploreConfig,
+  type ExploreOptions,
+  type ExploreReport,
+  explore,
+} from './explore.ts';
+import type { Found, SearchProgress } from './search.ts';
+import type { WorkerJob, WorkerMessage } from './worker.ts';
+
+function runWorker(
+  job: WorkerJob,
+  onProgress: (p: Omit<SearchProgress, 'elapsedMs'>) => void,
+): Promise<Awaited<ReturnType<typeof import('./explore.ts').exploreSearch>>> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: job });
+    let settled = false;
+    w.on('message', (m: WorkerMessage) => {
+      if (m.kind === 'progress') onProgress(m);
+      else if (m.kind === 'done') {
+        settled = true;
+        resolve(m.result);
+      } else {
+        settled = true;
+        reject(new Error(`explore worker failed: ${m.message}`));
+      }
+    });
+    w.on('error', (e) => {
+      settled = true;
+      reject(e);
+    });
+    w.on('exit', (code) => {
+      if (!settled) reject(new Error(`explore worker exited with code ${code} before it finished`));
+    });
+  });
+}
+
+/** Per invariant, the shortest of the paths found. */
+function shortest(found: readonly Found[]): Found[] {
+  const by = new Map<string, Found>();
+  for (const f of found) {
+    const had = by.get(f.violation.invariant);
+    if (!had || had.path.length > f.path.length) by.set(f.violation.invariant, f);
+  }
+  return [...by.values()].sort((a, b) =>
+    a.violation.invariant.localeCompare(b.violation.invariant, 'en', { numeric: true }),
+  );
+}
+
+/** `explore` on `workers` threads (1: in this thread). */
+export async function exploreParallel(
+  cfg: ExploreConfig,
+  o: ExploreOptions,
+  workers: number,
+): Promise<ExploreReport> {
+  if (workers <= 1) return explore(cfg, o);
+  const t0 = performance.now();
+  const shard = o.shard ?? { index: 0, count: 1 };
+  const live = Array.from({ length: workers }, () => ({ steps: 0, states: 0, violations: 0 }));
+  const perWorker = Math.ceil(o.steps / workers);
+  const parts = await Promise.all(
+    live.map((_, k) =>
+      runWorker(
+        {
+          cfg,
+          o: {
+            strategy: o.strategy,
+            depth: o.depth,
+            steps: perWorker,
+            seed: o.seed,
+            actors: o.actors,
+            backboneBias: o.backboneBias,
+            shard: { index: shard.index * workers + k, count: shard.count * workers },
+          },
+        },
+        (p) => {
+          live[k] = p;
+          o.onProgress?.({
+            steps: live.reduce((n, x) => n + x.steps, 0),
+            states: live.reduce((n, x) => n + x.states, 0),
+            violations: Math.max(...live.map((x) => x.violations)),
+            elapsedMs: performance.now() - t0,
+          });
+        },
+      ),
+    ),
+  );
+  const report = mergeReports(parts.map((p) => p.report));
+  report.shard = o.shard;
+  report.elapsedMs = performance.now() - t0;
+  report.stepsPerSecond = (report.steps * 1000) / report.elapsedMs;
+  report.violations = await counterexamples(
+    cfg,
+    shortest(parts.flatMap((p) => p.found)),
+    o.outDir,
+    o.invariants,
+  );
+  return report;
+}
+
+/**
+ * Combines the reports of shards run apart (`teeio explore merge`): steps, states and walks
+ * add up (states: the sum of each shard's distinct states, an upper bound of the union),
+ * time is the longest shard's, and per invariant the shortest counterexample is kept.
+ * @throws Error when the reports are of different explorations
+ */
+export function mergeReports(reports: readonly ExploreReport[]): ExploreReport {
+  if (reports.length === 0) throw new Error('no reports to merge');
+  const [a] = reports;
+  for (const r of reports) {
+    for (const k of ['flavour', 'strategy', 'seed', 'depth'] as const) {
+      if (r[k] !== a[k]) throw new Error(`reports differ in ${k}: '${a[k]}' and '${r[k]}'`);
+    }
+    if (r.flaws.join(',') !== a.flaws.join(',')) throw new Error('reports differ in flaws');
+  }
+  const byInvariant = new Map<string, ExploreReport['violations'][number]>();
+  for (const v of reports.flatMap((r) => r.violations)) {
+    const had = byInvariant.get(v.invariant);
+    if (!had || had.steps.length > v.steps.length) byInvariant.set(v.invariant, v);
+  }
+  const steps = reports.reduce((n, r) => n + r.steps, 0);
+  const elapsedMs = Math.max(...reports.map((r) => r.elapsedMs));
+  return {
+    ...a,
+    shard: undefined,
+    steps,
+    states: reports.reduce((n, r) => n + r.states, 0),
+    walks: reports.reduce((n, r) => n + r.walks, 0),
+    elapsedMs,
+    stepsPerSecond: elapsedMs > 0 ? (steps * 1000) / elapsedMs : 0,
+    violations: [...byInvariant.values()].sort((x, y) =>
+      x.invariant.localeCompare(y.invariant, 'en', { numeric: true }),
+    ),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * One step of the explorer: the world's real operation, then every invariant, with the
+ * violations the step caused told apart from those already standing. A step that costs
+ * real cryptography (a connect, an attestation, a TDISP message in a secured session) is
+ * done once per state: its outcome (the state it led to, what it broke, what it answered) is
+ * kept and restored the next time the same step is taken from the same state, which is
+ * sound because a world's next state is a function of its snapshot and the step (every
+ * random choice comes from the seeded stream the snapshot carries).
+ */
+
+import { canonicalHash } from '../../world/hash.ts';
+import {
+  checkInvariants,
+  INVARIANTS,
+  type Invariant,
+  type Violation,
+} from '../../world/invariants.ts';
+import type { World, WorldSnapshot, WorldStep } from '../../world/world.ts';
+import { stepKey } from './moves.ts';
+import { stateKey } from './state-key.ts';
+
+/** Steps slower than this are kept (state, step) -> outcome; the rest are cheaper to redo. */
+const CACHE_ABOVE_MS = 1;
+const CACHE_ENTRIES = 512;
+
+/** What a step answered, as a counterexample records it. */
+export interface StepAnswer {
+  ok: boolean;
+  errno?: string;
+}
+
+interface Transition {
+  after: WorldSnapshot;
+  violations: Violation[];
+  answer: StepAnswer;
+  key: string;
+}
+
+export interface Stepped {
+  /** The violations this step caused (not standing before it). */
+  fresh: Violation[];
+  /** Every violation standing after it (keys). */
+  standing: Set<string>;
+  /** The state it led to. */
+  after: WorldSnapshot;
+  key: string;
+  answer: StepAnswer;
+}
+
+/** A state the explorer is at: its snapshot and key. */
+export interface At {
+  snap: WorldSnapshot;
+  key: string;
+}
+
+export const violationKey = (v: Violation) => `${v.invariant} ${v.component} ${v.detail}`;
+
+export class Stepper {
+  steps = 0;
+  readonly states = new Set<string>();
+  private readonly cache = new Map<string, Transition>();
+
+  /**
+   * Check the premise of the no-change shortcut (a refusal with no event left the world as
+   * it was) on every such step, at full cost: tests turn it on.
+   */
+  checkUnchanged = false;
+
+  constructor(
+    readonly w: World,
+    /** The predicates checked after every step (default: all of SYSTEM.md section 5). */
+    readonly invariants: readonly Invariant[] = INVARIANTS,
+  ) {}
+
+  /**
+   * Performs `step` in the world, which is in state `from` (its snapshot, not changed since
+   * and not to be: it is the invariants' view of before the step).
+   */
+  async step(step: WorldStep, from: At, standing: ReadonlySet<string>): Promise<Stepped> {
+    this.steps++;
+    const ck = `${from.key} ${stepKey(step)}`;
+    let t = this.cache.get(ck);
+    if (t) {
+      this.cache.delete(ck);
+      this.cache.set(ck, t);
+      this.w.restore(t.after);
+    } else {
+      const t0 = performance.now();
+      const before = { ...this.w.view(), p: from.snap.platform.p, h: from.snap.h };
+      const r = await this.w.perform(step);
+      this.w.trace.records.length = 0;
+      const violations = checkInvariants(this.w.view(), r.events, before, this.invariants);
+      const answer = { ok: r.ok, errno: r.errno };
+      // A refusal that left no event did not touch the world (the operations refuse before
+      // they change anything): no snapshot to take, no state to key.
+      if (!r.ok && r.events.length === 0) {
+        if (this.checkUnchanged) this.assertUnchanged(step, from.snap);
+        t = { after: from.snap, violations, answer, key: from.key };
+      } else {
+        const after = this.w.snapshot();
+        t = { after, violations, answer, key: stateKey(after) };
+      }
+      if (performance.now() - t0 > CACHE_ABOVE_MS) {
+        this.cache.set(ck, t);
+        if (this.cache.size > CACHE_ENTRIES) {
+          this.cache.delete(this.cache.keys().next().value as string);
+        }
+      }
+    }
+    this.states.add(t.key);
+    return {
+      fresh: t.violations.filter((v) => !standing.has(violationKey(v))),
+      standing: new Set(t.violations.map(violationKey)),
+      after: t.after,
+      key: t.key,
+      answer: t.answer,
+    };
+  }
+
+  private assertUnchanged(step: WorldStep, was: WorldSnapshot): void {
+    if (canonicalHash(this.w.snapshot()) !== canonicalHash(was)) {
+      throw new Error(`${stepKey(step)} refused with no event but changed the world`);
+    }
+  }
+
+  /**
+   * Replays `path` from `root` and returns each step's outcome, stopping after the first step
+   * that breaks `invariant` (when given).
+   */
+  async replay(root: At, path: readonly WorldStep[], invariant?: string): Promise<Stepped[]> {
+    this.w.restore(root.snap);
+    let at = root;
+    let standing = new Set<string>();
+    const out: Stepped[] = [];
+    for (const step of path) {
+      const r = await this.step(step, at, standing);
+      out.push(r);
+      if (invariant !== undefined && r.fresh.some((v) => v.invariant === invariant)) break;
+      at = { snap: r.after, key: r.key };
+      standing = r.standing;
+    }
+    return out;
+  }
+}
