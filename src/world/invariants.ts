@@ -38,7 +38,7 @@ export interface InvariantView {
    * KVM's VM); identity where absent.
    */
   firmwareVmOf?: (kvmVm: string) => string;
-  /** Each running VM's guest records, by VM name (when the world has guests). */
+  /** The guests' records by VM name, and bare-metal host processes' as host-process:<fn>. */
   guests?: ReadonlyMap<string, GuestState>;
   /** The guests' attestation policy, and the time they verify certificates at. */
   policy?: AttestationPolicy;

@@ -290,8 +290,10 @@ export class World {
     const h = this.h;
     const firmwareVmOf =
       this.flavour === 'sev' ? (kvm: string) => sevGuestOf(h, kvm)?.firmwareVm ?? kvm : undefined;
+    // The guests' records, and each bare-metal host process's (it plays the guest's part).
     const guests = new Map<string, GuestState>();
     for (const v of this.vms.values()) if (v.guest) guests.set(v.name, v.guest);
+    for (const [fn, p] of this.hostProcesses) guests.set(`host-process:${fn}`, p.g);
     return {
       flavour: this.flavour,
       p: this.pw.p,

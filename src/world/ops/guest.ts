@@ -7,7 +7,6 @@ import { driverBind, driverUnbind, nicRead, nicWrite } from '../../guest/driver/
 import { tsmAccept, tsmLock, tsmUnlock } from '../../guest/tsm/core.ts';
 import { roleRefusal } from '../../guest/vfio/role.ts';
 import type { StepEvent } from '../invariants.ts';
-import type { World, WorldStep } from '../world.ts';
 import {
   ATTEST_AT,
   arg,
@@ -19,18 +18,7 @@ import {
 } from './result.ts';
 import type { OpTable } from './types.ts';
 
-/** The VM every guest operation event of `r` belongs to, so an observer can tell guests apart. */
-function ofVm(vm: string, r: StepResult): StepResult {
-  const events = r.events.map((e) =>
-    e.kind === 'guest' && !('vm' in e) ? ({ ...e, vm } as StepEvent) : e,
-  );
-  return { ...r, events };
-}
-
-/** The VM name of a step's guest (for ofVm), or undefined when the step names none. */
-const vmName = (w: World, step: WorldStep) => step.vm ?? [...w.vms.keys()][0] ?? '';
-
-const GUEST_OPS_UNTAGGED: OpTable = {
+export const GUEST_OPS: OpTable = {
   'guest.tsm/lock': {
     actor: 'guest',
     run: async (w, step) => {
@@ -106,10 +94,3 @@ const GUEST_OPS_UNTAGGED: OpTable = {
     },
   },
 };
-
-export const GUEST_OPS: OpTable = Object.fromEntries(
-  Object.entries(GUEST_OPS_UNTAGGED).map(([name, op]) => [
-    name,
-    { ...op, run: async (w, step) => ofVm(vmName(w, step), await op.run(w, step)) },
-  ]),
-);
