@@ -4,10 +4,12 @@
  * made with a driver bound or DMA running (I11), an accept on no verified evidence, on a
  * replayed TDI_INFO reply or on a report the VMM rewrote (I12, the seeded flaws
  * guest-accept-unchecked and vmm-rewrite-unnoticed). The flaw scenarios run again without
- * their flaw: the same steps break nothing, and the guest refuses with its reason.
+ * their flaw: the same steps break nothing, and the guest refuses with its reason. The
+ * explorer, with vmm.relay among its moves, finds each flaw's I12 break on its own.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { explore } from '../../src/scenario/explore/explore.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { CATALOGUE } from '../../src/scenario/world.ts';
 import { checkInvariants, INVARIANTS, type Violation } from '../../src/world/invariants.ts';
@@ -176,6 +178,28 @@ describe('I12 breaks on what a flawed guest accepts', () => {
       assert.match(attest?.detail ?? '', reason);
       const accept = faithful.at(-1)?.r;
       assert.equal(accept?.errno, 'EPERM');
+    });
+  }
+});
+
+describe('the explorer and the guest flaws', () => {
+  for (const [flaw, flavour] of [
+    ['vmm-rewrite-unnoticed', 'cca'],
+    ['guest-accept-unchecked', 'sev'],
+  ] as const) {
+    it(`${flaw}: random walks with vmm.relay among the moves find I12; the faithful guest never breaks I11 or I12`, async () => {
+      const o = { strategy: 'random' as const, depth: 40, steps: 4000, seed: 'a' };
+      const world = { flavour, seed: 'explore' };
+      const flawed = await explore({ world: { ...world, flaws: [flaw] } }, o);
+      const v = flawed.violations.find((x) => x.invariant === 'I12');
+      assert.ok(v, `found: ${flawed.violations.map((x) => x.invariant).join(', ') || 'nothing'}`);
+      assert.ok(v.steps.some((s) => s.do === 'vmm.relay'));
+      assert.equal(v.steps.at(-1)?.do, 'guest.tsm/accept');
+      const faithful = await explore({ world }, { ...o, steps: 1500 });
+      const guest = faithful.violations.filter(
+        (x) => x.invariant === 'I11' || x.invariant === 'I12',
+      );
+      assert.deepEqual(guest, []);
     });
   }
 });

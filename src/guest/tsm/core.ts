@@ -6,7 +6,9 @@
  *   this flavour), -EBUSY when a driver is bound or the device is already locked; then the
  *   VMM is asked to bind (the host's TSM bind locks the TDI: CONFIG_LOCKED).
  * - `accept` ("1"): "0" is -EINVAL (there is no un-accept), -EBUSY when a driver is bound,
- *   -EINVAL when not locked (or already running), -EBUSY when the device's DMA is not idle;
+ *   -EINVAL when not locked (or already running: the guest reads the TDI's state from its
+ *   firmware first, so a TDI the host started itself is refused), -EBUSY when the device's
+ *   DMA is not idle;
  *   and -EPERM when the attester has not verified evidence for this lock (invariant 12: a
  *   device is accepted only after its evidence satisfied the policy). Then LOCKED -> RUN:
  *   private MMIO, trusted DMA and START in the flavour's order.
@@ -126,6 +128,14 @@ export async function tsmAccept(
   if (dev.dmaActive) return no(fail('EBUSY', 'the device is not DMA-idle'));
   if (!dev.attested) return no(fail('EPERM', 'no verified evidence for this lock'));
   const ctx = contextOf(m, g, dev);
+  // LOCKED -> RUN is the guest's to make: a TDI the host started after the verification
+  // (SEV's TIO_TDI_BIND RUN_FORCE, CCA's RMI_VDEV_START are host commands) is not accepted.
+  const now = await flavour.state(ctx);
+  if (!now.ok) return finish(op, args, ctx.events, now);
+  if (now.value !== 'CONFIG_LOCKED') {
+    const why = `the TDI is ${now.value}, not CONFIG_LOCKED: not the device this guest verified`;
+    return finish(op, args, ctx.events, fail('EINVAL', why));
+  }
   const r = await flavour.accept(ctx, dev.attested);
   if (r.ok) dev.tsm = 'run';
   return finish(op, args, ctx.events, r);

@@ -19,7 +19,7 @@ import { digest } from '../../crypto/hash.ts';
 import type { TdiInfo } from '../../platform/sev/guest-abi.ts';
 import { bytesEqual } from '../../wire/hex.ts';
 import { DEFAULT_LOCK_FLAGS } from '../../wire/tdisp/constants.ts';
-import type { AttestationReason } from '../attest/evidence.ts';
+import type { AttestationReason, TdiStateName } from '../attest/evidence.ts';
 import { fail, type Step } from '../outcome.ts';
 import type { Attested } from '../state.ts';
 import {
@@ -106,6 +106,11 @@ export const sevGuestTsm: GuestTsmFlavour = {
         problems,
       },
     };
+  },
+
+  async state(ctx): Promise<Step<TdiStateName>> {
+    const o = await tdiInfo(ctx);
+    return o.ok ? { ok: true, value: o.value.state } : o;
   },
 
   async accept(ctx, a: Attested): Promise<Step> {

@@ -115,6 +115,12 @@ export const tdxGuestTsm: GuestTsmFlavour = {
     };
   },
 
+  async state(ctx): Promise<Step<TdiStateName>> {
+    const rd = await tsmCall<DevifInfo>(ctx, 'TDG.DEVIF.RD', { functionId: functionIdOf(ctx) });
+    if (!rd.ok || !rd.value) return callFailed('TDG.DEVIF.RD', rd);
+    return { ok: true, value: rd.value.state as TdiStateName };
+  },
+
   async accept(ctx, a: Attested): Promise<Step> {
     const functionId = functionIdOf(ctx);
     for (const r of a.ranges) {
