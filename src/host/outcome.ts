@@ -9,7 +9,7 @@ import type { PlatformEvent } from '../platform/events.ts';
 import type { Errno } from './errno.ts';
 
 /** The host subsystem an operation belongs to, as the kernel tree names it. */
-export type HostLayer = 'pci-tsm' | 'vfio' | 'dma-buf' | 'iommufd' | 'kvm' | 'vmm';
+export type HostLayer = 'pci' | 'pci-tsm' | 'vfio' | 'dma-buf' | 'iommufd' | 'kvm' | 'vmm';
 
 /** One host operation in the trace: an ioctl, a sysfs write, a kernel-internal call. */
 export interface UapiEvent {

@@ -8,7 +8,17 @@ import { FLAW_NAMES } from '../world/flaws.ts';
 
 export const SCENARIO_FORMAT = 'teeio-scenario/1';
 
-const errnoName = z.string().regex(/^E[A-Z0-9]+$/, 'an errno name such as EBUSY');
+/**
+ * What a refusal is named by: the kernel's errno (EBUSY), the firmware's own status for a raw
+ * host-ABI call (TDX_OPERAND_BUSY, RMI_ERROR_INPUT), or what the guest's driver observed
+ * (all-ones, faulted, realm-killed).
+ */
+const errnoName = z
+  .string()
+  .regex(
+    /^([A-Z][A-Z0-9_]+|[a-z]+(-[a-z]+)*)$/,
+    'an errno (EBUSY), a firmware status (TDX_OPERAND_BUSY) or a guest observation (all-ones)',
+  );
 const tdiState = z.enum(['CONFIG_UNLOCKED', 'CONFIG_LOCKED', 'RUN', 'ERROR']);
 const invariantId = z.string().regex(/^I\d+$/, 'an invariant of SYSTEM.md section 5 (I1..I13)');
 

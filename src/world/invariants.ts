@@ -15,15 +15,20 @@ import type { HostState } from '../host/state.ts';
 import type { PlatformEvent } from '../platform/events.ts';
 import type { Rid } from '../platform/ids.ts';
 import type { Platform } from '../platform/platform.ts';
+import { asidFenced } from '../platform/sev/fence.ts';
 import type { TdiStateName } from '../platform/tsm/state.ts';
 import { bytesEqual, toHex } from '../wire/hex.ts';
 import { encodeFunctionId } from '../wire/tdisp/header.ts';
 
 import type { TdispDevice } from './tdisp-device.ts';
 
-/** What the invariants read of the device: its TDIs and the DSM's own view of their state. */
+/**
+ * What the invariants read of the device: its TDIs, the DSM's own view of their state, and
+ * (when the view has it) what of a function's memory a scrub should have removed.
+ */
 export type TdispDeviceLike = Pick<TdispDevice, 'tdis'> & {
   dsm: { tdiState(fn: number): string };
+  residue?(fn: number): { bar: number; offset: number } | undefined;
 };
 
 /** The world as the invariants see it after (or before) a step. */
@@ -155,9 +160,41 @@ const I2: Invariant = {
         }
       }
     }
+    out.push(...firmwareMmioOwners(this, v));
     return out;
   },
 };
+
+/**
+ * I2 where the firmware keeps it: each private MMIO page in a VM's secure EPT is a page of a
+ * BAR of the TDI the entry names, and that TDI is bound to this VM (a TDI bound to none is
+ * I8's to see: unbind left it behind).
+ */
+function firmwareMmioOwners(inv: Invariant, v: InvariantView): Violation[] {
+  const out: Violation[] = [];
+  const inBar = (rid: Rid, hpfn: bigint) => {
+    const page = hpfn << 12n;
+    for (const b of v.p.hw.fabric.bars.values()) {
+      if (b.rid === rid && page >= b.base && page < b.base + b.size) return true;
+    }
+    return false;
+  };
+  for (const [vm, sept] of v.p.hw.septs) {
+    for (const [gfn, e] of sept.entries) {
+      if (e.target.kind !== 'mmio' || e.state === 'removed') continue;
+      const { rid, hpfn } = e.target;
+      const owner = v.p.tsm.tdis.get(rid)?.vm;
+      const at = `${vm} gfn 0x${gfn.toString(16)}`;
+      if (!inBar(rid, hpfn)) {
+        const page = `page 0x${hpfn.toString(16)}`;
+        out.push(violation(inv, 'platform/sept', `${at}: ${page} is in no BAR of ${hex(rid)}`));
+      } else if (owner !== undefined && owner !== vm) {
+        out.push(violation(inv, 'platform/sept', `${at} maps ${hex(rid)} bound to ${owner}`));
+      }
+    }
+  }
+  return out;
+}
 
 const I3: Invariant = {
   id: 'I3',
@@ -166,10 +203,14 @@ const I3: Invariant = {
   check(v) {
     const out: Violation[] = [];
     if (!v.h) return out;
+    // KVM under 'phys-vec' stays notified (`mapped`) from attach to detach with nothing of
+    // its own mapped (dma-buf/core.ts): what it maps is the slot's range, checked below.
+    const notifiedOnly = (imp: { kind: string }) =>
+      imp.kind === 'kvm' && v.h?.switches.dmaBufPfns === 'phys-vec';
     for (const buf of v.h.dmaBufs.bufs.values()) {
       if (buf.state === 'live') continue;
       for (const imp of buf.importers) {
-        if (imp.mapped) {
+        if (imp.mapped && !notifiedOnly(imp)) {
           out.push(
             violation(
               this,
@@ -226,6 +267,68 @@ const I4: Invariant = {
   },
 };
 
+/** The TDI_STATE events of a step, as the DSM emits them. */
+const stateChanges = (events: readonly StepEvent[]) =>
+  events.filter((e) => e.kind === 'TDI_STATE') as unknown as {
+    fn: number;
+    from: string;
+    to: string;
+  }[];
+
+const I5: Invariant = {
+  id: 'I5',
+  name: 'error-trigger-yields-error',
+  text: 'Any of the ERROR triggers in section 2 while LOCKED/RUN yields ERROR, and a TDI in ERROR is never used for T=1 traffic again until STOP and re-attestation.',
+  check(_v, events, before) {
+    const out: Violation[] = [];
+    // Each trigger the hardware reported, with the state the DSM left the TDI in.
+    for (const e of events) {
+      if (e.kind !== 'DEVICE_SECURITY_EVENT') continue;
+      const { fn, event, tdiState, streams } = e as unknown as {
+        fn: number;
+        event: { kind: string; fromPf?: boolean; bar?: number; streamId?: number };
+        tdiState: string;
+        /** The streams the TDI is bound to (a stream's loss concerns only those). */
+        streams?: number[];
+      };
+      if (tdiState !== 'CONFIG_LOCKED' && tdiState !== 'RUN') continue;
+      if (event.kind === 'IDE_STREAM_INSECURE' && !streams?.includes(event.streamId ?? -1)) {
+        continue;
+      }
+      const what =
+        event.kind === 'FLR' && event.fromPf
+          ? 'PF FLR'
+          : event.kind === 'BAR_WRITE'
+            ? `BAR${event.bar} write`
+            : event.kind;
+      out.push(violation(this, 'device', `${what} on fn ${fn} left its TDI in ${tdiState}`));
+    }
+    // T=1 traffic of a TDI that was in ERROR and has not been stopped since.
+    if (before) {
+      const left = new Set(
+        stateChanges(events)
+          .filter((c) => c.from === 'ERROR')
+          .map((c) => c.fn),
+      );
+      for (const e of events) {
+        if (e.kind !== 'transaction') continue;
+        const t = e as Extract<PlatformEvent, { kind: 'transaction' }>;
+        if (!t.t || t.verdict !== 'SC' || t.rid === undefined) continue;
+        const tdi = before.dev.tdis().find((x) => x.requesterId === t.rid);
+        if (!tdi || before.dev.dsm.tdiState(tdi.fn) !== 'ERROR' || left.has(tdi.fn)) continue;
+        out.push(
+          violation(
+            this,
+            'platform/fabric',
+            `T=1 ${t.domain} ${t.request} of ${hex(t.rid)} completed while its TDI is in ERROR`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
 const I6: Invariant = {
   id: 'I6',
   name: 'run-exits-to-unlocked-or-error',
@@ -240,6 +343,36 @@ const I6: Invariant = {
       }
       if (from === 'ERROR' && to !== 'CONFIG_UNLOCKED' && to !== 'ERROR') {
         out.push(violation(this, 'device', `TDI fn ${fn}: ERROR -> ${to} without STOP`));
+      }
+    }
+    return out;
+  },
+};
+
+const I7: Invariant = {
+  id: 'I7',
+  name: 'unlocked-means-scrubbed',
+  text: 'No guest data is readable in the clear once the TDI is CONFIG_UNLOCKED (scrubbed).',
+  check(v, events) {
+    const out: Violation[] = [];
+    if (!v.dev.residue) return out;
+    // The TDIs this step returned to CONFIG_UNLOCKED (STOP, or a flavour's unbind).
+    const unlocked = new Set<number>();
+    for (const c of stateChanges(events)) {
+      if (c.to === 'CONFIG_UNLOCKED' && c.from !== 'CONFIG_UNLOCKED') unlocked.add(c.fn);
+      else unlocked.delete(c.fn);
+    }
+    for (const fn of unlocked) {
+      if (v.dev.dsm.tdiState(fn) !== 'CONFIG_UNLOCKED') continue;
+      const left = v.dev.residue(fn);
+      if (left) {
+        out.push(
+          violation(
+            this,
+            'device',
+            `TDI fn ${fn} is CONFIG_UNLOCKED with BAR${left.bar} offset 0x${left.offset.toString(16)} not scrubbed`,
+          ),
+        );
       }
     }
     return out;
@@ -303,6 +436,78 @@ const I9: Invariant = {
             ),
           );
         }
+      }
+    }
+    return out;
+  },
+};
+
+/**
+ * How the guest of `vm` learns that a private MMIO page of TDI `rid` went, or undefined. (A
+ * page CCA destroys stays in the secure EPT as 'removed': RIPAS_DESTROYED, the Realm's next
+ * access aborts; it is not gone.)
+ */
+function guestTold(v: InvariantView, vm: string, rid: Rid): string | undefined {
+  if (!v.p.tsm.vms.has(vm)) return 'the VM is gone';
+  const s = deviceTdiState(v, rid);
+  if (!locked(s)) return `the TDI is ${s ?? 'gone'}`;
+  const device = v.p.tsm.tdis.get(rid)?.device;
+  const stream = device === undefined ? undefined : v.p.tsm.devices.get(device)?.stream;
+  if (stream?.state !== 'secure') return 'the stream is blocked';
+  // SEV-TIO: the IOMMU fenced the guest's ASID (its MMIO reads all ones, writes dropped).
+  const sev = v.p.vendor as { guests?: unknown; fences?: unknown };
+  if (v.flavour === 'sev' && sev.guests instanceof Map && sev.fences instanceof Map) {
+    if (asidFenced(v.p as never, vm)) return 'the ASID is fenced';
+  }
+  return undefined;
+}
+
+const I10: Invariant = {
+  id: 'I10',
+  name: 'no-silent-unmap',
+  text: 'The host cannot silently unmap what the guest is using: TDX refuses, AMD fences the ASID, CCA kills the guest; in every case the guest learns of it.',
+  check(v, _events, before) {
+    const out: Violation[] = [];
+    if (!before) return out;
+    // The firmware's side: a private MMIO page the guest accepted, of its TDI locked or
+    // running, leaves the secure EPT only with the guest told (the TDI leaves LOCKED / RUN,
+    // its stream is blocked, the ASID is fenced, the page is destroyed, the VM goes).
+    for (const [vm, sept] of before.p.hw.septs) {
+      for (const [gfn, e] of sept.entries) {
+        if (e.target.kind !== 'mmio' || e.state !== 'present') continue;
+        const t = before.p.tsm.tdis.get(e.target.rid);
+        if (t?.vm !== vm || !locked(t.state)) continue;
+        // Blocked is not unmapped: the page cannot go elsewhere (an access faults: denial of
+        // service, which the host can always do); 'removed' is destroyed, which tells.
+        if (v.p.hw.septs.get(vm)?.entries.has(gfn)) continue;
+        if (guestTold(v, vm, e.target.rid)) continue;
+        out.push(
+          violation(
+            this,
+            'platform/sept',
+            `${vm} gfn 0x${gfn.toString(16)} of ${hex(e.target.rid)} unmapped under the guest, which is not told`,
+          ),
+        );
+      }
+    }
+    // The host's side: KVM does not go on as if a page were unmapped that the firmware still
+    // maps (a refused unmap stays a refusal: its mirror entry stays, SYSTEM.md section 3).
+    if (!before.h || !v.h) return out;
+    for (const [fd, was] of before.h.kvm.vms) {
+      const now = v.h.kvm.vms.get(fd);
+      if (!now) continue;
+      const fwVm = v.firmwareVmOf?.(now.vm) ?? now.vm;
+      for (const gfn of was.mirror.keys()) {
+        if (now.mirror.has(gfn)) continue;
+        const e = v.p.hw.septs.get(fwVm)?.entries.get(Number(gfn));
+        if (!e || e.state === 'removed') continue;
+        out.push(
+          violation(
+            this,
+            'host/kvm',
+            `${now.vm} gfn 0x${gfn.toString(16)} dropped from KVM's mirror, still ${e.state} in the secure EPT`,
+          ),
+        );
       }
     }
     return out;
@@ -410,7 +615,7 @@ const I12: Invariant = {
 };
 
 /** Every invariant, in SYSTEM.md's order. */
-export const INVARIANTS: readonly Invariant[] = [I1, I2, I3, I4, I6, I8, I9, I11, I12];
+export const INVARIANTS: readonly Invariant[] = [I1, I2, I3, I4, I5, I6, I7, I8, I9, I10, I11, I12];
 
 /** Every violation after a step (none: the step kept every invariant). */
 export function checkInvariants(

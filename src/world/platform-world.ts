@@ -42,6 +42,8 @@ export interface PlatformWorldOptions {
   /** The device profile (default: teeio's NIC). */
   profile?: DeviceProfile;
   hw?: PlatformHwConfig;
+  /** The device's seeded flaws (device/dsm/flaws.ts names; world/flaws.ts component 'device'). */
+  deviceFlaws?: readonly string[];
   /** --pcap / --keylog: the mailbox's DOE objects and the TSM's session secrets. */
   capture?: WorldCapture;
 }
@@ -81,6 +83,7 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
     enumerate: true,
     random,
     responderConfig: { now: () => clock.now() },
+    dsm: { flaws: o.deviceFlaws ?? [] },
   });
   const env = createTsmEnv(
     requesterConfig({
@@ -149,9 +152,10 @@ export function hostMachine(w: PlatformWorld): HostMachine {
       ) => AbiOutcome<unknown> | Promise<AbiOutcome<unknown>>
     >
   >;
-  const fnOf = (rid: Rid): number => {
-    for (const fn of w.dev.device.functions()) if (w.dev.device.requesterId(fn) === rid) return fn;
-    throw new WorldError(`no function with requester id 0x${rid.toString(16)} on the bus`);
+  /** The function number of `rid` on the device's bus, whether it is present now or not. */
+  const fnOnBus = (rid: Rid): number => {
+    if (rid >>> 8 === w.dev.host.busNumber()) return rid & 0xff;
+    throw new WorldError(`no bus ${rid >>> 8} below the host bridge`);
   };
   return {
     flavour: w.flavour,
@@ -165,11 +169,14 @@ export function hostMachine(w: PlatformWorld): HostMachine {
       return f(w.p as never, w.env, args as never, carrier);
     },
     functions: () => w.dev.device.functions().map((fn) => w.dev.device.requesterId(fn)),
-    configRead: (rid, offset, size) => w.dev.host.configRead(fnOf(rid), offset, size),
+    // A function absent from the device's bus (a disabled VF) reads all-ones and drops
+    // writes, as the Unsupported Request a config cycle to it gets.
+    configRead: (rid, offset, size) => w.dev.host.configRead(fnOnBus(rid), offset, size),
     configWrite: (rid, offset, size, value) =>
-      w.dev.host.configWrite(fnOf(rid), offset, size, value),
+      w.dev.host.configWrite(fnOnBus(rid), offset, size, value),
     barAddress(rid, bar) {
-      const fn = fnOf(rid);
+      // The host's own record of what enumeration assigned, present or not.
+      const fn = fnOnBus(rid);
       const base = w.dev.enumerated?.get(`${fn}:${bar}`);
       const size = barSize(w.dev, fn, bar);
       return base === undefined || size === undefined ? undefined : { base, size };

@@ -66,6 +66,7 @@ export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot)
   w.p.vendor = p.vendor;
   w.dev.device.restore(s.device);
   w.dev.dsm.restore(s.dsm);
+  w.dev.syncFirmware();
   w.dev.doeResponder.restore(s.doeResponder);
   w.clock.restore(s.clock);
   if (s.random !== undefined) random.restore?.(s.random);

@@ -20,7 +20,7 @@ import { defaultRandom, type RandomSource } from '../crypto/random.ts';
 import type { BehaviourName } from '../device/dsm/behaviour.ts';
 import type { CxlIdeCapability } from '../device/dsm/cxl-ide-km/keys.ts';
 import { DEFAULT_CXL_TSP_CAPABILITY } from '../device/dsm/cxl-tsp/target.ts';
-import { Dsm, type DsmConfig } from '../device/dsm/dsm.ts';
+import { Dsm, type DsmConfig, type FirmwareUpdateResult } from '../device/dsm/dsm.ts';
 import type { DsmEvent } from '../device/dsm/events.ts';
 import { pciDeviceHardware } from '../device/dsm/pci-hardware.ts';
 import type { BarView } from '../device/events.ts';
@@ -120,6 +120,18 @@ export interface TdispDevice {
   spdmEmuHandler(binding: Binding): SpdmEmuServerOptions['onConnection'];
   /** Serves the device on the spdm-emu socket with DOE discovery. */
   serve(opts: Omit<SpdmEmuServerOptions, 'onConnection'>): Promise<SpdmEmuServer>;
+  /**
+   * The device's firmware replaced by version `to` (default the next): the DSM decides
+   * (refused while a TDI locked with NO_FW_UPDATE is CONFIG_LOCKED or RUN); once applied,
+   * the measurements every SPDM connection serves are the new firmware's.
+   * @throws RangeError when `to` is not an integer above 0
+   */
+  firmwareUpdate(to?: number): FirmwareUpdateResult;
+  /**
+   * Brings the served measurements in line with the DSM's firmware version (after the DSM's
+   * state was restored from a snapshot). Measurements given in the options stay as given.
+   */
+  syncFirmware(): void;
 }
 
 /** Routing id of the function hosting the DSM and the DOE mailbox. */
@@ -143,14 +155,15 @@ function profileText(p: DeviceProfile): string {
 }
 
 /**
- * A device's measurement blocks (DSP0274 DMTF measurement types), derived from the profile:
- * 1 immutable ROM, 2 mutable firmware, 3 hardware configuration (a digest of the whole
- * profile), 4 firmware configuration, 5 version string and 6 SVN (served raw).
+ * A device's measurement blocks (DSP0274 DMTF measurement types), derived from the profile
+ * and the firmware version (default 1): 1 immutable ROM, 2 mutable firmware, 3 hardware
+ * configuration (a digest of the whole profile), 4 firmware configuration, 5 version string
+ * and 6 SVN (served raw). A firmware update changes 2, 5 and 6.
  */
-export function profileMeasurements(p: DeviceProfile): MeasurementBlockConfig[] {
+export function profileMeasurements(p: DeviceProfile, firmware = 1): MeasurementBlockConfig[] {
   const ids = `${p.vendorId.toString(16)}:${p.deviceId.toString(16)}:${(p.revisionId ?? 0).toString(16)}`;
   const svn = new Uint8Array(8);
-  svn[0] = 1;
+  new DataView(svn.buffer).setBigUint64(0, BigInt(firmware), true);
   return [
     {
       index: 1,
@@ -160,7 +173,7 @@ export function profileMeasurements(p: DeviceProfile): MeasurementBlockConfig[] 
     {
       index: 2,
       valueType: SPDM_DMTF_MEAS_TYPE.MUTABLE_FIRMWARE,
-      value: sha384('teeio firmware 1.0 ', p.name),
+      value: sha384(`teeio firmware ${firmware}.0 `, p.name),
     },
     {
       index: 3,
@@ -175,7 +188,7 @@ export function profileMeasurements(p: DeviceProfile): MeasurementBlockConfig[] 
     {
       index: 5,
       valueType: SPDM_DMTF_MEAS_TYPE.VERSION,
-      value: new Uint8Array(Buffer.from(`teeio-${p.name} 1.0`, 'ascii')),
+      value: new Uint8Array(Buffer.from(`teeio-${p.name} ${firmware}.0`, 'ascii')),
       alwaysRaw: true,
     },
     {
@@ -293,6 +306,16 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
       return handler;
     };
 
+  const syncFirmware = (): void => {
+    // Every responder holds this one array: replacing its blocks in place reaches them all.
+    if (o.measurements) return;
+    measurements.splice(
+      0,
+      measurements.length,
+      ...profileMeasurements(profile, dsm.firmwareVersion),
+    );
+  };
+
   return {
     profile,
     device,
@@ -333,5 +356,11 @@ export async function createTdispDevice(o: TdispDeviceOptions = {}): Promise<Tdi
     serve(opts) {
       return serveSpdmEmu({ ...opts, onConnection: spdmEmuHandler(opts.transportType) });
     },
+    firmwareUpdate(to) {
+      const r = dsm.firmwareUpdate(to);
+      if (r.ok) syncFirmware();
+      return r;
+    },
+    syncFirmware,
   };
 }

@@ -11,6 +11,7 @@
  * data (platform, HostState, VmmState, GuestState); `view()` hands them to the invariants.
  */
 
+import { boundStreams } from '../device/dsm/tdi.ts';
 import type { DeviceProfile } from '../device/pci/profile.ts';
 import { resolveProfile } from '../device/profiles/load.ts';
 import { type AttestationPolicy, loadPolicy } from '../guest/attest/index.ts';
@@ -24,7 +25,7 @@ import { createVmmState, type VmmState, vmmHypercall, vmmRun } from '../host/vmm
 import type { FlavourName } from '../platform/flavours.ts';
 import { PAGE_SHIFT } from '../platform/ids.ts';
 import { WorldError } from './errors.ts';
-import { checkFlaws, type FlawName } from './flaws.ts';
+import { checkFlaws, type FlawName, flawsIn } from './flaws.ts';
 import { guestMachine } from './guest-machine.ts';
 import type { InvariantView, StepEvent } from './invariants.ts';
 import { OPS, type StepResult } from './ops/index.ts';
@@ -143,6 +144,12 @@ export class World {
   policy: AttestationPolicy;
   /** The seeded flaws this world runs with. */
   readonly flaws: readonly FlawName[];
+  /**
+   * What the device did and saw during the current step, in order: the DSM's events, and
+   * each ERROR trigger the hardware reported with the TDI's state once the DSM had it
+   * (DEVICE_SECURITY_EVENT, the observer's record the invariants read).
+   */
+  private readonly deviceEvents: StepEvent[] = [];
 
   private constructor(
     readonly config: WorldConfig,
@@ -173,9 +180,38 @@ export class World {
       seed: config.seed,
       profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
       capture,
+      deviceFlaws: flawsIn(checkFlaws(config.flaws ?? []), 'device'),
     });
     const w = new World(config, pw, trace);
+    // Each component gets its own seeded flaws, in its own records (snapshots carry them).
+    const hand = (component: Parameters<typeof flawsIn>[1], set: (f: string[]) => void) => {
+      const f = flawsIn(w.flaws, component);
+      if (f.length > 0) set(f);
+    };
+    hand('host/vfio', (f) => {
+      w.h.vfio.flaws = f;
+    });
+    hand('host/kvm', (f) => {
+      w.h.kvm.flaws = f;
+    });
+    hand('platform/tsm', (f) => {
+      pw.p.tsm.flaws = f;
+    });
     pw.dev.dsm.onEvent(trace.dsmSink());
+    pw.dev.dsm.onEvent((e) => w.deviceEvents.push(e as StepEvent));
+    // The DSM subscribed when the device was built, so it has handled each record by the
+    // time this listener sees it: the state read here is the one the trigger left.
+    pw.dev.device.onSecurityEvent((r) => {
+      const tdi = pw.dev.dsm.state.tdis[r.fn];
+      w.deviceEvents.push({
+        kind: 'DEVICE_SECURITY_EVENT',
+        fn: r.fn,
+        event: r.event,
+        tdiState: pw.dev.dsm.tdiState(r.fn),
+        // A stream's loss is reported to every function; it concerns the TDIs bound to it.
+        streams: tdi === undefined ? [] : boundStreams(tdi),
+      });
+    });
     return w;
   }
 
@@ -201,17 +237,20 @@ export class World {
     if (!op) throw new WorldError(`unknown operation '${step.do}'`);
     const dsmBefore = this.pw.events.length;
     const traced = this.trace.records.length;
+    this.deviceEvents.length = 0;
     const r = await op.run(this, step);
     // The device's DMA the fabric saw during the step belongs to it too.
     const dma = this.pw.events.slice(dsmBefore) as StepEvent[];
     this.pw.events.length = 0;
-    this.trace.events([...r.events, ...dma] as never);
-    // What the step caused on the way and the trace took straight (the DSM's events, the
-    // host's answer to the guest's hypercalls) is the step's too: the invariants see it.
+    // What the guest's hypercalls caused on the way (host and firmware events the trace took
+    // straight) is the step's too: the invariants see it. The device's come below.
     const during = this.trace.records
-      .slice(traced, this.trace.records.length - r.events.length - dma.length)
-      .flatMap((x) => ('event' in x ? [x.event as StepEvent] : []));
-    r.events = [...during, ...r.events, ...dma];
+      .slice(traced)
+      .flatMap((x) => (x.kind !== 'dsm' && 'event' in x ? [x.event as StepEvent] : []));
+    r.events = [...r.events, ...dma];
+    this.trace.events(r.events as never);
+    // So do the device's own events (the DSM's sink has traced them already).
+    r.events = [...during, ...r.events, ...this.deviceEvents.splice(0)];
     return r;
   }
 
@@ -257,6 +296,7 @@ export class World {
     this.hostProcesses.clear();
     for (const [fn, p] of structuredClone(snap.hostProcesses)) this.hostProcesses.set(fn, p);
     this.pw.events.length = 0;
+    this.deviceEvents.length = 0;
   }
 
   /** The VM a step concerns (default: the first). @throws WorldError for an unknown VM */
@@ -274,11 +314,25 @@ export class World {
     return v?.config.devices?.[0]?.tdi ?? this.pw.dev.tdis()[0].fn;
   }
 
-  /** Requester id of function `fn`. @throws WorldError when the device has no such TDI */
+  /**
+   * Requester id of function `fn`: a TDI present now, or one the device can have that is
+   * absent now (a VF while VF Enable is clear, after its PF's reset) on the device's bus.
+   * @throws WorldError when the device can never have a TDI at `fn`
+   */
   rid(fn: number): number {
     const t = this.pw.dev.tdis().find((x) => x.fn === fn);
-    if (!t) throw new WorldError(`the device has no TDI at function ${fn}`);
-    return t.requesterId;
+    if (t) return t.requesterId;
+    const possible = this.pw.dev.profile.functions.some(
+      (f) =>
+        (f.fn === fn && f.tdi !== false) ||
+        (f.sriov !== undefined &&
+          f.sriov.vf.tdi !== false &&
+          fn >= f.fn + f.sriov.firstVfOffset &&
+          (fn - f.fn - f.sriov.firstVfOffset) % f.sriov.vfStride === 0 &&
+          (fn - f.fn - f.sriov.firstVfOffset) / f.sriov.vfStride < f.sriov.totalVfs),
+    );
+    if (!possible) throw new WorldError(`the device has no TDI at function ${fn}`);
+    return this.pw.dev.device.requesterId(fn);
   }
 
   /** The device's own state of the step's TDI. */
@@ -290,6 +344,12 @@ export class World {
     const h = this.h;
     const firmwareVmOf =
       this.flavour === 'sev' ? (kvm: string) => sevGuestOf(h, kvm)?.firmwareVm ?? kvm : undefined;
+    const d = this.pw.dev;
+    const dev = {
+      tdis: () => d.tdis(),
+      dsm: d.dsm,
+      residue: (fn: number) => d.device.residue(fn),
+    };
     // The guests' records, and each bare-metal host process's (it plays the guest's part).
     const guests = new Map<string, GuestState>();
     for (const v of this.vms.values()) if (v.guest) guests.set(v.name, v.guest);
@@ -298,7 +358,7 @@ export class World {
       flavour: this.flavour,
       p: this.pw.p,
       h,
-      dev: this.pw.dev,
+      dev,
       firmwareVmOf,
       guests,
       policy: this.policy,
@@ -306,12 +366,20 @@ export class World {
     };
   }
 
+  /** The records as they are now, the device's TDIs and their states included. */
   frozenView(): InvariantView {
+    const tdis = this.pw.dev.tdis();
+    const states = new Map(tdis.map((t) => [t.fn, this.pw.dev.dsm.tdiState(t.fn)]));
+    const dev = {
+      tdis: () => tdis,
+      dsm: { tdiState: (fn: number) => states.get(fn) ?? 'CONFIG_UNLOCKED' },
+    };
     const v = this.view();
     return {
       ...v,
       p: structuredClone(this.pw.p),
       h: structuredClone(this.h),
+      dev,
       guests: structuredClone(v.guests),
     };
   }

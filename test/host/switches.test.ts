@@ -19,6 +19,8 @@ import { KVM_MEM_VFIO_DMABUF, KVM_MEMORY_ATTRIBUTE_PRIVATE } from '../../src/hos
 import type { HostMachine } from '../../src/host/machine.ts';
 import type { HostEvent, HostOutcome } from '../../src/host/outcome.ts';
 import type { HostSwitches } from '../../src/host/switches.ts';
+import { vfioMmap, vfioMunmap } from '../../src/host/vfio/regions.ts';
+import { vfioDeviceReset } from '../../src/host/vfio/reset.ts';
 import { vfioDeviceTsmBind, vfioDeviceTsmUnbind } from '../../src/host/vfio/tsm.ts';
 import { PAGE_SHIFT } from '../../src/platform/ids.ts';
 import { asidFenced } from '../../src/platform/sev/fence.ts';
@@ -29,7 +31,7 @@ import { exportBar, kvmVm, openBound, vdeviceFor } from './vfio-support.ts';
 import { type HostWorld, ok, refused } from './world.ts';
 
 type Flavour = 'tdx' | 'sev' | 'cca';
-const _FLAVOURS: readonly Flavour[] = ['tdx', 'sev', 'cca'];
+const FLAVOURS: readonly Flavour[] = ['tdx', 'sev', 'cca'];
 const DMABUF_SLOT = 7;
 
 /** What the guest sees of one of its private MMIO frames (its own T=1 access). */
@@ -376,4 +378,76 @@ describe('switch 7 (dmaBufPfns): can KVM map a private BAR into the secure EPT',
     assert.ok(bar);
     await refused(s.w, 'EINVAL', () => slot(s.w, s.vmFd, s.buf, 0x1_0000_0000n, bar.size, 8));
   });
+});
+
+describe('switches 1, 5 and 6 per flavour, each in both positions', () => {
+  for (const flavour of FLAVOURS) {
+    for (const bindUapi of ['vfio', 'vdevice'] as const) {
+      it(`${flavour} (1) bindUapi '${bindUapi}': the bind goes through it to RUN; the other uAPI has none`, async () => {
+        const s = await assigned(flavour, { bindUapi }, `switch 1 ${flavour} ${bindUapi}`);
+        const other =
+          bindUapi === 'vfio'
+            ? await iommuVdeviceTsmOp(s.w.m, s.w.h, {
+                vdeviceId: s.vdev,
+                type: IOMMU_VDEVICE_TSM_BIND,
+                flags: 0,
+              })
+            : await vfioDeviceTsmBind(s.w.m, s.w.h, {
+                fd: s.fd,
+                argsz: 12,
+                flags: 0,
+                vdeviceId: s.vdev,
+              });
+        assert.equal(other.ok ? 'ok' : other.errno, bindUapi === 'vfio' ? 'EOPNOTSUPP' : 'ENOTTY');
+        await s.run();
+        assert.equal(s.w.dev.dsm.tdiState(s.w.tdi.fn), 'RUN');
+        ok(await s.unbind());
+        allUndone(s);
+      });
+    }
+
+    for (const resetWhileBound of ['refuse', 'unbind'] as const) {
+      it(`${flavour} (5) resetWhileBound '${resetWhileBound}': VFIO_DEVICE_RESET under RUN ${resetWhileBound === 'refuse' ? 'is -EBUSY, nothing changed' : 'unbinds first, KVM unmaps, the buffer comes back shared'}`, async () => {
+        const s = await assigned(
+          flavour,
+          { resetWhileBound },
+          `switch 5 ${flavour} ${resetWhileBound}`,
+        );
+        const gfns = await s.run();
+        const before = structuredClone(s.w.h);
+        const r = await vfioDeviceReset(s.w.m, s.w.h, { fd: s.fd });
+        if (resetWhileBound === 'refuse') {
+          assert.equal(r.ok ? 'ok' : r.errno, 'EBUSY');
+          assert.deepEqual(s.w.h, before);
+          assert.equal(s.w.dev.dsm.tdiState(s.w.tdi.fn), 'RUN');
+          assert.equal(s.mapped().mirror.length, gfns.length);
+          return;
+        }
+        ok(r);
+        assert.ok(ops(r.events).includes('pci_tsm_unbind'));
+        // CCA leaves the Realm's pages destroyed (RIPAS_DESTROYED), not gone.
+        if (flavour !== 'cca') assert.equal(s.mapped().secure, 0);
+        allUndone(s);
+      });
+    }
+
+    for (const regionClaim of ['open', 'bind'] as const) {
+      it(`${flavour} (6) regionClaim '${regionClaim}': ${regionClaim === 'open' ? 'claimed from the private bind on, the host cannot mmap a BAR' : 'the host may mmap a BAR until the bind, and the bind is -EBUSY while it does'}`, async () => {
+        const s = await assigned(flavour, { regionClaim }, `switch 6 ${flavour} ${regionClaim}`);
+        const mmap = vfioMmap(s.w.m, s.w.h, { fd: s.fd, bar: 0 });
+        if (regionClaim === 'open') {
+          assert.equal(mmap.ok ? 'ok' : mmap.errno, 'EINVAL');
+          ok(await s.bind());
+          return;
+        }
+        ok(mmap);
+        const bind = await s.bind();
+        assert.equal(bind.ok ? 'ok' : bind.errno, 'EBUSY');
+        assert.equal(s.w.dev.dsm.tdiState(s.w.tdi.fn), 'CONFIG_UNLOCKED');
+        ok(vfioMunmap(s.w.m, s.w.h, { fd: s.fd, bar: 0 }));
+        ok(await s.bind());
+        assert.equal(vfioMmap(s.w.m, s.w.h, { fd: s.fd, bar: 0 }).ok, false);
+      });
+    }
+  }
 });

@@ -129,8 +129,26 @@ describe('security invariants', () => {
       ranges: [],
       private: true,
       state: 'revoked',
+      importers: [{ kind: 'device', rid: 0x2, mapped: true }],
+    });
+    assert.deepEqual(names(checkInvariants(view(w), [])), ['I3']);
+  });
+
+  it("I3: KVM under 'phys-vec' is only notified (its slot's range is what it maps); under 'sg-table' its scatterlist is a mapping", async () => {
+    const { w } = await running();
+    w.h.dmaBufs.bufs.set(7, {
+      fd: 7,
+      vfioFd: 3,
+      rid: w.rid,
+      bar: 0,
+      ranges: [],
+      private: true,
+      state: 'revoked',
       importers: [{ kind: 'kvm', vmFd: 4, slot: 1, mapped: true }],
     });
+    assert.equal(w.h.switches.dmaBufPfns, 'phys-vec');
+    assert.deepEqual(checkInvariants(view(w), []), []);
+    w.h.switches.dmaBufPfns = 'sg-table';
     assert.deepEqual(names(checkInvariants(view(w), [])), ['I3']);
   });
 
@@ -179,8 +197,69 @@ describe('security invariants', () => {
     const before = frozen(w);
     w.p.hw.septs.get(TD)?.entries.delete(Number(gfns[0]));
     const found = checkInvariants(view(w), [], before);
-    assert.deepEqual(names(found), ['I9']);
+    // Gone under the running TD without a word to it: I10 too.
+    assert.deepEqual(names(found), ['I9', 'I10']);
     // The same change on another flavour is not I9's business.
-    assert.deepEqual(checkInvariants({ ...view(w), flavour: 'sev' }, [], before), []);
+    assert.deepEqual(names(checkInvariants({ ...view(w), flavour: 'sev' }, [], before)), ['I10']);
+  });
+
+  it('I10 breaks when an accepted private MMIO page goes under the running guest untold, and holds when the guest is told', async () => {
+    const { w, gfns } = await running();
+    const before = frozen(w);
+    const sept = w.p.hw.septs.get(TD);
+    assert.equal(sept?.entries.get(Number(gfns[0]))?.state, 'present');
+    sept?.entries.delete(Number(gfns[0]));
+    const found = checkInvariants({ ...view(w), flavour: 'cca' }, [], before);
+    assert.deepEqual(names(found), ['I10']);
+    assert.equal(found[0].component, 'platform/sept');
+    // Told: the page destroyed (CCA's RIPAS_DESTROYED, the next access aborts) ...
+    const e = before.p.hw.septs.get(TD)?.entries.get(Number(gfns[0]));
+    assert.ok(e && sept);
+    sept.entries.set(Number(gfns[0]), { ...structuredClone(e), state: 'removed' });
+    assert.deepEqual(checkInvariants({ ...view(w), flavour: 'cca' }, [], before), []);
+    sept.entries.delete(Number(gfns[0]));
+    // ... or the TDI out of RUN (the guest's next access faults, its state read shows it).
+    ok(await pciTsmStop(w.m, w.h, { rid: w.rid }));
+    assert.deepEqual(checkInvariants({ ...view(w), flavour: 'cca' }, [], before), []);
+  });
+
+  it("I10 breaks when KVM's mirror drops a page the firmware still maps (a refusal hidden)", async () => {
+    const { w, gfns } = await running();
+    // KVM's record of the TD as KVM would keep it: the mapped frames in its mirror.
+    const vm = {
+      fd: 100,
+      vm: TD,
+      type: 'confidential' as const,
+      finalized: true,
+      memslots: new Map(),
+      privateGfns: new Set(gfns),
+      mirror: new Map(gfns.map((g) => [g, { kind: 'mmio' as const, pfn: 0n, rid: w.rid }])),
+      sharedMapped: new Set<bigint>(),
+    };
+    w.h.kvm.vms.set(vm.fd, vm);
+    const gfn = gfns[0];
+    const before = frozen(w);
+    vm.mirror.delete(gfn);
+    const found = checkInvariants(view(w), [], before);
+    assert.deepEqual(names(found), ['I10']);
+    assert.equal(found[0].component, 'host/kvm');
+  });
+
+  it("I2 breaks on a secure-EPT MMIO entry of a page outside its TDI's BARs, or of a TDI bound to another VM", async () => {
+    const { w, gfns } = await running();
+    const e = w.p.hw.septs.get(TD)?.entries.get(Number(gfns[0]));
+    assert.ok(e && e.target.kind === 'mmio');
+    const target = e.target;
+    e.target = { ...target, hpfn: 0x10n };
+    assert.deepEqual(names(checkInvariants(view(w), [])), ['I2']);
+    e.target = target;
+    const tdi = w.p.tsm.tdis.get(w.rid);
+    assert.ok(tdi);
+    tdi.vm = 'another-td';
+    assert.ok(
+      checkInvariants(view(w), []).some(
+        (f) => f.invariant === 'I2' && f.component === 'platform/sept',
+      ),
+    );
   });
 });

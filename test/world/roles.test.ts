@@ -177,11 +177,16 @@ for (const flavour of ['tdx', 'sev', 'cca'] as const) {
   describe(`${flavour}: host VFIO as TEE helper`, () => {
     it('the host locks and no further; unbind leaves nothing of the TDI', async () => {
       const w = await world(flavour);
-      await run(w, ['host.tsm/connect', 'vmm.create-vm', 'vmm.assign', 'host.vfio/tsm-bind']);
+      await run(w, [
+        'host.tsm/connect',
+        'vmm.create-vm',
+        'vmm.assign',
+        'host.vfio-helper/tsm-bind',
+      ]);
       const rid = w.rid(FN);
       assert.equal(state(w), 'CONFIG_LOCKED');
       assert.notEqual(w.pw.p.tsm.tdis.get(rid)?.vm, undefined);
-      await run(w, ['host.vfio/tsm-unbind', ['host.vfio/tsm-unbind', 'ENXIO']]);
+      await run(w, ['host.vfio-helper/tsm-unbind', ['host.vfio-helper/tsm-unbind', 'ENXIO']]);
       assert.equal(state(w), 'CONFIG_UNLOCKED');
       assert.equal(w.pw.p.tsm.tdis.get(rid)?.vm, undefined, 'no firmware binding');
       assert.equal(w.pw.p.hw.iommu.secure.has(rid), false, 'no trusted DMA context');
@@ -193,7 +198,7 @@ for (const flavour of ['tdx', 'sev', 'cca'] as const) {
       }
       await run(w, ['guest.tsm/lock']);
       const [start] = await run(w, [
-        flavour === 'tdx' ? ['host.vfio/tsm-start', 'EINVAL'] : 'host.vfio/tsm-start',
+        flavour === 'tdx' ? ['host.vfio-helper/tsm-start', 'EINVAL'] : 'host.vfio-helper/tsm-start',
       ]);
       if (flavour === 'tdx') {
         assert.match(start.detail ?? '', /TDX_DEVIF_TDISP_INVALID_REQ_STS/);

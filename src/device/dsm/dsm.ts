@@ -24,7 +24,10 @@ import { PCI_PROTOCOL_ID_IDE_KM } from '../../wire/idekm/constants.ts';
 import type { KeyOrder } from '../../wire/idekm/messages.ts';
 import { SPDM_ERROR_CODE, SPDM_REGISTRY_ID_PCISIG } from '../../wire/spdm/constants.ts';
 import { PCISIG_VENDOR_ID_BYTES } from '../../wire/spdm/vendor-defined.ts';
-import { PCI_PROTOCOL_ID_TDISP } from '../../wire/tdisp/constants.ts';
+import {
+  PCI_PROTOCOL_ID_TDISP,
+  PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE,
+} from '../../wire/tdisp/constants.ts';
 import type { ConfigEventRecord } from '../events.ts';
 import { BEHAVIOURS, type Behaviour, type BehaviourName } from './behaviour.ts';
 import type { CxlIdeCapability } from './cxl-ide-km/keys.ts';
@@ -32,6 +35,7 @@ import { cxlIdeKmRespond } from './cxl-ide-km/responder.ts';
 import { cxlTspRespond } from './cxl-tsp/responder.ts';
 import type { CxlTspCapability } from './cxl-tsp/target.ts';
 import type { DsmEvent } from './events.ts';
+import { type DsmFlaw, flawIgnores, flawSkipsRemovedSweep, hasFlaw, isDsmFlaw } from './flaws.ts';
 import { captureHwView, type DsmHardware, type TeePolicy } from './hardware.ts';
 import { ideKmRespond } from './ide-km/responder.ts';
 import { type DsmEnv, type DsmState, type HwEffect, initialDsmState, type Step } from './state.ts';
@@ -61,7 +65,14 @@ export interface DsmConfig {
   cxlIde?: CxlIdeCapability;
   /** The device's CXL TSP target: CXL TSP is served only when given (default: none). */
   cxlTsp?: CxlTspCapability;
+  /** Seeded flaws (flaws.ts) the DSM starts with (default: none, a faithful DSM). */
+  flaws?: readonly string[];
 }
+
+/** What `Dsm.firmwareUpdate` answers. */
+export type FirmwareUpdateResult =
+  | { ok: true; from: number; to: number }
+  | { ok: false; from: number; blockedBy: number[] };
 
 function sessionOf(ctx: VendorRequestContext): SessionRef | undefined {
   return ctx.sessionId === undefined
@@ -79,7 +90,7 @@ export class Dsm {
 
   /**
    * Subscribes to the hardware's security events and installs the T-bit policy.
-   * @throws RangeError on an unknown behaviour name.
+   * @throws RangeError on an unknown behaviour or flaw name.
    */
   constructor(
     readonly hw: DsmHardware,
@@ -88,6 +99,10 @@ export class Dsm {
     const base = BEHAVIOURS[config.behaviour ?? 'spec'];
     if (base === undefined)
       throw new RangeError(`unknown DSM behaviour ${String(config.behaviour)}`);
+    const flaws = config.flaws ?? [];
+    const unknown = flaws.find((f) => !isDsmFlaw(f));
+    if (unknown !== undefined) throw new RangeError(`unknown DSM flaw ${unknown}`);
+    this.s = initialDsmState(flaws as DsmFlaw[]);
     this.env = {
       behaviour: { ...base, ...config.overrides, name: base.name },
       random: config.random ?? defaultRandom,
@@ -199,12 +214,16 @@ export class Dsm {
    * TDIs whose function disappeared (VFs disabled) go to ERROR as well.
    */
   configEvent(record: ConfigEventRecord): void {
+    if (flawIgnores(this.s, record)) {
+      this.emit({ kind: 'ERROR_TRIGGER', fn: record.fn, event: record.event, tdis: [] });
+      return;
+    }
     try {
       const step = applyConfigEvent(this.s, record, this.env.behaviour);
       const present = new Set(this.hw.tdiFunctions());
       const removed = toError(
         step.state,
-        (t) => !present.has(t.fn),
+        (t) => !present.has(t.fn) && !flawSkipsRemovedSweep(this.s),
         `function removed (${record.event.kind} on fn ${record.fn})`,
         this.env.behaviour,
       );
@@ -240,6 +259,38 @@ export class Dsm {
   sessionEnded(connectionId: number, sessionId: number): void {
     const r = applySessionEnd(this.s, { connectionId, sessionId }, this.env.behaviour);
     this.commit({ ...r, result: { kind: 'silent' } });
+  }
+
+  /** The firmware version running now (1 until an update was applied). */
+  get firmwareVersion(): number {
+    return this.s.firmware?.version ?? 1;
+  }
+
+  /**
+   * The device's firmware is to be replaced by version `to` (default: the next one). With
+   * a TDI in CONFIG_LOCKED or RUN locked with NO_FW_UPDATE the update is refused (PCIe 6.x
+   * 11.3.8: LOCK's NO_FW_UPDATE, the report's INTERFACE_INFO bit 0); otherwise it is
+   * applied at once and every TDI keeps its state: a permitted update is not an ERROR
+   * trigger (SYSTEM.md section 2 lists none), only the measurements show it.
+   * @throws RangeError when `to` is not an integer above 0
+   */
+  firmwareUpdate(to = this.firmwareVersion + 1): FirmwareUpdateResult {
+    if (!Number.isInteger(to) || to < 1) throw new RangeError(`firmware version ${to}`);
+    const from = this.firmwareVersion;
+    const blockedBy = Object.values(this.s.tdis)
+      .filter(
+        (t) =>
+          (t.state === 'CONFIG_LOCKED' || t.state === 'RUN') &&
+          (t.lock.flags & PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE) !== 0,
+      )
+      .map((t) => t.fn);
+    if (blockedBy.length) {
+      this.emit({ kind: 'FIRMWARE_UPDATE', from, to, result: 'refused', blockedBy });
+      return { ok: false, from, blockedBy };
+    }
+    this.s = { ...this.s, firmware: { version: to } };
+    this.emit({ kind: 'FIRMWARE_UPDATE', from, to, result: 'applied', blockedBy: [] });
+    return { ok: true, from, to };
   }
 
   /**
@@ -295,6 +346,7 @@ export class Dsm {
         return [];
       }
       case 'scrub':
+        if (hasFlaw(this.s, 'device-no-scrub-on-stop')) return [];
         this.hw.scrub(e.fn);
         return [{ kind: 'SCRUB', fn: e.fn }];
     }

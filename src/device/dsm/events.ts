@@ -83,4 +83,16 @@ export type DsmEvent =
       protocol: 'TDISP' | 'IDE_KM' | 'CXL_IDE_KM' | 'CXL_TSP' | 'CONFIG';
       message: string;
     }
-  | { kind: 'MSIX_LOCK'; fn: number; locked: boolean };
+  | { kind: 'MSIX_LOCK'; fn: number; locked: boolean }
+  /**
+   * The device's firmware was to be updated: 'applied' (the new version runs, its
+   * measurements change), or 'refused' because TDIs locked with NO_FW_UPDATE are in
+   * CONFIG_LOCKED or RUN (`blockedBy`, their functions).
+   */
+  | {
+      kind: 'FIRMWARE_UPDATE';
+      from: number;
+      to: number;
+      result: 'applied' | 'refused';
+      blockedBy: number[];
+    };

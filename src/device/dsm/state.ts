@@ -12,6 +12,7 @@ import type { Behaviour } from './behaviour.ts';
 import type { CxlIdeCapability, CxlIdeKmState } from './cxl-ide-km/keys.ts';
 import { type CxlTspCapability, type CxlTspState, initialCxlTspState } from './cxl-tsp/target.ts';
 import type { DsmEvent } from './events.ts';
+import type { DsmFlaw } from './flaws.ts';
 import type { HwView, IdeStreamState } from './hardware.ts';
 import type { IdeKmState } from './ide-km/keys.ts';
 import type { Tdi } from './tdi.ts';
@@ -24,14 +25,22 @@ export interface DsmState {
   cxlTsp: CxlTspState;
   /** TDIs by function number; a function not listed is CONFIG_UNLOCKED. */
   tdis: Record<number, Tdi>;
+  /**
+   * The device's firmware: its version, counted from 1 (absent: 1, never updated). The
+   * SPDM responder's firmware measurements follow it (world/tdisp-device.ts).
+   */
+  firmware?: { version: number };
+  /** Seeded flaws (flaws.ts); absent on a faithful DSM. */
+  flaws?: DsmFlaw[];
 }
 
-export function initialDsmState(): DsmState {
+export function initialDsmState(flaws: readonly DsmFlaw[] = []): DsmState {
   return {
     ideKm: { streams: {} },
     cxlIdeKm: { ports: {} },
     cxlTsp: initialCxlTspState(),
     tdis: {},
+    ...(flaws.length ? { flaws: [...flaws] } : {}),
   };
 }
 

@@ -40,7 +40,7 @@ import {
   vfBarBase,
 } from './function.ts';
 import { commandBits } from './header.ts';
-import { memRead, memWrite, memZero } from './memory.ts';
+import { memRead, memWrite, memZero, PAGE_SIZE } from './memory.ts';
 import { type DeviceProfile, type FunctionProfile, profileProblems } from './profile.ts';
 import { PCI_BASE_ADDRESS_0, PCI_MSIX_FLAGS } from './regs.ts';
 import type { DeviceOps, DeviceState, DoeHandler, FnContext, FunctionState } from './state.ts';
@@ -231,6 +231,28 @@ export class PciDevice {
     const fs = this.fnState(fn);
     for (const m of fs.memory) memZero(m);
     if (fs.caps.msix) resetMsixTable(fs.caps.msix, fs.memory);
+  }
+
+  /**
+   * The first byte of the function's BAR memory that is not as reset left it, outside its
+   * MSI-X table and PBA (whose contents the host programs): what a scrub must have removed.
+   * Undefined when there is none or the function is absent. For observers (the invariants),
+   * not for the host: it reads the device's memory whatever the T-bit policy says.
+   */
+  residue(fn: number): { bar: number; offset: number } | undefined {
+    const fs = this.state.functions.get(fn);
+    if (!fs) return undefined;
+    for (const [bar, mem] of fs.memory.entries()) {
+      for (const [page, bytes] of [...mem.entries()].sort((a, b) => a[0] - b[0])) {
+        for (let i = 0; i < bytes.length; i++) {
+          if (bytes[i] === 0) continue;
+          const offset = page * PAGE_SIZE + i;
+          if (fs.caps.msix && msixRegion(fs.caps.msix, bar, offset, 1)) continue;
+          return { bar, offset };
+        }
+      }
+    }
+    return undefined;
   }
 
   /** D3cold and back: every function loses state (POWER_STATE_LOSS), VFs vanish, the link drops. */

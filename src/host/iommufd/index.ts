@@ -1,4 +1,6 @@
 /** iommufd's uAPI as the VMM calls it. */
+
+export { iommuVdeviceDestroy } from './destroy.ts';
 export { iommuHwptAlloc } from './hwpt.ts';
 export { iommuIoasAlloc, iommuIoasMap, iommuIoasUnmap } from './ioas.ts';
 export { iommufdOpen } from './object.ts';

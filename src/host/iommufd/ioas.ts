@@ -22,6 +22,7 @@ import {
 } from './uapi.ts';
 
 const PAGE = 1n << PAGE_SHIFT;
+const compare = (x: bigint, y: bigint): number => (x < y ? -1 : x > y ? 1 : 0);
 const hex = (n: bigint): string => `0x${n.toString(16)}`;
 
 export interface PageMap {
@@ -156,9 +157,9 @@ export function iommuIoasUnmap(
     return hostErr('iommufd', op, args, 'EINVAL', 'zero length or not page aligned');
   }
   const first = a.iova >> PAGE_SHIFT;
-  const iovas: bigint[] = [];
-  for (let i = 0n; i < a.length >> PAGE_SHIFT; i++)
-    if (ioas.maps.has(first + i)) iovas.push(first + i);
+  const end = (a.iova + a.length) >> PAGE_SHIFT;
+  // The mapped pages in the range (the range may be the whole IOVA space).
+  const iovas = [...ioas.maps.keys()].filter((p) => p >= first && p < end).sort(compare);
   if (iovas.length === 0) return hostErr('iommufd', op, args, 'ENOENT', 'nothing mapped there');
   const events: PlatformEvent[] = [];
   for (const w of hwptsOf(h, ioas.id)) {

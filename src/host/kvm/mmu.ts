@@ -41,6 +41,7 @@ export async function mmuMapPrivatePage(
 ): Promise<MmuResult> {
   const driver = tsmDriver(m);
   if (!driver) return noDriver(vm, gfn);
+  if (mirrorFirst(h)) vm.mirror.set(gfn, { kind: 'memory', hpfn });
   const r = await driver.mapPrivatePage(m, h, { vm: vm.vm, gfn, hpfn });
   if (!r.ok) return r;
   vm.mirror.set(gfn, { kind: 'memory', hpfn });
@@ -58,6 +59,7 @@ export async function mmuMapPrivateMmio(
 ): Promise<MmuResult> {
   const driver = tsmDriver(m);
   if (!driver) return noDriver(vm, gfn);
+  if (mirrorFirst(h)) vm.mirror.set(gfn, { kind: 'mmio', pfn, rid });
   const r = await driver.mapPrivateMmio(m, h, { vm: vm.vm, gfn, pfn, rid });
   if (!r.ok) return r;
   vm.mirror.set(gfn, { kind: 'mmio', pfn, rid });
@@ -98,6 +100,7 @@ export async function mmuZap(
   if (e) {
     const driver = tsmDriver(m);
     if (!driver) return noDriver(vm, gfn);
+    if (mirrorFirst(h)) vm.mirror.delete(gfn);
     const r =
       e.kind === 'memory'
         ? await driver.unmapPrivatePage(m, h, { vm: vm.vm, gfn })
@@ -115,6 +118,13 @@ export async function mmuZap(
   }
   return { ok: true, events };
 }
+
+/**
+ * Seeded flaw 'kvm-mirror-before-firmware': the mirror entry is written, or dropped, before
+ * the firmware call rather than after it succeeded, and left so when the call is refused.
+ */
+const mirrorFirst = (h: HostState): boolean =>
+  h.kvm.flaws?.includes('kvm-mirror-before-firmware') === true;
 
 function noDriver(vm: KvmVm, gfn: bigint): MmuResult {
   return {

@@ -62,6 +62,12 @@ export interface KvmState {
    * the host's page allocator (mm.ts), so no frame backs two things.
    */
   hostPages: Set<bigint>;
+  /**
+   * Seeded flaws of KVM (world/flaws.ts) the world switched on; absent in a faithful kernel.
+   * 'kvm-mirror-before-firmware': the mirror entry is written (or dropped) before the
+   * firmware call and left so when the call is refused.
+   */
+  flaws?: string[];
 }
 
 export const createKvmState = (): KvmState => ({

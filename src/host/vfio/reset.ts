@@ -10,6 +10,7 @@
  */
 
 import {
+  PCI_BASE_ADDRESS_0,
   PCI_CAP_ID_EXP,
   PCI_CAP_ID_PM,
   PCI_COMMAND,
@@ -20,6 +21,7 @@ import {
   PCI_EXP_DEVCTL_BCR_FLR,
   PCI_PM_CTRL,
   PCI_PM_CTRL_STATE_MASK,
+  PCI_ROM_ADDRESS,
 } from '../../device/pci/regs.ts';
 import type { AbiArg } from '../../platform/abi.ts';
 import { busOf } from '../../platform/ids.ts';
@@ -113,7 +115,9 @@ function flrCapable(m: HostMachine, d: VfioDevice): boolean {
  * A write to the config region (VFIO_PCI_CONFIG_REGION_INDEX). Clearing Memory Space Enable,
  * entering D3hot through the PM capability, or setting Initiate FLR in PCI Express Device
  * Control revokes the dma-bufs around the write (and the bound TDI per switch 5); setting MSE
- * again or returning to D0 restores them. -EBADF, -EINVAL past the 4 KiB config space.
+ * again or returning to D0 restores them. A write wholly inside the BARs or the Expansion ROM
+ * BAR stays in vfio-pci's virtual config space (vfio_pci_config.c virtualizes every bit of
+ * them): the device never sees it. -EBADF, -EINVAL past the 4 KiB config space.
  */
 export async function vfioConfigWrite(
   m: HostMachine,
@@ -126,6 +130,10 @@ export async function vfioConfigWrite(
   if (!d) return hostErr('vfio', op, args, 'EBADF', `fd ${a.fd} is not a VFIO device`);
   if (a.offset < 0 || a.offset + a.size > 4096 || a.offset % a.size !== 0) {
     return hostErr('vfio', op, args, 'EINVAL', 'outside config space or unaligned');
+  }
+  const inside = (reg: number, len: number) => a.offset >= reg && a.offset + a.size <= reg + len;
+  if (inside(PCI_BASE_ADDRESS_0, 24) || inside(PCI_ROM_ADDRESS, 4)) {
+    return hostOk('vfio', op, { ...args, virtualized: true }, undefined);
   }
   const write = (): void => m.configWrite(d.rid, a.offset, a.size, a.value);
   const field = (reg: number): number => (a.value >>> ((reg - a.offset) * 8)) & 0xffff;

@@ -39,6 +39,11 @@ export interface HostContext {
 
 export interface VfioState {
   devices: Map<number, VfioDevice>;
+  /**
+   * Seeded flaws of VFIO (world/flaws.ts) the world switched on; absent in a faithful kernel.
+   * 'vfio-no-revoke-on-unbind': the TSM unbind leaves the device's dma-bufs unrevoked.
+   */
+  flaws?: string[];
 }
 
 export const createVfioState = (): VfioState => ({ devices: new Map() });

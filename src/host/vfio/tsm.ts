@@ -137,7 +137,10 @@ export async function tsmUnbindDevice(
   d: VfioDevice,
 ): Promise<HostOutcome> {
   const events: HostEvent[] = [];
+  // Seeded flaw: the unbind forgets the revocation, so KVM is never told to unmap.
+  const forgets = h.vfio.flaws?.includes('vfio-no-revoke-on-unbind') === true;
   const revoke = async (): Promise<void> => {
+    if (forgets) return;
     events.push(...(await dmaBufRevoke(m, h, { fds: d.dmaBufs, final: false })).events);
   };
   const step = async (call: () => Promise<HostOutcome>): Promise<HostOutcome | undefined> => {

@@ -22,7 +22,7 @@ import { rootPortKeySetStop } from '../root-port.ts';
 import { tsmConnect, tsmDeviceCreate, tsmDeviceDestroy, tsmDisconnect } from '../tsm/device.ts';
 import { streamSlots } from '../tsm/ide-km-client.ts';
 import type { TsmEnv } from '../tsm/link.ts';
-import { tdiMappings, tsmTdiRelease } from '../tsm/release.ts';
+import { removesWithMappings, tdiMappings, tsmTdiRelease } from '../tsm/release.ts';
 import { tsmTdiBind, tsmTdiCreate, tsmTdiDestroy } from '../tsm/tdi.ts';
 import { tsmVmCreate, tsmVmDestroy, tsmVmFinalize } from '../tsm/vm.ts';
 import {
@@ -416,7 +416,7 @@ export function tdhDevifRemove(p: TdxPlatform, _env: TsmEnv, a: FunctionArgs): A
       fail('TDX_DEVIF_INVALID_STATE', `TDI ${devif.rid} is ${tdi.state}, stream not blocked`),
     );
   }
-  const m = tdiMappings(p, tdi);
+  const m = removesWithMappings(p) ? { dma: false, mmio: 0 } : tdiMappings(p, tdi);
   if (m.dma) return host(call, a, fail('TDX_DEVIF_HAS_MAPPED_DMA', `TDI ${devif.rid}`));
   if (m.mmio > 0) {
     return host(call, a, fail('TDX_DEVIF_HAS_MAPPED_MMIO', `TDI ${devif.rid}: ${m.mmio} pages`));

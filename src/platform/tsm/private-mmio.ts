@@ -13,7 +13,7 @@ import { septAccept, septAdd, septBlock, septEntry, septRemove, septTrack } from
 import { hwRefusal, septEntryOp, septMapping, vmSept } from './hw-refusal.ts';
 import { ok, refuse, type TsmResult } from './result.ts';
 import type { TsmTdi, VmId } from './state.ts';
-import { boundTdi } from './tdi.ts';
+import { boundTdi, tdiRecord } from './tdi.ts';
 
 const hex = (v: bigint) => `0x${v.toString(16)}`;
 
@@ -33,14 +33,18 @@ export function tsmMmioMap(
   gfn: bigint,
   hpfn: bigint,
 ): TsmResult {
-  const t = boundTdi(p, rid, vm);
+  // Seeded flaw 'tsm-map-unchecked': any TDI the TSM knows, any page, in any state.
+  const unchecked = p.tsm.flaws?.includes('tsm-map-unchecked') === true;
+  const t = unchecked ? tdiRecord(p, rid) : boundTdi(p, rid, vm);
   if (!t.ok) return t;
-  if (t.value.state !== 'CONFIG_LOCKED' && t.value.state !== 'RUN') {
-    return refuse('tdi-state', `TDI ${rid} is ${t.value.state}, needs CONFIG_LOCKED or RUN`);
-  }
-  if (!t.value.report) return refuse('no-report', `TDI ${rid}: no interface report fetched`);
-  if (!inTeeRange(t.value, hpfn)) {
-    return refuse('not-in-report', `page ${hex(hpfn)} is in no TEE range of TDI ${rid}'s report`);
+  if (!unchecked) {
+    if (t.value.state !== 'CONFIG_LOCKED' && t.value.state !== 'RUN') {
+      return refuse('tdi-state', `TDI ${rid} is ${t.value.state}, needs CONFIG_LOCKED or RUN`);
+    }
+    if (!t.value.report) return refuse('no-report', `TDI ${rid}: no interface report fetched`);
+    if (!inTeeRange(t.value, hpfn)) {
+      return refuse('not-in-report', `page ${hex(hpfn)} is in no TEE range of TDI ${rid}'s report`);
+    }
   }
   const owner = p.tsm.mmioPages.get(pfnKey(hpfn));
   if (owner) return refuse('page-mapped', `page ${hex(hpfn)} is mapped in ${owner.vm}`);

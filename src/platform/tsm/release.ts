@@ -23,6 +23,10 @@ export function tdiMappings(p: Platform, t: TsmTdi): { mmio: number; dma: boolea
   return { mmio: t.mmio.size, dma: p.hw.iommu.secure.has(t.rid) };
 }
 
+/** Seeded flaw 'tsm-remove-with-mappings' (state.ts TsmState.flaws). */
+export const removesWithMappings = (p: Platform): boolean =>
+  p.tsm.flaws?.includes('tsm-remove-with-mappings') === true;
+
 /**
  * Removes everything private of TDI `rid` and unbinds it. `mode` 'destroy' leaves the
  * secure-EPT entries removed (CCA: RIPAS DESTROYED, the realm's next access aborts).
@@ -38,7 +42,9 @@ export function tsmTdiRelease(
   if (t.state === 'CONFIG_LOCKED' || t.state === 'RUN') {
     return refuse('tdi-state', `TDI ${rid} is ${t.state}: STOP it first`);
   }
-  const sept = t.vm === undefined ? undefined : p.hw.septs.get(t.vm);
+  // Seeded flaw 'tsm-remove-with-mappings': the records go, the mappings stay.
+  const leaves = removesWithMappings(p);
+  const sept = t.vm === undefined || leaves ? undefined : p.hw.septs.get(t.vm);
   if (sept && t.mmio.size > 0) {
     for (const gfn of t.mmio.keys()) {
       if (sept.entries.get(gfn)?.state !== 'blocked') septBlock(sept, BigInt(gfn));
@@ -48,7 +54,7 @@ export function tsmTdiRelease(
   }
   for (const hpfn of t.mmio.values()) p.tsm.mmioPages.delete(pfnKey(hpfn));
   t.mmio.clear();
-  const ctx = p.hw.iommu.secure.get(rid);
+  const ctx = leaves ? undefined : p.hw.iommu.secure.get(rid);
   if (ctx) {
     if (ctx.state !== 'blocked') secureDmaBlock(p.hw.iommu, rid);
     secureDmaRemove(p.hw.iommu, rid);

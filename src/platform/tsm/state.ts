@@ -112,6 +112,13 @@ export interface TsmState {
    * data, so a cloned platform keeps its sessions (link.ts).
    */
   links: Map<number, RequesterData>;
+  /**
+   * Seeded flaws of the TSM (world/flaws.ts) the world switched on; absent in faithful
+   * firmware. 'tsm-map-unchecked': private MMIO is mapped without checking the TDI's binding,
+   * state or report (private-mmio.ts); 'tsm-remove-with-mappings': a TDI is released with its
+   * private MMIO and trusted DMA left in place (release.ts, TDX DEVIF.REMOVE).
+   */
+  flaws?: string[];
 }
 
 export function createTsmState(): TsmState {

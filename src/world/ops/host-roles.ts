@@ -2,12 +2,12 @@
  * The host's side of VFIO's roles (SYSTEM.md section 1) and of bare-metal TIO (section 6
  * question 2, switch `bareMetal`):
  *
- * - VFIO as TEE helper: `host.vfio/tsm-bind` is the host's own TSM bind of a device it
+ * - VFIO as TEE helper: `host.vfio-helper/tsm-bind` is the host's own TSM bind of a device it
  *   assigned (VFIO_DEVICE_TSM_BIND or IOMMU_VDEVICE_TSM_OP by switch `bindUapi`): the TDI
- *   goes to CONFIG_LOCKED and no further. `host.vfio/tsm-start` is the host trying to go
+ *   goes to CONFIG_LOCKED and no further. `host.vfio-helper/tsm-start` is the host trying to go
  *   further on its own by the most direct path of its flavour (host/tsm/host-start.ts):
  *   TDX's module refuses it, SEV's and CCA's firmware start the TDI, and the guest's
- *   attester then sees a TDI it did not start. `host.vfio/tsm-unbind` rolls everything
+ *   attester then sees a TDI it did not start. `host.vfio-helper/tsm-unbind` rolls everything
  *   back (CONFIG_UNLOCKED, nothing trusted left).
  * - Bare metal: `host.dpdk/*` is a host process (DPDK) with no VM: it opens the VFIO cdev,
  *   binds it private to iommufd with a vIOMMU that has no KVM, and asks for the TSM bind.
@@ -148,7 +148,7 @@ function access(o: { ok: true; value: Observation; events: unknown[] }): StepRes
 }
 
 export const HOST_ROLE_OPS: OpTable = {
-  'host.vfio/tsm-bind': {
+  'host.vfio-helper/tsm-bind': {
     actor: 'host',
     run: async (w, step) => {
       const d = assigned(w, w.tdiFn(step));
@@ -157,18 +157,18 @@ export const HOST_ROLE_OPS: OpTable = {
       if (r.ok) d.tsmBound = true;
       return fromHost(r);
     },
-    candidates: (w) => perTdi(w, 'host.vfio/tsm-bind'),
+    candidates: (w) => perTdi(w, 'host.vfio-helper/tsm-bind'),
   },
-  'host.vfio/tsm-start': {
+  'host.vfio-helper/tsm-start': {
     actor: 'host',
     run: async (w, step) => {
       const d = assigned(w, w.tdiFn(step));
       if (!d) return refused('ENODEV', `function ${w.tdiFn(step)} is assigned to no VM`);
       return fromHost(await hostStartTdi(w.m, w.h, { rid: d.rid, vdeviceId: d.vdevice }));
     },
-    candidates: (w) => perTdi(w, 'host.vfio/tsm-start'),
+    candidates: (w) => perTdi(w, 'host.vfio-helper/tsm-start'),
   },
-  'host.vfio/tsm-unbind': {
+  'host.vfio-helper/tsm-unbind': {
     actor: 'host',
     run: async (w, step) => {
       const d = assigned(w, w.tdiFn(step));
@@ -177,7 +177,7 @@ export const HOST_ROLE_OPS: OpTable = {
       if (r.ok) d.tsmBound = false;
       return fromHost(r);
     },
-    candidates: (w) => perTdi(w, 'host.vfio/tsm-unbind'),
+    candidates: (w) => perTdi(w, 'host.vfio-helper/tsm-unbind'),
   },
 
   'host.dpdk/open': {

@@ -1,0 +1,50 @@
+/**
+ * The explorer against the seeded flaws (issue 12's done-means): for every flaw, in the world
+ * its scenario file describes (scenarios/flaws/NAME.yaml, its world only: the attack is the
+ * explorer's to find), a random search within a fixed step budget breaks an invariant the
+ * flaw is listed to break, shrinks the counterexample to at most 20 steps, and the
+ * counterexample replays as a scenario. The faithful model, in the same budget, breaks
+ * nothing (explore-faithful.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { explore } from '../../src/scenario/explore/explore.ts';
+import { loadScenario, parseScenario } from '../../src/scenario/load.ts';
+import { runScenario } from '../../src/scenario/run.ts';
+import { CATALOGUE, scenarioWorld } from '../../src/scenario/world.ts';
+import { FLAW_NAMES, FLAWS } from '../../src/world/flaws.ts';
+
+/** The step budget every flaw must be found within (and the faithful model searched for). */
+export const BUDGET = 2000;
+
+describe('teeio explore finds every seeded flaw', () => {
+  for (const flaw of FLAW_NAMES) {
+    const file = `scenarios/flaws/${flaw}.yaml`;
+    it(`${flaw}: found within ${BUDGET} steps, shrunk to at most 20, replayable`, async () => {
+      assert.ok(existsSync(file), `${file} shows the flaw`);
+      const s = loadScenario(file, CATALOGUE);
+      assert.deepEqual(s.world.flaws, [flaw]);
+      const r = await explore(
+        { world: s.world, file },
+        { strategy: 'random', depth: 40, steps: BUDGET, seed: 'flaws' },
+      );
+      const hit = r.violations.filter((v) =>
+        (FLAWS[flaw].breaks as readonly string[]).includes(v.invariant),
+      );
+      assert.ok(
+        hit.length > 0,
+        `${flaw} should break ${FLAWS[flaw].breaks.join('/')}; found ${r.violations.map((v) => v.invariant).join(', ') || 'nothing'}`,
+      );
+      for (const v of hit) {
+        assert.ok(v.steps.length <= 20, `${v.invariant}: ${v.steps.length} steps`);
+        const c = parseScenario(v.scenario, file, CATALOGUE);
+        const replay = await runScenario(c, await scenarioWorld(c, file));
+        assert.deepEqual(
+          replay.steps.flatMap((x) => x.problems),
+          [],
+        );
+      }
+    });
+  }
+});
