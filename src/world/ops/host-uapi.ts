@@ -575,7 +575,9 @@ const IOMMUFD_OPS: OpTable = {
       // first page of host memory, a BAR (no host memory), and an unaligned address.
       const taken = [...w.h.kvm.hostPages].slice(0, 2).map((p) => p << PAGE_SHIFT);
       const first = w.m.memoryMap[0]?.base ?? 0n;
-      const bar = barsOf(w, w.rid(w.pw.dev.tdis()[0].fn))[0]?.base;
+      // (no TDI when every VF vanished: VF Enable cleared)
+      const t0 = w.pw.dev.tdis()[0];
+      const bar = t0 === undefined ? undefined : barsOf(w, w.rid(t0.fn))[0]?.base;
       for (const o of w.h.iommufd.objects.values()) {
         if (o.type !== 'ioas') continue;
         for (const va of [...taken, first, ...(bar === undefined ? [] : [bar]), first + 0x10n]) {
