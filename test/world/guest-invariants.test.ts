@@ -5,7 +5,9 @@
  * replayed TDI_INFO reply or on a report the VMM rewrote (I12, the seeded flaws
  * guest-accept-unchecked and vmm-rewrite-unnoticed). The flaw scenarios run again without
  * their flaw: the same steps break nothing, and the guest refuses with its reason. The
- * explorer, with vmm.relay among its moves, finds each flaw's I12 break on its own.
+ * explorer, the VMM's and the guest's operations its moves, finds vmm-rewrite-unnoticed's
+ * I12 break from the honest lifecycle, and guest-accept-unchecked's from its scenario (the
+ * longer attack: attest, replay, attest again); the faithful guest breaks neither.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -183,23 +185,43 @@ describe('I12 breaks on what a flawed guest accepts', () => {
 });
 
 describe('the explorer and the guest flaws', () => {
-  for (const [flaw, flavour] of [
-    ['vmm-rewrite-unnoticed', 'cca'],
-    ['guest-accept-unchecked', 'sev'],
-  ] as const) {
-    it(`${flaw}: random walks with vmm.relay among the moves find I12; the faithful guest never breaks I11 or I12`, async () => {
-      const o = { strategy: 'random' as const, depth: 40, steps: 4000, seed: 'a' };
-      const world = { flavour, seed: 'explore' };
-      const flawed = await explore({ world: { ...world, flaws: [flaw] } }, o);
-      const v = flawed.violations.find((x) => x.invariant === 'I12');
-      assert.ok(v, `found: ${flawed.violations.map((x) => x.invariant).join(', ') || 'nothing'}`);
-      assert.ok(v.steps.some((s) => s.do === 'vmm.relay'));
-      assert.equal(v.steps.at(-1)?.do, 'guest.tsm/accept');
-      const faithful = await explore({ world }, { ...o, steps: 1500 });
-      const guest = faithful.violations.filter(
-        (x) => x.invariant === 'I11' || x.invariant === 'I12',
-      );
-      assert.deepEqual(guest, []);
-    });
-  }
+  // The VMM is the adversary here: its moves and the guest's (which may attest again).
+  const o = {
+    strategy: 'random' as const,
+    depth: 40,
+    steps: 2000,
+    seed: 'a',
+    actors: ['vmm', 'guest'] as ('vmm' | 'guest')[],
+  };
+
+  it('vmm-rewrite-unnoticed: random walks from the honest lifecycle find I12 with vmm.relay; the faithful guest breaks neither I11 nor I12', async () => {
+    const world = { flavour: 'cca' as const, seed: 'explore' };
+    const flawed = await explore({ world: { ...world, flaws: ['vmm-rewrite-unnoticed'] } }, o);
+    const v = flawed.violations.find((x) => x.invariant === 'I12');
+    assert.ok(v, `found: ${flawed.violations.map((x) => x.invariant).join(', ') || 'nothing'}`);
+    assert.ok(v.steps.some((s) => s.do === 'vmm.relay'));
+    assert.equal(v.steps.at(-1)?.do, 'guest.tsm/accept');
+    const faithful = await explore({ world }, o);
+    assert.deepEqual(
+      faithful.violations.filter((x) => x.invariant === 'I11' || x.invariant === 'I12'),
+      [],
+    );
+  });
+
+  it('guest-accept-unchecked: from its scenario as the backbone (teeio explore --config) the explorer finds I12 and shrinks it; the faithful guest breaks neither', async () => {
+    const file = 'scenarios/flaws/guest-accept-unchecked.yaml';
+    const s = loadScenario(file, CATALOGUE);
+    const backbone = s.steps.map(({ do: d, vm, tdi, args }) => ({ do: d, vm, tdi, args }));
+    const flawed = await explore({ world: s.world, file, backbone }, o);
+    const v = flawed.violations.find((x) => x.invariant === 'I12');
+    assert.ok(v, `found: ${flawed.violations.map((x) => x.invariant).join(', ') || 'nothing'}`);
+    assert.ok(v.steps.length < s.steps.length, 'shrunk');
+    assert.ok(v.steps.some((x) => x.do === 'vmm.relay'));
+    const world = { ...s.world, flaws: [] };
+    const faithful = await explore({ world, file, backbone }, o);
+    assert.deepEqual(
+      faithful.violations.filter((x) => x.invariant === 'I11' || x.invariant === 'I12'),
+      [],
+    );
+  });
 });
