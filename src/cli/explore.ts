@@ -97,7 +97,7 @@ function optionsOf(o: Options, onProgress?: ExploreOptions['onProgress']): Explo
   }
   return {
     strategy,
-    depth: int('--depth', o.depth ?? (strategy === 'dfs' ? '2' : '40'), 0),
+    depth: int('--depth', o.depth ?? (strategy === 'dfs' ? '2' : '12'), 0),
     steps: int('--steps', o.steps, 1),
     seed: o.seed,
     shard: shardOf(o.shard),
@@ -158,7 +158,7 @@ export function register(program: Command): void {
     .option('--strategy <s>', 'random (walks) or dfs (bounded exhaustive)', 'random')
     .option(
       '--depth <n>',
-      'random: longest walk (default 40); dfs: most adversary moves (default 2)',
+      'random: steps per walk after its start (default 12); dfs: most adversary moves (default 2)',
     )
     .option('--steps <n>', 'steps to spend', '2000')
     .option('--seed <s>', "the explorer's seed (walks and the world's randomness)", 'teeio')

@@ -106,22 +106,39 @@ export function describeSpdmEvent(e: SpdmEvent): string | undefined {
   }
 }
 
+/** How long connections get to finish the frame in hand and close after a signal. */
+export const SHUTDOWN_GRACE_MS = 2000;
+
 /**
- * Serves until SIGINT or SIGTERM, then closes the server and prints `closedLine(signal)`.
- * Resolves once closed, so the process exits with code 0.
+ * Serves until SIGINT or SIGTERM, then closes the server gracefully (each connection
+ * answers the frame in hand and is ended with a FIN, so its sessions end and the DSM drops
+ * what they held; connections still open after SHUTDOWN_GRACE_MS are destroyed), runs
+ * `flush` (files being written) and prints `closedLine(signal)`. Resolves once closed, so
+ * the process exits with code 0. A second signal destroys what is left at once.
  */
 export function serveUntilSignal(
   server: SpdmEmuServer,
   closedLine: (signal: string) => string,
+  flush: () => Promise<void> | void = () => undefined,
 ): Promise<void> {
   return new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (signal: string) => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      server.close().then(() => {
-        console.log(closedLine(signal));
-        resolve();
-      });
+      if (stopping) {
+        // A second signal: no more grace.
+        void server.close(0);
+        return;
+      }
+      stopping = true;
+      server
+        .close(SHUTDOWN_GRACE_MS)
+        .then(() => flush())
+        .then(() => {
+          process.off('SIGINT', onInt);
+          process.off('SIGTERM', onTerm);
+          console.log(closedLine(signal));
+          resolve();
+        });
     };
     const onInt = () => stop('SIGINT');
     const onTerm = () => stop('SIGTERM');

@@ -58,6 +58,12 @@ export interface CertVerifyOptions {
   /** Verification time (default now). */
   at?: Date;
   require?: LeafRequirements;
+  /**
+   * The SPDM role of the chain's owner. A leaf whose EKU lists the other role's DMTF purpose
+   * and not this one's is refused, as libspdm_verify_leaf_cert_spdm_eku does (a leaf naming
+   * neither, or both, passes: `require.spdmEku` asks for this role's purpose outright).
+   */
+  role?: 'responder' | 'requester';
 }
 
 export interface CertExtension {
@@ -122,6 +128,27 @@ function parseCertificate(der: Uint8Array): X509Certificate {
 
 function fail(reason: CertVerifyFailure, detail: string, certIndex: number): CertVerifyResult {
   return { ok: false, reason, detail, certIndex };
+}
+
+/** The other role's DMTF EKU purpose without this role's: refused (see CertVerifyOptions.role). */
+function checkLeafRole(
+  der: Uint8Array,
+  role: 'responder' | 'requester',
+  index: number,
+): CertVerifyResult | undefined {
+  const eku = certificateExtensions(der).find((e) => e.oid === X509_OID.EXT_KEY_USAGE);
+  if (!eku) return undefined;
+  const purposes = children(readTlv(eku.value).value).map((t) => decodeOid(t.value));
+  const mine = role === 'responder' ? DMTF_OID.EKU_RESPONDER_AUTH : DMTF_OID.EKU_REQUESTER_AUTH;
+  const other = role === 'responder' ? DMTF_OID.EKU_REQUESTER_AUTH : DMTF_OID.EKU_RESPONDER_AUTH;
+  if (purposes.includes(other) && !purposes.includes(mine)) {
+    return fail(
+      'missing-extension',
+      `leaf EKU names SPDM ${role === 'responder' ? 'requester' : 'responder'}-auth ${other}, not ${role}-auth`,
+      index,
+    );
+  }
+  return undefined;
 }
 
 function checkLeaf(
@@ -236,7 +263,9 @@ export function verifyCertificates(
     );
   }
   try {
-    const bad = o.require && checkLeaf(certificates[last], o.require, last);
+    const bad =
+      (o.role && checkLeafRole(certificates[last], o.role, last)) ||
+      (o.require && checkLeaf(certificates[last], o.require, last));
     if (bad) return bad;
   } catch (e) {
     return fail('malformed', `leaf extension does not parse: ${(e as Error).message}`, last);

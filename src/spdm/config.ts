@@ -130,7 +130,15 @@ export interface ResponderConfig extends EndpointConfig {
   maxSessions: number;
   /** Opaque data appended to MEASUREMENTS / CHALLENGE_AUTH (empty by default). */
   opaqueData?: Uint8Array;
+  /**
+   * Seeded flaws of the responder (world/flaws.ts, component 'spdm'); none by default.
+   * 'responder-psk-finish-in-key-exchange': PSK_FINISH completes a KEY_EXCHANGE session.
+   */
+  flaws?: readonly ResponderFlaw[];
 }
+
+/** The responder's seeded flaws (the names world/flaws.ts gives them). */
+export type ResponderFlaw = 'responder-psk-finish-in-key-exchange';
 
 /** The PLDM terminus behind an MCTP responder. */
 export interface PldmTerminusConfig {

@@ -87,6 +87,12 @@ export type SpdmEvent =
         | 'reset'
         | 'version-restart'
         | 'heartbeat-timeout';
+      /**
+       * On 'established' (responder): the request whose answer switched to the data keys.
+       * FINISH belongs to KEY_EXCHANGE sessions, PSK_FINISH (or PSK_EXCHANGE alone, without
+       * context) to PSK sessions (invariant I13).
+       */
+      establishedBy?: 'FINISH' | 'PSK_FINISH' | 'PSK_EXCHANGE';
     }
   /** A KEY_UPDATE operation took effect on one side. */
   | {

@@ -73,8 +73,13 @@ export interface SpdmEmuServer {
   readonly port: number;
   /** Connections currently open. */
   readonly connections: number;
-  /** Stops listening and closes every connection. */
-  close(): Promise<void>;
+  /**
+   * Stops listening and closes every connection gracefully: a frame being answered is
+   * answered, frames not yet started are not, then each connection is ended (FIN) and
+   * closes once the requester closes its side too. Connections still open after `graceMs`
+   * (default 2000) are destroyed. Resolves once all are closed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -98,6 +103,8 @@ export async function serveSpdmEmu(opts: SpdmEmuServerOptions): Promise<SpdmEmuS
   const binding = opts.transportType;
   const transportType = socketTransportType(binding);
   const sockets = new Set<Socket>();
+  /** How to end each connection gracefully (serveConnection's `stop`). */
+  const stops = new Map<Socket, () => void>();
   // Half-open: a requester may send its last frames and end its side before it reads
   // the replies; the connection ends once they are all answered.
   const server = createServer({ allowHalfOpen: true }, (sock) => {
@@ -109,8 +116,11 @@ export async function serveSpdmEmu(opts: SpdmEmuServerOptions): Promise<SpdmEmuS
       return;
     }
     sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-    serveConnection(sock, binding, transportType, opts);
+    sock.on('close', () => {
+      sockets.delete(sock);
+      stops.delete(sock);
+    });
+    stops.set(sock, serveConnection(sock, binding, transportType, opts));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -129,22 +139,31 @@ export async function serveSpdmEmu(opts: SpdmEmuServerOptions): Promise<SpdmEmuS
     get connections() {
       return sockets.size;
     },
-    close() {
+    close(graceMs = 2000) {
+      // No grace (or a second close without it): whatever is still open goes now.
+      if (graceMs <= 0) for (const s of sockets) s.destroy();
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, graceMs);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        for (const s of sockets) (stops.get(s) ?? (() => s.destroy()))();
       });
       return closing;
     },
   };
 }
 
+/** Serves one connection; returns its graceful stop (see SpdmEmuServer.close). */
 function serveConnection(
   sock: Socket,
   binding: Binding,
   transportType: number,
   opts: SpdmEmuServerOptions,
-): void {
+): () => void {
   sock.setNoDelay(true);
   const parser = new SocketFrameParser({ maxPayload: opts.maxPayload });
   const queue: SocketFrame[] = [];
@@ -154,6 +173,7 @@ function serveConnection(
   let writeBlocked = false; // the last reply filled the socket's buffer: wait for 'drain'
   let peerEnded = false;
   let done = false;
+  let stopping = false; // the server is closing: answer the frame in hand, then end
   let respond: ReturnType<typeof payloadResponder>;
 
   const drop = (e: Error) => {
@@ -189,7 +209,7 @@ function serveConnection(
     respond = payloadResponder(binding, opts.onConnection(conn), opts);
   } catch (e) {
     drop(e instanceof Error ? e : new Error(String(e)));
-    return;
+    return () => undefined;
   }
 
   const handle = async (f: SocketFrame): Promise<void> => {
@@ -252,7 +272,7 @@ function serveConnection(
   const serve = async () => {
     serving = true;
     let answered = 0;
-    while (!done && !writeBlocked && fill() && queue.length > 0) {
+    while (!done && !stopping && !writeBlocked && fill() && queue.length > 0) {
       if (answered === FRAMES_PER_TURN) {
         setImmediate(() => void serve());
         return;
@@ -266,6 +286,10 @@ function serveConnection(
       answered++;
     }
     serving = false;
+    if (stopping) {
+      if (!done) finish();
+      return;
+    }
     if (done || writeBlocked || queue.length > 0 || unparsed.length > 0 || !peerEnded) return;
     // The requester sent its last byte and everything it sent has been answered.
     if (parser.midFrame) {
@@ -279,7 +303,7 @@ function serveConnection(
   };
 
   sock.on('data', (chunk: Buffer) => {
-    if (done) return;
+    if (done || stopping) return; // closing: what still comes is read and dropped
     sock.pause(); // until what this chunk holds has been served
     unparsed = unparsed.length ? Buffer.concat([unparsed, chunk]) : chunk;
     wake();
@@ -302,4 +326,15 @@ function serveConnection(
       drop(new TransportError('timeout', `idle for ${opts.idleTimeoutMs} ms`)),
     );
   }
+  return () => {
+    if (done) return;
+    stopping = true;
+    queue.length = 0;
+    unparsed = new Uint8Array();
+    // Read and drop what the requester still sends: its FIN then reaches us and the
+    // connection closes without a reset (unread bytes at close would send one).
+    sock.resume();
+    // A frame being answered ends the connection when its reply is sent (serve's loop).
+    if (!serving) finish();
+  };
 }

@@ -614,8 +614,55 @@ const I12: Invariant = {
   },
 };
 
+const I13: Invariant = {
+  id: 'I13',
+  name: 'spdm-session-finished-by-its-kind',
+  text: 'SPDM: a session established with KEY_EXCHANGE never accepts PSK_FINISH, and a PSK session never accepts FINISH (the cross-protocol attack behind CVE-2023-31127).',
+  check(_v, events) {
+    const out: Violation[] = [];
+    for (const e of events) {
+      if (e.kind !== 'SPDM_SESSION_ESTABLISHED') continue;
+      const { connectionId, sessionId, sessionKind, establishedBy } = e as unknown as {
+        connectionId: number;
+        sessionId: number;
+        sessionKind: 'dhe' | 'psk';
+        establishedBy?: string;
+      };
+      const fits =
+        sessionKind === 'dhe'
+          ? establishedBy === 'FINISH'
+          : establishedBy === 'PSK_FINISH' || establishedBy === 'PSK_EXCHANGE';
+      if (!fits) {
+        const opened = sessionKind === 'dhe' ? 'KEY_EXCHANGE' : 'PSK_EXCHANGE';
+        out.push(
+          violation(
+            this,
+            'spdm',
+            `connection ${connectionId} session 0x${sessionId.toString(16)}: opened by ${opened}, established by ${establishedBy ?? 'nothing'}`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
 /** Every invariant, in SYSTEM.md's order. */
-export const INVARIANTS: readonly Invariant[] = [I1, I2, I3, I4, I5, I6, I7, I8, I9, I10, I11, I12];
+export const INVARIANTS: readonly Invariant[] = [
+  I1,
+  I2,
+  I3,
+  I4,
+  I5,
+  I6,
+  I7,
+  I8,
+  I9,
+  I10,
+  I11,
+  I12,
+  I13,
+];
 
 /** Every violation after a step (none: the step kept every invariant). */
 export function checkInvariants(

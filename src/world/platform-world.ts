@@ -27,12 +27,14 @@ import { iommuMap } from '../platform/iommu.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { DEFAULT_MEMORY, type PlatformHwConfig } from '../platform/state.ts';
 import { createTsmEnv, type TsmEnv } from '../platform/tsm/link.ts';
-import { requesterConfig } from '../spdm/config.ts';
+import { type ResponderFlaw, requesterConfig } from '../spdm/config.ts';
+import type { SpdmEvent } from '../spdm/events.ts';
 import type { SessionSecretsSink } from '../spdm/keylog.ts';
 import type { WireTap } from '../transport/types.ts';
 import { VirtualClock } from '../wire/clock.ts';
 import type { RequesterTransport } from '../wire/transport.ts';
 import { WorldError } from './errors.ts';
+import { type FlawName, flawsIn } from './flaws.ts';
 import { createTdispDevice, type TdispDevice } from './tdisp-device.ts';
 
 export interface PlatformWorldOptions {
@@ -42,8 +44,8 @@ export interface PlatformWorldOptions {
   /** The device profile (default: teeio's NIC). */
   profile?: DeviceProfile;
   hw?: PlatformHwConfig;
-  /** The device's seeded flaws (device/dsm/flaws.ts names; world/flaws.ts component 'device'). */
-  deviceFlaws?: readonly string[];
+  /** Seeded flaws (world/flaws.ts): the DSM gets those of 'device', its SPDM responder 'spdm'. */
+  flaws?: readonly FlawName[];
   /** --pcap / --keylog: the mailbox's DOE objects and the TSM's session secrets. */
   capture?: WorldCapture;
 }
@@ -53,6 +55,9 @@ export interface WorldCapture {
   onWire?: WireTap;
   onSessionSecrets?: SessionSecretsSink;
 }
+
+/** A session the device's responder established, as its event tells it. */
+export type SpdmSessionEvent = Extract<SpdmEvent, { type: 'session' }>;
 
 export interface PlatformWorld {
   flavour: FlavourName;
@@ -67,6 +72,11 @@ export interface PlatformWorld {
   views: FabricViews;
   /** What the fabric did with the device's DMA (the machine's own accesses come in outcomes). */
   events: PlatformEvent[];
+  /**
+   * Sessions the device's SPDM responder established (on any connection) since the world
+   * last took them: how each was opened and finished (invariant I13).
+   */
+  spdmSessions: SpdmSessionEvent[];
   /** The host's DOE mailbox driver on function 0, lent to the firmware per call. */
   carriers: Map<Rid, RequesterTransport>;
   memoryMap: readonly { base: bigint; size: bigint }[];
@@ -78,12 +88,21 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
   const random = seededRandom(o.seed ?? `teeio ${o.flavour}`);
   // Model time: the responder's heartbeat watchdog reads it, so a snapshot carries it too.
   const clock = new VirtualClock();
+  const spdmSessions: SpdmSessionEvent[] = [];
   const dev = await createTdispDevice({
     profile: o.profile ?? nic,
     enumerate: true,
     random,
-    responderConfig: { now: () => clock.now() },
-    dsm: { flaws: o.deviceFlaws ?? [] },
+    dsm: { flaws: flawsIn(o.flaws ?? [], 'device') },
+    responderConfig: {
+      now: () => clock.now(),
+      flaws: flawsIn(o.flaws ?? [], 'spdm') as ResponderFlaw[],
+    },
+    onSpdmEvent: (e) => {
+      if (e.type === 'session' && e.role === 'responder' && e.phase === 'established') {
+        spdmSessions.push(e);
+      }
+    },
   });
   const env = createTsmEnv(
     requesterConfig({
@@ -126,6 +145,7 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
     bus,
     views,
     events,
+    spdmSessions,
     carriers,
     memoryMap,
   };

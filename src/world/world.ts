@@ -177,10 +177,10 @@ export class World {
   ): Promise<World> {
     const pw = await createPlatformWorld({
       flavour: config.flavour,
+      flaws: checkFlaws(config.flaws ?? []),
       seed: config.seed,
       profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
       capture,
-      deviceFlaws: flawsIn(checkFlaws(config.flaws ?? []), 'device'),
     });
     const w = new World(config, pw, trace);
     // Each component gets its own seeded flaws, in its own records (snapshots carry them).
@@ -251,6 +251,17 @@ export class World {
     this.trace.events(r.events as never);
     // So do the device's own events (the DSM's sink has traced them already).
     r.events = [...during, ...r.events, ...this.deviceEvents.splice(0)];
+    // The sessions the device's SPDM responder established during the step, for the
+    // invariants (I13); the trace has the messages themselves.
+    for (const e of this.pw.spdmSessions.splice(0)) {
+      r.events.push({
+        kind: 'SPDM_SESSION_ESTABLISHED',
+        connectionId: e.connectionId,
+        sessionId: e.sessionId,
+        sessionKind: e.kind,
+        establishedBy: e.establishedBy,
+      });
+    }
     return r;
   }
 
@@ -311,7 +322,10 @@ export class World {
   tdiFn(step: WorldStep): number {
     if (step.tdi !== undefined) return step.tdi;
     const v = step.vm !== undefined || this.vms.size ? this.vm(step) : undefined;
-    return v?.config.devices?.[0]?.tdi ?? this.pw.dev.tdis()[0].fn;
+    const fn = v?.config.devices?.[0]?.tdi ?? this.pw.dev.tdis()[0]?.fn;
+    if (fn === undefined)
+      throw new WorldError(`${step.do}: no TDI named and the device has none now`);
+    return fn;
   }
 
   /**

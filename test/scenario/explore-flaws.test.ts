@@ -14,9 +14,7 @@ import { loadScenario, parseScenario } from '../../src/scenario/load.ts';
 import { runScenario } from '../../src/scenario/run.ts';
 import { CATALOGUE, scenarioWorld } from '../../src/scenario/world.ts';
 import { FLAW_NAMES, FLAWS } from '../../src/world/flaws.ts';
-
-/** The step budget every flaw must be found within (and the faithful model searched for). */
-export const BUDGET = 2000;
+import { BUDGET } from './explore-budget.ts';
 
 describe('teeio explore finds every seeded flaw', () => {
   for (const flaw of FLAW_NAMES) {
@@ -27,7 +25,7 @@ describe('teeio explore finds every seeded flaw', () => {
       assert.deepEqual(s.world.flaws, [flaw]);
       const r = await explore(
         { world: s.world, file },
-        { strategy: 'random', depth: 40, steps: BUDGET, seed: 'flaws' },
+        { strategy: 'random', depth: 12, steps: BUDGET, seed: 'flaws' },
       );
       const hit = r.violations.filter((v) =>
         (FLAWS[flaw].breaks as readonly string[]).includes(v.invariant),

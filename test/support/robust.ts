@@ -22,7 +22,7 @@ export const FUZZ_RUNS = Number(process.env.TEEIO_FUZZ_RUNS ?? 100_000);
 /** A decode call slower than this counts as a hang. */
 const HANG_MS = 1000;
 
-type Mutation =
+export type Mutation =
   | 'valid'
   | 'random'
   | 'truncate'
@@ -33,7 +33,7 @@ type Mutation =
   | 'delete'
   | 'insert';
 
-const MUTATIONS: Mutation[] = [
+export const MUTATIONS: Mutation[] = [
   'truncate',
   'extend',
   'bitflip',
@@ -62,6 +62,27 @@ const INTERESTING = [0x00, 0x01, 0x02, 0x03, 0x04, 0x7f, 0x80, 0xfe, 0xff];
 // Module-level helpers (not closures per call): this runs 100,000 times per family.
 let next: () => number = prng(1);
 
+/** Re-seeds the mutation PRNG (checkRobust and the fuzz targets' driver share it). */
+export function seedMutations(seed: number): void {
+  next = prng(seed);
+}
+
+/** A draw from the mutation PRNG: an unsigned 32-bit integer. */
+export function nextRandom(): number {
+  return next();
+}
+
+/**
+ * One hostile input derived from `src`: a random mutation, and one time in eight a second
+ * one on top (the same mix checkRobust uses).
+ */
+export function mutateRandom(src: Uint8Array): { kind: Mutation; input: Uint8Array } {
+  const kind = MUTATIONS[next() % MUTATIONS.length];
+  let input = mutate(src, kind);
+  if ((next() & 7) === 0) input = mutate(input, MUTATIONS[next() % MUTATIONS.length]);
+  return { kind, input };
+}
+
 function below(n: number): number {
   return n <= 0 ? 0 : next() % n;
 }
@@ -72,7 +93,7 @@ function randomBytes(n: number): Uint8Array {
   return out;
 }
 
-function mutate(src: Uint8Array, kind: Mutation): Uint8Array {
+export function mutate(src: Uint8Array, kind: Mutation): Uint8Array {
   switch (kind) {
     case 'valid':
       return src;

@@ -131,9 +131,13 @@ export async function counterexamples(
   const out: ExploreViolation[] = [];
   for (const f of found) {
     const id = f.violation.invariant;
-    const steps = await shrink(stepper, root, rootKey, f.path, id);
+    const steps = await shrink(stepper, root, rootKey, f.path, id, f.violation.component);
     const outcomes = await stepper.replay({ snap: root, key: rootKey }, steps, id);
-    const broke = outcomes.at(-1)?.fresh.find((v) => v.invariant === id) ?? f.violation;
+    const broke =
+      outcomes
+        .at(-1)
+        ?.fresh.find((v) => v.invariant === id && v.component === f.violation.component) ??
+      f.violation;
     const world: Scenario['world'] = {
       ...worldFor(cfg, outDir),
       // What the explored world had by default, spelled out: the replay builds the same one.

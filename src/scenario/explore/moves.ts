@@ -31,15 +31,25 @@ export interface MoveFilter {
   actors?: readonly Actor[];
 }
 
-/** Every step worth trying in `w` now, in a fixed order (operation name, then candidates). */
-export function movesOf(w: World, filter: MoveFilter = {}): WorldStep[] {
-  const out: WorldStep[] = [];
+/**
+ * Every step worth trying in `w` now, per operation (operations in name order, those with no
+ * candidate left out). A random walk draws the operation first, then its step, so an operation
+ * with 75 candidate config writes is not 75 times likelier than one with a single step.
+ */
+export function movesByOp(w: World, filter: MoveFilter = {}): WorldStep[][] {
+  const out: WorldStep[][] = [];
   for (const name of Object.keys(OPS).sort()) {
     const op = OPS[name];
     if (filter.actors && !filter.actors.includes(op.actor)) continue;
-    out.push(...(op.candidates ? op.candidates(w) : defaultCandidates(w, name, op.actor)));
+    const c = op.candidates ? op.candidates(w) : defaultCandidates(w, name, op.actor);
+    if (c.length > 0) out.push(c);
   }
   return out;
+}
+
+/** Every step worth trying in `w` now, in a fixed order (operation name, then candidates). */
+export function movesOf(w: World, filter: MoveFilter = {}): WorldStep[] {
+  return movesByOp(w, filter).flat();
 }
 
 /**

@@ -4,9 +4,10 @@
  * section 5 checked after every step. Two strategies over one world that is restored from
  * snapshots rather than replayed from the start:
  *
- * - random walks: from the root, each step either the backbone's next step or a move drawn
- *   from every operation's candidates; walk k draws from a generator seeded by (seed, k), so
- *   walks are the same whatever the shard or worker count;
+ * - random walks: each from a state of the honest lifecycle drawn per walk (restored from
+ *   its snapshot: the lifecycle is stepped once), then each step either the backbone's next
+ *   step or the adversary's move, steered to the (phase, move) pairs tried least; walk k
+ *   draws from a generator seeded by (seed, k);
  * - bounded exhaustive (depth-first): every move from every state, the adversary's moves
  *   bounded by `depth` (backbone steps are free), states kept by key so a state reached
  *   twice with no more budget left is explored once.
@@ -16,9 +17,9 @@
  * deeper under it.
  */
 import type { Invariant, Violation } from '../../world/invariants.ts';
-import type { Actor } from '../../world/ops/index.ts';
+import { type Actor, OPS } from '../../world/ops/index.ts';
 import type { World, WorldSnapshot, WorldStep } from '../../world/world.ts';
-import { movesOf, stepKey } from './moves.ts';
+import { movesByOp, movesOf, stepKey } from './moves.ts';
 import { choiceRng } from './rng.ts';
 import { stateKey } from './state-key.ts';
 import { type At, Stepper } from './stepper.ts';
@@ -110,13 +111,79 @@ class Search {
     return !s || k % s.count === s.index;
   }
 
+  /**
+   * Records what `path` broke. After a raw step (ops/types.ts WorldOp.raw) a break of the host
+   * kernel's own records is the host's doing, not a finding.
+   */
   record(fresh: Violation[], path: WorldStep[]): void {
+    const raw = path.some((s) => OPS[s.do]?.raw === true);
     for (const v of fresh) {
+      if (raw && v.component.startsWith('host/')) continue;
       const had = this.found.get(v.invariant);
       if (!had || had.path.length > path.length) {
         this.found.set(v.invariant, { violation: v, path: [...path] });
       }
     }
+  }
+
+  /** How often each (phase, operation) and (phase, step) was drawn, by this search. */
+  private readonly tried = new Map<string, number>();
+
+  /**
+   * The adversary's next move, steered to what it has tried least: among the operations
+   * (then among that operation's steps) one of those drawn least often in the current phase
+   * (the TDI states of the devices the VMs are given), the tie broken by the walk's own
+   * generator. A uniform draw would meet a step one in thousands of times (70 operations,
+   * some with 75 candidates); this meets every step of every phase in turn, as a fuzzer's
+   * coverage guidance does, and stays deterministic for a seed and a shard.
+   */
+  private draw(pick: (n: number) => number): WorldStep | undefined {
+    const ops = movesByOp(this.w, { actors: this.o.actors });
+    if (ops.length === 0) return undefined;
+    const phase = [...this.w.vms.values()]
+      .flatMap((v) =>
+        (v.config.devices ?? []).map((d) => this.w.tdiState({ do: '', tdi: d.tdi }) ?? '-'),
+      )
+      .join(',');
+    const least = <T>(xs: readonly T[], key: (x: T) => string): T => {
+      let min = Number.POSITIVE_INFINITY;
+      let best: T[] = [];
+      for (const x of xs) {
+        const n = this.tried.get(`${phase}|${key(x)}`) ?? 0;
+        if (n < min) {
+          min = n;
+          best = [x];
+        } else if (n === min) best.push(x);
+      }
+      const chosen = best[pick(best.length)];
+      const k = `${phase}|${key(chosen)}`;
+      this.tried.set(k, (this.tried.get(k) ?? 0) + 1);
+      return chosen;
+    };
+    const moves = least(ops, (m) => m[0].do);
+    return least(moves, stepKey);
+  }
+
+  /** The honest lifecycle's states, each reached once: walks start from them. */
+  private readonly lifecycle: { at: At; standing: Set<string> }[] = [];
+
+  /**
+   * The state after the backbone's first `k` steps (stepped once, on first need, and
+   * counted then), or undefined when the lifecycle broke an invariant or stopped before it.
+   */
+  private async lifecycleAt(k: number): Promise<{ at: At; standing: Set<string> } | undefined> {
+    if (this.lifecycle.length === 0) {
+      this.lifecycle.push({ at: { snap: this.root, key: this.rootKey }, standing: new Set() });
+    }
+    while (this.lifecycle.length <= k && !this.done) {
+      const i = this.lifecycle.length - 1;
+      const from = this.lifecycle[i];
+      this.w.restore(from.at.snap);
+      const r = await this.stepper.step(this.backbone[i], from.at, from.standing);
+      if (r.fresh.length > 0) this.record(r.fresh, this.backbone.slice(0, i + 1));
+      this.lifecycle.push({ at: { snap: r.after, key: r.key }, standing: r.standing });
+    }
+    return this.lifecycle[k];
   }
 
   async randomWalks(): Promise<void> {
@@ -125,19 +192,24 @@ class Search {
       if (!this.mine(k)) continue;
       this.walks++;
       const pick = choiceRng(`${this.o.seed}/${k}`);
-      this.w.restore(this.root);
-      let standing = new Set<string>();
-      let pos = 0;
-      let at: At = { snap: this.root, key: this.rootKey };
-      const path: WorldStep[] = [];
+      // A walk starts where the honest lifecycle got to after a number of steps drawn for it
+      // (restored, not replayed), so the adversary meets the device in every state the
+      // lifecycle reaches; from there it interleaves.
+      let pos = pick(this.backbone.length + 1);
+      const start = await this.lifecycleAt(pos);
+      if (!start) break;
+      this.w.restore(start.at.snap);
+      let standing = start.standing;
+      let at = start.at;
+      const path: WorldStep[] = this.backbone.slice(0, pos);
       for (let d = 0; d < this.o.depth && !this.done; d++) {
         let step: WorldStep;
         if (pos < this.backbone.length && pick(1000) < bias * 1000) {
           step = this.backbone[pos++];
         } else {
-          const moves = movesOf(this.w, { actors: this.o.actors });
-          if (moves.length === 0) break;
-          step = moves[pick(moves.length)];
+          const drawn = this.draw(pick);
+          if (!drawn) break;
+          step = drawn;
         }
         path.push(step);
         const r = await this.stepper.step(step, at, standing);

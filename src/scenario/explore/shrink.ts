@@ -15,13 +15,17 @@ export async function shrink(
   rootKey: string,
   path: readonly WorldStep[],
   invariant: string,
+  /** The component the break was in: a shorter path must break the same invariant there. */
+  component?: string,
 ): Promise<WorldStep[]> {
   let replays = 0;
   /** How many steps of `p` it takes to break the invariant (0: it does not break). */
   const breaksAt = async (p: readonly WorldStep[]): Promise<number> => {
     replays++;
     const out = await stepper.replay({ snap: root, key: rootKey }, p, invariant);
-    return out.at(-1)?.fresh.some((v) => v.invariant === invariant) ? out.length : 0;
+    const same = (v: { invariant: string; component: string }) =>
+      v.invariant === invariant && (component === undefined || v.component === component);
+    return out.at(-1)?.fresh.some(same) ? out.length : 0;
   };
   const n = await breaksAt(path);
   if (n === 0) return [...path];

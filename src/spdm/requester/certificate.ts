@@ -50,6 +50,8 @@ function verifyOptions(ctx: RequesterContext): CertVerifyOptions {
     asym: n.suite.asym,
     at: ctx.options.verifyAt,
     require: ctx.options.leaf,
+    // The peer is a responder: a leaf certified for requester authentication only is not one.
+    role: 'responder',
   };
 }
 

@@ -43,7 +43,7 @@ function policyKey(o: CertVerifyOptions): string {
   const anchors = o.trustAnchors.map((a) => toHex(digest('sha256', a))).sort();
   const r = o.require ?? {};
   const leaf = [r.spdmEku ?? '', r.pcieSan ?? false, !!r.deviceInfoSan, !!r.hardwareIdentity];
-  return JSON.stringify([o.hash, o.asym ?? '', leaf, anchors]);
+  return JSON.stringify([o.hash, o.asym ?? '', o.role ?? '', leaf, anchors]);
 }
 
 /** A copy, so a caller changing a chain it was given cannot change the cached one. */

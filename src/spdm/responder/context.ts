@@ -36,11 +36,12 @@ import {
 export type { ResponderSession } from './state.ts';
 
 type SessionEvent = Extract<SpdmEvent, { type: 'session' }>;
+type EstablishedBy = NonNullable<SessionEvent['establishedBy']>;
 
 /** A state update that waits until the response is sealed with the keys it was built under. */
 export type SessionUpdate =
   /** The key switch after FINISH_RSP / PSK_FINISH_RSP (or a PSK_EXCHANGE_RSP without context). */
-  | { kind: 'establish'; sessionId: number }
+  | { kind: 'establish'; sessionId: number; by: EstablishedBy }
   /** END_SESSION: the ACK goes out under the session's keys, then the session ends. */
   | { kind: 'end-session'; sessionId: number };
 
@@ -212,13 +213,13 @@ export class ResponderContext {
   }
 
   /** The key switch of one session (data keys active), traced. */
-  establish(id: number): void {
+  establish(id: number, by: EstablishedBy): void {
     const s = this.sessions.get(id);
     if (!s) return;
     s.session = establishSession(s.session);
     // The heartbeat watchdog starts counting at the key switch.
     s.lastMessageAt = this.config.now();
-    this.emitSession(id, s.session.kind, 'established');
+    this.emitSession(id, s.session.kind, 'established', undefined, by);
   }
 
   /** Ends one session: secrets wiped, removed, traced. */
@@ -237,6 +238,7 @@ export class ResponderContext {
     kind: SessionKind,
     phase: SessionEvent['phase'],
     cause?: SessionEvent['cause'],
+    establishedBy?: EstablishedBy,
   ): void {
     this.emit({
       type: 'session',
@@ -247,6 +249,7 @@ export class ResponderContext {
       phase,
       // Only an ended session names a cause; the others carry no such key.
       ...(cause === undefined ? {} : { cause }),
+      ...(establishedBy === undefined ? {} : { establishedBy }),
     });
   }
 

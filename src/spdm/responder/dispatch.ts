@@ -14,6 +14,7 @@ import type {
   ResponderContext,
   ResponderSession,
 } from './context.ts';
+import { pskFinishInKeyExchange } from './flaws.ts';
 import { handleChallenge } from './handlers/challenge.ts';
 import { handleEndSession } from './handlers/end-session.ts';
 import { handleFinish } from './handlers/finish.ts';
@@ -143,6 +144,9 @@ export function guard(
 ): { errorCode: number; errorData?: number } | undefined {
   const s = ctx.state.state;
   if (e.expects && s !== e.expects) return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
+  // The seeded flaw of world/flaws.ts: PSK_FINISH let through in a KEY_EXCHANGE session's
+  // handshake, as libspdm did before CVE-2023-31127 (its handler never asked the kind).
+  if (code === C.SPDM_PSK_FINISH && pskFinishInKeyExchange(ctx, rs)) return undefined;
   if (e.negotiated && (s === 'NOT_STARTED' || s === 'AFTER_VERSION')) {
     return { errorCode: C.SPDM_ERROR_CODE.UnexpectedRequest };
   }

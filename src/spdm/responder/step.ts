@@ -312,7 +312,7 @@ function errorVersionOf(
 function apply(ctx: ResponderContext, u: SessionUpdate): void {
   switch (u.kind) {
     case 'establish':
-      ctx.establish(u.sessionId);
+      ctx.establish(u.sessionId, u.by);
       return;
     case 'end-session':
       ctx.endSession(u.sessionId, 'end-session');

@@ -575,9 +575,9 @@ const IOMMUFD_OPS: OpTable = {
       // first page of host memory, a BAR (no host memory), and an unaligned address.
       const taken = [...w.h.kvm.hostPages].slice(0, 2).map((p) => p << PAGE_SHIFT);
       const first = w.m.memoryMap[0]?.base ?? 0n;
-      // (no TDI when every VF vanished: VF Enable cleared)
-      const t0 = w.pw.dev.tdis()[0];
-      const bar = t0 === undefined ? undefined : barsOf(w, w.rid(t0.fn))[0]?.base;
+      // (With SR-IOV disabled by the host there may be no TDI at all.)
+      const tdi = w.pw.dev.tdis()[0];
+      const bar = tdi === undefined ? undefined : barsOf(w, w.rid(tdi.fn))[0]?.base;
       for (const o of w.h.iommufd.objects.values()) {
         if (o.type !== 'ioas') continue;
         for (const va of [...taken, first, ...(bar === undefined ? [] : [bar]), first + 0x10n]) {
@@ -695,6 +695,7 @@ function abiArgs(step: WorldStep): Record<string, string | number | bigint | boo
 const TSM_ABI_OPS: OpTable = {
   'host.tsm-abi/call': {
     actor: 'host',
+    raw: true,
     run: async (w, step) => {
       const call = String(step.args?.call ?? '');
       const table = FLAVOURS[w.flavour].host as Record<string, unknown>;

@@ -11,6 +11,7 @@ import { GUEST_OPS } from './guest.ts';
 import { GUEST_VFIO_OPS } from './guest-vfio.ts';
 import { HOST_OPS } from './host.ts';
 import { HOST_CONFIG_OPS } from './host-config.ts';
+import { HOST_DOE_OPS } from './host-doe.ts';
 import { HOST_ROLE_OPS } from './host-roles.ts';
 import { HOST_UAPI_OPS } from './host-uapi.ts';
 import type { StepResult } from './result.ts';
@@ -20,6 +21,7 @@ import { VMM_OPS } from './vmm.ts';
 const TABLES: OpTable[] = [
   HOST_OPS,
   HOST_UAPI_OPS,
+  HOST_DOE_OPS,
   HOST_ROLE_OPS,
   HOST_CONFIG_OPS,
   VMM_OPS,

@@ -17,6 +17,13 @@ export interface WorldOp {
    * it (guest and VMM operations) or one per TDI (host and device operations).
    */
   candidates?(w: World): WorldStep[];
+  /**
+   * The step bypasses the host kernel (a raw firmware call): the kernel's own records may
+   * then disagree with the firmware by the host's own doing, so from it on the invariants
+   * about those records (a violation's component 'host/...') say nothing about the design;
+   * those the firmware and the device keep still must hold.
+   */
+  raw?: boolean;
 }
 
 export type OpTable = Record<string, WorldOp>;

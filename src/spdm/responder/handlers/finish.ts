@@ -68,7 +68,7 @@ export function handleFinish(ctx: ResponderContext, req: HandlerRequest<Finish>)
   const id = session.id;
   ctx.config.onSessionSecrets?.(dataSecrets(id, thHash(transcript), derived.data));
   // respond
-  return respond(bytes, { kind: 'establish', sessionId: id });
+  return respond(bytes, { kind: 'establish', sessionId: id, by: 'FINISH' });
 }
 
 /** FINISH / PSK_FINISH header bytes covered by the requester's VerifyData. */

@@ -97,5 +97,5 @@ export function handlePskExchange(
   const derived = deriveDataKeys(session, thHash(transcript));
   rs.session = derived;
   ctx.config.onSessionSecrets?.(dataSecrets(id, thHash(transcript), derived.data));
-  return respond(bytes, { kind: 'establish', sessionId: id });
+  return respond(bytes, { kind: 'establish', sessionId: id, by: 'PSK_EXCHANGE' });
 }

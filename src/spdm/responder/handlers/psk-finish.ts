@@ -19,6 +19,7 @@ import {
   reject,
   respond,
 } from '../context.ts';
+import { pskFinishInKeyExchange } from '../flaws.ts';
 import { checkRequesterVerifyData } from './finish.ts';
 
 export function handlePskFinish(
@@ -26,16 +27,20 @@ export function handlePskFinish(
   req: HandlerRequest<PskFinish>,
 ): HandlerResult {
   const rs = req.session;
-  // check state: a PSK session (with context) still in its handshake.
+  // check state: a PSK session (with context) still in its handshake (or, with the seeded
+  // flaw, any session in its handshake).
+  const flawed = pskFinishInKeyExchange(ctx, rs);
   if (
-    rs?.session.kind !== 'psk' ||
-    rs.session.phase !== 'handshake' ||
-    !ctx.weSupport(SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT)
+    !rs ||
+    (!flawed &&
+      (rs.session.kind !== 'psk' ||
+        rs.session.phase !== 'handshake' ||
+        !ctx.weSupport(SPDM_CAP.PSK_CAP_RESPONDER_WITH_CONTEXT)))
   ) {
     return reject(SPDM_ERROR_CODE.UnexpectedRequest);
   }
   const { session, transcript } = rs;
-  const hs = session.handshake;
+  const hs = session.phase === 'handshake' ? session.handshake : undefined;
   if (!hs) return reject(SPDM_ERROR_CODE.UnexpectedRequest);
   // validate: RequesterVerifyData.
   const refused = checkRequesterVerifyData(rs, hs, req);
@@ -49,5 +54,5 @@ export function handlePskFinish(
   rs.session = derived;
   const id = session.id;
   ctx.config.onSessionSecrets?.(dataSecrets(id, thHash(transcript), derived.data));
-  return respond(bytes, { kind: 'establish', sessionId: id });
+  return respond(bytes, { kind: 'establish', sessionId: id, by: 'PSK_FINISH' });
 }
