@@ -124,18 +124,15 @@ export const VMM_OPS: OpTable = {
         }),
       );
     },
-    // Every mode for the next request of each running VM; replay once something is captured;
-    // a count of 0 as the boundary the VMM refuses.
+    // The misbehaving modes for the next request of each running VM (replay once something
+    // is captured); 'pass' and the count boundary are the operation's, not worth a move.
     candidates: (w) =>
       [...w.vms.values()]
         .filter((v) => v.vmFd !== undefined)
         .flatMap((v) => {
           const captured = Object.keys(w.s.vms.get(v.vmFd ?? -1)?.relay?.captured ?? {}).length > 0;
-          const modes = RELAY_MODES.filter((m) => m !== 'replay' || captured);
-          return [
-            ...modes.map((mode) => ({ do: 'vmm.relay', vm: v.name, args: { mode, count: 1 } })),
-            { do: 'vmm.relay', vm: v.name, args: { mode: 'drop', count: 0 } },
-          ];
+          const modes = RELAY_MODES.filter((m) => m !== 'pass' && (m !== 'replay' || captured));
+          return modes.map((mode) => ({ do: 'vmm.relay', vm: v.name, args: { mode, count: 1 } }));
         }),
   },
 };
