@@ -7,7 +7,6 @@ import { createGuestState, type GuestDeviceConfig } from '../../guest/state.ts';
 import { sevGuestOf } from '../../host/tsm/sev/index.ts';
 import {
   carryTsmCall,
-  RELAY_MODES,
   vmmAssignDevice,
   vmmCreateVm,
   vmmDestroyVm,
@@ -124,14 +123,16 @@ export const VMM_OPS: OpTable = {
         }),
       );
     },
-    // The misbehaving modes for the next request of each running VM (replay once something
-    // is captured); 'pass' and the count boundary are the operation's, not worth a move.
+    // The attacks on what the guest is handed: a rewritten report, and once an answer is
+    // captured a replayed one. Drop and delay stall the lifecycle (the guest refuses and
+    // retries) and are the operation's for scenarios, not the explorer's moves: taken first
+    // as the least tried, they would keep every walk from reaching the states that matter.
     candidates: (w) =>
       [...w.vms.values()]
         .filter((v) => v.vmFd !== undefined)
         .flatMap((v) => {
           const captured = Object.keys(w.s.vms.get(v.vmFd ?? -1)?.relay?.captured ?? {}).length > 0;
-          const modes = RELAY_MODES.filter((m) => m !== 'pass' && (m !== 'replay' || captured));
+          const modes = captured ? ['rewrite', 'replay'] : ['rewrite'];
           return modes.map((mode) => ({ do: 'vmm.relay', vm: v.name, args: { mode, count: 1 } }));
         }),
   },
