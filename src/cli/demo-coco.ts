@@ -16,12 +16,12 @@ import { stepLine } from './run.ts';
 /** Runs the CoCo VM lifecycle on `flavour`; true when every step came as expected. */
 export async function runCocoVmDemo(
   flavour: DemoFlavour,
-  o: { seed?: string; json?: boolean },
+  o: { seed?: string; json?: boolean; trace?: Trace },
 ): Promise<boolean> {
   const file = fileURLToPath(new URL(`../../scenarios/coco-vm-${flavour}.yaml`, import.meta.url));
   const s = loadScenario(file, CATALOGUE);
   if (o.seed !== undefined) s.world.seed = o.seed;
-  const trace = new Trace();
+  const trace = o.trace ?? new Trace();
   if (o.json) trace.onRecord((r) => console.log(JSON.stringify(traceRecordJson(r))));
   const world = await scenarioWorld(s, file, trace);
   if (!o.json) {

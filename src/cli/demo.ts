@@ -4,6 +4,7 @@
  * mailbox registers, and prints the trace: every SPDM / IDE_KM / TDISP message, what the
  * DSM did, what the host did, and the security checks. Exit code 0 only when every check held.
  */
+import { writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { BEHAVIOURS, type BehaviourName } from '../device/dsm/behaviour.ts';
 import { describeDsmEvent, isDsmRequestEvent } from '../device/dsm/describe.ts';
@@ -25,6 +26,7 @@ interface DemoOptions {
   pcap?: string;
   keylog?: string;
   html?: string;
+  trace?: string;
   quiet?: boolean;
   flavour: DemoFlavour;
   tdispOnly?: boolean;
@@ -58,6 +60,11 @@ export function formatRecord(r: TraceRecord, n: number): string | undefined {
       const e = r.event;
       const res = e.ok ? '0' : `-${e.errno}${e.detail ? `: ${e.detail}` : ''}`;
       return `      ${`host ${e.layer}`.padEnd(12)}${e.op} = ${res}`;
+    }
+    case 'guest': {
+      const e = r.event;
+      const res = e.ok ? '0' : `-${e.errno}${e.detail ? `: ${e.detail}` : ''}`;
+      return `      ${'guest'.padEnd(12)}${e.op} = ${res}`;
     }
     case 'check':
       return `      check       ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail && !r.ok ? `: ${r.detail}` : ''}`;
@@ -96,7 +103,8 @@ export function register(program: Command): void {
       '--seed <text>',
       'seed every random value (nonces, keys, session ids) for a replayable run',
     )
-    .option('--json', 'print the trace as JSON lines')
+    .option('--json', 'print the trace as JSON lines (docs/trace.md)')
+    .option('--trace <file>', 'write the whole trace as JSON (docs/trace.md, teeio-trace/1)')
     .option('--pcap <file>', 'write the DOE mailbox traffic as a pcap (LINKTYPE_PCI_DOE 292)')
     .option('--keylog <file>', "append the TSM session's secrets to FILE, for teeio decode")
     .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
@@ -108,19 +116,28 @@ export function register(program: Command): void {
     )
     .option('--tdisp-only', 'only the TSM <-> DSM conversation, not the CoCo VM lifecycle first')
     .action(async (o: DemoOptions) => {
-      const [{ REPLAY_EPOCH_MS }, { resolveProfile }, { runLifecycle }, trc, cap, coco, id] =
-        await Promise.all([
-          import('../crypto/random.ts'),
-          import('../device/profiles/load.ts'),
-          import('../world/lifecycle.ts'),
-          import('../world/trace.ts'),
-          import('./capture.ts'),
-          import('./demo-coco.ts'),
-          import('./identity.ts'),
-        ]);
+      const [
+        { REPLAY_EPOCH_MS },
+        { resolveProfile },
+        { runLifecycle },
+        trc,
+        { traceFileJson, traceHeaderLine },
+        cap,
+        cocoDemo,
+        id,
+      ] = await Promise.all([
+        import('../crypto/random.ts'),
+        import('../device/profiles/load.ts'),
+        import('../world/lifecycle.ts'),
+        import('../world/trace.ts'),
+        import('../world/trace-file.ts'),
+        import('./capture.ts'),
+        import('./demo-coco.ts'),
+        import('./identity.ts'),
+      ]);
       const { Trace, traceRecordJson } = trc;
       const { openCapture } = cap;
-      const { runCocoVmDemo } = coco;
+      const { runCocoVmDemo } = cocoDemo;
       const { CliError } = id;
       let profile: ReturnType<typeof resolveProfile>;
       try {
@@ -132,9 +149,14 @@ export function register(program: Command): void {
       if (tdiFn !== undefined && !(Number.isInteger(tdiFn) && tdiFn >= 0)) {
         throw new CliError(`--tdi ${o.tdi}: not a function number`);
       }
+      // --json: the format's header line, then every record as it comes (docs/trace.md).
+      const source = `teeio demo${o.tdispOnly ? ' --tdisp-only' : ` --flavour ${o.flavour}`} --profile ${profile.name} --behaviour ${o.behaviour}${o.seed ? ` --seed ${o.seed}` : ''}`;
+      if (o.json) console.log(traceHeaderLine(source));
+      // --trace: the CoCo VM lifecycle's records, then the TSM <-> DSM conversation's.
+      const coco = new Trace();
       const cocoOk = o.tdispOnly
         ? true
-        : await runCocoVmDemo(o.flavour, { seed: o.seed, json: o.json });
+        : await runCocoVmDemo(o.flavour, { seed: o.seed, json: o.json, trace: coco });
       const trace = new Trace();
       let n = 0;
       trace.onRecord((r) => {
@@ -167,6 +189,10 @@ export function register(program: Command): void {
         onSessionSecrets: capture.onSessionSecrets,
       }).finally(() => capture.close());
       const pcapObjects = capture.packets;
+      if (o.trace) {
+        const records = [...coco.records, ...trace.records].map(traceRecordJson);
+        writeFileSync(o.trace, `${JSON.stringify(traceFileJson(records, source), null, 1)}\n`);
+      }
       if (o.html) {
         const { writeViewerPage } = await import('./view.ts');
         const records = trace.records.map((r) => traceRecordJson(r) as Record<string, unknown>);

@@ -43,7 +43,7 @@ export function register(program: Command): void {
         ['teeio run my.yaml --trace out.json --html out.html'],
       ),
     )
-    .option('--trace <file>', 'write the full trace as JSON')
+    .option('--trace <file>', 'write the full trace as JSON (docs/trace.md, teeio-trace/1)')
     .option('--html <file>', 'also write the trace as the viewer page (see teeio view)')
     .option('--json', 'print the report as JSON');
   addCaptureOptions(cmd);
@@ -55,6 +55,7 @@ export function register(program: Command): void {
       { ConfigError },
       { INVARIANTS },
       { Trace, traceRecordJson },
+      { traceFileJson },
       { openCapture },
       { CliError },
     ] = await Promise.all([
@@ -64,6 +65,7 @@ export function register(program: Command): void {
       import('../wire/yaml-config.ts'),
       import('../world/invariants.ts'),
       import('../world/trace.ts'),
+      import('../world/trace-file.ts'),
       import('./capture.ts'),
       import('./identity.ts'),
     ]);
@@ -102,7 +104,8 @@ export function register(program: Command): void {
       capture.close();
     }
     if (o.trace) {
-      writeFileSync(o.trace, `${JSON.stringify(trace.records.map(traceRecordJson), null, 1)}\n`);
+      const out = traceFileJson(trace.records.map(traceRecordJson), `teeio run ${file}`);
+      writeFileSync(o.trace, `${JSON.stringify(out, null, 1)}\n`);
     }
     if (o.html) {
       const { writeViewerPage } = await import('./view.ts');

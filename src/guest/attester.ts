@@ -24,6 +24,7 @@ import {
   freshNonce,
   type GuestDevice,
   type GuestState,
+  hasFlaw,
 } from './state.ts';
 import { contextOf, devsecDevice, tsmAccept } from './tsm/core.ts';
 import { bytesOf, type Collected } from './tsm/flavour.ts';
@@ -95,6 +96,8 @@ export async function collectEvidence(
   if (dev.tsm !== 'locked') return finish(op, args, [], fail('EINVAL', `the device is ${dev.tsm}`));
   const nonce = freshNonce(g);
   dev.nonces.pending = nonce;
+  // A new attestation supersedes the last verdict: until it is verified there is none.
+  dev.attested = undefined;
   const ctx = contextOf(m, g, dev);
   const c = await flavour.collect(ctx, nonce);
   if (!c.ok) return finish(op, args, ctx.events, c);
@@ -140,12 +143,22 @@ export function verifyCollected(
   const r = verifyEvidence(policy, request, c.evidence);
   dev.nonces.used.push(pending);
   dev.nonces.pending = undefined;
-  const reasons = [...c.problems, ...(r.ok ? [] : r.reasons)];
+  // Seeded flaws (world/flaws.ts): a guest that does not notice what the VMM changed on the
+  // way (the collector's digest checks), or that skips the nonce and MMIO-range checks.
+  const problems = hasFlaw(g, 'vmm-rewrite-unnoticed') ? [] : c.problems;
+  const skipped = hasFlaw(g, 'guest-accept-unchecked')
+    ? new Set(['freshness', 'mmio-ranges'])
+    : new Set<string>();
+  const reasons = [...problems, ...(r.ok ? [] : r.reasons)].filter((x) => !skipped.has(x.check));
   if (reasons.length) {
     const detail = reasons.map((x) => `${x.check}: ${x.message}`).join('; ');
     return finish(op, args, [], fail('EACCES', detail, reasons));
   }
-  const attested: Attested = { nonce: pending, ranges: acceptRanges(dev, c) };
+  const attested: Attested = {
+    nonce: pending,
+    ranges: acceptRanges(dev, c),
+    evidence: structuredClone(c.evidence),
+  };
   if (c.attestInfo) attested.attestInfo = c.attestInfo;
   dev.attested = attested;
   return finish(op, args, [], { ok: true, value: attested });

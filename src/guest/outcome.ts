@@ -26,6 +26,8 @@ export interface GuestOpEvent {
   ok: boolean;
   errno?: string;
   detail?: string;
+  /** The VM whose guest it is (the world names it; a guest does not know its own name). */
+  vm?: string;
 }
 
 export type GuestEvent = GuestOpEvent | AbiEvent | PlatformEvent;

@@ -7,6 +7,7 @@
 import { digest } from '../crypto/hash.ts';
 import type { InterfaceId } from '../wire/tdisp/header.ts';
 import type { AssignedBar } from '../wire/tdisp/report-ranges.ts';
+import type { AttestationEvidence } from './attest/evidence.ts';
 
 /**
  * Who takes an assigned device to RUN inside the guest and who uses it (SYSTEM.md section 1,
@@ -52,6 +53,11 @@ export interface Attested {
   ranges: AcceptRange[];
   /** RMM-DA's attest info the Realm passes back to consent (CCA only). */
   attestInfo?: { lockNonce: bigint; measNonce: bigint; reportNonce: bigint };
+  /**
+   * The evidence the verdict was about, as the guest received it: what an observer checks
+   * the acceptance against (world/invariants.ts I12), never read by the guest again.
+   */
+  evidence: AttestationEvidence;
 }
 
 /** A device the VMM presents to the guest (what it enumerates on its virtual bus). */
@@ -84,6 +90,11 @@ export interface GuestDevice extends GuestDeviceConfig {
 
 export interface GuestState {
   flavour: string;
+  /**
+   * The seeded flaws this guest runs with (world/flaws.ts, component 'guest'): a guest kernel
+   * patched to skip a check. Empty for the faithful guest.
+   */
+  flaws: string[];
   /** The seed and counter of the guest's nonces. */
   seed: string;
   counter: number;
@@ -94,6 +105,7 @@ export function createGuestState(
   flavour: string,
   devices: GuestDeviceConfig[],
   seed = `guest ${flavour}`,
+  flaws: readonly string[] = [],
 ): GuestState {
   const map = new Map<number, GuestDevice>();
   for (const d of devices) {
@@ -105,7 +117,7 @@ export function createGuestState(
       nonces: { used: [] },
     });
   }
-  return { flavour, seed, counter: 0, devices: map };
+  return { flavour, flaws: [...flaws], seed, counter: 0, devices: map };
 }
 
 /** A fresh 32-byte nonce (hex) from the guest's seeded counter. */
@@ -114,3 +126,6 @@ export function freshNonce(g: GuestState): string {
   g.counter += 1;
   return Buffer.from(n).toString('hex');
 }
+
+/** The guest runs with seeded flaw `name` (world/flaws.ts). */
+export const hasFlaw = (g: GuestState, name: string): boolean => g.flaws.includes(name);

@@ -18,6 +18,7 @@ export const ERRNO = {
   ENOTTY: 25,
   ENOSPC: 28,
   EOPNOTSUPP: 95,
+  ETIMEDOUT: 110,
 } as const;
 
 export type Errno = keyof typeof ERRNO;

@@ -7,12 +7,18 @@
  * They read everything, the device's and the TSM's private state included: they are the
  * observer, not a party. The numbers are SYSTEM.md's.
  */
+import type { AttestationPolicy } from '../guest/attest/policy.ts';
+import { verifyEvidence } from '../guest/attest/verify.ts';
+import type { GuestOpEvent } from '../guest/outcome.ts';
+import type { GuestDevice, GuestState } from '../guest/state.ts';
 import type { HostState } from '../host/state.ts';
 import type { PlatformEvent } from '../platform/events.ts';
 import type { Rid } from '../platform/ids.ts';
 import type { Platform } from '../platform/platform.ts';
 import { asidFenced } from '../platform/sev/fence.ts';
 import type { TdiStateName } from '../platform/tsm/state.ts';
+import { bytesEqual, toHex } from '../wire/hex.ts';
+import { encodeFunctionId } from '../wire/tdisp/header.ts';
 
 import type { TdispDevice } from './tdisp-device.ts';
 
@@ -37,6 +43,11 @@ export interface InvariantView {
    * KVM's VM); identity where absent.
    */
   firmwareVmOf?: (kvmVm: string) => string;
+  /** The guests' records by VM name, and bare-metal host processes' as host-process:<fn>. */
+  guests?: ReadonlyMap<string, GuestState>;
+  /** The guests' attestation policy, and the time they verify certificates at. */
+  policy?: AttestationPolicy;
+  attestAt?: Date;
 }
 
 /** Anything a step recorded: platform events, the DSM's events, host and firmware events. */
@@ -522,6 +533,106 @@ const I10: Invariant = {
   },
 };
 
+/** The successful guest devsec TSM operations of a step: which, by which VM, on which device. */
+function guestTsmOps(events: readonly StepEvent[], ops: readonly string[]): GuestOpEvent[] {
+  return events.filter(
+    (e): e is GuestOpEvent & StepEvent =>
+      e.kind === 'guest' && ops.includes(String(e.op)) && e.ok === true,
+  );
+}
+
+/** The guest device an operation event names, in view `v` (its VM's, else any VM's). */
+function guestDevice(v: InvariantView | undefined, e: GuestOpEvent): GuestDevice | undefined {
+  const id = Number(e.args.vdevId);
+  if (e.vm !== undefined) return v?.guests?.get(e.vm)?.devices.get(id);
+  for (const g of v?.guests?.values() ?? []) {
+    const d = g.devices.get(id);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+const I11: Invariant = {
+  id: 'I11',
+  name: 'guest-tsm-ops-need-idle-device',
+  text: 'lock, accept and unlock need no driver bound, and accept needs a DMA-idle device.',
+  check(v, events, before) {
+    const out: Violation[] = [];
+    for (const e of guestTsmOps(events, ['tsm/lock', 'tsm/accept', 'tsm/unlock'])) {
+      // What the guest had when it acted: the records before the step (else after it).
+      const d = guestDevice(before ?? v, e);
+      if (!d) continue;
+      const who = `${e.vm ?? 'a guest'} device 0x${Number(e.args.vdevId).toString(16)}`;
+      if (d.driver) out.push(violation(this, 'guest', `${e.op} of ${who} with a driver bound`));
+      if (e.op === 'tsm/accept' && d.dmaActive) {
+        out.push(violation(this, 'guest', `tsm/accept of ${who} while its DMA was running`));
+      }
+    }
+    return out;
+  },
+};
+
+/** The TSM's record of the TDI a guest device names (by its InterfaceID's FunctionID). */
+function tsmTdiOf(v: InvariantView, d: GuestDevice) {
+  const fid = encodeFunctionId(d.interfaceId);
+  for (const t of v.p.tsm.tdis.values()) if (encodeFunctionId(t.interfaceId) === fid) return t;
+  return undefined;
+}
+
+const I12: Invariant = {
+  id: 'I12',
+  name: 'guest-accepts-only-verified-evidence',
+  text: 'The guest accepts a device only after LOCKED, with a report, certificate chain and measurements that satisfy its policy; a replayed or forged report is refused.',
+  check(v, events, before) {
+    const out: Violation[] = [];
+    for (const e of guestTsmOps(events, ['tsm/accept'])) {
+      const d = guestDevice(v, e);
+      if (!d) continue;
+      const who = `${e.vm ?? 'a guest'} device 0x${Number(e.args.vdevId).toString(16)}`;
+      const bad = (why: string) => out.push(violation(this, 'guest', `${who} accepted: ${why}`));
+      const a = d.attested;
+      if (!a) {
+        bad('no evidence was verified for this lock');
+        continue;
+      }
+      const tdi = tsmTdiOf(v, d);
+      // LOCKED first: the TDI's state as the TSM knew it before the step (the records are
+      // frozen; the device itself is not).
+      const was = tdi ? before?.p.tsm.tdis.get(tdi.rid)?.state : undefined;
+      if (before && was !== 'CONFIG_LOCKED')
+        bad(`the TDI was ${was ?? 'absent'}, not CONFIG_LOCKED`);
+      // Not forged: the report is the one the device gave the TSM for this lock.
+      const genuine = tdi?.report?.bytes;
+      if (!genuine || !bytesEqual(genuine, a.evidence.report.bytes)) {
+        bad('on a report that is not the one the device gave the TSM for this lock');
+      }
+      // Not replayed: bound to the nonce the guest supplied for it, never used before.
+      const earlier = d.nonces.used.slice(0, d.nonces.used.lastIndexOf(a.nonce));
+      if (toHex(a.evidence.nonce) !== a.nonce) {
+        const old = earlier.includes(toHex(a.evidence.nonce));
+        bad(`on evidence bound to ${old ? 'an earlier request (replayed)' : 'another nonce'}`);
+      }
+      if (earlier.includes(a.nonce)) bad('on a nonce used before');
+      // Satisfies the policy: the verifier run again by the observer, on what was accepted.
+      if (v.policy) {
+        const r = verifyEvidence(
+          v.policy,
+          {
+            interfaceId: d.interfaceId,
+            nonce: a.evidence.nonce,
+            bars: d.bars,
+            usedNonces: [],
+            ...(v.attestAt ? { at: v.attestAt } : {}),
+          },
+          a.evidence,
+        );
+        if (!r.ok) bad(r.reasons.map((x) => `${x.check}: ${x.message}`).join('; '));
+      }
+    }
+    return out;
+  },
+};
+
 const I13: Invariant = {
   id: 'I13',
   name: 'spdm-session-finished-by-its-kind',
@@ -556,7 +667,21 @@ const I13: Invariant = {
 };
 
 /** Every invariant, in SYSTEM.md's order. */
-export const INVARIANTS: readonly Invariant[] = [I1, I2, I3, I4, I5, I6, I7, I8, I9, I10, I13];
+export const INVARIANTS: readonly Invariant[] = [
+  I1,
+  I2,
+  I3,
+  I4,
+  I5,
+  I6,
+  I7,
+  I8,
+  I9,
+  I10,
+  I11,
+  I12,
+  I13,
+];
 
 /** Every violation after a step (none: the step kept every invariant). */
 export function checkInvariants(

@@ -5,6 +5,7 @@
  * `--json` emits it, and later the viewer and invariants read the same records.
  */
 import type { DsmEvent } from '../device/dsm/events.ts';
+import type { GuestOpEvent } from '../guest/outcome.ts';
 import type { HostEvent, UapiEvent } from '../host/outcome.ts';
 import type { AbiEvent } from '../platform/abi.ts';
 import { type PlatformEvent, platformEventDomain } from '../platform/events.ts';
@@ -51,6 +52,11 @@ export type TraceRecord =
   | { kind: 'abi'; domain: 'host' | 'guest'; event: AbiEvent }
   /** A host kernel operation by its real name (ioctl, sysfs write, kernel call) and its errno. */
   | { kind: 'uapi'; domain: 'host'; event: UapiEvent }
+  /**
+   * A confidential guest's own operation (its devsec TSM's tsm/lock, the attester, a driver
+   * access) or hypercall, with the errno its kernel returns.
+   */
+  | { kind: 'guest'; domain: 'guest'; event: GuestOpEvent }
   /** A property the scenario checked. */
   | { kind: 'check'; name: string; ok: boolean; detail: string }
   /** A security invariant of SYSTEM.md section 5 that broke after step `step` (0-based). */
@@ -136,12 +142,16 @@ export class Trace {
     return (event) => this.add({ kind: 'platform', domain: platformEventDomain(event), event });
   }
 
-  /** What one host operation or firmware call caused, in order: uAPI, ABI and hardware events. */
-  events(events: readonly (HostEvent | AbiEvent)[]): void {
+  /**
+   * What one operation or firmware call caused, in order: uAPI, ABI, the guest's own and
+   * hardware events.
+   */
+  events(events: readonly (HostEvent | AbiEvent | GuestOpEvent)[]): void {
     const hw = this.platformSink();
     for (const e of events) {
       if (e.kind === 'uapi') this.add({ kind: 'uapi', domain: 'host', event: e });
       else if (e.kind === 'abi') this.add({ kind: 'abi', domain: e.domain, event: e });
+      else if (e.kind === 'guest') this.add({ kind: 'guest', domain: 'guest', event: e });
       else hw(e);
     }
   }

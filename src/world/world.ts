@@ -29,6 +29,7 @@ import { checkFlaws, type FlawName, flawsIn } from './flaws.ts';
 import { guestMachine } from './guest-machine.ts';
 import type { InvariantView, StepEvent } from './invariants.ts';
 import { OPS, type StepResult } from './ops/index.ts';
+import { ATTEST_AT } from './ops/result.ts';
 import {
   createPlatformWorld,
   hostMachine,
@@ -235,15 +236,21 @@ export class World {
     const op = Object.hasOwn(OPS, step.do) ? OPS[step.do] : undefined;
     if (!op) throw new WorldError(`unknown operation '${step.do}'`);
     const dsmBefore = this.pw.events.length;
+    const traced = this.trace.records.length;
     this.deviceEvents.length = 0;
     const r = await op.run(this, step);
     // The device's DMA the fabric saw during the step belongs to it too.
     const dma = this.pw.events.slice(dsmBefore) as StepEvent[];
     this.pw.events.length = 0;
+    // What the guest's hypercalls caused on the way (host and firmware events the trace took
+    // straight) is the step's too: the invariants see it. The device's come below.
+    const during = this.trace.records
+      .slice(traced)
+      .flatMap((x) => (x.kind !== 'dsm' && 'event' in x ? [x.event as StepEvent] : []));
     r.events = [...r.events, ...dma];
     this.trace.events(r.events as never);
     // So do the device's own events (the DSM's sink has traced them already).
-    r.events = [...r.events, ...this.deviceEvents.splice(0)];
+    r.events = [...during, ...r.events, ...this.deviceEvents.splice(0)];
     // The sessions the device's SPDM responder established during the step, for the
     // invariants (I13); the trace has the messages themselves.
     for (const e of this.pw.spdmSessions.splice(0)) {
@@ -357,7 +364,20 @@ export class World {
       dsm: d.dsm,
       residue: (fn: number) => d.device.residue(fn),
     };
-    return { flavour: this.flavour, p: this.pw.p, h, dev, firmwareVmOf };
+    // The guests' records, and each bare-metal host process's (it plays the guest's part).
+    const guests = new Map<string, GuestState>();
+    for (const v of this.vms.values()) if (v.guest) guests.set(v.name, v.guest);
+    for (const [fn, p] of this.hostProcesses) guests.set(`host-process:${fn}`, p.g);
+    return {
+      flavour: this.flavour,
+      p: this.pw.p,
+      h,
+      dev,
+      firmwareVmOf,
+      guests,
+      policy: this.policy,
+      attestAt: ATTEST_AT,
+    };
   }
 
   /** The records as they are now, the device's TDIs and their states included. */
@@ -368,7 +388,14 @@ export class World {
       tdis: () => tdis,
       dsm: { tdiState: (fn: number) => states.get(fn) ?? 'CONFIG_UNLOCKED' },
     };
-    return { ...this.view(), p: structuredClone(this.pw.p), h: structuredClone(this.h), dev };
+    const v = this.view();
+    return {
+      ...v,
+      p: structuredClone(this.pw.p),
+      h: structuredClone(this.h),
+      dev,
+      guests: structuredClone(v.guests),
+    };
   }
 
   /** The VFIO device fd the VMM opened for function `fn` of VM `v`, if assigned. */

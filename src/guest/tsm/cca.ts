@@ -78,6 +78,13 @@ export const ccaGuestTsm: GuestTsmFlavour = {
     };
   },
 
+  async state(ctx): Promise<Step<TdiStateName>> {
+    const vdevId = BigInt(ctx.dev.vdevId);
+    const o = await tsmCall<RsiVdevInfo>(ctx, 'RSI_VDEV_GET_INFO', { vdevId });
+    if (!o.ok || !o.value) return callFailed('RSI_VDEV_GET_INFO', o);
+    return { ok: true, value: STATE[o.value.state] ?? 'CONFIG_UNLOCKED' };
+  },
+
   async accept(ctx, a: Attested): Promise<Step> {
     const vdevId = BigInt(ctx.dev.vdevId);
     const attest = a.attestInfo;

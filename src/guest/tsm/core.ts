@@ -6,12 +6,26 @@
  *   this flavour), -EBUSY when a driver is bound or the device is already locked; then the
  *   VMM is asked to bind (the host's TSM bind locks the TDI: CONFIG_LOCKED).
  * - `accept` ("1"): "0" is -EINVAL (there is no un-accept), -EBUSY when a driver is bound,
- *   -EINVAL when not locked (or already running), -EBUSY when the device's DMA is not idle;
+ *   -EINVAL when not locked (or already running: the guest reads the TDI's state from its
+ *   firmware first, so a TDI the host started itself is refused), -EBUSY when the device's
+ *   DMA is not idle;
  *   and -EPERM when the attester has not verified evidence for this lock (invariant 12: a
  *   device is accepted only after its evidence satisfied the policy). Then LOCKED -> RUN:
  *   private MMIO, trusted DMA and START in the flavour's order.
+ *
+ *   The -EPERM is teeio's, not the kernel's: in Linux's devsec TSM the kernel does not
+ *   verify evidence, it offers the report, certificates and measurements, and the relying
+ *   party in userspace writes "1" to accept once it has verified them; accept itself fails
+ *   only on state (-EINVAL, -EBUSY), as SYSTEM.md section 3 lists. teeio's guest is the
+ *   kernel and its attester in one, so the attester's rule (accept only what was verified
+ *   for this lock) stands at the attribute, and -EPERM (an operation the caller is not
+ *   entitled to yet) is the errno it answers with. Taking the guard away is the seeded flaw
+ *   guest-accept-unchecked's neighbour: a guest that accepts what it did not verify, which
+ *   invariant 12 catches.
  * - `unlock`: -EBUSY when a driver is bound, -EINVAL when not locked; then the VMM is asked
- *   to unbind (the TDI back to CONFIG_UNLOCKED, its private mappings gone).
+ *   to unbind (the TDI back to CONFIG_UNLOCKED, its private mappings gone). When the host
+ *   answers -ENXIO (unbound already, behind the guest's back) the guest's records roll back
+ *   all the same, so it can lock again.
  * A host refusal is passed on with the host's errno.
  *
  * Each also runs as the bound driver's own in-kernel call (`by` 'vfio': guest VFIO as TEE
@@ -114,6 +128,14 @@ export async function tsmAccept(
   if (dev.dmaActive) return no(fail('EBUSY', 'the device is not DMA-idle'));
   if (!dev.attested) return no(fail('EPERM', 'no verified evidence for this lock'));
   const ctx = contextOf(m, g, dev);
+  // LOCKED -> RUN is the guest's to make: a TDI the host started after the verification
+  // (SEV's TIO_TDI_BIND RUN_FORCE, CCA's RMI_VDEV_START are host commands) is not accepted.
+  const now = await flavour.state(ctx);
+  if (!now.ok) return finish(op, args, ctx.events, now);
+  if (now.value !== 'CONFIG_LOCKED') {
+    const why = `the TDI is ${now.value}, not CONFIG_LOCKED: not the device this guest verified`;
+    return finish(op, args, ctx.events, fail('EINVAL', why));
+  }
   const r = await flavour.accept(ctx, dev.attested);
   if (r.ok) dev.tsm = 'run';
   return finish(op, args, ctx.events, r);
@@ -136,7 +158,10 @@ export async function tsmUnlock(
   if (dev.tsm === 'unlocked') return finish(op, args, [], fail('EINVAL', 'not locked'));
   const ctx = contextOf(m, g, dev);
   const r = await hypercall(ctx, { op: 'tsm-unbind', vdevId });
-  if (!r.ok) return finish(op, args, ctx.events, r);
+  // -ENXIO: the host unbound the TDI already (a reset or release under the guest); the
+  // unlock then only rolls back the guest's own records. Dropping trust is the safe way to
+  // believe the host: a lie here costs the guest its device, never its data.
+  if (!r.ok && r.errno !== 'ENXIO') return finish(op, args, ctx.events, r);
   dev.tsm = 'unlocked';
   dev.attested = undefined;
   dev.dmaActive = false;

@@ -5,7 +5,7 @@
  * helpers make one guest ABI call or hypercall and keep its events.
  */
 import type { AbiArg, AbiOutcome } from '../../platform/abi.ts';
-import type { AttestationEvidence, AttestationReason } from '../attest/evidence.ts';
+import type { AttestationEvidence, AttestationReason, TdiStateName } from '../attest/evidence.ts';
 import type { GuestCallArgs, GuestHypercall, GuestMachine } from '../machine.ts';
 import { fail, type GuestEvent, type Step } from '../outcome.ts';
 import type { Attested, GuestDevice, GuestState } from '../state.ts';
@@ -31,6 +31,8 @@ export interface Collected {
 
 export interface GuestTsmFlavour {
   collect(ctx: TsmContext, nonce: string): Promise<Step<Collected>>;
+  /** The TDI's state now, as the firmware tells the guest (its own read, not the host's). */
+  state(ctx: TsmContext): Promise<Step<TdiStateName>>;
   /** MMIO ranges, DMA and START in the flavour's order (the core checked the rules). */
   accept(ctx: TsmContext, a: Attested): Promise<Step>;
 }

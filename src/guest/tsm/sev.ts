@@ -6,12 +6,20 @@
  * range and TIO_MSG_SDTE_WRITE_REQ (V=1), relayed by the host (SVM_VMGEXIT_SEV_TIO_GUEST_
  * REQUEST), whose first validate of a CONFIG_LOCKED TDI takes it to RUN (TIO_TDI_BIND with
  * RUN_FORCE): there is no START message of the guest's own, so it reads the state after.
+ *
+ * Every TIO_MSG_* and its reply pass through the untrusted host. On a real machine they are
+ * sealed under the guest's VMPCK with a message sequence number, so the guest's message
+ * layer refuses a reply the host replays or rewrites (-EBADMSG) before the attester sees
+ * it. teeio does not model that seal: the reply arrives as the host hands it over, and what
+ * catches a replayed or rewritten TDI_INFO reply is the attester's own checks (the nonce
+ * bound to the evidence, the report's digest), the defence the real guest keeps behind the
+ * seal.
  */
 import { digest } from '../../crypto/hash.ts';
 import type { TdiInfo } from '../../platform/sev/guest-abi.ts';
 import { bytesEqual } from '../../wire/hex.ts';
 import { DEFAULT_LOCK_FLAGS } from '../../wire/tdisp/constants.ts';
-import type { AttestationReason } from '../attest/evidence.ts';
+import type { AttestationReason, TdiStateName } from '../attest/evidence.ts';
 import { fail, type Step } from '../outcome.ts';
 import type { Attested } from '../state.ts';
 import {
@@ -21,7 +29,6 @@ import {
   type GuestTsmFlavour,
   guestRequest,
   type TsmContext,
-  tsmCall,
 } from './flavour.ts';
 
 /** The sDTE fields the guest writes: trusted DMA on, reads and writes, VMPL 0. */
@@ -38,26 +45,35 @@ interface SealedReply {
 async function message(
   ctx: TsmContext,
   type: string,
-  fields: Record<string, number | bigint | boolean>,
+  fields: Record<string, number | bigint | boolean | string>,
+  scope: 'info' | 'state-change' = 'state-change',
 ): Promise<Step<unknown>> {
   const msg = { type, guestDeviceId: ctx.dev.vdevId, ...fields };
-  const r = await guestRequest(ctx, 'state-change', msg);
+  const r = await guestRequest(ctx, scope, msg);
   if (!r.ok) return r;
   const reply = r.value as SealedReply | undefined;
-  if (!reply?.ok) return callFailed(type, reply ?? { status: 'no reply' });
+  if (!reply?.ok) return callFailed(type, reply ?? { status: 'no reply from the VMM' });
   return { ok: true, value: reply.value };
 }
 
-async function tdiInfo(ctx: TsmContext, nonce?: string) {
-  const args: Record<string, string | number> = { guestDeviceId: ctx.dev.vdevId };
-  if (nonce !== undefined) args.nonce = nonce;
-  return tsmCall<TdiInfo>(ctx, 'TIO_MSG_TDI_INFO_REQ', args);
+/**
+ * TIO_MSG_TDI_INFO_REQ, relayed by the host like every TIO_MSG_* (the guest request goes
+ * out through SVM_VMGEXIT_SEV_TIO_GUEST_REQUEST): the reply the VMM hands back is what the
+ * guest checks, so a dropped, replayed or rewritten one is the guest's to notice.
+ */
+async function tdiInfo(ctx: TsmContext, nonce?: string): Promise<Step<TdiInfo>> {
+  const type = 'TIO_MSG_TDI_INFO_REQ';
+  const r = await message(ctx, type, nonce === undefined ? {} : { nonce }, 'info');
+  if (!r.ok) return r;
+  const info = r.value as TdiInfo | undefined;
+  if (!info?.report) return fail('EIO', `${type}: the reply carries no TDI information`);
+  return { ok: true, value: info };
 }
 
 export const sevGuestTsm: GuestTsmFlavour = {
   async collect(ctx, nonce): Promise<Step<Collected>> {
     const o = await tdiInfo(ctx, nonce);
-    if (!o.ok || !o.value) return callFailed('TIO_MSG_TDI_INFO_REQ', o);
+    if (!o.ok) return o;
     const info = o.value;
     const ev = info.evidence;
     if (!ev) return fail('EIO', 'TIO_MSG_TDI_INFO_REQ: no certificate or measurement blobs');
@@ -92,6 +108,11 @@ export const sevGuestTsm: GuestTsmFlavour = {
     };
   },
 
+  async state(ctx): Promise<Step<TdiStateName>> {
+    const o = await tdiInfo(ctx);
+    return o.ok ? { ok: true, value: o.value.state } : o;
+  },
+
   async accept(ctx, a: Attested): Promise<Step> {
     for (const r of a.ranges) {
       const v = await message(ctx, 'TIO_MSG_MMIO_VALIDATE_REQ', {
@@ -106,7 +127,7 @@ export const sevGuestTsm: GuestTsmFlavour = {
     const s = await message(ctx, 'TIO_MSG_SDTE_WRITE_REQ', SDTE_ENABLE);
     if (!s.ok) return s;
     const o = await tdiInfo(ctx);
-    if (!o.ok || !o.value) return callFailed('TIO_MSG_TDI_INFO_REQ', o);
+    if (!o.ok) return o;
     if (o.value.state !== 'RUN') return fail('EIO', `the TDI is ${o.value.state}, not RUN`);
     return { ok: true, value: undefined };
   },

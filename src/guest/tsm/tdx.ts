@@ -29,19 +29,47 @@ import {
 
 const functionIdOf = (ctx: TsmContext) => encodeFunctionId(ctx.dev.interfaceId);
 
-/** TDG.DEVIF.REQUEST, the host's relay, TDG.DEVIF.RESPONSE: the module's answer. */
+const BUSY = 'TDX_DEVIF_TDISP_INVALID_REQ_STS';
+
+/**
+ * TDG.DEVIF.REQUEST, the host's relay, TDG.DEVIF.RESPONSE: the module's answer. The host
+ * only carries what the TD recorded, so what it can do to the request is not carry it: a
+ * relay it answered without carrying (dropped, or an old answer replayed) leaves the
+ * module without a response, which the TD names. An earlier request the host held and
+ * carried late leaves a stale answer in the module: the TD reads it away and asks again.
+ */
 async function tdRequest(
   ctx: TsmContext,
   request: string,
   scope: 'info' | 'state-change',
 ): Promise<Step<TdResponse>> {
   const functionId = functionIdOf(ctx);
-  const q = await tsmCall(ctx, 'TDG.DEVIF.REQUEST', { functionId, request });
+  let q = await tsmCall(ctx, 'TDG.DEVIF.REQUEST', { functionId, request });
+  if (!q.ok && q.status === BUSY) {
+    let stale = await tsmCall<TdResponse>(ctx, 'TDG.DEVIF.RESPONSE', { functionId });
+    if (!stale.ok && stale.status === BUSY) {
+      // Not carried yet: the host is asked once more (it carries what the module holds).
+      const again = await guestRequest(ctx, scope, { name: request });
+      if (!again.ok) return again;
+      stale = await tsmCall<TdResponse>(ctx, 'TDG.DEVIF.RESPONSE', { functionId });
+      if (!stale.ok && stale.status === BUSY) {
+        return fail('EIO', `${request}: the host has not carried the TD's earlier request`);
+      }
+      if (stale.ok && stale.value?.request === request) return { ok: true, value: stale.value };
+    }
+    q = await tsmCall(ctx, 'TDG.DEVIF.REQUEST', { functionId, request });
+  }
   if (!q.ok) return callFailed('TDG.DEVIF.REQUEST', q);
   const relayed = await guestRequest(ctx, scope, { name: request });
   if (!relayed.ok) return relayed;
   const r = await tsmCall<TdResponse>(ctx, 'TDG.DEVIF.RESPONSE', { functionId });
+  if (!r.ok && r.status === BUSY) {
+    return fail('EIO', `${request}: the host answered the relay without carrying it (${r.detail})`);
+  }
   if (!r.ok || !r.value) return callFailed('TDG.DEVIF.RESPONSE', r);
+  if (r.value.request !== request) {
+    return fail('EIO', `${request}: the module answered ${r.value.request}`);
+  }
   return { ok: true, value: r.value };
 }
 
@@ -85,6 +113,12 @@ export const tdxGuestTsm: GuestTsmFlavour = {
         problems: [],
       },
     };
+  },
+
+  async state(ctx): Promise<Step<TdiStateName>> {
+    const rd = await tsmCall<DevifInfo>(ctx, 'TDG.DEVIF.RD', { functionId: functionIdOf(ctx) });
+    if (!rd.ok || !rd.value) return callFailed('TDG.DEVIF.RD', rd);
+    return { ok: true, value: rd.value.state as TdiStateName };
   },
 
   async accept(ctx, a: Attested): Promise<Step> {

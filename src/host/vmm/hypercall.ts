@@ -11,6 +11,9 @@
  *   driver's answer goes back to the guest as it came;
  * - 'map-gpa': KVM_SET_MEMORY_ATTRIBUTES, private or shared (KVM_HC_MAP_GPA_RANGE).
  *
+ * The TSM requests (all but map-gpa) pass the VMM's relay (relay.ts), which a hostile VMM
+ * sets to drop, delay, replay or rewrite the next ones.
+ *
  * The shapes are guest/machine.ts's GuestHypercall and HypercallResult, declared again here
  * (host/ and guest/ do not import each other; the world passes one for the other). A host
  * refusal reaches the guest as { ok: false, errno, detail } and nothing more.
@@ -26,6 +29,13 @@ import type { HostState } from '../state.ts';
 import { vfioDeviceTsmBind, vfioDeviceTsmUnbind } from '../vfio/tsm.ts';
 import { VFIO_DEVICE_TSM_BIND_MINSZ, VFIO_DEVICE_TSM_UNBIND_MINSZ } from '../vfio/uapi.ts';
 import { vmmErr, vmmFailed, vmmOk } from './outcome.ts';
+import {
+  type RelayDecision,
+  type RelayedCall,
+  relayAnswered,
+  relayDecide,
+  relayOf,
+} from './relay.ts';
 import type { VmmDevice, VmmState } from './state.ts';
 
 /** A guest's hypercall (guest/machine.ts GuestHypercall, structurally the same). */
@@ -91,6 +101,32 @@ export async function vmmHypercall(
   }
   const d = v.devices.get(call.vdevId);
   if (!d) return vmmErr(OP, args, 'ENODEV', `no device at virtual BDF ${call.vdevId}`);
+  // The VMM's relay (relay.ts): what it does with this TSM request.
+  // (made on the first answer it keeps: a refusal leaves the VMM's records as they were)
+  const decision: RelayDecision = v.relay
+    ? relayDecide(v.relay, call)
+    : { act: 'carry', rewrite: false };
+  if (decision.act === 'answer') {
+    const res = decision.result;
+    if (res.ok) {
+      const what = res.value === null ? 'dropped' : 'replayed';
+      return vmmOk(OP, { ...args, relay: what }, res.value);
+    }
+    return vmmErr(OP, { ...args, relay: 'held' }, res.errno, 'the VMM has not carried it');
+  }
+  const r = await carryTsmCall(m, h, d, call);
+  if (!r.ok) return vmmFailed(OP, args, r, r.events);
+  const a = relayAnswered(relayOf(v), call, r.value ?? null, decision.rewrite);
+  return vmmOk(OP, a.rewritten ? { ...args, relay: 'rewritten' } : args, a.value, r.events);
+}
+
+/** One TSM request carried to the kernel: bind, unbind or IOMMU_VDEVICE_TSM_REQ. */
+export async function carryTsmCall(
+  m: HostMachine,
+  h: HostState,
+  d: VmmDevice,
+  call: RelayedCall,
+): Promise<HostOutcome<unknown>> {
   const r =
     call.op === 'tsm-bind'
       ? await tsmBind(m, h, d)
@@ -100,9 +136,8 @@ export async function vmmHypercall(
             vdeviceId: d.vdevice,
             request: { scope: call.scope, message: call.message },
           });
-  if (!r.ok) return vmmFailed(OP, args, r, r.events);
-  if (call.op !== 'tsm-guest-req') d.tsmBound = call.op === 'tsm-bind';
-  return vmmOk(OP, args, r.value ?? null, r.events);
+  if (r.ok && call.op !== 'tsm-guest-req') d.tsmBound = call.op === 'tsm-bind';
+  return r;
 }
 
 /** The TSM bind of an assigned device through the uAPI switch `bindUapi` names. */

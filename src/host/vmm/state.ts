@@ -6,6 +6,7 @@
  * world clones and hashes both; the VMM reaches the kernel only through uAPI calls.
  */
 import type { Rid, VmId } from '../../platform/ids.ts';
+import type { VmmRelay } from './relay.ts';
 
 /** A BAR of an assigned device as the guest sees it, and the host objects behind it. */
 export interface VmmBar {
@@ -50,6 +51,8 @@ export interface VmmVm {
   nextMmioGpa: bigint;
   /** Assigned devices by virtual BDF. */
   devices: Map<number, VmmDevice>;
+  /** How the VMM relays the guest's TSM requests (relay.ts); absent: it carries them. */
+  relay?: VmmRelay;
 }
 
 export interface VmmState {

@@ -49,9 +49,9 @@ import { tsmDmaAdd } from '../tsm/trusted-dma.ts';
 import { tsmVmCreate, tsmVmDestroy, tsmVmFinalize } from '../tsm/vm.ts';
 import { fenceStatusWord, fenceVm } from './fence.ts';
 import {
-  type GuestMsgArgs,
   type MmioValidateArgs,
   type SdteWriteArgs,
+  type TdiInfoArgs,
   tioMsgMmioValidateReq,
   tioMsgSdteWriteReq,
   tioMsgTdiInfoReq,
@@ -583,7 +583,7 @@ export function tioAsidFenceClear(
 
 /** A guest message the host relays, by its TIO_MSG_* type. */
 export type GuestMessage =
-  | { type: 'TIO_MSG_TDI_INFO_REQ'; args: GuestMsgArgs }
+  | { type: 'TIO_MSG_TDI_INFO_REQ'; args: TdiInfoArgs }
   | { type: 'TIO_MSG_SDTE_WRITE_REQ'; args: SdteWriteArgs }
   | { type: 'TIO_MSG_MMIO_VALIDATE_REQ'; args: MmioValidateArgs };
 

@@ -7,7 +7,15 @@ import { driverBind, driverUnbind, nicRead, nicWrite } from '../../guest/driver/
 import { tsmAccept, tsmLock, tsmUnlock } from '../../guest/tsm/core.ts';
 import { roleRefusal } from '../../guest/vfio/role.ts';
 import type { StepEvent } from '../invariants.ts';
-import { arg, fromGuest, guestOf, observed, refused, type StepResult } from './result.ts';
+import {
+  ATTEST_AT,
+  arg,
+  fromGuest,
+  guestOf,
+  observed,
+  refused,
+  type StepResult,
+} from './result.ts';
 import type { OpTable } from './types.ts';
 
 export const GUEST_OPS: OpTable = {
@@ -28,7 +36,7 @@ export const GUEST_OPS: OpTable = {
       if (role) return refused(role.errno, role.detail);
       const c = await collectEvidence(x.gm, x.g, x.vdevId);
       if (!c.ok) return fromGuest(c);
-      const v = verifyCollected(x.g, x.vdevId, w.policy, c.value, new Date(Date.UTC(2026, 0, 1)));
+      const v = verifyCollected(x.g, x.vdevId, w.policy, c.value, ATTEST_AT);
       const r = fromGuest(v);
       return { ...r, events: [...(c.events as StepEvent[]), ...r.events] };
     },
@@ -84,7 +92,5 @@ export const GUEST_OPS: OpTable = {
       if ('error' in x) return x.error as StepResult;
       return observed(nicRead(x.gm, x.g, x.vdevId, arg(step, 'bar', 0), arg(step, 'offset', 0)));
     },
-
-    // The untrusted host doing what it can to the device through VFIO.,
   },
 };

@@ -5,6 +5,9 @@ import { WorldError } from '../errors.ts';
 import type { StepEvent } from '../invariants.ts';
 import type { World, WorldStep } from '../world.ts';
 
+/** The time the guests verify certificates at (a fixed date: a run replays). */
+export const ATTEST_AT = new Date(Date.UTC(2026, 0, 1));
+
 /** What one operation answered: success, or the errno and why; every event it caused. */
 export interface StepResult {
   ok: boolean;

@@ -1,19 +1,23 @@
 /**
  * The VMM's operations (QEMU's part): create the confidential VM, assign a TDI to it through
- * VFIO, iommufd and dma-buf memslots, release it and destroy the VM.
+ * VFIO, iommufd and dma-buf memslots, release it and destroy the VM; and the VMM as the
+ * adversary of the guest's TSM requests (vmm.relay: drop, delay, replay, rewrite).
  */
 import { createGuestState, type GuestDeviceConfig } from '../../guest/state.ts';
 import { sevGuestOf } from '../../host/tsm/sev/index.ts';
 import {
+  carryTsmCall,
   vmmAssignDevice,
   vmmCreateVm,
   vmmDestroyVm,
   vmmFinalizeVm,
+  vmmRelaySet,
   vmmReleaseDevice,
 } from '../../host/vmm/index.ts';
 import { WorldError } from '../errors.ts';
+import { flawsIn } from '../flaws.ts';
 import type { StepEvent } from '../invariants.ts';
-import { fromHost, refused } from './result.ts';
+import { arg, fromHost, refused } from './result.ts';
 import type { OpTable } from './types.ts';
 
 const VDEV_BASE = 0x10;
@@ -36,7 +40,12 @@ export const VMM_OPS: OpTable = {
       const kvmName = w.s.vms.get(c.value)?.vm ?? '';
       v.firmwareVm =
         w.flavour === 'sev' ? (sevGuestOf(w.h, kvmName)?.firmwareVm ?? kvmName) : kvmName;
-      v.guest = createGuestState(w.flavour, [], `${w.config.seed ?? 'teeio'} ${v.name}`);
+      v.guest = createGuestState(
+        w.flavour,
+        [],
+        `${w.config.seed ?? 'teeio'} ${v.name}`,
+        flawsIn(w.flaws, 'guest'),
+      );
       v.gm = w.guestMachineOf(v);
       return { ok: true, value: c.value, events: events as StepEvent[] };
     },
@@ -98,4 +107,38 @@ export const VMM_OPS: OpTable = {
       return fromHost(r);
     },
   },
+  'vmm.relay': {
+    actor: 'vmm',
+    run: async (w, step) => {
+      const v = w.vm(step);
+      if (v.vmFd === undefined) return refused('EBADF', `VM '${v.name}' is not created`);
+      const vmFd = v.vmFd;
+      const mode = String(step.args?.mode ?? 'pass');
+      return fromHost(
+        await vmmRelaySet(w.s, vmFd, { mode, count: arg(step, 'count', 1) }, (call) => {
+          const d = w.s.vms.get(vmFd)?.devices.get(call.vdevId);
+          return d
+            ? carryTsmCall(w.m, w.h, d, call)
+            : Promise.resolve(fromHostRefusal(`no device at virtual BDF ${call.vdevId}`));
+        }),
+      );
+    },
+    // The attacks on what the guest is handed: a rewritten report, and once an answer is
+    // captured a replayed one. Drop and delay stall the lifecycle (the guest refuses and
+    // retries) and are the operation's for scenarios, not the explorer's moves: taken first
+    // as the least tried, they would keep every walk from reaching the states that matter.
+    candidates: (w) =>
+      [...w.vms.values()]
+        .filter((v) => v.vmFd !== undefined)
+        .flatMap((v) => {
+          const captured = Object.keys(w.s.vms.get(v.vmFd ?? -1)?.relay?.captured ?? {}).length > 0;
+          const modes = captured ? ['rewrite', 'replay'] : ['rewrite'];
+          return modes.map((mode) => ({ do: 'vmm.relay', vm: v.name, args: { mode, count: 1 } }));
+        }),
+  },
 };
+
+/** A held request whose device the VMM no longer has: nothing to carry. */
+function fromHostRefusal(detail: string) {
+  return { ok: false as const, errno: 'ENODEV' as const, detail, events: [] };
+}

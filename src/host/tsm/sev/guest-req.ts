@@ -13,6 +13,7 @@
  * - `gctx`: the sender's guest context, standing for the key the message is sealed with
  *   (the host cannot change it: the PSP opens the message only under that context);
  * - `guestDeviceId`: the guest's BDF of the TDI;
+ * - TDI_INFO: nonce (hex, optional), the guest's, bound to the evidence in the reply;
  * - MMIO_VALIDATE: subrangeBase (bigint), subrangePageCount, rangeOffset, rangeId,
  *   validated, forceValidated (optional);
  * - SDTE_WRITE: v, ir, iw, vmpl, vtomEn, vtom.
@@ -69,8 +70,11 @@ function decode(msg: Record<string, AbiArg>, type: GuestMessage['type']): GuestM
   const head = fields(msg, { gctx: 'number', guestDeviceId: 'number' });
   if (typeof head === 'string') return head;
   switch (type) {
-    case 'TIO_MSG_TDI_INFO_REQ':
-      return { type, args: head };
+    case 'TIO_MSG_TDI_INFO_REQ': {
+      // The guest's nonce (hex), bound to the evidence in the reply.
+      if (msg.nonce !== undefined && typeof msg.nonce !== 'string') return 'nonce is not hex';
+      return { type, args: msg.nonce === undefined ? head : { ...head, nonce: msg.nonce } };
+    }
     case 'TIO_MSG_SDTE_WRITE_REQ': {
       const s = fields(msg, {
         v: 'boolean',
