@@ -1,5 +1,7 @@
 /**
- * `npm run fuzz:all [-- --seconds N] [--target NAME] [--seed N] [--out DIR]`: runs every fuzz
+ * `npm run fuzz -- --target NAME --time N` runs the targets whose name contains NAME for N
+ * seconds each; `npm run fuzz:all [-- --seconds N] [--target NAME] [--seed N] [--out DIR]`
+ * (`--time` and `--seconds` are the same option) runs every fuzz
  * target of test/support/fuzz-targets.ts (each entry point that takes peer bytes: wire
  * decoders, the SPDM responder and requester, the DOE mailbox, the DSM) for N seconds each
  * (default 2), mutating a corpus of valid messages from a real lifecycle, and prints per
@@ -15,15 +17,17 @@ import { fuzzTargets } from '../test/support/fuzz-targets.ts';
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '2' },
+    seconds: { type: 'string' },
+    time: { type: 'string' },
     target: { type: 'string' },
     seed: { type: 'string' },
     out: { type: 'string', default: 'fuzz-findings' },
   },
 });
-const seconds = Number(values.seconds);
+const secondsArg = values.time ?? values.seconds ?? '2';
+const seconds = Number(secondsArg);
 if (!Number.isFinite(seconds) || seconds <= 0) {
-  console.error(`--seconds ${values.seconds}: a positive number of seconds per target`);
+  console.error(`--time ${secondsArg}: a positive number of seconds per target`);
   process.exit(2);
 }
 const seed = values.seed === undefined ? Date.now() >>> 0 : Number(values.seed);
