@@ -5,7 +5,7 @@
  * files people write: attestation policies, scenarios. Pure over text; reading the file is
  * the caller's.
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 
 export type ConfigPath = (string | number)[];
@@ -107,7 +107,28 @@ export function decodeYamlConfig<S extends z.ZodType>(
       }),
     );
   }
-  const result = schema.safeParse(doc.toJS());
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (e) {
+    // An alias to an anchor not set before it, or more aliases than the reader allows
+    // (yaml's ReferenceError): a problem of the file at its first alias, not a crash.
+    let alias: Node | undefined;
+    visit(doc, {
+      Alias(_k, n) {
+        alias = n as Node;
+        return visit.BREAK;
+      },
+    });
+    throw new ConfigError(source, [
+      {
+        path: [],
+        ...positionOf(lineCounter, alias),
+        message: (e as Error).message.split('\n')[0] ?? 'does not resolve',
+      },
+    ]);
+  }
+  const result = schema.safeParse(js);
   if (result.success) return result.data;
   const problems: ConfigProblem[] = [];
   for (const issue of result.error.issues) {

@@ -6,7 +6,9 @@
  * fails here. So must every request code the responder dispatches and every vendor-defined
  * handler the DSM registers. Then each target runs a short mutation campaign (corpus of a
  * real lifecycle, mutated): no decoder throws anything but WireError, no engine throws, a
- * refusal keeps the state, and a valid exchange afterwards still works.
+ * refusal keeps the state, and a valid exchange afterwards still works. The key log reader,
+ * the scenario and policy loaders (only their KeylogError / ConfigError, naming line and
+ * field) and the TSM's TDISP / IDE_KM clients on device responses are targets too.
  * TEEIO_FUZZ_RUNS scales the campaign; TEEIO_FUZZ_SEED reproduces one.
  */
 import assert from 'node:assert/strict';
@@ -91,6 +93,23 @@ describe('entry points that take peer bytes', () => {
     const handlers = registered.map((h) => byValue.get(h) ?? '(anonymous handler)');
     assert.ok(handlers.length >= 4);
     for (const h of handlers) assert.ok(dsm.covers.includes(`Dsm.${h}`), `Dsm.${h} has no target`);
+  });
+
+  it('the key log, scenario and policy readers and the TSM clients are targets', async () => {
+    const ts = await all();
+    for (const [name, entry] of [
+      ['spdm/keylog', 'parseKeylog'],
+      ['scenario/load', 'parseScenario'],
+      ['guest/attest/policy-load', 'parsePolicy'],
+      ['platform/tsm', 'TdispClient'],
+      ['platform/tsm', 'IdeKmClient'],
+    ] as const) {
+      const t = ts.find((x) => x.name === name);
+      assert.ok(t?.covers.includes(entry), `${name} covers ${entry}`);
+    }
+    const tsm = ts.find((x) => x.name === 'platform/tsm')!;
+    // Both protocols' responses are in its corpus (ProtocolID 0 IDE_KM, 1 TDISP).
+    assert.ok(tsm.corpus.some((b) => b[0] === 0) && tsm.corpus.some((b) => b[0] === 1));
   });
 
   it('each target holds its contract on its corpus and mutations of it', async () => {

@@ -4,7 +4,8 @@
  * SPDM responder's message handler (every DISPATCH handler, in the clear and inside a
  * secured session), the requester's response handling (every call it makes, sendRaw
  * included), the DOE mailbox (whole objects and raw register writes) and the DSM's
- * vendor-defined handlers (IDE_KM, TDISP, CXL_IDE_KM, CXL TSP).
+ * vendor-defined handlers (IDE_KM, TDISP, CXL_IDE_KM, CXL TSP); and (fuzz-targets-config.ts)
+ * the key log, scenario and policy readers and the TSM's TDISP / IDE_KM clients.
  *
  * The contract each target checks (DESIGN.md principle 4): a decoder returns or throws a
  * WireError; an engine never throws on peer bytes, answers ERROR for what it refuses and
@@ -102,6 +103,7 @@ import type { RequesterTransport, TransportMessage } from '../../src/wire/transp
 import { createTdispDevice, type TdispDevice } from '../../src/world/tdisp-device.ts';
 import { enumerate, interfaceIdOf, tdispReq } from '../device/dsm/harness.ts';
 import { runLifecycle } from '../device/integration/flow.ts';
+import { configTargets } from './fuzz-targets-config.ts';
 import { interfaceReportBytesArb } from './idekm-tdisp-arbitraries.ts';
 import { nextRandom } from './robust.ts';
 
@@ -925,6 +927,7 @@ export async function fuzzTargets(): Promise<FuzzTarget[]> {
     await requesterTarget(c),
     await doeTarget(c),
     await dsmTarget(c),
+    ...(await configTargets(c)),
   ];
 }
 

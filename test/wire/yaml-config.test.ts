@@ -63,6 +63,13 @@ describe('decodeYamlConfig', () => {
     assert.deepEqual(e.problems[0].path, []);
   });
 
+  it('an alias to no anchor is a ConfigError at the alias, not a ReferenceError (fuzz finding)', () => {
+    const e = fails('name: a\nitems: *nowhere\n');
+    assert.equal(e.problems[0].line, 2);
+    assert.equal(e.problems[0].column, 8);
+    assert.match(e.message, /^f\.yaml:2:8: \(top\): Unresolved alias/);
+  });
+
   it('configPosition finds a written field, and line 1 for text that does not parse', () => {
     assert.deepEqual(configPosition('a: 1\nb:\n  - x\n  - y\n', ['b', 1]), { line: 4, column: 5 });
     assert.deepEqual(configPosition('a: [', ['a']), { line: 1, column: 1 });
