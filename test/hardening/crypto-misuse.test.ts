@@ -309,6 +309,128 @@ describe('crypto misuse by the requester, against teeio responder', () => {
   row(
     {
       side: 'responder',
+      misuse: 'two secured records swapped (DOE: implicit sequence number)',
+      reaction: 'ERROR DecryptError to the early one',
+      session: 'torn down',
+    },
+    () => {
+      const h = setup();
+      vca(h.r);
+      const x = establishedSession(h.r, certificateChain(h.r));
+      const first = h.r.seal(x.s, hdr(C.SPDM_HEARTBEAT));
+      const second = h.r.seal(x.s, hdr(C.SPDM_HEARTBEAT));
+      // The second record arrives first: sealed under the next counter, it does not open.
+      const rsp = h.responder.handle({ secured: true, bytes: second });
+      assert.ok(rsp?.secured);
+      assert.deepEqual(h.responder.sessions(), []);
+      assert.equal(h.responder.handle({ secured: true, bytes: first }), undefined);
+    },
+  );
+  row(
+    {
+      side: 'responder',
+      misuse: 'two secured records swapped (MCTP: explicit sequence number)',
+      reaction: 'the early one dropped, no answer; the other answered',
+      session: 'kept',
+    },
+    () => {
+      const h = setup('mctp');
+      vca(h.r);
+      const x = establishedSession(h.r, certificateChain(h.r));
+      const first = h.r.seal(x.s, hdr(C.SPDM_HEARTBEAT));
+      const second = h.r.seal(x.s, hdr(C.SPDM_HEARTBEAT));
+      assert.equal(h.responder.handle({ secured: true, bytes: second }), undefined);
+      const ok = h.responder.handle({ secured: true, bytes: first });
+      assert.equal(h.r.open(x.s, ok!.bytes)[1], C.SPDM_HEARTBEAT_ACK);
+      assert.equal(h.responder.sessions().length, 1);
+    },
+  );
+  row(
+    {
+      side: 'responder',
+      misuse: 'KEY_UPDATE with an unknown KeyOperation (7)',
+      reaction: 'ERROR InvalidRequest',
+      session: 'kept (the next request is answered under the old keys)',
+    },
+    () => {
+      const h = setup();
+      vca(h.r);
+      const x = establishedSession(h.r, certificateChain(h.r));
+      assert.equal(
+        errorOf(h.r.sendSecuredRaw(x.s, hdr(C.SPDM_KEY_UPDATE, 7, 1))),
+        E.InvalidRequest,
+      );
+      assert.equal(h.r.sendSecuredRaw(x.s, hdr(C.SPDM_HEARTBEAT))?.[1], C.SPDM_HEARTBEAT_ACK);
+      assert.equal(h.responder.sessions().length, 1);
+    },
+  );
+  row(
+    {
+      side: 'responder',
+      misuse: 'KEY_UPDATE VerifyNewKey before any UpdateKey',
+      reaction: 'ERROR InvalidRequest',
+      session: 'kept (the next request is answered under the old keys)',
+    },
+    () => {
+      const h = setup();
+      vca(h.r);
+      const x = establishedSession(h.r, certificateChain(h.r));
+      const verify = C.SPDM_KEY_UPDATE_OP.VerifyNewKey;
+      assert.equal(
+        errorOf(h.r.sendSecuredRaw(x.s, hdr(C.SPDM_KEY_UPDATE, verify, 1))),
+        E.InvalidRequest,
+      );
+      assert.equal(h.r.sendSecuredRaw(x.s, hdr(C.SPDM_HEARTBEAT))?.[1], C.SPDM_HEARTBEAT_ACK);
+      assert.equal(h.responder.sessions().length, 1);
+    },
+  );
+  row(
+    {
+      side: 'responder',
+      misuse: 'KEY_UPDATE in the clear (outside any session)',
+      reaction: 'ERROR SessionRequired',
+      session: 'the open session kept',
+    },
+    () => {
+      const h = setup();
+      vca(h.r);
+      const x = establishedSession(h.r, certificateChain(h.r));
+      const up = C.SPDM_KEY_UPDATE_OP.UpdateKey;
+      assert.equal(errorOf(h.r.sendRaw(hdr(C.SPDM_KEY_UPDATE, up, 1))), E.SessionRequired);
+      assert.equal(h.r.sendSecuredRaw(x.s, hdr(C.SPDM_HEARTBEAT))?.[1], C.SPDM_HEARTBEAT_ACK);
+      assert.equal(h.responder.sessions().length, 1);
+    },
+  );
+  row(
+    {
+      side: 'responder',
+      misuse:
+        'sequence number at its limit (wrap): not modelled on the wire; DSP0277: a counter never wraps, the session ends (or keys update) first',
+      reaction: 'sealing refused (RangeError) at 2^53-1, not 2^64-1',
+      session: 'no further record under those keys',
+    },
+    () => {
+      const h = setup();
+      vca(h.r);
+      const x = establishedSession(h.r, certificateChain(h.r));
+      type Keyed = { traffic: { request: { seq: number } } };
+      const st = x.s.secured as unknown as Keyed;
+      const at = (seq: number) =>
+        ({
+          ...st,
+          traffic: { ...st.traffic, request: { ...st.traffic.request, seq } },
+        }) as unknown as typeof x.s.secured;
+      const rng = seededRandom('seq-limit');
+      protect(at(Number.MAX_SAFE_INTEGER - 1), hdr(C.SPDM_HEARTBEAT), rng);
+      assert.throws(
+        () => protect(at(Number.MAX_SAFE_INTEGER), hdr(C.SPDM_HEARTBEAT), rng),
+        /sequence number overflow/,
+      );
+    },
+  );
+  row(
+    {
+      side: 'responder',
       misuse: 'secured record with a session id that is not open',
       reaction: 'dropped, no answer',
       session: 'kept (the next record is answered)',
