@@ -203,8 +203,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     }
   }
 
-  // Warm up once, then measure.
-  await honestSession();
+  // Warm up (two rounds of `clients` concurrent sessions, so the baseline holds the heap,
+  // code and buffers that concurrent sessions need, not only the first one's), then measure.
+  for (let round = 0; round < 2; round++) {
+    await Promise.all(Array.from({ length: Math.min(clients, 16) }, () => honestSession()));
+  }
   sessions = 0;
   latencies = [];
   await sleep(200);
