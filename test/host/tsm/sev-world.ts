@@ -18,6 +18,7 @@ import { type SevGuestReply, sevGuestOf, sevTsmDriver } from '../../../src/host/
 import type { AbiArg } from '../../../src/platform/abi.ts';
 import { guestMmioRead, guestMmioWrite } from '../../../src/platform/fabric.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
+import { sealTag } from '../../../src/platform/sev/guest-abi.ts';
 import { SEV_GUEST_ABI } from '../../../src/platform/sev/index.ts';
 import type { SevPlatform } from '../../../src/platform/sev/state.ts';
 import { hostWorld, ok, type RunHooks } from '../world.ts';
@@ -57,7 +58,10 @@ export async function guestCall<T>(name: string, args: Record<string, unknown>, 
   return o;
 }
 
-/** The guest's TIO_MSG_* relayed by the VMM through pci_tsm_guest_req. */
+/**
+ * The guest's TIO_MSG_* relayed by the VMM through pci_tsm_guest_req, sealed as the honest
+ * guest seals it (its VMPCK, the sequence number after the firmware's last).
+ */
 export async function relay(
   w: SevHostWorld,
   scope: GuestRequest['scope'],
@@ -66,7 +70,10 @@ export async function relay(
 ) {
   const vm = o.vm ?? VM;
   const gctx = sevGuestOf(w.h, vm)?.gctx ?? 0;
-  const request = { scope, message: { gctx, guestDeviceId: GUEST_BDF, ...message } };
+  const body = { gctx, guestDeviceId: GUEST_BDF, ...message };
+  const g = w.p.vendor.guests.get(gctx);
+  const seq = (g?.msgSeq ?? 0) + 1;
+  const request = { scope, message: { ...body, seq, tag: sealTag(g?.vmpck ?? '', seq, body) } };
   return pciTsmGuestReq(w.m, w.h, { rid: o.rid ?? w.rid, vm, request });
 }
 

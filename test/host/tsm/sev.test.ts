@@ -20,6 +20,7 @@ import type { SevDriverRecords } from '../../../src/host/tsm/sev/index.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
 import { ownerOf } from '../../../src/platform/memory.ts';
 import { asidFenced } from '../../../src/platform/sev/fence.ts';
+import { canonical } from '../../../src/platform/sev/guest-abi.ts';
 import { droppingCarrier } from '../../platform/sev/world.ts';
 import { ok, refused } from '../world.ts';
 import {
@@ -171,7 +172,20 @@ describe('SEV host driver: a TDI from connect to RUN and back', () => {
     const ram = await connectedGuest(w);
     const g = guestOf(w);
     assert.equal(g.asid, 1);
-    assert.deepEqual(w.p.vendor.guests.get(g.gctx), { gctx: g.gctx, vm: g.firmwareVm, asid: 1 });
+    const ctx = w.p.vendor.guests.get(g.gctx);
+    assert.deepEqual(
+      { ...ctx, vmpck: undefined },
+      {
+        gctx: g.gctx,
+        vm: g.firmwareVm,
+        asid: 1,
+        msgSeq: 0,
+        vmpck: undefined,
+      },
+    );
+    // The firmware made the guest's VMPCK at launch; none of the host's records holds it.
+    assert.match(ctx?.vmpck ?? '', /^[0-9a-f]{64}$/);
+    assert.ok(!canonical(h).includes(ctx?.vmpck ?? '-'));
     assert.equal(w.p.tsm.vms.get(g.firmwareVm)?.finalized, true);
     assert.deepEqual(ownerOf(w.p.hw.memory, ram[0]), { kind: 'private', vm: g.firmwareVm });
 
