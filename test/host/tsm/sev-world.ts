@@ -59,9 +59,23 @@ export async function guestCall<T>(name: string, args: Record<string, unknown>, 
 }
 
 /**
- * The guest's TIO_MSG_* relayed by the VMM through pci_tsm_guest_req, sealed as the honest
- * guest seals it (its VMPCK, the sequence number after the firmware's last).
+ * `message` of VM `vm`'s guest as the honest guest seals it (platform/sev/guest-seal.ts):
+ * its VMPCK (read here from the firmware's record, as the guest reads its secrets page) and
+ * the sequence number after the firmware's last.
  */
+export function sealed(
+  w: SevHostWorld,
+  message: Record<string, AbiArg>,
+  vm: VmName = VM,
+): Record<string, AbiArg> {
+  const gctx = sevGuestOf(w.h, vm)?.gctx ?? 0;
+  const body = { gctx, guestDeviceId: GUEST_BDF, ...message };
+  const g = w.p.vendor.guests.get(body.gctx as number);
+  const seq = (g?.msgSeq ?? 0) + 1;
+  return { ...body, seq, tag: sealTag(g?.vmpck ?? '', seq, body) };
+}
+
+/** The guest's TIO_MSG_* (sealed as the honest guest does) relayed through pci_tsm_guest_req. */
 export async function relay(
   w: SevHostWorld,
   scope: GuestRequest['scope'],
@@ -69,11 +83,7 @@ export async function relay(
   o: { vm?: VmName; rid?: number } = {},
 ) {
   const vm = o.vm ?? VM;
-  const gctx = sevGuestOf(w.h, vm)?.gctx ?? 0;
-  const body = { gctx, guestDeviceId: GUEST_BDF, ...message };
-  const g = w.p.vendor.guests.get(gctx);
-  const seq = (g?.msgSeq ?? 0) + 1;
-  const request = { scope, message: { ...body, seq, tag: sealTag(g?.vmpck ?? '', seq, body) } };
+  const request = { scope, message: sealed(w, message, vm) };
   return pciTsmGuestReq(w.m, w.h, { rid: o.rid ?? w.rid, vm, request });
 }
 
