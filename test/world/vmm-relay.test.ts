@@ -113,6 +113,15 @@ describe('vmm.relay on SEV-TIO: the sealed guest messages', () => {
   }
 });
 
+describe('SEV-TIO: the guest VMPCK is out of the host reach', () => {
+  it('the host ABI has no call that reads the secrets page', async () => {
+    const w = await locked('sev secrets page', 'sev');
+    const r = await w.perform({ do: 'host.tsm-abi/call', args: { call: 'SNP_SECRETS_PAGE' } });
+    assert.equal(r.errno, 'EINVAL');
+    assert.match(r.detail ?? '', /sev firmware has no host ABI call 'SNP_SECRETS_PAGE'/);
+  });
+});
+
 describe('vmm.relay refuses, changing nothing', () => {
   it('-EBADF before the VM exists, -EINVAL for an unknown mode or a count below 1', async () => {
     const w = await World.create({ flavour: 'tdx', seed: 'relay refusals' });
