@@ -30,21 +30,26 @@ export interface SealedReply {
   seal: MsgSeal;
 }
 
-/** Names the seal covers beside the fields: not part of the sealed body. */
+/** Top-level names that are not part of the sealed body (the seal itself, the key's context). */
 const NOT_SEALED = new Set(['gctx', 'seal', 'seq', 'tag']);
 
-/** A canonical text of `v`: keys sorted, bytes as hex, bigints marked, undefined left out. */
-export function canonical(v: unknown): string {
+/**
+ * A canonical text of `v`: keys sorted, bytes as hex, bigints marked, undefined left out;
+ * at the top level, the names of NOT_SEALED too.
+ */
+export function canonical(v: unknown, skip: ReadonlySet<string> = NOT_SEALED): string {
+  const inner = (x: unknown) => canonical(x, new Set());
   if (v === undefined || v === null) return 'null';
   if (typeof v === 'bigint') return `${v}n`;
   if (v instanceof Uint8Array) return `h'${Buffer.from(v).toString('hex')}'`;
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v instanceof Map) return `M${canonical([...v.entries()])}`;
+  if (Array.isArray(v)) return `[${v.map(inner).join(',')}]`;
+  if (v instanceof Map) return `M${inner([...v.entries()])}`;
   if (typeof v === 'object') {
-    const keys = Object.keys(v)
-      .filter((k) => !NOT_SEALED.has(k) && (v as Record<string, unknown>)[k] !== undefined)
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o)
+      .filter((k) => !skip.has(k) && o[k] !== undefined)
       .sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${inner(o[k])}`).join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -56,7 +61,7 @@ export function sealTag(vmpck: string, seq: number, body: unknown): string {
     .digest('hex');
 }
 
-/** True when `seal` is `body`'s under `vmpck` (a constant-length comparison of hex tags). */
+/** True when `seal` is `body`'s under `vmpck`. */
 export function sealVerifies(vmpck: string, body: unknown, seal: MsgSeal | undefined): boolean {
   if (!seal || !Number.isSafeInteger(seal.seq) || typeof seal.tag !== 'string') return false;
   return sealTag(vmpck, seal.seq, body) === seal.tag;

@@ -48,10 +48,6 @@ import {
 import { tsmDmaAdd } from '../tsm/trusted-dma.ts';
 import { tsmVmCreate, tsmVmDestroy, tsmVmFinalize } from '../tsm/vm.ts';
 import { fenceStatusWord, fenceVm } from './fence.ts';
-import { type MsgSeal, type SealedReply, sealTag, sealVerifies } from './guest-seal.ts';
-
-export type { SealedReply } from './guest-seal.ts';
-
 import {
   type MmioValidateArgs,
   type SdteWriteArgs,
@@ -60,6 +56,7 @@ import {
   tioMsgSdteWriteReq,
   tioMsgTdiInfoReq,
 } from './guest-abi.ts';
+import { type MsgSeal, type SealedReply, sealTag, sealVerifies } from './guest-seal.ts';
 import { type Args, failure, hex, refused, type Status, sevOutcome, success } from './outcome.ts';
 import { sessionLost, silentCarrier, spdmRequestLoop } from './spdm-request.ts';
 import type { GctxPaddr, SevPlatform, SevTdiContext } from './state.ts';
@@ -73,6 +70,7 @@ const PAGE = 4096;
 /** The VM id the TSM core keeps for guest context `gctx`. */
 export const vmOfGctx = (gctx: GctxPaddr): string => `gctx@${hex(gctx)}`;
 
+export type { SealedReply } from './guest-seal.ts';
 export { type RmpUpdateArgs, rmpUpdate } from './rmp.ts';
 
 // ---------------------------------------------------------------- guest contexts
@@ -600,9 +598,11 @@ export type GuestMessage =
  * TIO_GUEST_REQUEST: the host relays a guest's TIO_MSG_* to the firmware. As Linux's
  * sev-dev-tsm.c guest_request does, an MMIO_VALIDATE or SDTE_WRITE for a TDI still
  * CONFIG_LOCKED is preceded by TIO_TDI_STATUS and TIO_TDI_BIND with TIO_TDI_BIND_RUN_FORCE:
- * this is how a SEV-TIO TDI reaches RUN, on the guest's first use of it. The command
+ * this is how a SEV-TIO TDI reaches RUN, on the guest's first use of it. The message opens
+ * only when its seal verifies under the guest's VMPCK and its sequence number is the next
+ * one (guest-seal.ts); otherwise SEV_RET_BAD_SIGNATURE and nothing changes. The command
  * succeeds when the firmware processed the message; the message's own status is inside
- * the guest's (encrypted) reply, `value`.
+ * the guest's sealed reply, `value`.
  */
 export async function tioGuestRequest(
   p: SevPlatform,
