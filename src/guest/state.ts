@@ -99,6 +99,12 @@ export interface GuestState {
   seed: string;
   counter: number;
   devices: Map<number, GuestDevice>;
+  /**
+   * SEV-SNP: the VMPCK the guest read from its secrets page (hex) and the sequence number of
+   * the last message or reply sealed under it (platform/sev/guest-seal.ts). Absent until
+   * the guest's first TIO_MSG_*.
+   */
+  seal?: { vmpck: string; seq: number };
 }
 
 export function createGuestState(

@@ -37,7 +37,7 @@ export const FLAWS = {
   },
   'guest-accept-unchecked': {
     component: 'guest',
-    text: "the guest accepts without checking the report's nonce or its MMIO ranges",
+    text: "the guest accepts without checking the report's nonce, its MMIO ranges or (SEV) the sealed reply's sequence number",
     breaks: ['I12'],
   },
   'kvm-mirror-before-firmware': {

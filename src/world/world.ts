@@ -448,7 +448,8 @@ export class World {
           Number(call.message.subrangePageCount),
         );
       }
-      // An SNP guest seals its TIO_MSG_* with its VMPCK; the guest context stands for the key.
+      // The guest context names the VMPCK the PSP opens the sealed message under (the seal is
+      // the guest's: platform/sev/guest-seal.ts).
       if (call.op === 'tsm-guest-req' && this.flavour === 'sev') {
         const kvmName = this.s.vms.get(vmFd)?.vm ?? '';
         const gctx = sevGuestOf(this.h, kvmName)?.gctx;

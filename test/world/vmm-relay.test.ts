@@ -12,8 +12,8 @@ import { describe, it } from 'node:test';
 import { OPS } from '../../src/world/ops/index.ts';
 import { World } from '../../src/world/world.ts';
 
-async function locked(seed: string) {
-  const w = await World.create({ flavour: 'tdx', seed });
+async function locked(seed: string, flavour: 'tdx' | 'sev' = 'tdx') {
+  const w = await World.create({ flavour, seed });
   for (const d of ['host.tsm/connect', 'vmm.create-vm', 'vmm.assign', 'guest.tsm/lock']) {
     const r = await w.perform({ do: d });
     assert.equal(r.ok, true, `${d}: ${r.detail}`);
@@ -86,6 +86,39 @@ describe('vmm.relay on TDX', () => {
     assert.equal((await w.perform({ do: 'guest.attest' })).ok, false);
     assert.equal((await w.perform({ do: 'guest.attest' })).ok, true);
     assert.deepEqual(relayActs(w), ['dropped', 'dropped']);
+  });
+});
+
+describe('vmm.relay on SEV-TIO: the sealed guest messages', () => {
+  for (const [mode, reason] of [
+    ['replay', /TIO_MSG_TDI_INFO_REQ: reply out of sequence \(sequence number 2, expected 4\)/],
+    ['rewrite', /TIO_MSG_TDI_INFO_REQ: reply does not authenticate under the VMPCK/],
+  ] as const) {
+    it(`${mode}: the guest's message layer refuses the reply (EBADMSG) before the attester sees it, and it recovers`, async () => {
+      const w = await locked(`sev relay ${mode}`, 'sev');
+      // Something to replay: the reply to an earlier TDI_INFO request.
+      if (mode === 'replay') assert.equal((await w.perform({ do: 'guest.attest' })).ok, true);
+      assert.equal((await relay(w, mode)).ok, true);
+      const r = await w.perform({ do: 'guest.attest' });
+      assert.equal(r.errno, 'EBADMSG', r.detail);
+      assert.match(r.detail ?? '', reason);
+      assert.deepEqual(relayActs(w), [{ replay: 'replayed', rewrite: 'rewritten' }[mode]]);
+      assert.equal((await w.perform({ do: 'guest.tsm/accept' })).errno, 'EPERM');
+      assert.equal(w.tdiState({ do: '' }), 'CONFIG_LOCKED');
+      // The guest and the PSP stay in sequence: once the relay passes, it attests and accepts.
+      assert.equal((await w.perform({ do: 'guest.attest' })).ok, true);
+      assert.equal((await w.perform({ do: 'guest.tsm/accept' })).ok, true);
+      assert.equal(w.tdiState({ do: '' }), 'RUN');
+    });
+  }
+});
+
+describe('SEV-TIO: the guest VMPCK is out of the host reach', () => {
+  it('the host ABI has no call that reads the secrets page', async () => {
+    const w = await locked('sev secrets page', 'sev');
+    const r = await w.perform({ do: 'host.tsm-abi/call', args: { call: 'SNP_SECRETS_PAGE' } });
+    assert.equal(r.errno, 'EINVAL');
+    assert.match(r.detail ?? '', /sev firmware has no host ABI call 'SNP_SECRETS_PAGE'/);
   });
 });
 

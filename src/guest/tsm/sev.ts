@@ -7,21 +7,32 @@
  * REQUEST), whose first validate of a CONFIG_LOCKED TDI takes it to RUN (TIO_TDI_BIND with
  * RUN_FORCE): there is no START message of the guest's own, so it reads the state after.
  *
- * Every TIO_MSG_* and its reply pass through the untrusted host. On a real machine they are
- * sealed under the guest's VMPCK with a message sequence number, so the guest's message
- * layer refuses a reply the host replays or rewrites (-EBADMSG) before the attester sees
- * it. teeio does not model that seal: the reply arrives as the host hands it over, and what
- * catches a replayed or rewritten TDI_INFO reply is the attester's own checks (the nonce
- * bound to the evidence, the report's digest), the defence the real guest keeps behind the
- * seal.
+ * Every TIO_MSG_* and its reply pass through the untrusted host, sealed under the guest's
+ * VMPCK with a message sequence number (platform/sev/guest-seal.ts; Linux sev-guest
+ * enc_payload / verify_and_dec_payload): the guest reads the key from its secrets page on
+ * its first message, and its message layer refuses a reply the host replays (out of
+ * sequence) or rewrites (tag does not verify) with -EBADMSG before the attester sees it.
+ * The attester's own checks (the nonce bound to the evidence, the report's digest) stay
+ * behind the seal.
+ *
+ * The sequence number moves past a reply that carries the expected number, verified or not:
+ * the firmware has used that number (Linux snp_inc_msg_seqno runs once the host returned,
+ * before the reply is decrypted). A reply of another number (a replay, none at all) leaves
+ * it, the firmware never having seen the request. A guest with the seeded flaw
+ * guest-accept-unchecked takes a reply of another number as long as it authenticates.
  */
 import { digest } from '../../crypto/hash.ts';
-import type { TdiInfo } from '../../platform/sev/guest-abi.ts';
+import {
+  type SealedReply,
+  sealTag,
+  sealVerifies,
+  type TdiInfo,
+} from '../../platform/sev/guest-abi.ts';
 import { bytesEqual } from '../../wire/hex.ts';
 import { DEFAULT_LOCK_FLAGS } from '../../wire/tdisp/constants.ts';
 import type { AttestationReason, TdiStateName } from '../attest/evidence.ts';
 import { fail, type Step } from '../outcome.ts';
-import type { Attested } from '../state.ts';
+import { type Attested, hasFlaw } from '../state.ts';
 import {
   bytesOf,
   type Collected,
@@ -34,26 +45,45 @@ import {
 /** The sDTE fields the guest writes: trusted DMA on, reads and writes, VMPL 0. */
 export const SDTE_ENABLE = { v: true, ir: true, iw: true, vmpl: 0, vtomEn: true, vtom: 0x1000 };
 
-interface SealedReply {
-  ok: boolean;
-  status: string;
-  value?: unknown;
-  detail?: string;
+/** The guest's VMPCK and sequence number, the key read from its secrets page the first time. */
+async function sealOf(ctx: TsmContext): Promise<Step<{ vmpck: string; seq: number }>> {
+  if (ctx.g.seal) return { ok: true, value: ctx.g.seal };
+  const o = await ctx.m.tsmCall('SNP_SECRETS_PAGE', {});
+  const vmpck = (o.value as { vmpck?: unknown } | undefined)?.vmpck;
+  if (!o.ok || typeof vmpck !== 'string') return callFailed('SNP_SECRETS_PAGE', o);
+  ctx.g.seal = { vmpck, seq: 0 };
+  return { ok: true, value: ctx.g.seal };
 }
 
-/** A relayed TIO_MSG_* and the PSP's sealed reply to it, which must succeed. */
+/** A TIO_MSG_* sealed under the guest's VMPCK, relayed, and the PSP's reply, which must succeed. */
 async function message(
   ctx: TsmContext,
   type: string,
   fields: Record<string, number | bigint | boolean | string>,
   scope: 'info' | 'state-change' = 'state-change',
 ): Promise<Step<unknown>> {
-  const msg = { type, guestDeviceId: ctx.dev.vdevId, ...fields };
-  const r = await guestRequest(ctx, scope, msg);
+  const k = await sealOf(ctx);
+  if (!k.ok) return k;
+  const key = k.value;
+  const body = { type, guestDeviceId: ctx.dev.vdevId, ...fields };
+  const seq = key.seq + 1;
+  const r = await guestRequest(ctx, scope, { ...body, seq, tag: sealTag(key.vmpck, seq, body) });
   if (!r.ok) return r;
-  const reply = r.value as SealedReply | undefined;
-  if (!reply?.ok) return callFailed(type, reply ?? { status: 'no reply from the VMM' });
-  return { ok: true, value: reply.value };
+  const reply = r.value as Partial<SealedReply> | null | undefined;
+  if (!reply) return callFailed(type, { status: 'no reply from the VMM' });
+  const got = reply.seal?.seq;
+  if (got === seq + 1) key.seq = got;
+  else if (!hasFlaw(ctx.g, 'guest-accept-unchecked') || got === undefined) {
+    const detail = `${type}: reply out of sequence (sequence number ${got ?? 'none'}, expected ${seq + 1}): replayed or reordered by the host`;
+    return fail('EBADMSG', detail);
+  }
+  const { ok, status, value, detail } = reply;
+  if (!sealVerifies(key.vmpck, { ok, status, value, detail }, reply.seal)) {
+    const why = `${type}: reply does not authenticate under the VMPCK: altered by the host`;
+    return fail('EBADMSG', why);
+  }
+  if (!ok) return callFailed(type, { status: status ?? '', detail });
+  return { ok: true, value };
 }
 
 /**

@@ -3,7 +3,8 @@
  * Specification #58271 tables 60-69; Linux drivers/virt/coco/sev-guest/sev_guest_tio.c of
  * the SEV-TIO series). The guest encrypts each message with its VMPCK and the host only
  * relays it (SVM_VMGEXIT_SEV_TIO_GUEST_REQUEST -> KVM -> TIO_GUEST_REQUEST); the firmware
- * knows the guest by the key, modelled here by the guest context the relay names. The guest
+ * knows the guest by the key: the guest context the relay names only says which key the
+ * message must open under. The guest
  * names its TDI by the guest device id (its own BDF) TIO_TDI_BIND recorded.
  *
  * - TIO_MSG_TDI_INFO_REQ: the TDI's TDISP state, the certificate / measurement / report
@@ -13,7 +14,12 @@
  *   added), an all-zero entry disables it;
  * - TIO_MSG_MMIO_VALIDATE_REQ: the guest validates a subrange of a reported MMIO range the
  *   host assigned it (its accept of private MMIO);
- * - PVALIDATE: the guest's instruction validating a private RAM page (SEV-SNP).
+ * - PVALIDATE: the guest's instruction validating a private RAM page (SEV-SNP);
+ * - SNP_SECRETS_PAGE: the guest reads its secrets page, where the firmware put its VMPCK
+ *   at launch (the page is the guest's private memory: the host has no way to it).
+ *
+ * Each TIO_MSG_* arrives through the host sealed with the guest's VMPCK (guest-seal.ts);
+ * host-abi's TIO_GUEST_REQUEST opens it and seals the reply before these handlers see it.
  *
  * LOCKED -> RUN: the guest sends no START of its own. When the host relays the guest's
  * first MMIO_VALIDATE or SDTE_WRITE for a CONFIG_LOCKED TDI, it first issues TIO_TDI_BIND
@@ -44,6 +50,14 @@ import {
   type TdiInfoStatus,
   TIO_TDISP_STATE,
 } from './status.ts';
+
+export {
+  canonical,
+  type MsgSeal,
+  type SealedReply,
+  sealTag,
+  sealVerifies,
+} from './guest-seal.ts';
 
 const outcome = <T>(
   call: string,
@@ -202,6 +216,24 @@ function sdteToDma(p: SevPlatform, vm: string, rid: number, dma: string, v: bool
   for (const r of steps) {
     if (!r.ok) throw new Error(`sDTE write: trusted DMA context: ${r.detail}`);
   }
+}
+
+/**
+ * SNP_SECRETS_PAGE: the guest reads its VMPCK from its secrets page (SEV-SNP Firmware ABI
+ * #56860, "Secrets Page": VMPCK0-3, installed at SNP_LAUNCH_UPDATE of the secrets page).
+ * Only the guest's own machine names this call; the host ABI has no such entry.
+ */
+export function snpSecretsPage(
+  p: SevPlatform,
+  _env: TsmEnv,
+  a: { gctx: GctxPaddr },
+): AbiOutcome<{ vmpck: string }> {
+  const call = 'SNP_SECRETS_PAGE';
+  const g = p.vendor.guests.get(a.gctx);
+  if (!g)
+    return outcome(call, {}, { ok: false, status: 'SEV_RET_INVALID_GUEST', detail: 'no guest' });
+  // The key stays out of the event's arguments: the trace is not the guest's memory.
+  return outcome(call, {}, { ok: true, status: 'SEV_RET_SUCCESS', value: { vmpck: g.vmpck } });
 }
 
 // ---------------------------------------------------------------- private memory and MMIO

@@ -56,6 +56,7 @@ import {
   tioMsgSdteWriteReq,
   tioMsgTdiInfoReq,
 } from './guest-abi.ts';
+import { type MsgSeal, type SealedReply, sealTag, sealVerifies } from './guest-seal.ts';
 import { type Args, failure, hex, refused, type Status, sevOutcome, success } from './outcome.ts';
 import { sessionLost, silentCarrier, spdmRequestLoop } from './spdm-request.ts';
 import type { GctxPaddr, SevPlatform, SevTdiContext } from './state.ts';
@@ -69,6 +70,7 @@ const PAGE = 4096;
 /** The VM id the TSM core keeps for guest context `gctx`. */
 export const vmOfGctx = (gctx: GctxPaddr): string => `gctx@${hex(gctx)}`;
 
+export type { SealedReply } from './guest-seal.ts';
 export { type RmpUpdateArgs, rmpUpdate } from './rmp.ts';
 
 // ---------------------------------------------------------------- guest contexts
@@ -78,8 +80,12 @@ export interface GctxArgs {
   gctx: GctxPaddr;
 }
 
-/** SNP_GCTX_CREATE: a guest context in a page the host donates. */
-export function snpGctxCreate(p: SevPlatform, _env: TsmEnv, a: GctxArgs): AbiOutcome {
+/**
+ * SNP_GCTX_CREATE: a guest context in a page the host donates. The firmware makes the
+ * guest's VMPCK here (from the platform's seeded randomness, so a run replays) and keeps it
+ * in the context; the host gets nothing of it.
+ */
+export function snpGctxCreate(p: SevPlatform, env: TsmEnv, a: GctxArgs): AbiOutcome {
   const call = 'SNP_GCTX_CREATE';
   const args = { gctx: hex(a.gctx) };
   if (!Number.isSafeInteger(a.gctx) || a.gctx <= 0 || a.gctx % PAGE !== 0) {
@@ -91,7 +97,8 @@ export function snpGctxCreate(p: SevPlatform, _env: TsmEnv, a: GctxArgs): AbiOut
   const vm = vmOfGctx(a.gctx);
   const r = tsmVmCreate(p, vm);
   if (!r.ok) return outcome(call, args, refused(r));
-  p.vendor.guests.set(a.gctx, { gctx: a.gctx, vm });
+  const vmpck = Buffer.from(env.random(32)).toString('hex');
+  p.vendor.guests.set(a.gctx, { gctx: a.gctx, vm, vmpck, msgSeq: 0 });
   return outcome(call, args, success());
 }
 
@@ -591,16 +598,18 @@ export type GuestMessage =
  * TIO_GUEST_REQUEST: the host relays a guest's TIO_MSG_* to the firmware. As Linux's
  * sev-dev-tsm.c guest_request does, an MMIO_VALIDATE or SDTE_WRITE for a TDI still
  * CONFIG_LOCKED is preceded by TIO_TDI_STATUS and TIO_TDI_BIND with TIO_TDI_BIND_RUN_FORCE:
- * this is how a SEV-TIO TDI reaches RUN, on the guest's first use of it. The command
+ * this is how a SEV-TIO TDI reaches RUN, on the guest's first use of it. The message opens
+ * only when its seal verifies under the guest's VMPCK and its sequence number is the next
+ * one (guest-seal.ts); otherwise SEV_RET_BAD_SIGNATURE and nothing changes. The command
  * succeeds when the firmware processed the message; the message's own status is inside
- * the guest's (encrypted) reply, `value`.
+ * the guest's sealed reply, `value`.
  */
 export async function tioGuestRequest(
   p: SevPlatform,
   env: TsmEnv,
-  a: TdiArgs & { gctx: GctxPaddr; message: GuestMessage },
+  a: TdiArgs & { gctx: GctxPaddr; message: GuestMessage; seal?: MsgSeal },
   carrier: RequesterTransport,
-): Promise<AbiOutcome<AbiOutcome<unknown>>> {
+): Promise<AbiOutcome<SealedReply>> {
   const call = 'TIO_GUEST_REQUEST';
   const args = { dev: hex(a.dev), tdi: hex(a.tdi), gctx: hex(a.gctx), msgType: a.message.type };
   const g = p.vendor.guests.get(a.gctx);
@@ -611,6 +620,19 @@ export async function tioGuestRequest(
     // The message is sealed with the sender's key: it does not open under another context.
     return outcome(call, args, failure('SEV_RET_INVALID_PARAM', 'message of another guest'));
   }
+  // Open the message: its tag under the guest's VMPCK, then its sequence number. A message
+  // that does not open changes nothing, the RUN_FORCE below included.
+  const body = sealedBody(a.message);
+  if (!sealVerifies(g.vmpck, body, a.seal)) {
+    const detail = 'the message does not authenticate under the guest VMPCK (forged or altered)';
+    return outcome(call, args, failure('SEV_RET_BAD_SIGNATURE', detail));
+  }
+  const seq = (a.seal as MsgSeal).seq;
+  if (seq !== g.msgSeq + 1) {
+    const detail = `message sequence number ${seq}, expected ${g.msgSeq + 1} (replayed or stale)`;
+    return outcome(call, args, failure('SEV_RET_BAD_SIGNATURE', detail));
+  }
+  g.msgSeq = seq + 1;
   const caused: AbiEvent[] = [];
   const rec = p.tsm.tdis.get(a.tdi);
   if (a.message.type !== 'TIO_MSG_TDI_INFO_REQ' && rec?.vm === g.vm) {
@@ -631,5 +653,14 @@ export async function tioGuestRequest(
         ? tioMsgSdteWriteReq(p, env, m.args)
         : tioMsgMmioValidateReq(p, env, m.args);
   caused.push(...reply.events);
-  return outcome(call, args, success(reply), caused);
+  const { ok, status, value, detail } = reply;
+  const r = { ok, status, value, detail };
+  const sealed: SealedReply = { ...r, seal: { seq: seq + 1, tag: sealTag(g.vmpck, seq + 1, r) } };
+  return outcome(call, args, success(sealed), caused);
+}
+
+/** What the guest sealed of a message: its type and its fields, flat. */
+export function sealedBody(m: GuestMessage): Record<string, unknown> {
+  const { sdte, ...rest } = m.args as SdteWriteArgs;
+  return { type: m.type, ...rest, ...sdte };
 }

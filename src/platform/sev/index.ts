@@ -12,6 +12,7 @@ import type { TsmEnv } from '../tsm/link.ts';
 import { sevFabricViews } from './fence.ts';
 import {
   pvalidate,
+  snpSecretsPage,
   tioMsgMmioValidateReq,
   tioMsgSdteWriteReq,
   tioMsgTdiInfoReq,
@@ -77,6 +78,7 @@ export const SEV_GUEST_ABI: Readonly<Record<string, SevCall>> = {
   TIO_MSG_SDTE_WRITE_REQ: tioMsgSdteWriteReq,
   TIO_MSG_MMIO_VALIDATE_REQ: tioMsgMmioValidateReq,
   PVALIDATE: pvalidate,
+  SNP_SECRETS_PAGE: snpSecretsPage,
 };
 
 export const sevFlavour = {

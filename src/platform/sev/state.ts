@@ -3,7 +3,8 @@
  * Linux drivers/crypto/ccp/sev-dev-tio.c and sev-dev-tsm.c), as plain data beside the TSM
  * core's records:
  * - guest contexts (SNP_GCTX_CREATE's page, named by its system physical address, and the
- *   ASID SNP_ACTIVATE gave it): the "guest context" TDI_BIND needs;
+ *   ASID SNP_ACTIVATE gave it): the "guest context" TDI_BIND needs, with the guest's VMPCK
+ *   and message sequence number (guest-seal.ts);
  * - device contexts (TIO_DEV_CREATE: device id, root port, segment; TIO_DEV_CONNECT's
  *   traffic-class mask, IDE stream ids and certificate slot);
  * - TDI contexts (TIO_TDI_CREATE; TDI_BIND's guest device id, the guest's virtual BDF by
@@ -24,6 +25,13 @@ export interface SevGuestContext {
   vm: VmId;
   /** From SNP_ACTIVATE; a context without one cannot run, nor have a TDI bound. */
   asid?: number;
+  /**
+   * The guest's VMPCK (hex), made at SNP_GCTX_CREATE and given to the guest only in its
+   * secrets page (SNP_SECRETS_PAGE, guest-abi.ts): the key its messages are sealed with.
+   */
+  vmpck: string;
+  /** The sequence number of the last guest message or reply sealed under it (0: none). */
+  msgSeq: number;
 }
 
 export interface SevDevContext {

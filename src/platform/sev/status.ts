@@ -21,6 +21,11 @@ export const SEV_RET = {
   SEV_RET_INVALID_PLATFORM_STATE: 0x0001,
   SEV_RET_INVALID_GUEST_STATE: 0x0002,
   SEV_RET_INACTIVE: 0x0008,
+  /**
+   * A guest message that does not authenticate under the guest's VMPCK or is out of
+   * sequence. Public sources name no code for that; this is the closest (model choice).
+   */
+  SEV_RET_BAD_SIGNATURE: 0x000a,
   SEV_RET_INVALID_ADDRESS: 0x0009,
   SEV_RET_ASID_OWNED: 0x000c,
   SEV_RET_INVALID_ASID: 0x000d,

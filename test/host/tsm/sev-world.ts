@@ -18,6 +18,7 @@ import { type SevGuestReply, sevGuestOf, sevTsmDriver } from '../../../src/host/
 import type { AbiArg } from '../../../src/platform/abi.ts';
 import { guestMmioRead, guestMmioWrite } from '../../../src/platform/fabric.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
+import { sealTag } from '../../../src/platform/sev/guest-abi.ts';
 import { SEV_GUEST_ABI } from '../../../src/platform/sev/index.ts';
 import type { SevPlatform } from '../../../src/platform/sev/state.ts';
 import { hostWorld, ok, type RunHooks } from '../world.ts';
@@ -57,7 +58,24 @@ export async function guestCall<T>(name: string, args: Record<string, unknown>, 
   return o;
 }
 
-/** The guest's TIO_MSG_* relayed by the VMM through pci_tsm_guest_req. */
+/**
+ * `message` of VM `vm`'s guest as the honest guest seals it (platform/sev/guest-seal.ts):
+ * its VMPCK (read here from the firmware's record, as the guest reads its secrets page) and
+ * the sequence number after the firmware's last.
+ */
+export function sealed(
+  w: SevHostWorld,
+  message: Record<string, AbiArg>,
+  vm: VmName = VM,
+): Record<string, AbiArg> {
+  const gctx = sevGuestOf(w.h, vm)?.gctx ?? 0;
+  const body = { gctx, guestDeviceId: GUEST_BDF, ...message };
+  const g = w.p.vendor.guests.get(body.gctx as number);
+  const seq = (g?.msgSeq ?? 0) + 1;
+  return { ...body, seq, tag: sealTag(g?.vmpck ?? '', seq, body) };
+}
+
+/** The guest's TIO_MSG_* (sealed as the honest guest does) relayed through pci_tsm_guest_req. */
 export async function relay(
   w: SevHostWorld,
   scope: GuestRequest['scope'],
@@ -65,8 +83,7 @@ export async function relay(
   o: { vm?: VmName; rid?: number } = {},
 ) {
   const vm = o.vm ?? VM;
-  const gctx = sevGuestOf(w.h, vm)?.gctx ?? 0;
-  const request = { scope, message: { gctx, guestDeviceId: GUEST_BDF, ...message } };
+  const request = { scope, message: sealed(w, message, vm) };
   return pciTsmGuestReq(w.m, w.h, { rid: o.rid ?? w.rid, vm, request });
 }
 

@@ -13,13 +13,17 @@ import {
   pciTsmBind,
   pciTsmConnect,
   pciTsmDisconnect,
+  pciTsmGuestReq,
   pciTsmStop,
   pciTsmUnbind,
 } from '../../../src/host/pci-tsm/core.ts';
 import type { SevDriverRecords } from '../../../src/host/tsm/sev/index.ts';
+import type { AbiArg } from '../../../src/platform/abi.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
 import { ownerOf } from '../../../src/platform/memory.ts';
 import { asidFenced } from '../../../src/platform/sev/fence.ts';
+import { canonical, sealTag } from '../../../src/platform/sev/guest-abi.ts';
+import { tdiRunning } from '../../../src/platform/tsm/state.ts';
 import { droppingCarrier } from '../../platform/sev/world.ts';
 import { ok, refused } from '../world.ts';
 import {
@@ -34,7 +38,9 @@ import {
   RAM_GFN,
   relay,
   replyOk,
+  SDTE,
   type SevHostWorld,
+  sealed,
   sevHostWorld,
   teeRanges,
   toRun,
@@ -171,7 +177,20 @@ describe('SEV host driver: a TDI from connect to RUN and back', () => {
     const ram = await connectedGuest(w);
     const g = guestOf(w);
     assert.equal(g.asid, 1);
-    assert.deepEqual(w.p.vendor.guests.get(g.gctx), { gctx: g.gctx, vm: g.firmwareVm, asid: 1 });
+    const ctx = w.p.vendor.guests.get(g.gctx);
+    assert.deepEqual(
+      { ...ctx, vmpck: undefined },
+      {
+        gctx: g.gctx,
+        vm: g.firmwareVm,
+        asid: 1,
+        msgSeq: 0,
+        vmpck: undefined,
+      },
+    );
+    // The firmware made the guest's VMPCK at launch; none of the host's records holds it.
+    assert.match(ctx?.vmpck ?? '', /^[0-9a-f]{64}$/);
+    assert.ok(!canonical(h).includes(ctx?.vmpck ?? '-'));
     assert.equal(w.p.tsm.vms.get(g.firmwareVm)?.finalized, true);
     assert.deepEqual(ownerOf(w.p.hw.memory, ram[0]), { kind: 'private', vm: g.firmwareVm });
 
@@ -273,6 +292,68 @@ describe('SEV host driver: a TDI from connect to RUN and back', () => {
       validated: true,
     });
     replyOk(r, 'MMIO_VALIDATE_NOT_ASSIGNED');
+  });
+});
+
+describe('SEV host driver: the guest messages are sealed with the guest VMPCK', () => {
+  const sdte = { type: 'TIO_MSG_SDTE_WRITE_REQ', ...SDTE };
+  /** The host hands the PSP `message` as if the guest had sent it. */
+  const inject = (w: SevHostWorld, message: Record<string, AbiArg>) =>
+    pciTsmGuestReq(w.m, w.h, { rid: w.rid, vm: VM, request: { scope: 'state-change', message } });
+  const notRunning = (w: SevHostWorld) => {
+    assert.equal(tdiRunning(w.p.tsm, w.rid), false);
+    assert.equal(w.p.vendor.tdis.get(w.rid)?.sdte, undefined);
+  };
+
+  it('a TIO_MSG the host made (the guest context it knows added, no tag of the guest) is refused and changes nothing', async () => {
+    const w = await sevHostWorld('sev seal forged');
+    await connectedGuest(w);
+    ok(await pciTsmBind(w.m, w.h, { rid: w.rid, vm: VM, vdevId: GUEST_BDF }));
+    const { gctx } = guestOf(w);
+    const forged = { ...sdte, gctx, guestDeviceId: GUEST_BDF };
+    const seq = (w.p.vendor.guests.get(gctx)?.msgSeq ?? 0) + 1;
+    for (const message of [forged, { ...forged, seq, tag: '00'.repeat(32) }]) {
+      const r = await refused(w, 'EIO', () => inject(w, message));
+      assert.match(r.ok ? '' : r.detail, /SEV_RET_BAD_SIGNATURE.*does not authenticate/);
+    }
+    // Nor under a key of its own: the VMPCK is the firmware's and the guest's only.
+    const own = { ...forged, seq, tag: sealTag('11'.repeat(32), seq, forged) };
+    await refused(w, 'EIO', () => inject(w, own));
+    notRunning(w);
+    // The guest's own message, sealed, goes through: the TDI runs.
+    replyOk(await relay(w, 'state-change', sdte), 'SDTE_WRITE_SUCCESS');
+    assert.equal(tdiRunning(w.p.tsm, w.rid), true);
+  });
+
+  it("a field the host changed in the guest's sealed message is refused and changes nothing", async () => {
+    const w = await sevHostWorld('sev seal tampered');
+    await connectedGuest(w);
+    ok(await pciTsmBind(w.m, w.h, { rid: w.rid, vm: VM, vdevId: GUEST_BDF }));
+    const m = sealed(w, sdte);
+    const changes: Record<string, AbiArg>[] = [{ vtom: 0x7fffffff }, { vmpl: 3 }, { seq: 3 }];
+    for (const change of changes) {
+      const r = await refused(w, 'EIO', () => inject(w, { ...m, ...change }));
+      assert.match(r.ok ? '' : r.detail, /SEV_RET_BAD_SIGNATURE.*does not authenticate/);
+    }
+    notRunning(w);
+    replyOk(await inject(w, m), 'SDTE_WRITE_SUCCESS');
+  });
+
+  it("a replayed guest message fails the sequence check and changes nothing; the guest's next one passes", async () => {
+    const w = await sevHostWorld('sev seal replay');
+    await connectedGuest(w);
+    ok(await pciTsmBind(w.m, w.h, { rid: w.rid, vm: VM, vdevId: GUEST_BDF }));
+    const enable = sealed(w, sdte);
+    const disable = sealed(w, { ...sdte, v: false, ir: false, iw: false, vtomEn: false, vtom: 0 });
+    replyOk(await inject(w, enable), 'SDTE_WRITE_SUCCESS');
+    // A later message of the same number (the guest's other message, prepared alongside) and
+    // the first one again are both out of sequence.
+    for (const again of [disable, enable]) {
+      const r = await refused(w, 'EIO', () => inject(w, again));
+      assert.match(r.ok ? '' : r.detail, /SEV_RET_BAD_SIGNATURE.*sequence number 1, expected 3/);
+    }
+    assert.equal(w.p.vendor.tdis.get(w.rid)?.sdte?.v, true);
+    replyOk(await relay(w, 'info', { type: 'TIO_MSG_TDI_INFO_REQ' }), 'TDI_INFO_SUCCESS');
   });
 });
 

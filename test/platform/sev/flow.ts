@@ -3,8 +3,10 @@
  * column), for tests to start from a given point: a guest context with its ASID, a
  * connected device with a TDI context, the TDI bound (CONFIG_LOCKED), the TDI in RUN.
  */
-import { tioMsgSdteWriteReq } from '../../../src/platform/sev/guest-abi.ts';
+import { type MsgSeal, sealTag, tioMsgSdteWriteReq } from '../../../src/platform/sev/guest-abi.ts';
 import {
+  type GuestMessage,
+  sealedBody,
   snpActivate,
   snpGctxCreate,
   snpLaunchFinish,
@@ -13,7 +15,19 @@ import {
   tioTdiBind,
   tioTdiCreate,
 } from '../../../src/platform/sev/host-abi.ts';
+import type { SevPlatform } from '../../../src/platform/sev/state.ts';
 import { ASID, GCTX, GUEST_BDF, ok, type SevWorld } from './world.ts';
+
+/**
+ * The seal the honest guest puts on `message` (platform/sev/guest-seal.ts): its VMPCK, the
+ * sequence number after the firmware's last. Tests read the key from the firmware's record,
+ * as the guest reads it from its secrets page.
+ */
+export function sealAs(p: SevPlatform, message: GuestMessage): MsgSeal {
+  const g = p.vendor.guests.get(message.args.gctx);
+  const seq = (g?.msgSeq ?? 0) + 1;
+  return { seq, tag: sealTag(g?.vmpck ?? '', seq, sealedBody(message)) };
+}
 
 /** A launched guest context with its ASID. */
 export function guest(w: SevWorld, gctx = GCTX, asid = ASID): void {

@@ -17,7 +17,7 @@ import {
 } from '../../../src/platform/sev/index.ts';
 import type { SdteFields } from '../../../src/platform/sev/state.ts';
 import { tdiRunning } from '../../../src/platform/tsm/state.ts';
-import { bound, guest, running } from './flow.ts';
+import { bound, guest, running, sealAs } from './flow.ts';
 import {
   ASID2,
   droppingCarrier,
@@ -98,7 +98,13 @@ describe('SEV-TIO guest ABI', () => {
       type: 'TIO_MSG_SDTE_WRITE_REQ' as const,
       args: { gctx: GCTX, guestDeviceId: GUEST_BDF, sdte: SDTE },
     };
-    const r = await tioGuestRequest(p, env, { dev: fn0, tdi: rid, gctx: GCTX, message }, carrier);
+    const seal = sealAs(p, message);
+    const r = await tioGuestRequest(
+      p,
+      env,
+      { dev: fn0, tdi: rid, gctx: GCTX, message, seal },
+      carrier,
+    );
     const reply = ok(r);
     assert.equal(reply.status, 'SDTE_WRITE_SUCCESS');
     assert.equal(tdiRunning(p.tsm, rid), true);
@@ -116,6 +122,10 @@ describe('SEV-TIO guest ABI', () => {
       tioGuestRequest(p, env, { dev: fn0, tdi: rid, gctx: GCTX, message: other }, carrier),
     );
     // TDI_INFO is relayed as it is, without a state change.
+    const infoMsg = {
+      type: 'TIO_MSG_TDI_INFO_REQ' as const,
+      args: { gctx: GCTX, guestDeviceId: GUEST_BDF },
+    };
     const info = ok(
       await tioGuestRequest(
         p,
@@ -124,7 +134,8 @@ describe('SEV-TIO guest ABI', () => {
           dev: fn0,
           tdi: rid,
           gctx: GCTX,
-          message: { type: 'TIO_MSG_TDI_INFO_REQ', args: { gctx: GCTX, guestDeviceId: GUEST_BDF } },
+          message: infoMsg,
+          seal: sealAs(p, infoMsg),
         },
         droppingCarrier(carrier.binding),
       ),
@@ -168,11 +179,13 @@ describe('SEV-TIO: a TDI from connect to RUN and back, by the ABI tables only', 
     const info = (await guestCall('TIO_MSG_TDI_INFO_REQ', g)) as { state: string };
     assert.equal(info.state, 'CONFIG_LOCKED');
     // The guest accepts: its SDTE_WRITE, relayed, takes the TDI to RUN first.
+    const sdteMsg = { type: 'TIO_MSG_SDTE_WRITE_REQ' as const, args: { ...g, sdte: SDTE } };
     await host('TIO_GUEST_REQUEST', {
       dev,
       tdi,
       gctx: GCTX,
-      message: { type: 'TIO_MSG_SDTE_WRITE_REQ', args: { ...g, sdte: SDTE } },
+      message: sdteMsg,
+      seal: sealAs(w.p, sdteMsg),
     });
     const run = (await guestCall('TIO_MSG_TDI_INFO_REQ', g)) as { state: string };
     assert.equal(run.state, 'RUN');

@@ -34,7 +34,7 @@ import {
 import type { SdteFields } from '../../../src/platform/sev/state.ts';
 import { DEFAULT_MEMORY } from '../../../src/platform/state.ts';
 import { tdiRunning } from '../../../src/platform/tsm/state.ts';
-import { bound, guest } from './flow.ts';
+import { bound, guest, sealAs } from './flow.ts';
 import { ASID, GCTX, GUEST_BDF, ok, refused, type SevWorld, sevWorld } from './world.ts';
 
 const GPA_MMIO = 0x8000_0000n;
@@ -70,15 +70,11 @@ async function inUse(w: SevWorld, newGuest = true) {
     rangeId: range.rangeId,
     validated: true,
   };
+  const message = { type: 'TIO_MSG_MMIO_VALIDATE_REQ' as const, args: validate };
   const r = await tioGuestRequest(
     w.p,
     w.env,
-    {
-      dev: w.fn0,
-      tdi: w.rid,
-      gctx: GCTX,
-      message: { type: 'TIO_MSG_MMIO_VALIDATE_REQ', args: validate },
-    },
+    { dev: w.fn0, tdi: w.rid, gctx: GCTX, message, seal: sealAs(w.p, message) },
     w.carrier,
   );
   const reply = ok(r);

@@ -29,6 +29,7 @@ describe('SEV-TIO: host and guest ABI are separate modules', () => {
     }
     assert.deepEqual(Object.keys(SEV_GUEST_ABI).sort(), [
       'PVALIDATE',
+      'SNP_SECRETS_PAGE',
       'TIO_MSG_MMIO_VALIDATE_REQ',
       'TIO_MSG_SDTE_WRITE_REQ',
       'TIO_MSG_TDI_INFO_REQ',

@@ -10,8 +10,11 @@
  * The message as the VMM relays it, one flat record (GuestRequest.message):
  * - `type`: TIO_MSG_TDI_INFO_REQ (scope 'info'), TIO_MSG_MMIO_VALIDATE_REQ or
  *   TIO_MSG_SDTE_WRITE_REQ (scope 'state-change');
- * - `gctx`: the sender's guest context, standing for the key the message is sealed with
- *   (the host cannot change it: the PSP opens the message only under that context);
+ * - `gctx`: the sender's guest context: which context's VMPCK the PSP opens the message
+ *   under (the host knows it, but not the key);
+ * - `seq`, `tag`: the seal (platform/sev/guest-seal.ts), the message's sequence number and
+ *   its tag under the guest's VMPCK. The host passes them on as it got them; a message it
+ *   made or changed does not open (SEV_RET_BAD_SIGNATURE), nor one it replays;
  * - `guestDeviceId`: the guest's BDF of the TDI;
  * - TDI_INFO: nonce (hex, optional), the guest's, bound to the evidence in the reply;
  * - MMIO_VALIDATE: subrangeBase (bigint), subrangePageCount, rangeOffset, rangeId,
@@ -22,7 +25,7 @@
  */
 import type { AbiArg } from '../../../platform/abi.ts';
 import type { Rid, VmId } from '../../../platform/ids.ts';
-import type { GuestMessage } from '../../../platform/sev/host-abi.ts';
+import type { GuestMessage, SealedReply } from '../../../platform/sev/host-abi.ts';
 import type { HostMachine } from '../../machine.ts';
 import type { HostOutcome } from '../../outcome.ts';
 import type { HostState } from '../../state.ts';
@@ -30,14 +33,11 @@ import type { GuestRequest } from '../driver.ts';
 import { doneRun, hex, psp, pspFailed, pspRun, refuseRun, withMessage } from './firmware.ts';
 import { sevRecords } from './records.ts';
 
-/** The guest's reply as the PSP returns it in the response buffer. */
-export interface SevGuestReply {
-  ok: boolean;
-  /** The message's own status, e.g. MMIO_VALIDATE_SUCCESS. */
-  status: string;
-  value?: unknown;
-  detail?: string;
-}
+/**
+ * The guest's reply as the PSP returns it in the response buffer, sealed for the guest:
+ * the message's own status (e.g. MMIO_VALIDATE_SUCCESS) and fields, and the seal.
+ */
+export type SevGuestReply = SealedReply;
 
 const SCOPE: Readonly<Record<GuestMessage['type'], GuestRequest['scope']>> = {
   TIO_MSG_TDI_INFO_REQ: 'info',
@@ -121,13 +121,15 @@ export async function sevGuestRequest(
   }
   const message = decode(a.request.message, type);
   if (typeof message === 'string') return refuseRun(run, 'EINVAL', `${type}: ${message}`);
+  const { seq, tag } = a.request.message;
+  const seal = { seq: typeof seq === 'number' ? seq : -1, tag: typeof tag === 'string' ? tag : '' };
   const r = await psp<SevGuestReply>(
     run,
     'TIO_GUEST_REQUEST',
-    withMessage({ dev: t.dev, tdi: t.tdi, gctx: t.gctx, message }),
+    withMessage({ dev: t.dev, tdi: t.tdi, gctx: t.gctx, message, seal }),
     t.dev,
   );
   if (!r.ok || !r.value) return pspFailed(run, r);
   const { ok, status, value, detail } = r.value;
-  return doneRun<SevGuestReply>(run, { ok, status, value, detail });
+  return doneRun<SevGuestReply>(run, { ok, status, value, detail, seal: r.value.seal });
 }
