@@ -32,7 +32,7 @@ import { PAGE_SHIFT } from '../../src/platform/ids.ts';
 import { asidFenced } from '../../src/platform/sev/fence.ts';
 import { devInfoHash } from '../platform/tdx/world.ts';
 import { ccaWorld, G, rsiOk, teePages as teePagesCca } from './tsm/cca-world.ts';
-import { GUEST_BDF, guestOf, SDTE, sevHostWorld, teeRanges } from './tsm/sev-world.ts';
+import { GUEST_BDF, guestOf, SDTE, sealed, sevHostWorld, teeRanges } from './tsm/sev-world.ts';
 import { tdcall, tdxWorld, teePages } from './tsm/tdx-world.ts';
 import {
   assigned,
@@ -182,7 +182,8 @@ describe('SEV: the host half of a lifecycle through the VMM', () => {
         op: 'tsm-guest-req',
         vdevId: GUEST_BDF,
         scope,
-        message: { gctx: g.gctx, guestDeviceId: GUEST_BDF, ...message },
+        // Sealed as the honest guest seals it (its VMPCK and next sequence number).
+        message: sealed(w, message, vm),
       });
       return ok(r) as SevGuestReply;
     };

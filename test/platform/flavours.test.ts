@@ -9,7 +9,10 @@ import { canonicalHash } from '../../src/world/hash.ts';
 
 const NAMES: Record<string, { host: RegExp; guest: RegExp }> = {
   tdx: { host: /^TDH\./, guest: /^TDG\./ },
-  sev: { host: /^(SEV_CMD_|SNP_|TIO_|RMPUPDATE)/, guest: /^(TIO_MSG_|PVALIDATE)/ },
+  sev: {
+    host: /^(SEV_CMD_|SNP_|TIO_|RMPUPDATE)/,
+    guest: /^(TIO_MSG_|PVALIDATE|SNP_SECRETS_PAGE$)/,
+  },
   cca: { host: /^RMI_/, guest: /^(RSI_|REALM_)/ },
 };
 
