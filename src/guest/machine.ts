@@ -14,7 +14,7 @@
  * records are plain data elsewhere (guest/state.ts). The VMM's side of the hypercalls lives
  * in host/vmm/ with the same shapes (host/ and guest/ do not import each other).
  */
-import type { AbiArg, AbiOutcome } from '../platform/abi.ts';
+import type { AbiArg, AbiOutcome, Hypercall, HypercallAnswer } from '../platform/abi.ts';
 import type { Verdict } from '../platform/events.ts';
 import type { MmioAccess } from '../platform/fabric.ts';
 import type { VmId } from '../platform/ids.ts';
@@ -32,24 +32,13 @@ export type GuestCallArgs = Record<string, AbiArg | AbiArg[] | Uint8Array | unde
  * - 'map-gpa': convert `pages` guest pages at `gpa` between private and shared
  *   (TDG.VP.VMCALL<MapGPA>, the GHCB page state change, RSI_IPA_STATE_SET's host half).
  */
-export type GuestHypercall =
-  | { op: 'tsm-bind'; vdevId: number }
-  | { op: 'tsm-unbind'; vdevId: number }
-  | {
-      op: 'tsm-guest-req';
-      vdevId: number;
-      scope: 'info' | 'state-change' | 'debug-read' | 'debug-write';
-      message: Record<string, AbiArg>;
-    }
-  | { op: 'map-gpa'; gpa: bigint; pages: number; private: boolean };
+export type GuestHypercall = Hypercall;
 
 /**
  * The VMM's answer: the value the relayed call produced, or the errno the host returned
  * (what a guest sees of a host refusal: a failed hypercall and its code, nothing more).
  */
-export type HypercallResult =
-  | { ok: true; value: unknown }
-  | { ok: false; errno: string; detail: string };
+export type HypercallResult = HypercallAnswer;
 
 export interface GuestMachine {
   /** The TSM flavour ('tdx', 'sev', 'cca'): which guest ABI the guest speaks. */

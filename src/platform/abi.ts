@@ -47,3 +47,24 @@ export function abiOutcome<T>(
   if (r.detail !== undefined) event.detail = r.detail;
   return { ...r, events: [event] };
 }
+
+/**
+ * The guest <-> host hypercall interface (TDG.VP.VMCALL, the GHCB, the RSI host calls): what a
+ * confidential guest may ask of the VMM and what it is answered. One definition, because both
+ * sides speak it and neither may import the other (guest/machine.ts, host/vmm/hypercall.ts).
+ */
+export type Hypercall =
+  | { op: 'tsm-bind'; vdevId: number }
+  | { op: 'tsm-unbind'; vdevId: number }
+  | {
+      op: 'tsm-guest-req';
+      vdevId: number;
+      scope: 'info' | 'state-change' | 'debug-read' | 'debug-write';
+      message: Record<string, AbiArg>;
+    }
+  | { op: 'map-gpa'; gpa: bigint; pages: number; private: boolean };
+
+/** The VMM's answer: the value the relayed call produced, or the errno the host returned. */
+export type HypercallAnswer =
+  | { ok: true; value: unknown }
+  | { ok: false; errno: string; detail: string };

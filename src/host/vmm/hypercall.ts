@@ -18,7 +18,7 @@
  * (host/ and guest/ do not import each other; the world passes one for the other). A host
  * refusal reaches the guest as { ok: false, errno, detail } and nothing more.
  */
-import type { AbiArg } from '../../platform/abi.ts';
+import type { AbiArg, Hypercall, HypercallAnswer } from '../../platform/abi.ts';
 import { IOMMU_VDEVICE_TSM_BIND, IOMMU_VDEVICE_TSM_UNBIND } from '../iommufd/uapi.ts';
 import { iommuVdeviceTsmOp, iommuVdeviceTsmReq } from '../iommufd/vdevice-tsm.ts';
 import { kvmSetMemoryAttributes } from '../kvm/attributes.ts';
@@ -38,22 +38,11 @@ import {
 } from './relay.ts';
 import type { VmmDevice, VmmState } from './state.ts';
 
-/** A guest's hypercall (guest/machine.ts GuestHypercall, structurally the same). */
-export type VmmHypercall =
-  | { op: 'tsm-bind'; vdevId: number }
-  | { op: 'tsm-unbind'; vdevId: number }
-  | {
-      op: 'tsm-guest-req';
-      vdevId: number;
-      scope: 'info' | 'state-change' | 'debug-read' | 'debug-write';
-      message: Record<string, AbiArg>;
-    }
-  | { op: 'map-gpa'; gpa: bigint; pages: number; private: boolean };
+/** A guest's hypercall, as the VMM receives it (platform/abi.ts). */
+export type VmmHypercall = Hypercall;
 
-/** The VMM's answer (guest/machine.ts HypercallResult, structurally the same). */
-export type VmmHypercallResult =
-  | { ok: true; value: unknown }
-  | { ok: false; errno: string; detail: string };
+/** The VMM's answer (platform/abi.ts). */
+export type VmmHypercallResult = HypercallAnswer;
 
 const OP = 'KVM_EXIT_HYPERCALL';
 const PAGE = 0x1000n;
