@@ -163,7 +163,7 @@ export function barAt(fabric: FabricState, address: bigint, length: number): Bar
  */
 export function privateMmioOwner(hw: PlatformHw, pfn: Pfn): VmId | undefined {
   for (const sept of hw.septs.values()) {
-    if (sept.mmioTargets.has(pfn)) return sept.vm;
+    if (sept.mmioTargets[pfn] !== undefined) return sept.vm;
   }
   return undefined;
 }

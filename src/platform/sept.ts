@@ -15,6 +15,7 @@
  */
 import type { Pfn, Rid, VmId } from './ids.ts';
 import { PAGE_SHIFT, pfnKey } from './ids.ts';
+import { type PfnTable, pfnTable } from './pfn-table.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
 export type SeptTarget =
@@ -34,12 +35,12 @@ export interface SeptEntry {
 export interface SeptState {
   vm: VmId;
   /** By guest frame number (the GPA without the shared bit, >> 12; a number key, ids.ts Pfn). */
-  entries: Map<Pfn, SeptEntry>;
+  entries: PfnTable<SeptEntry>;
   /**
    * Index of the MMIO targets of entries not removed: BAR page -> how many entries map it, so
    * the fabric asks "is this BAR page private?" in one lookup (fabric.ts privateMmioOwner).
    */
-  mmioTargets: Map<Pfn, number>;
+  mmioTargets: PfnTable<number>;
   /** TLB tracking epoch, TDH.MEM.TRACK increments it. */
   epoch: number;
   /** TDH.MR.FINALIZE done: new entries wait for the guest's accept. */
@@ -79,16 +80,16 @@ export type SeptTranslation =
 type SeptOutcome<T extends object = object> = Outcome<OpResult<T, SeptError>>;
 
 export function createSept(vm: VmId): SeptState {
-  return { vm, entries: new Map(), mmioTargets: new Map(), epoch: 0, finalized: false };
+  return { vm, entries: pfnTable(), mmioTargets: pfnTable(), epoch: 0, finalized: false };
 }
 
 /** Counts `target` in the MMIO index by `delta` (+1 on add, -1 when its entry goes or is removed). */
 function countMmio(sept: SeptState, target: SeptTarget, delta: 1 | -1): void {
   if (target.kind !== 'mmio') return;
   const key = pfnKey(target.hpfn);
-  const n = (sept.mmioTargets.get(key) ?? 0) + delta;
-  if (n > 0) sept.mmioTargets.set(key, n);
-  else sept.mmioTargets.delete(key);
+  const n = (sept.mmioTargets[key] ?? 0) + delta;
+  if (n > 0) sept.mmioTargets[key] = n;
+  else delete sept.mmioTargets[key];
 }
 
 const at = (sept: SeptState, gfn: bigint) => `${sept.vm} gfn 0x${gfn.toString(16)}`;
@@ -117,17 +118,17 @@ export function septAdd(
       : sept.finalized
         ? 'TDH.MEM.PAGE.AUG'
         : 'TDH.MEM.PAGE.ADD';
-  const e = sept.entries.get(pfnKey(gfn));
+  const e = sept.entries[pfnKey(gfn)];
   if (e) return refuse(op, 'TDX_EPT_ENTRY_NOT_FREE', `${at(sept, gfn)} is ${e.state}`);
   const state: SeptEntryState = sept.finalized ? 'pending' : 'present';
-  sept.entries.set(pfnKey(gfn), { target: { ...target }, state });
+  sept.entries[pfnKey(gfn)] = { target: { ...target }, state };
   countMmio(sept, target, 1);
   return done({ state }, { kind: 'sept', op, vm: sept.vm, gfn, state, target: { ...target } });
 }
 
 /** The guest accepts a pending entry (TDG.MEM.PAGE.ACCEPT / TDG.MMIO.ACCEPT). */
 export function septAccept(sept: SeptState, gfn: bigint): SeptOutcome {
-  const e = sept.entries.get(pfnKey(gfn));
+  const e = sept.entries[pfnKey(gfn)];
   const op: SeptOp = e?.target.kind === 'mmio' ? 'TDG.MMIO.ACCEPT' : 'TDG.MEM.PAGE.ACCEPT';
   if (!e) return refuse(op, 'TDX_EPT_WALK_FAILED', `${at(sept, gfn)} is not mapped`);
   if (e.state === 'present')
@@ -140,7 +141,7 @@ export function septAccept(sept: SeptState, gfn: bigint): SeptOutcome {
 
 /** Blocks a present or pending entry (no new translations), stamping the TLB epoch. */
 export function septBlock(sept: SeptState, gfn: bigint): SeptOutcome {
-  const e = sept.entries.get(pfnKey(gfn));
+  const e = sept.entries[pfnKey(gfn)];
   const op: SeptOp = e?.target.kind === 'mmio' ? 'TDH.MMIO.BLOCK' : 'TDH.MEM.RANGE.BLOCK';
   if (!e) return refuse(op, 'TDX_EPT_WALK_FAILED', `${at(sept, gfn)} is not mapped`);
   if (e.state === 'blocked')
@@ -171,7 +172,7 @@ export function septRemove(
   gfn: bigint,
   mode: 'delete' | 'destroy',
 ): SeptOutcome<{ target: SeptTarget }> {
-  const e = sept.entries.get(pfnKey(gfn));
+  const e = sept.entries[pfnKey(gfn)];
   const op: SeptOp =
     mode === 'destroy'
       ? 'RMI_DATA_DESTROY'
@@ -192,7 +193,7 @@ export function septRemove(
   }
   const target = { ...e.target };
   countMmio(sept, target, -1);
-  if (mode === 'delete') sept.entries.delete(pfnKey(gfn));
+  if (mode === 'delete') delete sept.entries[pfnKey(gfn)];
   else {
     e.state = 'removed';
     delete e.blockedEpoch;
@@ -212,7 +213,7 @@ export function septRemove(
 
 /** The entry of guest frame `gfn` (an ABI frame number), if any; reads only. */
 export function septEntry(sept: SeptState | undefined, gfn: bigint): SeptEntry | undefined {
-  return sept?.entries.get(pfnKey(gfn));
+  return sept?.entries[pfnKey(gfn)];
 }
 
 /**
@@ -222,7 +223,7 @@ export function septEntry(sept: SeptState | undefined, gfn: bigint): SeptEntry |
  * per-transaction walk).
  */
 export function septWalk(sept: SeptState, gfn: Pfn): SeptTarget | SeptFault {
-  const e = sept.entries.get(gfn);
+  const e = sept.entries[gfn];
   if (e === undefined) return 'not-mapped';
   if (e.state !== 'present') return e.state;
   return e.target;

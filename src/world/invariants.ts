@@ -13,13 +13,13 @@ import type { GuestOpEvent } from '../guest/outcome.ts';
 import type { GuestDevice, GuestState } from '../guest/state.ts';
 import type { HostState } from '../host/state.ts';
 import type { PlatformEvent } from '../platform/events.ts';
-import type { Rid } from '../platform/ids.ts';
+import { pfnKeyOf, type Rid } from '../platform/ids.ts';
+import { pfnEntries } from '../platform/pfn-table.ts';
 import type { Platform } from '../platform/platform.ts';
 import { asidFenced } from '../platform/sev/fence.ts';
 import type { TdiStateName } from '../platform/tsm/state.ts';
 import { bytesEqual, toHex } from '../wire/hex.ts';
 import { encodeFunctionId } from '../wire/tdisp/header.ts';
-
 import type { TdispDevice } from './tdisp-device.ts';
 
 /**
@@ -107,7 +107,7 @@ const I1: Invariant = {
       if (e.kind !== 'transaction') continue;
       const t = e as Extract<PlatformEvent, { kind: 'transaction' }>;
       if (t.domain !== 'host' || t.verdict !== 'SC') continue;
-      const owner = v.p.tsm.mmioPages.get(Number(t.address >> 12n));
+      const owner = v.p.tsm.mmioPages[pfnKeyOf(t.address)];
       if (owner) {
         out.push(
           violation(
@@ -180,7 +180,7 @@ function firmwareMmioOwners(inv: Invariant, v: InvariantView): Violation[] {
     return false;
   };
   for (const [vm, sept] of v.p.hw.septs) {
-    for (const [gfn, e] of sept.entries) {
+    for (const [gfn, e] of pfnEntries(sept.entries)) {
       if (e.target.kind !== 'mmio' || e.state === 'removed') continue;
       const { rid, hpfn } = e.target;
       const owner = v.p.tsm.tdis.get(rid)?.vm;
@@ -406,7 +406,7 @@ const I8: Invariant = {
     const out: Violation[] = [];
     const bound = (rid: Rid) => v.p.tsm.tdis.get(rid)?.vm !== undefined;
     for (const [vm, sept] of v.p.hw.septs) {
-      for (const [gfn, e] of sept.entries) {
+      for (const [gfn, e] of pfnEntries(sept.entries)) {
         if (e.target.kind !== 'mmio' || e.state === 'removed' || bound(e.target.rid)) continue;
         out.push(
           violation(
@@ -440,9 +440,9 @@ const I9: Invariant = {
     const out: Violation[] = [];
     if (v.flavour !== 'tdx' || !before) return out;
     for (const [vm, sept] of before.p.hw.septs) {
-      for (const [gfn, e] of sept.entries) {
+      for (const [gfn, e] of pfnEntries(sept.entries)) {
         if (e.target.kind !== 'mmio' || e.state !== 'present') continue;
-        const now = v.p.hw.septs.get(vm)?.entries.get(gfn);
+        const now = v.p.hw.septs.get(vm)?.entries[gfn];
         if (now && now.state !== 'removed') continue;
         const s = deviceTdiState(v, e.target.rid);
         const stream = v.p.tsm.devices.get(v.p.tsm.tdis.get(e.target.rid)?.device ?? -1)?.stream;
@@ -492,13 +492,13 @@ const I10: Invariant = {
     // running, leaves the secure EPT only with the guest told (the TDI leaves LOCKED / RUN,
     // its stream is blocked, the ASID is fenced, the page is destroyed, the VM goes).
     for (const [vm, sept] of before.p.hw.septs) {
-      for (const [gfn, e] of sept.entries) {
+      for (const [gfn, e] of pfnEntries(sept.entries)) {
         if (e.target.kind !== 'mmio' || e.state !== 'present') continue;
         const t = before.p.tsm.tdis.get(e.target.rid);
         if (t?.vm !== vm || !locked(t.state)) continue;
         // Blocked is not unmapped: the page cannot go elsewhere (an access faults: denial of
         // service, which the host can always do); 'removed' is destroyed, which tells.
-        if (v.p.hw.septs.get(vm)?.entries.has(gfn)) continue;
+        if (v.p.hw.septs.get(vm)?.entries[gfn] !== undefined) continue;
         if (guestTold(v, vm, e.target.rid)) continue;
         out.push(
           violation(
@@ -518,7 +518,7 @@ const I10: Invariant = {
       const fwVm = v.firmwareVmOf?.(now.vm) ?? now.vm;
       for (const gfn of was.mirror.keys()) {
         if (now.mirror.has(gfn)) continue;
-        const e = v.p.hw.septs.get(fwVm)?.entries.get(Number(gfn));
+        const e = v.p.hw.septs.get(fwVm)?.entries[Number(gfn)];
         if (!e || e.state === 'removed') continue;
         out.push(
           violation(

@@ -21,6 +21,7 @@ import {
 import { kvmCreateVm } from '../../src/host/kvm/vm.ts';
 import type { HostOutcome } from '../../src/host/outcome.ts';
 import { tsmDriver } from '../../src/host/tsm/index.ts';
+import { pfnKeys } from '../../src/platform/pfn-table.ts';
 import { canonicalHash } from '../../src/world/hash.ts';
 import { assertKvmConsistent, dmaBuf, PAGE, recordBinding } from './kvm-support.ts';
 import { type HostWorld, hostWorld, ok } from './world.ts';
@@ -207,14 +208,14 @@ function checkInvariants(s: Setup, why: string): void {
   for (const vm of w.h.kvm.vms.values()) {
     const sept = w.p.hw.septs.get(vm.vm);
     for (const [gfn, e] of vm.mirror) {
-      const real = sept?.entries.get(Number(gfn))?.target;
+      const real = sept?.entries[Number(gfn)]?.target;
       const want =
         e.kind === 'memory'
           ? { kind: 'memory', hpfn: e.hpfn }
           : { kind: 'mmio', hpfn: e.pfn, rid: e.rid };
       assert.deepEqual(real, want, `${why}: mirror gfn ${gfn} vs the secure EPT`);
     }
-    for (const gfn of sept?.entries.keys() ?? []) {
+    for (const gfn of pfnKeys(sept?.entries ?? {})) {
       assert.ok(
         vm.mirror.has(BigInt(gfn)),
         `${why}: secure EPT gfn ${gfn} missing from the mirror`,

@@ -22,6 +22,7 @@ import { kvmCreateVm, kvmFinalizeVm } from '../../src/host/kvm/vm.ts';
 import type { HostMachine } from '../../src/host/machine.ts';
 import type { HostOutcome } from '../../src/host/outcome.ts';
 import { tsmDriver } from '../../src/host/tsm/index.ts';
+import { pfnCount } from '../../src/platform/pfn-table.ts';
 import { canonicalHash } from '../../src/world/hash.ts';
 import { assertKvmConsistent, dmaBuf, PAGE, recordBinding } from './kvm-support.ts';
 import { type HostWorld, hostWorld, ok, refused } from './world.ts';
@@ -144,7 +145,7 @@ describe('KVM: a TD through the TDX host driver', () => {
     const hpfn = w.h.kvm.guestMemfds.get(w.gmem)?.hpfns.get(0);
     assert.ok(hpfn !== undefined && w.h.kvm.hostPages.has(hpfn));
     assert.deepEqual(w.vm.mirror.get(GFN), { kind: 'memory', hpfn });
-    const sept = w.p.hw.septs.get(w.vm.vm)?.entries.get(Number(GFN));
+    const sept = w.p.hw.septs.get(w.vm.vm)?.entries[Number(GFN)];
     assert.deepEqual(
       sept?.target,
       { kind: 'memory', hpfn },
@@ -156,7 +157,7 @@ describe('KVM: a TD through the TDX host driver', () => {
     // Shared -> the page leaves the secure EPT through the driver, then the shared side maps.
     ok(await w.attrs(GFN, 1n, false));
     assert.equal(w.vm.mirror.has(GFN), false);
-    assert.equal(w.p.hw.septs.get(w.vm.vm)?.entries.has(Number(GFN)) ?? false, false);
+    assert.equal(w.p.hw.septs.get(w.vm.vm)?.entries[Number(GFN)], undefined);
     assert.deepEqual(ok(await w.fault(GFN, false)), { exit: 'none', mapped: 'shared' });
     assert.equal(
       w.m.sharedEpts.get(w.vm.vm)?.get(Number(GFN)),
@@ -187,7 +188,7 @@ describe('KVM: a TD through the TDX host driver', () => {
       }),
     );
     assert.equal(w.vm.mirror.size, 0);
-    assert.equal(w.p.hw.septs.get(w.vm.vm)?.entries.size ?? 0, 0);
+    assert.equal(pfnCount(w.p.hw.septs.get(w.vm.vm)?.entries ?? {}), 0);
     assert.equal(w.h.kvm.guestMemfds.get(w.gmem)?.bindings.size, 0);
     assertKvmConsistent(w);
   });

@@ -23,6 +23,7 @@ import { vfioMmap, vfioMunmap } from '../../src/host/vfio/regions.ts';
 import { vfioDeviceReset } from '../../src/host/vfio/reset.ts';
 import { vfioDeviceTsmBind, vfioDeviceTsmUnbind } from '../../src/host/vfio/tsm.ts';
 import { PAGE_SHIFT } from '../../src/platform/ids.ts';
+import { pfnValues } from '../../src/platform/pfn-table.ts';
 import { asidFenced } from '../../src/platform/sev/fence.ts';
 import * as cca from './tsm/cca-world.ts';
 import * as sev from './tsm/sev-world.ts';
@@ -140,9 +141,8 @@ async function flavourWorld(flavour: Flavour, switches: Partial<HostSwitches>, s
         return { status: r.status, data: r.data };
       },
       secureMmio: () =>
-        [...(w.p.hw.septs.get(tdx.TD)?.entries.values() ?? [])].filter(
-          (e) => e.target.kind === 'mmio',
-        ).length,
+        pfnValues(w.p.hw.septs.get(tdx.TD)?.entries ?? {}).filter((e) => e.target.kind === 'mmio')
+          .length,
       fenced: () => false,
       dead: () => false,
     };
@@ -164,7 +164,7 @@ async function flavourWorld(flavour: Flavour, switches: Partial<HostSwitches>, s
         return { status: r.status, data: r.data };
       },
       secureMmio: () =>
-        [...(w.p.hw.septs.get(sev.guestOf(w).firmwareVm)?.entries.values() ?? [])].filter(
+        pfnValues(w.p.hw.septs.get(sev.guestOf(w).firmwareVm)?.entries ?? {}).filter(
           (e) => e.target.kind === 'mmio',
         ).length,
       fenced: () => asidFenced(w.p, sev.guestOf(w).firmwareVm),
@@ -185,9 +185,8 @@ async function flavourWorld(flavour: Flavour, switches: Partial<HostSwitches>, s
       return { status: r.access.status, data: 'data' in r.access ? r.access.data : undefined };
     },
     secureMmio: () =>
-      [...(w.p.hw.septs.get(cca.VM)?.entries.values() ?? [])].filter(
-        (e) => e.target.kind === 'mmio',
-      ).length,
+      pfnValues(w.p.hw.septs.get(cca.VM)?.entries ?? {}).filter((e) => e.target.kind === 'mmio')
+        .length,
     fenced: () => false,
     dead: () => w.vendor.realms.get(cca.VM)?.dead !== undefined,
   };

@@ -19,6 +19,7 @@ import {
   vmmRun,
 } from '../../src/host/vmm/index.ts';
 import { PAGE_SHIFT } from '../../src/platform/ids.ts';
+import { pfnValues } from '../../src/platform/pfn-table.ts';
 import { canonicalHash } from '../../src/world/hash.ts';
 import { type HostWorld, ok } from './world.ts';
 
@@ -84,7 +85,7 @@ export const firmwareCalls = (events: HostEvent[]) =>
 /** No live secure-EPT entry maps MMIO (a removed one is a tombstone), and the TSM holds none. */
 export function noPrivateMmio(w: HostWorld): void {
   for (const sept of w.p.hw.septs.values()) {
-    for (const e of sept.entries.values()) {
+    for (const e of pfnValues(sept.entries)) {
       assert.ok(e.target.kind !== 'mmio' || e.state === 'removed', 'a live MMIO entry');
     }
   }

@@ -83,7 +83,7 @@ describe('platform/sept', () => {
     const rm = septRemove(s, 0x30n, 'delete');
     assert.deepEqual(rm.result, { ok: true, target: mem(0x300n) });
     assert.equal(rm.events[0].kind === 'sept' && rm.events[0].op, 'TDH.MEM.PAGE.REMOVE');
-    assert.equal(s.entries.has(0x30), false);
+    assert.equal(s.entries[0x30] !== undefined, false);
     assert.deepEqual(septTranslate(s, 0x30000n, 'read'), { ok: false, fault: 'not-mapped' });
   });
 
@@ -94,7 +94,7 @@ describe('platform/sept', () => {
     septTrack(s);
     const rm = septRemove(s, 0x40n, 'destroy');
     assert.equal(rm.events[0].kind === 'sept' && rm.events[0].op, 'RMI_DATA_DESTROY');
-    assert.deepEqual(s.entries.get(0x40), { target: mem(0x400n), state: 'removed' });
+    assert.deepEqual(s.entries[0x40], { target: mem(0x400n), state: 'removed' });
     assert.deepEqual(septTranslate(s, 0x40000n, 'read'), { ok: false, fault: 'removed' });
     refused(s, () => septAdd(s, 0x40n, mem(0x401n)), 'TDX_EPT_ENTRY_NOT_FREE');
     refused(s, () => septBlock(s, 0x40n), 'TDX_EPT_ENTRY_STATE_INCORRECT');

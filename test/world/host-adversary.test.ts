@@ -19,6 +19,7 @@ import { describe, it } from 'node:test';
 import { vmmRun } from '../../src/host/vmm/index.ts';
 import type { FlavourName } from '../../src/platform/flavours.ts';
 import { PAGE_SHIFT } from '../../src/platform/ids.ts';
+import { pfnValues } from '../../src/platform/pfn-table.ts';
 import { WorldError } from '../../src/world/errors.ts';
 import { checkInvariants } from '../../src/world/invariants.ts';
 import { HOST_UAPI_OPS } from '../../src/world/ops/host-uapi.ts';
@@ -65,7 +66,7 @@ function privateMmio(w: World): { mirror: number; sept: number } {
   }
   let sept = 0;
   for (const s of w.pw.p.hw.septs.values()) {
-    for (const e of s.entries.values()) {
+    for (const e of pfnValues(s.entries)) {
       if (e.target.kind === 'mmio' && e.state !== 'removed') sept++;
     }
   }

@@ -195,7 +195,7 @@ describe('security invariants', () => {
   it('I9 breaks when a private MMIO mapping disappears under a running TDI (TDX)', async () => {
     const { w, gfns } = await running();
     const before = frozen(w);
-    w.p.hw.septs.get(TD)?.entries.delete(Number(gfns[0]));
+    delete w.p.hw.septs.get(TD)?.entries[Number(gfns[0])];
     const found = checkInvariants(view(w), [], before);
     // Gone under the running TD without a word to it: I10 too.
     assert.deepEqual(names(found), ['I9', 'I10']);
@@ -207,17 +207,17 @@ describe('security invariants', () => {
     const { w, gfns } = await running();
     const before = frozen(w);
     const sept = w.p.hw.septs.get(TD);
-    assert.equal(sept?.entries.get(Number(gfns[0]))?.state, 'present');
-    sept?.entries.delete(Number(gfns[0]));
+    assert.equal(sept?.entries[Number(gfns[0])]?.state, 'present');
+    delete sept?.entries[Number(gfns[0])];
     const found = checkInvariants({ ...view(w), flavour: 'cca' }, [], before);
     assert.deepEqual(names(found), ['I10']);
     assert.equal(found[0].component, 'platform/sept');
     // Told: the page destroyed (CCA's RIPAS_DESTROYED, the next access aborts) ...
-    const e = before.p.hw.septs.get(TD)?.entries.get(Number(gfns[0]));
+    const e = before.p.hw.septs.get(TD)?.entries[Number(gfns[0])];
     assert.ok(e && sept);
-    sept.entries.set(Number(gfns[0]), { ...structuredClone(e), state: 'removed' });
+    sept.entries[Number(gfns[0])] = { ...structuredClone(e), state: 'removed' };
     assert.deepEqual(checkInvariants({ ...view(w), flavour: 'cca' }, [], before), []);
-    sept.entries.delete(Number(gfns[0]));
+    delete sept.entries[Number(gfns[0])];
     // ... or the TDI out of RUN (the guest's next access faults, its state read shows it).
     ok(await pciTsmStop(w.m, w.h, { rid: w.rid }));
     assert.deepEqual(checkInvariants({ ...view(w), flavour: 'cca' }, [], before), []);
@@ -247,7 +247,7 @@ describe('security invariants', () => {
 
   it("I2 breaks on a secure-EPT MMIO entry of a page outside its TDI's BARs, or of a TDI bound to another VM", async () => {
     const { w, gfns } = await running();
-    const e = w.p.hw.septs.get(TD)?.entries.get(Number(gfns[0]));
+    const e = w.p.hw.septs.get(TD)?.entries[Number(gfns[0])];
     assert.ok(e && e.target.kind === 'mmio');
     const target = e.target;
     e.target = { ...target, hpfn: 0x10n };

@@ -24,6 +24,7 @@ import type { GuestDevice, GuestRole } from '../../src/guest/state.ts';
 import { type RoleActor, roleRefusal } from '../../src/guest/vfio/role.ts';
 import { DEFAULT_HOST_SWITCHES } from '../../src/host/switches.ts';
 import type { FlavourName } from '../../src/platform/flavours.ts';
+import { pfnValues } from '../../src/platform/pfn-table.ts';
 import { defaultBackbone } from '../../src/scenario/explore/moves.ts';
 import { checkInvariants } from '../../src/world/invariants.ts';
 import { GUEST_VFIO_OPS } from '../../src/world/ops/guest-vfio.ts';
@@ -191,7 +192,7 @@ for (const flavour of ['tdx', 'sev', 'cca'] as const) {
       assert.equal(w.pw.p.tsm.tdis.get(rid)?.vm, undefined, 'no firmware binding');
       assert.equal(w.pw.p.hw.iommu.secure.has(rid), false, 'no trusted DMA context');
       for (const sept of w.pw.p.hw.septs.values()) {
-        for (const e of sept.entries.values()) {
+        for (const e of pfnValues(sept.entries)) {
           const live = e.target.kind === 'mmio' && e.target.rid === rid && e.state !== 'removed';
           assert.equal(live, false, 'no secure-EPT MMIO of the TDI');
         }

@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CcaPlatform } from '../../src/platform/cca/rmi-pdev.ts';
+import { pfnEntries, pfnValues } from '../../src/platform/pfn-table.ts';
 import type { SevPlatform } from '../../src/platform/sev/state.ts';
 import { World } from '../../src/world/world.ts';
 
@@ -45,7 +46,7 @@ async function running(flavour: 'tdx' | 'sev' | 'cca', seed: string) {
   // The secret is in the device, and private pages of the BAR are mapped.
   const t1 = w.pw.dev.device.mmioRead(fn, 0, 0, 4, { t: true });
   assert.deepEqual(t1.status === 'SC' && new DataView(t1.data.buffer).getUint32(0, true), SECRET);
-  const mapped = [...w.pw.p.tsm.mmioPages.values()].filter((o) => o.rid === rid);
+  const mapped = pfnValues(w.pw.p.tsm.mmioPages).filter((o) => o.rid === rid);
   assert.ok(mapped.length > 0, 'private MMIO mapped while running');
   assert.ok(w.pw.p.hw.iommu.secure.has(rid), 'trusted DMA while running');
   assert.ok(bufsOf(w, rid).length > 0 && bufsOf(w, rid).every((b) => b.private));
@@ -63,12 +64,12 @@ function unbound(w: World, fn: number, rid: number, from: number): void {
   assert.equal(w.pw.p.tsm.tdis.get(rid)?.vm, undefined);
   // No private mapping: the TSM's one-owner record of BAR pages, the secure EPT ...
   assert.deepEqual(
-    [...w.pw.p.tsm.mmioPages.values()].filter((o) => o.rid === rid),
+    pfnValues(w.pw.p.tsm.mmioPages).filter((o) => o.rid === rid),
     [],
   );
   assert.equal(w.pw.p.tsm.tdis.get(rid)?.mmio.size ?? 0, 0);
   for (const [vm, sept] of w.pw.p.hw.septs) {
-    for (const [gfn, e] of sept.entries) {
+    for (const [gfn, e] of pfnEntries(sept.entries)) {
       const live = e.target.kind === 'mmio' && e.state !== 'removed';
       assert.ok(!live, `${vm} gfn 0x${gfn.toString(16)} still maps MMIO`);
     }

@@ -73,7 +73,7 @@ export function rmiDataDestroy(p: CcaPlatform, _env: TsmEnv, a: DataDestroyArgs)
   if (!p.vendor.realms.has(a.rd))
     return rmi(call, args, 'RMI_ERROR_INPUT', undefined, `no Realm ${a.rd}`);
   const gfn = a.ipa >> PAGE_SHIFT;
-  const e = p.hw.septs.get(a.rd)?.entries.get(pfnKey(gfn));
+  const e = p.hw.septs.get(a.rd)?.entries[pfnKey(gfn)];
   if ((a.ipa & PAGE_MASK) !== 0n || e?.target.kind !== 'memory' || e.state === 'removed') {
     const why = `IPA ${hex(a.ipa)} holds no data granule (${e ? `${e.target.kind} ${e.state}` : 'unassigned'})`;
     return rmi(call, args, 'RMI_ERROR_RTT', undefined, why);

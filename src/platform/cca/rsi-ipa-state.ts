@@ -54,7 +54,7 @@ export function rsiIpaStateSet(
   }
   const sept = p.hw.septs.get(a.realm);
   for (let ipa = a.ipaBase; ipa < a.ipaTop; ipa += PAGE) {
-    const e = sept?.entries.get(pfnKeyOf(ipa));
+    const e = sept?.entries[pfnKeyOf(ipa)];
     if (
       e?.target.kind !== 'memory' ||
       e.state !== 'pending' ||

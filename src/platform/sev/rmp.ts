@@ -20,6 +20,7 @@
 import type { AbiOutcome } from '../abi.ts';
 import { PAGE_SHIFT } from '../ids.ts';
 import { ownerOf } from '../memory.ts';
+import { pfnEntries } from '../pfn-table.ts';
 import type { SeptEntry } from '../sept.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAdd, tsmMemBlock, tsmMemRemove } from '../tsm/private-memory.ts';
@@ -68,7 +69,7 @@ function entryOf(
   hpfn: bigint,
 ): { vm: VmId; gfn: bigint; e: SeptEntry } | undefined {
   for (const [vm, sept] of p.hw.septs) {
-    for (const [gfn, e] of sept.entries) {
+    for (const [gfn, e] of pfnEntries(sept.entries)) {
       if (e.target.hpfn === hpfn && e.state !== 'removed') return { vm, gfn: BigInt(gfn), e };
     }
   }

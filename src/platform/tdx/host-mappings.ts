@@ -33,7 +33,8 @@ export interface PfnArgs {
 }
 
 /** Whether any TD's secure EPT maps host MMIO page `pfn`. */
-const mmioMapped = (p: TdxPlatform, pfn: bigint): boolean => p.tsm.mmioPages.has(pfnKey(pfn));
+const mmioMapped = (p: TdxPlatform, pfn: bigint): boolean =>
+  p.tsm.mmioPages[pfnKey(pfn)] !== undefined;
 
 /**
  * TDH.MMIOMT.ADD: an entry for host MMIO page `pfn`, owned by no DEVIF yet. (The module adds

@@ -46,14 +46,14 @@ export function tsmMmioMap(
       return refuse('not-in-report', `page ${hex(hpfn)} is in no TEE range of TDI ${rid}'s report`);
     }
   }
-  const owner = p.tsm.mmioPages.get(pfnKey(hpfn));
+  const owner = p.tsm.mmioPages[pfnKey(hpfn)];
   if (owner) return refuse('page-mapped', `page ${hex(hpfn)} is mapped in ${owner.vm}`);
   const s = vmSept(p, vm);
   if (!s.ok) return s;
   const r = septAdd(s.value, gfn, { kind: 'mmio', hpfn, rid });
   if (!r.result.ok) return hwRefusal(r.result);
   t.value.mmio.set(pfnKey(gfn), hpfn);
-  p.tsm.mmioPages.set(pfnKey(hpfn), { vm, rid, gfn });
+  p.tsm.mmioPages[pfnKey(hpfn)] = { vm, rid, gfn };
   return ok;
 }
 
@@ -93,7 +93,7 @@ export function tsmMmioUnmap(
   if (!r.result.ok) return hwRefusal(r.result);
   if (e?.target.kind === 'mmio') {
     p.tsm.tdis.get(e.target.rid)?.mmio.delete(pfnKey(gfn));
-    p.tsm.mmioPages.delete(pfnKey(e.target.hpfn));
+    delete p.tsm.mmioPages[pfnKey(e.target.hpfn)];
   }
   return ok;
 }

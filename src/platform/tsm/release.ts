@@ -47,12 +47,12 @@ export function tsmTdiRelease(
   const sept = t.vm === undefined || leaves ? undefined : p.hw.septs.get(t.vm);
   if (sept && t.mmio.size > 0) {
     for (const gfn of t.mmio.keys()) {
-      if (sept.entries.get(gfn)?.state !== 'blocked') septBlock(sept, BigInt(gfn));
+      if (sept.entries[gfn]?.state !== 'blocked') septBlock(sept, BigInt(gfn));
     }
     septTrack(sept);
     for (const gfn of t.mmio.keys()) septRemove(sept, BigInt(gfn), mode);
   }
-  for (const hpfn of t.mmio.values()) p.tsm.mmioPages.delete(pfnKey(hpfn));
+  for (const hpfn of t.mmio.values()) delete p.tsm.mmioPages[pfnKey(hpfn)];
   t.mmio.clear();
   const ctx = leaves ? undefined : p.hw.iommu.secure.get(rid);
   if (ctx) {

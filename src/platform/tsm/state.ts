@@ -12,6 +12,7 @@
  */
 import type { RequesterData } from '../../spdm/requester/state.ts';
 import type { InterfaceId } from '../../wire/tdisp/header.ts';
+import { type PfnTable, pfnTable } from '../pfn-table.ts';
 
 /** A confidential VM (TD, SNP guest, realm) as the TSM names it. */
 export type VmId = string;
@@ -102,10 +103,10 @@ export interface TsmState {
   vms: Map<VmId, TsmVm>;
   /**
    * Every private MMIO page by host page frame: one lookup, however many TDIs are bound.
-   * Keyed by the frame as a number: V8 hashes BigInt keys poorly (a lookup among 16 Ki
-   * BigInt keys costs about 1 us, a number key about 0.1 us).
+   * Keyed by the frame as a number (V8 hashes BigInt keys poorly), in a PfnTable because
+   * pages are mapped and unmapped over and over (pfn-table.ts).
    */
-  mmioPages: Map<number, MmioPageOwner>;
+  mmioPages: PfnTable<MmioPageOwner>;
   /**
    * The SPDM requester's whole state per DSM (by requester id of function 0): connection,
    * transcripts, verified chains, the sessions with their keys and sequence numbers. Plain
@@ -126,7 +127,7 @@ export function createTsmState(): TsmState {
     devices: new Map(),
     tdis: new Map(),
     vms: new Map(),
-    mmioPages: new Map(),
+    mmioPages: pfnTable(),
     links: new Map(),
   };
 }

@@ -3,6 +3,7 @@
  * LAUNCH_FINISH, CCA REALM_CREATE / REALM_ACTIVATE): the VM a TDI can be bound to, with its
  * secure EPT. A VM with a TDI bound, or with a page still mapped, cannot go away.
  */
+import { pfnValues } from '../pfn-table.ts';
 import type { Platform } from '../platform.ts';
 import { createSept, septFinalize } from '../sept.ts';
 import { ok, refuse, type TsmResult } from './result.ts';
@@ -30,9 +31,7 @@ export function tsmVmDestroy(p: Platform, vm: VmId): TsmResult {
   const v = p.tsm.vms.get(vm);
   if (!v) return refuse('no-such-vm', `no VM ${vm}`);
   if (v.tdis.size > 0) return refuse('tdi-bound', `VM ${vm} has TDIs bound: ${[...v.tdis]}`);
-  const live = [...(p.hw.septs.get(vm)?.entries.values() ?? [])].filter(
-    (e) => e.state !== 'removed',
-  );
+  const live = pfnValues(p.hw.septs.get(vm)?.entries ?? {}).filter((e) => e.state !== 'removed');
   if (live.length > 0) return refuse('page-mapped', `VM ${vm} still maps ${live.length} pages`);
   p.tsm.vms.delete(vm);
   p.hw.septs.delete(vm);

@@ -17,6 +17,7 @@ import {
 } from '../../../src/host/pci-tsm/core.ts';
 import type { CcaDriverRecords } from '../../../src/host/tsm/cca/index.ts';
 import { ownerOf } from '../../../src/platform/memory.ts';
+import { pfnValues } from '../../../src/platform/pfn-table.ts';
 import { ok, refused } from '../world.ts';
 import {
   type CcaWorld,
@@ -39,7 +40,7 @@ const calls = (events: { kind: string }[]) =>
 
 /** No secure-stage-2 entry of the TDI's MMIO is live (a destroyed one is the Realm's tombstone). */
 function noLiveMmio(w: CcaWorld): void {
-  for (const e of w.p.hw.septs.get(VM)?.entries.values() ?? []) {
+  for (const e of pfnValues(w.p.hw.septs.get(VM)?.entries ?? {})) {
     assert.ok(e.target.kind !== 'mmio' || e.state === 'removed', 'no live MMIO entry');
   }
   assert.equal(w.p.tsm.tdis.get(w.rid)?.mmio.size ?? 0, 0);
@@ -121,7 +122,7 @@ describe('CCA host driver: a TDI from connect to RUN and back', () => {
     const { m, h, rid, p, dsm } = w;
     const image = await connectedRealm(w);
     assert.deepEqual(ownerOf(p.hw.memory, image[0]), { kind: 'private', vm: VM });
-    assert.equal(p.hw.septs.get(VM)?.entries.get(Number(IMAGE_GFN))?.state, 'present');
+    assert.equal(p.hw.septs.get(VM)?.entries[Number(IMAGE_GFN)]?.state, 'present');
     assert.equal(p.tsm.vms.get(VM)?.finalized, true);
 
     const { gfns, pages } = await toRun(w);
@@ -217,7 +218,7 @@ describe('CCA host driver: the RMM against the host', () => {
     const add = await D.mapPrivatePage(m, h, { vm: VM, gfn, hpfn: image[1] + 1n });
     ok(add);
     assert.deepEqual(calls(add.events), ['RMI_DATA_CREATE_UNKNOWN']);
-    assert.equal(p.hw.septs.get(VM)?.entries.get(Number(gfn))?.state, 'pending');
+    assert.equal(p.hw.septs.get(VM)?.entries[Number(gfn)]?.state, 'pending');
     const ram = {
       realm: VM,
       ipaBase: gfn << 12n,
@@ -225,7 +226,7 @@ describe('CCA host driver: the RMM against the host', () => {
       ripas: 'RIPAS_RAM' as const,
     };
     assert.equal((await rsiOk(G.RSI_IPA_STATE_SET(p, w.env, ram))).response, 'RSI_ACCEPT');
-    assert.equal(p.hw.septs.get(VM)?.entries.get(Number(gfn))?.state, 'present');
+    assert.equal(p.hw.septs.get(VM)?.entries[Number(gfn)]?.state, 'present');
     // A Realm with pages left is still in use; a page never mapped cannot be taken back.
     await refused(w, 'EBUSY', () => D.vmDestroy(m, h, VM));
     await refused(w, 'EINVAL', () => D.unmapPrivatePage(m, h, { vm: VM, gfn: gfn + 1n }));

@@ -21,6 +21,7 @@ import type { SevDriverRecords } from '../../../src/host/tsm/sev/index.ts';
 import type { AbiArg } from '../../../src/platform/abi.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
 import { ownerOf } from '../../../src/platform/memory.ts';
+import { pfnValues } from '../../../src/platform/pfn-table.ts';
 import { asidFenced } from '../../../src/platform/sev/fence.ts';
 import { canonical, sealTag } from '../../../src/platform/sev/guest-abi.ts';
 import { tdiRunning } from '../../../src/platform/tsm/state.ts';
@@ -61,7 +62,7 @@ const detail = (o: { ok: boolean }) => ('detail' in o ? String(o.detail) : 'succ
 /** No live secure-EPT MMIO entry and no trusted DMA context of the TDI is left. */
 function nothingPrivateLeft(w: SevHostWorld): void {
   for (const sept of w.p.hw.septs.values()) {
-    for (const e of sept.entries.values()) {
+    for (const e of pfnValues(sept.entries)) {
       assert.ok(e.target.kind !== 'mmio' || e.state === 'removed', 'no live MMIO entry');
     }
   }

@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import type { HostOutcome } from '../../../src/host/outcome.ts';
 import { pciTsmBind, pciTsmStop, pciTsmUnbind } from '../../../src/host/pci-tsm/core.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
+import { pfnValues } from '../../../src/platform/pfn-table.ts';
 import { devInfoHash } from '../../platform/tdx/world.ts';
 import { ok } from '../world.ts';
 import {
@@ -149,7 +150,7 @@ function agree(w: TdxWorld, why: string): void {
   }
   for (const vm of TDS) {
     const mine = [...(recs?.mmio.get(vm) ?? new Map())].map(([g, r]) => `${g}:${r.pfn}`);
-    const theirs = [...(w.p.hw.septs.get(vm)?.entries.values() ?? [])].length;
+    const theirs = pfnValues(w.p.hw.septs.get(vm)?.entries ?? {}).length;
     const fwMmio =
       tdi?.vm === vm ? [...tdi.mmio].map(([g, pfn]) => `${BigInt(g)}:${BigInt(pfn)}`) : [];
     assert.deepEqual(mine.sort(), fwMmio.sort(), `${why}: private MMIO of ${vm}`);
@@ -228,7 +229,7 @@ describe('TDX host driver: random host and TD sequences', () => {
           assert.equal(w.p.tsm.tdis.has(rid), false);
           assert.equal(w.p.hw.iommu.secure.has(rid), false);
           for (const sept of w.p.hw.septs.values()) {
-            for (const e of sept.entries.values()) assert.notEqual(e.target.kind, 'mmio');
+            for (const e of pfnValues(sept.entries)) assert.notEqual(e.target.kind, 'mmio');
           }
         },
       ),

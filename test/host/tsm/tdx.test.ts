@@ -18,6 +18,7 @@ import {
 } from '../../../src/host/pci-tsm/core.ts';
 import { tdxErrno } from '../../../src/host/tsm/tdx/index.ts';
 import { ownerOf } from '../../../src/platform/memory.ts';
+import { pfnCount, pfnValues } from '../../../src/platform/pfn-table.ts';
 import { TransportError } from '../../../src/transport/types.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
 import { devInfoHash } from '../../platform/tdx/world.ts';
@@ -45,7 +46,7 @@ import {
 /** No secure-EPT entry of the TD maps MMIO, and the module holds no MMIO page of the TDI. */
 function noPrivateMmio(w: TdxWorld): void {
   for (const sept of w.p.hw.septs.values()) {
-    for (const e of sept.entries.values()) assert.notEqual(e.target.kind, 'mmio');
+    for (const e of pfnValues(sept.entries)) assert.notEqual(e.target.kind, 'mmio');
   }
   assert.equal(w.p.tsm.tdis.get(w.rid)?.mmio.size ?? 0, 0);
   assert.equal(w.p.vendor.mmiomt.size, 0);
@@ -328,7 +329,7 @@ describe('TDX host driver: the module against the host', () => {
     // The page was entered for this DEVIF at the first map: only the map was tried.
     assert.deepEqual(calls(o.events), ['TDH.MMIO.MAP']);
     assert.equal(w.p.vendor.mmiomt.get(pfns[0])?.devif, rid);
-    assert.equal(w.p.hw.septs.get('td2')?.entries.size, 0);
+    assert.equal(pfnCount(w.p.hw.septs.get('td2')?.entries ?? {}), 0);
     for (const gfn of gfns.slice(1)) ok(await D.unmapPrivateMmio(m, h, { vm: TD, gfn }));
     ok(await pciTsmUnbind(m, h, { rid }));
     noPrivateMmio(w);

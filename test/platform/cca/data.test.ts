@@ -23,7 +23,7 @@ describe('RMI_DATA_* and RSI_IPA_STATE_SET', () => {
       H.RMI_DATA_CREATE(p, env, { rd, ipa: IPA + 8n, data: PA }),
     );
     await ok(H.RMI_DATA_CREATE(p, env, { rd, ipa: IPA, data: PA }));
-    assert.equal(p.hw.septs.get(rd)?.entries.get(Number(IPA >> 12n))?.state, 'present');
+    assert.equal(p.hw.septs.get(rd)?.entries[Number(IPA >> 12n)]?.state, 'present');
     assert.deepEqual(ownerOf(p.hw.memory, PA >> 12n), { kind: 'private', vm: rd });
     // The same granule twice, or the same IPA twice: refused, nothing changed.
     await refused(p, 'RMI_ERROR_INPUT', () =>
@@ -37,7 +37,7 @@ describe('RMI_DATA_* and RSI_IPA_STATE_SET', () => {
       H.RMI_DATA_CREATE(p, env, { rd, ipa: IPA + 0x1000n, data: PA + 0x1000n }),
     );
     await ok(H.RMI_DATA_CREATE_UNKNOWN(p, env, { rd, ipa: IPA + 0x1000n, data: PA + 0x1000n }));
-    assert.equal(p.hw.septs.get(rd)?.entries.get(Number(IPA >> 12n) + 1)?.state, 'pending');
+    assert.equal(p.hw.septs.get(rd)?.entries[Number(IPA >> 12n) + 1]?.state, 'pending');
     // The Realm asks for two pages as RAM: the first was added, the walk stops at the second.
     const range = {
       realm: rd,
@@ -47,7 +47,7 @@ describe('RMI_DATA_* and RSI_IPA_STATE_SET', () => {
     };
     const r = await ok(G.RSI_IPA_STATE_SET(p, env, range));
     assert.deepEqual(r, { newIpaBase: IPA + 0x2000n, response: 'RSI_REJECT' });
-    assert.equal(p.hw.septs.get(rd)?.entries.get(Number(IPA >> 12n) + 1)?.state, 'present');
+    assert.equal(p.hw.septs.get(rd)?.entries[Number(IPA >> 12n) + 1]?.state, 'present');
     await refused(p, 'RSI_ERROR_INPUT', () =>
       G.RSI_IPA_STATE_SET(p, env, { ...range, ipaTop: range.ipaBase }),
     );
@@ -63,7 +63,7 @@ describe('RMI_DATA_* and RSI_IPA_STATE_SET', () => {
     await refused(p, 'RMI_ERROR_RTT', () => H.RMI_DATA_DESTROY(p, env, { rd, ipa: IPA + 0x2000n }));
 
     await ok(H.RMI_DATA_DESTROY(p, env, { rd, ipa: IPA }));
-    assert.equal(p.hw.septs.get(rd)?.entries.get(Number(IPA >> 12n))?.state, 'removed');
+    assert.equal(p.hw.septs.get(rd)?.entries[Number(IPA >> 12n)]?.state, 'removed');
     assert.equal(ownerOf(p.hw.memory, PA >> 12n)?.kind, 'shared');
     assert.ok(
       readPage(p.hw.memory, Number(PA >> 12n), 0, 4).every((b) => b === 0),
@@ -76,7 +76,7 @@ describe('RMI_DATA_* and RSI_IPA_STATE_SET', () => {
     );
 
     await ok(H.RMI_DATA_DESTROY(p, env, { rd, ipa: IPA + 0x1000n }));
-    assert.equal(p.hw.septs.get(rd)?.entries.has(Number(IPA >> 12n) + 1), false);
+    assert.equal(p.hw.septs.get(rd)?.entries[Number(IPA >> 12n) + 1] !== undefined, false);
     await ok(H.RMI_REALM_DESTROY(p, env, { rd }));
   });
 });

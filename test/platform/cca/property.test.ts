@@ -21,6 +21,7 @@ import type { AbiOutcome } from '../../../src/platform/abi.ts';
 import { realmMmioAccess } from '../../../src/platform/cca/guest-abi.ts';
 import type { CcaPlatform } from '../../../src/platform/cca/host-abi.ts';
 import { vdevOfRealm } from '../../../src/platform/cca/state.ts';
+import { pfnEntries } from '../../../src/platform/pfn-table.ts';
 import { inTeeRange } from '../../../src/platform/tsm/private-mmio.ts';
 import type { RequesterTransport } from '../../../src/wire/transport.ts';
 import { canonicalHash } from '../../../src/world/hash.ts';
@@ -214,7 +215,7 @@ function invariants(p: CcaPlatform, rids: number[]): void {
   const owners = new Map<bigint, string>();
   for (const [vm, sept] of p.hw.septs) {
     assertMmioIndex(sept, 'invariants');
-    for (const [gfn, e] of sept.entries) {
+    for (const [gfn, e] of pfnEntries(sept.entries)) {
       if (e.target.kind !== 'mmio' || e.state === 'removed') continue;
       const t = p.tsm.tdis.get(e.target.rid);
       assert.ok(t, `live MMIO entry of TDI ${e.target.rid} with no record`);

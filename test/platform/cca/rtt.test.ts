@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { realmMmioAccess } from '../../../src/platform/cca/guest-abi.ts';
+import { pfnValues } from '../../../src/platform/pfn-table.ts';
 import {
   G,
   H,
@@ -109,7 +110,7 @@ describe('RMI_VDEV_MAP / RSI_VDEV_VALIDATE_MAPPING', () => {
     );
     assert.deepEqual(part, { newIpaBase: IPA + 0x1000n, response: 'RSI_REJECT' });
     assert.equal(p.vendor.realms.get(rd)?.ipas.get(IPA)?.ripas, 'RIPAS_DEV');
-    assert.equal(p.hw.septs.get(rd)?.entries.get(Number(IPA >> 12n))?.state, 'present');
+    assert.equal(p.hw.septs.get(rd)?.entries[Number(IPA >> 12n)]?.state, 'present');
     // A re-fetched report makes the Realm's nonces stale.
     await ok(H.RMI_VDEV_GET_INTERFACE_REPORT(p, env, ref));
     await ok(H.RMI_VDEV_COMMUNICATE(p, env, ref, carrier));
@@ -145,7 +146,7 @@ describe('RMI_VDEV_UNMAP under a running Realm', () => {
     await refused(p, 'RMI_ERROR_DEVICE', () => H.RMI_VDEV_UNLOCK(p, env, ref));
     await ok(H.RMI_VDEV_UNMAP(p, env, { rd, ipa: IPA }));
     assert.equal(p.vendor.realms.get(rd)?.ipas.get(IPA)?.ripas, 'RIPAS_DESTROYED');
-    assert.equal(p.hw.septs.get(rd)?.entries.get(Number(IPA >> 12n))?.state, 'removed');
+    assert.equal(p.hw.septs.get(rd)?.entries[Number(IPA >> 12n)]?.state, 'removed');
     assert.equal(p.tsm.tdis.get(ref.vdev)?.mmio.size, 0);
     // The IPA cannot be given a new page behind the Realm's back.
     await refused(p, 'RMI_ERROR_RTT', () =>
@@ -176,7 +177,7 @@ describe('RMI_VDEV_UNMAP under a running Realm', () => {
     const t = p.tsm.tdis.get(ref.vdev);
     assert.equal(t?.state, 'CONFIG_UNLOCKED');
     assert.equal(t?.nonce, undefined);
-    for (const e of p.hw.septs.get(rd)?.entries.values() ?? []) {
+    for (const e of pfnValues(p.hw.septs.get(rd)?.entries ?? {})) {
       assert.ok(e.target.kind !== 'mmio' || e.state === 'removed', 'no live MMIO entry');
     }
     await ok(H.RMI_VDEV_DESTROY(p, env, ref));

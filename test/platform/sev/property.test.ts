@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { AbiOutcome } from '../../../src/platform/abi.ts';
 import { ownerOf } from '../../../src/platform/memory.ts';
+import { pfnEntries } from '../../../src/platform/pfn-table.ts';
 import {
   pvalidate,
   tioMsgMmioValidateReq,
@@ -229,7 +230,7 @@ export function checkConsistent(p: SevPlatform): void {
   // A page has one owner: one live secure-EPT entry at most, and RAM owned by that VM.
   const seen = new Map<bigint, string>();
   for (const [vm, sept] of p.hw.septs) {
-    for (const [gfn, e] of sept.entries) {
+    for (const [gfn, e] of pfnEntries(sept.entries)) {
       if (e.state === 'removed') continue;
       const k = e.target.hpfn;
       assert.ok(!seen.has(k), `page 0x${k.toString(16)} mapped by ${seen.get(k)} and ${vm}`);

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AbiArg, AbiEvent } from '../../../src/platform/abi.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
+import { pfnCount } from '../../../src/platform/pfn-table.ts';
 import { tdxFlavour as tdx } from '../../../src/platform/tdx/index.ts';
 import { devInfoHash, STREAM, TD, tdxWorld } from './world.ts';
 
@@ -108,7 +109,7 @@ describe('TDX: connect to RUN and back through the ABI tables', () => {
     assert.equal(p.tsm.devices.size, 0);
     assert.equal(p.vendor.devifs.size, 0);
     assert.equal(p.hw.iommu.secure.size, 0);
-    assert.equal(p.hw.septs.get(TD)?.entries.size, 0);
+    assert.equal(pfnCount(p.hw.septs.get(TD)?.entries ?? {}), 0);
     // Every call is one event, from the domain that made it (an alias traces its leaf name).
     const guestCalls = new Set(trace.filter((e) => e.domain === 'guest').map((e) => e.call));
     assert.deepEqual([...guestCalls].sort(), [

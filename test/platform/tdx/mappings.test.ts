@@ -105,7 +105,7 @@ describe('TDX: private MMIO', () => {
     await refused(p, 'TDX_MMIO_PAGE_NOT_IN_ASSOC_RANGE', () => map(GFN_MMIO, far >> PAGE_SHIFT));
 
     ok(map(GFN_MMIO, teePfn));
-    assert.equal(p.hw.septs.get(TD)?.entries.get(Number(GFN_MMIO))?.state, 'pending');
+    assert.equal(p.hw.septs.get(TD)?.entries[Number(GFN_MMIO)]?.state, 'pending');
     assert.ok(tee.pages > 1, 'the TEE range has a second page');
     owned(w, teePfn + 1n);
     await refused(p, 'TDX_EPT_ENTRY_NOT_FREE', () => map(GFN_MMIO, teePfn + 1n));
@@ -133,7 +133,7 @@ describe('TDX: private MMIO', () => {
       }),
     );
     ok(accept(tee.rangeId, 0));
-    assert.equal(p.hw.septs.get(TD)?.entries.get(Number(GFN_MMIO))?.state, 'present');
+    assert.equal(p.hw.septs.get(TD)?.entries[Number(GFN_MMIO)]?.state, 'present');
     assert.equal(accept(tee.rangeId, 0).status, 'TDX_MMIO_PAGE_ALREADY_ACCEPTED');
     assert.equal(ok(tdhMmiomtRd(p, env, { pfn: teePfn })).mapped, true);
   });
@@ -175,7 +175,7 @@ describe('TDX: private MMIO', () => {
     ok(unmap());
     await refused(p, 'TDX_EPT_WALK_FAILED', unmap);
     assert.equal(p.tsm.tdis.get(w.rid)?.mmio.size, 0);
-    assert.equal(p.hw.septs.get(TD)?.entries.has(Number(GFN_MMIO)), false);
+    assert.equal(p.hw.septs.get(TD)?.entries[Number(GFN_MMIO)] !== undefined, false);
     // The TDI is still RUN at the device: the core's release wants it stopped first.
     await refused(p, 'TDX_DEVIF_INVALID_STATE', () => tdhDevifRemove(p, env, { functionId }));
   });

@@ -18,6 +18,7 @@ import fc from 'fast-check';
 import * as regs from '../../../src/device/pci/regs.ts';
 import type { AbiOutcome } from '../../../src/platform/abi.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
+import { pfnEntries, pfnValues } from '../../../src/platform/pfn-table.ts';
 import {
   tdgDevifRequest,
   tdgDevifResponse,
@@ -194,7 +195,7 @@ async function run(w: TdxWorld, c: Cmd): Promise<AbiOutcome<unknown>> {
 function checkInvariants(p: TdxPlatform, why: string): void {
   const owners = new Map<bigint, string>();
   for (const [vm, sept] of p.hw.septs) {
-    for (const [g, e] of sept.entries) {
+    for (const [g, e] of pfnEntries(sept.entries)) {
       if (e.state === 'removed') continue;
       const where = `${why}: ${vm} gfn 0x${g.toString(16)}`;
       assert.equal(owners.get(e.target.hpfn), undefined, `${where}: page has two owners`);
@@ -210,13 +211,13 @@ function checkInvariants(p: TdxPlatform, why: string): void {
   }
   for (const t of p.tsm.tdis.values()) {
     for (const [g, h] of t.mmio) {
-      const e = t.vm === undefined ? undefined : p.hw.septs.get(t.vm)?.entries.get(g);
+      const e = t.vm === undefined ? undefined : p.hw.septs.get(t.vm)?.entries[g];
       assert.equal(e?.target.hpfn, h, `${why}: TDI ${t.rid} records gfn 0x${g.toString(16)}`);
     }
   }
   for (const sept of p.hw.septs.values()) assertMmioIndex(sept, why);
-  for (const [pfn, o] of p.tsm.mmioPages) {
-    const e = p.hw.septs.get(o.vm)?.entries.get(Number(o.gfn));
+  for (const [pfn, o] of pfnEntries(p.tsm.mmioPages)) {
+    const e = p.hw.septs.get(o.vm)?.entries[Number(o.gfn)];
     assert.equal(e?.target.hpfn, BigInt(pfn), `${why}: the MMIO index names a stale page`);
   }
   for (const [rid, ctx] of p.hw.iommu.secure) {
@@ -308,7 +309,7 @@ describe('TDX: random call sequences keep the platform consistent', () => {
           assert.equal(p.tsm.tdis.has(rid), false);
           assert.equal(p.hw.iommu.secure.has(rid), false);
           for (const sept of p.hw.septs.values()) {
-            for (const e of sept.entries.values()) {
+            for (const e of pfnValues(sept.entries)) {
               assert.ok(e.target.kind !== 'mmio' || e.target.rid !== rid, 'MMIO left after unbind');
             }
           }

@@ -11,6 +11,7 @@ import type { PlatformEvent } from '../../../src/platform/events.ts';
 import { fabricUpstream } from '../../../src/platform/fabric.ts';
 import { PAGE_SHIFT } from '../../../src/platform/ids.ts';
 import { ownerOf, readPhys } from '../../../src/platform/memory.ts';
+import { pfnValues } from '../../../src/platform/pfn-table.ts';
 import { createPlatform, fabricViews } from '../../../src/platform/platform.ts';
 import { DEFAULT_MEMORY } from '../../../src/platform/state.ts';
 import { tsmConnect, tsmDeviceCreate } from '../../../src/platform/tsm/device.ts';
@@ -96,9 +97,9 @@ describe('TSM core: private MMIO, trusted DMA and release', () => {
     assert.ok(tsmMmioMap(p, 'td1', rid, GFN_MMIO, teePfn).ok);
     h = canonicalHash(p);
     refused(p, 'page-mapped', tsmMmioMap(p, 'td1', rid, GFN_MMIO + 1n, teePfn), h);
-    assert.equal(p.hw.septs.get('td1')?.entries.get(Number(GFN_MMIO))?.state, 'pending');
+    assert.equal(p.hw.septs.get('td1')?.entries[Number(GFN_MMIO)]?.state, 'pending');
     assert.ok(tsmMmioAccept(p, 'td1', GFN_MMIO).ok);
-    assert.equal(p.hw.septs.get('td1')?.entries.get(Number(GFN_MMIO))?.state, 'present');
+    assert.equal(p.hw.septs.get('td1')?.entries[Number(GFN_MMIO)]?.state, 'present');
     // Removal needs a block and a tracked flush, in that order.
     h = canonicalHash(p);
     const early = tsmMmioUnmap(p, 'td1', GFN_MMIO);
@@ -156,7 +157,7 @@ describe('TSM core: private MMIO, trusted DMA and release', () => {
     assert.equal(t?.mmio.size, 0);
     assert.equal(p.hw.iommu.secure.has(rid), false);
     assert.equal(p.tsm.vms.get('td1')?.tdis.size, 0);
-    const mmio = [...(p.hw.septs.get('td1')?.entries.values() ?? [])].filter(
+    const mmio = pfnValues(p.hw.septs.get('td1')?.entries ?? {}).filter(
       (e) => e.target.kind === 'mmio',
     );
     assert.deepEqual(mmio, []);
