@@ -32,6 +32,7 @@ import {
 } from './ids.ts';
 import type { IommuMapping } from './iommu.ts';
 import { pageOwner, readPage, writePage } from './memory.ts';
+import type { PfnTable } from './pfn-table.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 import { rootPortStreamState } from './root-port.ts';
 import { type SeptState, septWalk } from './sept.ts';
@@ -225,11 +226,11 @@ function securePage(hw: PlatformHw, sept: SeptState, vm: VmId, gfn: Pfn): Pfn | 
 /** T=0: the host page behind IOVA page `iovaPfn` in the host's table, shared only, or why not. */
 function sharedPage(
   hw: PlatformHw,
-  table: Map<Pfn, IommuMapping>,
+  table: PfnTable<IommuMapping>,
   iovaPfn: Pfn,
   write: boolean,
 ): Pfn | FabricRefusal {
-  const m = table.get(iovaPfn);
+  const m = table[iovaPfn];
   if (m === undefined) return 'iommu-not-mapped';
   if (write && !m.writable) return 'iommu-read-only';
   const hpfn = pfnKey(m.hpfn);
@@ -253,7 +254,7 @@ function routeDma(
   write: boolean,
 ): Pfn | Pfn[] | undefined {
   let sept: SeptState | undefined;
-  let table: Map<Pfn, IommuMapping> | undefined;
+  let table: PfnTable<IommuMapping> | undefined;
   if (ev.t) {
     const s = secureRequester(hw, views, rid, ev);
     if (typeof s === 'string') return refused(ev, s);
@@ -469,7 +470,7 @@ function routeGuest(
     return false;
   }
   if ((gpa & mask) !== 0n) {
-    const hpfn = hw.sharedEpts.get(vm)?.get(pfnKeyOf(gpa & ~mask));
+    const hpfn = hw.sharedEpts.get(vm)?.[pfnKeyOf(gpa & ~mask)];
     if (hpfn === undefined) out.refused = 'shared-ept-not-mapped';
     else
       routeBusAddress(hw, bus, (hpfn << PAGE_SHIFT) | BigInt(pageOffset(gpa)), length, false, out);

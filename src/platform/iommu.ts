@@ -9,8 +9,10 @@
  * is not written yet). The host can only map shared memory: a private page is refused here
  * as the firmware refuses it (EPERM), and the fabric re-checks the owner on every access.
  */
-import { type Pfn, pfnKey, type Rid, type VmId } from './ids.ts';
+
+import { pfnKey, type Rid, type VmId } from './ids.ts';
 import { type MemoryState, pageOwner } from './memory.ts';
+import { type PfnTable, pfnTable } from './pfn-table.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
 export interface IommuMapping {
@@ -26,7 +28,7 @@ export interface SecureDmaContext {
 
 export interface IommuState {
   /** Host-programmed domains: IOVA page (a number key, ids.ts Pfn) -> host page. */
-  domains: Map<number, Map<Pfn, IommuMapping>>;
+  domains: Map<number, PfnTable<IommuMapping>>;
   /** Which domain each requester id translates through. */
   attached: Map<Rid, number>;
   /** The id the next iommu_domain_alloc returns. */
@@ -54,7 +56,7 @@ export function createIommu(): IommuState {
 /** iommu_domain_alloc: a new, empty translation domain. */
 export function iommuDomainAlloc(iommu: IommuState): IommuOutcome<{ domain: number }> {
   const domain = iommu.nextDomain++;
-  iommu.domains.set(domain, new Map());
+  iommu.domains.set(domain, pfnTable());
   return done({ domain }, { kind: 'iommu', op: 'iommu_domain_alloc', domain });
 }
 
@@ -86,7 +88,7 @@ export function iommuMap(
   const op = 'iommu_map';
   const table = iommu.domains.get(domain);
   if (!table) return refuse(op, 'ENOENT', `no domain ${domain}`);
-  if (table.has(pfnKey(iovaPfn))) {
+  if (table[pfnKey(iovaPfn)] !== undefined) {
     return refuse(op, 'EEXIST', `domain ${domain} iova page 0x${iovaPfn.toString(16)} is mapped`);
   }
   const owner = pageOwner(mem, pfnKey(hpfn));
@@ -96,7 +98,7 @@ export function iommuMap(
     const whose = owner.kind === 'private' ? `private to ${owner.vm}` : "the firmware's";
     return refuse(op, 'EPERM', `${page} is ${whose}: the host maps only shared memory`);
   }
-  table.set(pfnKey(iovaPfn), { hpfn, writable });
+  table[pfnKey(iovaPfn)] = { hpfn, writable };
   return done({}, { kind: 'iommu', op, domain, iovaPfn, hpfn, writable });
 }
 
@@ -105,12 +107,13 @@ export function iommuUnmap(iommu: IommuState, domain: number, iovaPfn: bigint): 
   const op = 'iommu_unmap';
   const table = iommu.domains.get(domain);
   if (!table) return refuse(op, 'ENOENT', `no domain ${domain}`);
-  if (!table.delete(pfnKey(iovaPfn))) {
+  if (table[pfnKey(iovaPfn)] === undefined) {
     return refuse(
       op,
       'ENOENT',
       `domain ${domain} iova page 0x${iovaPfn.toString(16)} is not mapped`,
     );
   }
+  delete table[pfnKey(iovaPfn)];
   return done({}, { kind: 'iommu', op, domain, iovaPfn });
 }

@@ -11,7 +11,9 @@
  * as the kernel's conversion paths report them: EFAULT no such page, EBUSY owned by a VM,
  * EPERM the firmware's, EINVAL not in the state the conversion starts from.
  */
+
 import { PAGE_SIZE, type Pfn, pageOffset, pfnKey, pfnKeyOf, pfnOf, type VmId } from './ids.ts';
+import { type PfnTable, pfnTable } from './pfn-table.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
 export type PageOwner = { kind: 'shared' } | PrivateOwner;
@@ -27,9 +29,9 @@ export interface MemoryState {
    * world's memory record (cloned, hashed by the explorer at every step) grows with what the
    * guests and the firmware own, not with the size of memory.
    */
-  owners: Map<Pfn, PrivateOwner>;
+  owners: PfnTable<PrivateOwner>;
   /** Contents of the pages that are not all zero. */
-  data: Map<Pfn, Uint8Array>;
+  data: PfnTable<Uint8Array>;
 }
 
 /** A range of host physical memory, page aligned; its pages start shared. */
@@ -62,7 +64,7 @@ export function createMemory(ranges: readonly MemoryRange[]): MemoryState {
     }
     out.push({ first, end });
   }
-  return { ranges: out, owners: new Map(), data: new Map() };
+  return { ranges: out, owners: pfnTable(), data: pfnTable() };
 }
 
 /** Whether page `pfn` is host memory. */
@@ -73,13 +75,13 @@ export function isMemory(mem: MemoryState, pfn: Pfn): boolean {
 
 /** The owner of page `pfn`; undefined when it is not host memory. */
 export function pageOwner(mem: MemoryState, pfn: Pfn): PageOwner | undefined {
-  return mem.owners.get(pfn) ?? (isMemory(mem, pfn) ? SHARED : undefined);
+  return mem.owners[pfn] ?? (isMemory(mem, pfn) ? SHARED : undefined);
 }
 
 /** Gives page `pfn` (host memory) to `owner`. */
 export function setPageOwner(mem: MemoryState, pfn: Pfn, owner: PageOwner): void {
-  if (owner.kind === 'shared') mem.owners.delete(pfn);
-  else mem.owners.set(pfn, owner);
+  if (owner.kind === 'shared') delete mem.owners[pfn];
+  else mem.owners[pfn] = owner;
 }
 
 /** Number of pages of host memory. */
@@ -127,7 +129,7 @@ export function assignFirmware(
   if (refused) return refused;
   const owner: PageOwner = { kind: 'firmware' };
   setPageOwner(mem, pfnKey(hpfn), owner);
-  mem.data.delete(pfnKey(hpfn));
+  delete mem.data[pfnKey(hpfn)];
   return done({}, { kind: 'memory', op: 'assign-firmware', hpfn, owner, scrubbed: true });
 }
 
@@ -147,7 +149,7 @@ export function releaseToShared(
       o.kind === 'firmware' ? 'EPERM' : 'EINVAL',
       `${at} is ${describe(o)}, not private`,
     );
-  mem.data.delete(key);
+  delete mem.data[key];
   setPageOwner(mem, key, SHARED);
   return done({}, { kind: 'memory', op, hpfn, owner: { kind: 'shared' }, scrubbed: true });
 }
@@ -162,21 +164,21 @@ function isZero(b: Uint8Array): boolean {
  * page is allocated on its first non-zero byte and dropped when a write leaves it all zero.
  */
 export function writePage(mem: MemoryState, hpfn: Pfn, offset: number, data: Uint8Array): void {
-  let page = mem.data.get(hpfn);
+  let page = mem.data[hpfn];
   if (page === undefined) {
     if (isZero(data)) return;
     page = new Uint8Array(PAGE_SIZE);
-    mem.data.set(hpfn, page);
+    mem.data[hpfn] = page;
     page.set(data, offset);
     return;
   }
   page.set(data, offset);
-  if (data.length > 0 && data[0] === 0 && isZero(data) && isZero(page)) mem.data.delete(hpfn);
+  if (data.length > 0 && data[0] === 0 && isZero(data) && isZero(page)) delete mem.data[hpfn];
 }
 
 /** `length` bytes of page `hpfn` from `offset` (the caller checked ownership and bounds). */
 export function readPage(mem: MemoryState, hpfn: Pfn, offset: number, length: number): Uint8Array {
-  const page = mem.data.get(hpfn);
+  const page = mem.data[hpfn];
   return page === undefined ? new Uint8Array(length) : page.slice(offset, offset + length);
 }
 
@@ -203,7 +205,7 @@ export function readPhys(mem: MemoryState, address: bigint, length: number): Uin
   const out = new Uint8Array(length);
   forEachPage(address, length, (pfn, off, d, n) => {
     if (!isMemory(mem, pfn)) throw new RangeError(`page 0x${pfn.toString(16)} is not host memory`);
-    const page = mem.data.get(pfn);
+    const page = mem.data[pfn];
     if (page) out.set(page.subarray(off, off + n), d);
   });
   return out;

@@ -28,5 +28,11 @@ export const pfnValues = <T>(t: PfnTable<T>): T[] => Object.values(t) as T[];
 /** The frames, ascending. */
 export const pfnKeys = (t: PfnTable<unknown>): Pfn[] => Object.keys(t).map(Number);
 
+/** Whether the table has no entry (O(1)). */
+export function pfnEmpty(t: PfnTable<unknown>): boolean {
+  for (const _ in t) return false;
+  return true;
+}
+
 /** Number of entries (O(n): for checks and reports, not per access). */
 export const pfnCount = (t: PfnTable<unknown>): number => Object.keys(t).length;

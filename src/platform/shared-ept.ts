@@ -4,11 +4,13 @@
  * IPA half on Arm). The host programs it freely (KVM_SET_USER_MEMORY_REGION2 slots, including
  * dma-buf slots of shared BARs); the fabric refuses at access time whatever it must not reach.
  */
-import { type Pfn, pfnKey, type VmId } from './ids.ts';
+
+import { pfnKey, type VmId } from './ids.ts';
+import { type PfnTable, pfnEmpty, pfnTable } from './pfn-table.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
 
 /** Per VM: guest frame (shared bit clear; a number key, ids.ts Pfn) -> host page or BAR page. */
-export type SharedEpts = Map<VmId, Map<Pfn, bigint>>;
+export type SharedEpts = Map<VmId, PfnTable<bigint>>;
 
 export type SharedEptError = 'EEXIST' | 'ENOENT';
 
@@ -19,7 +21,7 @@ export function sharedEptMap(
   gfn: bigint,
   hpfn: bigint,
 ): Outcome<OpResult<object, SharedEptError>> {
-  const cur = epts.get(vm)?.get(pfnKey(gfn));
+  const cur = epts.get(vm)?.[pfnKey(gfn)];
   if (cur !== undefined) {
     return refuse(
       'map',
@@ -29,10 +31,10 @@ export function sharedEptMap(
   }
   let t = epts.get(vm);
   if (!t) {
-    t = new Map();
+    t = pfnTable();
     epts.set(vm, t);
   }
-  t.set(pfnKey(gfn), hpfn);
+  t[pfnKey(gfn)] = hpfn;
   return done({}, { kind: 'shared-ept', op: 'map', vm, gfn, hpfn });
 }
 
@@ -43,9 +45,9 @@ export function sharedEptUnmap(
   gfn: bigint,
 ): Outcome<OpResult<object, SharedEptError>> {
   const t = epts.get(vm);
-  if (!t?.has(pfnKey(gfn)))
+  if (t?.[pfnKey(gfn)] === undefined)
     return refuse('unmap', 'ENOENT', `${vm} shared gfn 0x${gfn.toString(16)} is not mapped`);
-  t.delete(pfnKey(gfn));
-  if (t.size === 0) epts.delete(vm);
+  delete t[pfnKey(gfn)];
+  if (pfnEmpty(t)) epts.delete(vm);
   return done({}, { kind: 'shared-ept', op: 'unmap', vm, gfn });
 }

@@ -74,7 +74,7 @@ export function guestMachine(w: PlatformWorld, o: GuestMachineOptions): GuestMac
     return t && typeof t !== 'string' && t.kind === 'memory' ? pfnKey(t.hpfn) : undefined;
   };
   const sharedPage = (gpa: bigint): number | undefined => {
-    const hpfn = w.p.hw.sharedEpts.get(vm)?.get(pfnKeyOf(gpa & ~w.p.hw.fabric.sharedGpaMask));
+    const hpfn = w.p.hw.sharedEpts.get(vm)?.[pfnKeyOf(gpa & ~w.p.hw.fabric.sharedGpaMask)];
     if (hpfn === undefined) return undefined;
     return pageOwner(w.p.hw.memory, pfnKey(hpfn))?.kind === 'shared' ? pfnKey(hpfn) : undefined;
   };

@@ -22,6 +22,7 @@ import { createHostState } from '../../src/host/state.ts';
 import { vfioClose } from '../../src/host/vfio/cdev.ts';
 import { PAGE_SHIFT } from '../../src/platform/ids.ts';
 import { setPageOwner } from '../../src/platform/memory.ts';
+import { pfnCount, pfnEntries } from '../../src/platform/pfn-table.ts';
 import { kvmVm, openBound, vdeviceFor, vfioWorld } from './vfio-support.ts';
 import { ok, refused } from './world.ts';
 
@@ -49,13 +50,10 @@ describe('iommufd IOAS and HWPT', () => {
       iommuIoasMap(w.m, w.h, { ioasId: ioas, flags: RW, userVa: MEM, length: 0x2000n }),
     );
     assert.equal(iova, 0n);
-    assert.deepEqual(
-      [...(table() ?? [])],
-      [
-        [0, { hpfn: MEM >> PAGE_SHIFT, writable: true }],
-        [1, { hpfn: (MEM >> PAGE_SHIFT) + 1n, writable: true }],
-      ],
-    );
+    assert.deepEqual(pfnEntries(table() ?? {}), [
+      [0, { hpfn: MEM >> PAGE_SHIFT, writable: true }],
+      [1, { hpfn: (MEM >> PAGE_SHIFT) + 1n, writable: true }],
+    ]);
     // The next map without FIXED_IOVA lands after it; a HWPT allocated later gets both.
     const next = ok(
       iommuIoasMap(w.m, w.h, {
@@ -69,13 +67,13 @@ describe('iommufd IOAS and HWPT', () => {
     const hwpt2 = ok(iommuHwptAlloc(w.m, w.h, { flags: 0, devId, ptId: ioas }));
     const o2 = w.h.iommufd.objects.get(hwpt2);
     assert.ok(o2?.type === 'hwpt');
-    assert.equal(w.m.iommu.domains.get(o2.domain)?.get(2)?.writable, false);
+    assert.equal(w.m.iommu.domains.get(o2.domain)?.[2]?.writable, false);
     assert.equal(
       ok(iommuIoasUnmap(w.m, w.h, { ioasId: ioas, iova: 0n, length: 0x3000n })),
       0x3000n,
     );
-    assert.equal(table()?.size, 0);
-    assert.equal(w.m.iommu.domains.get(o2.domain)?.size, 0);
+    assert.equal(pfnCount(table() ?? {}), 0);
+    assert.equal(pfnCount(w.m.iommu.domains.get(o2.domain) ?? {}), 0);
   });
 
   it('IOAS_MAP, IOAS_UNMAP and HWPT_ALLOC errnos; a page the hardware refuses undoes the map', async () => {
@@ -100,11 +98,11 @@ describe('iommufd IOAS and HWPT', () => {
     // mapping is taken out again, so the domain is as it was.
     const o = w.h.iommufd.objects.get(hwpt);
     assert.ok(o?.type === 'hwpt');
-    const before = [...(w.m.iommu.domains.get(o.domain) ?? [])];
+    const before = pfnEntries(w.m.iommu.domains.get(o.domain) ?? {});
     setPageOwner(w.p.hw.memory, Number(MEM >> PAGE_SHIFT) + 9, { kind: 'private', vm: 'td1' });
     const r = await refused(w, 'EPERM', () => map({ userVa: MEM + 0x8000n, length: 0x2000n }));
     assert.ok(r.events.some((e) => e.kind === 'iommu' && e.op === 'iommu_unmap'));
-    assert.deepEqual([...(w.m.iommu.domains.get(o.domain) ?? [])], before);
+    assert.deepEqual(pfnEntries(w.m.iommu.domains.get(o.domain) ?? {}), before);
     const unmapped = iommuIoasUnmap;
     await refused(w, 'ENOENT', () =>
       unmapped(w.m, w.h, { ioasId: 999, iova: 0n, length: 0x1000n }),

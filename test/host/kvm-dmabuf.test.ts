@@ -53,7 +53,7 @@ describe('KVM: VFIO dma-buf memslots', () => {
       const f = ok(await kvmFault(w.m, w.h, { vmFd, gpa: GPA + i * PAGE, private: false }));
       assert.deepEqual(f, { exit: 'none', mapped: 'shared' });
       assert.equal(
-        w.m.sharedEpts.get(vm.vm)?.get(Number((GPA >> 12n) + i)),
+        w.m.sharedEpts.get(vm.vm)?.[Number((GPA >> 12n) + i)],
         (buf.ranges[0].address >> 12n) + i,
       );
     }

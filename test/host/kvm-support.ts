@@ -8,6 +8,7 @@ import type { DmaBuf } from '../../src/host/dma-buf/state.ts';
 import { kvmCreateVm } from '../../src/host/kvm/vm.ts';
 import { allocFd } from '../../src/host/state.ts';
 import type { VmId } from '../../src/platform/ids.ts';
+import { pfnKeys } from '../../src/platform/pfn-table.ts';
 import { type HostWorld, ok } from './world.ts';
 
 export const PAGE = 0x1000n;
@@ -57,9 +58,9 @@ export function assertKvmConsistent(w: HostWorld): void {
     const inSlot = (gfn: bigint) =>
       [...vm.memslots.values()].some((s) => gfn >= s.baseGfn && gfn < s.baseGfn + BigInt(s.pages));
     for (const s of vm.memslots.values()) for (const p of s.sharedHpfns ?? []) inUse.add(p);
-    const ept = w.m.sharedEpts.get(vm.vm) ?? new Map();
+    const ept = w.m.sharedEpts.get(vm.vm) ?? {};
     assert.deepEqual(
-      new Set([...ept.keys()].map(BigInt)),
+      new Set(pfnKeys(ept).map(BigInt)),
       vm.sharedMapped,
       `${vm.vm}: shared EPT vs KVM`,
     );

@@ -160,7 +160,7 @@ describe('KVM: a TD through the TDX host driver', () => {
     assert.equal(w.p.hw.septs.get(w.vm.vm)?.entries[Number(GFN)], undefined);
     assert.deepEqual(ok(await w.fault(GFN, false)), { exit: 'none', mapped: 'shared' });
     assert.equal(
-      w.m.sharedEpts.get(w.vm.vm)?.get(Number(GFN)),
+      w.m.sharedEpts.get(w.vm.vm)?.[Number(GFN)],
       w.vm.memslots.get(0)?.sharedHpfns?.[0],
     );
     // And back: the shared mapping is zapped, the same guest_memfd page comes back.

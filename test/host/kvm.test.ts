@@ -77,7 +77,7 @@ describe('KVM: default VMs and shared memory', () => {
 
     const f = ok(await kvmFault(w.m, w.h, { vmFd, gpa: GPA + 2n * PAGE + 0x10n, private: false }));
     assert.deepEqual(f, { exit: 'none', mapped: 'shared' });
-    assert.equal(w.m.sharedEpts.get(vm.vm)?.get(Number(GPA >> 12n) + 2), hpfns[2]);
+    assert.equal(w.m.sharedEpts.get(vm.vm)?.[Number(GPA >> 12n) + 2], hpfns[2]);
     assert.deepEqual(ok(await kvmFault(w.m, w.h, { vmFd, gpa: GPA + 2n * PAGE, private: false })), {
       exit: 'none',
       mapped: 'present',

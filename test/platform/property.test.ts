@@ -27,6 +27,7 @@ import {
   pageOwner,
   releaseToShared,
 } from '../../src/platform/memory.ts';
+import { type PfnTable, pfnEntries, pfnKeys } from '../../src/platform/pfn-table.ts';
 import {
   rootPortAssociate,
   rootPortDissociate,
@@ -220,7 +221,7 @@ function checkOwners(hw: PlatformHw): void {
       `page ${i}: exactly one owner, ${JSON.stringify(o)}`,
     );
   }
-  for (const [p, bytes] of hw.memory.data) {
+  for (const [p, bytes] of pfnEntries(hw.memory.data)) {
     assert.ok(isMemory(hw.memory, p), 'contents only of memory pages');
     assert.equal(bytes.length, 4096);
     assert.ok(
@@ -231,11 +232,11 @@ function checkOwners(hw: PlatformHw): void {
 }
 
 /** Pages whose contents differ between two memory snapshots. */
-function changedPages(before: Map<number, Uint8Array>, after: Map<number, Uint8Array>): number[] {
+function changedPages(before: PfnTable<Uint8Array>, after: PfnTable<Uint8Array>): number[] {
   const out: number[] = [];
-  for (const p of new Set([...before.keys(), ...after.keys()])) {
-    const a = before.get(p);
-    const b = after.get(p);
+  for (const p of new Set([...pfnKeys(before), ...pfnKeys(after)])) {
+    const a = before[p];
+    const b = after[p];
     if (!a || !b || Buffer.compare(a, b) !== 0) out.push(p);
   }
   return out;
@@ -324,7 +325,7 @@ describe('platform properties over random operation sequences', () => {
     for (const o of BIND) assert.equal(apply(w, o).refused, false, o.k);
     const dma = LANDING_DMA;
     assert.equal(apply(w, dma).refused, false);
-    assert.equal(w.hw.memory.data.get(Number(page(1)))?.[8], 7);
+    assert.equal(w.hw.memory.data[Number(page(1))]?.[8], 7);
     assert.equal(apply(w, { k: 'running', rid: 0x101, on: false }).refused, false);
     assert.equal(apply(w, dma).refused, true, 'not RUN in the TSM view');
   });

@@ -246,7 +246,7 @@ export function checkConsistent(p: SevPlatform): void {
       assert.equal(t.mmio.get(gfn), k);
     }
   }
-  for (const [k, o] of p.hw.memory.owners) {
+  for (const [k, o] of pfnEntries(p.hw.memory.owners)) {
     if (o.kind === 'private')
       assert.equal(seen.get(BigInt(k)), o.vm, `private page 0x${k.toString(16)}`);
   }

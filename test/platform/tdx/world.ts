@@ -4,6 +4,7 @@
  * and helpers that drive the flavour's ABI only (no core call): connect, a DEVIF, the host's
  * TDISP requests and the TD's.
  */
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { seededRandom } from '../../../src/crypto/random.ts';
@@ -11,6 +12,7 @@ import { nic } from '../../../src/device/profiles/index.ts';
 import type { AbiOutcome } from '../../../src/platform/abi.ts';
 import type { PlatformEvent } from '../../../src/platform/events.ts';
 import { fabricUpstream } from '../../../src/platform/fabric.ts';
+import { pfnEntries } from '../../../src/platform/pfn-table.ts';
 import { createPlatform, fabricViews } from '../../../src/platform/platform.ts';
 import {
   type TdResponse,
@@ -75,7 +77,7 @@ export function ok<T>(o: AbiOutcome<T>): T {
  */
 export function recordsHash(p: TdxPlatform): string {
   const { memory, ...hw } = p.hw;
-  const owned = [...memory.owners];
+  const owned = pfnEntries(memory.owners);
   return canonicalHash({ tsm: p.tsm, vendor: p.vendor, hw, owned, data: memory.data });
 }
 
