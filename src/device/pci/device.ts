@@ -39,7 +39,7 @@ import {
   resetFunction,
   vfBarBase,
 } from './function.ts';
-import { commandBits } from './header.ts';
+import { busMaster, commandBits } from './header.ts';
 import { memRead, memWrite, memZero, PAGE_SIZE } from './memory.ts';
 import { type DeviceProfile, type FunctionProfile, profileProblems } from './profile.ts';
 import { PCI_BASE_ADDRESS_0, PCI_MSIX_FLAGS } from './regs.ts';
@@ -454,7 +454,7 @@ export class PciDevice {
     const fs = this.state.functions.get(fn);
     if (!fs) return 'no-such-function';
     if (this.pfOf(fs).power !== 'D0') return 'power-state';
-    if (!commandBits(fs.cs).bme) return 'bus-master-disabled';
+    if (!busMaster(fs.cs)) return 'bus-master-disabled';
     if (!this.upstream) return 'no-upstream';
     return undefined;
   }

@@ -122,3 +122,8 @@ export function commandBits(cs: ConfigSpace): { mse: boolean; bme: boolean } {
   const cmd = rd(cs.bytes, PCI_COMMAND, 2);
   return { mse: !!(cmd & PCI_COMMAND_MEMORY), bme: !!(cmd & PCI_COMMAND_MASTER) };
 }
+
+/** Bus Master Enable alone (the per-DMA check: no object built). */
+export function busMaster(cs: ConfigSpace): boolean {
+  return (cs.bytes[PCI_COMMAND] & PCI_COMMAND_MASTER) !== 0;
+}
