@@ -299,7 +299,7 @@ export class Dsm {
    */
   readonly teePolicy: TeePolicy = {
     mmio: (fn, bar, offset, t) =>
-      mmioAccess(this.s, this.hw.securityView(fn), fn, bar, BigInt(offset), t),
+      mmioAccess(this.s, () => this.hw.securityView(fn), fn, bar, BigInt(offset), t),
     dmaT: (fn) => dmaT(this.s, fn),
     msixLocked: (fn) => msixLocked(this.s, fn),
     streamSecure: (id) => this.s.ideKm.streams[id]?.secure === true,

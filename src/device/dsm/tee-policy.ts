@@ -20,6 +20,12 @@ import type { DsmState } from './state.ts';
 
 type AccessClass = 'tee' | 'msix' | 'non-tee';
 
+/** The memory BAR `bar` of the view when `offset` falls inside it. */
+function barAt(view: FunctionSecurityView, bar: number, offset: bigint) {
+  const b = view.bars.find((x) => x.index === bar && x.memory);
+  return b === undefined || offset < 0n || offset >= b.size ? undefined : b;
+}
+
 function classify(
   s: DsmState,
   view: FunctionSecurityView,
@@ -27,8 +33,8 @@ function classify(
   bar: number,
   offset: bigint,
 ): AccessClass | undefined {
-  const b = view.bars.find((x) => x.index === bar && x.memory);
-  if (b === undefined || offset < 0n || offset >= b.size) return undefined;
+  const b = barAt(view, bar, offset);
+  if (b === undefined) return undefined;
   const tdi = s.tdis[fn];
   if (tdi?.state === 'RUN') {
     const o = tdi.mmioAttributes.find(
@@ -49,28 +55,34 @@ export function msixLocked(s: DsmState, fn: number): boolean {
   return tdi !== undefined && tdi.state !== 'CONFIG_UNLOCKED' && tdi.lock.msixLocked;
 }
 
-/** The decision for one MMIO access to function `fn`. */
+/**
+ * The decision for one MMIO access to function `fn`. `view` is asked only when the answer
+ * depends on where in the BAR the access lands (the per-access path: a T=1 access in RUN needs
+ * only the BAR's bounds, and UNLOCKED needs nothing).
+ */
 export function mmioAccess(
   s: DsmState,
-  view: FunctionSecurityView | undefined,
+  view: () => FunctionSecurityView | undefined,
   fn: number,
   bar: number,
   offset: bigint,
   t: boolean,
 ): TeeAccessResult {
   const state = s.tdis[fn]?.state ?? 'CONFIG_UNLOCKED';
-  if (view === undefined) return t ? 'UR' : 'ok';
-  const cls = classify(s, view, fn, bar, offset);
-  if (cls === undefined) return t ? 'UR' : 'ok';
+  if (state === 'CONFIG_UNLOCKED') return t ? 'UR' : 'ok';
+  if (t && state !== 'RUN') return 'UR';
+  const v = view();
+  if (v === undefined) return t ? 'UR' : 'ok';
+  if (t) return barAt(v, bar, offset) ? 'ok' : 'UR';
+  const cls = classify(s, v, fn, bar, offset);
+  if (cls === undefined) return 'ok';
   switch (state) {
-    case 'CONFIG_UNLOCKED':
-      return t ? 'UR' : 'ok';
     case 'CONFIG_LOCKED':
-      return t || cls === 'tee' ? 'UR' : 'ok';
+      return cls === 'tee' ? 'UR' : 'ok';
     case 'RUN':
-      return t || cls === 'non-tee' ? 'ok' : 'UR';
+      return cls === 'non-tee' ? 'ok' : 'UR';
     case 'ERROR':
-      return t || cls !== 'non-tee' ? 'UR' : 'ok';
+      return cls !== 'non-tee' ? 'UR' : 'ok';
   }
 }
 
