@@ -100,10 +100,13 @@ async function build(): Promise<World> {
     check(tsmDeviceCreate(p, fn0), 'device');
     // One root port models every link here, so each device's stream gets its own id.
     check(await tsmConnect(p, env, fn0, carrier, d), 'connect');
-    for (const t of dev.tdis()) {
+    for (const [v, t] of dev.tdis().entries()) {
       check(tsmTdiCreate(p, fn0, t.interfaceId), 'TDI');
-      const i = tdis.length;
-      tdis.push({ rid: t.requesterId, carrier, vm: `td${i % VMS}`, gfnBase: BigInt(i) << 8n });
+      // Bound in the order VF 0 of every device, VF 1 of every device, ...: at every count
+      // each device and each VM already has TDIs bound, the spare's included, so the counts
+      // differ only in how many.
+      const i = v * DEVICES + d;
+      tdis[i] = { rid: t.requesterId, carrier, vm: `td${i % VMS}`, gfnBase: BigInt(i) << 8n };
     }
   }
   return { p, env: env as TsmEnv, tdis, bound: 0 };
