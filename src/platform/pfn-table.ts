@@ -36,3 +36,6 @@ export function pfnEmpty(t: PfnTable<unknown>): boolean {
 
 /** Number of entries (O(n): for checks and reports, not per access). */
 export const pfnCount = (t: PfnTable<unknown>): number => Object.keys(t).length;
+
+/** The frames as the ABI's bigints (gfn, hpfn), ascending. */
+export const pfnFrames = (t: PfnTable<unknown>): bigint[] => Object.keys(t).map(BigInt);

@@ -14,7 +14,7 @@ import type { GuestDevice, GuestState } from '../guest/state.ts';
 import type { HostState } from '../host/state.ts';
 import type { PlatformEvent } from '../platform/events.ts';
 import { pfnKeyOf, type Rid } from '../platform/ids.ts';
-import { pfnEntries } from '../platform/pfn-table.ts';
+import { pfnEntries, pfnFrames, pfnKeys } from '../platform/pfn-table.ts';
 import type { Platform } from '../platform/platform.ts';
 import { asidFenced } from '../platform/sev/fence.ts';
 import type { TdiStateName } from '../platform/tsm/state.ts';
@@ -146,7 +146,7 @@ const I2: Invariant = {
           );
         }
       }
-      for (const [gfn, e] of vm.mirror) {
+      for (const [gfn, e] of pfnEntries(vm.mirror)) {
         if (e.kind !== 'mmio') continue;
         const owner = v.p.tsm.tdis.get(e.rid)?.vm;
         if (owner !== fwVm) {
@@ -225,7 +225,7 @@ const I3: Invariant = {
           if (slot.dmaBuf !== buf.fd) continue;
           const end = slot.baseGfn + BigInt(slot.pages);
           const inSlot = (g: bigint) => g >= slot.baseGfn && g < end;
-          const live = [...vm.sharedMapped].some(inSlot) || [...vm.mirror.keys()].some(inSlot);
+          const live = pfnFrames(vm.sharedMapped).some(inSlot) || pfnFrames(vm.mirror).some(inSlot);
           if (live) {
             out.push(
               violation(
@@ -516,8 +516,8 @@ const I10: Invariant = {
       const now = v.h.kvm.vms.get(fd);
       if (!now) continue;
       const fwVm = v.firmwareVmOf?.(now.vm) ?? now.vm;
-      for (const gfn of was.mirror.keys()) {
-        if (now.mirror.has(gfn)) continue;
+      for (const gfn of pfnKeys(was.mirror)) {
+        if (now.mirror[gfn] !== undefined) continue;
         const e = v.p.hw.septs.get(fwVm)?.entries[Number(gfn)];
         if (!e || e.state === 'removed') continue;
         out.push(

@@ -23,7 +23,7 @@ import type { HostSwitches } from '../host/switches.ts';
 import { sevGuestOf } from '../host/tsm/sev/index.ts';
 import { createVmmState, type VmmState, vmmHypercall, vmmRun } from '../host/vmm/index.ts';
 import type { FlavourName } from '../platform/flavours.ts';
-import { PAGE_SHIFT } from '../platform/ids.ts';
+import { PAGE_SHIFT, pfnKey } from '../platform/ids.ts';
 import { WorldError } from './errors.ts';
 import { checkFlaws, type FlawName, flawsIn } from './flaws.ts';
 import { guestMachine } from './guest-machine.ts';
@@ -420,7 +420,7 @@ export class World {
     const kvm = this.h.kvm.vms.get(vmFd);
     for (let i = 0n; i < BigInt(pages); i++) {
       const page = gpa + (i << PAGE_SHIFT);
-      if (kvm?.mirror.has(page >> PAGE_SHIFT)) continue;
+      if (kvm?.mirror[pfnKey(page >> PAGE_SHIFT)] !== undefined) continue;
       const r = await vmmRun(this.m, this.h, this.s, vmFd, { gpa: page, private: true });
       this.trace.events(r.events);
       out.push(...(r.events as StepEvent[]));

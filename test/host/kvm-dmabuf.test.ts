@@ -9,6 +9,7 @@ import { kvmMoveNotify } from '../../src/host/kvm/dmabuf-slot.ts';
 import { kvmFault } from '../../src/host/kvm/fault.ts';
 import { kvmSetUserMemoryRegion2 } from '../../src/host/kvm/memslot.ts';
 import { KVM_MEM_VFIO_DMABUF } from '../../src/host/kvm/uapi.ts';
+import { pfnCount } from '../../src/platform/pfn-table.ts';
 import { assertKvmConsistent, defaultVm, dmaBuf, PAGE, recordBinding } from './kvm-support.ts';
 import { type HostWorld, hostWorld, ok, refused } from './world.ts';
 
@@ -47,7 +48,7 @@ describe('KVM: VFIO dma-buf memslots', () => {
       dmaBuf: buf.fd,
     });
     assert.deepEqual(buf.importers, [{ kind: 'kvm', vmFd, slot: 5, mapped: true }]);
-    assert.equal(w.h.kvm.hostPages.size, 0, 'a dma-buf slot takes no host memory');
+    assert.equal(pfnCount(w.h.kvm.hostPages), 0, 'a dma-buf slot takes no host memory');
 
     for (const i of [0n, 1n]) {
       const f = ok(await kvmFault(w.m, w.h, { vmFd, gpa: GPA + i * PAGE, private: false }));
@@ -63,7 +64,7 @@ describe('KVM: VFIO dma-buf memslots', () => {
     buf.state = 'revoked';
     ok(await kvmMoveNotify(w.m, w.h, buf.importers[0]));
     assert.equal(w.m.sharedEpts.get(vm.vm), undefined);
-    assert.equal(vm.sharedMapped.size, 0);
+    assert.equal(pfnCount(vm.sharedMapped), 0);
     // 'phys-vec' (the default): KVM stays attached and notified; its pfn lookup is stateless.
     assert.equal(buf.importers[0].mapped, true);
     await refused(w, 'EIO', () => kvmFault(w.m, w.h, { vmFd, gpa: GPA, private: false }));

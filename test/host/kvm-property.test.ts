@@ -21,7 +21,8 @@ import {
 import { kvmCreateVm } from '../../src/host/kvm/vm.ts';
 import type { HostOutcome } from '../../src/host/outcome.ts';
 import { tsmDriver } from '../../src/host/tsm/index.ts';
-import { pfnKeys } from '../../src/platform/pfn-table.ts';
+import { pfnKey } from '../../src/platform/ids.ts';
+import { pfnEntries, pfnKeys } from '../../src/platform/pfn-table.ts';
 import { canonicalHash } from '../../src/world/hash.ts';
 import { assertKvmConsistent, dmaBuf, PAGE, recordBinding } from './kvm-support.ts';
 import { type HostWorld, hostWorld, ok } from './world.ts';
@@ -170,7 +171,7 @@ async function run(s: Setup, c: Cmd): Promise<HostOutcome<unknown>> {
       });
     case 'fault': {
       const gpa = BASE + BigInt(c.page) * PAGE;
-      const attr = w.h.kvm.vms.get(vms[c.vm])?.privateGfns.has(gpa >> 12n) ?? false;
+      const attr = w.h.kvm.vms.get(vms[c.vm])?.privateGfns[pfnKey(gpa >> 12n)] !== undefined;
       return kvmFault(w.m, w.h, {
         vmFd: vms[c.vm],
         gpa,
@@ -207,7 +208,7 @@ function checkInvariants(s: Setup, why: string): void {
   assertKvmConsistent(w);
   for (const vm of w.h.kvm.vms.values()) {
     const sept = w.p.hw.septs.get(vm.vm);
-    for (const [gfn, e] of vm.mirror) {
+    for (const [gfn, e] of pfnEntries(vm.mirror)) {
       const real = sept?.entries[Number(gfn)]?.target;
       const want =
         e.kind === 'memory'
@@ -217,7 +218,7 @@ function checkInvariants(s: Setup, why: string): void {
     }
     for (const gfn of pfnKeys(sept?.entries ?? {})) {
       assert.ok(
-        vm.mirror.has(BigInt(gfn)),
+        vm.mirror[pfnKey(BigInt(gfn))] !== undefined,
         `${why}: secure EPT gfn ${gfn} missing from the mirror`,
       );
     }
@@ -235,7 +236,10 @@ function checkInvariants(s: Setup, why: string): void {
       );
       if (buf.state !== 'live') {
         for (let g = slot.baseGfn; g < slot.baseGfn + BigInt(slot.pages); g++) {
-          assert.ok(!vm.sharedMapped.has(g) && !vm.mirror.has(g), `${why}: revoked buffer mapped`);
+          assert.ok(
+            !(vm.sharedMapped[pfnKey(g)] !== undefined) && !(vm.mirror[pfnKey(g)] !== undefined),
+            `${why}: revoked buffer mapped`,
+          );
         }
       }
     }

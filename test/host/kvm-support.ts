@@ -8,7 +8,8 @@ import type { DmaBuf } from '../../src/host/dma-buf/state.ts';
 import { kvmCreateVm } from '../../src/host/kvm/vm.ts';
 import { allocFd } from '../../src/host/state.ts';
 import type { VmId } from '../../src/platform/ids.ts';
-import { pfnKeys } from '../../src/platform/pfn-table.ts';
+import { pfnKey } from '../../src/platform/ids.ts';
+import { pfnFrames, pfnKeys } from '../../src/platform/pfn-table.ts';
 import { type HostWorld, ok } from './world.ts';
 
 export const PAGE = 0x1000n;
@@ -59,16 +60,14 @@ export function assertKvmConsistent(w: HostWorld): void {
       [...vm.memslots.values()].some((s) => gfn >= s.baseGfn && gfn < s.baseGfn + BigInt(s.pages));
     for (const s of vm.memslots.values()) for (const p of s.sharedHpfns ?? []) inUse.add(p);
     const ept = w.m.sharedEpts.get(vm.vm) ?? {};
-    assert.deepEqual(
-      new Set(pfnKeys(ept).map(BigInt)),
-      vm.sharedMapped,
-      `${vm.vm}: shared EPT vs KVM`,
-    );
-    for (const gfn of vm.sharedMapped) assert.ok(inSlot(gfn), `shared gfn ${gfn} outside slots`);
-    for (const gfn of vm.mirror.keys()) {
+    assert.deepEqual(pfnKeys(ept), pfnKeys(vm.sharedMapped), `${vm.vm}: shared EPT vs KVM`);
+    for (const gfn of pfnFrames(vm.sharedMapped)) {
+      assert.ok(inSlot(gfn), `shared gfn ${gfn} outside slots`);
+    }
+    for (const gfn of pfnFrames(vm.mirror)) {
       assert.ok(inSlot(gfn), `mirror gfn ${gfn} outside slots`);
-      assert.ok(vm.privateGfns.has(gfn), `mirror gfn ${gfn} is not private`);
+      assert.ok(vm.privateGfns[pfnKey(gfn)] !== undefined, `mirror gfn ${gfn} is not private`);
     }
   }
-  assert.deepEqual(inUse, w.h.kvm.hostPages, 'host pages in use vs allocator');
+  assert.deepEqual(inUse, new Set(pfnFrames(w.h.kvm.hostPages)), 'host pages in use vs allocator');
 }

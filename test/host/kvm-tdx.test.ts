@@ -22,6 +22,7 @@ import { kvmCreateVm, kvmFinalizeVm } from '../../src/host/kvm/vm.ts';
 import type { HostMachine } from '../../src/host/machine.ts';
 import type { HostOutcome } from '../../src/host/outcome.ts';
 import { tsmDriver } from '../../src/host/tsm/index.ts';
+import { pfnKey } from '../../src/platform/ids.ts';
 import { pfnCount } from '../../src/platform/pfn-table.ts';
 import { canonicalHash } from '../../src/world/hash.ts';
 import { assertKvmConsistent, dmaBuf, PAGE, recordBinding } from './kvm-support.ts';
@@ -139,12 +140,12 @@ describe('KVM: a TD through the TDX host driver', () => {
       gpa: GPA + 2n * PAGE,
       size: PAGE,
     });
-    assert.equal(w.vm.mirror.size, 0);
+    assert.equal(pfnCount(w.vm.mirror), 0);
 
     assert.deepEqual(ok(await w.fault(GFN, true)), { exit: 'none', mapped: 'private' });
     const hpfn = w.h.kvm.guestMemfds.get(w.gmem)?.hpfns.get(0);
-    assert.ok(hpfn !== undefined && w.h.kvm.hostPages.has(hpfn));
-    assert.deepEqual(w.vm.mirror.get(GFN), { kind: 'memory', hpfn });
+    assert.ok(hpfn !== undefined && w.h.kvm.hostPages[pfnKey(hpfn)] !== undefined);
+    assert.deepEqual(w.vm.mirror[pfnKey(GFN)], { kind: 'memory', hpfn });
     const sept = w.p.hw.septs.get(w.vm.vm)?.entries[Number(GFN)];
     assert.deepEqual(
       sept?.target,
@@ -156,7 +157,7 @@ describe('KVM: a TD through the TDX host driver', () => {
 
     // Shared -> the page leaves the secure EPT through the driver, then the shared side maps.
     ok(await w.attrs(GFN, 1n, false));
-    assert.equal(w.vm.mirror.has(GFN), false);
+    assert.equal(w.vm.mirror[pfnKey(GFN)] !== undefined, false);
     assert.equal(w.p.hw.septs.get(w.vm.vm)?.entries[Number(GFN)], undefined);
     assert.deepEqual(ok(await w.fault(GFN, false)), { exit: 'none', mapped: 'shared' });
     assert.equal(
@@ -165,9 +166,9 @@ describe('KVM: a TD through the TDX host driver', () => {
     );
     // And back: the shared mapping is zapped, the same guest_memfd page comes back.
     ok(await w.attrs(GFN, 1n, true));
-    assert.equal(w.vm.sharedMapped.has(GFN), false);
+    assert.equal(w.vm.sharedMapped[pfnKey(GFN)] !== undefined, false);
     ok(await w.fault(GFN, true));
-    assert.deepEqual(w.vm.mirror.get(GFN), { kind: 'memory', hpfn });
+    assert.deepEqual(w.vm.mirror[pfnKey(GFN)], { kind: 'memory', hpfn });
     assertKvmConsistent(w);
 
     // After the launch is finished pages keep coming (AUG instead of ADD, the driver's choice).
@@ -175,7 +176,7 @@ describe('KVM: a TD through the TDX host driver', () => {
     assert.equal(w.vm.finalized, true);
     await refused(w, 'EINVAL', () => kvmFinalizeVm(w.m, w.h, { vmFd: w.vmFd }));
     ok(await w.fault(GFN + 1n, true));
-    assert.equal(w.vm.mirror.get(GFN + 1n)?.kind, 'memory');
+    assert.equal(w.vm.mirror[pfnKey(GFN + 1n)]?.kind, 'memory');
 
     // Deleting the slot removes its private pages from the firmware first.
     ok(
@@ -187,7 +188,7 @@ describe('KVM: a TD through the TDX host driver', () => {
         memorySize: 0n,
       }),
     );
-    assert.equal(w.vm.mirror.size, 0);
+    assert.equal(pfnCount(w.vm.mirror), 0);
     assert.equal(pfnCount(w.p.hw.septs.get(w.vm.vm)?.entries ?? {}), 0);
     assert.equal(w.h.kvm.guestMemfds.get(w.gmem)?.bindings.size, 0);
     assertKvmConsistent(w);
@@ -200,11 +201,11 @@ describe('KVM: a TD through the TDX host driver', () => {
     // A memory map that lies (a page that is not memory): the TDX module refuses the ADD.
     const lying: HostMachine = { ...w.m, memoryMap: [{ base: 0x40_0000_0000n, size: PAGE }] };
     await firmwareRefused(w, 'TDH.MEM.PAGE.ADD', () => w.fault(GFN, true, lying));
-    assert.equal(w.vm.mirror.size, 0);
+    assert.equal(pfnCount(w.vm.mirror), 0);
     assert.equal(w.h.kvm.guestMemfds.get(w.gmem)?.hpfns.size, 0);
     // The true map works.
     ok(await w.fault(GFN, true));
-    assert.equal(w.vm.mirror.size, 1);
+    assert.equal(pfnCount(w.vm.mirror), 1);
   });
 
   it('private MMIO: only from a private dma-buf of a TDI bound to this VM; a refused TDH.MMIO.MAP changes nothing', async (t) => {
@@ -238,7 +239,7 @@ describe('KVM: a TD through the TDX host driver', () => {
     ok(await slot(priv.fd, 3, MMIO));
     ok(await w.attrs(MMIO >> 12n, 2n, true));
     await firmwareRefused(w, 'TDH.MMIO.MAP', () => w.fault(MMIO >> 12n, true));
-    assert.equal(w.vm.mirror.size, 0);
+    assert.equal(pfnCount(w.vm.mirror), 0);
     // Bound elsewhere now: the pfn lookup fails.
     recordBinding(w, 'another-td');
     await refused(w, 'EIO', () => w.fault(MMIO >> 12n, true));

@@ -19,6 +19,8 @@ import {
 } from '../../src/host/kvm/uapi.ts';
 import { kvmCreateVm, kvmFinalizeVm } from '../../src/host/kvm/vm.ts';
 import { tsmDriver } from '../../src/host/tsm/index.ts';
+import { pfnKey } from '../../src/platform/ids.ts';
+import { pfnCount } from '../../src/platform/pfn-table.ts';
 import { assertKvmConsistent, defaultVm, PAGE } from './kvm-support.ts';
 import { hostWorld, ok, refused } from './world.ts';
 
@@ -96,8 +98,8 @@ describe('KVM: default VMs and shared memory', () => {
     );
     assert.equal(vm.memslots.has(0), false);
     assert.equal(w.m.sharedEpts.get(vm.vm), undefined);
-    assert.equal(vm.sharedMapped.size, 0);
-    assert.ok(hpfns.every((p) => !w.h.kvm.hostPages.has(p)));
+    assert.equal(pfnCount(vm.sharedMapped), 0);
+    assert.ok(hpfns.every((p) => !(w.h.kvm.hostPages[pfnKey(p)] !== undefined)));
     assertKvmConsistent(w);
     await refused(w, 'EINVAL', () =>
       kvmSetUserMemoryRegion2(w.m, w.h, {
@@ -217,6 +219,6 @@ describe('KVM: default VMs and shared memory', () => {
     await refused(w, 'EINVAL', () => set({ size: PAGE - 1n }));
     await refused(w, 'EINVAL', () => set({ address: (1n << 64n) - PAGE, size: 2n * PAGE }));
     ok(await set({}));
-    assert.equal(w.h.kvm.vms.get(vmFd)?.privateGfns.size, 0);
+    assert.equal(pfnCount(w.h.kvm.vms.get(vmFd)?.privateGfns ?? {}), 0);
   });
 });

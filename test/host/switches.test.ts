@@ -23,7 +23,7 @@ import { vfioMmap, vfioMunmap } from '../../src/host/vfio/regions.ts';
 import { vfioDeviceReset } from '../../src/host/vfio/reset.ts';
 import { vfioDeviceTsmBind, vfioDeviceTsmUnbind } from '../../src/host/vfio/tsm.ts';
 import { PAGE_SHIFT } from '../../src/platform/ids.ts';
-import { pfnValues } from '../../src/platform/pfn-table.ts';
+import { pfnFrames, pfnValues } from '../../src/platform/pfn-table.ts';
 import { asidFenced } from '../../src/platform/sev/fence.ts';
 import * as cca from './tsm/cca-world.ts';
 import * as sev from './tsm/sev-world.ts';
@@ -93,7 +93,7 @@ async function assigned(flavour: Flavour, switches: Partial<HostSwitches>, seed:
   const run = () => f.toRun(hooks);
   /** The slot's frames in KVM's mirror and in the firmware's secure table. */
   const mapped = () => ({
-    mirror: [...vm.mirror.keys()].filter((g) => g >= baseGfn && g < baseGfn + BigInt(pages)),
+    mirror: pfnFrames(vm.mirror).filter((g) => g >= baseGfn && g < baseGfn + BigInt(pages)),
     secure: f.secureMmio(),
   });
   return { ...f, w, fd, buf, vdev, vmFd, vm, baseGfn, bind, unbind, fault, run, mapped };

@@ -50,9 +50,9 @@ export function kvmVm(h: HostState, vm = 'td1'): number {
     type: 'confidential',
     finalized: false,
     memslots: new Map(),
-    privateGfns: new Set(),
-    mirror: new Map(),
-    sharedMapped: new Set(),
+    privateGfns: {},
+    mirror: {},
+    sharedMapped: {},
   } as KvmVm);
   return fd;
 }

@@ -34,12 +34,12 @@ function secureImportViolations(files: SourceFile[]): string[] {
 const PLATFORM_ENTRIES: Record<string, readonly RegExp[]> = {
   host: [
     /^src\/platform\/[a-z]+\/host-abi\.ts$/,
-    /^src\/platform\/(abi|ids|iommu|shared-ept|fabric|events|result)\.ts$/,
+    /^src\/platform\/(abi|ids|iommu|shared-ept|fabric|events|result|pfn-table)\.ts$/,
   ],
   // The guest's CPU accesses answer as the fabric's transactions do (types of results).
   guest: [
     /^src\/platform\/[a-z]+\/guest-abi\.ts$/,
-    /^src\/platform\/(abi|ids|fabric|events|result)\.ts$/,
+    /^src\/platform\/(abi|ids|fabric|events|result|pfn-table)\.ts$/,
   ],
 };
 

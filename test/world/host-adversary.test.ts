@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { vmmRun } from '../../src/host/vmm/index.ts';
 import type { FlavourName } from '../../src/platform/flavours.ts';
-import { PAGE_SHIFT } from '../../src/platform/ids.ts';
+import { PAGE_SHIFT, pfnKey } from '../../src/platform/ids.ts';
 import { pfnValues } from '../../src/platform/pfn-table.ts';
 import { WorldError } from '../../src/world/errors.ts';
 import { checkInvariants } from '../../src/world/invariants.ts';
@@ -62,7 +62,7 @@ function assigned(w: World) {
 function privateMmio(w: World): { mirror: number; sept: number } {
   let mirror = 0;
   for (const vm of w.h.kvm.vms.values()) {
-    for (const e of vm.mirror.values()) if (e.kind === 'mmio') mirror++;
+    for (const e of pfnValues(vm.mirror)) if (e.kind === 'mmio') mirror++;
   }
   let sept = 0;
   for (const s of w.pw.p.hw.septs.values()) {
@@ -221,11 +221,11 @@ describe('revocation before a bind: the shared mapping goes and comes back', () 
       const kvm = w.h.kvm.vms.get(vmFd);
       const fault = await vmmRun(w.m, w.h, w.s, vmFd, { gpa: bar.gpa, private: false });
       assert.equal(fault.ok, true);
-      assert.ok(kvm?.sharedMapped.has(gfn));
+      assert.ok(kvm?.sharedMapped[pfnKey(gfn)] !== undefined);
       const reset = await step(w, { do: 'host.vfio/reset', args: { fd: d.vfioFd } });
       assert.equal(reset.r.ok, true);
       assert.deepEqual(reset.violations, []);
-      assert.equal(kvm?.sharedMapped.has(gfn), false);
+      assert.equal(kvm?.sharedMapped[pfnKey(gfn)] !== undefined, false);
       const ops = reset.r.events.map((e) => (e as { op?: string }).op);
       assert.ok(ops.indexOf('dma_buf_move_notify') < ops.indexOf('dma_buf_restore'));
       assert.equal(w.h.dmaBufs.bufs.get(bar.dmaBuf)?.state, 'live');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostOutcome } from '../../src/host/outcome.ts';
 import { pciTsmStop, pciTsmUnbind } from '../../src/host/pci-tsm/core.ts';
+import { pfnKey } from '../../src/platform/ids.ts';
 import {
   checkInvariants,
   INVARIANTS,
@@ -112,7 +113,7 @@ describe('security invariants', () => {
       sharedMapped: new Set<bigint>(),
     };
     vm.vm = 'td-other';
-    vm.mirror.set(gfns[0], { kind: 'mmio', pfn: 0n, rid: w.rid });
+    vm.mirror[pfnKey(gfns[0])] = { kind: 'mmio', pfn: 0n, rid: w.rid };
     w.h.kvm.vms.set(vm.fd, vm);
     const found = checkInvariants(view(w), []);
     assert.deepEqual(names(found), ['I2']);
@@ -232,14 +233,16 @@ describe('security invariants', () => {
       type: 'confidential' as const,
       finalized: true,
       memslots: new Map(),
-      privateGfns: new Set(gfns),
-      mirror: new Map(gfns.map((g) => [g, { kind: 'mmio' as const, pfn: 0n, rid: w.rid }])),
-      sharedMapped: new Set<bigint>(),
+      privateGfns: Object.fromEntries(gfns.map((g) => [Number(g), true as const])),
+      mirror: Object.fromEntries(
+        gfns.map((g) => [Number(g), { kind: 'mmio' as const, pfn: 0n, rid: w.rid }]),
+      ),
+      sharedMapped: {},
     };
     w.h.kvm.vms.set(vm.fd, vm);
     const gfn = gfns[0];
     const before = frozen(w);
-    vm.mirror.delete(gfn);
+    delete vm.mirror[Number(gfn)];
     const found = checkInvariants(view(w), [], before);
     assert.deepEqual(names(found), ['I10']);
     assert.equal(found[0].component, 'host/kvm');

@@ -93,7 +93,7 @@ function unbound(w: World, fn: number, rid: number, from: number): void {
   }
   // KVM's mirror holds no MMIO of the TDI.
   for (const vm of w.h.kvm.vms.values()) {
-    for (const e of vm.mirror.values()) assert.ok(e.kind !== 'mmio' || e.rid !== rid);
+    for (const e of pfnValues(vm.mirror)) assert.ok(e.kind !== 'mmio' || e.rid !== rid);
   }
   // No trusted DMA.
   assert.equal(w.pw.p.hw.iommu.secure.has(rid), false);

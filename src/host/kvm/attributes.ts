@@ -5,7 +5,7 @@
  * first: its private page leaves the secure EPT through the driver, its shared mapping the
  * shared EPT; the guest faults it in again on the other side.
  */
-import { PAGE_SHIFT, PAGE_SIZE } from '../../platform/ids.ts';
+import { PAGE_SHIFT, PAGE_SIZE, pfnKey } from '../../platform/ids.ts';
 import type { HostMachine } from '../machine.ts';
 import { type HostEvent, type HostOutcome, hostErr, hostOk } from '../outcome.ts';
 import type { HostState } from '../state.ts';
@@ -57,14 +57,14 @@ export async function kvmSetMemoryAttributes(
   const end = (a.address + a.size) >> PAGE_SHIFT;
   const events: HostEvent[] = [];
   for (let gfn = first; gfn < end; gfn++) {
-    if (vm.privateGfns.has(gfn) === toPrivate) continue;
+    if ((vm.privateGfns[pfnKey(gfn)] !== undefined) === toPrivate) continue;
     const r = await mmuZap(m, h, vm, gfn);
     events.push(...r.events);
     if (!r.ok) return hostErr('kvm', op, args, r.errno, r.detail, events);
   }
   for (let gfn = first; gfn < end; gfn++) {
-    if (toPrivate) vm.privateGfns.add(gfn);
-    else vm.privateGfns.delete(gfn);
+    if (toPrivate) vm.privateGfns[pfnKey(gfn)] = true;
+    else delete vm.privateGfns[pfnKey(gfn)];
   }
   return hostOk('kvm', op, args, undefined, events);
 }

@@ -11,7 +11,7 @@
  * no longer bound to this VM, a private dma-buf under `dmaBufPfns` 'sg-table', which has no
  * scatterlist) is -EIO, with the dma-buf core's refusal in the events.
  */
-import { PAGE_SHIFT, PAGE_SIZE } from '../../platform/ids.ts';
+import { PAGE_SHIFT, PAGE_SIZE, pfnKey } from '../../platform/ids.ts';
 import type { HostMachine } from '../machine.ts';
 import { type HostOutcome, hostErr, hostOk } from '../outcome.ts';
 import type { HostState } from '../state.ts';
@@ -63,7 +63,7 @@ export async function kvmFault(
   const ok = (mapped: 'shared' | 'private' | 'mmio' | 'present', r?: MmuResult) =>
     hostOk<KvmFaultResult>('kvm', op, args, { exit: 'none', mapped }, r?.events);
 
-  if (a.private !== vm.privateGfns.has(gfn)) {
+  if (a.private !== (vm.privateGfns[pfnKey(gfn)] !== undefined)) {
     return memoryFault(`gfn ${hex(gfn)} is ${a.private ? 'shared' : 'private'}`);
   }
   const slot = slotOf(vm, gfn);
@@ -76,7 +76,8 @@ export async function kvmFault(
       { exit: 'KVM_EXIT_MMIO', gpa: a.gpa },
     );
   }
-  if (a.private ? vm.mirror.has(gfn) : vm.sharedMapped.has(gfn)) return ok('present');
+  if (a.private ? vm.mirror[pfnKey(gfn)] !== undefined : vm.sharedMapped[pfnKey(gfn)] !== undefined)
+    return ok('present');
   const index = Number(gfn - slot.baseGfn);
 
   // A dma-buf slot: the BAR page behind the buffer, looked up through the dma-buf core while

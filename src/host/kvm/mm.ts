@@ -4,7 +4,7 @@
  * so an operation can find what it needs, make its firmware calls, and take the frames only
  * when it goes through (a refused operation changes nothing).
  */
-import { PAGE_SHIFT } from '../../platform/ids.ts';
+import { PAGE_SHIFT, pfnKey } from '../../platform/ids.ts';
 import type { HostMachine } from '../machine.ts';
 import type { HostState } from '../state.ts';
 
@@ -21,7 +21,7 @@ export function hostPagesFind(
     const first = (r.base + (1n << PAGE_SHIFT) - 1n) >> PAGE_SHIFT;
     const end = (r.base + r.size) >> PAGE_SHIFT;
     for (let pfn = first; pfn < end; pfn++) {
-      if (h.kvm.hostPages.has(pfn) || also.has(pfn)) continue;
+      if (h.kvm.hostPages[pfnKey(pfn)] !== undefined || also.has(pfn)) continue;
       out.push(pfn);
       if (out.length === n) return out;
     }
@@ -31,10 +31,10 @@ export function hostPagesFind(
 
 /** Marks `pfns` in use (found by hostPagesFind). */
 export function hostPagesTake(h: HostState, pfns: readonly bigint[]): void {
-  for (const pfn of pfns) h.kvm.hostPages.add(pfn);
+  for (const pfn of pfns) h.kvm.hostPages[pfnKey(pfn)] = true;
 }
 
 /** Gives `pfns` back. */
 export function hostPagesFree(h: HostState, pfns: Iterable<bigint>): void {
-  for (const pfn of pfns) h.kvm.hostPages.delete(pfn);
+  for (const pfn of pfns) delete h.kvm.hostPages[pfnKey(pfn)];
 }

@@ -6,6 +6,7 @@
  * driver's errno. Shared mappings go to the VM's shared EPT, which the host programs itself.
  */
 import type { Rid } from '../../platform/ids.ts';
+import { pfnKey } from '../../platform/ids.ts';
 import { sharedEptMap, sharedEptUnmap } from '../../platform/shared-ept.ts';
 import type { Errno } from '../errno.ts';
 import type { HostMachine } from '../machine.ts';
@@ -27,7 +28,7 @@ export function mmuMapShared(m: HostMachine, vm: KvmVm, gfn: bigint, pfn: bigint
   if (!r.result.ok) {
     return { ok: false, errno: 'EEXIST', detail: r.result.reason, events: r.events };
   }
-  vm.sharedMapped.add(gfn);
+  vm.sharedMapped[pfnKey(gfn)] = true;
   return { ok: true, events: r.events };
 }
 
@@ -41,10 +42,10 @@ export async function mmuMapPrivatePage(
 ): Promise<MmuResult> {
   const driver = tsmDriver(m);
   if (!driver) return noDriver(vm, gfn);
-  if (mirrorFirst(h)) vm.mirror.set(gfn, { kind: 'memory', hpfn });
+  if (mirrorFirst(h)) vm.mirror[pfnKey(gfn)] = { kind: 'memory', hpfn };
   const r = await driver.mapPrivatePage(m, h, { vm: vm.vm, gfn, hpfn });
   if (!r.ok) return r;
-  vm.mirror.set(gfn, { kind: 'memory', hpfn });
+  vm.mirror[pfnKey(gfn)] = { kind: 'memory', hpfn };
   return { ok: true, events: r.events };
 }
 
@@ -59,10 +60,10 @@ export async function mmuMapPrivateMmio(
 ): Promise<MmuResult> {
   const driver = tsmDriver(m);
   if (!driver) return noDriver(vm, gfn);
-  if (mirrorFirst(h)) vm.mirror.set(gfn, { kind: 'mmio', pfn, rid });
+  if (mirrorFirst(h)) vm.mirror[pfnKey(gfn)] = { kind: 'mmio', pfn, rid };
   const r = await driver.mapPrivateMmio(m, h, { vm: vm.vm, gfn, pfn, rid });
   if (!r.ok) return r;
-  vm.mirror.set(gfn, { kind: 'mmio', pfn, rid });
+  vm.mirror[pfnKey(gfn)] = { kind: 'mmio', pfn, rid };
   return { ok: true, events: r.events };
 }
 
@@ -96,25 +97,25 @@ export async function mmuZap(
   gfn: bigint,
 ): Promise<MmuResult> {
   const events: HostEvent[] = [];
-  const e = vm.mirror.get(gfn);
+  const e = vm.mirror[pfnKey(gfn)];
   if (e) {
     const driver = tsmDriver(m);
     if (!driver) return noDriver(vm, gfn);
-    if (mirrorFirst(h)) vm.mirror.delete(gfn);
+    if (mirrorFirst(h)) delete vm.mirror[pfnKey(gfn)];
     const r =
       e.kind === 'memory'
         ? await driver.unmapPrivatePage(m, h, { vm: vm.vm, gfn })
         : await driver.unmapPrivateMmio(m, h, { vm: vm.vm, gfn });
     if (!r.ok) return r;
-    vm.mirror.delete(gfn);
+    delete vm.mirror[pfnKey(gfn)];
     events.push(...r.events);
   }
-  if (vm.sharedMapped.has(gfn)) {
+  if (vm.sharedMapped[pfnKey(gfn)] !== undefined) {
     const r = sharedEptUnmap(m.sharedEpts, vm.vm, gfn);
     events.push(...r.events);
     // KVM's record and the table it programs disagree: a host bug, not a guest's doing.
     if (!r.result.ok) return { ok: false, errno: 'EIO', detail: r.result.reason, events };
-    vm.sharedMapped.delete(gfn);
+    delete vm.sharedMapped[pfnKey(gfn)];
   }
   return { ok: true, events };
 }

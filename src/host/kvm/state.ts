@@ -4,6 +4,7 @@
  * what KVM believes the firmware mapped, entered only after the firmware call succeeded.
  */
 import type { Rid, VmId } from '../../platform/ids.ts';
+import { type PfnTable, pfnTable } from '../../platform/pfn-table.ts';
 
 export interface KvmMemslot {
   slot: number;
@@ -35,11 +36,11 @@ export interface KvmVm {
   finalized: boolean;
   memslots: Map<number, KvmMemslot>;
   /** KVM_SET_MEMORY_ATTRIBUTES: guest frames marked private (absent: shared). */
-  privateGfns: Set<bigint>;
+  privateGfns: PfnTable<true>;
   /** The mirror secure EPT: guest frame -> what the firmware confirmed mapped. */
-  mirror: Map<bigint, MirrorEntry>;
+  mirror: PfnTable<MirrorEntry>;
   /** Guest frames of shared memory mapped in the shared EPT through this VM's slots. */
-  sharedMapped: Set<bigint>;
+  sharedMapped: PfnTable<true>;
 }
 
 /** A guest_memfd file (KVM_CREATE_GUEST_MEMFD): private memory of one VM, by page index. */
@@ -61,7 +62,7 @@ export interface KvmState {
    * Host frames of the memory map in use by KVM (shared slot backing, guest_memfd pages):
    * the host's page allocator (mm.ts), so no frame backs two things.
    */
-  hostPages: Set<bigint>;
+  hostPages: PfnTable<true>;
   /**
    * Seeded flaws of KVM (world/flaws.ts) the world switched on; absent in a faithful kernel.
    * 'kvm-mirror-before-firmware': the mirror entry is written (or dropped) before the
@@ -73,5 +74,5 @@ export interface KvmState {
 export const createKvmState = (): KvmState => ({
   vms: new Map(),
   guestMemfds: new Map(),
-  hostPages: new Set(),
+  hostPages: pfnTable(),
 });

@@ -5,6 +5,7 @@
  * SNP_LAUNCH_START, RMI_REALM_CREATE).
  */
 import { PAGE_SHIFT, type VmId } from '../../platform/ids.ts';
+import { pfnTable } from '../../platform/pfn-table.ts';
 import type { HostMachine } from '../machine.ts';
 import { type HostOutcome, hostErr, hostOk } from '../outcome.ts';
 import { allocFd, type HostState } from '../state.ts';
@@ -45,9 +46,9 @@ export async function kvmCreateVm(
     type: a.type,
     finalized: false,
     memslots: new Map(),
-    privateGfns: new Set(),
-    mirror: new Map(),
-    sharedMapped: new Set(),
+    privateGfns: pfnTable(),
+    mirror: pfnTable(),
+    sharedMapped: pfnTable(),
   });
   return hostOk('kvm', op, { ...args, vm }, fd, events);
 }

@@ -60,6 +60,7 @@ import {
 } from '../../host/vfio/uapi.ts';
 import { FLAVOURS } from '../../platform/flavours.ts';
 import { PAGE_SHIFT, PAGE_SIZE } from '../../platform/ids.ts';
+import { pfnFrames } from '../../platform/pfn-table.ts';
 import { WorldError } from '../errors.ts';
 import type { StepEvent } from '../invariants.ts';
 import type { World, WorldStep } from '../world.ts';
@@ -458,7 +459,7 @@ const KVM_OPS: OpTable = {
         const vm = vmNameOf(w, v.fd);
         if (vm === undefined) continue;
         // Each private page the guest has (its MMIO and its memory) made shared, behind its back.
-        for (const gfn of [...v.privateGfns].slice(0, 4)) {
+        for (const gfn of pfnFrames(v.privateGfns).slice(0, 4)) {
           out.push(move(op, { gpa: hex(gfn << PAGE_SHIFT), size: Number(PAGE) }, { vm }));
         }
         for (const s of v.memslots.values()) {
@@ -573,7 +574,9 @@ const IOMMUFD_OPS: OpTable = {
       const op = 'host.iommufd/ioas-map';
       // Host pages KVM took for the guests (guest_memfd pages are private to a guest), the
       // first page of host memory, a BAR (no host memory), and an unaligned address.
-      const taken = [...w.h.kvm.hostPages].slice(0, 2).map((p) => p << PAGE_SHIFT);
+      const taken = pfnFrames(w.h.kvm.hostPages)
+        .slice(0, 2)
+        .map((p) => p << PAGE_SHIFT);
       const first = w.m.memoryMap[0]?.base ?? 0n;
       // (With SR-IOV disabled by the host there may be no TDI at all.)
       const tdi = w.pw.dev.tdis()[0];
@@ -743,7 +746,7 @@ function tsmAbiMoves(w: World): WorldStep[] {
     const rid = t.requesterId;
     const page = barsOf(w, rid)[0];
     for (const { v, fw, gctx } of vms) {
-      const gfns = [...v.mirror.keys()].slice(0, 2);
+      const gfns = pfnFrames(v.mirror).slice(0, 2);
       if (w.flavour === 'tdx') {
         if (page)
           c('TDH.MMIO.MAP', { td: fw, gfn: hex(0x7ff00n), pfn: hex(page.base >> PAGE_SHIFT) });
