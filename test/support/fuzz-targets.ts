@@ -661,8 +661,8 @@ async function responderTarget(c: Capture): Promise<FuzzTarget> {
         }
         return;
       }
-      // In the session the record counters moved (as they must); the connection state and
-      // the sessions stay, and the session still serves.
+      // In the session the record counters moved (as they must): the connection state stays
+      // and the session still serves.
       const after = p.responder.state;
       if (!samePlain(after, before)) {
         violation(
