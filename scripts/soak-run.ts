@@ -1,8 +1,19 @@
 /**
  * The soak loop behind scripts/soak.ts and test/hardening/soak.test.ts: starts `teeio device`
  * (or `teeio responder`) from the sources as a child, runs honest and hostile clients against
- * it for a time, and measures sessions, failures, session latency, and the child's RSS and
- * descriptors (from /proc) before and after.
+ * it for a time, and measures sessions, failures, session latency, and the child's memory and
+ * descriptors.
+ *
+ * Memory, and why it is measured this way: the server's RSS under load is a sawtooth, not a
+ * line. V8 lets the heap grow between major collections (more so with 64 sessions allocating
+ * at once), so RSS read at two arbitrary moments can differ by 20-40% with nothing retained:
+ * a 64-client run without forced collections went 150 -> 175 MB and back to 144 MB, while
+ * heap snapshots at every sample held the same objects (sockets, responders, sessions back
+ * to their baseline at the end; heapUsed after a full GC flat at 18-20 MB). So the verdict
+ * compares like with like: RSS after a full GC in the server (the probe, soak-probe.mjs) at a
+ * warmed baseline, 10% into the load, and at the end, after the settle. heapUsed after a full
+ * GC is the second figure (what the server retains); RSS before the load and RSS every
+ * interval without forced collections (the sawtooth, and its peak) are reported beside.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,14 +48,25 @@ export interface SoakResult {
   failures: Map<string, number>;
   honestFailures: number;
   latencyMs: { p50: number; p99: number; max: number };
-  rssKb: { before: number; after: number; series: number[] };
-  /** after / before - 1 */
+  /**
+   * The server's RSS: `before` the load, at the `warm` baseline (10% into it) and `after` it
+   * (both after a full GC), and `series` every interval as it was (no forced GC).
+   */
+  rssKb: { before: number; warm: number; after: number; series: number[] };
+  /** The server's heapUsed after a full GC: before the load, at the warm baseline, after. */
+  heapKb: { before: number; warm: number; after: number };
+  /** rssKb.after / rssKb.warm - 1 */
   rssGrowth: number;
+  /** |rssGrowth| <= 10% */
   rssFlat: boolean;
+  /** heapKb.after / heapKb.warm - 1 */
+  heapGrowth: number;
   fds: { before: number; after: number };
   fdsBack: boolean;
   exitCode: number | null;
 }
+
+const kb = (bytes: number) => Math.round(bytes / 1024);
 
 const quantile = (xs: number[], q: number) => {
   if (xs.length === 0) return Number.NaN;
@@ -60,6 +82,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const child = spawn(
     process.execPath,
     [
+      // The probe: a full GC and the heap figures on SIGUSR2 (soak-probe.mjs).
+      '--expose-gc',
+      '--import',
+      new URL('./soak-probe.mjs', import.meta.url).href,
+      ...(process.env.TEEIO_SOAK_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
       resolve('bin/teeio.mjs'),
       o.command,
       '--port',
@@ -77,8 +104,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   child.stdout.on('data', (d) => {
     out += d;
   });
+  // stderr carries the probe's lines; the rest is kept for error messages.
+  let errLine = '';
+  const probes: ((m: NodeJS.MemoryUsage) => void)[] = [];
   child.stderr.on('data', (d) => {
-    out += d;
+    errLine += d;
+    const lines = errLine.split('\n');
+    errLine = lines.pop()!;
+    for (const l of lines) {
+      if (l.startsWith('soak-probe ')) probes.shift()?.(JSON.parse(l.slice(11)));
+      else out += `${l}\n`;
+    }
   });
   const exited = new Promise<number | null>((ok) => child.on('close', (code) => ok(code)));
   const port = await new Promise<number>((ok, fail) => {
@@ -99,6 +135,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     return { rssKb, fds: readdirSync(`/proc/${child.pid}/fd`).length };
+  }
+
+  /** The server's memory after a full GC (the probe's answer to SIGUSR2), in kB. */
+  function afterGc(): Promise<{ rssKb: number; heapKb: number }> {
+    return new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error('no answer from the memory probe')), 10_000);
+      probes.push((m) => {
+        clearTimeout(timer);
+        ok({ rssKb: kb(m.rss), heapKb: kb(m.heapUsed) });
+      });
+      child.kill('SIGUSR2');
+    });
   }
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -212,10 +260,22 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   latencies = [];
   await sleep(200);
   const before = usage();
+  const gcBefore = await afterGc();
   const until = Date.now() + seconds * 1000;
-  // RSS every 10 s: a plateau is the heap settling, a steady climb a leak.
+  // RSS as it is, ten times a run (at most every 10 s), and the warm baseline 10% in.
   const series: number[] = [];
-  const sampler = setInterval(() => series.push(usage().rssKb), 10_000);
+  const sampler = setInterval(
+    () => {
+      try {
+        series.push(usage().rssKb);
+      } catch {
+        // the server is gone: the failures say why
+      }
+    },
+    Math.min(10_000, seconds * 100),
+  );
+  const warm = sleep(seconds * 100).then(() => afterGc());
+  warm.catch(() => undefined); // awaited below, after the load
   const t0 = Date.now();
   const honest = Array.from({ length: clients }, async () => {
     while (Date.now() < until) {
@@ -242,13 +302,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   // Let the idle timeout (2 s) close what hostile clients left open, then measure again.
   await sleep(o.settleMs ?? 3000);
   const after = usage();
+  const gcWarm = await warm;
+  const gcAfter = await afterGc();
   child.kill('SIGTERM');
   const code = await exited;
 
   const honestFailures = [...failures]
     .filter(([k]) => k.startsWith('honest'))
     .reduce((n, [, c]) => n + c, 0);
-  const rssGrowth = after.rssKb / before.rssKb - 1;
+  const rssGrowth = gcAfter.rssKb / gcWarm.rssKb - 1;
   return {
     elapsed,
     sessions,
@@ -260,9 +322,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       p99: quantile(latencies, 0.99),
       max: quantile(latencies, 1),
     },
-    rssKb: { before: before.rssKb, after: after.rssKb, series },
+    rssKb: { before: before.rssKb, warm: gcWarm.rssKb, after: gcAfter.rssKb, series },
+    heapKb: { before: gcBefore.heapKb, warm: gcWarm.heapKb, after: gcAfter.heapKb },
     rssGrowth,
     rssFlat: Math.abs(rssGrowth) <= 0.1,
+    heapGrowth: gcAfter.heapKb / gcWarm.heapKb - 1,
     fds: { before: before.fds, after: after.fds },
     fdsBack: after.fds <= before.fds,
     exitCode: code,

@@ -117,9 +117,7 @@ describe('entry points that take peer bytes', () => {
     const lines: string[] = [];
     for (const t of ts) {
       assert.ok(t.corpus.length > 0, `${t.name} has an empty corpus`);
-      // The requester replays a whole signed lifecycle per input: fewer of those.
-      const runs =
-        RUNS || (t.name.startsWith('wire/') ? 3000 : t.name === 'spdm/requester' ? 100 : 400);
+      const runs = RUNS || (t.name.startsWith('wire/') ? 3000 : 400);
       const s = await runTarget(t, { seed: SEED, runs, stopAtFirst: true, hangMs: 2000 });
       const f = s.crashes[0] ?? s.hangs[0];
       lines.push(

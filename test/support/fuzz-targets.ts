@@ -29,6 +29,8 @@ import {
   SpdmVerifyError,
 } from '../../src/spdm/requester/errors.ts';
 import { SpdmRequester } from '../../src/spdm/requester/requester.ts';
+import type { RequesterData } from '../../src/spdm/requester/state.ts';
+import { requesterAbort, requesterReceive } from '../../src/spdm/requester/step.ts';
 import { DISPATCH } from '../../src/spdm/responder/dispatch.ts';
 import type { SpdmResponder } from '../../src/spdm/responder/responder.ts';
 import { SessionError } from '../../src/spdm/session.ts';
@@ -44,6 +46,7 @@ import {
 } from '../../src/transport/doe-mailbox.ts';
 import { createInProcessPair } from '../../src/transport/in-process.ts';
 import { TransportError } from '../../src/transport/types.ts';
+import { VirtualClock } from '../../src/wire/clock.ts';
 import * as cxlIdeKm from '../../src/wire/cxl-idekm/index.ts';
 import { decodeCxlKeySubStream } from '../../src/wire/cxl-idekm/stream-fields.ts';
 import * as cxlTsp from '../../src/wire/cxl-tsp/index.ts';
@@ -159,6 +162,37 @@ function violation(target: string, what: string, e?: unknown): never {
   throw new FuzzViolation(`${target}: ${what}${e === undefined ? '' : ` (${errName(e)})`}`, {
     cause: e,
   });
+}
+
+/**
+ * Deep equality of plain data as JSON.stringify would see it (a key holding undefined is an
+ * absent key), but with byte arrays and Maps compared by content and without the text.
+ */
+export function samePlain(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) {
+      return false;
+    }
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!(Array.isArray(a) && Array.isArray(b)) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!samePlain(a[i], b[i])) return false;
+    return true;
+  }
+  if (a instanceof Map || b instanceof Map) {
+    if (!(a instanceof Map && b instanceof Map) || a.size !== b.size) return false;
+    for (const [k, v] of a) if (!b.has(k) || !samePlain(v, b.get(k))) return false;
+    return true;
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  for (const k in ra) if (ra[k] !== undefined && !samePlain(ra[k], rb[k])) return false;
+  for (const k in rb) if (rb[k] !== undefined && ra[k] === undefined) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -526,16 +560,6 @@ async function sessionPair(seed: string) {
 
 const GET_DIGESTS = (v: number) => Uint8Array.of(v, C.SPDM_GET_DIGESTS, 0, 0);
 
-/** Requests whose processing resets or extends the connection transcript (transcript.ts). */
-const TOUCHES_TRANSCRIPT = new Set<number>([
-  C.SPDM_GET_DIGESTS,
-  C.SPDM_GET_CERTIFICATE,
-  C.SPDM_CHALLENGE,
-  C.SPDM_GET_MEASUREMENTS,
-  C.SPDM_KEY_EXCHANGE,
-  C.SPDM_PSK_EXCHANGE,
-]);
-
 /** Error codes after which a responder rightly changed its state (a session torn down). */
 const TEARDOWN = new Set<number>([
   C.SPDM_ERROR_CODE.DecryptError,
@@ -555,9 +579,12 @@ async function responderTarget(c: Capture): Promise<FuzzTarget> {
     ...Object.keys(DISPATCH).map((k) => Uint8Array.of(v, Number(k), 0, 0)),
     Uint8Array.of(v, 0x85, 0, 0),
   ];
+  // The requester engine copies its state on every step and never writes to the one it was
+  // given, so every input resumes from the same snapshot, uncopied (check() verifies that).
+  const rqPristine = structuredClone(rqSnap);
   const resume = () => {
     p.responder.restore(rspSnap);
-    return SpdmRequester.resume(p.transport, p.config, structuredClone(rqSnap), { retries: 0 });
+    return SpdmRequester.resume(p.transport, p.config, rqSnap, { retries: 0 });
   };
   /** GET_DIGESTS in the clear, or in the session: the connection still serves. */
   const stillServes = async (rq: SpdmRequester, inSession: boolean, why: string) => {
@@ -571,6 +598,8 @@ async function responderTarget(c: Capture): Promise<FuzzTarget> {
       violation(name, `GET_DIGESTS after ${why} answered 0x${r[1]?.toString(16)}`);
   };
   let refusals = 0;
+  // What the connection state is after restore(rspSnap), so after a refusal.
+  const before = rspSnap.connection;
   return {
     name,
     covers: [
@@ -579,41 +608,72 @@ async function responderTarget(c: Capture): Promise<FuzzTarget> {
     ],
     corpus,
     async run(input) {
-      const rq = resume();
       const inSession = (nextRandom() & 1) === 1;
-      const before = p.responder.state;
-      try {
-        await rq.sendRaw(input, inSession ? p.sessionId : undefined);
-        return; // answered: whatever it did may have changed the state legitimately
-      } catch (e) {
-        if (!typed(e))
-          violation(name, `sendRaw of a hostile ${inSession ? 'secured' : 'plain'} request`, e);
-        if (!(e instanceof SpdmErrorResponse)) return;
-        const code = input.length >= 2 ? input[1] : 0;
-        if (TEARDOWN.has(e.errorCode) || code === C.SPDM_GET_VERSION) return;
-        // A refusal keeps the connection state and the sessions.
-        const after = p.responder.state;
-        if (JSON.stringify(after) !== JSON.stringify(before)) {
-          violation(
-            name,
-            `ERROR ${C.spdmErrorName(e.errorCode)} changed the connection state ${before.state} -> ${after.state}`,
-          );
+      let rq: SpdmRequester | undefined;
+      let errorCode: number;
+      if (inSession) {
+        // In the session the requester seals the bytes and opens the answer.
+        rq = resume();
+        try {
+          await rq.sendRaw(input, p.sessionId);
+          return; // answered: whatever it did may have changed the state legitimately
+        } catch (e) {
+          if (!typed(e)) violation(name, 'sendRaw of a hostile secured request', e);
+          if (!(e instanceof SpdmErrorResponse)) return;
+          errorCode = e.errorCode;
         }
-        if (!inSession && (TOUCHES_TRANSCRIPT.has(code) || ++refusals % 8 === 0)) {
-          // CHALLENGE, whose signature covers the transcript (A, B, C): a refusal that left
-          // a trace in it shows. After every refused request that resets or appends to the
-          // transcript once decoded, and after every eighth other refusal in the clear.
-          try {
-            await rq.challenge(0);
-          } catch (c) {
-            violation(name, `CHALLENGE after ERROR ${C.spdmErrorName(e.errorCode)} failed`, c);
-          }
-        } else {
-          await stillServes(rq, inSession, `ERROR ${C.spdmErrorName(e.errorCode)}`);
+      } else {
+        // In the clear the bytes go to the handler under test as they are (no requester in
+        // between, which would refuse some of them before they are sent).
+        p.responder.restore(rspSnap);
+        let answer: TransportMessage | undefined;
+        try {
+          answer = p.responder.handle({ secured: false, bytes: input });
+        } catch (e) {
+          return violation(name, 'handle threw on a hostile plain request', e);
         }
+        if (answer?.secured) violation(name, 'a plain request was answered with a record');
+        const r = answer?.bytes;
+        if (!r || r.length < 4 || r[1] !== C.SPDM_ERROR) return; // answered (or silent)
+        errorCode = r[2];
       }
+      const code = input.length >= 2 ? input[1] : 0;
+      if (TEARDOWN.has(errorCode) || code === C.SPDM_GET_VERSION) return;
+      const refused = `ERROR ${C.spdmErrorName(errorCode)}`;
+      if (!inSession) {
+        // A refusal in the clear leaves the whole state as it was: the connection state, the
+        // transcripts (A, B, C, M), the sessions. The responder is a function of its state, so
+        // this also says that CHALLENGE, whose signature covers the transcript, would verify
+        // as it did before; every eighth refusal runs one all the same.
+        const after = p.responder.stateSnapshot();
+        if (!samePlain(after, rspSnap)) {
+          const what = Object.keys(rspSnap).filter(
+            (k) => !samePlain(after[k as keyof typeof after], rspSnap[k as keyof typeof rspSnap]),
+          );
+          violation(name, `${refused} to 0x${code.toString(16)} changed ${what.join(', ')}`);
+        }
+        if (++refusals % 8 === 0) {
+          try {
+            await SpdmRequester.resume(p.transport, p.config, rqSnap, { retries: 0 }).challenge(0);
+          } catch (c) {
+            violation(name, `CHALLENGE after ${refused} failed`, c);
+          }
+        }
+        return;
+      }
+      // In the session the record counters moved (as they must): the connection state stays
+      // and the session still serves.
+      const after = p.responder.state;
+      if (!samePlain(after, before)) {
+        violation(
+          name,
+          `${refused} changed the connection state ${before.state} -> ${after.state}`,
+        );
+      }
+      await stillServes(rq!, true, refused);
     },
     async check() {
+      if (!samePlain(rqSnap, rqPristine)) violation(name, 'the requester wrote to its snapshot');
       const rq = resume();
       await stillServes(rq, false, 'the run');
       await stillServes(rq, true, 'the run');
@@ -640,9 +700,8 @@ async function securedRecordTarget(c: Capture): Promise<FuzzTarget> {
       } catch (e) {
         violation(name, 'handle threw on a hostile record', e);
       }
-      const rq = SpdmRequester.resume(p.transport, p.config, structuredClone(rqSnap), {
-        retries: 0,
-      });
+      // Uncopied: the requester engine never writes to the state it was given.
+      const rq = SpdmRequester.resume(p.transport, p.config, rqSnap, { retries: 0 });
       const alive = p.responder.sessions().some((s) => s.sessionId === p.sessionId);
       if (answer !== undefined) {
         // Only a record that claimed the session and did not open may be answered: with
@@ -674,19 +733,32 @@ async function securedRecordTarget(c: Capture): Promise<FuzzTarget> {
 // ---------------------------------------------------------------------------------------
 // The SPDM requester: every response it handles, replayed with one of them mutated.
 
-/** What the requester does in the script (each call a flow of its own). */
-async function requesterScript(rq: SpdmRequester, v: number): Promise<void> {
-  await rq.connect();
-  await rq.getDigests();
-  await rq.getCertificate(0);
-  await rq.challenge(0);
-  await rq.getMeasurements({ signed: true });
-  await rq.sendRaw(GET_DIGESTS(v));
-  const s = await rq.startSession();
-  await rq.getMeasurements({ session: s });
-  await rq.keyUpdate(s);
-  await rq.sendRaw(GET_DIGESTS(v), s);
-  await rq.endSession(s);
+/** What the requester does in the script: calls, each a flow of its own. */
+interface ScriptState {
+  v: number;
+  /** The session startSession opened (its id), for the calls after it. */
+  session?: number;
+}
+const SCRIPT: ((rq: SpdmRequester, s: ScriptState) => Promise<unknown>)[] = [
+  (rq) => rq.connect(),
+  (rq) => rq.getDigests(),
+  (rq) => rq.getCertificate(0),
+  (rq) => rq.challenge(0),
+  (rq) => rq.getMeasurements({ signed: true }),
+  (rq, s) => rq.sendRaw(GET_DIGESTS(s.v)),
+  async (rq, s) => {
+    s.session = (await rq.startSession()).id;
+  },
+  (rq, s) => rq.getMeasurements({ session: s.session }),
+  (rq, s) => rq.keyUpdate(s.session!),
+  (rq, s) => rq.sendRaw(GET_DIGESTS(s.v), s.session),
+  (rq, s) => rq.endSession(s.session!),
+];
+const START_SESSION = 6;
+
+/** Runs the script's calls from `first` on. */
+async function requesterScript(rq: SpdmRequester, s: ScriptState, first = 0): Promise<void> {
+  for (let k = first; k < SCRIPT.length; k++) await SCRIPT[k](rq, s);
 }
 
 async function requesterTarget(c: Capture): Promise<FuzzTarget> {
@@ -694,20 +766,44 @@ async function requesterTarget(c: Capture): Promise<FuzzTarget> {
   const seed = 'fuzz requester';
   const dev = await createTdispDevice({ random: seededRandom(seed) });
   const responder = dev.newResponder('pci_doe');
-  const replies: TransportMessage[] = [];
   const live = createInProcessPair('pci_doe', async (m) => responder.handle(m));
+  // The recording: every reply, which call of the script it answered, and the requester's
+  // state as it came (the call in flight, and the position of the random stream the rest of
+  // the script draws from, carried in the state so that steps from it draw the same bytes).
+  const replies: TransportMessage[] = [];
+  const callOf: number[] = [];
+  const waiting: RequesterData[] = [];
+  const random = seededRandom(`${seed} rq`);
+  const config = requesterConfig({ trustAnchors: [dev.root], random });
+  let recorder: SpdmRequester | undefined;
+  let call = 0;
   const recording: RequesterTransport = {
     binding: 'pci_doe',
     exchange: async (m, t) => {
       const r = await live.exchange(m, t);
+      waiting.push({ ...recorder!.stateSnapshot(), random: random.state() });
+      callOf.push(call);
       replies.push(r);
       return r;
     },
     close: async () => undefined,
   };
-  const config = () =>
-    requesterConfig({ trustAnchors: [dev.root], random: seededRandom(`${seed} rq`) });
-  await requesterScript(new SpdmRequester(recording, config(), { retries: 0 }), c.version);
+  recorder = new SpdmRequester(recording, config, { retries: 0 });
+  const recorded: ScriptState = { v: c.version };
+  for (call = 0; call < SCRIPT.length; call++) await SCRIPT[call](recorder, recorded);
+  const options = { retries: 0 };
+  /** The recorded replies from `next` on, as the transport of a requester. */
+  const replay = (next: number): RequesterTransport => ({
+    binding: 'pci_doe',
+    exchange: async () => {
+      if (next >= replies.length) throw new TransportError('closed', 'end of the recording');
+      return replies[next++];
+    },
+    close: async () => undefined,
+  });
+  const ended = (e: unknown, from: number, what: string) => {
+    if (!typed(e)) violation(name, `reply ${from} mutated: ${what}`, e);
+  };
   return {
     name,
     covers: [
@@ -724,20 +820,60 @@ async function requesterTarget(c: Capture): Promise<FuzzTarget> {
     ],
     corpus: replies.map((r) => r.bytes),
     async run(input, from) {
-      let n = 0;
-      const replay: RequesterTransport = {
-        binding: 'pci_doe',
-        exchange: async () => {
-          const i = n++;
-          if (i >= replies.length) throw new TransportError('closed', 'end of the recording');
-          return i === from ? { secured: replies[i].secured, bytes: input } : replies[i];
-        },
-        close: async () => undefined,
+      // The script as SpdmRequester runs it with reply `from` replaced by `input`, but started
+      // at that reply: the engine steps (requesterReceive, requesterAbort) from the state the
+      // requester was in when it came, instead of redoing every call before it (signatures,
+      // chain checks and key schedule included) for each input. The rest of the call and of
+      // the script then run on the recorded replies, as a replay of the whole script would.
+      let i = from;
+      let reply: TransportMessage = { secured: replies[from].secured, bytes: input };
+      let state = waiting[from];
+      let step: ReturnType<typeof requesterReceive>;
+      for (;;) {
+        try {
+          step = requesterReceive(state, config, reply, options);
+        } catch (e) {
+          // SpdmRequester ends the call with requesterAbort and passes the error on.
+          ended(e, from, 'the call threw');
+          try {
+            requesterAbort(state, config, e, reply, options);
+          } catch (a) {
+            ended(a, from, 'its abort threw');
+          }
+          return;
+        }
+        state = step.state;
+        if (step.done) break;
+        if (++i >= replies.length) {
+          // The recording ran out: the transport's error, which ends the call.
+          const e = new TransportError('closed', 'end of the recording');
+          try {
+            requesterAbort(state, config, e, undefined, options);
+          } catch (a) {
+            ended(a, from, 'its abort threw');
+          }
+          return;
+        }
+        reply = replies[i];
+      }
+      const k = callOf[from];
+      const s: ScriptState = {
+        v: c.version,
+        session:
+          k === START_SESSION
+            ? (step.done.result as number)
+            : k > START_SESSION
+              ? recorded.session
+              : undefined,
       };
       try {
-        await requesterScript(new SpdmRequester(replay, config(), { retries: 0 }), c.version);
+        await requesterScript(
+          SpdmRequester.resume(replay(i + 1), config, state, options),
+          s,
+          k + 1,
+        );
       } catch (e) {
-        if (!typed(e)) violation(name, `reply ${from} mutated`, e);
+        ended(e, from, 'a later call threw');
       }
     },
   };
@@ -749,7 +885,10 @@ async function requesterTarget(c: Capture): Promise<FuzzTarget> {
 async function doeTarget(c: Capture): Promise<FuzzTarget> {
   const name = 'transport/doe-mailbox';
   const dev = await createTdispDevice({ random: seededRandom('fuzz doe') });
-  const t = dev.doeTransport({ timeoutMs: 200 });
+  // The device answers at DOE Go or never (no Busy phase): an object it does not answer
+  // (or that set DOE Error) is waited for to the driver's timeout and aborted. On a virtual
+  // clock that wait is 20 polls, not 200 ms of wall time per such input.
+  const t = dev.doeTransport({ timeoutMs: 200, pollIntervalMs: 10, clock: new VirtualClock() });
   const corpus = c.carried.map((m) => encodeTransportPayload('pci_doe', m));
   corpus.push(
     encodeDoeObject({

@@ -16,6 +16,7 @@ import type { AlgorithmSuite } from '../../crypto/suite.ts';
 import type { SecuredBinding } from '../../wire/secured.ts';
 import type { AlgorithmSizes } from '../../wire/spdm/context.ts';
 import type { MeasurementBlock } from '../../wire/spdm/measurements.ts';
+import { copyPlain } from '../plain-copy.ts';
 import type { SessionState } from '../session.ts';
 import {
   type ConnectionTranscript,
@@ -173,21 +174,6 @@ export function isNegotiated(
   c: RequesterState,
 ): c is Extract<RequesterState, { negotiated: Negotiated }> {
   return c.state === 'NEGOTIATED' || c.state === 'AUTHENTICATED';
-}
-
-/** A deep copy of plain data: objects, arrays, Maps, byte arrays (each copied exactly). */
-function copyPlain<T>(x: T): T {
-  if (x === null || typeof x !== 'object') return x;
-  if (x instanceof Uint8Array) return new Uint8Array(x) as T;
-  if (Array.isArray(x)) return x.map(copyPlain) as T;
-  if (x instanceof Map) {
-    const m = new Map();
-    for (const [k, v] of x) m.set(k, copyPlain(v));
-    return m as T;
-  }
-  const o: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(x)) o[k] = copyPlain(v);
-  return o as T;
 }
 
 /**

@@ -10,6 +10,7 @@
 import type { SecuredBinding } from '../../wire/secured.ts';
 import type { TransportMessage } from '../../wire/transport.ts';
 import { type ResponderConfig, responderConfig } from '../config.ts';
+import { copyPlain } from '../plain-copy.ts';
 import type { SessionState } from '../session.ts';
 import { ResponderContext } from './context.ts';
 import { expireIdleSessions } from './heartbeat-watchdog.ts';
@@ -55,12 +56,12 @@ export class SpdmResponder {
 
   /** The connection state (a copy). */
   get state(): ConnectionState {
-    return structuredClone(this.st.connection);
+    return copyPlain(this.st.connection);
   }
 
   /** A deep copy of the engine's whole state (plain data), e.g. to fork a world. */
   stateSnapshot(): ResponderState {
-    return structuredClone(this.st);
+    return copyPlain(this.st);
   }
 
   /**
@@ -68,7 +69,7 @@ export class SpdmResponder {
    * place, for holders of this responder (a DOE mailbox handler): restoring a world snapshot.
    */
   restore(state: ResponderState): void {
-    this.st = structuredClone(state);
+    this.st = copyPlain(state);
   }
 
   /** The open sessions. */
