@@ -17,6 +17,7 @@ import type { DsmState } from '../device/dsm/state.ts';
 import type { DeviceState } from '../device/pci/state.ts';
 import type { Platform } from '../platform/platform.ts';
 import type { ResponderState } from '../spdm/responder/state.ts';
+import { clonePlain } from '../wire/clone.ts';
 import { WorldError } from './errors.ts';
 import type { PlatformWorld } from './platform-world.ts';
 
@@ -36,7 +37,7 @@ export interface PlatformWorldSnapshot {
 export function snapshotPlatformWorld(w: PlatformWorld): PlatformWorldSnapshot {
   return {
     flavour: w.flavour,
-    p: structuredClone(w.p),
+    p: clonePlain(w.p),
     device: w.dev.device.snapshot(),
     dsm: w.dev.dsm.snapshot(),
     doeResponder: w.dev.doeResponder.stateSnapshot(),
@@ -59,7 +60,7 @@ export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot)
   if (s.random !== undefined && random.restore === undefined) {
     throw new WorldError('snapshot carries a seeded random stream; this world uses the OS RNG');
   }
-  const p = structuredClone(s.p);
+  const p = clonePlain(s.p);
   // The hardware record keeps its identity: the device's upstream port holds it.
   Object.assign(w.p.hw, p.hw);
   w.p.tsm = p.tsm;

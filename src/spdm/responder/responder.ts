@@ -7,6 +7,7 @@
  * equivalent) configuration, given to `SpdmResponder.resume`.
  */
 
+import { clonePlain } from '../../wire/clone.ts';
 import type { SecuredBinding } from '../../wire/secured.ts';
 import type { TransportMessage } from '../../wire/transport.ts';
 import { type ResponderConfig, responderConfig } from '../config.ts';
@@ -60,7 +61,7 @@ export class SpdmResponder {
 
   /** A deep copy of the engine's whole state (plain data), e.g. to fork a world. */
   stateSnapshot(): ResponderState {
-    return structuredClone(this.st);
+    return clonePlain(this.st);
   }
 
   /**
@@ -68,7 +69,7 @@ export class SpdmResponder {
    * place, for holders of this responder (a DOE mailbox handler): restoring a world snapshot.
    */
   restore(state: ResponderState): void {
-    this.st = structuredClone(state);
+    this.st = clonePlain(state);
   }
 
   /** The open sessions. */
