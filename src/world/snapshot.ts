@@ -72,3 +72,25 @@ export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot)
   w.clock.restore(s.clock);
   if (s.random !== undefined) random.restore?.(s.random);
 }
+
+/**
+ * What of a snapshot tells states apart, for keying them: all of it but what never changes
+ * once the world is built (each function's config-space reset image, and its write masks
+ * while they are still the reset image's).
+ */
+export function keyView(s: PlatformWorldSnapshot): unknown {
+  const functions = new Map<number, unknown>();
+  for (const [fn, f] of s.device.functions) {
+    const d = f.defaults;
+    functions.set(fn, {
+      ...f,
+      defaults: undefined,
+      cs: {
+        bytes: f.cs.bytes,
+        wmask: f.cs.wmask === d.wmask ? undefined : f.cs.wmask,
+        w1cmask: f.cs.w1cmask === d.w1cmask ? undefined : f.cs.w1cmask,
+      },
+    });
+  }
+  return { ...s, device: { ...s.device, functions } };
+}

@@ -390,7 +390,8 @@ export class PciDevice {
 
   /**
    * A deep copy of the whole device state (config, memory, mailbox, streams). Each
-   * function's reset image (`defaults`) never changes once built: the copy shares it.
+   * function's reset image (`defaults`, and the write masks while they are its) never
+   * changes once built: the copy shares it.
    */
   snapshot(): DeviceState {
     return clonePlain(this.state, resetImages(this.state));
@@ -555,9 +556,16 @@ export function createDevice(profile: DeviceProfile, options: DeviceOptions = {}
   return new PciDevice(profile, options);
 }
 
-/** The functions' reset images: built once, read by resets, never written. */
+/**
+ * The functions' reset images: built once, read by resets, never written; the write masks
+ * too while a function's are still its reset image's (a resize copies them first).
+ */
 function resetImages(s: DeviceState): Set<object> {
   const out = new Set<object>();
-  for (const f of s.functions.values()) out.add(f.defaults);
+  for (const f of s.functions.values()) {
+    out.add(f.defaults);
+    out.add(f.defaults.wmask);
+    out.add(f.defaults.w1cmask);
+  }
   return out;
 }
