@@ -7,13 +7,15 @@
  * least 1.8x one.
  *
  * The worker figures are wall time from the call to the merged report: the threads' start,
- * the parent's world and lifecycle, the search; the machine's other load counts too, so on a
- * shared 2-core machine the ratio says more about the machine than about the explorer.
+ * the parent's world and lifecycle, the search; 1 worker is a worker thread too, so both
+ * start as cold (no compiled code, no kept signatures) and only the number of threads
+ * differs. The machine's other load counts too: on a shared 2-core machine the ratio says
+ * as much about the machine as about the explorer.
  *
  * TEEIO_EXPLORE_STEPS (default 3000) sets the steps per measurement.
  */
 import { exploreSearch } from '../src/scenario/explore/explore.ts';
-import { exploreParallel } from '../src/scenario/explore/parallel.ts';
+import { exploreThreads } from '../src/scenario/explore/parallel.ts';
 import type { BenchCase, BenchFigure } from './harness.ts';
 
 const STEPS = Number(process.env.TEEIO_EXPLORE_STEPS ?? 3000);
@@ -23,17 +25,17 @@ const o = { strategy: 'random' as const, depth: 40, steps: STEPS, seed: 'bench' 
 
 export const cases: BenchCase[] = [];
 
-/** Steps per second of `workers` threads (1: in this thread), wall time. */
+/** Steps per second of `workers` worker threads, wall time. */
 async function rate(workers: number): Promise<number> {
   const t0 = performance.now();
-  const r = await exploreParallel(cfg, o, workers);
+  const r = await exploreThreads(cfg, o, workers);
   return (r.steps * 1000) / (performance.now() - t0);
 }
 
 export async function figures(): Promise<BenchFigure[]> {
   const one = await exploreSearch(cfg, o);
   // A first parallel run builds the worker bundle (from the sources; cached after).
-  await exploreParallel(cfg, { ...o, steps: 100 }, 2);
+  await exploreThreads(cfg, { ...o, steps: 100 }, 2);
   let w1 = 0;
   let w2 = 0;
   for (let i = 0; i < RUNS; i++) {

@@ -201,6 +201,15 @@ function checkLeaf(
 const ISSUED = new Map<string, boolean>();
 const ISSUED_KEPT = 1024;
 
+/** The certificate checks kept, as plain data, for another thread to take (`keepIssued`). */
+export function keptIssued(): [string, boolean][] {
+  return [...ISSUED];
+}
+
+export function keepIssued(entries: readonly [string, boolean][]): void {
+  for (const [k, v] of entries) ISSUED.set(k, v);
+}
+
 /**
  * Whether `c` names `issuer` as its issuer and its signature verifies under issuer's key. A
  * function of the two certificates: a chain checked again (each connect, each attestation)

@@ -63,6 +63,19 @@ export function ecdsaSignDeterministic(
 const SIGNATURES = new Map<string, Uint8Array>();
 const SIGNATURES_KEPT = 4096;
 
+/**
+ * The signatures kept, as plain data (keyed by digests of key and message, no secret in
+ * them), for another thread to take (`keepSignatures`): a worker of a parallel exploration
+ * starts with what its parent signed.
+ */
+export function keptSignatures(): [string, Uint8Array][] {
+  return [...SIGNATURES];
+}
+
+export function keepSignatures(entries: readonly [string, Uint8Array][]): void {
+  for (const [k, v] of entries) SIGNATURES.set(k, v.slice());
+}
+
 function signFresh(curve: EcCurve, hash: HashAlg, d: Uint8Array, data: Uint8Array): Uint8Array {
   const { nodeName, size, order: n } = EC_CURVES[curve];
   const x = toBigInt(d);

@@ -5,6 +5,7 @@
  * whatever the split. Counterexamples are shrunk once, by the parent.
  */
 import { Worker } from 'node:worker_threads';
+import { keptCrypto } from '../../world/kept.ts';
 import {
   counterexamples,
   type ExploreConfig,
@@ -93,6 +94,19 @@ export async function exploreParallel(
   workers: number,
 ): Promise<ExploreReport> {
   if (workers <= 1) return explore(cfg, o);
+  return exploreThreads(cfg, o, workers);
+}
+
+/**
+ * `explore` on `workers` worker threads, 1 included (the bench compares 1 thread with 2 on
+ * the same path: each thread starts cold, without the compiled code and kept signatures a
+ * search in this thread inherits from the ones before it).
+ */
+export async function exploreThreads(
+  cfg: ExploreConfig,
+  o: ExploreOptions,
+  workers: number,
+): Promise<ExploreReport> {
   const t0 = performance.now();
   const shard = o.shard ?? { index: 0, count: 1 };
   const live = Array.from({ length: workers }, () => ({ steps: 0, states: 0, violations: 0 }));
@@ -117,6 +131,7 @@ export async function exploreParallel(
     for (const h of handles) h.stop();
     throw e;
   }
+  const crypto = keptCrypto();
   const perWorker = Math.ceil(Math.max(0, o.steps - start.steps) / workers);
   for (const [k, h] of handles.entries()) {
     h.send({
@@ -131,6 +146,7 @@ export async function exploreParallel(
         shard: { index: shard.index * workers + k, count: shard.count * workers },
       },
       start,
+      crypto,
     });
   }
   const parts = await Promise.all(handles.map((h) => h.result));

@@ -22,7 +22,7 @@ import type { World, WorldSnapshot, WorldStep } from '../../world/world.ts';
 import { movesByOp, movesOf, stepKey } from './moves.ts';
 import { choiceRng } from './rng.ts';
 import { stateKey } from './state-key.ts';
-import { type At, Stepper } from './stepper.ts';
+import { type At, Stepper, type Transition } from './stepper.ts';
 
 export interface SearchOptions {
   strategy: 'random' | 'dfs';
@@ -66,6 +66,8 @@ export interface Found {
 export interface SearchStart {
   root: At;
   lifecycle?: { at: At; standing: string[]; phase: string }[];
+  /** The slow steps' outcomes stepping the lifecycle kept (stepper.ts). */
+  kept?: [string, Transition][];
   /** Steps stepping the lifecycle took, distinct states it met, what it broke. */
   steps: number;
   states: number;
@@ -329,6 +331,7 @@ export async function search(
 ): Promise<SearchResult> {
   const s = new Search(w, start?.root.snap ?? w.snapshot(), backbone, o);
   if (start?.lifecycle) s.takeLifecycle(start.lifecycle);
+  if (start?.kept) s.stepper.keep(start.kept);
   if (o.strategy === 'dfs') await s.dfs();
   else await s.randomWalks();
   s.progress(true);
@@ -357,6 +360,7 @@ export async function searchStart(
   return {
     root,
     lifecycle: s.lifecycle.map((l) => ({ ...l, standing: [...l.standing] })),
+    kept: s.stepper.kept(),
     steps: s.steps,
     states: s.stepper.states.size,
     found: [...s.found.values()],

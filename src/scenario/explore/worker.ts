@@ -5,6 +5,7 @@
  * it found (paths, not counterexamples: the parent shrinks once).
  */
 import { parentPort } from 'node:worker_threads';
+import { type KeptCrypto, keepCrypto } from '../../world/kept.ts';
 import { type ExploreConfig, type ExploreOptions, exploreSearch } from './explore.ts';
 import type { SearchStart } from './search.ts';
 
@@ -13,6 +14,8 @@ export interface WorkerJob {
   o: Omit<ExploreOptions, 'onProgress' | 'invariants' | 'outDir'>;
   /** Where the search starts (the root, the lifecycle stepped once), from the parent. */
   start: SearchStart;
+  /** The parent's kept signatures and certificate checks. */
+  crypto: KeptCrypto;
 }
 
 export type WorkerMessage =
@@ -23,6 +26,7 @@ export type WorkerMessage =
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);
 parentPort?.once('message', async (job: WorkerJob) => {
   try {
+    keepCrypto(job.crypto);
     const result = await exploreSearch(
       job.cfg,
       { ...job.o, onProgress: (p) => post({ kind: 'progress', ...p }) },
