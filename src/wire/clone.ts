@@ -32,10 +32,11 @@ function copy(
   }
   if (x instanceof Uint8Array) {
     // A view of part of a larger buffer is copied as structuredClone would: the whole
-    // buffer, the same window onto it.
+    // buffer, the same window onto it. A copy is a plain Uint8Array, a Buffer's too (whose
+    // slice() would share its memory).
     const o =
       x.byteOffset === 0 && x.byteLength === x.buffer.byteLength
-        ? x.slice()
+        ? new Uint8Array(x)
         : new Uint8Array(x.buffer.slice(0), x.byteOffset, x.length);
     memo.set(x, o);
     return o;
