@@ -106,8 +106,9 @@ export function subjectAltOtherNames(sanValue: Uint8Array): { oid: string; value
 
 /**
  * Parsed certificates by their DER, so a chain or trust anchor seen on every connection is
- * parsed once (OpenSSL's decoder costs about as much as a signature check). Only parsing
- * is cached: signatures, validity and extensions are checked on every call.
+ * parsed once (OpenSSL's decoder costs about as much as a signature check). Parsing and
+ * each issuer's signature over a certificate are cached (signedBy, keyed by both
+ * certificates' DER); validity and extensions are checked on every call.
  */
 const parsedCache = new Map<string, X509Certificate>();
 const PARSED_CACHE_SIZE = 64;
@@ -196,6 +197,40 @@ function checkLeaf(
   return undefined;
 }
 
+/** Whether certificate `c` was issued and signed by `issuer`, by their DER (the latest kept). */
+const ISSUED = new Map<string, boolean>();
+const ISSUED_KEPT = 1024;
+
+/** The certificate checks kept, as plain data, for another thread to take (`keepIssued`). */
+export function keptIssued(): [string, boolean][] {
+  return [...ISSUED];
+}
+
+export function keepIssued(entries: readonly [string, boolean][]): void {
+  for (const [k, v] of entries) ISSUED.set(k, v);
+}
+
+/**
+ * Whether `c` names `issuer` as its issuer and its signature verifies under issuer's key. A
+ * function of the two certificates: a chain checked again (each connect, each attestation)
+ * is not verified again.
+ */
+function signedBy(
+  c: X509Certificate,
+  der: Uint8Array,
+  issuer: X509Certificate,
+  issuerDer: Uint8Array,
+): boolean {
+  const key = `${Buffer.from(digest('sha256', der)).toString('base64')} ${Buffer.from(digest('sha256', issuerDer)).toString('base64')}`;
+  let ok = ISSUED.get(key);
+  if (ok === undefined) {
+    ok = c.checkIssued(issuer) && c.verify(issuer.publicKey);
+    ISSUED.set(key, ok);
+    if (ISSUED.size > ISSUED_KEPT) ISSUED.delete(ISSUED.keys().next().value as string);
+  }
+  return ok;
+}
+
 /**
  * Verifies DER certificates (root or a certificate signed by a trust anchor first, leaf last)
  * without an SPDM header. `rootHash`, when given, must be the hash of the trusted root.
@@ -236,7 +271,7 @@ export function verifyCertificates(
   let validFrom = Number.NEGATIVE_INFINITY;
   let validTo = Number.POSITIVE_INFINITY;
   for (const [i, c] of parsed.entries()) {
-    if (i > 0 && !(c.checkIssued(parsed[i - 1]) && c.verify(parsed[i - 1].publicKey))) {
+    if (i > 0 && !signedBy(c, certificates[i], parsed[i - 1], certificates[i - 1])) {
       return fail('bad-signature', `${c.subject} is not signed by ${parsed[i - 1].subject}`, i);
     }
     const from = Date.parse(c.validFrom);

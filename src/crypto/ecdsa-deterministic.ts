@@ -47,6 +47,36 @@ export function ecdsaSignDeterministic(
   d: Uint8Array,
   data: Uint8Array,
 ): Uint8Array {
+  // The signature is a function of the key and the message: one over the same transcript
+  // (a state the explorer reaches again) is the one computed before.
+  const memoKey = `${curve} ${hash} ${Buffer.from(digest('sha256', d)).toString('base64')} ${Buffer.from(digest('sha256', data)).toString('base64')}`;
+  const had = SIGNATURES.get(memoKey);
+  if (had) return had.slice();
+  const sig = signFresh(curve, hash, d, data);
+  SIGNATURES.set(memoKey, sig.slice());
+  if (SIGNATURES.size > SIGNATURES_KEPT)
+    SIGNATURES.delete(SIGNATURES.keys().next().value as string);
+  return sig;
+}
+
+/** Deterministic signatures made, by key and message digest (the latest kept). */
+const SIGNATURES = new Map<string, Uint8Array>();
+const SIGNATURES_KEPT = 4096;
+
+/**
+ * The signatures kept, as plain data (keyed by digests of key and message, no secret in
+ * them), for another thread to take (`keepSignatures`): a worker of a parallel exploration
+ * starts with what its parent signed.
+ */
+export function keptSignatures(): [string, Uint8Array][] {
+  return [...SIGNATURES];
+}
+
+export function keepSignatures(entries: readonly [string, Uint8Array][]): void {
+  for (const [k, v] of entries) SIGNATURES.set(k, v.slice());
+}
+
+function signFresh(curve: EcCurve, hash: HashAlg, d: Uint8Array, data: Uint8Array): Uint8Array {
   const { nodeName, size, order: n } = EC_CURVES[curve];
   const x = toBigInt(d);
   if (x < 1n || x >= n) throw new CryptoError('bad-key', `${curve} scalar out of range`);

@@ -61,6 +61,9 @@ export {
 /** Linux PCI_DOE_TIMEOUT (HZ): how long a response may take. */
 export const PCI_DOE_TIMEOUT_MS = 1000;
 
+/** Linux PCI_DOE_POLL_INTERVAL (PCI_DOE_TIMEOUT / 128): the pause between Status polls. */
+export const PCI_DOE_POLL_INTERVAL_MS = PCI_DOE_TIMEOUT_MS / 128;
+
 /** Config-space access to the function that holds the mailbox (dword, naturally aligned). */
 export interface ConfigAccessor {
   read32(offset: number): number;

@@ -30,6 +30,7 @@ import { createTsmEnv, type TsmEnv } from '../platform/tsm/link.ts';
 import { type ResponderFlaw, requesterConfig } from '../spdm/config.ts';
 import type { SpdmEvent } from '../spdm/events.ts';
 import type { SessionSecretsSink } from '../spdm/keylog.ts';
+import { PCI_DOE_POLL_INTERVAL_MS } from '../transport/doe-mailbox.ts';
 import type { WireTap } from '../transport/types.ts';
 import { VirtualClock } from '../wire/clock.ts';
 import type { RequesterTransport } from '../wire/transport.ts';
@@ -131,8 +132,14 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
     }
   }
   const bus: Bus = new Map([[dev.host.busNumber(), dev.host]]);
+  // The TSM's DOE driver waits on model time and polls as Linux does: a device that never
+  // answers costs 128 polls and one second of model time, not a wall-clock second of
+  // event-loop turns (and the outcome does not depend on how busy the machine is).
   const carriers = new Map([
-    [dev.device.requesterId(0), dev.doeTransport({ onWire: o.capture?.onWire })],
+    [
+      dev.device.requesterId(0),
+      dev.doeTransport({ onWire: o.capture?.onWire, ...modelTime(clock) }),
+    ],
   ]);
   const memoryMap = o.hw?.memory ?? DEFAULT_MEMORY;
   return {
@@ -214,4 +221,9 @@ export function hostMachine(w: PlatformWorld): HostMachine {
       return w.p.hw.sharedEpts;
     },
   };
+}
+
+/** DOE mailbox options for a driver that waits on the world's model time. */
+export function modelTime(clock: VirtualClock): { clock: VirtualClock; pollIntervalMs: number } {
+  return { clock, pollIntervalMs: PCI_DOE_POLL_INTERVAL_MS };
 }

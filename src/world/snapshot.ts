@@ -17,6 +17,7 @@ import type { DsmState } from '../device/dsm/state.ts';
 import type { DeviceState } from '../device/pci/state.ts';
 import type { Platform } from '../platform/platform.ts';
 import type { ResponderState } from '../spdm/responder/state.ts';
+import { clonePlain } from '../wire/clone.ts';
 import { WorldError } from './errors.ts';
 import type { PlatformWorld } from './platform-world.ts';
 
@@ -36,7 +37,7 @@ export interface PlatformWorldSnapshot {
 export function snapshotPlatformWorld(w: PlatformWorld): PlatformWorldSnapshot {
   return {
     flavour: w.flavour,
-    p: structuredClone(w.p),
+    p: clonePlain(w.p),
     device: w.dev.device.snapshot(),
     dsm: w.dev.dsm.snapshot(),
     doeResponder: w.dev.doeResponder.stateSnapshot(),
@@ -59,7 +60,7 @@ export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot)
   if (s.random !== undefined && random.restore === undefined) {
     throw new WorldError('snapshot carries a seeded random stream; this world uses the OS RNG');
   }
-  const p = structuredClone(s.p);
+  const p = clonePlain(s.p);
   // The hardware record keeps its identity: the device's upstream port holds it.
   Object.assign(w.p.hw, p.hw);
   w.p.tsm = p.tsm;
@@ -70,4 +71,26 @@ export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot)
   w.dev.doeResponder.restore(s.doeResponder);
   w.clock.restore(s.clock);
   if (s.random !== undefined) random.restore?.(s.random);
+}
+
+/**
+ * What of a snapshot tells states apart, for keying them: all of it but what never changes
+ * once the world is built (each function's config-space reset image, and its write masks
+ * while they are still the reset image's).
+ */
+export function keyView(s: PlatformWorldSnapshot): unknown {
+  const functions = new Map<number, unknown>();
+  for (const [fn, f] of s.device.functions) {
+    const d = f.defaults;
+    functions.set(fn, {
+      ...f,
+      defaults: undefined,
+      cs: {
+        bytes: f.cs.bytes,
+        wmask: f.cs.wmask === d.wmask ? undefined : f.cs.wmask,
+        w1cmask: f.cs.w1cmask === d.w1cmask ? undefined : f.cs.w1cmask,
+      },
+    });
+  }
+  return { ...s, device: { ...s.device, functions } };
 }

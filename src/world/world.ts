@@ -24,6 +24,7 @@ import { sevGuestOf } from '../host/tsm/sev/index.ts';
 import { createVmmState, type VmmState, vmmHypercall, vmmRun } from '../host/vmm/index.ts';
 import type { FlavourName } from '../platform/flavours.ts';
 import { PAGE_SHIFT, pfnKey } from '../platform/ids.ts';
+import { clonePlain } from '../wire/clone.ts';
 import { WorldError } from './errors.ts';
 import { checkFlaws, type FlawName, flawsIn } from './flaws.ts';
 import { guestMachine } from './guest-machine.ts';
@@ -269,16 +270,16 @@ export class World {
   snapshot(): WorldSnapshot {
     return {
       platform: snapshotPlatformWorld(this.pw),
-      h: structuredClone(this.h),
-      s: structuredClone(this.s),
+      h: clonePlain(this.h),
+      s: clonePlain(this.s),
       vms: [...this.vms.values()].map((v) => ({
         name: v.name,
         vmFd: v.vmFd,
         firmwareVm: v.firmwareVm,
-        guest: v.guest === undefined ? undefined : structuredClone(v.guest),
+        guest: v.guest === undefined ? undefined : clonePlain(v.guest),
         vdevs: [...v.vdevs],
       })),
-      hostProcesses: structuredClone([...this.hostProcesses]),
+      hostProcesses: clonePlain([...this.hostProcesses]),
     };
   }
 
@@ -293,19 +294,19 @@ export class World {
       throw new WorldError(`snapshot of a world with VMs '${names}' restored into another`);
     }
     restorePlatformWorld(this.pw, snap.platform);
-    replaceContents(this.h, structuredClone(snap.h));
-    replaceContents(this.s, structuredClone(snap.s));
+    replaceContents(this.h, clonePlain(snap.h));
+    replaceContents(this.s, clonePlain(snap.s));
     for (const sv of snap.vms) {
       const v = this.vms.get(sv.name) as WorldVm;
       v.vmFd = sv.vmFd;
       v.firmwareVm = sv.firmwareVm;
-      v.guest = sv.guest === undefined ? undefined : structuredClone(sv.guest);
+      v.guest = sv.guest === undefined ? undefined : clonePlain(sv.guest);
       v.vdevs = new Map(sv.vdevs);
       v.gm =
         v.vmFd !== undefined && v.firmwareVm !== undefined ? this.guestMachineOf(v) : undefined;
     }
     this.hostProcesses.clear();
-    for (const [fn, p] of structuredClone(snap.hostProcesses)) this.hostProcesses.set(fn, p);
+    for (const [fn, p] of clonePlain(snap.hostProcesses)) this.hostProcesses.set(fn, p);
     this.pw.events.length = 0;
     this.deviceEvents.length = 0;
   }

@@ -18,6 +18,7 @@ import type {
   VendorRegistry,
   VendorRequestContext,
 } from '../../spdm/vendor.ts';
+import { clonePlain } from '../../wire/clone.ts';
 import { CXL_PROTOCOL_ID_IDE_KM, CXL_VENDOR_ID_BYTES } from '../../wire/cxl-idekm/constants.ts';
 import { CXL_PROTOCOL_ID_TSP } from '../../wire/cxl-tsp/constants.ts';
 import { PCI_PROTOCOL_ID_IDE_KM } from '../../wire/idekm/constants.ts';
@@ -124,12 +125,12 @@ export class Dsm {
   }
 
   snapshot(): DsmState {
-    return structuredClone(this.s);
+    return clonePlain(this.s);
   }
 
   /** Replaces the state (restoring a snapshot); the hardware is not touched. */
   restore(state: DsmState): void {
-    this.s = structuredClone(state);
+    this.s = clonePlain(state);
   }
 
   tdiState(fn: number): TdiStateName {

@@ -11,6 +11,7 @@
  * queued while an access runs and delivered once it has completed, so the write itself
  * always takes effect.
  */
+import { clonePlain } from '../../wire/clone.ts';
 import type { ConfigEventRecord, ConfigSecurityEvent, FunctionSecurityView } from '../events.ts';
 import { barAddress, barView } from './bar.ts';
 import { atsEnabled } from './caps/ats.ts';
@@ -387,14 +388,18 @@ export class PciDevice {
 
   // ---- snapshots ------------------------------------------------------------------------
 
-  /** A deep copy of the whole device state (config, memory, mailbox, streams). */
+  /**
+   * A deep copy of the whole device state (config, memory, mailbox, streams). Each
+   * function's reset image (`defaults`, and the write masks while they are its) never
+   * changes once built: the copy shares it.
+   */
   snapshot(): DeviceState {
-    return structuredClone(this.state);
+    return clonePlain(this.state, resetImages(this.state));
   }
 
   /** Returns the device to a snapshot taken from a device built from the same profile. */
   restore(state: DeviceState): void {
-    this.state = structuredClone(state);
+    this.state = clonePlain(state, resetImages(state));
   }
 
   // ---- internals ------------------------------------------------------------------------
@@ -549,4 +554,18 @@ export class PciDevice {
 /** Builds the whole device a profile describes. Throws RangeError on an unbuildable profile. */
 export function createDevice(profile: DeviceProfile, options: DeviceOptions = {}): PciDevice {
   return new PciDevice(profile, options);
+}
+
+/**
+ * The functions' reset images: built once, read by resets, never written; the write masks
+ * too while a function's are still its reset image's (a resize copies them first).
+ */
+function resetImages(s: DeviceState): Set<object> {
+  const out = new Set<object>();
+  for (const f of s.functions.values()) {
+    out.add(f.defaults);
+    out.add(f.defaults.wmask);
+    out.add(f.defaults.w1cmask);
+  }
+  return out;
 }

@@ -130,9 +130,13 @@ function installTail(lay: Layout, caps: CapLayouts, f: CommonFunctionProfile): v
 }
 
 function finish(fs: Omit<FunctionState, 'defaults' | 'memory' | 'defaultBars'>): FunctionState {
+  const defaults = cloneConfigSpace(fs.cs);
   const full: FunctionState = {
     ...fs,
-    defaults: cloneConfigSpace(fs.cs),
+    // The write masks are the reset image's until a resize redefines a BAR (caps/rebar.ts
+    // copies them first): snapshots share them with it.
+    cs: { bytes: fs.cs.bytes, wmask: defaults.wmask, w1cmask: defaults.w1cmask },
+    defaults,
     defaultBars: fs.bars.map((b) => (b ? { ...b } : undefined)),
     memory: Array.from({ length: 6 }, newMemory),
   };
@@ -278,7 +282,11 @@ export function buildVf(
 export function resetFunction(fs: FunctionState): void {
   const ide = fs.caps.ide;
   const keep = ide ? regionBytes(fs, 'ide') : undefined;
-  fs.cs = cloneConfigSpace(fs.defaults);
+  fs.cs = {
+    bytes: fs.defaults.bytes.slice(),
+    wmask: fs.defaults.wmask,
+    w1cmask: fs.defaults.w1cmask,
+  };
   if (keep) fs.cs.bytes.set(keep.bytes, keep.start);
   fs.bars = fs.defaultBars.map((b) => (b ? { ...b } : undefined));
   for (const m of fs.memory) memZero(m);

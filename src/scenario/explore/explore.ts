@@ -15,7 +15,7 @@ import { SCENARIO_FORMAT } from '../schema.ts';
 import { scenarioWorld } from '../world.ts';
 import { counterexampleScenario, scenarioYaml } from './counterexample.ts';
 import { defaultBackbone } from './moves.ts';
-import { type Found, type SearchOptions, search } from './search.ts';
+import { type Found, type SearchOptions, type SearchStart, search, searchStart } from './search.ts';
 import { shrink } from './shrink.ts';
 import { stateKey } from './state-key.ts';
 import { Stepper } from './stepper.ts';
@@ -86,14 +86,27 @@ function worldFor(cfg: ExploreConfig, outDir: string | undefined): Scenario['wor
   return w;
 }
 
-/** Searches only (no shrinking): what a worker or a shard does. */
+/**
+ * Where a search of `cfg` starts (search.ts searchStart): what a parallel search's parent
+ * computes once and sends to its workers.
+ */
+export async function exploreStart(cfg: ExploreConfig, o: ExploreOptions): Promise<SearchStart> {
+  const w = await exploreWorld(cfg);
+  return searchStart(w, cfg.backbone ?? defaultBackbone(w), o);
+}
+
+/**
+ * Searches only (no shrinking): what a worker or a shard does; from `start` when given (the
+ * world is still built here, for its engines, then restored to it).
+ */
 export async function exploreSearch(
   cfg: ExploreConfig,
   o: ExploreOptions,
+  start?: SearchStart,
 ): Promise<{ report: ExploreReport; found: Found[] }> {
   const w = await exploreWorld(cfg);
   const backbone = cfg.backbone ?? defaultBackbone(w);
-  const r = await search(w, backbone, o);
+  const r = await search(w, backbone, o, start);
   return {
     report: {
       flavour: cfg.world.flavour,

@@ -6,8 +6,20 @@ import { GUEST_LIFECYCLE } from '../../world/ops/guest-vfio.ts';
 import { type Actor, OPS } from '../../world/ops/index.ts';
 import type { World, WorldStep } from '../../world/world.ts';
 
+/** Keys of steps already keyed (the moves of a state are kept, so their steps recur). */
+const STEP_KEYS = new WeakMap<WorldStep, string>();
+
 /** A step's identity, for sets and for the order moves are drawn in. */
-export const stepKey = (s: WorldStep): string =>
+export function stepKey(s: WorldStep): string {
+  let k = STEP_KEYS.get(s);
+  if (k === undefined) {
+    k = keyOf(s);
+    STEP_KEYS.set(s, k);
+  }
+  return k;
+}
+
+const keyOf = (s: WorldStep): string =>
   `${s.do}${s.vm ? ` vm=${s.vm}` : ''}${s.tdi !== undefined ? ` tdi=${s.tdi}` : ''}${
     s.args
       ? ` ${Object.entries(s.args)

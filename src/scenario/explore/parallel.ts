@@ -5,50 +5,74 @@
  * whatever the split. Counterexamples are shrunk once, by the parent.
  */
 import { Worker } from 'node:worker_threads';
+import { keptCrypto } from '../../world/kept.ts';
 import {
   counterexamples,
   type ExploreConfig,
   type ExploreOptions,
   type ExploreReport,
   explore,
+  exploreStart,
 } from './explore.ts';
-import type { Found, SearchProgress } from './search.ts';
+import type { Found, SearchProgress, SearchStart } from './search.ts';
 import type { WorkerJob, WorkerMessage } from './worker.ts';
+import { bundledWorker } from './worker-bundle.ts';
 
 /**
- * The worker's module. Built (dist/), it is worker.js beside this file; from the TypeScript
- * sources a worker thread starts without the parent's module hooks, so worker-entry.mjs
- * registers tsx first.
+ * The worker's module. Built (dist/), it is worker.js beside this file. From the TypeScript
+ * sources, worker.ts bundled into one file (worker-bundle.ts), or else worker-entry.mjs,
+ * which registers tsx first (a worker thread starts without the parent's module hooks).
  */
-const WORKER = import.meta.url.endsWith('.ts')
-  ? new URL('./worker-entry.mjs', import.meta.url)
-  : new URL('./worker.js', import.meta.url);
+async function workerModule(): Promise<{ url: URL; execArgv?: string[] }> {
+  if (!import.meta.url.endsWith('.ts')) return { url: new URL('./worker.js', import.meta.url) };
+  const bundle = await bundledWorker(new URL('./worker.ts', import.meta.url));
+  // The bundle needs no loader: the thread does not take the parent's (--import tsx).
+  if (bundle) return { url: bundle, execArgv: [] };
+  return { url: new URL('./worker-entry.mjs', import.meta.url) };
+}
 
-function runWorker(
-  job: WorkerJob,
+/**
+ * Starts a worker thread; its job is sent later (`send`), once the parent has it: the thread
+ * loads its modules meanwhile.
+ */
+function startWorker(
+  module: { url: URL; execArgv?: string[] },
   onProgress: (p: Omit<SearchProgress, 'elapsedMs'>) => void,
-): Promise<Awaited<ReturnType<typeof import('./explore.ts').exploreSearch>>> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER, { workerData: job });
-    let settled = false;
-    w.on('message', (m: WorkerMessage) => {
-      if (m.kind === 'progress') onProgress(m);
-      else if (m.kind === 'done') {
+): {
+  send(job: WorkerJob): void;
+  stop(): void;
+  result: Promise<Awaited<ReturnType<typeof import('./explore.ts').exploreSearch>>>;
+} {
+  const w = new Worker(module.url, { execArgv: module.execArgv });
+  const result = new Promise<Awaited<ReturnType<typeof import('./explore.ts').exploreSearch>>>(
+    (resolve, reject) => {
+      let settled = false;
+      w.on('message', (m: WorkerMessage) => {
+        if (m.kind === 'progress') onProgress(m);
+        else if (m.kind === 'done') {
+          settled = true;
+          resolve(m.result);
+        } else {
+          settled = true;
+          reject(new Error(`explore worker failed: ${m.message}`));
+        }
+      });
+      w.on('error', (e) => {
         settled = true;
-        resolve(m.result);
-      } else {
-        settled = true;
-        reject(new Error(`explore worker failed: ${m.message}`));
-      }
-    });
-    w.on('error', (e) => {
-      settled = true;
-      reject(e);
-    });
-    w.on('exit', (code) => {
-      if (!settled) reject(new Error(`explore worker exited with code ${code} before it finished`));
-    });
-  });
+        reject(e);
+      });
+      w.on('exit', (code) => {
+        if (!settled) {
+          reject(new Error(`explore worker exited with code ${code} before it finished`));
+        }
+      });
+    },
+  );
+  return {
+    send: (job) => w.postMessage(job),
+    stop: () => void w.terminate(),
+    result,
+  };
 }
 
 /** Per invariant, the shortest of the paths found. */
@@ -70,44 +94,71 @@ export async function exploreParallel(
   workers: number,
 ): Promise<ExploreReport> {
   if (workers <= 1) return explore(cfg, o);
+  return exploreThreads(cfg, o, workers);
+}
+
+/**
+ * `explore` on `workers` worker threads, 1 included (the bench compares 1 thread with 2 on
+ * the same path: each thread starts cold, without the compiled code and kept signatures a
+ * search in this thread inherits from the ones before it).
+ */
+export async function exploreThreads(
+  cfg: ExploreConfig,
+  o: ExploreOptions,
+  workers: number,
+): Promise<ExploreReport> {
   const t0 = performance.now();
   const shard = o.shard ?? { index: 0, count: 1 };
   const live = Array.from({ length: workers }, () => ({ steps: 0, states: 0, violations: 0 }));
-  const perWorker = Math.ceil(o.steps / workers);
-  const parts = await Promise.all(
-    live.map((_, k) =>
-      runWorker(
-        {
-          cfg,
-          o: {
-            strategy: o.strategy,
-            depth: o.depth,
-            steps: perWorker,
-            seed: o.seed,
-            actors: o.actors,
-            backboneBias: o.backboneBias,
-            shard: { index: shard.index * workers + k, count: shard.count * workers },
-          },
-        },
-        (p) => {
-          live[k] = p;
-          o.onProgress?.({
-            steps: live.reduce((n, x) => n + x.steps, 0),
-            states: live.reduce((n, x) => n + x.states, 0),
-            violations: Math.max(...live.map((x) => x.violations)),
-            elapsedMs: performance.now() - t0,
-          });
-        },
-      ),
-    ),
+  let start: SearchStart | undefined;
+  const module = await workerModule();
+  const handles = live.map((_, k) =>
+    startWorker(module, (p) => {
+      live[k] = p;
+      o.onProgress?.({
+        steps: (start?.steps ?? 0) + live.reduce((n, x) => n + x.steps, 0),
+        states: (start?.states ?? 0) + live.reduce((n, x) => n + x.states, 0),
+        violations: Math.max(start?.found.length ?? 0, ...live.map((x) => x.violations)),
+        elapsedMs: performance.now() - t0,
+      });
+    }),
   );
+  // The world is built and the honest lifecycle stepped once, here, while the workers load;
+  // each worker starts from that (snapshots), not from a rebuild and a replay of its own.
+  try {
+    start = await exploreStart(cfg, o);
+  } catch (e) {
+    for (const h of handles) h.stop();
+    throw e;
+  }
+  const crypto = keptCrypto();
+  const perWorker = Math.ceil(Math.max(0, o.steps - start.steps) / workers);
+  for (const [k, h] of handles.entries()) {
+    h.send({
+      cfg,
+      o: {
+        strategy: o.strategy,
+        depth: o.depth,
+        steps: perWorker,
+        seed: o.seed,
+        actors: o.actors,
+        backboneBias: o.backboneBias,
+        shard: { index: shard.index * workers + k, count: shard.count * workers },
+      },
+      start,
+      crypto,
+    });
+  }
+  const parts = await Promise.all(handles.map((h) => h.result));
   const report = mergeReports(parts.map((p) => p.report));
+  report.steps += start.steps;
+  report.states += start.states;
   report.shard = o.shard;
   report.elapsedMs = performance.now() - t0;
   report.stepsPerSecond = (report.steps * 1000) / report.elapsedMs;
   report.violations = await counterexamples(
     cfg,
-    shortest(parts.flatMap((p) => p.found)),
+    shortest([...start.found, ...parts.flatMap((p) => p.found)]),
     o.outDir,
     o.invariants,
   );

@@ -22,7 +22,7 @@ import type { World, WorldSnapshot, WorldStep } from '../../world/world.ts';
 import { movesByOp, movesOf, stepKey } from './moves.ts';
 import { choiceRng } from './rng.ts';
 import { stateKey } from './state-key.ts';
-import { type At, Stepper } from './stepper.ts';
+import { type At, Stepper, type Transition } from './stepper.ts';
 
 export interface SearchOptions {
   strategy: 'random' | 'dfs';
@@ -57,11 +57,31 @@ export interface Found {
   path: WorldStep[];
 }
 
+/**
+ * Where a search starts: the root, and for random walks the honest lifecycle stepped once
+ * from it (each state's snapshot, key, standing violations and phase), with what stepping
+ * it cost and found. Plain data: a parallel search's parent steps the lifecycle and sends
+ * this to its workers, which start from it rather than rebuild it (parallel.ts).
+ */
+export interface SearchStart {
+  root: At;
+  lifecycle?: { at: At; standing: string[]; phase: string }[];
+  /** The slow steps' outcomes stepping the lifecycle kept (stepper.ts). */
+  kept?: [string, Transition][];
+  /** Steps stepping the lifecycle took, distinct states it met, what it broke. */
+  steps: number;
+  states: number;
+  found: Found[];
+}
+
 export interface SearchResult extends SearchProgress {
   /** Per invariant, the shortest path found that breaks it. */
   found: Found[];
   walks: number;
 }
+
+/** How many states' moves a search keeps (moves.ts candidates cost config reads). */
+const MOVES_KEPT = 4096;
 
 class Search {
   walks = 0;
@@ -137,10 +157,9 @@ class Search {
    * some with 75 candidates); this meets every step of every phase in turn, as a fuzzer's
    * coverage guidance does, and stays deterministic for a seed and a shard.
    */
-  private draw(pick: (n: number) => number): WorldStep | undefined {
-    const ops = movesByOp(this.w, { actors: this.o.actors });
+  private draw(pick: (n: number) => number, key: string): WorldStep | undefined {
+    const { ops, phase } = this.movesAt(key);
     if (ops.length === 0) return undefined;
-    const phase = this.phase();
     const least = <T>(xs: readonly T[], key: (x: T) => string): T => {
       let min = Number.POSITIVE_INFINITY;
       let best: T[] = [];
@@ -160,8 +179,22 @@ class Search {
     return least(moves, stepKey);
   }
 
+  /** Moves and phase by state key (both are functions of the state), the latest kept. */
+  private readonly moves = new Map<string, { ops: WorldStep[][]; phase: string }>();
+
+  /** The moves and the phase of the world now, which is in the state keyed `key`. */
+  private movesAt(key: string): { ops: WorldStep[][]; phase: string } {
+    let m = this.moves.get(key);
+    if (!m) {
+      m = { ops: movesByOp(this.w, { actors: this.o.actors }), phase: this.phase() };
+      this.moves.set(key, m);
+      if (this.moves.size > MOVES_KEPT) this.moves.delete(this.moves.keys().next().value as string);
+    }
+    return m;
+  }
+
   /** The honest lifecycle's states, each reached once: walks start from them. */
-  private readonly lifecycle: { at: At; standing: Set<string>; phase: string }[] = [];
+  readonly lifecycle: { at: At; standing: Set<string>; phase: string }[] = [];
 
   /** The phase of the world now: the TDI states of the devices the VMs are given. */
   private phase(): string {
@@ -173,7 +206,7 @@ class Search {
   }
 
   /** Steps the honest lifecycle once from the root (counted), keeping every state. */
-  private async stepLifecycle(): Promise<void> {
+  async stepLifecycle(): Promise<void> {
     this.w.restore(this.root);
     let at: At = { snap: this.root, key: this.rootKey };
     let standing = new Set<string>();
@@ -188,9 +221,14 @@ class Search {
     }
   }
 
+  /** Takes the lifecycle another search stepped (its steps are not counted again). */
+  takeLifecycle(l: NonNullable<SearchStart['lifecycle']>): void {
+    for (const s of l) this.lifecycle.push({ ...s, standing: new Set(s.standing) });
+  }
+
   async randomWalks(): Promise<void> {
     const bias = this.o.backboneBias ?? 0.25;
-    await this.stepLifecycle();
+    if (this.lifecycle.length === 0) await this.stepLifecycle();
     // Walks start in each phase of the lifecycle (unlocked, locked, running, ...) as often,
     // whatever number of lifecycle steps each spans.
     const phases = new Map<string, number[]>();
@@ -217,7 +255,7 @@ class Search {
         if (pos < this.backbone.length && pick(1000) < bias * 1000) {
           step = this.backbone[pos++];
         } else {
-          const drawn = this.draw(pick);
+          const drawn = this.draw(pick, at.key);
           if (!drawn) break;
           step = drawn;
         }
@@ -289,8 +327,11 @@ export async function search(
   w: World,
   backbone: readonly WorldStep[],
   o: SearchOptions,
+  start?: SearchStart,
 ): Promise<SearchResult> {
-  const s = new Search(w, w.snapshot(), backbone, o);
+  const s = new Search(w, start?.root.snap ?? w.snapshot(), backbone, o);
+  if (start?.lifecycle) s.takeLifecycle(start.lifecycle);
+  if (start?.kept) s.stepper.keep(start.kept);
   if (o.strategy === 'dfs') await s.dfs();
   else await s.randomWalks();
   s.progress(true);
@@ -300,5 +341,28 @@ export async function search(
       a.violation.invariant.localeCompare(b.violation.invariant, 'en', { numeric: true }),
     ),
     walks: s.walks,
+  };
+}
+
+/**
+ * The start of a search of `w` from its current state: for random walks the honest
+ * lifecycle stepped once (what a parallel search's parent does before its workers start).
+ */
+export async function searchStart(
+  w: World,
+  backbone: readonly WorldStep[],
+  o: SearchOptions,
+): Promise<SearchStart> {
+  const s = new Search(w, w.snapshot(), backbone, o);
+  const root = { snap: s.root, key: s.rootKey };
+  if (o.strategy === 'dfs') return { root, steps: 0, states: 0, found: [] };
+  await s.stepLifecycle();
+  return {
+    root,
+    lifecycle: s.lifecycle.map((l) => ({ ...l, standing: [...l.standing] })),
+    kept: s.stepper.kept(),
+    steps: s.steps,
+    states: s.stepper.states.size,
+    found: [...s.found.values()],
   };
 }

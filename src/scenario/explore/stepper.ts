@@ -29,7 +29,8 @@ export interface StepAnswer {
   errno?: string;
 }
 
-interface Transition {
+/** A step's kept outcome (plain data: a parallel search's parent hands its own to workers). */
+export interface Transition {
   after: WorldSnapshot;
   violations: Violation[];
   answer: StepAnswer;
@@ -115,6 +116,19 @@ export class Stepper {
       key: t.key,
       answer: t.answer,
     };
+  }
+
+  /** The outcomes kept, (state key, step) to outcome, oldest first. */
+  kept(): [string, Transition][] {
+    return [...this.cache];
+  }
+
+  /** Takes outcomes another stepper kept (of a world built from the same config). */
+  keep(entries: readonly [string, Transition][]): void {
+    for (const [k, t] of entries) this.cache.set(k, t);
+    while (this.cache.size > CACHE_ENTRIES) {
+      this.cache.delete(this.cache.keys().next().value as string);
+    }
   }
 
   private assertUnchanged(step: WorldStep, was: WorldSnapshot): void {

@@ -13,10 +13,10 @@
 
 import type { DrbgState } from '../../crypto/random.ts';
 import type { AlgorithmSuite } from '../../crypto/suite.ts';
+import { clonePlain } from '../../wire/clone.ts';
 import type { SecuredBinding } from '../../wire/secured.ts';
 import type { AlgorithmSizes } from '../../wire/spdm/context.ts';
 import type { MeasurementBlock } from '../../wire/spdm/measurements.ts';
-import { copyPlain } from '../plain-copy.ts';
 import type { SessionState } from '../session.ts';
 import {
   type ConnectionTranscript,
@@ -177,9 +177,10 @@ export function isNegotiated(
 }
 
 /**
- * A deep copy of a requester state: what structuredClone gives for this plain data, a few
- * times faster (each step works on one).
+ * A deep copy of a requester state: what structuredClone gives for this plain data (an object
+ * reached twice stays one object: a session's current keys are its data keys), a few times
+ * faster (each step works on one).
  */
 export function copyRequesterData(d: RequesterData): RequesterData {
-  return copyPlain(d);
+  return clonePlain(d);
 }

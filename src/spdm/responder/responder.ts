@@ -7,10 +7,10 @@
  * equivalent) configuration, given to `SpdmResponder.resume`.
  */
 
+import { clonePlain } from '../../wire/clone.ts';
 import type { SecuredBinding } from '../../wire/secured.ts';
 import type { TransportMessage } from '../../wire/transport.ts';
 import { type ResponderConfig, responderConfig } from '../config.ts';
-import { copyPlain } from '../plain-copy.ts';
 import type { SessionState } from '../session.ts';
 import { ResponderContext } from './context.ts';
 import { expireIdleSessions } from './heartbeat-watchdog.ts';
@@ -56,12 +56,12 @@ export class SpdmResponder {
 
   /** The connection state (a copy). */
   get state(): ConnectionState {
-    return copyPlain(this.st.connection);
+    return clonePlain(this.st.connection);
   }
 
   /** A deep copy of the engine's whole state (plain data), e.g. to fork a world. */
   stateSnapshot(): ResponderState {
-    return copyPlain(this.st);
+    return clonePlain(this.st);
   }
 
   /**
@@ -69,7 +69,7 @@ export class SpdmResponder {
    * place, for holders of this responder (a DOE mailbox handler): restoring a world snapshot.
    */
   restore(state: ResponderState): void {
-    this.st = copyPlain(state);
+    this.st = clonePlain(state);
   }
 
   /** The open sessions. */

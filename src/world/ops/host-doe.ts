@@ -37,6 +37,7 @@ import {
 } from '../../wire/spdm/key-exchange.ts';
 import { buildSupportedVersionsOpaque } from '../../wire/spdm/opaque.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
+import { modelTime } from '../platform-world.ts';
 import type { World } from '../world.ts';
 import { refused, type StepResult } from './result.ts';
 import type { OpTable } from './types.ts';
@@ -126,7 +127,7 @@ async function pskFinishInKeyExchange(
 }
 
 async function hostDoeSpdm(w: World, message: HostDoeMessage): Promise<StepResult> {
-  const t = w.pw.dev.doeTransport();
+  const t = w.pw.dev.doeTransport(modelTime(w.pw.clock));
   const rq = new SpdmRequester(
     t,
     requesterConfig({ trustAnchors: [w.pw.dev.root], random: w.pw.random }),

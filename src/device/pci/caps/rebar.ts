@@ -74,6 +74,9 @@ export function rebarWrite(ctx: FnContext, off: number, size: number, value: num
   }
   const bar = fs.bars[entry.bar]!;
   fs.bars[entry.bar] = { ...bar, size: 1n << BigInt(field + 20) };
+  // The masks are shared with the reset image (function.ts): the function gets its own first.
+  if (fs.cs.wmask === fs.defaults.wmask) fs.cs.wmask = fs.cs.wmask.slice();
+  if (fs.cs.w1cmask === fs.defaults.w1cmask) fs.cs.w1cmask = fs.cs.w1cmask.slice();
   defineBar(fs.cs, PCI_BASE_ADDRESS_0, entry.bar, fs.bars[entry.bar]!);
   memZero(fs.memory[entry.bar]);
   const m = fs.caps.msix;

@@ -1,0 +1,21 @@
+/**
+ * What the cryptography keeps across calls (deterministic signatures by key and message,
+ * certificate signature checks by both certificates), as plain data one thread hands
+ * another: a parallel exploration's workers start with what their parent computed.
+ */
+import { keepIssued, keptIssued } from '../crypto/cert-verify.ts';
+import { keepSignatures, keptSignatures } from '../crypto/ecdsa-deterministic.ts';
+
+export interface KeptCrypto {
+  signatures: [string, Uint8Array][];
+  issued: [string, boolean][];
+}
+
+export function keptCrypto(): KeptCrypto {
+  return { signatures: keptSignatures(), issued: keptIssued() };
+}
+
+export function keepCrypto(k: KeptCrypto): void {
+  keepSignatures(k.signatures);
+  keepIssued(k.issued);
+}
