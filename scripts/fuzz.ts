@@ -1,6 +1,8 @@
 /**
- * `npm run fuzz -- --target NAME --time N` runs the targets whose name contains NAME for N
- * seconds each; `npm run fuzz:all [-- --seconds N] [--target NAME] [--seed N] [--out DIR]`
+ * `npm run fuzz -- --target NAME --time N` runs the targets whose name contains NAME (or any
+ * of NAME,NAME2,...) for N seconds each; `--inputs M` stops a target after M inputs when that
+ * comes first (a long run: `--inputs 1000000 --time 3600`);
+ * `npm run fuzz:all [-- --seconds N] [--target NAME] [--seed N] [--out DIR]`
  * (`--time` and `--seconds` are the same option) runs every fuzz
  * target of test/support/fuzz-targets.ts (each entry point that takes peer bytes: wire
  * decoders, the SPDM responder and requester, the DOE mailbox, the DSM) for N seconds each
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     time: { type: 'string' },
     target: { type: 'string' },
+    inputs: { type: 'string' },
     seed: { type: 'string' },
     out: { type: 'string', default: 'fuzz-findings' },
   },
@@ -30,18 +33,24 @@ if (!Number.isFinite(seconds) || seconds <= 0) {
   console.error(`--time ${secondsArg}: a positive number of seconds per target`);
   process.exit(2);
 }
+const inputs = values.inputs === undefined ? undefined : Number(values.inputs);
+if (inputs !== undefined && !(Number.isInteger(inputs) && inputs > 0)) {
+  console.error(`--inputs ${values.inputs}: a positive number of inputs per target`);
+  process.exit(2);
+}
 const seed = values.seed === undefined ? Date.now() >>> 0 : Number(values.seed);
 
 const t0 = performance.now();
+const wanted = values.target?.split(',').filter(Boolean) ?? [];
 const targets = (await fuzzTargets()).filter(
-  (t) => !values.target || t.name.includes(values.target),
+  (t) => wanted.length === 0 || wanted.some((w) => t.name.includes(w)),
 );
 if (targets.length === 0) {
   console.error(`no target matches '${values.target}'`);
   process.exit(2);
 }
 console.log(
-  `teeio fuzz: ${targets.length} targets, ${seconds} s each, seed ${seed} (corpus built in ${Math.round(performance.now() - t0)} ms)\n`,
+  `teeio fuzz: ${targets.length} targets, ${seconds} s each${inputs ? ` or ${inputs} inputs` : ''}, seed ${seed} (corpus built in ${Math.round(performance.now() - t0)} ms)\n`,
 );
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 console.log(
@@ -62,7 +71,7 @@ function save(f: Finding, n: number): void {
 
 let findings = 0;
 for (const t of targets) {
-  const s = await runTarget(t, { seed, budgetMs: seconds * 1000, hangMs: 2000 });
+  const s = await runTarget(t, { seed, budgetMs: seconds * 1000, hangMs: 2000, runs: inputs });
   const rate = s.executions / (s.ms / 1000);
   console.log(
     `${t.name.padEnd(34)}${pad(t.corpus.length, 7)}${pad(s.executions, 10)}${pad(Math.round(rate), 10)}${pad(s.crashes.length, 9)}${pad(s.hangs.length, 7)}`,
