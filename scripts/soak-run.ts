@@ -22,6 +22,8 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ideKmStep, parseBars, parseTdi, type TsmParams, tdispStep } from '../src/cli/tsm-steps.ts';
+import { DEFAULT_LOCK_FLAGS } from '../src/platform/tsm/index.ts';
 import { requesterConfig } from '../src/spdm/config.ts';
 import { SpdmRequester } from '../src/spdm/requester/requester.ts';
 import { connectSpdmEmu } from '../src/transport/spdm-emu-client.ts';
@@ -44,6 +46,14 @@ export interface SoakOptions {
 export interface SoakResult {
   elapsed: number;
   sessions: number;
+  /**
+   * Of those, sessions that also keyed an IDE stream (IDE_KM QUERY, KEY_PROG and K_SET_GO of
+   * the client's own stream: every session on `teeio device`, for the first 256 clients) and
+   * took a TDI through TDISP LOCK, report, START and STOP (the first honest clients, one TDI
+   * each: a TDI is locked by one session at a time).
+   */
+  ideKmSessions: number;
+  tdispSessions: number;
   hostileRuns: number;
   failures: Map<string, number>;
   honestFailures: number;
@@ -129,6 +139,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     child.stdout.on('data', look);
   });
   const root = new Uint8Array(readFileSync(rootFile));
+  // `teeio device` prints its TDIs as `tdi fn=.. interface-id=0x.. bars=b:addr:size,...`.
+  const tdis: TsmParams[] = [...out.matchAll(/interface-id=(0x[0-9a-f]+) bars=(\S+)/g)].map(
+    (m) => ({
+      tdi: parseTdi(m[1]),
+      bars: parseBars(m[2]),
+      streamId: 0,
+      reportingOffset: 0n,
+      lockFlags: DEFAULT_LOCK_FLAGS,
+    }),
+  );
+  const tsm = o.command === 'device';
 
   /** The server's resident set (kB) and open descriptors, from /proc. */
   function usage(): { rssKb: number; fds: number } {
@@ -153,10 +174,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const failures = new Map<string, number>();
   const fail = (kind: string) => failures.set(kind, (failures.get(kind) ?? 0) + 1);
   let sessions = 0;
+  let ideKmSessions = 0;
+  let tdispSessions = 0;
   let hostileRuns = 0;
   let latencies: number[] = [];
 
-  async function honestSession(): Promise<void> {
+  /** One whole session; client `k` < the TDI count also runs TDISP on TDI `k`. */
+  async function honestSession(k: number): Promise<void> {
     const client = await connectSpdmEmu({ port, transportType: 'pci_doe', timeoutMs: 10_000 });
     const rq = new SpdmRequester(client, requesterConfig({ trustAnchors: [root] }));
     const t = performance.now();
@@ -166,8 +190,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await rq.getCertificate(0);
       const s = await rq.startSession();
       await rq.getMeasurements({ session: s });
+      // A stream's keys belong to the session that programmed them until it ends, so each
+      // client keys its own stream (ids 0..255), and LOCK names it.
+      const ide = tsm && k < 256;
+      const mine = ide ? tdis[k] : undefined;
+      const ch = { requester: rq, session: s };
+      if (ide) await ideKmStep(ch, { ...(mine ?? tdis[0]), streamId: k });
+      if (mine) await tdispStep(ch, { ...mine, streamId: k });
       await rq.endSession(s);
       sessions++;
+      if (ide) ideKmSessions++;
+      if (mine) tdispSessions++;
       latencies.push(performance.now() - t);
     } finally {
       await rq.close().catch(() => undefined);
@@ -254,9 +287,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   // Warm up (two rounds of `clients` concurrent sessions, so the baseline holds the heap,
   // code and buffers that concurrent sessions need, not only the first one's), then measure.
   for (let round = 0; round < 2; round++) {
-    await Promise.all(Array.from({ length: Math.min(clients, 16) }, () => honestSession()));
+    await Promise.all(Array.from({ length: Math.min(clients, 16) }, (_, k) => honestSession(k)));
   }
   sessions = 0;
+  ideKmSessions = 0;
+  tdispSessions = 0;
   latencies = [];
   await sleep(200);
   const before = usage();
@@ -277,10 +312,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const warm = sleep(seconds * 100).then(() => afterGc());
   warm.catch(() => undefined); // awaited below, after the load
   const t0 = Date.now();
-  const honest = Array.from({ length: clients }, async () => {
+  const honest = Array.from({ length: clients }, async (_, k) => {
     while (Date.now() < until) {
       try {
-        await honestSession();
+        await honestSession(k);
       } catch (e) {
         fail(`honest: ${(e as Error).name}: ${(e as Error).message.slice(0, 80)}`);
       }
@@ -314,6 +349,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   return {
     elapsed,
     sessions,
+    ideKmSessions,
+    tdispSessions,
     hostileRuns,
     failures,
     honestFailures,

@@ -47,6 +47,11 @@ console.log(
   `teeio ${command} soak: ${clients} honest clients, ${hostile} hostile, ${r.elapsed.toFixed(1)} s`,
 );
 console.log(`sessions completed: ${r.sessions} (${(r.sessions / r.elapsed).toFixed(1)}/s)`);
+if (r.ideKmSessions > 0) {
+  console.log(
+    `  with IDE_KM (a stream keyed): ${r.ideKmSessions}; with a TDISP lock, report, start and stop: ${r.tdispSessions}`,
+  );
+}
 console.log(
   `session latency: p50 ${ms(r.latencyMs.p50)}, p99 ${ms(r.latencyMs.p99)}, max ${ms(r.latencyMs.max)}`,
 );
