@@ -21,6 +21,7 @@
  */
 
 import { type Clock, realClock } from '../wire/clock.ts';
+import { clonePlain } from '../wire/clone.ts';
 import { PCI_DOE_MAX_LENGTH_DW } from '../wire/doe.ts';
 import {
   PCI_DOE_CTRL,
@@ -95,6 +96,11 @@ export interface DoeMailboxTransport extends RequesterTransport {
   readonly dead: boolean;
   /** A copy of the driver's state. */
   state(): DoeDriverState;
+  /**
+   * Puts the driver back to `s` (a copy is taken): a world snapshot restored, so a mailbox a
+   * later step marked dead is live again. Not while an exchange is in flight.
+   */
+  restore(s: DoeDriverState): void;
 }
 
 /** Polls that never pause: a device that answers at Go is read without any timer. */
@@ -170,7 +176,7 @@ export function createDoeMailboxTransport(
   const clock = opts.clock ?? realClock;
   const reg = (r: number) => capOffset + r;
   const status = () => cfg.read32(reg(PCI_DOE_STATUS)) >>> 0;
-  const st = newDoeDriverState();
+  let st = newDoeDriverState();
 
   /** Polls until `done(status)` or the deadline / poll budget runs out; the last status. */
   const poll = async (
@@ -320,7 +326,10 @@ export function createDoeMailboxTransport(
     get dead() {
       return st.phase === 'dead';
     },
-    state: () => structuredClone(st),
+    state: () => clonePlain(st),
+    restore(s) {
+      st = clonePlain(s);
+    },
     exchangeRaw,
     exchange: (m: TransportMessage, timeoutMs?: number): Promise<TransportMessage> =>
       exchangeMessage('pci_doe', exchangeRaw, m, timeoutMs),

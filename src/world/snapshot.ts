@@ -2,7 +2,7 @@
  * A platform world's whole state as one plain-data value, and its restoration in place: the
  * platform's records (hardware, the TSM core with its SPDM links, the flavour's own), the
  * device (config space, memory, DOE mailbox, IDE streams), its DSM (IDE_KM keys, TDIs),
- * the SPDM responder behind the mailbox, model time, and the seeded random stream every
+ * the SPDM responder behind the mailbox, the host's DOE mailbox driver, model time, and the seeded random stream every
  * party draws from. What the explorer forks from; a restored world continues byte for byte as the
  * original did from the same point.
  *
@@ -17,7 +17,9 @@ import type { DsmState } from '../device/dsm/state.ts';
 import type { DeviceState } from '../device/pci/state.ts';
 import type { Platform } from '../platform/platform.ts';
 import type { ResponderState } from '../spdm/responder/state.ts';
+import type { DoeDriverState, DoeMailboxTransport } from '../transport/doe-mailbox.ts';
 import { clonePlain } from '../wire/clone.ts';
+import type { RequesterTransport } from '../wire/transport.ts';
 import { WorldError } from './errors.ts';
 import type { PlatformWorld } from './platform-world.ts';
 
@@ -27,11 +29,17 @@ export interface PlatformWorldSnapshot {
   device: DeviceState;
   dsm: DsmState;
   doeResponder: ResponderState;
+  /** The host's DOE mailbox drivers (a mailbox a step marked dead is part of the state). */
+  doe: Map<number, DoeDriverState>;
   /** Model time. */
   clock: number;
   /** The seeded stream's position; undefined when the world draws from the OS RNG. */
   random: DrbgState | undefined;
 }
+
+/** The host's DOE mailbox driver (tests may lend the firmware another carrier). */
+const isDoeDriver = (c: RequesterTransport): c is DoeMailboxTransport =>
+  'restore' in c && 'state' in c;
 
 /** The world's state now (a deep copy: later steps do not change it). */
 export function snapshotPlatformWorld(w: PlatformWorld): PlatformWorldSnapshot {
@@ -41,6 +49,9 @@ export function snapshotPlatformWorld(w: PlatformWorld): PlatformWorldSnapshot {
     device: w.dev.device.snapshot(),
     dsm: w.dev.dsm.snapshot(),
     doeResponder: w.dev.doeResponder.stateSnapshot(),
+    doe: new Map(
+      [...w.carriers].flatMap(([rid, c]) => (isDoeDriver(c) ? [[rid, c.state()] as const] : [])),
+    ),
     clock: w.clock.now(),
     random: 'state' in w.random ? (w.random as { state(): DrbgState }).state() : undefined,
   };
@@ -69,6 +80,10 @@ export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot)
   w.dev.dsm.restore(s.dsm);
   w.dev.syncFirmware();
   w.dev.doeResponder.restore(s.doeResponder);
+  for (const [rid, d] of s.doe) {
+    const c = w.carriers.get(rid);
+    if (c && isDoeDriver(c)) c.restore(d);
+  }
   w.clock.restore(s.clock);
   if (s.random !== undefined) random.restore?.(s.random);
 }

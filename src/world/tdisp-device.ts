@@ -36,11 +36,15 @@ import type { SpdmEventSink } from '../spdm/events.ts';
 import { SpdmResponder } from '../spdm/responder/responder.ts';
 import { VendorRegistry } from '../spdm/vendor.ts';
 import { decodeTransportPayload, encodeTransportPayload } from '../transport/binding.ts';
-import { createDoeMailboxTransport, type DoeMailboxOptions } from '../transport/doe-mailbox.ts';
+import {
+  createDoeMailboxTransport,
+  type DoeMailboxOptions,
+  type DoeMailboxTransport,
+} from '../transport/doe-mailbox.ts';
 import { doeDiscoveryReply, doeDiscoveryResponder } from '../transport/responder.ts';
 import type { SpdmEmuServer, SpdmEmuServerOptions } from '../transport/spdm-emu-server.ts';
 import { serveSpdmEmu } from '../transport/spdm-emu-server.ts';
-import type { Binding, RequesterTransport, ResponderHandler } from '../transport/types.ts';
+import type { Binding, ResponderHandler } from '../transport/types.ts';
 import { decodeDoeObject, isDoeDiscovery } from '../wire/doe.ts';
 import { SPDM_DMTF_MEAS_TYPE } from '../wire/spdm/constants.ts';
 import type { InterfaceId } from '../wire/tdisp/messages.ts';
@@ -110,7 +114,7 @@ export interface TdispDevice {
   /** The assignable TDIs as they are now. */
   tdis(): TdiInfo[];
   /** A requester transport over function 0's DOE mailbox, through config accesses. */
-  doeTransport(opts?: DoeMailboxOptions): RequesterTransport;
+  doeTransport(opts?: DoeMailboxOptions): DoeMailboxTransport;
   /** A fresh SPDM connection state of this device for `binding` (a new connection id). */
   newResponder(binding: Binding): SpdmResponder;
   /**

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultBackbone } from '../../src/scenario/explore/moves.ts';
+import type { DoeMailboxTransport } from '../../src/transport/doe-mailbox.ts';
 import { canonicalHash } from '../../src/world/hash.ts';
 import { World, type WorldConfig, type WorldStep } from '../../src/world/world.ts';
 
@@ -58,3 +59,27 @@ for (const flavour of ['tdx', 'sev', 'cca'] as const) {
     });
   });
 }
+
+describe("world snapshot: the host's DOE mailbox driver", () => {
+  it('a mailbox a later step left dead is live again once an earlier snapshot is restored', async () => {
+    const w = await World.create({ flavour: 'tdx', seed: 'doe driver in the snapshot' });
+    const steps = defaultBackbone(w);
+    const before = w.snapshot();
+    const mailbox = w.pw.carriers.get(w.pw.dev.device.requesterId(0)) as DoeMailboxTransport;
+    // As an abort that never completed leaves it (Linux PCI_DOE_FLAG_DEAD).
+    mailbox.restore({ ...mailbox.state(), phase: 'dead' });
+    assert.equal(mailbox.dead, true);
+    const dead = await run(w, steps);
+    assert.ok(
+      dead.some((l) => !/ ok /.test(l)),
+      `a dead mailbox fails the lifecycle:\n${dead.join('\n')}`,
+    );
+    w.restore(before);
+    assert.equal(mailbox.dead, false);
+    const live = await run(w, steps);
+    assert.ok(
+      live.every((l) => / ok /.test(l)),
+      live.join('\n'),
+    );
+  });
+});
