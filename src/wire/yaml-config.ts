@@ -107,6 +107,21 @@ export function decodeYamlConfig<S extends z.ZodType>(
       }),
     );
   }
+  // A mapping or list used as a key (`? {a: 1}`, `[a]: 1`): no config field is named that
+  // way, and turning it into a string key would name the field by its whole text.
+  const keys: ConfigProblem[] = [];
+  visit(doc, {
+    Pair(_k, pair) {
+      if (isMap(pair.key) || isSeq(pair.key)) {
+        keys.push({
+          path: [],
+          ...positionOf(lineCounter, pair.key as Node),
+          message: `a ${isMap(pair.key) ? 'mapping' : 'list'} as a key: a field is a plain name`,
+        });
+      }
+    },
+  });
+  if (keys.length) throw new ConfigError(source, keys);
   let js: unknown;
   try {
     js = doc.toJS();

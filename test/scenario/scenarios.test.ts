@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -52,6 +52,15 @@ function problems(text: string): string {
 }
 
 describe('scenario file errors', () => {
+  it('scenario files the fuzzer turned a key into a mapping or list of: one line with line and column each', () => {
+    const dir = 'test/scenario/fuzz-findings';
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+      const m = problems(readFileSync(path.join(dir, f), 'utf8'));
+      assert.match(m, /^x\.yaml:\d+:\d+: \(top\): a (mapping|list) as a key/, f);
+      for (const line of m.split('\n')) assert.match(line, /^x\.yaml:\d+:\d+: /, `${f}: ${line}`);
+    }
+  });
+
   it('a wrong field, an unknown operation, a bad value, an undeclared VM: line and field', () => {
     assert.match(
       problems(`${HEAD}steps:\n  - do: host.tsm/connect\n    expct: {}\n`),

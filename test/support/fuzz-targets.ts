@@ -530,7 +530,13 @@ function wireTargets(c: Capture): FuzzTarget[] {
 
 /** A device, a responder connection of its own, and a requester with a session on it. */
 async function sessionPair(seed: string) {
-  const dev = await createTdispDevice({ random: seededRandom(seed) });
+  // Model time stands still: the heartbeat watchdog (twice HeartbeatPeriod) would otherwise
+  // end the snapshot's session once a long run has gone on for minutes of wall time, and
+  // every later input would see a different responder.
+  const dev = await createTdispDevice({
+    random: seededRandom(seed),
+    responderConfig: { now: () => 0 },
+  });
   let responder: SpdmResponder = dev.newResponder('pci_doe');
   const transport = createInProcessPair('pci_doe', async (m) => responder.handle(m));
   const config = requesterConfig({ trustAnchors: [dev.root], random: seededRandom(`${seed} rq`) });

@@ -70,6 +70,15 @@ describe('decodeYamlConfig', () => {
     assert.match(e.message, /^f\.yaml:2:8: \(top\): Unresolved alias/);
   });
 
+  it('a mapping or a list as a key is a ConfigError at the key, named plainly (fuzz finding)', () => {
+    const map = fails('name: a\n? {x: 1}\n: 2\n');
+    assert.deepEqual([map.problems[0].line, map.problems[0].column], [2, 3]);
+    assert.match(map.message, /^f\.yaml:2:3: \(top\): a mapping as a key/);
+    const list = fails('name: a\n[x, y]: 2\n');
+    assert.match(list.message, /^f\.yaml:2:1: \(top\): a list as a key/);
+    assert.equal(list.message.split('\n').length, 1, 'one line, not the whole text of the key');
+  });
+
   it('configPosition finds a written field, and line 1 for text that does not parse', () => {
     assert.deepEqual(configPosition('a: 1\nb:\n  - x\n  - y\n', ['b', 1]), { line: 4, column: 5 });
     assert.deepEqual(configPosition('a: [', ['a']), { line: 1, column: 1 });
