@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { generateDeviceIdentity } from '../../../src/crypto/cert-build.ts';
@@ -86,6 +86,14 @@ measurements:
   it('names a missing field at its parent, and a YAML syntax error at its line', () => {
     assert.match(problems('leaf: {}\n')[0], /^1:1 trustAnchors: /);
     assert.match(problems(`${minimal}leaf: [\n`)[0], /^4:1 : Flow sequence/);
+  });
+
+  it('policies the fuzzer turned a key into a mapping or list of: named at the key (fuzz findings)', () => {
+    const dir = 'test/guest/attest/fuzz-findings';
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+      const p = problems(readFileSync(path.join(dir, f), 'utf8'));
+      assert.match(p.join('\n'), /^\d+:\d+ : a (mapping|list) as a key/, f);
+    }
   });
 
   it('names the anchor that cannot be read or does not parse', () => {
