@@ -53,7 +53,7 @@ function problems(text: string): string {
 
 describe('scenario file errors', () => {
   it('scenario files the fuzzer turned a key into a mapping or list of: one line with line and column each', () => {
-    const dir = 'test/scenario/fuzz-findings';
+    const dir = 'test/scenario/fuzz-regressions';
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
       const m = problems(readFileSync(path.join(dir, f), 'utf8'));
       assert.match(m, /^x\.yaml:\d+:\d+: \(top\): a (mapping|list) as a key/, f);
