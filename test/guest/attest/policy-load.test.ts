@@ -90,7 +90,9 @@ measurements:
 
   it('policies the fuzzer turned a key into a mapping or list of: named at the key (fuzz findings)', () => {
     const dir = 'test/guest/attest/fuzz-regressions';
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+    const inputs = readdirSync(dir).filter((x) => x.endsWith('.bin'));
+    assert.ok(inputs.length > 0, dir);
+    for (const f of inputs) {
       const p = problems(readFileSync(path.join(dir, f), 'utf8'));
       assert.match(p.join('\n'), /^\d+:\d+ : a (mapping|list) as a key/, f);
     }
