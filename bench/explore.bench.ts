@@ -9,8 +9,12 @@
  * The worker figures are wall time from the call to the merged report: the threads' start,
  * the parent's world and lifecycle, the search; 1 worker is a worker thread too, so both
  * start as cold (no compiled code, no kept signatures) and only the number of threads
- * differs. The machine's other load counts too: on a shared 2-core machine the ratio says
- * as much about the machine as about the explorer.
+ * differs. A run's fixed part (threads, bundle, world, lifecycle: the same however many
+ * steps follow) weighs on a short run, so each worker count runs twice, with SHORT and with
+ * SHORT + STEPS steps: the difference is the search's steady rate, the rest its start-up.
+ * The steady rates' ratio is the speed-up the target speaks of; the whole runs' ratio is
+ * printed beside it. The machine's other load counts too: on a shared 2-core machine the
+ * ratio says as much about the machine as about the explorer.
  *
  * TEEIO_EXPLORE_STEPS (default 3000) sets the steps per measurement.
  */
@@ -25,23 +29,42 @@ const o = { strategy: 'random' as const, depth: 40, steps: STEPS, seed: 'bench' 
 
 export const cases: BenchCase[] = [];
 
-/** Steps per second of `workers` worker threads, wall time. */
-async function rate(workers: number): Promise<number> {
+const SHORT = 200;
+
+/** Wall time of a parallel search of `steps` steps on `workers` worker threads. */
+async function wall(workers: number, steps: number): Promise<number> {
   const t0 = performance.now();
-  const r = await exploreThreads(cfg, o, workers);
-  return (r.steps * 1000) / (performance.now() - t0);
+  const r = await exploreThreads(cfg, { ...o, steps }, workers);
+  if (r.steps < steps) throw new Error(`explore took ${r.steps} steps of ${steps}`);
+  return performance.now() - t0;
 }
+
+/** A worker count's best (fastest) short and long runs of RUNS. */
+interface Timing {
+  short: number;
+  long: number;
+}
+
+const best = (a: Timing | undefined, b: Timing): Timing =>
+  a ? { short: Math.min(a.short, b.short), long: Math.min(a.long, b.long) } : b;
 
 export async function figures(): Promise<BenchFigure[]> {
   const one = await exploreSearch(cfg, o);
   // A first parallel run builds the worker bundle (from the sources; cached after).
   await exploreThreads(cfg, { ...o, steps: 100 }, 2);
-  let w1 = 0;
-  let w2 = 0;
+  let t1: Timing | undefined;
+  let t2: Timing | undefined;
+  // Alternating, so a busy spell of the machine weighs on both counts.
   for (let i = 0; i < RUNS; i++) {
-    w1 = Math.max(w1, await rate(1));
-    w2 = Math.max(w2, await rate(2));
+    t1 = best(t1, { short: await wall(1, SHORT), long: await wall(1, SHORT + STEPS) });
+    t2 = best(t2, { short: await wall(2, SHORT), long: await wall(2, SHORT + STEPS) });
   }
+  const steady = (t: Timing) => (STEPS * 1000) / Math.max(1, t.long - t.short);
+  const startup = (t: Timing) => t.short - (SHORT * 1000) / steady(t);
+  const w1 = ((SHORT + STEPS) * 1000) / t1!.long;
+  const w2 = ((SHORT + STEPS) * 1000) / t2!.long;
+  const s1 = steady(t1!);
+  const s2 = steady(t2!);
   return [
     {
       name: 'explore, microseconds per step (1 core, random, tdx)',
@@ -55,10 +78,22 @@ export async function figures(): Promise<BenchFigure[]> {
       value: (one.report.states * 1000) / one.report.elapsedMs,
       unit: 'states/s',
     },
-    { name: `explore, steps/s with 1 worker (${STEPS} steps)`, value: w1, unit: 'steps/s' },
-    { name: `explore, steps/s with 2 workers (${STEPS} steps)`, value: w2, unit: 'steps/s' },
-    { name: 'explore, speed-up of 2 workers over 1', value: w2 / w1, unit: 'ratio' },
+    { name: 'explore, start-up with 1 worker', value: startup(t1!), unit: 'ms' },
+    { name: 'explore, start-up with 2 workers', value: startup(t2!), unit: 'ms' },
+    { name: 'explore, steady steps/s with 1 worker', value: s1, unit: 'steps/s' },
+    { name: 'explore, steady steps/s with 2 workers', value: s2, unit: 'steps/s' },
+    { name: 'explore, steady speed-up of 2 workers over 1', value: s2 / s1, unit: 'ratio' },
     // The same as a time ratio, lower is better, against the target 1 / 1.8.
-    { name: 'explore, time of 2 workers / 1 worker', value: w1 / w2, unit: 'ratio', target: 0.56 },
+    {
+      name: 'explore, steady time of 2 workers / 1 worker',
+      value: s1 / s2,
+      unit: 'ratio',
+      target: 0.56,
+    },
+    {
+      name: `explore, whole-run time of 2 workers / 1 worker (${SHORT + STEPS} steps)`,
+      value: w1 / w2,
+      unit: 'ratio',
+    },
   ];
 }
