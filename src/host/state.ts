@@ -24,9 +24,14 @@ export interface HostState {
   tsmDriver: Record<string, unknown>;
 }
 
+/** @param switches the world's switches; the host keeps its own (the platform's go to it) */
 export function createHostState(switches: Partial<HostSwitches> = {}): HostState {
+  const own: HostSwitches = { ...DEFAULT_HOST_SWITCHES };
+  for (const k of Object.keys(own) as (keyof HostSwitches)[]) {
+    if (switches[k] !== undefined) (own as unknown as Record<string, unknown>)[k] = switches[k];
+  }
   return {
-    switches: { ...DEFAULT_HOST_SWITCHES, ...switches },
+    switches: own,
     nextFd: 3,
     pciTsm: createPciTsmState(),
     vfio: createVfioState(),

@@ -99,3 +99,8 @@ export {
   type PlatformHw,
   type PlatformHwConfig,
 } from './state.ts';
+export {
+  DEFAULT_PLATFORM_SWITCHES,
+  PLATFORM_SWITCH_KEYS,
+  type PlatformSwitches,
+} from './switches.ts';

@@ -6,6 +6,7 @@
  */
 import type { FabricViews } from './fabric.ts';
 import { createPlatformHw, type PlatformHw, type PlatformHwConfig } from './state.ts';
+import { DEFAULT_PLATFORM_SWITCHES, type PlatformSwitches } from './switches.ts';
 import { createTsmState, type TsmState, tdiRunning } from './tsm/state.ts';
 
 export interface Platform<S = unknown> {
@@ -13,10 +14,21 @@ export interface Platform<S = unknown> {
   tsm: TsmState;
   /** The flavour's own records (TDX: SPDM / DEVIF / MMIOMT objects; SEV: contexts; CCA: PDEV/VDEV). */
   vendor: S;
+  /** The platform's answers to the open design questions (switches.ts). */
+  switches: PlatformSwitches;
 }
 
-export function createPlatform<S>(vendor: S, hw: PlatformHwConfig = {}): Platform<S> {
-  return { hw: createPlatformHw(hw), tsm: createTsmState(), vendor };
+export function createPlatform<S>(
+  vendor: S,
+  hw: PlatformHwConfig = {},
+  switches: Partial<PlatformSwitches> = {},
+): Platform<S> {
+  return {
+    hw: createPlatformHw(hw),
+    tsm: createTsmState(),
+    vendor,
+    switches: { ...DEFAULT_PLATFORM_SWITCHES, ...switches },
+  };
 }
 
 /**

@@ -26,6 +26,7 @@ import type { Rid } from '../platform/ids.ts';
 import { iommuMap } from '../platform/iommu.ts';
 import { createPlatform, type Platform } from '../platform/platform.ts';
 import { DEFAULT_MEMORY, type PlatformHwConfig } from '../platform/state.ts';
+import type { PlatformSwitches } from '../platform/switches.ts';
 import { createTsmEnv, type TsmEnv } from '../platform/tsm/link.ts';
 import { type ResponderFlaw, requesterConfig } from '../spdm/config.ts';
 import type { SpdmEvent } from '../spdm/events.ts';
@@ -45,6 +46,8 @@ export interface PlatformWorldOptions {
   /** The device profile (default: teeio's NIC). */
   profile?: DeviceProfile;
   hw?: PlatformHwConfig;
+  /** The platform's design switches (platform/switches.ts). */
+  switches?: Partial<PlatformSwitches>;
   /** Seeded flaws (world/flaws.ts): the DSM gets those of 'device', its SPDM responder 'spdm'. */
   flaws?: readonly FlawName[];
   /** --pcap / --keylog: the mailbox's DOE objects and the TSM's session secrets. */
@@ -113,7 +116,7 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
     }),
     random,
   );
-  const p = createPlatform<unknown>(flavour.create(), o.hw);
+  const p = createPlatform<unknown>(flavour.create(), o.hw, o.switches);
   const views = flavour.views(p as never, (rid: Rid, streamId: number) => {
     return rid >>> 8 === dev.host.busNumber() && dev.device.streamState(streamId) === 'Secure';
   });

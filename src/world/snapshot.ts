@@ -76,6 +76,7 @@ export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot)
   Object.assign(w.p.hw, p.hw);
   w.p.tsm = p.tsm;
   w.p.vendor = p.vendor;
+  w.p.switches = p.switches;
   w.dev.device.restore(s.device);
   w.dev.dsm.restore(s.dsm);
   w.dev.syncFirmware();

@@ -24,6 +24,7 @@ import { sevGuestOf } from '../host/tsm/sev/index.ts';
 import { createVmmState, type VmmState, vmmHypercall, vmmRun } from '../host/vmm/index.ts';
 import type { FlavourName } from '../platform/flavours.ts';
 import { PAGE_SHIFT, pfnKey } from '../platform/ids.ts';
+import { type PlatformSwitches, platformSwitchesOf } from '../platform/switches.ts';
 import { clonePlain } from '../wire/clone.ts';
 import { WorldError } from './errors.ts';
 import { checkFlaws, type FlawName, flawsIn } from './flaws.ts';
@@ -60,7 +61,8 @@ export interface WorldConfig {
   seed?: string;
   /** A device profile, or a built-in profile's name or a profile file (default: the NIC). */
   profile?: DeviceProfile | string;
-  switches?: Partial<HostSwitches>;
+  /** The design switches of both layers (host/switches.ts, platform/switches.ts). */
+  switches?: Partial<HostSwitches & PlatformSwitches>;
   /** Default: one VM 'vm1' given the device's first TDI. */
   vms?: WorldVmConfig[];
   /** The guests' attestation policy, or its file (docs/policy.md); default: the device's root. */
@@ -180,6 +182,7 @@ export class World {
       flavour: config.flavour,
       flaws: checkFlaws(config.flaws ?? []),
       seed: config.seed,
+      switches: platformSwitchesOf(config.switches ?? {}),
       profile: typeof config.profile === 'string' ? resolveProfile(config.profile) : config.profile,
       capture,
     });

@@ -1,0 +1,38 @@
+/**
+ * The open design questions of SYSTEM.md section 6 that live in the platform (the firmware
+ * and the hardware), as world settings (DESIGN.md principle 5), beside the host's in
+ * host/switches.ts. They sit in the platform's own records, so a snapshot carries them. The
+ * numbers are SYSTEM.md's.
+ */
+export interface PlatformSwitches {
+  /**
+   * (9) A T=1 DMA the fabric refuses from a TDI in RUN: dropped and forgotten ('silent'), or
+   * reported to the TSM, which takes the TDI to ERROR ('report').
+   */
+  droppedDma: 'silent' | 'report';
+  /**
+   * (11) Whether the MSI-X table and PBA are private resources of a locked TDI ('private') or
+   * stay the host's ('shared'). Absent: the flavour's own answer.
+   */
+  msixTable?: 'shared' | 'private';
+}
+
+export const DEFAULT_PLATFORM_SWITCHES: Readonly<PlatformSwitches> = Object.freeze({
+  droppedDma: 'silent',
+});
+
+/** The platform's switch names, to tell them from the host's in one settings record. */
+export const PLATFORM_SWITCH_KEYS: readonly (keyof PlatformSwitches)[] = [
+  'droppedDma',
+  'msixTable',
+];
+
+/** The platform's part of a record of switches of both layers. */
+export function platformSwitchesOf(all: Partial<PlatformSwitches> & object): PlatformSwitches {
+  const out: PlatformSwitches = { ...DEFAULT_PLATFORM_SWITCHES };
+  for (const k of PLATFORM_SWITCH_KEYS) {
+    const v = (all as Record<string, unknown>)[k];
+    if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}
