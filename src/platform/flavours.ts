@@ -1,8 +1,9 @@
 /**
  * The TSM flavours a world can choose (SYSTEM.md section 3, "TSM firmware"), by name. Each
  * is a folder with the same shape (state.ts, status.ts, host-abi.ts, guest-abi.ts,
- * index.ts) and one object { name, create, host, guest }: the vendor records it starts
- * with and its host and guest ABI tables by real call name. A fourth flavour is one more
+ * index.ts) and one object { name, create, host, guest, views, halted }: the vendor records
+ * it starts with, its host and guest ABI tables by real call name, what the fabric asks of
+ * its records, and whether a VM can run no more (why, or undefined). A fourth flavour is one more
  * folder and one more line here.
  */
 import { ccaFlavour } from './cca/index.ts';

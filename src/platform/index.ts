@@ -87,6 +87,7 @@ export {
   septAdd,
   septBlock,
   septFinalize,
+  septForget,
   septRemove,
   septTrack,
   septTranslate,

@@ -69,7 +69,8 @@ export type SeptOp =
   | 'TDH.MEM.TRACK'
   | 'TDH.MEM.PAGE.REMOVE'
   | 'TDH.MMIO.UNMAP'
-  | 'RMI_DATA_DESTROY';
+  | 'RMI_DATA_DESTROY'
+  | 'RSI_IPA_STATE_SET';
 
 export type SeptFault = 'not-mapped' | 'pending' | 'blocked' | 'removed';
 
@@ -209,6 +210,22 @@ export function septRemove(
       target,
     },
   );
+}
+
+/**
+ * Frees a 'removed' entry: the guest's consent to forget a page the host destroyed (CCA
+ * RSI_IPA_STATE_SET to RIPAS_EMPTY with RSI_CHANGE_DESTROYED). Only the guest may do this,
+ * as only it can vouch that it no longer relies on what was there.
+ */
+export function septForget(sept: SeptState, gfn: bigint): SeptOutcome {
+  const op: SeptOp = 'RSI_IPA_STATE_SET';
+  const e = sept.entries[pfnKey(gfn)];
+  if (!e) return refuse(op, 'TDX_EPT_WALK_FAILED', `${at(sept, gfn)} is not mapped`);
+  if (e.state !== 'removed') {
+    return refuse(op, 'TDX_EPT_ENTRY_STATE_INCORRECT', `${at(sept, gfn)} is ${e.state}`);
+  }
+  delete sept.entries[pfnKey(gfn)];
+  return done({}, { kind: 'sept', op, vm: sept.vm, gfn, target: e.target });
 }
 
 /** The entry of guest frame `gfn` (an ABI frame number), if any; reads only. */

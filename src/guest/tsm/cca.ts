@@ -5,10 +5,13 @@
  * digest is RSI_VDEV_GET_INFO's report_digest; GET_INFO also gives the attest info (lock,
  * measurement and report nonces) and the device evidence with the Realm's nonce bound. It
  * accepts by RSI_VDEV_VALIDATE_MAPPING of each TEE range with that attest info, asks the
- * host to start (RHI_DA_VDEV_SET_TDI_STATE RUN), then RSI_VDEV_DMA_ENABLE.
+ * host to start (RHI_DA_VDEV_SET_TDI_STATE RUN), then RSI_VDEV_DMA_ENABLE. After an unlock
+ * it gives the TEE ranges up (RSI_IPA_STATE_SET to RIPAS_EMPTY with RSI_CHANGE_DESTROYED, as
+ * Linux's rsi_invalidate_dev_mapping()): the host's RMI_VDEV_UNMAP left them RIPAS_DESTROYED,
+ * and only the Realm may say it no longer relies on them, which a relock's RMI_VDEV_MAP needs.
  */
 import { digest } from '../../crypto/hash.ts';
-import type { RsiValidated, RsiVdevInfo } from '../../platform/cca/guest-abi.ts';
+import type { RsiIpaStateSet, RsiValidated, RsiVdevInfo } from '../../platform/cca/guest-abi.ts';
 import { bytesEqual } from '../../wire/hex.ts';
 import { DEFAULT_LOCK_FLAGS } from '../../wire/tdisp/constants.ts';
 import type { AttestationReason, TdiStateName } from '../attest/evidence.ts';
@@ -114,6 +117,26 @@ export const ccaGuestTsm: GuestTsmFlavour = {
     if (!run.ok) return run;
     const d = await tsmCall(ctx, 'RSI_VDEV_DMA_ENABLE', { vdevId, ...attest });
     if (!d.ok) return callFailed('RSI_VDEV_DMA_ENABLE', d);
+    return { ok: true, value: undefined };
+  },
+
+  async release(ctx, a: Attested): Promise<Step> {
+    for (const r of a.ranges) {
+      const ipaBase = r.gpa;
+      const ipaTop = r.gpa + BigInt(r.pages) * PAGE;
+      const o = await tsmCall<RsiIpaStateSet>(ctx, 'RSI_IPA_STATE_SET', {
+        ipaBase,
+        ipaTop,
+        ripas: 'RIPAS_EMPTY',
+        flags: 'RSI_CHANGE_DESTROYED',
+      });
+      if (!o.ok || o.value?.response !== 'RSI_ACCEPT') {
+        return callFailed('RSI_IPA_STATE_SET', {
+          status: o.value?.response ?? o.status,
+          detail: o.detail,
+        });
+      }
+    }
     return { ok: true, value: undefined };
   },
 };

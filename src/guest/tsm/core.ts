@@ -25,7 +25,8 @@
  * - `unlock`: -EBUSY when a driver is bound, -EINVAL when not locked; then the VMM is asked
  *   to unbind (the TDI back to CONFIG_UNLOCKED, its private mappings gone). When the host
  *   answers -ENXIO (unbound already, behind the guest's back) the guest's records roll back
- *   all the same, so it can lock again.
+ *   all the same, so it can lock again. Then the flavour gives up what it had verified where
+ *   its firmware wants to be told (CCA: the destroyed device memory).
  * A host refusal is passed on with the host's errno.
  *
  * Each also runs as the bound driver's own in-kernel call (`by` 'vfio': guest VFIO as TEE
@@ -152,7 +153,7 @@ export async function tsmUnlock(
   const args = { vdevId };
   const d = devsecDevice(m, g, vdevId);
   if (!d.ok) return finish(op, args, [], d);
-  const { dev } = d.value;
+  const { dev, flavour } = d.value;
   const busy = callerRefusal(dev, by);
   if (busy) return finish(op, args, [], busy);
   if (dev.tsm === 'unlocked') return finish(op, args, [], fail('EINVAL', 'not locked'));
@@ -162,8 +163,12 @@ export async function tsmUnlock(
   // unlock then only rolls back the guest's own records. Dropping trust is the safe way to
   // believe the host: a lie here costs the guest its device, never its data.
   if (!r.ok && r.errno !== 'ENXIO') return finish(op, args, ctx.events, r);
+  const verified = dev.attested;
   dev.tsm = 'unlocked';
   dev.attested = undefined;
   dev.dmaActive = false;
+  // The device is gone from the guest either way; a firmware that refuses to forget its
+  // ranges shows in the events and in the next lock's accept, not as a failed unlock.
+  if (verified && flavour.release) await flavour.release(ctx, verified);
   return finish(op, args, ctx.events, { ok: true, value: undefined });
 }

@@ -35,6 +35,12 @@ export interface GuestTsmFlavour {
   state(ctx: TsmContext): Promise<Step<TdiStateName>>;
   /** MMIO ranges, DMA and START in the flavour's order (the core checked the rules). */
   accept(ctx: TsmContext, a: Attested): Promise<Step>;
+  /**
+   * After an unlock: what the guest gives up of the TDI it had verified (`a`), where its
+   * firmware wants to be told (CCA: the destroyed device memory, so the IPAs can be mapped
+   * again). Absent where the firmware forgets on its own.
+   */
+  release?(ctx: TsmContext, a: Attested): Promise<Step>;
 }
 
 /** One guest ABI call; its events kept. */

@@ -19,4 +19,11 @@ export const ccaFlavour = {
   guest: CCA_GUEST_ABI,
   /** What the fabric asks of the TSM's records. */
   views: fabricViews,
+  /** A Realm that took a fatal abort runs no more (realm-access.ts). */
+  halted: (p: { vendor: CcaState }, vm: string): string | undefined => {
+    const dead = p.vendor.realms.get(vm)?.dead;
+    return (
+      dead && `Realm ${vm} took a fatal abort at IPA 0x${dead.ipa.toString(16)} (${dead.ripas})`
+    );
+  },
 } as const;

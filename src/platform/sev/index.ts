@@ -88,4 +88,6 @@ export const sevFlavour = {
   guest: SEV_GUEST_ABI,
   /** What the fabric asks: the TSM's records, and a fenced ASID stops T=1 traffic. */
   views: sevFabricViews,
+  /** A fenced ASID reads all ones and goes on; the model never stops an SNP guest. */
+  halted: (_p: unknown, _vm: string): string | undefined => undefined,
 };

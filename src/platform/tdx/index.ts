@@ -25,4 +25,6 @@ export const tdxFlavour = {
   guest: TDX_GUEST_ABI,
   /** What the fabric asks of the TSM's records. */
   views: fabricViews,
+  /** The model has no way to kill a TD: an access the module refuses faults, and it goes on. */
+  halted: (_p: unknown, _vm: string): string | undefined => undefined,
 } as const;

@@ -1,6 +1,7 @@
 /** What every operation answers, and the small pieces the operation tables share. */
 import type { GuestOutcome } from '../../guest/outcome.ts';
 import type { HostOutcome } from '../../host/outcome.ts';
+import { FLAVOURS } from '../../platform/flavours.ts';
 import { WorldError } from '../errors.ts';
 import type { StepEvent } from '../invariants.ts';
 import type { World, WorldStep } from '../world.ts';
@@ -50,6 +51,9 @@ export function guestOf(w: World, step: WorldStep) {
   const fn = w.tdiFn(step);
   const vdevId = v.vdevs.get(fn);
   if (!v.gm || !v.guest) return { error: refused('ENODEV', `VM '${v.name}' is not running`) };
+  // A VM its firmware stopped (a Realm's fatal abort) takes no more steps of its own.
+  const halted = v.firmwareVm && FLAVOURS[w.pw.flavour].halted(w.pw.p as never, v.firmwareVm);
+  if (halted) return { error: refused('realm-killed', `${halted}: its vCPUs run no more`) };
   if (vdevId === undefined) {
     return { error: refused('ENODEV', `function ${fn} is not assigned to '${v.name}'`) };
   }

@@ -183,3 +183,48 @@ describe('RMI_VDEV_UNMAP under a running Realm', () => {
     await ok(H.RMI_VDEV_DESTROY(p, env, ref));
   });
 });
+
+describe('RSI_IPA_STATE_SET to RIPAS_EMPTY: the Realm gives device memory up', () => {
+  it('a destroyed page changes only with RSI_CHANGE_DESTROYED; then the IPA maps again', async () => {
+    const w = await locked('give-up');
+    const { p, env, rd, vdevId, ref } = w;
+    await ok(H.RMI_REALM_ACTIVATE(p, env, { rd }));
+    await vdevLockedReported(w);
+    const pa = teePage(w);
+    await ok(H.RMI_VDEV_MAP(p, env, { rd, vdev: ref.vdev, ipa: IPA, pa }));
+    const a = await attest(w);
+    const v = { realm: rd, vdevId, ipaBase: IPA, ipaTop: IPA + 0x1000n, paBase: pa, ...a };
+    await ok(G.RSI_VDEV_VALIDATE_MAPPING(p, env, v));
+    const range = { realm: rd, ipaBase: IPA, ipaTop: IPA + 0x2000n };
+    const empty = { ...range, ripas: 'RIPAS_EMPTY' as const };
+    // Validated and still mapped: the Realm unlocks first.
+    const live = await ok(G.RSI_IPA_STATE_SET(p, env, { ...empty, flags: 'RSI_CHANGE_DESTROYED' }));
+    assert.deepEqual(live, { newIpaBase: IPA, response: 'RSI_REJECT' });
+    assert.equal(p.vendor.realms.get(rd)?.ipas.get(IPA)?.ripas, 'RIPAS_DEV');
+
+    await ok(H.RMI_VDEV_UNMAP(p, env, { rd, ipa: IPA }));
+    assert.equal(p.vendor.realms.get(rd)?.ipas.get(IPA)?.ripas, 'RIPAS_DESTROYED');
+    // Without the flag the destroyed page stays: the Realm has not said it is done with it.
+    const kept = await ok(G.RSI_IPA_STATE_SET(p, env, empty));
+    assert.deepEqual(kept, { newIpaBase: IPA, response: 'RSI_REJECT' });
+    await refused(p, 'RMI_ERROR_RTT', () =>
+      H.RMI_VDEV_MAP(p, env, { rd, vdev: ref.vdev, ipa: IPA, pa }),
+    );
+    // With it, the destroyed page and the never-mapped one after it are both EMPTY.
+    const gone = await ok(G.RSI_IPA_STATE_SET(p, env, { ...empty, flags: 'RSI_CHANGE_DESTROYED' }));
+    assert.deepEqual(gone, { newIpaBase: IPA + 0x2000n, response: 'RSI_ACCEPT' });
+    assert.equal(p.vendor.realms.get(rd)?.ipas.has(IPA), false);
+    assert.equal(p.hw.septs.get(rd)?.entries[Number(IPA >> 12n)], undefined);
+    assert.equal(p.vendor.realms.get(rd)?.dead, undefined, 'the Realm is alive');
+    // The Host may map the IPA again; the Realm validates it as new.
+    await ok(H.RMI_VDEV_MAP(p, env, { rd, vdev: ref.vdev, ipa: IPA, pa }));
+    assert.equal(p.vendor.realms.get(rd)?.ipas.get(IPA)?.ripas, 'RIPAS_EMPTY');
+    // Bad input: an unknown flag or RIPAS, and RAM is not device memory.
+    await refused(p, 'RSI_ERROR_INPUT', () =>
+      G.RSI_IPA_STATE_SET(p, env, { ...empty, flags: 'RSI_MAYBE' as never }),
+    );
+    await refused(p, 'RSI_ERROR_INPUT', () =>
+      G.RSI_IPA_STATE_SET(p, env, { ...range, ripas: 'RIPAS_DEV' as never }),
+    );
+  });
+});
