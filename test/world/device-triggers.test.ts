@@ -316,3 +316,31 @@ describe('device.firmware-update', () => {
     );
   });
 });
+
+describe('the evidence of a lock is read under it', () => {
+  for (const flavour of ['tdx', 'sev', 'cca'] as const) {
+    it(`${flavour}: after an update between two locks, the guest attests the new firmware`, async () => {
+      const w = await World.create({
+        flavour,
+        seed: `relock evidence ${flavour}`,
+        vms: [{ name: 'vm1', devices: [{ tdi: 1 }] }],
+      });
+      const version = () => {
+        const d = [...(w.vms.get('vm1')?.guest?.devices.values() ?? [])][0];
+        const m = d?.attested?.evidence.measurements.find((b) => b.index === 5);
+        return m && Buffer.from(m.value).toString();
+      };
+      const run = async (...steps: string[]) => {
+        for (const d of steps) assert.equal((await w.perform({ do: d })).ok, true, d);
+      };
+      await run('host.tsm/connect', 'vmm.create-vm', 'vmm.assign', 'guest.tsm/lock');
+      await run('guest.attest', 'guest.tsm/accept');
+      assert.equal(version(), 'teeio-nic 1.0');
+      await run('guest.tsm/unlock', 'device.firmware-update', 'guest.tsm/lock', 'guest.attest');
+      // No reconnect: the TSM's session is the one of the first lock.
+      assert.equal(version(), 'teeio-nic 2.0');
+      await run('guest.tsm/accept');
+      assert.equal(w.pw.dev.dsm.tdiState(1), 'RUN');
+    });
+  }
+});

@@ -1,8 +1,9 @@
 /**
  * What a TSM hands a confidential guest about the device behind a TDI bound to it, for the
  * guest's own attestation (SYSTEM.md section 4 step 4, invariant 12): the certificate chain
- * the TSM's SPDM session authenticated, the signed measurements it read at connect, the
- * TDI's InterfaceID and MMIO_REPORTING_OFFSET, and the nonce the guest supplied, echoed. The
+ * the TSM's SPDM session authenticated, the signed measurements it read in that session at
+ * the TDI's last lock, the TDI's InterfaceID and MMIO_REPORTING_OFFSET, and the nonce the
+ * guest supplied, echoed. The
  * flavours return it from their guest read calls (TDG.DEVIF.RD, TIO_MSG_TDI_INFO_REQ,
  * RSI_VDEV_GET_INFO): the real firmwares give the guest these blobs, or their digests and
  * the blobs through the host (SEV-TIO's TIO_GUID_CERTIFICATES / _MEASUREMENTS, RMM-DA's

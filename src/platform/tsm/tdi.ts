@@ -5,6 +5,7 @@
  * interface report, START, STOP and the state. The record follows what the DSM answered;
  * which party may ask for which request is each flavour's rule, not the core's.
  */
+import type { SpdmRequester } from '../../spdm/requester/index.ts';
 import type { InterfaceId } from '../../wire/tdisp/header.ts';
 import type { InterfaceReport } from '../../wire/tdisp/report.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
@@ -87,7 +88,7 @@ async function tdisp<T>(
   t: TsmTdi,
   carrier: RequesterTransport,
   request: string,
-  work: (c: TdispClient) => Promise<T>,
+  work: (c: TdispClient, r: SpdmRequester, sessionId: number) => Promise<T>,
 ): Promise<TsmResult<T>> {
   const d = connectedDevice(p, t.device);
   if (!d.ok) return d;
@@ -95,7 +96,7 @@ async function tdisp<T>(
   try {
     return done(
       await withLink(p, env, t.device, carrier, (r) =>
-        work(new TdispClient(linkChannel(r, sessionId))),
+        work(new TdispClient(linkChannel(r, sessionId)), r, sessionId),
       ),
     );
   } catch (e) {
@@ -125,16 +126,32 @@ export async function tsmTdiLock(
   if (!s.ok) return s;
   const d = p.tsm.devices.get(t.value.device);
   const reportingOffset = a.reportingOffset ?? 0n;
-  const locked = await tdisp(p, env, t.value, carrier, 'LOCK_INTERFACE_REQUEST', (c) =>
-    lockTdi(c, t.value.interfaceId, {
-      flags: a.flags ?? DEFAULT_LOCK_FLAGS,
-      defaultStreamId: d?.stream?.streamId ?? 0,
-      mmioReportingOffset: reportingOffset,
-    }),
+  let nonce: Uint8Array | undefined;
+  const locked = await tdisp(
+    p,
+    env,
+    t.value,
+    carrier,
+    'LOCK_INTERFACE_REQUEST',
+    async (c, r, session) => {
+      const l = await lockTdi(c, t.value.interfaceId, {
+        flags: a.flags ?? DEFAULT_LOCK_FLAGS,
+        defaultStreamId: d?.stream?.streamId ?? 0,
+        mmioReportingOffset: reportingOffset,
+      });
+      nonce = l.nonce;
+      // The evidence a guest gets for this lock is read under it: signed measurements in
+      // the session, after LOCK (which froze the firmware with NO_FW_UPDATE), not the ones
+      // read at connect, so a firmware update between two locks shows at the second.
+      await r.getMeasurements({ index: 'all', signed: true, session });
+    },
   );
-  if (!locked.ok) return locked;
-  Object.assign(t.value, { state: 'CONFIG_LOCKED', nonce: locked.value.nonce, reportingOffset });
-  return ok;
+  // The device locked even when the measurements then failed: the record says so, and the
+  // host's way out is STOP, as for any device failure.
+  if (nonce !== undefined) {
+    Object.assign(t.value, { state: 'CONFIG_LOCKED', nonce, reportingOffset });
+  }
+  return locked.ok ? ok : locked;
 }
 
 /** The report's MMIO ranges in host physical addresses. */
