@@ -328,7 +328,7 @@ describe('the evidence of a lock is read under it', () => {
       const version = () => {
         const d = [...(w.vms.get('vm1')?.guest?.devices.values() ?? [])][0];
         const m = d?.attested?.evidence.measurements.find((b) => b.index === 5);
-        return m && Buffer.from(m.value).toString();
+        return m?.kind === 'dmtf' ? Buffer.from(m.value).toString() : undefined;
       };
       const run = async (...steps: string[]) => {
         for (const d of steps) assert.equal((await w.perform({ do: d })).ok, true, d);

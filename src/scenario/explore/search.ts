@@ -40,6 +40,8 @@ export interface SearchOptions {
   backboneBias?: number;
   /** Check the stepper's no-change shortcut at full cost (stepper.ts; for tests). */
   checkUnchanged?: boolean;
+  /** Keep the outcomes of steps slower than this many ms (stepper.ts; tests vary it). */
+  keepAboveMs?: number;
   /** Called every so often and at the end. */
   onProgress?: (p: SearchProgress) => void;
 }
@@ -100,6 +102,7 @@ class Search {
     this.rootKey = stateKey(root);
     this.stepper = new Stepper(w, o.invariants);
     this.stepper.checkUnchanged = o.checkUnchanged ?? false;
+    if (o.keepAboveMs !== undefined) this.stepper.keepAboveMs = o.keepAboveMs;
   }
 
   get steps(): number {

@@ -20,7 +20,7 @@ import { stepKey } from './moves.ts';
 import { stateKey } from './state-key.ts';
 
 /** Steps slower than this are kept (state, step) -> outcome; the rest are cheaper to redo. */
-const CACHE_ABOVE_MS = 1;
+export const KEEP_ABOVE_MS = 1;
 const CACHE_ENTRIES = 512;
 
 /** What a step answered, as a counterexample records it. */
@@ -67,6 +67,12 @@ export class Stepper {
    */
   checkUnchanged = false;
 
+  /**
+   * Which steps' outcomes are kept: those slower than this (ms). A timing decision, so it
+   * must not change what the search finds, only how fast: tests set it to keep all or none.
+   */
+  keepAboveMs = KEEP_ABOVE_MS;
+
   constructor(
     readonly w: World,
     /** The predicates checked after every step (default: all of SYSTEM.md section 5). */
@@ -101,7 +107,7 @@ export class Stepper {
         const after = this.w.snapshot();
         t = { after, violations, answer, key: stateKey(after) };
       }
-      if (performance.now() - t0 > CACHE_ABOVE_MS) {
+      if (performance.now() - t0 > this.keepAboveMs) {
         this.cache.set(ck, t);
         if (this.cache.size > CACHE_ENTRIES) {
           this.cache.delete(this.cache.keys().next().value as string);
