@@ -36,6 +36,14 @@ export interface HostSwitches {
    * docs/roles.md says which invariants then mean nothing.
    */
   bareMetal: 'refuse' | 'host-context';
+  /**
+   * (4) When the VMM binds an assigned TDI. 'late': when the guest's devsec TSM asks (its
+   * tsm/lock relayed as the tsm-bind hypercall). 'early': when the VMM assigns the device,
+   * before the guest runs, so the guest finds its TDI CONFIG_LOCKED and its lock request is
+   * answered from the VMM's record of that bind. Attestation, accept and START stay the
+   * guest's either way; the guest's nonce keeps the evidence it fetches fresh.
+   */
+  bindTime: 'late' | 'early';
 }
 
 export const DEFAULT_HOST_SWITCHES: Readonly<HostSwitches> = Object.freeze({
@@ -45,4 +53,5 @@ export const DEFAULT_HOST_SWITCHES: Readonly<HostSwitches> = Object.freeze({
   dmaBufPfns: 'phys-vec',
   unbindOrder: 'stop-first',
   bareMetal: 'refuse',
+  bindTime: 'late',
 });

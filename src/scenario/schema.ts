@@ -54,6 +54,7 @@ export const switchesSchema = z.strictObject({
   dmaBufPfns: z.enum(['sg-table', 'phys-vec']).optional(),
   unbindOrder: z.enum(['stop-first', 'revoke-first']).optional(),
   bareMetal: z.enum(['refuse', 'host-context']).optional(),
+  bindTime: z.enum(['late', 'early']).optional(),
   droppedDma: z.enum(['silent', 'report']).optional(),
   msixTable: z.enum(['shared', 'private']).optional(),
 });

@@ -9,9 +9,10 @@
  * exported whole as a dma-buf (VFIO_DEVICE_FEATURE_DMA_BUF) and given to KVM as a
  * KVM_MEM_VFIO_DMABUF memslot at a GPA the VMM picks, naturally aligned in its MMIO window.
  * The buffers are shared until the TSM bind makes them private; KVM maps them private or
- * shared as the guest's accesses fault.
+ * shared as the guest's accesses fault. With switch `bindTime` 'early' the TSM bind is the
+ * last step of the assignment, so the guest never sees the device shared.
  *
- * release: the TSM unbind if the guest left the device bound, the BAR memslots deleted, the
+ * release: the TSM unbind if the device is still bound, the BAR memslots deleted, the
  * cdev closed (its dma-bufs revoked for good, its iommufd device and vDEVICE gone).
  */
 
@@ -46,7 +47,7 @@ import {
   VFIO_PCI_BAR0_REGION_INDEX,
   VFIO_PCI_BAR5_REGION_INDEX,
 } from '../vfio/uapi.ts';
-import { tsmUnbind } from './hypercall.ts';
+import { tsmBind, tsmUnbind } from './hypercall.ts';
 import { vmmErr, vmmFailed, vmmOk } from './outcome.ts';
 import type { VmmBar, VmmDevice, VmmState, VmmVm } from './state.ts';
 
@@ -214,11 +215,22 @@ export async function vmmAssignDevice(
     vdevice: vdev.value,
     bars,
     tsmBound: false,
+    boundEarly: false,
   };
+  // Switch bindTime 'early': the TSM bind now, before the guest runs, as a VMM configured to
+  // hand the guest a locked TDI would do it at realize. A refused bind fails the assignment.
+  if (h.switches.bindTime === 'early') {
+    const t = await tsmBind(m, h, d);
+    events.push(...t.events);
+    if (!t.ok) return undo(t);
+    d.tsmBound = true;
+    d.boundEarly = true;
+  }
   v.devices.set(a.vdevId, d);
   v.nextMmioGpa = gpa;
   v.nextSlot = nextSlot;
-  return vmmOk(op, { ...args, vfioFd: fd, vdevice: vdev.value }, d, events);
+  const done = { ...args, vfioFd: fd, vdevice: vdev.value };
+  return vmmOk(op, d.boundEarly ? { ...done, bound: 'early' } : done, d, events);
 }
 
 /**
@@ -247,6 +259,7 @@ export async function vmmReleaseDevice(
     // ENXIO: the kernel unbound it already (a reset while bound, switch resetWhileBound).
     if (!u.ok && u.errno !== 'ENXIO') return vmmFailed(op, args, u, events);
     d.tsmBound = false;
+    d.boundEarly = false;
   }
   for (const b of [...d.bars]) {
     const r = await kvmSetUserMemoryRegion2(m, h, {

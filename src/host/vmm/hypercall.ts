@@ -4,7 +4,8 @@
  * TDG.VP.VMCALL, SEV's VMGEXIT, CCA's RSI_HOST_CALL), and the uAPI calls QEMU makes for each:
  *
  * - 'tsm-bind': the TSM bind of the device at `vdevId`, VFIO_DEVICE_TSM_BIND or
- *   IOMMU_VDEVICE_TSM_OP BIND by switch `bindUapi` (open question 1);
+ *   IOMMU_VDEVICE_TSM_OP BIND by switch `bindUapi` (open question 1); for a device the VMM
+ *   bound early (switch `bindTime`, open question 4) no second bind, success (EARLY_BOUND);
  * - 'tsm-unbind': VFIO_DEVICE_TSM_UNBIND or IOMMU_VDEVICE_TSM_OP UNBIND, the kernel taking
  *   the steps in the order of switch `unbindOrder` (open question 10);
  * - 'tsm-guest-req': IOMMU_VDEVICE_TSM_REQ, which iommufd offers under both bind uAPIs; the
@@ -103,11 +104,25 @@ export async function vmmHypercall(
     }
     return vmmErr(OP, { ...args, relay: 'held' }, res.errno, 'the VMM has not carried it');
   }
+  const early = call.op === 'tsm-bind' && d.boundEarly;
   const r = await carryTsmCall(m, h, d, call);
   if (!r.ok) return vmmFailed(OP, args, r, r.events);
   const a = relayAnswered(relayOf(v), call, r.value ?? null, decision.rewrite);
-  return vmmOk(OP, a.rewritten ? { ...args, relay: 'rewritten' } : args, a.value, r.events);
+  const done = early ? { ...args, bound: 'early' } : args;
+  return vmmOk(OP, a.rewritten ? { ...done, relay: 'rewritten' } : done, a.value, r.events);
 }
+
+/**
+ * The answer to the guest's tsm-bind for a device the VMM bound early: success, the binding
+ * being the one the guest asks for (its VM, its virtual BDF). Per flavour that is what the
+ * firmware already holds: TDX a DEVIF for this TD, locked by TDH.DEVIF.REQUEST; SEV
+ * TIO_TDI_BIND done with this guest's context and guest device id; CCA a VDEV of this Realm
+ * at this vdev id, locked by RMI_VDEV_LOCK. A second bind would be refused by the kernel
+ * (-EEXIST) and by each firmware (DEVIF, TDI or VDEV exists), which tells the guest nothing
+ * it can use: the guest learns the TDI's state from its firmware (TDG.DEVIF.RD,
+ * TIO_MSG_TDI_INFO_REQ, RSI_VDEV_GET_INFO), never from this answer.
+ */
+export const EARLY_BOUND = Object.freeze({ bound: 'early' });
 
 /** One TSM request carried to the kernel: bind, unbind or IOMMU_VDEVICE_TSM_REQ. */
 export async function carryTsmCall(
@@ -116,6 +131,7 @@ export async function carryTsmCall(
   d: VmmDevice,
   call: RelayedCall,
 ): Promise<HostOutcome<unknown>> {
+  if (call.op === 'tsm-bind' && d.boundEarly) return { ok: true, value: EARLY_BOUND, events: [] };
   const r =
     call.op === 'tsm-bind'
       ? await tsmBind(m, h, d)
@@ -126,6 +142,9 @@ export async function carryTsmCall(
             request: { scope: call.scope, message: call.message },
           });
   if (r.ok && call.op !== 'tsm-guest-req') d.tsmBound = call.op === 'tsm-bind';
+  // An unbind, or -ENXIO (the kernel unbound it already: a reset, the host's own unbind),
+  // ends the early bind: the guest's next lock is a bind of its own.
+  if (call.op === 'tsm-unbind' && (r.ok || r.errno === 'ENXIO')) d.boundEarly = false;
   return r;
 }
 

@@ -33,8 +33,13 @@ export interface VmmDevice {
   viommu: number;
   vdevice: number;
   bars: VmmBar[];
-  /** The VMM bound the device for the guest (its tsm-bind hypercall succeeded, no unbind since). */
+  /** The VMM bound the device (the guest's tsm-bind, or its own early bind; no unbind since). */
   tsmBound: boolean;
+  /**
+   * The VMM bound the device itself when it assigned it (switch `bindTime` 'early') and has
+   * not unbound it since: the guest's tsm-bind is answered from this record.
+   */
+  boundEarly: boolean;
 }
 
 export interface VmmVm {
