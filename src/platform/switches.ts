@@ -1,3 +1,5 @@
+import { PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX } from '../wire/tdisp/constants.ts';
+
 /**
  * The open design questions of SYSTEM.md section 6 that live in the platform (the firmware
  * and the hardware), as world settings (DESIGN.md principle 5), beside the host's in
@@ -35,4 +37,29 @@ export function platformSwitchesOf(all: Partial<PlatformSwitches> & object): Pla
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
   }
   return out;
+}
+
+/** Where the MSI-X table and PBA of a locked TDI belong (question 11). */
+export type MsixTable = NonNullable<PlatformSwitches['msixTable']>;
+
+/**
+ * Each flavour's own answer to question 11: the TDX module locks without LOCK_MSIX (tdisp.c
+ * assign_tdisp_header), so the table stays the host's; SEV-TIO's TIO_TDI_BIND and CCA's
+ * RMI_VDEV_LOCK lock with it. Keyed by name, not by FlavourName, so the switches stay below
+ * the flavours.
+ */
+const FLAVOUR_MSIX_TABLE: Readonly<Record<string, MsixTable>> = {
+  tdx: 'shared',
+  sev: 'private',
+  cca: 'private',
+};
+
+/** The effective answer to question 11 for `flavour`: the switch, else the flavour's own. */
+export function msixTableOf(s: Partial<PlatformSwitches>, flavour: string): MsixTable {
+  return s.msixTable ?? FLAVOUR_MSIX_TABLE[flavour] ?? 'private';
+}
+
+/** The LOCK_INTERFACE_FLAGS bit that answer asks of the device: LOCK_MSIX when private. */
+export function msixLockFlag(s: Partial<PlatformSwitches>, flavour: string): number {
+  return msixTableOf(s, flavour) === 'private' ? PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX : 0;
 }
