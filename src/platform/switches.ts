@@ -1,11 +1,11 @@
-import { PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX } from '../wire/tdisp/constants.ts';
-
 /**
  * The open design questions of SYSTEM.md section 6 that live in the platform (the firmware
  * and the hardware), as world settings (DESIGN.md principle 5), beside the host's in
  * host/switches.ts. They sit in the platform's own records, so a snapshot carries them. The
  * numbers are SYSTEM.md's.
  */
+import { PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX } from '../wire/tdisp/constants.ts';
+
 export interface PlatformSwitches {
   /**
    * (9) A T=1 DMA the fabric refuses from a TDI in RUN: dropped and forgotten ('silent'), or
@@ -56,7 +56,8 @@ const FLAVOUR_MSIX_TABLE: Readonly<Record<string, MsixTable>> = {
 
 /** The effective answer to question 11 for `flavour`: the switch, else the flavour's own. */
 export function msixTableOf(s: Partial<PlatformSwitches>, flavour: string): MsixTable {
-  return s.msixTable ?? FLAVOUR_MSIX_TABLE[flavour] ?? 'private';
+  if (s.msixTable) return s.msixTable;
+  return Object.hasOwn(FLAVOUR_MSIX_TABLE, flavour) ? FLAVOUR_MSIX_TABLE[flavour] : 'private';
 }
 
 /** The LOCK_INTERFACE_FLAGS bit that answer asks of the device: LOCK_MSIX when private. */

@@ -387,6 +387,19 @@ export async function tioTdiBind(
   if (!Number.isInteger(a.guestDeviceId) || a.guestDeviceId < 0 || a.guestDeviceId > 0xffff) {
     return outcome(call, args, failure('SEV_RET_INVALID_PARAM', 'guest device id'));
   }
+  const loop = spdmRequestLoop(call, carrier);
+
+  if (run) {
+    const b = boundTdi(p, a.tdi, g.vm);
+    if (!b.ok) return outcome(call, args, refused(b));
+    if (t.guestDeviceId !== a.guestDeviceId) {
+      return outcome(call, args, failure('SEV_RET_INVALID_PARAM', 'bound under another BDF'));
+    }
+    const s = await tsmTdiStart(p, env, a.tdi, loop.carrier);
+    if (!s.ok) return outcome(call, args, refused(s), loop.events);
+    return outcome(call, args, success({}), loop.events);
+  }
+
   // LOCK_MSIX is the platform's answer (question 11), not the host's: the guest's trust in
   // which pages stay private rests on it. A host driver asking otherwise is refused rather
   // than overridden, so it learns its flags were not what the TDI got.
@@ -401,19 +414,6 @@ export async function tioTdiBind(
   }
   const lockFlags =
     a.lockFlags ?? (DEFAULT_LOCK_FLAGS & ~PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX) | msix;
-  const loop = spdmRequestLoop(call, carrier);
-
-  if (run) {
-    const b = boundTdi(p, a.tdi, g.vm);
-    if (!b.ok) return outcome(call, args, refused(b));
-    if (t.guestDeviceId !== a.guestDeviceId) {
-      return outcome(call, args, failure('SEV_RET_INVALID_PARAM', 'bound under another BDF'));
-    }
-    const s = await tsmTdiStart(p, env, a.tdi, loop.carrier);
-    if (!s.ok) return outcome(call, args, refused(s), loop.events);
-    return outcome(call, args, success({}), loop.events);
-  }
-
   for (const o of p.vendor.tdis.values()) {
     if (o.gctx === a.gctx && o.guestDeviceId === a.guestDeviceId && o.rid !== a.tdi) {
       const msg = `guest BDF ${hex(a.guestDeviceId)} names TDI ${hex(o.rid)}`;
