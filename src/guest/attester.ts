@@ -7,8 +7,9 @@
  * records what to accept: the report's TEE ranges placed in its BARs. tsm/accept then does
  * the accepting. A refusal names every reason (the collector's and the verifier's).
  *
- * The MSI-X table and PBA ranges are left shared (SYSTEM.md section 6 item 11 is open; the
- * VMM maps them shared too).
+ * The MSI-X table and PBA are accepted with the rest when the report flags them (SYSTEM.md
+ * section 6 item 11: the platform locked them with LOCK_MSIX, and in RUN the device answers
+ * only T=1 there); a table the platform left shared is not in the report and stays shared.
  */
 
 import { decodeInterfaceReport, type InterfaceReport } from '../wire/tdisp/report.ts';
@@ -59,24 +60,34 @@ function reportingOffset(dev: GuestDevice, report: InterfaceReport | undefined, 
   return r0 && bar ? mod64(r0.firstPage * PAGE - bar.address) : tsm;
 }
 
-/** The TEE ranges of a verified report, placed at guest addresses. */
+/**
+ * The TEE ranges of a verified report, placed at guest addresses: every range not flagged
+ * IS_NON_TEE_MEM, the MSI-X table and PBA included when reported (they are then locked).
+ */
 function acceptRanges(dev: GuestDevice, c: CollectedEvidence): AcceptRange[] {
   const report = decoded(c.evidence.report.bytes);
   if (!report) return [];
   const placed = checkReport(report, dev.bars, c.evidence.mmioReportingOffset).placed;
+  const paOf = (i: number) => mod64(report.mmioRanges[i].firstPage * PAGE - c.tsmReportingOffset);
+  // The firmware names a page by RANGE_ID and its offset from the ID's lowest reported page.
+  const idBase = new Map<number, bigint>();
+  report.mmioRanges.forEach((r, i) => {
+    const lo = idBase.get(r.rangeId);
+    if (lo === undefined || paOf(i) < lo) idBase.set(r.rangeId, paOf(i));
+  });
   const out: AcceptRange[] = [];
   for (const p of placed) {
     const r = report.mmioRanges[p.range];
     const bar = dev.bars.find((b) => b.index === p.bar);
-    const { nonTee, msixTable, msixPba } = r.attributes;
-    if (!bar || nonTee || msixTable || msixPba) continue;
+    if (!bar || r.attributes.nonTee) continue;
+    const pa = paOf(p.range);
     out.push({
       rangeId: r.rangeId,
       range: p.range,
       gpa: bar.address + p.offset,
       pages: r.numberOfPages,
-      pa: mod64(r.firstPage * PAGE - c.tsmReportingOffset),
-      rangeOffset: 0,
+      pa,
+      rangeOffset: Number(pa - (idBase.get(r.rangeId) ?? pa)),
     });
   }
   return out;

@@ -39,9 +39,13 @@ export interface AcceptRange {
   /** First guest physical address and page count. */
   gpa: bigint;
   pages: number;
-  /** The range's first byte as the report places it in host physical addresses. */
+  /** The first accepted page as the report places it in host physical addresses. */
   pa: bigint;
-  /** Byte offset of the first accepted page inside the report range. */
+  /**
+   * Byte offset of the first accepted page from the first page the report gives its
+   * RANGE_ID: one ID may have several ranges (a BAR split by its MSI-X table and PBA), and
+   * the firmware's accept calls name a page by ID and this offset.
+   */
   rangeOffset: number;
 }
 

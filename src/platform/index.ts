@@ -102,6 +102,8 @@ export {
 } from './state.ts';
 export {
   DEFAULT_PLATFORM_SWITCHES,
+  type MsixTable,
+  msixTableOf,
   PLATFORM_SWITCH_KEYS,
   type PlatformSwitches,
 } from './switches.ts';

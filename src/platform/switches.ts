@@ -4,6 +4,8 @@
  * host/switches.ts. They sit in the platform's own records, so a snapshot carries them. The
  * numbers are SYSTEM.md's.
  */
+import { PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX } from '../wire/tdisp/constants.ts';
+
 export interface PlatformSwitches {
   /**
    * (9) A T=1 DMA the fabric refuses from a TDI in RUN: dropped and forgotten ('silent'), or
@@ -35,4 +37,30 @@ export function platformSwitchesOf(all: Partial<PlatformSwitches> & object): Pla
     if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
   }
   return out;
+}
+
+/** Where the MSI-X table and PBA of a locked TDI belong (question 11). */
+export type MsixTable = NonNullable<PlatformSwitches['msixTable']>;
+
+/**
+ * Each flavour's own answer to question 11: the TDX module locks without LOCK_MSIX (tdisp.c
+ * assign_tdisp_header), so the table stays the host's; SEV-TIO's TIO_TDI_BIND and CCA's
+ * RMI_VDEV_LOCK lock with it. Keyed by name, not by FlavourName, so the switches stay below
+ * the flavours.
+ */
+const FLAVOUR_MSIX_TABLE: Readonly<Record<string, MsixTable>> = {
+  tdx: 'shared',
+  sev: 'private',
+  cca: 'private',
+};
+
+/** The effective answer to question 11 for `flavour`: the switch, else the flavour's own. */
+export function msixTableOf(s: Partial<PlatformSwitches>, flavour: string): MsixTable {
+  if (s.msixTable) return s.msixTable;
+  return Object.hasOwn(FLAVOUR_MSIX_TABLE, flavour) ? FLAVOUR_MSIX_TABLE[flavour] : 'private';
+}
+
+/** The LOCK_INTERFACE_FLAGS bit that answer asks of the device: LOCK_MSIX when private. */
+export function msixLockFlag(s: Partial<PlatformSwitches>, flavour: string): number {
+  return msixTableOf(s, flavour) === 'private' ? PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX : 0;
 }

@@ -24,7 +24,12 @@ import { sevGuestOf } from '../host/tsm/sev/index.ts';
 import { createVmmState, type VmmState, vmmHypercall, vmmRun } from '../host/vmm/index.ts';
 import type { FlavourName } from '../platform/flavours.ts';
 import { PAGE_SHIFT, pfnKey } from '../platform/ids.ts';
-import { type PlatformSwitches, platformSwitchesOf } from '../platform/switches.ts';
+import {
+  type MsixTable,
+  msixTableOf,
+  type PlatformSwitches,
+  platformSwitchesOf,
+} from '../platform/switches.ts';
 import { clonePlain } from '../wire/clone.ts';
 import { WorldError } from './errors.ts';
 import { checkFlaws, type FlawName, flawsIn } from './flaws.ts';
@@ -169,7 +174,7 @@ export class World {
     this.policy =
       typeof config.policy === 'string'
         ? loadPolicy(config.policy)
-        : (config.policy ?? defaultPolicy(pw, config.flavour));
+        : (config.policy ?? defaultPolicy(pw, msixTableOf(pw.p.switches, config.flavour)));
   }
 
   /** @param capture --pcap / --keylog observers (the mailbox's objects, the TSM's secrets) */
@@ -479,7 +484,7 @@ export class World {
 }
 
 /** The default policy: trust the device's root; measurements as the device's profile says. */
-function defaultPolicy(pw: PlatformWorld, flavour: FlavourName): AttestationPolicy {
+function defaultPolicy(pw: PlatformWorld, msix: MsixTable): AttestationPolicy {
   return {
     trustAnchors: [pw.dev.root],
     leaf: { spdmEku: 'responder' },
@@ -487,8 +492,9 @@ function defaultPolicy(pw: PlatformWorld, flavour: FlavourName): AttestationPoli
     report: {
       interfaceInfo: {},
       lockFlags: { required: [], forbidden: [] },
-      // TDX locks without LOCK_MSIX: the MSI-X table and PBA stay out of the report.
-      allowHoles: flavour === 'tdx',
+      // A platform that leaves the MSI-X table shared locks without LOCK_MSIX: the table and
+      // PBA stay out of the report, holes in their BAR.
+      allowHoles: msix === 'shared',
       reference: {},
       refuseFirmwareUpdate: true,
     },

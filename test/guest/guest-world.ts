@@ -3,8 +3,9 @@
  * kernel's PCI/TSM core and TSM driver), a confidential VM with a two-page private image
  * launched, the GuestMachine of that VM, and a small VMM standing in for host/vmm: it
  * answers the guest's hypercalls with the host's own calls (pci_tsm_bind / guest_req /
- * stop / unbind) and maps the report's TEE pages (MSI-X table and PBA left shared) as
- * private MMIO at the guest's BAR once the TSM has the report, with trusted DMA set up.
+ * stop / unbind) and maps the report's TEE pages (the MSI-X table and PBA too where the
+ * report has them: locked, so private) as private MMIO at the guest's BAR once the TSM has
+ * the report, with trusted DMA set up.
  */
 
 import type { AttestationPolicy } from '../../src/guest/attest/index.ts';
@@ -30,6 +31,7 @@ import { sevGuestOf, sevTsmDriver } from '../../src/host/tsm/sev/index.ts';
 import { tdxTsmDriver } from '../../src/host/tsm/tdx/index.ts';
 import type { FlavourName } from '../../src/platform/flavours.ts';
 import { PAGE_SHIFT } from '../../src/platform/ids.ts';
+import { msixTableOf } from '../../src/platform/switches.ts';
 import { decodeInterfaceReport } from '../../src/wire/tdisp/report.ts';
 import { guestMachine } from '../../src/world/guest-machine.ts';
 import { hostWorld, ok } from '../host/world.ts';
@@ -61,7 +63,7 @@ async function mapReported(w: GuestWorld): Promise<HostOutcome<unknown> | undefi
   const ranges = w.p.tsm.tdis.get(w.rid)?.report?.ranges ?? [];
   const bar = w.m.barAddress(w.rid, 0);
   if (!ranges.length || !bar) return undefined;
-  for (const r of ranges.filter((x) => !x.nonTee && !x.msixTable && !x.msixPba)) {
+  for (const r of ranges.filter((x) => !x.nonTee)) {
     for (let k = 0n; k < BigInt(r.pages); k++) {
       const pfn = (r.base >> PAGE_SHIFT) + k;
       const gfn = (MMIO_GPA >> PAGE_SHIFT) + pfn - (bar.base >> PAGE_SHIFT);
@@ -153,8 +155,12 @@ export type GuestWorld = Awaited<ReturnType<typeof hostWorld>> & {
  */
 export function referencePolicy(w: GuestWorld, c: CollectedEvidence): AttestationPolicy {
   const report = decodeInterfaceReport(c.evidence.report.bytes);
-  // TDX's LOCK has no LOCK_MSIX: the MSI-X table and PBA stay out of the report.
-  const holes = w.flavour === 'tdx' ? 'report:\n  allowHoles: true\n' : 'report:\n';
+  // A LOCK without LOCK_MSIX (TDX's own answer) leaves the MSI-X table and PBA out of the
+  // report: holes in BAR0.
+  const holes =
+    msixTableOf(w.p.switches, w.flavour) === 'shared'
+      ? 'report:\n  allowHoles: true\n'
+      : 'report:\n';
   const yaml = `trustAnchors:
   - file: root.pem
 leaf:

@@ -289,8 +289,10 @@ export class PciDevice {
 
   /**
    * An MMIO write TLP. Writes into the PBA are ignored (it is read-only); with MSI-X locked,
-   * any write into the table or PBA emits MSIX_LOCKED_CHANGE. Throws RangeError on a bad
-   * size or offset.
+   * a T=0 write into the table or PBA emits MSIX_LOCKED_CHANGE. A T=1 write is the TVM's own
+   * (the T-bit policy lets one through only in RUN, where a locked table is TEE memory of
+   * the TDI): programming its vectors is what locking the table into its trust is for, so it
+   * is no change from outside. Throws RangeError on a bad size or offset.
    */
   mmioWrite(
     fn: number,
@@ -307,7 +309,9 @@ export class PciDevice {
     const fs = this.state.functions.get(fn)!;
     return this.run(() => {
       const region = fs.caps.msix && msixRegion(fs.caps.msix, bar, off, data.length);
-      if (region && this.ops.msixLocked(fn)) this.ops.emit(fn, { kind: 'MSIX_LOCKED_CHANGE' });
+      if (region && !opts.t && this.ops.msixLocked(fn)) {
+        this.ops.emit(fn, { kind: 'MSIX_LOCKED_CHANGE' });
+      }
       if (region !== 'pba') memWrite(fs.memory[bar], off, data);
       return { status: 'SC' };
     });

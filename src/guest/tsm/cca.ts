@@ -13,7 +13,6 @@
 import { digest } from '../../crypto/hash.ts';
 import type { RsiIpaStateSet, RsiValidated, RsiVdevInfo } from '../../platform/cca/guest-abi.ts';
 import { bytesEqual } from '../../wire/hex.ts';
-import { DEFAULT_LOCK_FLAGS } from '../../wire/tdisp/constants.ts';
 import type { AttestationReason, TdiStateName } from '../attest/evidence.ts';
 import { fail, type Step } from '../outcome.ts';
 import type { Attested } from '../state.ts';
@@ -23,6 +22,7 @@ import {
   callFailed,
   type GuestTsmFlavour,
   guestRequest,
+  lockFlagsShown,
   PAGE,
   tsmCall,
 } from './flavour.ts';
@@ -68,7 +68,9 @@ export const ccaGuestTsm: GuestTsmFlavour = {
           report: { interfaceId: ev.interfaceId, bytes: report },
           nonce: bytesOf(ev.nonce ?? ''),
           tdiState: STATE[info.state] ?? 'CONFIG_UNLOCKED',
-          lockFlags: DEFAULT_LOCK_FLAGS,
+          // RSI_VDEV_GET_INFO does not give the flags; the report, checked against
+          // report_digest above, shows them.
+          lockFlags: lockFlagsShown(report),
         },
         tsmReportingOffset: ev.reportingOffset,
         problems,
@@ -95,7 +97,7 @@ export const ccaGuestTsm: GuestTsmFlavour = {
     for (const r of a.ranges) {
       const ipaBase = r.gpa;
       const ipaTop = r.gpa + BigInt(r.pages) * PAGE;
-      const paBase = r.pa + BigInt(r.rangeOffset);
+      const paBase = r.pa;
       const o = await tsmCall<RsiValidated>(ctx, 'RSI_VDEV_VALIDATE_MAPPING', {
         vdevId,
         ipaBase,

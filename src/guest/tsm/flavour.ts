@@ -5,6 +5,11 @@
  * helpers make one guest ABI call or hypercall and keep its events.
  */
 import type { AbiArg, AbiOutcome } from '../../platform/abi.ts';
+import {
+  PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX,
+  PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE,
+} from '../../wire/tdisp/constants.ts';
+import { decodeInterfaceReport } from '../../wire/tdisp/report.ts';
 import type { AttestationEvidence, AttestationReason, TdiStateName } from '../attest/evidence.ts';
 import type { GuestCallArgs, GuestHypercall, GuestMachine } from '../machine.ts';
 import { fail, type GuestEvent, type Step } from '../outcome.ts';
@@ -87,3 +92,25 @@ export function guestRequest(
 export const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 export const bytesOf = (hex: string) => new Uint8Array(Buffer.from(hex, 'hex'));
 export const PAGE = 4096n;
+
+/**
+ * The LOCK_INTERFACE_FLAGS a report shows it was locked with, for a firmware that does not
+ * tell the guest its flags: NO_FW_UPDATE from INTERFACE_INFO, LOCK_MSIX from a range flagged
+ * MSI-X table or PBA or a non-zero MSI-X Message Control (both reported only under LOCK_MSIX,
+ * PCIe 11.3.11). What the platform answered to question 11 reaches the guest this way, never
+ * as a property of the flavour. A malformed report shows nothing; the verifier names it.
+ */
+export function lockFlagsShown(report: Uint8Array): number {
+  try {
+    const r = decodeInterfaceReport(report);
+    const msix =
+      r.msixMessageControl !== 0 ||
+      r.mmioRanges.some((m) => m.attributes.msixTable || m.attributes.msixPba);
+    return (
+      (r.interfaceInfo.noUpdateAfterLock ? PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE : 0) |
+      (msix ? PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX : 0)
+    );
+  } catch {
+    return 0;
+  }
+}

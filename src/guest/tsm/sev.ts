@@ -29,7 +29,6 @@ import {
   type TdiInfo,
 } from '../../platform/sev/guest-abi.ts';
 import { bytesEqual } from '../../wire/hex.ts';
-import { DEFAULT_LOCK_FLAGS } from '../../wire/tdisp/constants.ts';
 import type { AttestationReason, TdiStateName } from '../attest/evidence.ts';
 import { fail, type Step } from '../outcome.ts';
 import { type Attested, hasFlaw } from '../state.ts';
@@ -39,6 +38,7 @@ import {
   callFailed,
   type GuestTsmFlavour,
   guestRequest,
+  lockFlagsShown,
   type TsmContext,
 } from './flavour.ts';
 
@@ -130,7 +130,8 @@ export const sevGuestTsm: GuestTsmFlavour = {
           report: { interfaceId: ev.interfaceId, bytes: info.report },
           nonce: bytesOf(ev.nonce ?? ''),
           tdiState: info.state,
-          lockFlags: info.lockFlags ?? DEFAULT_LOCK_FLAGS,
+          // The PSP's record of TIO_TDI_BIND's flags; else what the report shows.
+          lockFlags: info.lockFlags ?? lockFlagsShown(info.report),
         },
         tsmReportingOffset: ev.reportingOffset,
         problems,

@@ -9,9 +9,7 @@
  */
 import { digest } from '../../crypto/hash.ts';
 import type { DevifInfo, TdResponse } from '../../platform/tdx/guest-abi.ts';
-import { PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE } from '../../wire/tdisp/constants.ts';
 import { encodeFunctionId } from '../../wire/tdisp/header.ts';
-import { decodeInterfaceReport } from '../../wire/tdisp/report.ts';
 import type { TdiStateName } from '../attest/evidence.ts';
 import { fail, type Step } from '../outcome.ts';
 import type { Attested } from '../state.ts';
@@ -22,6 +20,7 @@ import {
   type GuestTsmFlavour,
   guestRequest,
   hexOf,
+  lockFlagsShown,
   PAGE,
   type TsmContext,
   tsmCall,
@@ -88,15 +87,6 @@ export const tdxGuestTsm: GuestTsmFlavour = {
     if (!report.ok) return report;
     const bytes = report.value.value;
     if (!(bytes instanceof Uint8Array)) return fail('EIO', 'TDG.DEVIF.RESPONSE: no report');
-    // The module's LOCK carries only NO_FW_UPDATE; the report's INTERFACE_INFO says whether.
-    let lockFlags = 0;
-    try {
-      if (decodeInterfaceReport(bytes).interfaceInfo.noUpdateAfterLock) {
-        lockFlags = PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE;
-      }
-    } catch {
-      // The verifier names a malformed report.
-    }
     return {
       ok: true,
       value: {
@@ -107,7 +97,8 @@ export const tdxGuestTsm: GuestTsmFlavour = {
           report: { interfaceId: ev.interfaceId, bytes },
           nonce: bytesOf(ev.nonce ?? ''),
           tdiState: rd.value.state as TdiStateName,
-          lockFlags,
+          // TDG.DEVIF.RD does not give the flags; the module's own report shows them.
+          lockFlags: lockFlagsShown(bytes),
         },
         tsmReportingOffset: ev.reportingOffset,
         problems: [],

@@ -34,7 +34,7 @@ import { septEntry } from '../sept.ts';
 import { type GuestDeviceEvidence, tsmGuestEvidence } from '../tsm/guest-evidence.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAccept, tsmMemBlock } from '../tsm/private-memory.ts';
-import { tsmMmioAccept, tsmMmioBlock } from '../tsm/private-mmio.ts';
+import { rangeIdPage, tsmMmioAccept, tsmMmioBlock } from '../tsm/private-mmio.ts';
 import type { TsmResult } from '../tsm/result.ts';
 import type { TdiStateName } from '../tsm/state.ts';
 import { tsmTdiState } from '../tsm/tdi.ts';
@@ -275,7 +275,10 @@ export interface MmioValidateArgs extends GuestMsgArgs {
   /** Guest physical address of the subrange's first page. */
   subrangeBase: bigint;
   subrangePageCount: number;
-  /** Offset of the subrange in the report's MMIO range, in bytes. */
+  /**
+   * Offset of the subrange in bytes, from the first page the report gives the RANGE_ID (one
+   * ID may have several ranges: tsm/private-mmio.ts rangeIdPage).
+   */
   rangeOffset: number;
   rangeId: number;
   /** The Validated value asked for. */
@@ -313,28 +316,42 @@ export function tioMsgMmioValidateReq(
   if (t === 'not-bound') return no('MMIO_VALIDATE_TDI_UNBOUND', `guest BDF ${args.guestDeviceId}`);
   const rec = p.tsm.tdis.get(t.rid);
   const vm = rec?.vm;
-  const range = rec?.report?.ranges.find((r) => r.rangeId === a.rangeId && !r.nonTee);
-  if (!rec || !vm || !range) return no('MMIO_VALIDATE_NOT_REPORTED', `range ${a.rangeId}`);
+  const ids = rec?.report?.ranges.filter((r) => r.rangeId === a.rangeId && !r.nonTee) ?? [];
+  if (!rec || !vm || ids.length === 0) {
+    return no('MMIO_VALIDATE_NOT_REPORTED', `range ${a.rangeId}`);
+  }
   const n = a.subrangePageCount;
   if (
     !Number.isInteger(n) ||
     n < 1 ||
     a.rangeOffset % PAGE_SIZE !== 0 ||
     a.rangeOffset < 0 ||
-    a.rangeOffset / PAGE_SIZE + n > range.pages ||
+    n > ids.reduce((sum, r) => sum + r.pages, 0) ||
     (a.subrangeBase & 0xfffn) !== 0n
   ) {
-    return no('MMIO_VALIDATE_OUT_OF_RANGE', `${n} pages at +${args.rangeOffset} of ${range.pages}`);
+    return no('MMIO_VALIDATE_OUT_OF_RANGE', `${n} pages at +${args.rangeOffset}`);
+  }
+  // Each page by its offset from the RANGE_ID's first reported page: one ID may have several
+  // ranges (tsm/private-mmio.ts rangeIdPage), and every page must lie in a TEE one of them.
+  const hpfns: bigint[] = [];
+  for (let i = 0; i < n; i++) {
+    const hpfn = rangeIdPage(rec, a.rangeId, a.rangeOffset / PAGE_SIZE + i);
+    if (hpfn === undefined) {
+      return no(
+        'MMIO_VALIDATE_OUT_OF_RANGE',
+        `${n} pages at +${args.rangeOffset} of range ${a.rangeId}`,
+      );
+    }
+    hpfns.push(hpfn);
   }
   const sept = p.hw.septs.get(vm);
   const gfn0 = a.subrangeBase >> PAGE_SHIFT;
-  const hpfn0 = (range.base + BigInt(a.rangeOffset)) >> PAGE_SHIFT;
   const states = new Set<string>();
   for (let i = 0n; i < BigInt(n); i++) {
     const e = septEntry(sept, gfn0 + i);
     if (!e || e.state === 'removed')
       return no('MMIO_VALIDATE_NOT_ASSIGNED', `gfn ${hex(gfn0 + i)}`);
-    if (e.target.kind !== 'mmio' || e.target.rid !== t.rid || e.target.hpfn !== hpfn0 + i) {
+    if (e.target.kind !== 'mmio' || e.target.rid !== t.rid || e.target.hpfn !== hpfns[Number(i)]) {
       return no('MMIO_VALIDATE_NOT_MAPPED', `gfn ${hex(gfn0 + i)}`);
     }
     states.add(e.state === 'present' ? 'validated' : 'not-validated');

@@ -22,8 +22,13 @@
  * that talk to the device take the host's DOE carrier (spdm-request.ts).
  */
 
+import {
+  DEFAULT_LOCK_FLAGS,
+  PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX,
+} from '../../wire/tdisp/constants.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiEvent, AbiOutcome } from '../abi.ts';
+import { msixLockFlag } from '../switches.ts';
 import {
   connectedDevice,
   tsmConnect,
@@ -337,7 +342,10 @@ export interface TdiBindArgs extends TdiArgs {
   gctx: GctxPaddr;
   /** The guest's routing id (virtual BDF) for the TDI. */
   guestDeviceId: number;
-  /** TIO_TDI_BIND_FLAG_* = TDISP LOCK_INTERFACE_FLAGS (default NO_FW_UPDATE, CLS, LOCK_MSIX). */
+  /**
+   * TIO_TDI_BIND_FLAG_* = TDISP LOCK_INTERFACE_FLAGS (default NO_FW_UPDATE, CLS, and LOCK_MSIX
+   * where the platform makes the MSI-X table private: platform/switches.ts msixTable).
+   */
   lockFlags?: number;
   /** TIO_TDI_BIND_RUN_FORCE: START a bound CONFIG_LOCKED TDI. */
   run?: boolean;
@@ -392,6 +400,20 @@ export async function tioTdiBind(
     return outcome(call, args, success({}), loop.events);
   }
 
+  // LOCK_MSIX is the platform's answer (question 11), not the host's: the guest's trust in
+  // which pages stay private rests on it. A host driver asking otherwise is refused rather
+  // than overridden, so it learns its flags were not what the TDI got.
+  const msix = msixLockFlag(p.switches, 'sev');
+  if (
+    a.lockFlags !== undefined &&
+    (a.lockFlags & PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX) !== msix
+  ) {
+    const want = msix ? 'needs' : 'must not have';
+    const detail = `lock flags ${hex(a.lockFlags)}: this platform ${want} LOCK_MSIX`;
+    return outcome(call, args, failure('SEV_RET_INVALID_PARAM', detail));
+  }
+  const lockFlags =
+    a.lockFlags ?? (DEFAULT_LOCK_FLAGS & ~PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX) | msix;
   for (const o of p.vendor.tdis.values()) {
     if (o.gctx === a.gctx && o.guestDeviceId === a.guestDeviceId && o.rid !== a.tdi) {
       const msg = `guest BDF ${hex(a.guestDeviceId)} names TDI ${hex(o.rid)}`;
@@ -400,7 +422,7 @@ export async function tioTdiBind(
   }
   const b = tsmTdiBind(p, a.tdi, g.vm);
   if (!b.ok) return outcome(call, args, refused(b));
-  const l = await tsmTdiLock(p, env, a.tdi, loop.carrier, { flags: a.lockFlags });
+  const l = await tsmTdiLock(p, env, a.tdi, loop.carrier, { flags: lockFlags });
   if (!l.ok) {
     tsmTdiRelease(p, a.tdi);
     return outcome(call, args, refused(l), loop.events);
@@ -419,7 +441,7 @@ export async function tioTdiBind(
   }
   t.gctx = a.gctx;
   t.guestDeviceId = a.guestDeviceId;
-  t.lockFlags = a.lockFlags;
+  t.lockFlags = lockFlags;
   return outcome(call, args, success({ report: r.value.bytes }), loop.events);
 }
 

@@ -17,6 +17,7 @@
 import { PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE } from '../../wire/tdisp/constants.ts';
 import type { InterfaceReport } from '../../wire/tdisp/report.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
+import { msixLockFlag } from '../switches.ts';
 import { linkHasSession, type TsmEnv } from '../tsm/link.ts';
 import type { TsmResult } from '../tsm/result.ts';
 import type { TsmTdi, VmId } from '../tsm/state.ts';
@@ -92,15 +93,19 @@ export async function carryOutstanding(
   const rid = devif.rid;
   switch (out.code) {
     case 'LOCK_INTERFACE_REQUEST': {
-      // The module's LOCK carries only NO_FW_UPDATE (tdisp.c assign_tdisp_header): no
-      // LOCK_MSIX, so MSI-X and TPH stay outside the TD's trust and must read back as zero.
-      const flags = out.noFwUpdate ? PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE : 0;
-      return exchanged(
-        await tsmTdiLock(p, env, rid, carrier, {
-          flags,
-          reportingOffset: devif.reportingOffset,
-        }),
-      );
+      // The module's LOCK carries NO_FW_UPDATE as the host asked (tdisp.c
+      // assign_tdisp_header) and LOCK_MSIX only where the platform makes the MSI-X table
+      // private (question 11; the module's own answer is no: MSI-X and TPH stay outside the
+      // TD's trust and must read back as zero).
+      const flags =
+        (out.noFwUpdate ? PCI_TDISP_LOCK_INTERFACE_FLAGS_NO_FW_UPDATE : 0) |
+        msixLockFlag(p.switches, 'tdx');
+      const r = await tsmTdiLock(p, env, rid, carrier, {
+        flags,
+        reportingOffset: devif.reportingOffset,
+      });
+      if (r.ok) devif.lockFlags = flags;
+      return exchanged(r);
     }
     case 'GET_DEVICE_INTERFACE_STATE': {
       const r = await tsmTdiState(p, env, rid, carrier);
@@ -111,7 +116,10 @@ export async function carryOutstanding(
     case 'STOP_INTERFACE_REQUEST': {
       const r = await tsmTdiStop(p, env, rid, carrier);
       // After STOP the TD must validate the DEVIF again before using it (tdisp.c clears valid).
-      if (r.ok) devif.valid = false;
+      if (r.ok) {
+        devif.valid = false;
+        devif.lockFlags = undefined;
+      }
       return exchanged(r);
     }
     case 'GET_DEVICE_INTERFACE_REPORT':
@@ -132,7 +140,7 @@ async function carryReport(
   const before = tdi?.report;
   const r = await tsmTdiReport(p, env, devif.rid, carrier);
   if (!r.ok) return exchanged(r);
-  const why = reportRefusal(r.value.report as InterfaceReport);
+  const why = reportRefusal(r.value.report as InterfaceReport, devif.lockFlags ?? 0);
   if (why !== undefined) {
     // The core keeps what it fetched; a refused report must not become the TDI's report
     // (nothing may be mapped or started from it), and the DEVIF is no longer usable.

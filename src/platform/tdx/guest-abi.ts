@@ -15,12 +15,11 @@
  * Every call names the calling TD (`td`): a real TDCALL knows it from the vCPU it runs on.
  */
 import type { AbiOutcome } from '../abi.ts';
-import { PAGE_SHIFT } from '../ids.ts';
 import { septEntry } from '../sept.ts';
 import { type GuestDeviceEvidence, tsmGuestEvidence } from '../tsm/guest-evidence.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { tsmMemAccept } from '../tsm/private-memory.ts';
-import { tsmMmioAccept } from '../tsm/private-mmio.ts';
+import { rangeIdPage, tsmMmioAccept } from '../tsm/private-mmio.ts';
 import type { ReportedRange, TdiStateName } from '../tsm/state.ts';
 import { tsmDmaAccept } from '../tsm/trusted-dma.ts';
 import { tdDevifOf } from './devif.ts';
@@ -185,7 +184,10 @@ export interface MmioAcceptArgs extends TdFunctionArgs {
   gfn: bigint;
   /** The report's MMIO range the TD expects there (RANGE_ID). */
   rangeId: number;
-  /** The page of that range, counted from its first page. */
+  /**
+   * The page of that range, counted from the first page the report gives the RANGE_ID (one
+   * ID may have several ranges: tsm/private-mmio.ts rangeIdPage).
+   */
   pageOffset: number;
 }
 
@@ -212,15 +214,14 @@ export function tdgMmioAccept(p: TdxPlatform, _env: TsmEnv, a: MmioAcceptArgs): 
       fail('TDX_MMIO_DEVIF_OWNER_MISMATCH', `gfn 0x${a.gfn.toString(16)} maps TDI ${e.target.rid}`),
     );
   }
-  const range = d.tdi.report?.ranges.find((r) => r.rangeId === a.rangeId && !r.nonTee);
-  if (!range || a.pageOffset < 0 || a.pageOffset >= range.pages) {
+  const want = rangeIdPage(d.tdi, a.rangeId, a.pageOffset);
+  if (want === undefined) {
     return guest(
       call,
       a,
       fail('TDX_MMIO_PAGE_NOT_IN_ASSOC_RANGE', `range ${a.rangeId} page ${a.pageOffset}`),
     );
   }
-  const want = (range.base >> PAGE_SHIFT) + BigInt(a.pageOffset);
   if (e.target.hpfn !== want) {
     return guest(
       call,

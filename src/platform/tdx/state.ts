@@ -98,6 +98,11 @@ export interface TdxDevif {
    * validate again before it uses the DEVIF again).
    */
   valid: boolean;
+  /**
+   * LOCK_INTERFACE_FLAGS of the LOCK in force (undefined before LOCK and after STOP): the
+   * report is checked against what the module asked for.
+   */
+  lockFlags?: number;
   outstanding?: TdxOutstanding;
   tdRequest: TdxTdRequest;
 }

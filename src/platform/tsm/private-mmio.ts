@@ -25,6 +25,26 @@ export function inTeeRange(t: TsmTdi, hpfn: bigint): boolean {
   );
 }
 
+/**
+ * The host page `pageOffset` pages into RANGE_ID `rangeId` of the TDI's report, when it lies
+ * in a TEE range of that ID; undefined otherwise. A report may give one ID several ranges
+ * (teeio's DSM reports per BAR with RANGE_ID = the BAR, and a locked MSI-X table or PBA, or
+ * an unlocked one's hole, splits a BAR into several), so the offset counts from the ID's
+ * lowest reported page, never from whichever of its ranges comes first: else no page of a
+ * later range of the ID could be named, and one named page could mean two.
+ */
+export function rangeIdPage(t: TsmTdi, rangeId: number, pageOffset: number): bigint | undefined {
+  const mine = (t.report?.ranges ?? []).filter((r) => r.rangeId === rangeId);
+  if (mine.length === 0 || !Number.isInteger(pageOffset) || pageOffset < 0) return undefined;
+  let first = mine[0].base;
+  for (const r of mine) if (r.base < first) first = r.base;
+  const page = first + BigInt(pageOffset) * 4096n;
+  const hit = mine.some(
+    (r) => !r.nonTee && page >= r.base && page < r.base + BigInt(r.pages) * 4096n,
+  );
+  return hit ? page >> PAGE_SHIFT : undefined;
+}
+
 /** Maps BAR page `hpfn` of TDI `rid` at `gfn` in `vm`'s secure EPT (pending until accepted). */
 export function tsmMmioMap(
   p: Platform,

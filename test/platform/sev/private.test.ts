@@ -123,8 +123,13 @@ describe('SEV-TIO private MMIO', () => {
     await refused(p, 'MMIO_VALIDATE_NOT_REPORTED', () =>
       tioMsgMmioValidateReq(p, env, { ...v, rangeId: 7 }),
     );
+    // Past every page the report gives the RANGE_ID (the MSI-X table and PBA, locked, are
+    // ranges of the same ID).
+    const idPages = (p.tsm.tdis.get(w.rid)?.report?.ranges ?? [])
+      .filter((x) => x.rangeId === range.rangeId)
+      .reduce((n, x) => n + x.pages, 0);
     await refused(p, 'MMIO_VALIDATE_OUT_OF_RANGE', () =>
-      tioMsgMmioValidateReq(p, env, { ...v, subrangePageCount: range.pages + 1 }),
+      tioMsgMmioValidateReq(p, env, { ...v, subrangePageCount: idPages + 1 }),
     );
     await refused(p, 'MMIO_VALIDATE_NOT_ASSIGNED', () =>
       tioMsgMmioValidateReq(p, env, { ...v, subrangeBase: GPA_MMIO + 0x10_0000n }),

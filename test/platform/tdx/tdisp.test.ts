@@ -41,6 +41,7 @@ import {
   tdhMmiomtSet,
 } from '../../../src/platform/tdx/host-mappings.ts';
 import { reportRefusal } from '../../../src/platform/tdx/report-policy.ts';
+import { LOCK_INTERFACE_FLAGS } from '../../../src/wire/tdisp/constants.ts';
 import type { InterfaceReport } from '../../../src/wire/tdisp/report.ts';
 import type { RequesterTransport } from '../../../src/wire/transport.ts';
 import {
@@ -389,7 +390,7 @@ describe('TDX report policy', () => {
     deviceSpecificInfo: new Uint8Array(0),
   };
   it('accepts DMA without PASID and no MSI-X, LNR or TPH control', () => {
-    assert.equal(reportRefusal(clean), undefined);
+    assert.equal(reportRefusal(clean, 0), undefined);
   });
   const bad: [string, InterfaceReport, RegExp][] = [
     ['PASID', { ...clean, interfaceInfo: { ...clean.interfaceInfo, dmaWithPasid: true } }, /PASID/],
@@ -405,8 +406,25 @@ describe('TDX report policy', () => {
     ['TPH control', { ...clean, tphControl: 0x100 }, /TPH_CONTROL 0x100/],
   ];
   for (const [name, r, why] of bad) {
-    it(`refuses ${name}`, () => assert.match(reportRefusal(r) ?? '', why));
+    it(`refuses ${name}`, () => assert.match(reportRefusal(r, 0) ?? '', why));
   }
+  const msixRange = {
+    firstPage: 0x10n,
+    numberOfPages: 1,
+    attributes: { msixTable: true, msixPba: false, nonTee: false, updatable: false },
+    rangeId: 0,
+  };
+  it('refuses a range flagged MSI-X table when it locked without LOCK_MSIX', () => {
+    const r = { ...clean, mmioRanges: [msixRange] };
+    assert.match(reportRefusal(r, 0) ?? '', /range 0 flagged MSI-X without LOCK_MSIX/);
+  });
+  it('with LOCK_MSIX asked for, accepts MSI-X and TPH control and MSI-X ranges, not the rest', () => {
+    const r = { ...clean, msixMessageControl: 0x8007, tphControl: 0x100, mmioRanges: [msixRange] };
+    assert.equal(reportRefusal(r, LOCK_INTERFACE_FLAGS.LOCK_MSIX), undefined);
+    for (const [name, b, why] of bad.filter(([, x]) => x.msixMessageControl + x.tphControl === 0)) {
+      assert.match(reportRefusal(b, LOCK_INTERFACE_FLAGS.LOCK_MSIX) ?? '', why, name);
+    }
+  });
 });
 
 describe('TDX: a host that drops what it carries', () => {

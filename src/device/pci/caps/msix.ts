@@ -2,8 +2,9 @@
  * MSI-X capability (PCIe 7.7.2, 6.1.4.2). The table and the Pending Bit Array live in a
  * BAR, in the function's BAR memory; the table resets to every vector masked. TDISP's
  * LOCK_INTERFACE may lock them (LOCK_MSIX): while the DSM's policy says so, a change of
- * Message Control, or any write into the table or PBA, emits MSIX_LOCKED_CHANGE while
- * the write itself still completes.
+ * Message Control, or a T=0 write into the table or PBA, emits MSIX_LOCKED_CHANGE while
+ * the write itself still completes (a T=1 write in RUN is the TVM programming its own
+ * vectors: device.ts mmioWrite).
  */
 
 import {
