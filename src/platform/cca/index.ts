@@ -3,6 +3,7 @@
  * RMM's PDEV / VDEV records beside the core's, its host ABI (RMI) and its guest ABI (RSI).
  */
 import { fabricViews } from '../platform.ts';
+import { ccaDmaFault } from './dma-fault.ts';
 import { CCA_GUEST_ABI } from './guest-abi.ts';
 import { CCA_HOST_ABI } from './host-abi.ts';
 import { FLAVOUR } from './outcome.ts';
@@ -19,4 +20,6 @@ export const ccaFlavour = {
   guest: CCA_GUEST_ABI,
   /** What the fabric asks of the TSM's records. */
   views: fabricViews,
+  /** What the RMM makes of a refused T=1 DMA (switch droppedDma, tsm/dma-fault.ts). */
+  dmaFault: ccaDmaFault,
 } as const;

@@ -7,6 +7,7 @@
  */
 
 import { fabricViews } from '../platform.ts';
+import { tdxDmaFault } from './dma-fault.ts';
 import { TDX_GUEST_ABI } from './guest-abi.ts';
 import { TDX_HOST_ABI } from './host-abi.ts';
 import { FLAVOUR } from './outcome.ts';
@@ -25,4 +26,6 @@ export const tdxFlavour = {
   guest: TDX_GUEST_ABI,
   /** What the fabric asks of the TSM's records. */
   views: fabricViews,
+  /** What the TSM makes of a refused T=1 DMA (switch droppedDma, tsm/dma-fault.ts). */
+  dmaFault: tdxDmaFault,
 } as const;
