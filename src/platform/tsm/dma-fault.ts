@@ -60,7 +60,7 @@ export function tsmDmaFault(
   // guest whose ASID is fenced (told already) is left as it is.
   const rid = ev.rid;
   const t = p.tsm.tdis.get(rid);
-  if (!t || t.state !== 'RUN' || t.vm === undefined || !running(rid)) return nothing;
+  if (t?.state !== 'RUN' || t.vm === undefined || !running(rid)) return nothing;
   // Update: ERROR on the TSM's side; the device still says RUN, which the TSM no longer
   // believes (tdi.ts tsmTdiState keeps ERROR until STOP_INTERFACE succeeds).
   const reason = ev.reason ?? 'tdi-not-run';
