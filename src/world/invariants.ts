@@ -13,9 +13,11 @@ import type { GuestOpEvent } from '../guest/outcome.ts';
 import type { GuestDevice, GuestState } from '../guest/state.ts';
 import type { HostState } from '../host/state.ts';
 import type { PlatformEvent } from '../platform/events.ts';
-import { pfnKeyOf, type Rid } from '../platform/ids.ts';
+import { pfnKey, pfnKeyOf, type Rid } from '../platform/ids.ts';
+import { pageOwner } from '../platform/memory.ts';
 import { pfnEntries, pfnFrames, pfnKeys } from '../platform/pfn-table.ts';
 import type { Platform } from '../platform/platform.ts';
+import { septWalk } from '../platform/sept.ts';
 import { asidFenced } from '../platform/sev/fence.ts';
 import type { TdiStateName } from '../platform/tsm/state.ts';
 import { bytesEqual, toHex } from '../wire/hex.ts';
@@ -482,13 +484,24 @@ function guestTold(v: InvariantView, vm: string, rid: Rid): string | undefined {
 }
 
 /**
- * How the guest of `vm` learns that a T=1 DMA of its running TDI `rid` was dropped, or
- * undefined: what it reads of the TDI is no longer RUN (the TSM's record: TDG.DEVIF.RD,
- * TIO_MSG_TDI_INFO_REQ; CCA's VDEV: RSI_VDEV_GET_INFO), or it learns otherwise (guestTold),
- * or the Realm is dead.
+ * How the guest of `vm` learns that a T=1 DMA of its running TDI `rid` to `gpa` was dropped,
+ * or undefined: its own access to the page faults (the page was taken: a denial of service,
+ * as a blocked MMIO page is in I10's firmware half), what it reads of the TDI is no longer
+ * RUN (the TSM's record: TDG.DEVIF.RD, TIO_MSG_TDI_INFO_REQ; CCA's VDEV:
+ * RSI_VDEV_GET_INFO), it learns otherwise (guestTold), or the Realm is dead.
  */
-function dmaDropTold(v: InvariantView, vm: string | undefined, rid: Rid): string | undefined {
+function dmaDropTold(
+  v: InvariantView,
+  vm: string | undefined,
+  rid: Rid,
+  gpa: bigint,
+): string | undefined {
   if (vm === undefined) return 'the TDI is unbound';
+  const sept = v.p.hw.septs.get(vm);
+  const page = sept ? septWalk(sept, pfnKeyOf(gpa)) : 'no secure EPT';
+  if (typeof page === 'string') return `its own access to the page faults (${page})`;
+  const owner = page.kind === 'memory' ? pageOwner(v.p.hw.memory, pfnKey(page.hpfn)) : undefined;
+  if (owner?.kind !== 'private' || owner.vm !== vm) return 'the page is no longer its own';
   const t = v.p.tsm.tdis.get(rid);
   if (t?.state !== 'RUN') return `the TSM has the TDI in ${t?.state ?? 'no record'}`;
   const cca = v.p.vendor as { vdevs?: unknown; realms?: unknown };
@@ -519,7 +532,7 @@ function silentDmaDrops(inv: Invariant, v: InvariantView, events: readonly StepE
     const guest = guestRunning(v, t.rid);
     if (!guest) continue;
     const vm = v.p.tsm.tdis.get(t.rid)?.vm;
-    if (dmaDropTold(v, vm, t.rid)) continue;
+    if (dmaDropTold(v, vm, t.rid, t.address)) continue;
     out.push(
       violation(
         inv,
