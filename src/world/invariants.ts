@@ -561,8 +561,8 @@ const I10: Invariant = {
   text: 'The host cannot silently unmap what the guest is using: TDX refuses, AMD fences the ASID, CCA kills the guest; in every case the guest learns of it.',
   check(v, events, before) {
     const out: Violation[] = [];
-    // The trusted DMA path: a T=1 DMA the host made the fabric drop (its context blocked or
-    // removed, a page taken) while the guest runs the TDI is an unmap it must learn of.
+    // The trusted DMA path: a T=1 DMA the fabric dropped (the context blocked or removed
+    // under the running TDI) is an unmap the guest must learn of, or it reads stale data.
     out.push(...silentDmaDrops(this, v, events));
     if (!before) return out;
     // The firmware's side: a private MMIO page the guest accepted, of its TDI locked or
