@@ -487,7 +487,7 @@ function guestTold(v: InvariantView, vm: string, rid: Rid): string | undefined {
  * How the guest of `vm` learns that a T=1 DMA of its running TDI `rid` to `gpa` was dropped,
  * or undefined: its own access to the page faults (the page was taken: a denial of service,
  * as a blocked MMIO page is in I10's firmware half), what it reads of the TDI is no longer
- * RUN (the TSM's record: TDG.DEVIF.RD, TIO_MSG_TDI_INFO_REQ; CCA's VDEV:
+ * RUN (the TSM's record: TDG.DEVIF.RD, TIO_MSG_TDI_INFO_REQ; CCA's VDEV and its DMA state:
  * RSI_VDEV_GET_INFO), it learns otherwise (guestTold), or the Realm is dead.
  */
 function dmaDropTold(
@@ -506,8 +506,10 @@ function dmaDropTold(
   if (t?.state !== 'RUN') return `the TSM has the TDI in ${t?.state ?? 'no record'}`;
   const cca = v.p.vendor as { vdevs?: unknown; realms?: unknown };
   if (v.flavour === 'cca' && cca.vdevs instanceof Map && cca.realms instanceof Map) {
-    const s = (cca.vdevs.get(rid) as { state?: string } | undefined)?.state;
-    if (s !== 'VDEV_STARTED') return `the VDEV is ${s ?? 'gone'}`;
+    const vdev = cca.vdevs.get(rid) as { state?: string; dma?: string } | undefined;
+    if (vdev?.state !== 'VDEV_STARTED') return `the VDEV is ${vdev?.state ?? 'gone'}`;
+    // RMI_VDEV_UNLOCK disables DMA at once, before COMMUNICATE moves the VDEV on.
+    if (vdev.dma !== 'VDEV_DMA_ENABLED') return 'RSI_VDEV_GET_INFO shows its DMA disabled';
     if ((cca.realms.get(vm) as { dead?: unknown } | undefined)?.dead) return 'the Realm is dead';
   }
   return guestTold(v, vm, rid);

@@ -9,7 +9,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { CcaState } from '../../src/platform/cca/state.ts';
+import { vdevDmaOff } from '../../src/platform/cca/vdev-dma.ts';
 import type { TransactionEvent } from '../../src/platform/events.ts';
+import type { Platform } from '../../src/platform/platform.ts';
 import { checkInvariants, type Violation } from '../../src/world/invariants.ts';
 import type { StepResult } from '../../src/world/ops/index.ts';
 import { World, type WorldStep } from '../../src/world/world.ts';
@@ -31,9 +34,9 @@ const BLOCK: WorldStep = {
 };
 const DMA: WorldStep = { do: 'guest.userspace/dma', args: { value: 0x3c } };
 
-async function running(droppedDma: 'silent' | 'report') {
+async function running(droppedDma: 'silent' | 'report', flavour: 'tdx' | 'cca' = 'tdx') {
   const w = await World.create({
-    flavour: 'tdx',
+    flavour,
     seed: 'i10 dma',
     switches: { droppedDma },
     vms: [{ name: 'td1', devices: [{ tdi: 1, role: 'vfio-user' }] }],
@@ -102,6 +105,18 @@ describe('I10: a dropped T=1 DMA the running guest is not told of', () => {
       refused.map((e) => e.reason),
       ['sept-not-mapped'],
     );
+    assert.deepEqual(vs, []);
+  });
+
+  it('on CCA a VDEV whose DMA the RMM disabled tells the Realm (RSI_VDEV_GET_INFO)', async () => {
+    const w = await running('silent', 'cca');
+    // What RMI_VDEV_UNLOCK does at once, before RMI_VDEV_COMMUNICATE moves the VDEV on.
+    const p = w.pw.p as Platform<CcaState>;
+    const v = p.vendor.vdevs.get(w.rid(1));
+    assert.equal(v?.state, 'VDEV_STARTED');
+    if (v) vdevDmaOff(p, v);
+    const [r, vs] = await checked(w, DMA);
+    assert.equal(r.ok, false);
     assert.deepEqual(vs, []);
   });
 });
