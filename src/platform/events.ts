@@ -133,6 +133,27 @@ export interface BarRouteEvent {
   size?: bigint;
 }
 
+/**
+ * The IOMMU's report of a refused T=1 DMA to the TSM (design switch `droppedDma: 'report'`,
+ * tsm/dma-fault.ts), by each flavour's fault record: VT-d's DMA remapping fault
+ * ('DMAR_FAULT'), AMD-Vi's event log entry ('IO_PAGE_FAULT'), the SMMUv3 event queue's
+ * ('F_TRANSLATION'). Which of its fault kinds it was stays in `reason`, the fabric's.
+ */
+export interface DmaFaultEvent {
+  kind: 'dma-fault';
+  op: DmaFaultName;
+  rid: Rid;
+  vm: VmId;
+  request: 'MemRd' | 'MemWr';
+  address: bigint;
+  reason: FabricRefusal;
+  /** The TDI's state on the TSM's side afterwards: out of RUN. */
+  tdiState: 'ERROR';
+}
+
+/** The fault record each flavour's IOMMU reports a refused T=1 DMA with. */
+export type DmaFaultName = 'DMAR_FAULT' | 'IO_PAGE_FAULT' | 'F_TRANSLATION';
+
 export interface RefusedEvent {
   kind: 'refused';
   op: string;
@@ -149,6 +170,7 @@ export type PlatformEvent =
   | RootPortIdeEvent
   | SharedEptEvent
   | BarRouteEvent
+  | DmaFaultEvent
   | RefusedEvent;
 
 /** Operations the TSM performs (the rest of the non-guest ones are the host's). */
@@ -161,6 +183,10 @@ const TSM_OPS = new Set([
   'K_SET_STOP',
   'RID_ASSOCIATE',
   'RID_DISSOCIATE',
+  // The IOMMU reports to the TSM, which acts on it (tsm/dma-fault.ts).
+  'DMAR_FAULT',
+  'IO_PAGE_FAULT',
+  'F_TRANSLATION',
 ]);
 
 /**

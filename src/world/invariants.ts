@@ -13,9 +13,11 @@ import type { GuestOpEvent } from '../guest/outcome.ts';
 import type { GuestDevice, GuestState } from '../guest/state.ts';
 import type { HostState } from '../host/state.ts';
 import type { PlatformEvent } from '../platform/events.ts';
-import { pfnKeyOf, type Rid } from '../platform/ids.ts';
+import { pfnKey, pfnKeyOf, type Rid } from '../platform/ids.ts';
+import { pageOwner } from '../platform/memory.ts';
 import { pfnEntries, pfnFrames, pfnKeys } from '../platform/pfn-table.ts';
 import type { Platform } from '../platform/platform.ts';
+import { septWalk } from '../platform/sept.ts';
 import { asidFenced } from '../platform/sev/fence.ts';
 import type { TdiStateName } from '../platform/tsm/state.ts';
 import { bytesEqual, toHex } from '../wire/hex.ts';
@@ -481,12 +483,89 @@ function guestTold(v: InvariantView, vm: string, rid: Rid): string | undefined {
   return undefined;
 }
 
+/**
+ * How the guest of `vm` learns that a T=1 DMA of its running TDI `rid` to `gpa` was dropped,
+ * or undefined: its own access to the page faults (the page was taken: a denial of service,
+ * as a blocked MMIO page is in I10's firmware half), what it reads of the TDI is no longer
+ * RUN (the TSM's record: TDG.DEVIF.RD, TIO_MSG_TDI_INFO_REQ; CCA's VDEV and its DMA state:
+ * RSI_VDEV_GET_INFO), it learns otherwise (guestTold), or the Realm is dead.
+ */
+function dmaDropTold(
+  v: InvariantView,
+  vm: string | undefined,
+  rid: Rid,
+  gpa: bigint,
+): string | undefined {
+  if (vm === undefined) return 'the TDI is unbound';
+  const sept = v.p.hw.septs.get(vm);
+  const page = sept ? septWalk(sept, pfnKeyOf(gpa)) : 'no secure EPT';
+  if (typeof page === 'string') return `its own access to the page faults (${page})`;
+  const owner = page.kind === 'memory' ? pageOwner(v.p.hw.memory, pfnKey(page.hpfn)) : undefined;
+  if (owner?.kind !== 'private' || owner.vm !== vm) return 'the page is no longer its own';
+  const t = v.p.tsm.tdis.get(rid);
+  if (t?.state !== 'RUN') return `the TSM has the TDI in ${t?.state ?? 'no record'}`;
+  const cca = v.p.vendor as { vdevs?: unknown; realms?: unknown };
+  if (v.flavour === 'cca' && cca.vdevs instanceof Map && cca.realms instanceof Map) {
+    const vdev = cca.vdevs.get(rid) as { state?: string; dma?: string } | undefined;
+    if (vdev?.state !== 'VDEV_STARTED') return `the VDEV is ${vdev?.state ?? 'gone'}`;
+    // RMI_VDEV_UNLOCK disables DMA at once, before COMMUNICATE moves the VDEV on.
+    if (vdev.dma !== 'VDEV_DMA_ENABLED') return 'RSI_VDEV_GET_INFO shows its DMA disabled';
+    if ((cca.realms.get(vm) as { dead?: unknown } | undefined)?.dead) return 'the Realm is dead';
+  }
+  return guestTold(v, vm, rid);
+}
+
+/**
+ * The device's side of I10: a T=1 DMA of a TDI a guest runs (its devsec TSM accepted it:
+ * `tsm` 'run') that the fabric refused, with the guest not told. Its data never arrived and
+ * its buffer holds what it held before, which the guest, still reading RUN, takes for the
+ * device's: silent, not a denial of service (design question 9, switch droppedDma). Bare-metal
+ * host processes are the host's own (docs/roles.md): not counted.
+ */
+function silentDmaDrops(inv: Invariant, v: InvariantView, events: readonly StepEvent[]) {
+  const out: Violation[] = [];
+  const seen = new Set<Rid>();
+  for (const e of events) {
+    if (e.kind !== 'transaction') continue;
+    const t = e as Extract<PlatformEvent, { kind: 'transaction' }>;
+    if (t.domain !== 'device' || !t.t || t.verdict === 'SC' || t.rid === undefined) continue;
+    if (seen.has(t.rid)) continue;
+    seen.add(t.rid);
+    const guest = guestRunning(v, t.rid);
+    if (!guest) continue;
+    const vm = v.p.tsm.tdis.get(t.rid)?.vm;
+    if (dmaDropTold(v, vm, t.rid, t.address)) continue;
+    out.push(
+      violation(
+        inv,
+        'platform/iommu',
+        `T=1 ${t.request} of ${hex(t.rid)} at 0x${t.address.toString(16)} dropped (${t.reason}); ${guest} still reads RUN and is not told`,
+      ),
+    );
+  }
+  return out;
+}
+
+/** The guest (by name) that runs TDI `rid` as far as it knows, if any. */
+function guestRunning(v: InvariantView, rid: Rid): string | undefined {
+  for (const [name, g] of v.guests ?? []) {
+    if (name.startsWith('host-process:')) continue;
+    for (const d of g.devices.values()) {
+      if (d.tsm === 'run' && d.interfaceId.requesterId === rid) return name;
+    }
+  }
+  return undefined;
+}
+
 const I10: Invariant = {
   id: 'I10',
   name: 'no-silent-unmap',
   text: 'The host cannot silently unmap what the guest is using: TDX refuses, AMD fences the ASID, CCA kills the guest; in every case the guest learns of it.',
-  check(v, _events, before) {
+  check(v, events, before) {
     const out: Violation[] = [];
+    // The trusted DMA path: a T=1 DMA the fabric dropped (the context blocked or removed
+    // under the running TDI) is an unmap the guest must learn of, or it reads stale data.
+    out.push(...silentDmaDrops(this, v, events));
     if (!before) return out;
     // The firmware's side: a private MMIO page the guest accepted, of its TDI locked or
     // running, leaves the secure EPT only with the guest told (the TDI leaves LOCKED / RUN,

@@ -12,7 +12,7 @@ import type { DeviceProfile } from '../device/pci/profile.ts';
 import { nic } from '../device/profiles/index.ts';
 import type { HostMachine } from '../host/machine.ts';
 import type { AbiOutcome } from '../platform/abi.ts';
-import type { PlatformEvent } from '../platform/events.ts';
+import type { PlatformEvent, TransactionEvent } from '../platform/events.ts';
 import {
   type Bus,
   type FabricViews,
@@ -121,7 +121,19 @@ export async function createPlatformWorld(o: PlatformWorldOptions): Promise<Plat
     return rid >>> 8 === dev.host.busNumber() && dev.device.streamState(streamId) === 'Secure';
   });
   const events: PlatformEvent[] = [];
-  dev.device.attachUpstream(fabricUpstream(p.hw, views, (e) => events.push(e)));
+  // Each transaction the fabric routed or refused is also the IOMMU's to report (switch
+  // droppedDma: only 'report' makes the TSM act on it; tsm/dma-fault.ts). `p` is read at
+  // the time: a restored world has new records in the same object.
+  const fault = flavour.dmaFault as (
+    p: never,
+    e: TransactionEvent,
+    running: FabricViews['tdiRunning'],
+  ) => { events: PlatformEvent[] };
+  const sink = (e: PlatformEvent) => {
+    events.push(e);
+    if (e.kind === 'transaction') events.push(...fault(p as never, e, views.tdiRunning).events);
+  };
+  dev.device.attachUpstream(fabricUpstream(p.hw, views, sink));
   // Enumeration routes every memory BAR of every function it found.
   for (const fn of dev.device.functions()) {
     for (const [key, base] of dev.enumerated ?? []) {

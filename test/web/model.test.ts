@@ -111,6 +111,29 @@ describe('viewer model', () => {
     assert.equal(odd.events.length, 3);
   });
 
+  it("draws the IOMMU's report of a dropped T=1 DMA in the TSM's lane with the TDI's new state", () => {
+    const m = buildModel([
+      {
+        kind: 'platform',
+        domain: 'tsm',
+        event: {
+          kind: 'dma-fault',
+          op: 'DMAR_FAULT',
+          rid: 1,
+          vm: 'td1',
+          request: 'MemWr',
+          address: '0x8000',
+          reason: 'secure-dma-blocked',
+          tdiState: 'ERROR',
+        },
+      },
+    ]);
+    const [e] = m.events;
+    assert.equal(m.lanes[e.from].domain, 'tsm');
+    assert.equal(e.op, 'DMAR_FAULT');
+    assert.equal(e.result, 'TDI 1 ERROR: secure-dma-blocked');
+  });
+
   it('filters by words, component, TDI, operation and problems', () => {
     const ops = (f: Parameters<typeof filterEvents>[1]) =>
       [...filterEvents(model, f)].map((p) => model.events[p]);

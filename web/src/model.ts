@@ -334,6 +334,15 @@ function platform(r: Obj, e: Obj): Draft {
       return { from: here, op, result: `hpfn ${e.hpfn}`, status: 'ok', args };
     case 'root-port-ide':
       return { from: here, op, result: `stream ${e.streamId} ${e.state}`, status: 'ok', args };
+    // The IOMMU's report of a dropped T=1 DMA (switch droppedDma 'report'): the TDI's new state.
+    case 'dma-fault':
+      return {
+        from: here,
+        op,
+        result: `TDI ${e.rid} ${e.tdiState}: ${e.reason}`,
+        status: 'ok',
+        args,
+      };
     case 'refused':
       return { from: here, op, result: `${e.error}: ${e.reason}`, status: 'refused', args };
     default:

@@ -3,6 +3,7 @@
  * RMM's PDEV / VDEV records beside the core's, its host ABI (RMI) and its guest ABI (RSI).
  */
 import { fabricViews } from '../platform.ts';
+import { ccaDmaFault } from './dma-fault.ts';
 import { CCA_GUEST_ABI } from './guest-abi.ts';
 import { CCA_HOST_ABI } from './host-abi.ts';
 import { FLAVOUR } from './outcome.ts';
@@ -26,4 +27,6 @@ export const ccaFlavour = {
       dead && `Realm ${vm} took a fatal abort at IPA 0x${dead.ipa.toString(16)} (${dead.ripas})`
     );
   },
+  /** What the RMM makes of a refused T=1 DMA (switch droppedDma, tsm/dma-fault.ts). */
+  dmaFault: ccaDmaFault,
 } as const;

@@ -8,6 +8,8 @@
 
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
+import type { TransactionEvent } from '../events.ts';
+import { type TdiRunning, tsmDmaFault } from '../tsm/dma-fault.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import { sevFabricViews } from './fence.ts';
 import {
@@ -90,4 +92,11 @@ export const sevFlavour = {
   views: sevFabricViews,
   /** A fenced ASID reads all ones and goes on; the model never stops an SNP guest. */
   halted: (_p: unknown, _vm: string): string | undefined => undefined,
+  /**
+   * What the PSP makes of a refused T=1 DMA (switch droppedDma, tsm/dma-fault.ts): the
+   * IOMMU's IO_PAGE_FAULT event, and the core's ERROR, which TIO_MSG_TDI_INFO_REQ then
+   * answers; a fenced guest (told already) is not running in the fabric's view.
+   */
+  dmaFault: (p: SevPlatform, ev: TransactionEvent, running: TdiRunning) =>
+    tsmDmaFault(p, ev, 'IO_PAGE_FAULT', running),
 };

@@ -7,6 +7,7 @@
  */
 
 import { fabricViews } from '../platform.ts';
+import { tdxDmaFault } from './dma-fault.ts';
 import { TDX_GUEST_ABI } from './guest-abi.ts';
 import { TDX_HOST_ABI } from './host-abi.ts';
 import { FLAVOUR } from './outcome.ts';
@@ -27,4 +28,6 @@ export const tdxFlavour = {
   views: fabricViews,
   /** The model has no way to kill a TD: an access the module refuses faults, and it goes on. */
   halted: (_p: unknown, _vm: string): string | undefined => undefined,
+  /** What the TSM makes of a refused T=1 DMA (switch droppedDma, tsm/dma-fault.ts). */
+  dmaFault: tdxDmaFault,
 } as const;

@@ -13,6 +13,7 @@
 import type { RequesterData } from '../../spdm/requester/state.ts';
 import type { InterfaceId } from '../../wire/tdisp/header.ts';
 import { type PfnTable, pfnTable } from '../pfn-table.ts';
+import type { DmaFault } from './dma-fault.ts';
 
 /** A confidential VM (TD, SNP guest, realm) as the TSM names it. */
 export type VmId = string;
@@ -79,6 +80,11 @@ export interface TsmTdi {
   mmio: Map<number, bigint>;
   /** The trusted DMA context: 'added' by the host, 'accepted' by the guest, 'blocked'. */
   dma: 'none' | 'added' | 'accepted' | 'blocked';
+  /**
+   * The refused T=1 DMA the IOMMU reported while the TDI ran (switch droppedDma 'report',
+   * dma-fault.ts): why the TSM holds the TDI in ERROR whatever the device says, until STOP.
+   */
+  dmaFault?: DmaFault;
 }
 
 /** A confidential VM the TSM created. */

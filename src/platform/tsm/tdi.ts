@@ -222,7 +222,9 @@ export async function tsmTdiState(
     c.getState(t.value.interfaceId),
   );
   if (!s.ok) return s;
-  t.value.state = s.value.name as TdiStateName;
+  // A TDI the TSM took to ERROR on a reported DMA fault stays there whatever the device
+  // (which never saw the drop) answers: TDISP leaves ERROR only through STOP.
+  t.value.state = t.value.dmaFault ? 'ERROR' : (s.value.name as TdiStateName);
   return done(t.value.state);
 }
 
@@ -242,6 +244,7 @@ export async function tsmTdiStop(
   t.value.state = 'CONFIG_UNLOCKED';
   t.value.nonce = undefined;
   t.value.report = undefined;
+  t.value.dmaFault = undefined;
   return ok;
 }
 
