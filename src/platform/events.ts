@@ -91,7 +91,12 @@ export interface SeptEvent {
 
 export interface IommuEvent {
   kind: 'iommu';
-  op: 'iommu_domain_alloc' | 'iommu_attach_device' | 'iommu_map' | 'iommu_unmap';
+  op:
+    | 'iommu_domain_alloc'
+    | 'iommu_attach_device'
+    | 'iommu_detach_device'
+    | 'iommu_map'
+    | 'iommu_unmap';
   domain: number;
   rid?: Rid;
   iovaPfn?: bigint;

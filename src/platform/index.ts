@@ -42,6 +42,7 @@ export {
   type IommuMapping,
   type IommuState,
   iommuAttach,
+  iommuDetach,
   iommuDomainAlloc,
   iommuMap,
   iommuUnmap,

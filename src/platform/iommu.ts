@@ -73,6 +73,19 @@ export function iommuAttach(iommu: IommuState, rid: Rid, domain: number): IommuO
 }
 
 /**
+ * iommu_detach_device: the requester's untrusted DMA no longer translates (iommufd moves a
+ * device it unbinds to the blocking domain). ENOENT when it is attached to nothing.
+ */
+export function iommuDetach(iommu: IommuState, rid: Rid): IommuOutcome {
+  const op = 'iommu_detach_device';
+  const domain = iommu.attached.get(rid);
+  if (domain === undefined)
+    return refuse(op, 'ENOENT', `requester 0x${rid.toString(16)} is attached to no domain`);
+  iommu.attached.delete(rid);
+  return done({}, { kind: 'iommu', op, domain, rid });
+}
+
+/**
  * iommu_map of one page: refuses an IOVA already mapped (EEXIST), a page that is not host
  * memory (EFAULT) and any page that is not shared (EPERM: the host cannot map private or
  * firmware memory for DMA).

@@ -133,5 +133,15 @@ for (const flavour of ['tdx', 'sev', 'cca'] as const) {
       // The guest no longer has the device.
       assert.equal((await w.perform({ do: 'guest.mmio-read' })).errno, 'ENODEV');
     });
+
+    it('a released device can be assigned again and taken to RUN', async () => {
+      const { w, rid } = await running(flavour, `reassign ${flavour}`);
+      await ran(w, ['vmm.release']);
+      // VFIO's close unbound the device from iommufd, which detached it from its domain.
+      assert.equal(w.pw.p.hw.iommu.attached.has(rid), false);
+      await ran(w, ['vmm.assign', 'guest.tsm/lock', 'guest.attest', 'guest.tsm/accept']);
+      assert.equal(w.tdiState({ do: '' }), 'RUN');
+      assert.ok(w.pw.p.hw.iommu.attached.has(rid));
+    });
   });
 }

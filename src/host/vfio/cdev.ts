@@ -3,7 +3,7 @@
  * VFIO_DEVICE_BIND_IOMMUFD and the TEE-IO RFC's VFIO_DEVICE_BIND_IOMMUFD_PRIVATE, and close.
  */
 import type { Rid } from '../../platform/ids.ts';
-import { iommuAttach } from '../../platform/iommu.ts';
+import { iommuAttach, iommuDetach } from '../../platform/iommu.ts';
 import { dmaBufRevoke } from '../dma-buf/core.ts';
 import { iommufdObject } from '../iommufd/object.ts';
 import type { HostMachine } from '../machine.ts';
@@ -92,6 +92,9 @@ export async function vfioClose(
       if (o.type === 'vdevice' && o.devId === devId) h.iommufd.objects.delete(id);
     }
     h.iommufd.objects.delete(devId);
+    // iommufd_device_unbind detaches the device from its HWPT, so the next open can attach
+    // it anew (to this domain or another).
+    if (m.iommu.attached.has(d.rid)) events.push(...iommuDetach(m.iommu, d.rid).events);
   }
   h.vfio.devices.delete(a.fd);
   return hostOk('vfio', op, args, undefined, events);
