@@ -142,6 +142,22 @@ describe('KVM: VFIO dma-buf memslots', () => {
     ok(r);
   });
 
+  it('a shared fault on a private buffer exits to userspace instead of mapping it shared', async () => {
+    const w = await hostWorld('tdx');
+    const vmFd = await defaultVm(w);
+    const buf = dmaBuf(w, { private: true });
+    recordBinding(w, w.h.kvm.vms.get(vmFd)?.vm ?? '');
+    ok(await slot(w, vmFd, buf.fd));
+    const f = ok(await kvmFault(w.m, w.h, { vmFd, gpa: GPA, private: false }));
+    assert.equal(f.exit, 'KVM_EXIT_MEMORY_FAULT');
+    assert.equal(
+      pfnCount(w.h.kvm.vms.get(vmFd)?.sharedMapped ?? {}),
+      0,
+      'nothing in the shared EPT',
+    );
+    assertKvmConsistent(w);
+  });
+
   it('move_notify for an importer with no slot behind it is -ENOENT', async () => {
     const w = await hostWorld('tdx');
     const vmFd = await defaultVm(w);

@@ -99,6 +99,9 @@ export async function kvmFault(
       if (page.value.mappedNow) events.push(...kvmDmaBufUnfault(m, h, imp));
       return hostErr('kvm', op, args, r.errno, r.detail, events);
     };
+    // The buffer's kind decides, as the frame's attribute does for RAM: private MMIO of a
+    // bound TDI never goes into the shared EPT, shared MMIO never into the secure one.
+    if (!a.private && buf.private) return memoryFault(`dma-buf ${buf.fd} is private MMIO`);
     if (!a.private) return done('shared', mmuMapShared(m, vm, gfn, pfn));
     if (!buf.private) return memoryFault(`dma-buf ${buf.fd} is shared MMIO`);
     return done('mmio', await mmuMapPrivateMmio(m, h, vm, gfn, pfn, buf.rid));
