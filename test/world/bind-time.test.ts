@@ -196,6 +196,7 @@ for (const flavour of FLAVOURS) {
       const exit = uapi(unlock.events).find((e) => e.op === 'KVM_EXIT_HYPERCALL');
       assert.equal(exit?.errno, 'ENXIO');
       assert.equal(vmmDevice(w)?.boundEarly, false);
+      assert.equal(vmmDevice(w)?.tsmBound, false, 'nothing of the bind is left to release');
       const lock = await must(w, 'guest.tsm/lock');
       assert.deepEqual(firmware(lock.events, flavour), BIND_CALLS[flavour]);
       await must(w, 'guest.attest');

@@ -141,10 +141,14 @@ export async function carryTsmCall(
             vdeviceId: d.vdevice,
             request: { scope: call.scope, message: call.message },
           });
-  if (r.ok && call.op !== 'tsm-guest-req') d.tsmBound = call.op === 'tsm-bind';
+  if (r.ok && call.op === 'tsm-bind') d.tsmBound = true;
   // An unbind, or -ENXIO (the kernel unbound it already: a reset, the host's own unbind),
-  // ends the early bind: the guest's next lock is a bind of its own.
-  if (call.op === 'tsm-unbind' && (r.ok || r.errno === 'ENXIO')) d.boundEarly = false;
+  // ends the VMM's record of a bind, an early one too: the guest's next lock is a bind of
+  // its own.
+  if (call.op === 'tsm-unbind' && (r.ok || r.errno === 'ENXIO')) {
+    d.tsmBound = false;
+    d.boundEarly = false;
+  }
   return r;
 }
 
