@@ -28,6 +28,7 @@ import type { Platform } from '../../src/platform/platform.ts';
 import type { DmaFault } from '../../src/platform/tsm/dma-fault.ts';
 import { tsmTdiState } from '../../src/platform/tsm/tdi.ts';
 import type { StepEvent } from '../../src/world/invariants.ts';
+import { GUEST_LIFECYCLE } from '../../src/world/ops/guest-vfio.ts';
 import { World } from '../../src/world/world.ts';
 
 const FN = 1;
@@ -37,16 +38,15 @@ const FAULT: Record<FlavourName, DmaFaultName> = {
   sev: 'IO_PAGE_FAULT',
   cca: 'F_TRANSLATION',
 };
+/** The vfio-user role's lifecycle up to userspace's DMA buffer (docs/roles.md). */
 const TO_RUN = [
   'host.tsm/connect',
   'vmm.create-vm',
   'vmm.assign',
-  'guest.tsm/lock',
-  'guest.attest',
-  'guest.tsm/accept',
-  'guest.vfio/bind',
-  'guest.vfio/open',
-  'guest.userspace/map',
+  ...GUEST_LIFECYCLE['vfio-user'].slice(
+    0,
+    GUEST_LIFECYCLE['vfio-user'].indexOf('guest.userspace/map') + 1,
+  ),
 ];
 
 async function world(flavour: FlavourName, droppedDma: 'silent' | 'report', upTo = TO_RUN) {

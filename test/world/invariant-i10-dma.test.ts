@@ -14,19 +14,19 @@ import { vdevDmaOff } from '../../src/platform/cca/vdev-dma.ts';
 import type { TransactionEvent } from '../../src/platform/events.ts';
 import type { Platform } from '../../src/platform/platform.ts';
 import { checkInvariants, type Violation } from '../../src/world/invariants.ts';
+import { GUEST_LIFECYCLE } from '../../src/world/ops/guest-vfio.ts';
 import type { StepResult } from '../../src/world/ops/index.ts';
 import { World, type WorldStep } from '../../src/world/world.ts';
 
+/** The vfio-user role's lifecycle up to userspace's DMA buffer (docs/roles.md). */
 const TO_RUN = [
   'host.tsm/connect',
   'vmm.create-vm',
   'vmm.assign',
-  'guest.tsm/lock',
-  'guest.attest',
-  'guest.tsm/accept',
-  'guest.vfio/bind',
-  'guest.vfio/open',
-  'guest.userspace/map',
+  ...GUEST_LIFECYCLE['vfio-user'].slice(
+    0,
+    GUEST_LIFECYCLE['vfio-user'].indexOf('guest.userspace/map') + 1,
+  ),
 ];
 const BLOCK: WorldStep = {
   do: 'host.tsm-abi/call',
