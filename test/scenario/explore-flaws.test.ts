@@ -2,10 +2,17 @@
  * The explorer against the seeded flaws (issue 12's done-means): for every flaw, in the world
  * its scenario file describes (scenarios/flaws/NAME.yaml) with the honest steps of that file
  * as the lifecycle (the host's, the VMM's relay's and the device's moves left out: the
- * attack is the explorer's to find), a random search within a fixed step budget breaks an
- * invariant the flaw is listed to break, shrinks the counterexample to at most 20 steps, and
- * the counterexample replays as a scenario. The faithful model, in the same budget, breaks
+ * attack is the explorer's to find), a search within a fixed step budget breaks an invariant
+ * the flaw is listed to break, shrinks the counterexample to at most 20 steps, and the
+ * counterexample replays as a scenario. The faithful model, in the same budget, breaks
  * nothing (explore-faithful.test.ts).
+ *
+ * The search is the depth-first one, one adversary move deep: every move the host has, at
+ * every point of the lifecycle, each followed by the rest of the lifecycle. Every seeded flaw
+ * falls to one move, and that search covers them all for sure within the budget (about
+ * 1,600 to 4,100 steps each). A random walk met some of them only by luck of the seed: a
+ * model change that gave the host more moves (a released device assignable again) hid
+ * guest-accept-unchecked from the seed this test used.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -15,7 +22,7 @@ import { loadScenario, parseScenario } from '../../src/scenario/load.ts';
 import { runScenario } from '../../src/scenario/run.ts';
 import { CATALOGUE, scenarioWorld } from '../../src/scenario/world.ts';
 import { FLAW_NAMES, FLAWS } from '../../src/world/flaws.ts';
-import { BUDGET } from './explore-budget.ts';
+import { FLAW_BUDGET } from './explore-budget.ts';
 
 /** What an honest host and VMM do in a lifecycle (everything else of theirs is a move). */
 const HONEST = new Set([
@@ -30,7 +37,7 @@ const HONEST = new Set([
 describe('teeio explore finds every seeded flaw', () => {
   for (const flaw of FLAW_NAMES) {
     const file = `scenarios/flaws/${flaw}.yaml`;
-    it(`${flaw}: found within ${BUDGET} steps, shrunk to at most 20, replayable`, async () => {
+    it(`${flaw}: found within ${FLAW_BUDGET} steps, shrunk to at most 20, replayable`, async () => {
       assert.ok(existsSync(file), `${file} shows the flaw`);
       const s = loadScenario(file, CATALOGUE);
       assert.deepEqual(s.world.flaws, [flaw]);
@@ -39,7 +46,7 @@ describe('teeio explore finds every seeded flaw', () => {
         .map(({ do: op, vm, tdi, args }) => ({ do: op, vm, tdi, args }));
       const r = await explore(
         { world: s.world, file, backbone },
-        { strategy: 'random', depth: 8, steps: BUDGET, seed: 'flaws' },
+        { strategy: 'dfs', depth: 1, steps: FLAW_BUDGET, seed: 'flaws' },
       );
       const hit = r.violations.filter((v) =>
         (FLAWS[flaw].breaks as readonly string[]).includes(v.invariant),
