@@ -55,6 +55,7 @@ export const switchesSchema = z.strictObject({
   unbindOrder: z.enum(['stop-first', 'revoke-first']).optional(),
   bareMetal: z.enum(['refuse', 'host-context']).optional(),
   bindTime: z.enum(['late', 'early']).optional(),
+  preLockReset: z.enum(['none', 'flr']).optional(),
   droppedDma: z.enum(['silent', 'report']).optional(),
   msixTable: z.enum(['shared', 'private']).optional(),
 });
