@@ -591,13 +591,24 @@ function markWriter(fs: FunctionState, bar: number, off: number, length: number,
     if (fs.t0Pages!.size === 0) delete fs.t0Pages;
     return;
   }
-  fs.t0Pages ??= new Map();
-  let pages = fs.t0Pages.get(bar);
-  if (!pages) {
-    pages = new Set();
-    fs.t0Pages.set(bar, pages);
+  // A page the write left all zero holds what a reset leaves (memory.ts drops it): nothing of
+  // the writer's is left to count, and the record stays as canonical as the memory.
+  const mem = fs.memory[bar];
+  let pages = fs.t0Pages?.get(bar);
+  for (let p = first; p <= last; p++) {
+    if (!mem.has(p)) {
+      pages?.delete(p);
+      continue;
+    }
+    if (!pages) {
+      fs.t0Pages ??= new Map();
+      pages = new Set();
+      fs.t0Pages.set(bar, pages);
+    }
+    pages.add(p);
   }
-  for (let p = first; p <= last; p++) pages.add(p);
+  if (pages?.size === 0) fs.t0Pages!.delete(bar);
+  if (fs.t0Pages?.size === 0) delete fs.t0Pages;
 }
 
 /**
