@@ -9,9 +9,9 @@
  *
  * bind: under switch `preLockReset` 'flr' (open question 3) the function reset first
  * (pci_reset_function), then the BARs claimed (when `regionClaim` is 'bind'), pci_tsm_bind
- * for the vIOMMU's KVM VM at the vDEVICE's virt_id, the trusted IOMMU context for that VM (trustedDmaSetup), then the
- * device's dma-bufs revoked, marked private and restored,
- * so importers drop their shared mappings and map again as private.
+ * for the vIOMMU's KVM VM at the vDEVICE's virt_id, the trusted IOMMU context for that VM
+ * (trustedDmaSetup), then the device's dma-bufs revoked, marked private and restored, so
+ * importers drop their shared mappings and map again as private.
  * unbind, switch `unbindOrder` (open question 10): 'stop-first' (SYSTEM.md section 4 step 7)
  * stops the TDI, revokes the dma-bufs (KVM unmaps the private MMIO), frees the TSM's records,
  * then restores the buffers as shared; 'revoke-first' revokes before the stop. A step that
