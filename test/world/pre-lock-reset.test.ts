@@ -158,6 +158,15 @@ describe('preLockReset', () => {
         assert.deepEqual(r.broken, ['I14']);
       });
 
+      it('a T=0 write that leaves the page all zero leaves nothing to count', async () => {
+        const w = await preset(flavour, 'none', 'vdevice');
+        const fd = [...w.h.vfio.devices.values()].find((d) => (d.rid & 0xff) === TDI)!.fd;
+        await must(w, { do: 'host.vfio/bar-write', args: { fd, bar: 0, offset: 0, value: 0 } });
+        assert.equal(preset0(w), false, 'the page holds what a reset leaves');
+        await run(w);
+        assert.deepEqual((await guestRead(w)).broken, []);
+      });
+
       it('an FLR, and the STOP scrub, clear the record', async () => {
         const w = await preset(flavour, 'none', 'vdevice');
         await must(w, { do: 'host.pci/flr' });
