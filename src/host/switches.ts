@@ -44,6 +44,15 @@ export interface HostSwitches {
    * guest's either way; the guest's nonce keeps the evidence it fetches fresh.
    */
   bindTime: 'late' | 'early';
+  /**
+   * (3) Untrusted pre-setup before the lock. 'none' (the RFC): the TSM bind locks the
+   * function as it finds it, so device state written with T=0 before LOCK_INTERFACE (by a
+   * guest driver through the shared BAR, or by the host, which reaches the same BAR) is
+   * carried into CONFIG_LOCKED and RUN. 'flr': the bind resets the function
+   * (pci_reset_function, config space saved and restored) right before the firmware's lock,
+   * so the lock finds device memory as reset left it and any pre-setup is lost.
+   */
+  preLockReset: 'none' | 'flr';
 }
 
 export const DEFAULT_HOST_SWITCHES: Readonly<HostSwitches> = Object.freeze({
@@ -54,4 +63,5 @@ export const DEFAULT_HOST_SWITCHES: Readonly<HostSwitches> = Object.freeze({
   unbindOrder: 'stop-first',
   bareMetal: 'refuse',
   bindTime: 'late',
+  preLockReset: 'none',
 });

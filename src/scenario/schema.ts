@@ -20,7 +20,9 @@ const errnoName = z
     'an errno (EBUSY), a firmware status (TDX_OPERAND_BUSY) or a guest observation (all-ones)',
   );
 const tdiState = z.enum(['CONFIG_UNLOCKED', 'CONFIG_LOCKED', 'RUN', 'ERROR']);
-const invariantId = z.string().regex(/^I\d+$/, 'an invariant of SYSTEM.md section 5 (I1..I13)');
+const invariantId = z
+  .string()
+  .regex(/^I\d+$/, "an invariant of SYSTEM.md section 5 (I1..I13) or teeio's own (I14)");
 
 /** What a step must come to; absent fields are not checked, absent `expect` means `ok: true`. */
 export const expectSchema = z.strictObject({
@@ -55,6 +57,7 @@ export const switchesSchema = z.strictObject({
   unbindOrder: z.enum(['stop-first', 'revoke-first']).optional(),
   bareMetal: z.enum(['refuse', 'host-context']).optional(),
   bindTime: z.enum(['late', 'early']).optional(),
+  preLockReset: z.enum(['none', 'flr']).optional(),
   droppedDma: z.enum(['silent', 'report']).optional(),
   msixTable: z.enum(['shared', 'private']).optional(),
 });

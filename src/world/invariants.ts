@@ -31,6 +31,8 @@ import type { TdispDevice } from './tdisp-device.ts';
 export type TdispDeviceLike = Pick<TdispDevice, 'tdis'> & {
   dsm: { tdiState(fn: number): string };
   residue?(fn: number): { bar: number; offset: number } | undefined;
+  /** Whether BAR memory in the range was last written by a T=0 access since a reset (I14). */
+  untrustedWritten?(fn: number, bar: number, offset: number, length: number): boolean;
 };
 
 /** The world as the invariants see it after (or before) a step. */
@@ -56,7 +58,7 @@ export interface InvariantView {
 export type StepEvent = PlatformEvent | { kind: string; [k: string]: unknown };
 
 export interface Violation {
-  /** 'I1'..'I13' as SYSTEM.md numbers them. */
+  /** 'I1'..'I13' as SYSTEM.md numbers them; 'I14' is teeio's own. */
   invariant: string;
   /** Its short name ('no-host-map-of-private-bar'). */
   name: string;
@@ -745,7 +747,63 @@ const I13: Invariant = {
   },
 };
 
-/** Every invariant, in SYSTEM.md's order. */
+/**
+ * teeio's own, beyond SYSTEM.md's 13 (design question 3, switch preLockReset). Nothing the
+ * guest verifies covers device-internal state: the report names the configuration and the
+ * MMIO ranges, the measurements the firmware. So what a T=1 read returns in RUN must come
+ * from the function's reset state or from the guest's own T=1 writes; bytes written with
+ * T=0 (by the host, or by the guest's pre-setup through the shared BAR, which the device
+ * cannot tell apart) and carried through the lock are the host's choice read as trusted.
+ * The device's record of T=0 writes is page-grained (PciDevice.untrustedWritten).
+ */
+const I14: Invariant = {
+  id: 'I14',
+  name: 'no-untrusted-state-in-run',
+  text: "teeio's own, beyond SYSTEM.md's 13: a completed T=1 read by the guest of a TDI in RUN does not return device memory last written by a T=0 access since the function was last reset.",
+  check(v, events) {
+    const out: Violation[] = [];
+    if (!v.dev.untrustedWritten) return out;
+    for (const e of events) {
+      if (e.kind !== 'transaction') continue;
+      const t = e as Extract<PlatformEvent, { kind: 'transaction' }>;
+      if (t.domain !== 'guest' || !t.t || t.request !== 'MemRd' || t.verdict !== 'SC') continue;
+      if (t.rid === undefined) continue;
+      const at = guestBarAt(v, t.rid, t.address);
+      if (!at) continue;
+      if (!v.dev.untrustedWritten(t.rid & 0xff, at.bar, at.offset, t.length)) continue;
+      out.push(
+        violation(
+          this,
+          'device',
+          `${at.guest} read BAR${at.bar} +0x${at.offset.toString(16)} of ${hex(t.rid)} with T=1 in RUN: last written with T=0 since its last reset`,
+        ),
+      );
+    }
+    return out;
+  },
+};
+
+/**
+ * The guest running TDI `rid` whose BAR holds guest physical address `gpa`, with the BAR
+ * and offset. Bare-metal host processes are the host's own (docs/roles.md): not counted.
+ */
+function guestBarAt(
+  v: InvariantView,
+  rid: Rid,
+  gpa: bigint,
+): { guest: string; bar: number; offset: number } | undefined {
+  for (const [name, g] of v.guests ?? []) {
+    if (name.startsWith('host-process:')) continue;
+    for (const d of g.devices.values()) {
+      if (d.tsm !== 'run' || d.interfaceId.requesterId !== rid) continue;
+      const b = d.bars.find((x) => gpa >= x.address && gpa < x.address + x.size);
+      if (b) return { guest: name, bar: b.index, offset: Number(gpa - b.address) };
+    }
+  }
+  return undefined;
+}
+
+/** Every invariant, in SYSTEM.md's order, then teeio's own. */
 export const INVARIANTS: readonly Invariant[] = [
   I1,
   I2,
@@ -760,6 +818,7 @@ export const INVARIANTS: readonly Invariant[] = [
   I11,
   I12,
   I13,
+  I14,
 ];
 
 /** Every violation after a step (none: the step kept every invariant). */

@@ -372,6 +372,8 @@ export class World {
       tdis: () => d.tdis(),
       dsm: d.dsm,
       residue: (fn: number) => d.device.residue(fn),
+      untrustedWritten: (fn: number, bar: number, offset: number, length: number) =>
+        d.device.untrustedWritten(fn, bar, offset, length),
     };
     // The guests' records, and each bare-metal host process's (it plays the guest's part).
     const guests = new Map<string, GuestState>();

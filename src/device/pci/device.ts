@@ -231,7 +231,21 @@ export class PciDevice {
   scrub(fn: number): void {
     const fs = this.fnState(fn);
     for (const m of fs.memory) memZero(m);
+    delete fs.t0Pages;
     if (fs.caps.msix) resetMsixTable(fs.caps.msix, fs.memory);
+  }
+
+  /**
+   * Whether any page of BAR `bar` of `fn` in [offset, offset + length) was last written by
+   * a T=0 access since the function's last reset or scrub: the model's observation (I14),
+   * not something the device or any party can read.
+   */
+  untrustedWritten(fn: number, bar: number, offset: number, length: number): boolean {
+    const pages = this.state.functions.get(fn)?.t0Pages?.get(bar);
+    if (!pages) return false;
+    const last = Math.floor((offset + Math.max(length, 1) - 1) / PAGE_SIZE);
+    for (let p = Math.floor(offset / PAGE_SIZE); p <= last; p++) if (pages.has(p)) return true;
+    return false;
   }
 
   /**
@@ -313,6 +327,7 @@ export class PciDevice {
         this.ops.emit(fn, { kind: 'MSIX_LOCKED_CHANGE' });
       }
       if (region !== 'pba') memWrite(fs.memory[bar], off, data);
+      if (!region) markWriter(fs, bar, off, data.length, opts.t);
       return { status: 'SC' };
     });
   }
@@ -558,6 +573,42 @@ export class PciDevice {
 /** Builds the whole device a profile describes. Throws RangeError on an unbuildable profile. */
 export function createDevice(profile: DeviceProfile, options: DeviceOptions = {}): PciDevice {
   return new PciDevice(profile, options);
+}
+
+/**
+ * The observer's record of who last wrote each page (FunctionState.t0Pages): a T=0 write
+ * marks the pages it touched, a T=1 write clears them. Page-grained: a T=1 write anywhere in
+ * a page vouches for the whole page, an under-count the invariant accepts for its cost.
+ */
+function markWriter(fs: FunctionState, bar: number, off: number, length: number, t: boolean) {
+  const first = Math.floor(off / PAGE_SIZE);
+  const last = Math.floor((off + length - 1) / PAGE_SIZE);
+  if (t) {
+    const pages = fs.t0Pages?.get(bar);
+    if (!pages) return;
+    for (let p = first; p <= last; p++) pages.delete(p);
+    if (pages.size === 0) fs.t0Pages!.delete(bar);
+    if (fs.t0Pages!.size === 0) delete fs.t0Pages;
+    return;
+  }
+  // A page the write left all zero holds what a reset leaves (memory.ts drops it): nothing of
+  // the writer's is left to count, and the record stays as canonical as the memory.
+  const mem = fs.memory[bar];
+  let pages = fs.t0Pages?.get(bar);
+  for (let p = first; p <= last; p++) {
+    if (!mem.has(p)) {
+      pages?.delete(p);
+      continue;
+    }
+    if (!pages) {
+      fs.t0Pages ??= new Map();
+      pages = new Set();
+      fs.t0Pages.set(bar, pages);
+    }
+    pages.add(p);
+  }
+  if (pages?.size === 0) fs.t0Pages!.delete(bar);
+  if (fs.t0Pages?.size === 0) delete fs.t0Pages;
 }
 
 /**

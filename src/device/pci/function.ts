@@ -290,6 +290,7 @@ export function resetFunction(fs: FunctionState): void {
   if (keep) fs.cs.bytes.set(keep.bytes, keep.start);
   fs.bars = fs.defaultBars.map((b) => (b ? { ...b } : undefined));
   for (const m of fs.memory) memZero(m);
+  delete fs.t0Pages;
   if (fs.caps.msix) resetMsixTable(fs.caps.msix, fs.memory);
   fs.power = 'D0';
   if (fs.doe) {

@@ -78,6 +78,13 @@ export interface FunctionState {
   bist: boolean;
   /** Backing memory per BAR index. */
   memory: SparseMemory[];
+  /**
+   * The model's observation, not device behaviour (a device keeps no such record): per BAR
+   * index, the pages of `memory` whose last write was T=0 since the function was last reset
+   * or scrubbed. A T=1 write takes its pages out; absent when there are none. Invariant I14
+   * reads it; the MSI-X table and PBA, which the host programs, are never counted.
+   */
+  t0Pages?: Map<number, Set<number>>;
   power: PowerState;
   doe?: DoeState;
   nonTee: NonTeeRange[];

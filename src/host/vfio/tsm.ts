@@ -7,10 +7,11 @@
  * the bind on iommufd has no such VFIO ioctl, and vfio_pci_core_ioctl answers an unknown
  * ioctl with -ENOTTY.
  *
- * bind: the BARs claimed (when `regionClaim` is 'bind'), pci_tsm_bind for the vIOMMU's KVM VM
- * at the vDEVICE's virt_id, the trusted IOMMU context for that VM (trustedDmaSetup), then the
- * device's dma-bufs revoked, marked private and restored,
- * so importers drop their shared mappings and map again as private.
+ * bind: under switch `preLockReset` 'flr' (open question 3) the function reset first
+ * (pci_reset_function), then the BARs claimed (when `regionClaim` is 'bind'), pci_tsm_bind
+ * for the vIOMMU's KVM VM at the vDEVICE's virt_id, the trusted IOMMU context for that VM
+ * (trustedDmaSetup), then the device's dma-bufs revoked, marked private and restored, so
+ * importers drop their shared mappings and map again as private.
  * unbind, switch `unbindOrder` (open question 10): 'stop-first' (SYSTEM.md section 4 step 7)
  * stops the TDI, revokes the dma-bufs (KVM unmaps the private MMIO), frees the TSM's records,
  * then restores the buffers as shared; 'revoke-first' revokes before the stop. A step that
@@ -22,6 +23,7 @@ import { dmaBufRestore, dmaBufRevoke, dmaBufSetPrivate } from '../dma-buf/core.t
 import type { IommufdObject } from '../iommufd/state.ts';
 import type { HostMachine } from '../machine.ts';
 import { type HostEvent, type HostOutcome, hostErr, hostOk } from '../outcome.ts';
+import { pciResetFunction } from '../pci/reset.ts';
 import { pciTsmBind, pciTsmStop, pciTsmUnbind } from '../pci-tsm/core.ts';
 import type { HostState } from '../state.ts';
 import { tsmDriver } from '../tsm/index.ts';
@@ -90,6 +92,14 @@ export async function tsmBindDevice(
     ctx = c.value;
   }
   const vm = ctx ? ctx.vm : (at as { vm: string }).vm;
+  if (h.switches.preLockReset === 'flr') {
+    const reset = await preLockReset(m, h, d);
+    events.push(...reset.events);
+    if (!reset.ok) {
+      if (ctx) events.push(...(await hostContextDestroy(m, h, ctx)).events);
+      return { ...reset, events };
+    }
+  }
   const r = await pciTsmBind(m, h, { rid: d.rid, vm, vdevId: Number(vdev.virtId) });
   events.push(...r.events);
   if (!r.ok) {
@@ -111,6 +121,22 @@ export async function tsmBindDevice(
   dmaBufSetPrivate(h, d.dmaBufs, true);
   if (d.memoryEnabled && d.power === 'D0') events.push(...dmaBufRestore(h, d.dmaBufs));
   return { ok: true, value: undefined, events };
+}
+
+/**
+ * Switch `preLockReset` 'flr': the function reset as VFIO resets it (vfio_pci_core's reset:
+ * the dma-bufs revoked around pci_reset_function, restored where memory is enabled in D0),
+ * right before pci_tsm_bind reaches the firmware's lock, so the lock finds device memory as
+ * the FLR left it. The TDI is CONFIG_UNLOCKED here, where an FLR is no ERROR trigger. A
+ * function that cannot be reset is not bound: the bind promised a clean device.
+ */
+async function preLockReset(m: HostMachine, h: HostState, d: VfioDevice): Promise<HostOutcome> {
+  const events: HostEvent[] = [];
+  events.push(...(await dmaBufRevoke(m, h, { fds: d.dmaBufs, final: false })).events);
+  const r = pciResetFunction(m, d.rid);
+  events.push(...r.events);
+  if (d.memoryEnabled && d.power === 'D0') events.push(...dmaBufRestore(h, d.dmaBufs));
+  return { ...r, events };
 }
 
 /**

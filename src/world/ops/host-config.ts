@@ -1,41 +1,16 @@
-/**
- * What the untrusted host does to a function's configuration and to its MSI-X table: the
- * ERROR triggers of PCIe 6.x 11.2.6 (SYSTEM.md section 2) by the paths a real host has.
- *
- * - Where VFIO owns the function, a config write goes through VFIO's config region
- *   (VFIO_PCI_CONFIG_REGION: MSE clear, D3hot and Initiate FLR revoke the dma-bufs and,
- *   per switch resetWhileBound, unbind the TDI first or are refused). vfio-pci keeps the
- *   BARs and the Expansion ROM BAR in its virtual config space, so a BAR write there never
- *   reaches the device.
- * - Otherwise, or with `args.via: sysfs`, it is the kernel's own path: the config file under
- *   /sys/bus/pci/devices/<bdf>/ (pci-sysfs.c pci_write_config), which root may write
- *   whoever owns the function, and the PCI core's calls (pci_clear_master,
- *   pci_set_power_state, pci_reset_function, pci_update_resource, pci_iov_update_resource).
- * - The MSI-X table is written by the kernel's MSI code (__pci_write_msi_msg,
- *   pci_msix_write_vector_ctrl): a T=0 memory write into the table's BAR.
- *
- * Every operation takes `args.fn` (default: the step's TDI) and refuses what cannot be done
- * with the errno a kernel would give (ENODEV for a function not on the bus, EINVAL for an
- * access outside config space); none throws for a state of the world.
- */
-
-import { walkExtCapabilities } from '../../device/pci/config-space.ts';
 import {
   PCI_BASE_ADDRESS_0,
-  PCI_BASE_ADDRESS_5,
   PCI_BASE_ADDRESS_MEM_TYPE_64,
   PCI_BASE_ADDRESS_SPACE_IO,
   PCI_CAP_ID_EXP,
   PCI_CAP_ID_MSIX,
   PCI_CAP_ID_PM,
   PCI_COMMAND,
-  PCI_COMMAND_INTX_DISABLE,
   PCI_COMMAND_MASTER,
   PCI_COMMAND_MEMORY,
   PCI_D3HOT,
   PCI_EXP_DEVCTL,
   PCI_EXP_DEVCTL_BCR_FLR,
-  PCI_EXT_CAP_ID_SRIOV,
   PCI_MSIX_ENTRY_CTRL_MASKBIT,
   PCI_MSIX_ENTRY_SIZE,
   PCI_MSIX_ENTRY_VECTOR_CTRL,
@@ -48,7 +23,6 @@ import {
   PCI_MSIX_TABLE_OFFSET,
   PCI_PM_CTRL,
   PCI_PM_CTRL_STATE_MASK,
-  PCI_ROM_ADDRESS,
   PCI_SRIOV_BAR,
   PCI_SRIOV_CTRL,
   PCI_SRIOV_CTRL_MSE,
@@ -59,6 +33,10 @@ import {
 } from '../../device/pci/regs.ts';
 import type { HostOutcome } from '../../host/outcome.ts';
 import { hostErr, hostOk } from '../../host/outcome.ts';
+import {
+  pciResetFunction as pciCoreResetFunction,
+  sriovOf as pciSriovOf,
+} from '../../host/pci/reset.ts';
 import { pciFindCapability, vfioDeviceByRid } from '../../host/vfio/device.ts';
 import { vfioConfigWrite, vfioDeviceReset } from '../../host/vfio/reset.ts';
 import type { Rid } from '../../platform/ids.ts';
@@ -168,8 +146,7 @@ async function configWrite(
 
 /** The SR-IOV capability of a PF, if it has one. */
 function sriovOf(w: World, rid: Rid): number | undefined {
-  const read = (o: number, s: number) => w.m.configRead(rid, o, s as Size);
-  return walkExtCapabilities(read).find((c) => c.id === PCI_EXT_CAP_ID_SRIOV)?.offset;
+  return pciSriovOf(w.m, rid);
 }
 
 /** The PF a VF belongs to (its SR-IOV First VF Offset and Stride place it), or undefined. */
@@ -229,35 +206,9 @@ function msixTable(
 
 const MSIX_FIELDS = { 'addr-lo': 0, 'addr-hi': 4, data: 8, ctrl: PCI_MSIX_ENTRY_VECTOR_CTRL };
 
-/** pci_reset_function's save / disable / reset / restore around an FLR (the sysfs reset file). */
+/** pci_reset_function (the sysfs reset file): the PCI core's save, FLR and restore. */
 function pciResetFunction(w: World, t: Target): HostOutcome {
-  const args = { bdf: t.bdf };
-  const op = 'pci_reset_function';
-  const exp = pciFindCapability(w.m, t.rid, PCI_CAP_ID_EXP);
-  if (exp === undefined) return hostErr('pci', op, args, 'ENOTTY', 'no PCI Express capability');
-  // pci_save_state: Command, BARs and ROM (PF header), and a PF's SR-IOV state.
-  const saved: [number, Size, number][] = [];
-  const save = (o: number, s: Size) => saved.push([o, s, w.m.configRead(t.rid, o, s)]);
-  for (let o = PCI_BASE_ADDRESS_0; o <= PCI_BASE_ADDRESS_5; o += 4) save(o, 4);
-  save(PCI_ROM_ADDRESS, 4);
-  const sriov = sriovOf(w, t.rid);
-  if (sriov !== undefined) {
-    save(sriov + PCI_SRIOV_NUM_VF, 2);
-    for (let i = 0; i < 6; i++) save(sriov + PCI_SRIOV_BAR + 4 * i, 4);
-    // pci_restore_iov_state sets VF Enable last, once NumVFs and the VF BARs are back.
-    save(sriov + PCI_SRIOV_CTRL, 2);
-  }
-  const command = w.m.configRead(t.rid, PCI_COMMAND, 2);
-  // pci_dev_save_and_disable: the device stops decoding and mastering before the reset.
-  w.m.configWrite(t.rid, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
-  const ctl = w.m.configRead(t.rid, exp + PCI_EXP_DEVCTL, 2);
-  w.m.configWrite(t.rid, exp + PCI_EXP_DEVCTL, 2, ctl | PCI_EXP_DEVCTL_BCR_FLR);
-  // pci_dev_restore: what a plain FLR-reset function reads back as its reset image differs.
-  for (const [o, s, v] of saved) {
-    if (w.m.configRead(t.rid, o, s) !== v) w.m.configWrite(t.rid, o, s, v);
-  }
-  w.m.configWrite(t.rid, PCI_COMMAND, 2, command);
-  return hostOk('pci', op, args, undefined);
+  return pciCoreResetFunction(w.m, t.rid);
 }
 
 /** The functions worth trying: every function on the bus (PFs and enabled VFs). */

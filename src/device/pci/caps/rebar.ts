@@ -79,6 +79,9 @@ export function rebarWrite(ctx: FnContext, off: number, size: number, value: num
   if (fs.cs.w1cmask === fs.defaults.w1cmask) fs.cs.w1cmask = fs.cs.w1cmask.slice();
   defineBar(fs.cs, PCI_BASE_ADDRESS_0, entry.bar, fs.bars[entry.bar]!);
   memZero(fs.memory[entry.bar]);
+  // Nothing left for the observer's record of T=0 writes to count in this BAR.
+  fs.t0Pages?.delete(entry.bar);
+  if (fs.t0Pages?.size === 0) delete fs.t0Pages;
   const m = fs.caps.msix;
   if (m && (m.tableBar === entry.bar || m.pbaBar === entry.bar)) resetMsixTable(m, fs.memory);
   dev.emit(fs.fn, { kind: 'CAPABILITY_CHANGE', capability: 'RESIZABLE_BAR' });
