@@ -4,7 +4,10 @@
  * host/switches.ts. They sit in the platform's own records, so a snapshot carries them. The
  * numbers are SYSTEM.md's.
  */
-import { PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX } from '../wire/tdisp/constants.ts';
+import {
+  DEFAULT_LOCK_FLAGS,
+  PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX,
+} from '../wire/tdisp/constants.ts';
 
 export interface PlatformSwitches {
   /**
@@ -63,4 +66,14 @@ export function msixTableOf(s: Partial<PlatformSwitches>, flavour: string): Msix
 /** The LOCK_INTERFACE_FLAGS bit that answer asks of the device: LOCK_MSIX when private. */
 export function msixLockFlag(s: Partial<PlatformSwitches>, flavour: string): number {
   return msixTableOf(s, flavour) === 'private' ? PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX : 0;
+}
+
+/**
+ * The LOCK_INTERFACE_FLAGS a TSM that chooses them itself locks with on this platform (SEV's
+ * TIO_TDI_BIND by default, CCA's RMM): every TSM's default, LOCK_MSIX as question 11 answers.
+ */
+export function platformLockFlags(s: Partial<PlatformSwitches>, flavour: string): number {
+  return (
+    (DEFAULT_LOCK_FLAGS & ~PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX) | msixLockFlag(s, flavour)
+  );
 }

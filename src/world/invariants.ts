@@ -548,14 +548,23 @@ function silentDmaDrops(inv: Invariant, v: InvariantView, events: readonly StepE
   return out;
 }
 
-/** The guest (by name) that runs TDI `rid` as far as it knows, if any. */
-function guestRunning(v: InvariantView, rid: Rid): string | undefined {
+/**
+ * The guests' devices that run TDI `rid` as far as each guest knows (its devsec TSM
+ * accepted it), with the guest's name. Bare-metal host processes are the host's own
+ * (docs/roles.md): not counted.
+ */
+function* runningDevices(v: InvariantView, rid: Rid): Generator<[string, GuestDevice]> {
   for (const [name, g] of v.guests ?? []) {
     if (name.startsWith('host-process:')) continue;
     for (const d of g.devices.values()) {
-      if (d.tsm === 'run' && d.interfaceId.requesterId === rid) return name;
+      if (d.tsm === 'run' && d.interfaceId.requesterId === rid) yield [name, d];
     }
   }
+}
+
+/** The guest (by name) that runs TDI `rid` as far as it knows, if any. */
+function guestRunning(v: InvariantView, rid: Rid): string | undefined {
+  for (const [name] of runningDevices(v, rid)) return name;
   return undefined;
 }
 
@@ -783,22 +792,15 @@ const I14: Invariant = {
   },
 };
 
-/**
- * The guest running TDI `rid` whose BAR holds guest physical address `gpa`, with the BAR
- * and offset. Bare-metal host processes are the host's own (docs/roles.md): not counted.
- */
+/** The guest running TDI `rid` whose BAR holds guest physical address `gpa`, with the BAR and offset. */
 function guestBarAt(
   v: InvariantView,
   rid: Rid,
   gpa: bigint,
 ): { guest: string; bar: number; offset: number } | undefined {
-  for (const [name, g] of v.guests ?? []) {
-    if (name.startsWith('host-process:')) continue;
-    for (const d of g.devices.values()) {
-      if (d.tsm !== 'run' || d.interfaceId.requesterId !== rid) continue;
-      const b = d.bars.find((x) => gpa >= x.address && gpa < x.address + x.size);
-      if (b) return { guest: name, bar: b.index, offset: Number(gpa - b.address) };
-    }
+  for (const [name, d] of runningDevices(v, rid)) {
+    const b = d.bars.find((x) => gpa >= x.address && gpa < x.address + x.size);
+    if (b) return { guest: name, bar: b.index, offset: Number(gpa - b.address) };
   }
   return undefined;
 }

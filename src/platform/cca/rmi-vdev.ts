@@ -18,13 +18,9 @@
  */
 
 import { digest } from '../../crypto/hash.ts';
-import {
-  DEFAULT_LOCK_FLAGS,
-  PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX,
-} from '../../wire/tdisp/constants.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiOutcome } from '../abi.ts';
-import { msixLockFlag } from '../switches.ts';
+import { platformLockFlags } from '../switches.ts';
 import type { TsmEnv } from '../tsm/link.ts';
 import type { TsmResult } from '../tsm/result.ts';
 import type { VmId } from '../tsm/state.ts';
@@ -222,11 +218,7 @@ export async function rmiVdevCommunicate(
     case 'VDEV_OP_LOCK':
       // The RMM chooses the flags, the Host none: LOCK_MSIX as the platform answers
       // question 11 (platform/switches.ts), the rest as every TSM locks.
-      r = await tsmTdiLock(p, env, t, carrier, {
-        flags:
-          (DEFAULT_LOCK_FLAGS & ~PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX) |
-          msixLockFlag(p.switches, 'cca'),
-      });
+      r = await tsmTdiLock(p, env, t, carrier, { flags: platformLockFlags(p.switches, 'cca') });
       next = 'VDEV_LOCKED';
       break;
     case 'VDEV_OP_START':

@@ -22,13 +22,10 @@
  * that talk to the device take the host's DOE carrier (spdm-request.ts).
  */
 
-import {
-  DEFAULT_LOCK_FLAGS,
-  PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX,
-} from '../../wire/tdisp/constants.ts';
+import { PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX } from '../../wire/tdisp/constants.ts';
 import type { RequesterTransport } from '../../wire/transport.ts';
 import type { AbiEvent, AbiOutcome } from '../abi.ts';
-import { msixLockFlag } from '../switches.ts';
+import { msixLockFlag, platformLockFlags } from '../switches.ts';
 import {
   connectedDevice,
   tsmConnect,
@@ -412,8 +409,7 @@ export async function tioTdiBind(
     const detail = `lock flags ${hex(a.lockFlags)}: this platform ${want} LOCK_MSIX`;
     return outcome(call, args, failure('SEV_RET_INVALID_PARAM', detail));
   }
-  const lockFlags =
-    a.lockFlags ?? (DEFAULT_LOCK_FLAGS & ~PCI_TDISP_LOCK_INTERFACE_FLAGS_LOCK_MSIX) | msix;
+  const lockFlags = a.lockFlags ?? platformLockFlags(p.switches, 'sev');
   for (const o of p.vendor.tdis.values()) {
     if (o.gctx === a.gctx && o.guestDeviceId === a.guestDeviceId && o.rid !== a.tdi) {
       const msg = `guest BDF ${hex(a.guestDeviceId)} names TDI ${hex(o.rid)}`;

@@ -1,3 +1,24 @@
+/**
+ * What the untrusted host does to a function's configuration and to its MSI-X table: the
+ * ERROR triggers of PCIe 6.x 11.2.6 (SYSTEM.md section 2) by the paths a real host has.
+ *
+ * - Where VFIO owns the function, a config write goes through VFIO's config region
+ *   (VFIO_PCI_CONFIG_REGION: MSE clear, D3hot and Initiate FLR revoke the dma-bufs and,
+ *   per switch resetWhileBound, unbind the TDI first or are refused). vfio-pci keeps the
+ *   BARs and the Expansion ROM BAR in its virtual config space, so a BAR write there never
+ *   reaches the device.
+ * - Otherwise, or with `args.via: sysfs`, it is the kernel's own path: the config file under
+ *   /sys/bus/pci/devices/<bdf>/ (pci-sysfs.c pci_write_config), which root may write
+ *   whoever owns the function, and the PCI core's calls (pci_clear_master,
+ *   pci_set_power_state, pci_reset_function, pci_update_resource, pci_iov_update_resource).
+ * - The MSI-X table is written by the kernel's MSI code (__pci_write_msi_msg,
+ *   pci_msix_write_vector_ctrl): a T=0 memory write into the table's BAR.
+ *
+ * Every operation takes `args.fn` (default: the step's TDI) and refuses what cannot be done
+ * with the errno a kernel would give (ENODEV for a function not on the bus, EINVAL for an
+ * access outside config space); none throws for a state of the world.
+ */
+
 import {
   PCI_BASE_ADDRESS_0,
   PCI_BASE_ADDRESS_MEM_TYPE_64,
@@ -33,10 +54,7 @@ import {
 } from '../../device/pci/regs.ts';
 import type { HostOutcome } from '../../host/outcome.ts';
 import { hostErr, hostOk } from '../../host/outcome.ts';
-import {
-  pciResetFunction as pciCoreResetFunction,
-  sriovOf as pciSriovOf,
-} from '../../host/pci/reset.ts';
+import { bdfOf, pciResetFunction, sriovOf } from '../../host/pci/reset.ts';
 import { pciFindCapability, vfioDeviceByRid } from '../../host/vfio/device.ts';
 import { vfioConfigWrite, vfioDeviceReset } from '../../host/vfio/reset.ts';
 import type { Rid } from '../../platform/ids.ts';
@@ -59,9 +77,6 @@ interface Target {
 
 /** The path a config access takes: VFIO's config region (the open fd) or the kernel's own. */
 type Path = { via: 'vfio'; fd: number } | { via: 'sysfs' };
-
-const bdfOf = (rid: Rid): string =>
-  `0000:${(rid >>> 8).toString(16).padStart(2, '0')}:${((rid >>> 3) & 0x1f).toString(16).padStart(2, '0')}.${rid & 7}`;
 
 /** args.fn (default the step's TDI) on the host's bus, or why not. */
 function target(w: World, step: WorldStep): Target | StepResult {
@@ -144,15 +159,10 @@ async function configWrite(
   return fromHost(await vfioConfigWrite(w.m, w.h, { fd: path.fd, offset, size, value }));
 }
 
-/** The SR-IOV capability of a PF, if it has one. */
-function sriovOf(w: World, rid: Rid): number | undefined {
-  return pciSriovOf(w.m, rid);
-}
-
 /** The PF a VF belongs to (its SR-IOV First VF Offset and Stride place it), or undefined. */
 function pfOf(w: World, t: Target): { pf: Target; sriov: number; vfIndex: number } | undefined {
   for (const rid of w.m.functions()) {
-    const sriov = sriovOf(w, rid);
+    const sriov = sriovOf(w.m, rid);
     if (sriov === undefined) continue;
     const first = w.m.configRead(rid, sriov + PCI_SRIOV_VF_OFFSET, 2);
     const stride = w.m.configRead(rid, sriov + PCI_SRIOV_VF_STRIDE, 2) || 1;
@@ -206,11 +216,6 @@ function msixTable(
 
 const MSIX_FIELDS = { 'addr-lo': 0, 'addr-hi': 4, data: 8, ctrl: PCI_MSIX_ENTRY_VECTOR_CTRL };
 
-/** pci_reset_function (the sysfs reset file): the PCI core's save, FLR and restore. */
-function pciResetFunction(w: World, t: Target): HostOutcome {
-  return pciCoreResetFunction(w.m, t.rid);
-}
-
 /** The functions worth trying: every function on the bus (PFs and enabled VFs). */
 function targets(w: World): Target[] {
   return w.m.functions().map((rid) => ({ fn: rid & 0xff, rid, bdf: bdfOf(rid) }));
@@ -259,7 +264,7 @@ function configCandidates(w: World, t: Target): { offset: number; size: Size; va
       { offset: msix + PCI_MSIX_FLAGS, size: 2, value: flags | PCI_MSIX_FLAGS_MASKALL },
     );
   }
-  const sriov = sriovOf(w, t.rid);
+  const sriov = sriovOf(w.m, t.rid);
   if (sriov !== undefined) {
     const ctrl = rd(sriov + PCI_SRIOV_CTRL, 2);
     out.push(
@@ -315,7 +320,7 @@ export const HOST_CONFIG_OPS: OpTable = {
       const path = pathOf(w, step, t);
       if (isResult(path)) return path;
       if (path.via === 'vfio') return fromHost(await vfioDeviceReset(w.m, w.h, { fd: path.fd }));
-      return fromHost(pciResetFunction(w, t));
+      return fromHost(pciResetFunction(w.m, t.rid));
     },
     candidates: (w) =>
       targets(w).flatMap((t) =>
