@@ -94,8 +94,8 @@ export interface DoeMailboxTransport extends RequesterTransport {
   exchangeRaw(payload: Uint8Array, timeoutMs?: number): Promise<Uint8Array>;
   /** The mailbox failed an abort and is unusable (Linux PCI_DOE_FLAG_DEAD). */
   readonly dead: boolean;
-  /** A copy of the driver's state. */
-  state(): DoeDriverState;
+  /** A copy of the driver's state; what is unchanged since `prev` is prev's own. */
+  state(prev?: DoeDriverState): DoeDriverState;
   /**
    * Puts the driver back to `s` (a copy is taken): a world snapshot restored, so a mailbox a
    * later step marked dead is live again. Not while an exchange is in flight.
@@ -326,7 +326,7 @@ export function createDoeMailboxTransport(
     get dead() {
       return st.phase === 'dead';
     },
-    state: () => clonePlain(st),
+    state: (prev) => clonePlain(st, undefined, prev),
     restore(s) {
       st = clonePlain(s);
     },

@@ -41,19 +41,29 @@ export interface PlatformWorldSnapshot {
 const isDoeDriver = (c: RequesterTransport): c is DoeMailboxTransport =>
   'restore' in c && 'state' in c;
 
-/** The world's state now (a deep copy: later steps do not change it). */
-export function snapshotPlatformWorld(w: PlatformWorld): PlatformWorldSnapshot {
+/**
+ * The world's state now (a deep copy: later steps do not change it); what is unchanged
+ * since `prev` (an earlier snapshot of this world) is prev's own (wire/clone.ts).
+ */
+export function snapshotPlatformWorld(
+  w: PlatformWorld,
+  prev?: PlatformWorldSnapshot,
+): PlatformWorldSnapshot {
+  const doe = new Map(
+    [...w.carriers].flatMap(([rid, c]) =>
+      isDoeDriver(c) ? [[rid, c.state(prev?.doe.get(rid))] as const] : [],
+    ),
+  );
+  const random = 'state' in w.random ? (w.random as { state(): DrbgState }).state() : undefined;
   return {
     flavour: w.flavour,
-    p: clonePlain(w.p),
-    device: w.dev.device.snapshot(),
-    dsm: w.dev.dsm.snapshot(),
-    doeResponder: w.dev.doeResponder.stateSnapshot(),
-    doe: new Map(
-      [...w.carriers].flatMap(([rid, c]) => (isDoeDriver(c) ? [[rid, c.state()] as const] : [])),
-    ),
+    p: clonePlain(w.p, undefined, prev?.p),
+    device: w.dev.device.snapshot(prev?.device),
+    dsm: w.dev.dsm.snapshot(prev?.dsm),
+    doeResponder: w.dev.doeResponder.stateSnapshot(prev?.doeResponder),
+    doe: clonePlain(doe, undefined, prev?.doe),
     clock: w.clock.now(),
-    random: 'state' in w.random ? (w.random as { state(): DrbgState }).state() : undefined,
+    random: clonePlain(random, undefined, prev?.random),
   };
 }
 
@@ -87,26 +97,4 @@ export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot)
   }
   w.clock.restore(s.clock);
   if (s.random !== undefined) random.restore?.(s.random);
-}
-
-/**
- * What of a snapshot tells states apart, for keying them: all of it but what never changes
- * once the world is built (each function's config-space reset image, and its write masks
- * while they are still the reset image's).
- */
-export function keyView(s: PlatformWorldSnapshot): unknown {
-  const functions = new Map<number, unknown>();
-  for (const [fn, f] of s.device.functions) {
-    const d = f.defaults;
-    functions.set(fn, {
-      ...f,
-      defaults: undefined,
-      cs: {
-        bytes: f.cs.bytes,
-        wmask: f.cs.wmask === d.wmask ? undefined : f.cs.wmask,
-        w1cmask: f.cs.w1cmask === d.w1cmask ? undefined : f.cs.w1cmask,
-      },
-    });
-  }
-  return { ...s, device: { ...s.device, functions } };
 }

@@ -274,20 +274,32 @@ export class World {
     return r;
   }
 
-  /** The whole world now (a deep copy: later steps do not change it). */
-  snapshot(): WorldSnapshot {
+  /**
+   * The whole world now (a deep copy: later steps do not change it). Given `prev`, an
+   * earlier snapshot of this world (the state before a step), what is unchanged since is
+   * prev's own (wire/clone.ts): the copy costs what changed, and neither may be altered.
+   */
+  snapshot(prev?: WorldSnapshot): WorldSnapshot {
+    const vms = [...this.vms.values()].map((v, i) => {
+      const was = prev?.vms[i]?.name === v.name ? prev.vms[i] : undefined;
+      return clonePlain(
+        {
+          name: v.name,
+          vmFd: v.vmFd,
+          firmwareVm: v.firmwareVm,
+          guest: v.guest,
+          vdevs: [...v.vdevs],
+        },
+        undefined,
+        was,
+      );
+    });
     return {
-      platform: snapshotPlatformWorld(this.pw),
-      h: clonePlain(this.h),
-      s: clonePlain(this.s),
-      vms: [...this.vms.values()].map((v) => ({
-        name: v.name,
-        vmFd: v.vmFd,
-        firmwareVm: v.firmwareVm,
-        guest: v.guest === undefined ? undefined : clonePlain(v.guest),
-        vdevs: [...v.vdevs],
-      })),
-      hostProcesses: clonePlain([...this.hostProcesses]),
+      platform: snapshotPlatformWorld(this.pw, prev?.platform),
+      h: clonePlain(this.h, undefined, prev?.h),
+      s: clonePlain(this.s, undefined, prev?.s),
+      vms: clonePlain(vms, undefined, prev?.vms),
+      hostProcesses: clonePlain([...this.hostProcesses], undefined, prev?.hostProcesses),
     };
   }
 

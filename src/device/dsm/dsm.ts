@@ -124,8 +124,9 @@ export class Dsm {
     return this.s;
   }
 
-  snapshot(): DsmState {
-    return clonePlain(this.s);
+  /** A copy; what is unchanged since `prev` (an earlier snapshot) is prev's own. */
+  snapshot(prev?: DsmState): DsmState {
+    return clonePlain(this.s, undefined, prev);
   }
 
   /** Replaces the state (restoring a snapshot); the hardware is not touched. */

@@ -410,10 +410,11 @@ export class PciDevice {
   /**
    * A deep copy of the whole device state (config, memory, mailbox, streams). Each
    * function's reset image (`defaults`, and the write masks while they are its) never
-   * changes once built: the copy shares it.
+   * changes once built: the copy shares it, and what is unchanged since `prev` (an earlier
+   * snapshot) is prev's own (wire/clone.ts).
    */
-  snapshot(): DeviceState {
-    return clonePlain(this.state, resetImages(this.state));
+  snapshot(prev?: DeviceState): DeviceState {
+    return clonePlain(this.state, resetImages(this.state), prev);
   }
 
   /** Returns the device to a snapshot taken from a device built from the same profile. */

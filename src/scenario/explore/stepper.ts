@@ -104,7 +104,7 @@ export class Stepper {
         if (this.checkUnchanged) this.assertUnchanged(step, from.snap);
         t = { after: from.snap, violations, answer, key: from.key };
       } else {
-        const after = this.w.snapshot();
+        const after = this.w.snapshot(from.snap);
         t = { after, violations, answer, key: stateKey(after) };
       }
       if (performance.now() - t0 > this.keepAboveMs) {

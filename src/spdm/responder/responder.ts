@@ -59,9 +59,12 @@ export class SpdmResponder {
     return clonePlain(this.st.connection);
   }
 
-  /** A deep copy of the engine's whole state (plain data), e.g. to fork a world. */
-  stateSnapshot(): ResponderState {
-    return clonePlain(this.st);
+  /**
+   * A deep copy of the engine's whole state (plain data), e.g. to fork a world; what is
+   * unchanged since `prev` (an earlier snapshot) is prev's own (wire/clone.ts).
+   */
+  stateSnapshot(prev?: ResponderState): ResponderState {
+    return clonePlain(this.st, undefined, prev);
   }
 
   /**
