@@ -51,8 +51,9 @@ describe('teeio explore', () => {
     assert.ok(v, `found: ${r.violations.map((x) => x.invariant).join(', ') || 'nothing'}`);
     assert.ok(v.steps.length <= v.foundSteps);
     assert.ok(v.steps.length <= 20, `${v.steps.length} steps`);
-    // Both issue VFIO_DEVICE_RESET: the world's short name and the uAPI operation.
-    assert.ok(['host.reset', 'host.vfio/reset'].includes(v.steps.at(-1)?.do ?? ''));
+    // Each issues VFIO_DEVICE_RESET: the world's short name, the uAPI operation, and an FLR
+    // of a function VFIO owns (the kernel resets it through VFIO).
+    assert.ok(['host.reset', 'host.vfio/reset', 'host.pci/flr'].includes(v.steps.at(-1)?.do ?? ''));
     // Nothing before the bind can be dropped: connect, create, assign, lock, reset.
     assert.equal(v.steps.length, 5, v.steps.map((s) => s.do).join(' '));
     const s = parseScenario(v.scenario, 'counterexample.yaml', CATALOGUE);

@@ -43,20 +43,28 @@ export interface MoveFilter {
   actors?: readonly Actor[];
 }
 
+/** The operations whose steps are moves, in name order (the order moves are tried and drawn in). */
+export function moveOps(filter: MoveFilter = {}): string[] {
+  return Object.keys(OPS)
+    .sort()
+    .filter((name) => !filter.actors || filter.actors.includes(OPS[name].actor));
+}
+
+/** The candidate steps of operation `name` in `w` now (none: the operation has no move here). */
+export function opMoves(w: World, name: string): WorldStep[] {
+  const op = OPS[name];
+  return op.candidates ? op.candidates(w) : defaultCandidates(w, name, op.actor);
+}
+
 /**
  * Every step worth trying in `w` now, per operation (operations in name order, those with no
  * candidate left out). A random walk draws the operation first, then its step, so an operation
  * with 75 candidate config writes is not 75 times likelier than one with a single step.
  */
 export function movesByOp(w: World, filter: MoveFilter = {}): WorldStep[][] {
-  const out: WorldStep[][] = [];
-  for (const name of Object.keys(OPS).sort()) {
-    const op = OPS[name];
-    if (filter.actors && !filter.actors.includes(op.actor)) continue;
-    const c = op.candidates ? op.candidates(w) : defaultCandidates(w, name, op.actor);
-    if (c.length > 0) out.push(c);
-  }
-  return out;
+  return moveOps(filter)
+    .map((name) => opMoves(w, name))
+    .filter((c) => c.length > 0);
 }
 
 /** Every step worth trying in `w` now, in a fixed order (operation name, then candidates). */

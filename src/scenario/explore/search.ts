@@ -19,7 +19,7 @@
 import type { Invariant, Violation } from '../../world/invariants.ts';
 import { type Actor, OPS } from '../../world/ops/index.ts';
 import type { World, WorldSnapshot, WorldStep } from '../../world/world.ts';
-import { movesByOp, movesOf, stepKey } from './moves.ts';
+import { moveOps, movesOf, opMoves, stepKey } from './moves.ts';
 import { choiceRng } from './rng.ts';
 import { stateKey } from './state-key.ts';
 import { type At, Stepper, type Transition } from './stepper.ts';
@@ -85,6 +85,12 @@ export interface SearchResult extends SearchProgress {
 /** How many states' moves a search keeps (moves.ts candidates cost config reads). */
 const MOVES_KEPT = 4096;
 
+/** A state's phase and the moves of each operation asked so far. */
+interface StateMoves {
+  phase: string;
+  byOp: Map<string, WorldStep[]>;
+}
+
 class Search {
   walks = 0;
   readonly found = new Map<string, Found>();
@@ -100,6 +106,7 @@ class Search {
     readonly o: SearchOptions,
   ) {
     this.rootKey = stateKey(root);
+    this.ops = moveOps({ actors: o.actors });
     this.stepper = new Stepper(w, o.invariants);
     this.stepper.checkUnchanged = o.checkUnchanged ?? false;
     if (o.keepAboveMs !== undefined) this.stepper.keepAboveMs = o.keepAboveMs;
@@ -152,48 +159,78 @@ class Search {
   /** How often each (phase, operation) and (phase, step) was drawn, by this search. */
   private readonly tried = new Map<string, number>();
 
+  /** The operations whose steps are moves, in name order. */
+  private readonly ops: string[];
+
   /**
    * The adversary's next move, steered to what it has tried least: among the operations
-   * (then among that operation's steps) one of those drawn least often in the current phase
-   * (the TDI states of the devices the VMs are given), the tie broken by the walk's own
-   * generator. A uniform draw would meet a step one in thousands of times (70 operations,
-   * some with 75 candidates); this meets every step of every phase in turn, as a fuzzer's
-   * coverage guidance does, and stays deterministic for a seed and a shard.
+   * with a move here (then among that operation's steps) one of those drawn least often in
+   * the current phase (the TDI states of the devices the VMs are given), the tie broken by
+   * the walk's own generator. A uniform draw would meet a step one in thousands of times (70
+   * operations, some with 75 candidates); this meets every step of every phase in turn, as a
+   * fuzzer's coverage guidance does, and stays deterministic for a seed and a shard.
+   *
+   * Only the operations in the running are asked for their moves, one drawn at a time (the
+   * next least drawn if none of them has one here): asking all 70 costs more than a step.
    */
   private draw(pick: (n: number) => number, key: string): WorldStep | undefined {
-    const { ops, phase } = this.movesAt(key);
-    if (ops.length === 0) return undefined;
-    const least = <T>(xs: readonly T[], key: (x: T) => string): T => {
+    const m = this.movesAt(key);
+    const count = (k: string) => this.tried.get(`${m.phase}|${k}`) ?? 0;
+    const counts = this.ops.map((op) => count(`op ${op}`));
+    for (let floor = -1; ; ) {
       let min = Number.POSITIVE_INFINITY;
-      let best: T[] = [];
-      for (const x of xs) {
-        const n = this.tried.get(`${phase}|${key(x)}`) ?? 0;
-        if (n < min) {
-          min = n;
-          best = [x];
-        } else if (n === min) best.push(x);
+      for (const n of counts) if (n > floor && n < min) min = n;
+      if (min === Number.POSITIVE_INFINITY) return undefined;
+      // Drawn among those least tried, asked for their moves one at a time: one with none
+      // here leaves the draw.
+      const best = this.ops.filter((_, i) => counts[i] === min);
+      while (best.length > 0) {
+        const i = pick(best.length);
+        const steps = this.opMovesAt(m, best[i]);
+        if (steps.length === 0) {
+          best.splice(i, 1);
+          continue;
+        }
+        this.tried.set(`${m.phase}|op ${best[i]}`, min + 1);
+        let least = Number.POSITIVE_INFINITY;
+        let fewest: WorldStep[] = [];
+        for (const s of steps) {
+          const n = count(stepKey(s));
+          if (n < least) {
+            least = n;
+            fewest = [s];
+          } else if (n === least) fewest.push(s);
+        }
+        const chosen = fewest[pick(fewest.length)];
+        this.tried.set(`${m.phase}|${stepKey(chosen)}`, least + 1);
+        return chosen;
       }
-      const chosen = best[pick(best.length)];
-      const k = `${phase}|${key(chosen)}`;
-      this.tried.set(k, (this.tried.get(k) ?? 0) + 1);
-      return chosen;
-    };
-    const moves = least(ops, (m) => m[0].do);
-    return least(moves, stepKey);
+      floor = min;
+    }
   }
 
-  /** Moves and phase by state key (both are functions of the state), the latest kept. */
-  private readonly moves = new Map<string, { ops: WorldStep[][]; phase: string }>();
+  /** Phase and moves by state key (both are functions of the state), the latest kept. */
+  private readonly moves = new Map<string, StateMoves>();
 
-  /** The moves and the phase of the world now, which is in the state keyed `key`. */
-  private movesAt(key: string): { ops: WorldStep[][]; phase: string } {
+  /** The phase and the moves asked for so far of the world now, which is in state `key`. */
+  private movesAt(key: string): StateMoves {
     let m = this.moves.get(key);
     if (!m) {
-      m = { ops: movesByOp(this.w, { actors: this.o.actors }), phase: this.phase() };
+      m = { phase: this.phase(), byOp: new Map() };
       this.moves.set(key, m);
       if (this.moves.size > MOVES_KEPT) this.moves.delete(this.moves.keys().next().value as string);
     }
     return m;
+  }
+
+  /** Operation `op`'s moves in the state `m` is of (the world is in it). */
+  private opMovesAt(m: StateMoves, op: string): WorldStep[] {
+    let c = m.byOp.get(op);
+    if (!c) {
+      c = opMoves(this.w, op);
+      m.byOp.set(op, c);
+    }
+    return c;
   }
 
   /** The honest lifecycle's states, each reached once: walks start from them. */
