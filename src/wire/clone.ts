@@ -194,9 +194,7 @@ const same0 = (a: unknown, b: unknown): boolean => a === b && (a !== 0 || Object
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   const n = a.length;
   if (n !== b.length) return false;
-  if (n > 64) {
-    return Buffer.from(a.buffer, a.byteOffset, n).equals(Buffer.from(b.buffer, b.byteOffset, n));
-  }
+  if (n > 32) return Buffer.compare(a, b) === 0;
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
   return true;
 }
