@@ -69,11 +69,16 @@ export function snapshotPlatformWorld(
 
 /**
  * Puts `w` back to snapshot `s` (taken from `w` or from a world built with the same
- * options). The snapshot itself is not consumed: it can be restored again.
+ * options). The snapshot itself is not consumed: it can be restored again. Given `now`, a
+ * snapshot `w` is known to be in (World.restore), a part `s` shares with it is left as it is.
  * @throws WorldError when the snapshot is of another flavour, or carries a seeded stream
  *   the world cannot take (a world on the OS RNG).
  */
-export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot): void {
+export function restorePlatformWorld(
+  w: PlatformWorld,
+  s: PlatformWorldSnapshot,
+  now?: PlatformWorldSnapshot,
+): void {
   if (s.flavour !== w.flavour) {
     throw new WorldError(`snapshot of a ${s.flavour} world restored into a ${w.flavour} world`);
   }
@@ -81,19 +86,23 @@ export function restorePlatformWorld(w: PlatformWorld, s: PlatformWorldSnapshot)
   if (s.random !== undefined && random.restore === undefined) {
     throw new WorldError('snapshot carries a seeded random stream; this world uses the OS RNG');
   }
-  const p = clonePlain(s.p);
-  // The hardware record keeps its identity: the device's upstream port holds it.
-  Object.assign(w.p.hw, p.hw);
-  w.p.tsm = p.tsm;
-  w.p.vendor = p.vendor;
-  w.p.switches = p.switches;
-  w.dev.device.restore(s.device);
-  w.dev.dsm.restore(s.dsm);
-  w.dev.syncFirmware();
-  w.dev.doeResponder.restore(s.doeResponder);
+  if (s.p !== now?.p) {
+    const p = clonePlain(s.p);
+    // The hardware record keeps its identity: the device's upstream port holds it.
+    Object.assign(w.p.hw, p.hw);
+    w.p.tsm = p.tsm;
+    w.p.vendor = p.vendor;
+    w.p.switches = p.switches;
+  }
+  if (s.device !== now?.device) w.dev.device.restore(s.device);
+  if (s.dsm !== now?.dsm) {
+    w.dev.dsm.restore(s.dsm);
+    w.dev.syncFirmware();
+  }
+  if (s.doeResponder !== now?.doeResponder) w.dev.doeResponder.restore(s.doeResponder);
   for (const [rid, d] of s.doe) {
     const c = w.carriers.get(rid);
-    if (c && isDoeDriver(c)) c.restore(d);
+    if (c && isDoeDriver(c) && d !== now?.doe.get(rid)) c.restore(d);
   }
   w.clock.restore(s.clock);
   if (s.random !== undefined) random.restore?.(s.random);

@@ -158,6 +158,8 @@ export class World {
    * (DEVICE_SECURITY_EVENT, the observer's record the invariants read).
    */
   private readonly deviceEvents: StepEvent[] = [];
+  /** Steps performed so far: whoever keeps "the state the world is in" can tell it moved on. */
+  performed = 0;
 
   private constructor(
     readonly config: WorldConfig,
@@ -244,6 +246,7 @@ export class World {
   async perform(step: WorldStep): Promise<StepResult> {
     const op = Object.hasOwn(OPS, step.do) ? OPS[step.do] : undefined;
     if (!op) throw new WorldError(`unknown operation '${step.do}'`);
+    this.performed++;
     const dsmBefore = this.pw.events.length;
     const traced = this.trace.records.length;
     this.deviceEvents.length = 0;
@@ -306,27 +309,37 @@ export class World {
   /**
    * Puts the world back to `snap` (taken from this world or one built from the same config);
    * the snapshot is not consumed.
+   *
+   * `now` is a snapshot the world is known to be in (the explorer's: the state its last step
+   * led to, nothing having touched the world since but reads): the parts `snap` shares with
+   * it (World.snapshot's `prev`) are already as `snap` has them and are left alone, so going
+   * back one step costs what that step changed.
    * @throws WorldError for a snapshot of another world (flavour, VMs)
    */
-  restore(snap: WorldSnapshot): void {
+  restore(snap: WorldSnapshot, now?: WorldSnapshot): void {
     const names = snap.vms.map((v) => v.name).join(',');
     if (names !== [...this.vms.keys()].join(',')) {
       throw new WorldError(`snapshot of a world with VMs '${names}' restored into another`);
     }
-    restorePlatformWorld(this.pw, snap.platform);
-    replaceContents(this.h, clonePlain(snap.h));
-    replaceContents(this.s, clonePlain(snap.s));
-    for (const sv of snap.vms) {
+    restorePlatformWorld(this.pw, snap.platform, now?.platform);
+    if (snap.h !== now?.h) replaceContents(this.h, clonePlain(snap.h));
+    if (snap.s !== now?.s) replaceContents(this.s, clonePlain(snap.s));
+    for (const [i, sv] of snap.vms.entries()) {
       const v = this.vms.get(sv.name) as WorldVm;
       v.vmFd = sv.vmFd;
       v.firmwareVm = sv.firmwareVm;
-      v.guest = sv.guest === undefined ? undefined : clonePlain(sv.guest);
+      const was = now?.vms[i];
+      if (sv.guest !== was?.guest || sv.name !== was?.name) {
+        v.guest = sv.guest === undefined ? undefined : clonePlain(sv.guest);
+      }
       v.vdevs = new Map(sv.vdevs);
       v.gm =
         v.vmFd !== undefined && v.firmwareVm !== undefined ? this.guestMachineOf(v) : undefined;
     }
-    this.hostProcesses.clear();
-    for (const [fn, p] of clonePlain(snap.hostProcesses)) this.hostProcesses.set(fn, p);
+    if (snap.hostProcesses !== now?.hostProcesses) {
+      this.hostProcesses.clear();
+      for (const [fn, p] of clonePlain(snap.hostProcesses)) this.hostProcesses.set(fn, p);
+    }
     this.pw.events.length = 0;
     this.deviceEvents.length = 0;
   }

@@ -247,7 +247,7 @@ class Search {
 
   /** Steps the honest lifecycle once from the root (counted), keeping every state. */
   async stepLifecycle(): Promise<void> {
-    this.w.restore(this.root);
+    this.stepper.restore(this.root);
     let at: At = { snap: this.root, key: this.rootKey };
     let standing = new Set<string>();
     this.lifecycle.push({ at, standing, phase: this.phase() });
@@ -286,7 +286,7 @@ class Search {
       const inPhase = starts[pick(starts.length)];
       let pos = inPhase[pick(inPhase.length)];
       const start = this.lifecycle[pos];
-      this.w.restore(start.at.snap);
+      this.stepper.restore(start.at.snap);
       let standing = start.standing;
       let at = start.at;
       const path: WorldStep[] = this.backbone.slice(0, pos);
@@ -326,7 +326,7 @@ class Search {
       const key = `${at.key} ${pos}`;
       if ((visited.get(key) ?? -1) >= budget) return;
       visited.set(key, budget);
-      this.w.restore(at.snap);
+      this.stepper.restore(at.snap);
       const moves: { step: WorldStep; backbone: boolean }[] = [];
       if (pos < this.backbone.length) moves.push({ step: this.backbone[pos], backbone: true });
       if (budget > 0) {
@@ -337,7 +337,7 @@ class Search {
       }
       for (const m of moves) {
         if (this.done) return;
-        this.w.restore(at.snap);
+        this.stepper.restore(at.snap);
         const p = [...path, m.step];
         const r = await this.stepper.step(m.step, at, standing);
         this.progress();

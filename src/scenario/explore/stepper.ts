@@ -73,6 +73,13 @@ export class Stepper {
    */
   keepAboveMs = KEEP_ABOVE_MS;
 
+  /**
+   * The snapshot the world is in as far as this stepper knows (its last step's outcome or its
+   * last restore), and the world's step count then: a step performed by anyone else since
+   * makes it unknown.
+   */
+  private now: { snap: WorldSnapshot; performed: number } | undefined;
+
   constructor(
     readonly w: World,
     /** The predicates checked after every step (default: all of SYSTEM.md section 5). */
@@ -90,7 +97,7 @@ export class Stepper {
     if (t) {
       this.cache.delete(ck);
       this.cache.set(ck, t);
-      this.w.restore(t.after);
+      this.restore(t.after);
     } else {
       const t0 = performance.now();
       const before = { ...this.w.view(), p: from.snap.platform.p, h: from.snap.h };
@@ -114,6 +121,7 @@ export class Stepper {
         }
       }
     }
+    this.now = { snap: t.after, performed: this.w.performed };
     this.states.add(t.key);
     return {
       fresh: t.violations.filter((v) => !standing.has(violationKey(v))),
@@ -122,6 +130,23 @@ export class Stepper {
       key: t.key,
       answer: t.answer,
     };
+  }
+
+  /**
+   * Puts the world in state `snap`. Only what differs from the state the world is known to be
+   * in is restored (World.restore's `now`): going back one step costs what the step changed.
+   * The premise, that nothing but reads touched the world since, is what kept outcomes rest
+   * on too; `checkUnchanged` checks it here at full cost.
+   */
+  restore(snap: WorldSnapshot): void {
+    const now = this.now?.performed === this.w.performed ? this.now.snap : undefined;
+    this.w.restore(snap, now);
+    if (this.checkUnchanged && now !== undefined) {
+      if (canonicalHash(this.w.snapshot()) !== canonicalHash(snap)) {
+        throw new Error('a restore that left alone what the world shares with its state changed it');
+      }
+    }
+    this.now = { snap, performed: this.w.performed };
   }
 
   /** The outcomes kept, (state key, step) to outcome, oldest first. */
@@ -148,7 +173,7 @@ export class Stepper {
    * that breaks `invariant` (when given).
    */
   async replay(root: At, path: readonly WorldStep[], invariant?: string): Promise<Stepped[]> {
-    this.w.restore(root.snap);
+    this.restore(root.snap);
     let at = root;
     let standing = new Set<string>();
     const out: Stepped[] = [];
