@@ -156,8 +156,8 @@ class Search {
     }
   }
 
-  /** How often each (phase, operation) and (phase, step) was drawn, by this search. */
-  private readonly tried = new Map<string, number>();
+  /** How often each operation (by its index in `ops`) and each step was drawn, by phase. */
+  private readonly tried = new Map<string, { ops: number[]; steps: Map<string, number> }>();
 
   /** The operations whose steps are moves, in name order. */
   private readonly ops: string[];
@@ -175,34 +175,39 @@ class Search {
    */
   private draw(pick: (n: number) => number, key: string): WorldStep | undefined {
     const m = this.movesAt(key);
-    const count = (k: string) => this.tried.get(`${m.phase}|${k}`) ?? 0;
-    const counts = this.ops.map((op) => count(`op ${op}`));
+    let tried = this.tried.get(m.phase);
+    if (!tried) {
+      tried = { ops: this.ops.map(() => 0), steps: new Map() };
+      this.tried.set(m.phase, tried);
+    }
+    const counts = tried.ops;
     for (let floor = -1; ; ) {
       let min = Number.POSITIVE_INFINITY;
       for (const n of counts) if (n > floor && n < min) min = n;
       if (min === Number.POSITIVE_INFINITY) return undefined;
       // Drawn among those least tried, asked for their moves one at a time: one with none
       // here leaves the draw.
-      const best = this.ops.filter((_, i) => counts[i] === min);
+      const best: number[] = [];
+      for (let i = 0; i < counts.length; i++) if (counts[i] === min) best.push(i);
       while (best.length > 0) {
         const i = pick(best.length);
-        const steps = this.opMovesAt(m, best[i]);
+        const steps = this.opMovesAt(m, this.ops[best[i]]);
         if (steps.length === 0) {
           best.splice(i, 1);
           continue;
         }
-        this.tried.set(`${m.phase}|op ${best[i]}`, min + 1);
+        counts[best[i]] = min + 1;
         let least = Number.POSITIVE_INFINITY;
         let fewest: WorldStep[] = [];
         for (const s of steps) {
-          const n = count(stepKey(s));
+          const n = tried.steps.get(stepKey(s)) ?? 0;
           if (n < least) {
             least = n;
             fewest = [s];
           } else if (n === least) fewest.push(s);
         }
         const chosen = fewest[pick(fewest.length)];
-        this.tried.set(`${m.phase}|${stepKey(chosen)}`, least + 1);
+        tried.steps.set(stepKey(chosen), least + 1);
         return chosen;
       }
       floor = min;

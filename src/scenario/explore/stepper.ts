@@ -143,7 +143,9 @@ export class Stepper {
     this.w.restore(snap, now);
     if (this.checkUnchanged && now !== undefined) {
       if (canonicalHash(this.w.snapshot()) !== canonicalHash(snap)) {
-        throw new Error('a restore that left alone what the world shares with its state changed it');
+        throw new Error(
+          'a restore that left alone what the world shares with its state changed it',
+        );
       }
     }
     this.now = { snap, performed: this.w.performed };
