@@ -18,7 +18,7 @@
  *
  * TEEIO_EXPLORE_STEPS (default 3000) sets the steps per measurement.
  */
-import { exploreSearch } from '../src/scenario/explore/explore.ts';
+import { type ExploreReport, exploreSearch } from '../src/scenario/explore/explore.ts';
 import { exploreThreads } from '../src/scenario/explore/parallel.ts';
 import type { BenchCase, BenchFigure } from './harness.ts';
 
@@ -37,6 +37,25 @@ async function wall(workers: number, steps: number): Promise<number> {
   const r = await exploreThreads(cfg, { ...o, steps }, workers);
   if (r.steps < steps) throw new Error(`explore took ${r.steps} steps of ${steps}`);
   return performance.now() - t0;
+}
+
+/** Microseconds per step by part (stepper.ts StepTiming), the rest being the search's own. */
+function split(r: ExploreReport): BenchFigure[] {
+  const t = r.timing;
+  if (!t) return [];
+  const us = (ms: number) => (ms * 1000) / r.steps;
+  const own = r.elapsedMs - t.operationsMs;
+  return [
+    {
+      name: 'explore, of which the operations (real handlers)',
+      value: us(t.operationsMs),
+      unit: 'us',
+    },
+    { name: 'explore, of which the invariants', value: us(t.invariantsMs), unit: 'us' },
+    { name: 'explore, of which snapshots', value: us(t.snapshotsMs), unit: 'us' },
+    { name: 'explore, of which state keys', value: us(t.keysMs), unit: 'us' },
+    { name: "explore, the explorer's own (all but the operations)", value: us(own), unit: 'us' },
+  ];
 }
 
 /** A worker count's best (fastest) short and long runs of RUNS. */
@@ -72,6 +91,9 @@ export async function figures(): Promise<BenchFigure[]> {
       unit: 'us',
       target: 50,
     },
+    // The same time by where it went: the world's own operations (the real handlers, which
+    // the issue keeps real), and what the explorer adds around them.
+    ...split(one.report),
     { name: 'explore, steps/s (1 core)', value: one.report.stepsPerSecond, unit: 'steps/s' },
     {
       name: 'explore, distinct states/s (1 core)',

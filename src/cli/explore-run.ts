@@ -113,6 +113,13 @@ function printReport(r: ExploreReport): void {
   console.log(
     `  ${r.steps.toLocaleString('en')} steps, ${r.states.toLocaleString('en')} distinct states, ${r.walks} walks, ${Math.round(r.stepsPerSecond).toLocaleString('en')} steps/s`,
   );
+  if (r.timing && r.steps > 0) {
+    const us = (ms: number) => `${Math.round((ms * 1000) / r.steps).toLocaleString('en')} us`;
+    const t = r.timing;
+    console.log(
+      `  per step: operations ${us(t.operationsMs)}, invariants ${us(t.invariantsMs)}, snapshots ${us(t.snapshotsMs)}, keys ${us(t.keysMs)}`,
+    );
+  }
   if (r.violations.length === 0) {
     console.log('  no invariant broke');
     return;

@@ -123,5 +123,18 @@ describe('teeio explore', () => {
       () => mergeReports([a.report, { ...s1.report, seed: 'other' }]),
       /differ in seed/,
     );
+    // Where the time went: each part within the whole, the shards' parts added up, and a
+    // report without the split (an older teeio's) makes the merge's split unknown.
+    for (const r of [a.report, s0.report, s1.report]) {
+      const t = r.timing;
+      assert.ok(t && t.operationsMs > 0 && t.snapshotsMs > 0 && t.keysMs > 0 && t.invariantsMs > 0);
+      const parts = t.operationsMs + t.invariantsMs + t.snapshotsMs + t.keysMs;
+      assert.ok(parts <= r.elapsedMs, `${parts} ms of parts in ${r.elapsedMs} ms`);
+    }
+    assert.equal(
+      m.timing?.operationsMs,
+      s0.report.timing!.operationsMs + s1.report.timing!.operationsMs,
+    );
+    assert.equal(mergeReports([s0.report, { ...s1.report, timing: undefined }]).timing, undefined);
   });
 });

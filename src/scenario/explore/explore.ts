@@ -18,7 +18,7 @@ import { defaultBackbone } from './moves.ts';
 import { type Found, type SearchOptions, type SearchStart, search, searchStart } from './search.ts';
 import { shrink } from './shrink.ts';
 import { stateKey } from './state-key.ts';
-import { Stepper } from './stepper.ts';
+import { Stepper, type StepTiming } from './stepper.ts';
 
 export interface ExploreConfig {
   /** The world, as a scenario file's `world` section. */
@@ -59,6 +59,11 @@ export interface ExploreReport {
   walks: number;
   elapsedMs: number;
   stepsPerSecond: number;
+  /**
+   * Where the steps' time went (ms, summed over workers): the world's own operations, the
+   * invariants, snapshots, state keys. Absent in a report of an older teeio.
+   */
+  timing?: StepTiming;
   violations: ExploreViolation[];
 }
 
@@ -120,6 +125,7 @@ export async function exploreSearch(
       walks: r.walks,
       elapsedMs: r.elapsedMs,
       stepsPerSecond: r.elapsedMs > 0 ? (r.steps * 1000) / r.elapsedMs : 0,
+      timing: r.timing,
       violations: [],
     },
     found: r.found,

@@ -15,6 +15,7 @@ import {
   exploreStart,
 } from './explore.ts';
 import type { Found, SearchProgress, SearchStart } from './search.ts';
+import { noTiming, type StepTiming } from './stepper.ts';
 import type { WorkerJob, WorkerMessage } from './worker.ts';
 import { bundledWorker } from './worker-bundle.ts';
 
@@ -195,8 +196,19 @@ export function mergeReports(reports: readonly ExploreReport[]): ExploreReport {
     walks: reports.reduce((n, r) => n + r.walks, 0),
     elapsedMs,
     stepsPerSecond: elapsedMs > 0 ? (steps * 1000) / elapsedMs : 0,
+    timing: sumTiming(reports),
     violations: [...byInvariant.values()].sort((x, y) =>
       x.invariant.localeCompare(y.invariant, 'en', { numeric: true }),
     ),
   };
+}
+
+/** The shards' timings added up; absent when any shard's report has none. */
+function sumTiming(reports: readonly ExploreReport[]): StepTiming | undefined {
+  const out = noTiming();
+  for (const r of reports) {
+    if (!r.timing) return undefined;
+    for (const k of Object.keys(out) as (keyof StepTiming)[]) out[k] += r.timing[k];
+  }
+  return out;
 }

@@ -22,7 +22,7 @@ import type { World, WorldSnapshot, WorldStep } from '../../world/world.ts';
 import { moveOps, movesOf, opMoves, stepKey } from './moves.ts';
 import { choiceRng } from './rng.ts';
 import { stateKey } from './state-key.ts';
-import { type At, Stepper, type Transition } from './stepper.ts';
+import { type At, Stepper, type StepTiming, type Transition } from './stepper.ts';
 
 export interface SearchOptions {
   strategy: 'random' | 'dfs';
@@ -80,6 +80,8 @@ export interface SearchResult extends SearchProgress {
   /** Per invariant, the shortest path found that breaks it. */
   found: Found[];
   walks: number;
+  /** Where the steps' time went (stepper.ts). */
+  timing: StepTiming;
 }
 
 /** How many states' moves a search keeps (moves.ts candidates cost config reads). */
@@ -386,6 +388,7 @@ export async function search(
       a.violation.invariant.localeCompare(b.violation.invariant, 'en', { numeric: true }),
     ),
     walks: s.walks,
+    timing: { ...s.stepper.timing },
   };
 }
 

@@ -48,6 +48,25 @@ export interface Stepped {
   answer: StepAnswer;
 }
 
+/**
+ * Where a stepper's time went, in ms: the world's own operations (the real handlers), the
+ * invariants, snapshots and state keys. What is left of a search's time is the search's own
+ * (drawing moves, restoring states).
+ */
+export interface StepTiming {
+  operationsMs: number;
+  invariantsMs: number;
+  snapshotsMs: number;
+  keysMs: number;
+}
+
+export const noTiming = (): StepTiming => ({
+  operationsMs: 0,
+  invariantsMs: 0,
+  snapshotsMs: 0,
+  keysMs: 0,
+});
+
 /** A state the explorer is at: its snapshot and key. */
 export interface At {
   snap: WorldSnapshot;
@@ -59,6 +78,7 @@ export const violationKey = (v: Violation) => `${v.invariant} ${v.component} ${v
 export class Stepper {
   steps = 0;
   readonly states = new Set<string>();
+  readonly timing = noTiming();
   private readonly cache = new Map<string, Transition>();
 
   /**
@@ -99,12 +119,17 @@ export class Stepper {
       this.cache.set(ck, t);
       this.restore(t.after);
     } else {
+      const timing = this.timing;
       const t0 = performance.now();
       const before = { ...this.w.view(), p: from.snap.platform.p, h: from.snap.h };
       const r = await this.w.perform(step);
       this.w.trace.records.length = 0;
+      const t1 = performance.now();
       const violations = checkInvariants(this.w.view(), r.events, before, this.invariants);
       const answer = { ok: r.ok, errno: r.errno };
+      const t2 = performance.now();
+      timing.operationsMs += t1 - t0;
+      timing.invariantsMs += t2 - t1;
       // A refusal that left no event did not touch the world (the operations refuse before
       // they change anything): no snapshot to take, no state to key.
       if (!r.ok && r.events.length === 0) {
@@ -112,7 +137,10 @@ export class Stepper {
         t = { after: from.snap, violations, answer, key: from.key };
       } else {
         const after = this.w.snapshot(from.snap);
+        const t3 = performance.now();
         t = { after, violations, answer, key: stateKey(after) };
+        timing.snapshotsMs += t3 - t2;
+        timing.keysMs += performance.now() - t3;
       }
       if (performance.now() - t0 > this.keepAboveMs) {
         this.cache.set(ck, t);
