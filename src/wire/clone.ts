@@ -106,14 +106,16 @@ function copyLike(x: unknown, p: unknown, w: LikeWalk, depth: number): unknown {
 function copyNode(x: object, p: object | undefined, w: LikeWalk, depth: number): unknown {
   if (Array.isArray(x)) {
     const n = x.length;
-    const pa = Array.isArray(p) && p.length === n ? (p as unknown[]) : undefined;
+    // Elements are matched by index (one appended leaves the others shared); the array is
+    // prev's own only with as many, all equal.
+    const pa = Array.isArray(p) ? (p as unknown[]) : undefined;
     let i = 0;
     if (pa !== undefined) {
       while (i < n && same0(x[i], pa[i])) i++;
-      if (i === n) return pa;
+      if (i === n && pa.length === n) return pa;
     }
     const o = x.slice(0, i);
-    let same = pa !== undefined;
+    let same = pa !== undefined && pa.length === n;
     for (; i < n; i++) {
       o[i] = copyLike(x[i], pa?.[i], w, depth);
       if (same && !Object.is(o[i], pa?.[i])) same = false;

@@ -92,6 +92,10 @@ describe('clonePlain', () => {
       assert.equal(c.map.get(1), prev.map.get(1), 'an entry is matched by its key');
       assert.equal(c.list, prev.list);
       assert.deepEqual(c, structuredClone(live));
+      live.list.push({ a: 3 });
+      const longer = clonePlain(live, undefined, c);
+      assert.notEqual(longer.list, c.list);
+      assert.equal(longer.list[1], c.list[1], 'an element is matched by its index');
       live.pages[16][0] = 7;
       assert.deepEqual([...c.pages[16]], [1, 2], 'the copy does not follow the source');
     });
