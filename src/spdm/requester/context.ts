@@ -8,7 +8,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { LeafRequirements } from '../../crypto/cert-verify.ts';
 import { type RandomSource, randomFromState, type SeededRandom } from '../../crypto/random.ts';
-import { type SpdmSigningContext, spdmVerify } from '../../crypto/signing.ts';
+import { type SpdmSigningContext, spdmVerifySpki } from '../../crypto/signing.ts';
 import type { Clock } from '../../wire/clock.ts';
 import type { RequesterConfig } from '../config.ts';
 import type { SpdmEvent, VerifyTarget } from '../events.ts';
@@ -148,9 +148,9 @@ export class RequesterContext {
     sessionId?: number,
   ): void {
     const n = this.negotiated();
-    const ok = spdmVerify(
+    const ok = spdmVerifySpki(
       { asym: n.suite.asym!, hash: n.suite.hash, version: n.version, context },
-      leafKey(chain),
+      chain.leafSpki,
       transcript,
       signature,
     );
