@@ -307,8 +307,33 @@ export function verifyCertificates(
   return { ok: true, leaf, leafPublicKey: leaf.publicKey, certificates, validFrom, validTo };
 }
 
+/**
+ * Chains that verified, by the options but the time and the chain buffer (the latest kept,
+ * in this thread: a verdict holds node objects). A verdict is a function of them but for
+ * validity, which the kept verdict's validFrom/validTo answer for any time.
+ */
+const CHAINS = new KeptResults<Extract<CertVerifyResult, { ok: true }>>(256, (r) => ({
+  ...r,
+  certificates: r.certificates.map((c) => c.slice()),
+}));
+
 /** Verifies an SPDM certificate chain buffer (header, RootHash, DER certificates). */
 export function verifyCertChain(chainBuffer: Uint8Array, o: CertVerifyOptions): CertVerifyResult {
+  const { at, ...rest } = o;
+  const when = (at ?? new Date()).getTime();
+  const key = keptKey(
+    JSON.stringify({ ...rest, trustAnchors: undefined }),
+    chainBuffer,
+    ...o.trustAnchors,
+  );
+  const had = CHAINS.get(key);
+  if (had && had.validFrom <= when && when <= had.validTo) return had;
+  const r = verifyCertChainFresh(chainBuffer, { ...o, at: new Date(when) });
+  if (r.ok) CHAINS.set(key, r);
+  return r;
+}
+
+function verifyCertChainFresh(chainBuffer: Uint8Array, o: CertVerifyOptions): CertVerifyResult {
   let decoded: ReturnType<typeof decodeCertChain>;
   try {
     decoded = decodeCertChain(chainBuffer, hashSize(o.hash));
