@@ -13,6 +13,7 @@ import { type AsymAlg, keyMatchesAsym } from './asym.ts';
 import { DMTF_OID, PCISIG_CMA_OID, X509_OID } from './cert-oids.ts';
 import { children, decodeOid, readTlv } from './der.ts';
 import { digest, type HashAlg, hashSize } from './hash.ts';
+import { KeptResults, keptKey } from './kept.ts';
 
 export type CertVerifyFailure =
   | 'bad-signature'
@@ -198,16 +199,15 @@ function checkLeaf(
 }
 
 /** Whether certificate `c` was issued and signed by `issuer`, by their DER (the latest kept). */
-const ISSUED = new Map<string, boolean>();
-const ISSUED_KEPT = 1024;
+const ISSUED = new KeptResults<boolean>(1024);
 
 /** The certificate checks kept, as plain data, for another thread to take (`keepIssued`). */
 export function keptIssued(): [string, boolean][] {
-  return [...ISSUED];
+  return ISSUED.entries();
 }
 
 export function keepIssued(entries: readonly [string, boolean][]): void {
-  for (const [k, v] of entries) ISSUED.set(k, v);
+  ISSUED.keep(entries);
 }
 
 /**
@@ -221,12 +221,11 @@ function signedBy(
   issuer: X509Certificate,
   issuerDer: Uint8Array,
 ): boolean {
-  const key = `${Buffer.from(digest('sha256', der)).toString('base64')} ${Buffer.from(digest('sha256', issuerDer)).toString('base64')}`;
+  const key = keptKey('issued', der, issuerDer);
   let ok = ISSUED.get(key);
   if (ok === undefined) {
     ok = c.checkIssued(issuer) && c.verify(issuer.publicKey);
     ISSUED.set(key, ok);
-    if (ISSUED.size > ISSUED_KEPT) ISSUED.delete(ISSUED.keys().next().value as string);
   }
   return ok;
 }
@@ -308,8 +307,33 @@ export function verifyCertificates(
   return { ok: true, leaf, leafPublicKey: leaf.publicKey, certificates, validFrom, validTo };
 }
 
+/**
+ * Chains that verified, by the options but the time and the chain buffer (the latest kept,
+ * in this thread: a verdict holds node objects). A verdict is a function of them but for
+ * validity, which the kept verdict's validFrom/validTo answer for any time.
+ */
+const CHAINS = new KeptResults<Extract<CertVerifyResult, { ok: true }>>(256, (r) => ({
+  ...r,
+  certificates: r.certificates.map((c) => c.slice()),
+}));
+
 /** Verifies an SPDM certificate chain buffer (header, RootHash, DER certificates). */
 export function verifyCertChain(chainBuffer: Uint8Array, o: CertVerifyOptions): CertVerifyResult {
+  const { at, ...rest } = o;
+  const when = (at ?? new Date()).getTime();
+  const key = keptKey(
+    JSON.stringify({ ...rest, trustAnchors: undefined }),
+    chainBuffer,
+    ...o.trustAnchors,
+  );
+  const had = CHAINS.get(key);
+  if (had && had.validFrom <= when && when <= had.validTo) return had;
+  const r = verifyCertChainFresh(chainBuffer, { ...o, at: new Date(when) });
+  if (r.ok) CHAINS.set(key, r);
+  return r;
+}
+
+function verifyCertChainFresh(chainBuffer: Uint8Array, o: CertVerifyOptions): CertVerifyResult {
   let decoded: ReturnType<typeof decodeCertChain>;
   try {
     decoded = decodeCertChain(chainBuffer, hashSize(o.hash));

@@ -10,6 +10,7 @@
 import { createECDH, type ECDH } from 'node:crypto';
 import { checkEcScalar, EC_CURVES, type EcCurve, ecScalarFromRandom } from './ec.ts';
 import { CryptoError } from './errors.ts';
+import { copyBytes, KeptResults, keptKey } from './kept.ts';
 import { defaultRandom, type RandomSource } from './random.ts';
 
 export type DheGroup = 'secp256r1' | 'secp384r1' | 'secp521r1';
@@ -41,13 +42,35 @@ export interface DheKeyPair {
  */
 const prepared = new WeakMap<DheKeyPair, ECDH>();
 
+/**
+ * Public points by group and scalar, shared secrets by group, scalar and peer point (the
+ * latest kept): both are functions of their inputs, and a seeded stream draws the same
+ * scalar again in every explored state that reaches the same position.
+ */
+const POINTS = new KeptResults<Uint8Array>(4096, copyBytes);
+const SECRETS = new KeptResults<Uint8Array>(4096, copyBytes);
+
+/** The public points and shared secrets kept, for another thread to take (`keepDhe`). */
+export function keptDhe(): { points: [string, Uint8Array][]; secrets: [string, Uint8Array][] } {
+  return { points: POINTS.entries(), secrets: SECRETS.entries() };
+}
+
+export function keepDhe(k: ReturnType<typeof keptDhe>): void {
+  POINTS.keep(k.points);
+  SECRETS.keep(k.secrets);
+}
+
 /** A fresh ephemeral key pair whose scalar comes from `rng`. */
 export function dheGenerate(group: DheGroup, rng: RandomSource = defaultRandom): DheKeyPair {
   const curve = DHE_CURVE[group];
   const privateKey = ecScalarFromRandom(curve, rng);
+  const key = keptKey(group, privateKey);
+  const had = POINTS.get(key);
+  if (had) return { group, privateKey, exchangeData: had };
   const ecdh = createECDH(EC_CURVES[curve].nodeName);
   ecdh.setPrivateKey(privateKey);
   const kp = { group, privateKey, exchangeData: new Uint8Array(ecdh.getPublicKey().subarray(1)) };
+  POINTS.set(key, kp.exchangeData);
   prepared.set(kp, ecdh);
   return kp;
 }
@@ -82,6 +105,12 @@ export function dheSharedSecret(kp: DheKeyPair, peerExchangeData: Uint8Array): U
     );
   }
   checkEcScalar(curve, kp.privateKey);
+  const key = keptKey(kp.group, kp.privateKey, peerExchangeData);
+  const had = SECRETS.get(key);
+  if (had) {
+    prepared.delete(kp);
+    return had;
+  }
   let ecdh = preparedFor(kp, info.size);
   if (!ecdh) {
     ecdh = createECDH(info.nodeName);
@@ -90,9 +119,12 @@ export function dheSharedSecret(kp: DheKeyPair, peerExchangeData: Uint8Array): U
   const point = new Uint8Array(1 + peerExchangeData.length);
   point[0] = 0x04;
   point.set(peerExchangeData, 1);
+  let secret: Uint8Array;
   try {
-    return new Uint8Array(ecdh.computeSecret(point));
+    secret = new Uint8Array(ecdh.computeSecret(point));
   } catch (e) {
     throw new CryptoError('invalid-public-key', `${kp.group}: ${(e as Error).message}`);
   }
+  SECRETS.set(key, secret);
+  return secret;
 }

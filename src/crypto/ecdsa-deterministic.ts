@@ -8,6 +8,7 @@ import { createECDH, type KeyObject } from 'node:crypto';
 import { EC_CURVES, type EcCurve, ecCurveOfKey } from './ec.ts';
 import { CryptoError } from './errors.ts';
 import { digest, type HashAlg } from './hash.ts';
+import { copyBytes, KeptResults, keptKey } from './kept.ts';
 import { HmacDrbg } from './random.ts';
 
 const toBigInt = (b: Uint8Array): bigint =>
@@ -49,19 +50,16 @@ export function ecdsaSignDeterministic(
 ): Uint8Array {
   // The signature is a function of the key and the message: one over the same transcript
   // (a state the explorer reaches again) is the one computed before.
-  const memoKey = `${curve} ${hash} ${Buffer.from(digest('sha256', d)).toString('base64')} ${Buffer.from(digest('sha256', data)).toString('base64')}`;
-  const had = SIGNATURES.get(memoKey);
-  if (had) return had.slice();
+  const key = keptKey(`${curve} ${hash}`, d, data);
+  const had = SIGNATURES.get(key);
+  if (had) return had;
   const sig = signFresh(curve, hash, d, data);
-  SIGNATURES.set(memoKey, sig.slice());
-  if (SIGNATURES.size > SIGNATURES_KEPT)
-    SIGNATURES.delete(SIGNATURES.keys().next().value as string);
+  SIGNATURES.set(key, sig);
   return sig;
 }
 
-/** Deterministic signatures made, by key and message digest (the latest kept). */
-const SIGNATURES = new Map<string, Uint8Array>();
-const SIGNATURES_KEPT = 4096;
+/** Deterministic signatures made, by key and message (the latest kept). */
+const SIGNATURES = new KeptResults<Uint8Array>(4096, copyBytes);
 
 /**
  * The signatures kept, as plain data (keyed by digests of key and message, no secret in
@@ -69,11 +67,11 @@ const SIGNATURES_KEPT = 4096;
  * starts with what its parent signed.
  */
 export function keptSignatures(): [string, Uint8Array][] {
-  return [...SIGNATURES];
+  return SIGNATURES.entries();
 }
 
 export function keepSignatures(entries: readonly [string, Uint8Array][]): void {
-  for (const [k, v] of entries) SIGNATURES.set(k, v.slice());
+  SIGNATURES.keep(entries);
 }
 
 function signFresh(curve: EcCurve, hash: HashAlg, d: Uint8Array, data: Uint8Array): Uint8Array {

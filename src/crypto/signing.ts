@@ -9,10 +9,11 @@
  * signs it as is. SPDM 1.0 and 1.1 have no block: the signature is over the transcript
  * itself (ECDSA/RSA sign Hash(transcript)), so those versions need the whole transcript.
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { type AsymAlg, asymSign, asymVerify } from './asym.ts';
 import { CryptoError } from './errors.ts';
 import { digest, type HashAlg, hashSize } from './hash.ts';
+import { KeptResults, keptKey } from './kept.ts';
 import type { RandomSource } from './random.ts';
 
 /** Context strings of DSP0274 1.3 table "SPDM signing contexts" (libspdm's *_SIGN_CONTEXT). */
@@ -166,4 +167,42 @@ export function spdmVerifyHash(
   checkHash(p, transcriptHash);
   const block = signingBlock(p.version, p.context, transcriptHash);
   return asymVerify(p.asym, p.hash, publicKey, block, signature);
+}
+
+/** Verdicts by parameters, key, transcript (or its hash) and signature (the latest kept). */
+const VERIFIED = new KeptResults<boolean>(4096);
+
+/** The verdicts kept, as plain data, for another thread to take (`keepVerified`). */
+export function keptVerified(): [string, boolean][] {
+  return VERIFIED.entries();
+}
+
+export function keepVerified(entries: readonly [string, boolean][]): void {
+  VERIFIED.keep(entries);
+}
+
+/**
+ * spdmVerify with the public key as SPKI DER (how a verified peer chain keeps its leaf
+ * key). A verdict is a function of its inputs: one asked again (a state the explorer
+ * reaches again) is not checked again, nor the key imported again.
+ * @throws what createPublicKey throws for SPKI DER it cannot import.
+ */
+export function spdmVerifySpki(
+  p: SpdmSignParams,
+  spki: Uint8Array,
+  transcript: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  const label = `${p.asym} ${p.hash} ${p.version} ${p.context}`;
+  const signed = usesSigningBlock(p.version) ? digest(p.hash, transcript) : transcript;
+  const key = keptKey(label, spki, signed, signature);
+  let ok = VERIFIED.get(key);
+  if (ok === undefined) {
+    const publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    ok = usesSigningBlock(p.version)
+      ? spdmVerifyHash(p, publicKey, signed, signature)
+      : spdmVerify(p, publicKey, transcript, signature);
+    VERIFIED.set(key, ok);
+  }
+  return ok;
 }

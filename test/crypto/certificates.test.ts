@@ -182,6 +182,15 @@ describe('generated identities', () => {
     assert.equal(chain[0] | (chain[1] << 8), chain.length);
   });
 
+  it('a chain verified again gives the same verdict; changing a verdict changes nothing kept', () => {
+    const first = verifyCertChain(chain, opts());
+    assert.ok(first.ok);
+    first.certificates[0].fill(0);
+    const again = verifyCertChain(chain, opts());
+    assert.ok(again.ok);
+    assert.equal(toHex(again.certificates[0]), toHex(id.root.certificate));
+  });
+
   it('each failure reason from a deliberately broken chain', async () => {
     const other = await generateDeviceIdentity({ asym: 'ecdsa-p256' });
     const check = (buf: Uint8Array, o: Partial<CertVerifyOptions> = {}) =>

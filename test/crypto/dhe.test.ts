@@ -74,3 +74,18 @@ describe('ECDHE', () => {
     }
   });
 });
+
+describe('kept ECDH results', () => {
+  it('a scalar drawn again gives the same point and secret, and the caller may wipe them', () => {
+    const peer = dheGenerate('secp256r1', seededRandom('peer'));
+    const first = dheGenerate('secp256r1', seededRandom('kept'));
+    const s1 = dheSharedSecret(first, peer.exchangeData);
+    const expected = toHex(s1);
+    s1.fill(0);
+    first.exchangeData.fill(0);
+    const again = dheGenerate('secp256r1', seededRandom('kept'));
+    assert.notEqual(toHex(again.exchangeData), toHex(first.exchangeData));
+    assert.equal(toHex(dheSharedSecret(again, peer.exchangeData)), expected);
+    assert.equal(toHex(dheSharedSecret(peer, again.exchangeData)), expected);
+  });
+});

@@ -7,8 +7,9 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { LeafRequirements } from '../../crypto/cert-verify.ts';
+import { KeptResults, keptKey } from '../../crypto/kept.ts';
 import { type RandomSource, randomFromState, type SeededRandom } from '../../crypto/random.ts';
-import { type SpdmSigningContext, spdmVerify } from '../../crypto/signing.ts';
+import { type SpdmSigningContext, spdmVerifySpki } from '../../crypto/signing.ts';
 import type { Clock } from '../../wire/clock.ts';
 import type { RequesterConfig } from '../config.ts';
 import type { SpdmEvent, VerifyTarget } from '../events.ts';
@@ -55,14 +56,32 @@ export type DropCause =
   | 'reset'
   | 'version-restart';
 
+/**
+ * Leaf keys imported, by their SPKI DER, and the other way round (the latest kept): a key
+ * is immutable, and the same chain is taken again at every connection.
+ */
+const LEAF_KEYS = new KeptResults<KeyObject>(256);
+const SPKI = new WeakMap<KeyObject, Uint8Array>();
+
 /** The leaf key of a chain, imported from its SPKI DER. */
 export function leafKey(chain: ChainRecord): KeyObject {
-  return createPublicKey({ key: Buffer.from(chain.leafSpki), format: 'der', type: 'spki' });
+  const k = keptKey('spki', chain.leafSpki);
+  let key = LEAF_KEYS.get(k);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.from(chain.leafSpki), format: 'der', type: 'spki' });
+    LEAF_KEYS.set(k, key);
+  }
+  return key;
 }
 
 /** A public key as SPKI DER (how a ChainRecord keeps it). */
 export function spkiOf(key: KeyObject): Uint8Array {
-  return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
+  let der = SPKI.get(key);
+  if (!der) {
+    der = new Uint8Array(key.export({ format: 'der', type: 'spki' }));
+    SPKI.set(key, der);
+  }
+  return der.slice();
 }
 
 export class RequesterContext {
@@ -148,9 +167,9 @@ export class RequesterContext {
     sessionId?: number,
   ): void {
     const n = this.negotiated();
-    const ok = spdmVerify(
+    const ok = spdmVerifySpki(
       { asym: n.suite.asym!, hash: n.suite.hash, version: n.version, context },
-      leafKey(chain),
+      chain.leafSpki,
       transcript,
       signature,
     );

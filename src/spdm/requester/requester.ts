@@ -44,6 +44,7 @@ import type { MeasurementsRequest, MeasurementsResult } from './measurements.ts'
 import { RequesterSession } from './session-handle.ts';
 import {
   type ChainRecord,
+  copyRequesterData,
   initialRequesterData,
   isNegotiated,
   type Negotiated,
@@ -126,9 +127,12 @@ export class SpdmRequester {
     return r;
   }
 
-  /** A deep copy of the engine's whole state (plain data), e.g. to fork a world. */
+  /**
+   * A copy of the engine's whole state (plain data), e.g. to fork a world: a deep copy but
+   * for the recorded bytes no step writes again (copyRequesterData).
+   */
   stateSnapshot(): RequesterData {
-    return structuredClone(this.data);
+    return copyRequesterData(this.data);
   }
 
   /** One call at a time: each flow is a sequence of exchanges that must not interleave. */

@@ -179,8 +179,40 @@ export function isNegotiated(
 /**
  * A deep copy of a requester state: what structuredClone gives for this plain data (an object
  * reached twice stays one object: a session's current keys are its data keys), a few times
- * faster (each step works on one).
+ * faster (each step works on one). The bytes a state records and never writes again
+ * (transcript messages, chains, digests, measurement values) are shared with the copy: only
+ * the arrays and maps holding them change. Session secrets (wiped in place when a session
+ * ends) and the call in flight are copied.
  */
 export function copyRequesterData(d: RequesterData): RequesterData {
-  return clonePlain(d);
+  return clonePlain(d, recordedBytes(d));
+}
+
+function recordedBytes(d: RequesterData): Set<object> {
+  const s = new Set<object>();
+  const add = (list: readonly Uint8Array[]) => {
+    for (const x of list) s.add(x);
+  };
+  const t = d.transcript;
+  add(t.a);
+  add(t.b);
+  add(t.c);
+  add(t.m);
+  if (t.d) s.add(t.d);
+  for (const c of d.chains.values()) {
+    add([c.buffer, c.hash, c.leafSpki]);
+    add(c.certificates);
+  }
+  add([...d.digests.values()]);
+  for (const m of d.measurements ?? []) s.add(m.kind === 'dmtf' ? m.value : m.measurement);
+  for (const r of d.sessions.values()) {
+    const st = r.transcript;
+    add([st.messageA, st.messageD]);
+    if (st.certChainHash) s.add(st.certChainHash);
+    if (st.reqCertChainHash) s.add(st.reqCertChainHash);
+    add(st.k);
+    add(st.f);
+    add(st.m);
+  }
+  return s;
 }

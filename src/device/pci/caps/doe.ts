@@ -193,18 +193,25 @@ function go(ctx: FnContext, d: DoeState): void {
   }
 }
 
+/**
+ * Whether an access of `size` bytes at `off` touches the dword register at `reg`. (At module
+ * level: a closure per mailbox read is a cost the explorer pays once per dword.)
+ */
+function touches(off: number, size: number, reg: number): boolean {
+  return off < reg + 4 && reg < off + size;
+}
+
 /** Host config read inside the DOE capability: refreshes Status and the read mailbox. */
 export function doeRead(ctx: FnContext, off: number, size: number): void {
   const { fs } = ctx;
   const d = fs.doe!;
   const base = fs.caps.doe!;
-  const touches = (reg: number): boolean => off < base + reg + 4 && base + reg < off + size;
-  if (touches(PCI_DOE_STATUS)) {
+  if (touches(off, size, base + PCI_DOE_STATUS)) {
     const showBusy = d.pending !== null;
     wr(fs.cs.bytes, base + PCI_DOE_STATUS, 4, doeStatus(d));
     if (showBusy && --d.pollsLeft <= 0 && d.pending) process(ctx, d, d.pending);
   }
-  if (touches(PCI_DOE_READ)) {
+  if (touches(off, size, base + PCI_DOE_READ)) {
     if (ready(d)) {
       wr(fs.cs.bytes, base + PCI_DOE_READ, 4, d.readBuf![d.readPos]);
     } else {
