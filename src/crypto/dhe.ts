@@ -11,7 +11,7 @@ import { createECDH, type ECDH } from 'node:crypto';
 import { checkEcScalar, EC_CURVES, type EcCurve, ecScalarFromRandom } from './ec.ts';
 import { CryptoError } from './errors.ts';
 import { copyBytes, KeptResults, keptKey } from './kept.ts';
-import { defaultRandom, type RandomSource } from './random.ts';
+import { defaultRandom, isSeededRandom, type RandomSource } from './random.ts';
 
 export type DheGroup = 'secp256r1' | 'secp384r1' | 'secp521r1';
 
@@ -32,6 +32,12 @@ export interface DheKeyPair {
   privateKey: Uint8Array;
   /** X||Y, what goes into ExchangeData. */
   exchangeData: Uint8Array;
+  /**
+   * The scalar came from a seeded stream (a replayable run): anyone with the seed has it, so
+   * its point and secrets may be kept for the next time the stream draws it (STYLE 12: a
+   * secret from the OS RNG is never kept).
+   */
+  seeded?: true;
 }
 
 /**
@@ -45,7 +51,8 @@ const prepared = new WeakMap<DheKeyPair, ECDH>();
 /**
  * Public points by group and scalar, shared secrets by group, scalar and peer point (the
  * latest kept): both are functions of their inputs, and a seeded stream draws the same
- * scalar again in every explored state that reaches the same position.
+ * scalar again in every explored state that reaches the same position. Only a seeded pair's
+ * are kept (DheKeyPair.seeded).
  */
 const POINTS = new KeptResults<Uint8Array>(4096, copyBytes);
 const SECRETS = new KeptResults<Uint8Array>(4096, copyBytes);
@@ -64,13 +71,15 @@ export function keepDhe(k: ReturnType<typeof keptDhe>): void {
 export function dheGenerate(group: DheGroup, rng: RandomSource = defaultRandom): DheKeyPair {
   const curve = DHE_CURVE[group];
   const privateKey = ecScalarFromRandom(curve, rng);
-  const key = keptKey(group, privateKey);
-  const had = POINTS.get(key);
-  if (had) return { group, privateKey, exchangeData: had };
+  const seeded = isSeededRandom(rng) ? ({ seeded: true } as const) : {};
+  const key = isSeededRandom(rng) ? keptKey(group, privateKey) : undefined;
+  const had = key === undefined ? undefined : POINTS.get(key);
+  if (had) return { group, privateKey, exchangeData: had, ...seeded };
   const ecdh = createECDH(EC_CURVES[curve].nodeName);
   ecdh.setPrivateKey(privateKey);
-  const kp = { group, privateKey, exchangeData: new Uint8Array(ecdh.getPublicKey().subarray(1)) };
-  POINTS.set(key, kp.exchangeData);
+  const exchangeData = new Uint8Array(ecdh.getPublicKey().subarray(1));
+  const kp: DheKeyPair = { group, privateKey, exchangeData, ...seeded };
+  if (key !== undefined) POINTS.set(key, exchangeData);
   prepared.set(kp, ecdh);
   return kp;
 }
@@ -105,8 +114,8 @@ export function dheSharedSecret(kp: DheKeyPair, peerExchangeData: Uint8Array): U
     );
   }
   checkEcScalar(curve, kp.privateKey);
-  const key = keptKey(kp.group, kp.privateKey, peerExchangeData);
-  const had = SECRETS.get(key);
+  const key = kp.seeded ? keptKey(kp.group, kp.privateKey, peerExchangeData) : undefined;
+  const had = key === undefined ? undefined : SECRETS.get(key);
   if (had) {
     prepared.delete(kp);
     return had;
@@ -125,6 +134,6 @@ export function dheSharedSecret(kp: DheKeyPair, peerExchangeData: Uint8Array): U
   } catch (e) {
     throw new CryptoError('invalid-public-key', `${kp.group}: ${(e as Error).message}`);
   }
-  SECRETS.set(key, secret);
+  if (key !== undefined) SECRETS.set(key, secret);
   return secret;
 }

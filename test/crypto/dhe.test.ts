@@ -7,6 +7,7 @@ import {
   dheExchangeSize,
   dheGenerate,
   dheSharedSecret,
+  keptDhe,
 } from '../../src/crypto/dhe.ts';
 import { EC_CURVES, type EcCurve, ecPublicFromScalar } from '../../src/crypto/ec.ts';
 import { isCryptoError } from '../../src/crypto/errors.ts';
@@ -87,5 +88,19 @@ describe('kept ECDH results', () => {
     assert.notEqual(toHex(again.exchangeData), toHex(first.exchangeData));
     assert.equal(toHex(dheSharedSecret(again, peer.exchangeData)), expected);
     assert.equal(toHex(dheSharedSecret(peer, again.exchangeData)), expected);
+  });
+
+  it('keeps nothing of a pair from the OS RNG (STYLE 12: such a secret is never kept)', () => {
+    const before = keptDhe();
+    const a = dheGenerate('secp256r1');
+    const b = dheGenerate('secp256r1');
+    assert.equal(a.seeded, undefined);
+    assert.equal(
+      toHex(dheSharedSecret(a, b.exchangeData)),
+      toHex(dheSharedSecret(b, a.exchangeData)),
+    );
+    const after = keptDhe();
+    assert.equal(after.points.length, before.points.length);
+    assert.equal(after.secrets.length, before.secrets.length);
   });
 });
