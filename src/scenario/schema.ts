@@ -60,6 +60,7 @@ export const switchesSchema = z.strictObject({
   preLockReset: z.enum(['none', 'flr']).optional(),
   droppedDma: z.enum(['silent', 'report']).optional(),
   msixTable: z.enum(['shared', 'private']).optional(),
+  dmaTable: z.enum(['shared', 'mirrored']).optional(),
 });
 
 export const vmSchema = z.strictObject({

@@ -23,7 +23,7 @@ import { ownerOf } from '../memory.ts';
 import { pfnEntries } from '../pfn-table.ts';
 import type { SeptEntry } from '../sept.ts';
 import type { TsmEnv } from '../tsm/link.ts';
-import { tsmMemAdd, tsmMemBlock, tsmMemRemove } from '../tsm/private-memory.ts';
+import { tsmMemAdd, tsmMemBlock, tsmMemReleasable, tsmMemRemove } from '../tsm/private-memory.ts';
 import {
   inTeeRange,
   tsmMmioBlock,
@@ -48,6 +48,8 @@ const RMP_OF: Partial<Record<TsmRefusal, RmpUpdateStatus>> = {
   'page-mapped': 'RMPUPDATE_FAIL_INUSE',
   'page-owner': 'RMPUPDATE_FAIL_PERMISSION',
   'sept-state': 'RMPUPDATE_FAIL_INUSE',
+  // A page the IOMMU's mirror still maps (switch dmaTable 'mirrored'): in use by the device.
+  'tdi-mapped': 'RMPUPDATE_FAIL_INUSE',
 };
 
 function rmpRefused(r: Extract<TsmResult<unknown>, { ok: false }>): Status {
@@ -117,6 +119,9 @@ export function rmpUpdate(
 
   const m = entryOf(p, hpfn);
   if (!m) return out(failure('RMPUPDATE_FAIL_INPUT', `page ${hex(a.spa)} is not assigned`));
+  // Before the fence: a refused RMPUPDATE changes nothing.
+  const dma = m.e.target.kind === 'memory' ? tsmMemReleasable(p, m.vm, m.gfn) : undefined;
+  if (dma && !dma.ok) return out(rmpRefused(dma));
   const fenced = fenceIfRunning(
     p,
     m.vm,
