@@ -12,7 +12,9 @@
  * - shared: the host takes the page back. The RMP lets it, but a guest with a TDI in RUN
  *   loses something it may be using: its ASID is fenced (fence.ts) and stays so until
  *   TIO_ASID_FENCE_CLEAR. The page leaves the secure EPT (blocked, flushed, removed) and a
- *   RAM page returns to shared scrubbed.
+ *   RAM page returns to shared scrubbed. Under a mirrored IOMMU table (switch dmaTable) a RAM
+ *   page the table maps is refused first (FAIL_INUSE, tsm/private-memory.ts
+ *   tsmMemReleasable): no fence, nothing changed.
  *
  * Status names: RMPUPDATE's return codes (APM: FAIL_INPUT 1, FAIL_PERMISSION 2, FAIL_INUSE
  * 3, FAIL_OVERLAP 4), prefixed RMPUPDATE_ as Linux names the last one.
