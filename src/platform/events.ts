@@ -41,6 +41,8 @@ export type FabricRefusal =
   | 'sept-mmio-target'
   | 'sept-memory-target'
   | 'page-not-private-to-vm'
+  /** The IOMMU's own table of the VM maps no page there (design question 8, 'mirrored'). */
+  | 'mirror-not-mapped'
   // MMIO routing
   | 'crosses-page'
   | 'no-bar'

@@ -7,7 +7,8 @@
  *   domain of the requester and may land only in shared memory; T=1 needs the requester's IDE
  *   stream Secure at the root port and at the device, an accepted trusted DMA context, the
  *   TDI in RUN (the TSM's view), and a present secure-EPT entry of that VM backed by a page
- *   private to that same VM.
+ *   private to that same VM; or, when the IOMMU keeps its own table (design question 8,
+ *   switch dmaTable 'mirrored'), an entry of that VM's mirror (iommu-mirror.ts).
  * - MMIO from a CPU: the host by bus address (never into a BAR page some secure EPT maps as
  *   private MMIO); a guest by GPA, a shared GPA through the VM's shared EPT (T=0), a private
  *   GPA through its secure EPT to a TDI in RUN with the stream Secure at both ends (T=1).
@@ -31,6 +32,7 @@ import {
   type VmId,
 } from './ids.ts';
 import type { IommuMapping } from './iommu.ts';
+import type { MirrorTable } from './iommu-mirror.ts';
 import { pageOwner, readPage, writePage } from './memory.ts';
 import type { PfnTable } from './pfn-table.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
@@ -95,6 +97,7 @@ const STATUS: Record<FabricRefusal, 'UR' | 'CA'> = {
   'sept-mmio-target': 'UR',
   'sept-memory-target': 'UR',
   'page-not-private-to-vm': 'CA',
+  'mirror-not-mapped': 'UR',
   'crosses-page': 'UR',
   'no-bar': 'UR',
   'no-device': 'UR',
@@ -193,13 +196,17 @@ function secureLink(
   return undefined;
 }
 
-/** The stream and TSM checks a T=1 DMA needs before any page is looked at; the VM's secure EPT. */
+/**
+ * The stream and TSM checks a T=1 DMA needs before any page is looked at; the table it
+ * translates through: the VM's secure EPT, or under 'mirrored' the IOMMU's own (a mirror is
+ * there while a context of its VM is accepted, so its absence is a bug's, refused all the same).
+ */
 function secureRequester(
   hw: PlatformHw,
   views: FabricViews,
   rid: Rid,
   ev: TransactionEvent,
-): SeptState | FabricRefusal {
+): SeptState | MirrorTable | FabricRefusal {
   const link = secureLink(hw, views, rid, ev);
   if (link) return link;
   const ctx = hw.iommu.secure.get(rid);
@@ -208,6 +215,9 @@ function secureRequester(
   if (ctx.state === 'blocked') return 'secure-dma-blocked';
   if (ctx.state !== 'accepted') return 'secure-dma-not-accepted';
   if (!views.tdiRunning(rid)) return 'tdi-not-run';
+  if (hw.iommu.secureDmaTable === 'mirrored') {
+    return hw.iommu.mirrors.get(ctx.vm) ?? 'mirror-not-mapped';
+  }
   return hw.septs.get(ctx.vm) ?? 'no-secure-ept';
 }
 
@@ -220,6 +230,21 @@ function securePage(hw: PlatformHw, sept: SeptState, vm: VmId, gfn: Pfn): Pfn | 
   const owner = pageOwner(hw.memory, hpfn);
   if (owner === undefined) return 'not-host-memory';
   if (owner.kind !== 'private' || owner.vm !== vm) return 'page-not-private-to-vm';
+  return hpfn;
+}
+
+/**
+ * T=1 under 'mirrored': the host page the VM's IOMMU table gives guest frame `gfn`, or why
+ * not. The IOMMU trusts its own table as the shared answer's trusts the secure EPT: it asks
+ * no owner of the page (only that it is memory), so that the page is still the guest's rests
+ * on the firmware keeping the table in step (tsm/private-memory.ts). That is the TDX-like
+ * IOMMU; SEV's checks the RMP on every DMA and Arm's SMMU the granule protection table, which
+ * would refuse a page taken back, and the model does not express those second checks.
+ */
+function mirrorPage(hw: PlatformHw, mirror: MirrorTable, gfn: Pfn): Pfn | FabricRefusal {
+  const hpfn = mirror[gfn];
+  if (hpfn === undefined) return 'mirror-not-mapped';
+  if (pageOwner(hw.memory, hpfn) === undefined) return 'not-host-memory';
   return hpfn;
 }
 
@@ -254,11 +279,13 @@ function routeDma(
   write: boolean,
 ): Pfn | Pfn[] | undefined {
   let sept: SeptState | undefined;
+  let mirror: MirrorTable | undefined;
   let table: PfnTable<IommuMapping> | undefined;
   if (ev.t) {
     const s = secureRequester(hw, views, rid, ev);
     if (typeof s === 'string') return refused(ev, s);
-    sept = s;
+    if (hw.iommu.secureDmaTable === 'mirrored') mirror = s as MirrorTable;
+    else sept = s as SeptState;
   } else {
     const domain = hw.iommu.attached.get(rid);
     table = domain === undefined ? undefined : hw.iommu.domains.get(domain);
@@ -266,14 +293,20 @@ function routeDma(
   }
   const first = pfnKeyOf(ev.address);
   const vm = ev.vm as VmId;
+  const page = (pfn: Pfn) =>
+    sept
+      ? securePage(hw, sept, vm, pfn)
+      : mirror
+        ? mirrorPage(hw, mirror, pfn)
+        : sharedPage(hw, table!, pfn, write);
   if (offset + ev.length <= PAGE_SIZE) {
-    const p = sept ? securePage(hw, sept, vm, first) : sharedPage(hw, table!, first, write);
+    const p = page(first);
     return typeof p === 'number' ? p : refused(ev, p);
   }
   const pages: Pfn[] = [];
   const last = first + Math.floor((offset + ev.length - 1) / PAGE_SIZE);
   for (let pfn = first; pfn <= last; pfn++) {
-    const p = sept ? securePage(hw, sept, vm, pfn) : sharedPage(hw, table!, pfn, write);
+    const p = page(pfn);
     if (typeof p !== 'number') return refused(ev, p);
     pages.push(p);
   }

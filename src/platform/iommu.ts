@@ -4,16 +4,18 @@
  * DMA contexts only the TSM programs (iommu-secure.ts: TDX Connect's DMAR, SEV-TIO's sDTE).
  *
  * T=0 DMA translates through the domain the requester is attached to; T=1 DMA of a TDI
- * translates through its VM's secure EPT: CPU and IOMMU share one secure table (SYSTEM.md
- * open question 8, `secureDmaTable: 'shared-sept'`; a mirrored table is the other answer and
- * is not written yet). The host can only map shared memory: a private page is refused here
- * as the firmware refuses it (EPERM), and the fabric re-checks the owner on every access.
+ * translates through its VM's secure EPT, the table the CPU uses, or through the IOMMU's own
+ * mirror of it (SYSTEM.md open question 8, switch dmaTable; iommu-mirror.ts). The host can
+ * only map shared memory: a private page is refused here as the firmware refuses it (EPERM),
+ * and the fabric re-checks the owner on every access.
  */
 
 import { pfnKey, type Rid, type VmId } from './ids.ts';
+import type { MirrorTable } from './iommu-mirror.ts';
 import { type MemoryState, pageOwner } from './memory.ts';
 import { type PfnTable, pfnTable } from './pfn-table.ts';
 import { done, type OpResult, type Outcome, refuse } from './result.ts';
+import type { DmaTable } from './switches.ts';
 
 export interface IommuMapping {
   hpfn: bigint;
@@ -35,21 +37,27 @@ export interface IommuState {
   nextDomain: number;
   /** Trusted DMA contexts by requester id (TSM only, iommu-secure.ts). */
   secure: Map<Rid, SecureDmaContext>;
-  /** Where T=1 DMA translates: the VM's secure EPT (SYSTEM.md open question 8). */
-  secureDmaTable: 'shared-sept';
+  /**
+   * Where T=1 DMA translates (SYSTEM.md open question 8, switch dmaTable): the VM's secure EPT
+   * ('shared') or `mirrors` ('mirrored'). Set when the platform is built, as hardware is.
+   */
+  secureDmaTable: DmaTable;
+  /** Under 'mirrored': each VM's table while a context of it is accepted (iommu-mirror.ts). */
+  mirrors: Map<VmId, MirrorTable>;
 }
 
 export type IommuError = 'ENOENT' | 'EBUSY' | 'EEXIST' | 'EFAULT' | 'EPERM';
 
 type IommuOutcome<T extends object = object> = Outcome<OpResult<T, IommuError>>;
 
-export function createIommu(): IommuState {
+export function createIommu(secureDmaTable: DmaTable = 'shared'): IommuState {
   return {
     domains: new Map(),
     attached: new Map(),
     nextDomain: 1,
     secure: new Map(),
-    secureDmaTable: 'shared-sept',
+    secureDmaTable,
+    mirrors: new Map(),
   };
 }
 

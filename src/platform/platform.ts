@@ -23,11 +23,12 @@ export function createPlatform<S>(
   hw: PlatformHwConfig = {},
   switches: Partial<PlatformSwitches> = {},
 ): Platform<S> {
+  const all = { ...DEFAULT_PLATFORM_SWITCHES, ...switches };
   return {
-    hw: createPlatformHw(hw),
+    hw: createPlatformHw({ ...hw, dmaTable: all.dmaTable }),
     tsm: createTsmState(),
     vendor,
-    switches: { ...DEFAULT_PLATFORM_SWITCHES, ...switches },
+    switches: all,
   };
 }
 

@@ -12,6 +12,7 @@ import { createMemory, type MemoryRange, type MemoryState } from './memory.ts';
 import { createRootPort, type RootPortState } from './root-port.ts';
 import type { SeptState } from './sept.ts';
 import type { SharedEpts } from './shared-ept.ts';
+import type { DmaTable } from './switches.ts';
 
 export interface PlatformHw {
   memory: MemoryState;
@@ -31,6 +32,8 @@ export interface PlatformHwConfig {
    * 51 with 5-level EPT).
    */
   sharedGpaBit?: number;
+  /** Where the IOMMU translates T=1 DMA (switch dmaTable; default 'shared'). */
+  dmaTable?: DmaTable;
 }
 
 export const DEFAULT_MEMORY: readonly MemoryRange[] = [{ base: 0x1_0000_0000n, size: 64n << 20n }];
@@ -41,7 +44,7 @@ export function createPlatformHw(config: PlatformHwConfig = {}): PlatformHw {
   if (!Number.isInteger(bit) || bit < 12 || bit > 63) throw new RangeError(`shared GPA bit ${bit}`);
   return {
     memory: createMemory(config.memory ?? DEFAULT_MEMORY),
-    iommu: createIommu(),
+    iommu: createIommu(config.dmaTable),
     septs: new Map(),
     rootPort: createRootPort(),
     fabric: { bars: new Map(), sharedGpaMask: 1n << BigInt(bit) },

@@ -20,16 +20,29 @@ export interface PlatformSwitches {
    * stay the host's ('shared'). Absent: the flavour's own answer.
    */
   msixTable?: 'shared' | 'private';
+  /**
+   * (8) Where a T=1 DMA translates: through its VM's secure EPT, the table the CPU uses
+   * ('shared', the TDX Connect shape), or through the trusted IOMMU's own table of the VM,
+   * which the firmware fills from the secure EPT when the guest accepts DMA ('mirrored',
+   * iommu-mirror.ts). The IOMMU is built one way or the other: createPlatform copies this
+   * into its record (IommuState.secureDmaTable), which is what the fabric reads.
+   */
+  dmaTable: DmaTable;
 }
+
+/** Question 8's positions. */
+export type DmaTable = 'shared' | 'mirrored';
 
 export const DEFAULT_PLATFORM_SWITCHES: Readonly<PlatformSwitches> = Object.freeze({
   droppedDma: 'silent',
+  dmaTable: 'shared',
 });
 
 /** The platform's switch names, to tell them from the host's in one settings record. */
 export const PLATFORM_SWITCH_KEYS: readonly (keyof PlatformSwitches)[] = [
   'droppedDma',
   'msixTable',
+  'dmaTable',
 ];
 
 /** The platform's part of a record of switches of both layers. */

@@ -22,7 +22,7 @@ const errnoName = z
 const tdiState = z.enum(['CONFIG_UNLOCKED', 'CONFIG_LOCKED', 'RUN', 'ERROR']);
 const invariantId = z
   .string()
-  .regex(/^I\d+$/, "an invariant of SYSTEM.md section 5 (I1..I13) or teeio's own (I14)");
+  .regex(/^I\d+$/, "an invariant of SYSTEM.md section 5 (I1..I13) or teeio's own (I14, I15)");
 
 /** What a step must come to; absent fields are not checked, absent `expect` means `ok: true`. */
 export const expectSchema = z.strictObject({
@@ -60,6 +60,7 @@ export const switchesSchema = z.strictObject({
   preLockReset: z.enum(['none', 'flr']).optional(),
   droppedDma: z.enum(['silent', 'report']).optional(),
   msixTable: z.enum(['shared', 'private']).optional(),
+  dmaTable: z.enum(['shared', 'mirrored']).optional(),
 });
 
 export const vmSchema = z.strictObject({

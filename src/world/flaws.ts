@@ -76,6 +76,12 @@ export const FLAWS = {
     text: 'the device does not go to ERROR when its MSI-X table changes while locked',
     breaks: ['I5'],
   },
+  'tsm-release-mirrored-page': {
+    component: 'platform/tsm',
+    text: "under dmaTable 'mirrored', the TSM releases a guest page the IOMMU's own table still maps",
+    // The device's T=1 DMA goes on reaching the page after the host got it back.
+    breaks: ['I15'],
+  },
   'device-pf-flr-not-propagated': {
     component: 'device',
     text: "the device does not take its VFs' TDIs to ERROR when the PF is reset by FLR",

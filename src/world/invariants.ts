@@ -58,7 +58,7 @@ export interface InvariantView {
 export type StepEvent = PlatformEvent | { kind: string; [k: string]: unknown };
 
 export interface Violation {
-  /** 'I1'..'I13' as SYSTEM.md numbers them; 'I14' is teeio's own. */
+  /** 'I1'..'I13' as SYSTEM.md numbers them; 'I14' and 'I15' are teeio's own. */
   invariant: string;
   /** Its short name ('no-host-map-of-private-bar'). */
   name: string;
@@ -805,6 +805,51 @@ function guestBarAt(
   return undefined;
 }
 
+/**
+ * teeio's own, beyond SYSTEM.md's 13 (design question 8, switch dmaTable). I4 keeps a TDI
+ * outside RUN from private memory, but nothing said which memory a running TDI's trusted DMA
+ * may reach. Walking the secure EPT, the fabric refuses a page not private to the VM on every
+ * access (the 'shared' answer: this cannot break there); with the IOMMU's own table
+ * (the 'mirrored' answer) the IOMMU asks no owner of a page, so a page the firmware gave back
+ * while the table still maps it stays in the device's reach (its writes land in the host's
+ * page, its reads take the host's bytes). Checked on the tables, not on a DMA: the break is
+ * there as soon as the page leaves the VM, whether or not the device is writing just then.
+ */
+const I15: Invariant = {
+  id: 'I15',
+  name: 'trusted-dma-reaches-only-own-memory',
+  text: "teeio's own, beyond SYSTEM.md's 13: every page an accepted trusted DMA context can reach (its VM's secure EPT, or the IOMMU's own table of the VM) is private to that VM.",
+  check(v) {
+    const out: Violation[] = [];
+    const iommu = v.p.hw.iommu;
+    const vms = new Set<string>();
+    for (const ctx of iommu.secure.values()) if (ctx.state === 'accepted') vms.add(ctx.vm);
+    for (const vm of vms) {
+      const mirrored = iommu.secureDmaTable === 'mirrored';
+      const pages: [number, number][] = mirrored
+        ? pfnEntries(iommu.mirrors.get(vm) ?? {})
+        : pfnEntries(v.p.hw.septs.get(vm)?.entries ?? {}).flatMap(([gfn, e]) =>
+            e.state === 'present' && e.target.kind === 'memory'
+              ? [[gfn, pfnKey(e.target.hpfn)] as [number, number]]
+              : [],
+          );
+      for (const [gfn, hpfn] of pages) {
+        const o = pageOwner(v.p.hw.memory, hpfn);
+        if (o?.kind === 'private' && o.vm === vm) continue;
+        const whose = !o ? 'not memory' : o.kind === 'private' ? `private to ${o.vm}` : o.kind;
+        out.push(
+          violation(
+            this,
+            mirrored ? 'platform/iommu' : 'platform/sept',
+            `${vm} gfn 0x${gfn.toString(16)} -> page 0x${hpfn.toString(16)} is ${whose}, still in ${vm}'s ${mirrored ? 'IOMMU table' : 'secure EPT'} for trusted DMA`,
+          ),
+        );
+      }
+    }
+    return out;
+  },
+};
+
 /** Every invariant, in SYSTEM.md's order, then teeio's own. */
 export const INVARIANTS: readonly Invariant[] = [
   I1,
@@ -821,6 +866,7 @@ export const INVARIANTS: readonly Invariant[] = [
   I12,
   I13,
   I14,
+  I15,
 ];
 
 /** Every violation after a step (none: the step kept every invariant). */

@@ -14,7 +14,7 @@
 import type { AbiOutcome } from '../abi.ts';
 import { PAGE_SHIFT, pfnKey } from '../ids.ts';
 import type { TsmEnv } from '../tsm/link.ts';
-import { tsmMemAdd, tsmMemBlock, tsmMemRemove } from '../tsm/private-memory.ts';
+import { tsmMemAdd, tsmMemBlock, tsmMemReleasable, tsmMemRemove } from '../tsm/private-memory.ts';
 import { tsmTrack } from '../tsm/private-mmio.ts';
 import type { VmId } from '../tsm/state.ts';
 import { RMI_STATUS_OF, rmi } from './outcome.ts';
@@ -78,6 +78,10 @@ export function rmiDataDestroy(p: CcaPlatform, _env: TsmEnv, a: DataDestroyArgs)
     const why = `IPA ${hex(a.ipa)} holds no data granule (${e ? `${e.target.kind} ${e.state}` : 'unassigned'})`;
     return rmi(call, args, 'RMI_ERROR_RTT', undefined, why);
   }
+  // Before the block: a refused command changes nothing (a page the IOMMU's own table still
+  // maps, switch dmaTable 'mirrored').
+  const dma = tsmMemReleasable(p, a.rd, gfn);
+  if (!dma.ok) return rmi(call, args, RMI_STATUS_OF[dma.reason], undefined, dma.detail);
   // A page the Realm can use (RIPAS_RAM) becomes RIPAS_DESTROYED; a pending one is simply freed.
   const mode = e.state === 'present' ? 'destroy' : 'delete';
   // Block, invalidate, remove: one RMI command, so none of the three can be skipped.

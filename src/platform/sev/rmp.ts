@@ -12,7 +12,9 @@
  * - shared: the host takes the page back. The RMP lets it, but a guest with a TDI in RUN
  *   loses something it may be using: its ASID is fenced (fence.ts) and stays so until
  *   TIO_ASID_FENCE_CLEAR. The page leaves the secure EPT (blocked, flushed, removed) and a
- *   RAM page returns to shared scrubbed.
+ *   RAM page returns to shared scrubbed. Under a mirrored IOMMU table (switch dmaTable) a RAM
+ *   page the table maps is refused first (FAIL_INUSE, tsm/private-memory.ts
+ *   tsmMemReleasable): no fence, nothing changed.
  *
  * Status names: RMPUPDATE's return codes (APM: FAIL_INPUT 1, FAIL_PERMISSION 2, FAIL_INUSE
  * 3, FAIL_OVERLAP 4), prefixed RMPUPDATE_ as Linux names the last one.
@@ -23,7 +25,7 @@ import { ownerOf } from '../memory.ts';
 import { pfnEntries } from '../pfn-table.ts';
 import type { SeptEntry } from '../sept.ts';
 import type { TsmEnv } from '../tsm/link.ts';
-import { tsmMemAdd, tsmMemBlock, tsmMemRemove } from '../tsm/private-memory.ts';
+import { tsmMemAdd, tsmMemBlock, tsmMemReleasable, tsmMemRemove } from '../tsm/private-memory.ts';
 import {
   inTeeRange,
   tsmMmioBlock,
@@ -48,6 +50,8 @@ const RMP_OF: Partial<Record<TsmRefusal, RmpUpdateStatus>> = {
   'page-mapped': 'RMPUPDATE_FAIL_INUSE',
   'page-owner': 'RMPUPDATE_FAIL_PERMISSION',
   'sept-state': 'RMPUPDATE_FAIL_INUSE',
+  // A page the IOMMU's mirror still maps (switch dmaTable 'mirrored'): in use by the device.
+  'tdi-mapped': 'RMPUPDATE_FAIL_INUSE',
 };
 
 function rmpRefused(r: Extract<TsmResult<unknown>, { ok: false }>): Status {
@@ -117,6 +121,9 @@ export function rmpUpdate(
 
   const m = entryOf(p, hpfn);
   if (!m) return out(failure('RMPUPDATE_FAIL_INPUT', `page ${hex(a.spa)} is not assigned`));
+  // Before the fence: a refused RMPUPDATE changes nothing.
+  const dma = m.e.target.kind === 'memory' ? tsmMemReleasable(p, m.vm, m.gfn) : undefined;
+  if (dma && !dma.ok) return out(rmpRefused(dma));
   const fenced = fenceIfRunning(
     p,
     m.vm,

@@ -142,9 +142,17 @@ export function tdhMemTrack(p: TdxPlatform, _env: TsmEnv, a: TdOnlyArgs): AbiOut
   return host('TDH.MEM.TRACK', a, fromCore(tsmTrack(p, a.td)));
 }
 
-/** TDH.MEM.PAGE.REMOVE: a blocked, tracked private page goes back to the host, scrubbed. */
+/**
+ * TDH.MEM.PAGE.REMOVE: a blocked, tracked private page goes back to the host, scrubbed. Under
+ * a mirrored IOMMU table a page the mirror maps stays (TDX_DEVIF_HAS_MAPPED_DMA, the module's
+ * code for DMA still mapped; tsm/private-memory.ts tsmMemReleasable).
+ */
 export function tdhMemPageRemove(p: TdxPlatform, _env: TsmEnv, a: TdGfnArgs): AbiOutcome {
-  return host('TDH.MEM.PAGE.REMOVE', a, fromCore(tsmMemRemove(p, a.td, a.gfn)));
+  return host(
+    'TDH.MEM.PAGE.REMOVE',
+    a,
+    fromCore(tsmMemRemove(p, a.td, a.gfn), { 'tdi-mapped': 'TDX_DEVIF_HAS_MAPPED_DMA' }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------

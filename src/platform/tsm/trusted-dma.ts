@@ -26,7 +26,7 @@ export function tsmDmaAdd(p: Platform, vm: VmId, rid: number): TsmResult {
   t.value.dma = 'added';
   // Seeded flaw (world/flaws.ts): the context is usable on the host's word alone.
   if (p.tsm.flaws?.includes('trusted-dma-before-accept')) {
-    const a = secureDmaAccept(p.hw.iommu, rid, vm);
+    const a = secureDmaAccept(p.hw.iommu, rid, vm, p.hw.septs.get(vm));
     if (a.result.ok) t.value.dma = 'accepted';
   }
   return ok;
@@ -36,7 +36,7 @@ export function tsmDmaAdd(p: Platform, vm: VmId, rid: number): TsmResult {
 export function tsmDmaAccept(p: Platform, vm: VmId, rid: number): TsmResult {
   const t = boundTdi(p, rid, vm);
   if (!t.ok) return t;
-  const r = secureDmaAccept(p.hw.iommu, rid, vm);
+  const r = secureDmaAccept(p.hw.iommu, rid, vm, p.hw.septs.get(vm));
   if (!r.result.ok) return failed(r.result);
   t.value.dma = 'accepted';
   return ok;
