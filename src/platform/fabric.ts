@@ -248,6 +248,24 @@ function mirrorPage(hw: PlatformHw, mirror: MirrorTable, gfn: Pfn): Pfn | Fabric
   return hpfn;
 }
 
+/**
+ * The host page of one page of a DMA, through whichever table routeDma chose. A function, not
+ * a closure made per DMA: this is the path of every transaction.
+ */
+function dmaPage(
+  hw: PlatformHw,
+  sept: SeptState | undefined,
+  mirror: MirrorTable | undefined,
+  table: PfnTable<IommuMapping> | undefined,
+  vm: VmId,
+  pfn: Pfn,
+  write: boolean,
+): Pfn | FabricRefusal {
+  if (sept) return securePage(hw, sept, vm, pfn);
+  if (mirror) return mirrorPage(hw, mirror, pfn);
+  return sharedPage(hw, table!, pfn, write);
+}
+
 /** T=0: the host page behind IOVA page `iovaPfn` in the host's table, shared only, or why not. */
 function sharedPage(
   hw: PlatformHw,
@@ -293,20 +311,14 @@ function routeDma(
   }
   const first = pfnKeyOf(ev.address);
   const vm = ev.vm as VmId;
-  const page = (pfn: Pfn) =>
-    sept
-      ? securePage(hw, sept, vm, pfn)
-      : mirror
-        ? mirrorPage(hw, mirror, pfn)
-        : sharedPage(hw, table!, pfn, write);
   if (offset + ev.length <= PAGE_SIZE) {
-    const p = page(first);
+    const p = dmaPage(hw, sept, mirror, table, vm, first, write);
     return typeof p === 'number' ? p : refused(ev, p);
   }
   const pages: Pfn[] = [];
   const last = first + Math.floor((offset + ev.length - 1) / PAGE_SIZE);
   for (let pfn = first; pfn <= last; pfn++) {
-    const p = page(pfn);
+    const p = dmaPage(hw, sept, mirror, table, vm, pfn, write);
     if (typeof p !== 'number') return refused(ev, p);
     pages.push(p);
   }
