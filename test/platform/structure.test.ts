@@ -1,6 +1,6 @@
 /**
- * The trusted DMA contexts are the TSM's (platform/iommu-secure.ts): outside platform/ no
- * module may import them, host/ least of all (DESIGN.md: a host that reaches into the TSM's
+ * The trusted DMA contexts and the IOMMU's own table of a VM are the TSM's
+ * (platform/iommu-secure.ts, iommu-mirror.ts): outside platform/ no module may import them, host/ least of all (DESIGN.md: a host that reaches into the TSM's
  * state is a bug), and the platform's index does not re-export them.
  *
  * And the trust boundaries of issue 9: the untrusted host reaches the platform only through
@@ -15,8 +15,9 @@ import { describe, it } from 'node:test';
 import { importsOf, type SourceFile } from '../layers.test.ts';
 
 const SECURE = 'src/platform/iommu-secure.ts';
+const TSM_ONLY = new Set([SECURE, 'src/platform/iommu-mirror.ts']);
 
-/** One line per module outside src/platform/ that imports the TSM-only module. */
+/** One line per module outside src/platform/ that imports a TSM-only module. */
 function secureImportViolations(files: SourceFile[]): string[] {
   const out: string[] = [];
   for (const f of files) {
@@ -24,7 +25,7 @@ function secureImportViolations(files: SourceFile[]): string[] {
     for (const spec of importsOf(f.text)) {
       if (!spec.startsWith('.')) continue;
       const target = path.posix.normalize(path.posix.join(path.posix.dirname(f.path), spec));
-      if (target === SECURE) out.push(`${f.path} imports ${spec}`);
+      if (TSM_ONLY.has(target)) out.push(`${f.path} imports ${spec}`);
     }
   }
   return out;
@@ -72,10 +73,14 @@ function sources(): SourceFile[] {
     });
 }
 
-describe('platform/iommu-secure stays with the TSM', () => {
-  it('no module outside platform/ (and not platform/index.ts) imports it', () => {
+describe('platform/iommu-secure and iommu-mirror stay with the TSM', () => {
+  it('no module outside platform/ (and not platform/index.ts) imports them', () => {
     const files = sources();
-    assert.ok(files.some((f) => f.path === SECURE));
+    for (const m of TSM_ONLY)
+      assert.ok(
+        files.some((f) => f.path === m),
+        m,
+      );
     assert.deepEqual(secureImportViolations(files), []);
   });
 
@@ -91,11 +96,13 @@ describe('platform/iommu-secure stays with the TSM', () => {
         path: 'src/platform/tsm/dmar.ts',
         text: "import { secureDmaAdd } from '../iommu-secure.ts';",
       },
+      { path: 'src/world/y.ts', text: "import { mirrorFill } from '../platform/iommu-mirror.ts';" },
     ];
     assert.deepEqual(secureImportViolations(bad), [
       'src/host/iommufd/vdevice.ts imports ../../platform/iommu-secure.ts',
       'src/platform/index.ts imports ./iommu-secure.ts',
       'src/world/x.ts imports ../platform/iommu-secure.ts',
+      'src/world/y.ts imports ../platform/iommu-mirror.ts',
     ]);
   });
 });
