@@ -112,6 +112,10 @@ export class Stepper {
    */
   async step(step: WorldStep, from: At, standing: ReadonlySet<string>): Promise<Stepped> {
     this.steps++;
+    if (this.checkUnchanged && this.now?.performed === this.w.performed) {
+      if (this.now.snap !== from.snap)
+        throw new Error(`${stepKey(step)} taken from a state the world is not in`);
+    }
     const ck = `${from.key} ${stepKey(step)}`;
     let t = this.cache.get(ck);
     if (t) {
