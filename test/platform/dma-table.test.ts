@@ -26,27 +26,18 @@ import { PLATFORM_SWITCH_KEYS, platformSwitchesOf } from '../../src/platform/swi
 import { switchPositions } from '../../src/scenario/explore/compare.ts';
 import { switchesSchema } from '../../src/scenario/schema.ts';
 import { checkInvariants, type Violation } from '../../src/world/invariants.ts';
-import { GUEST_LIFECYCLE } from '../../src/world/ops/guest-vfio.ts';
 import type { StepResult } from '../../src/world/ops/index.ts';
 import { World, type WorldStep } from '../../src/world/world.ts';
+import { vfioUserBetween, vfioUserThrough } from '../support/vfio-user.ts';
 
 const FN = 1;
 /** userspace's DMA buffer: guest frame 8 (IOVA = GPA 0x8000). */
 const GFN = 8;
 const IOVA = 0x8000n;
-const LIFECYCLE = GUEST_LIFECYCLE['vfio-user'];
 /** The vfio-user lifecycle up to userspace's first DMA into its buffer (docs/roles.md). */
-const TO_DMA = [
-  'host.tsm/connect',
-  'vmm.create-vm',
-  'vmm.assign',
-  ...LIFECYCLE.slice(0, LIFECYCLE.indexOf('guest.userspace/dma') + 1),
-];
+const TO_DMA = vfioUserThrough('guest.userspace/dma');
 /** The rest, up to the guest's unlock, which clears the trusted DMA context. */
-const TO_UNLOCK = LIFECYCLE.slice(
-  LIFECYCLE.indexOf('guest.userspace/dma') + 1,
-  LIFECYCLE.indexOf('guest.tsm/unlock') + 1,
-);
+const TO_UNLOCK = vfioUserBetween('guest.userspace/dma', 'guest.tsm/unlock');
 /** KVM gives the buffer page back to the host (each flavour's page-release path). */
 const RELEASE: WorldStep = {
   do: 'host.kvm/set-memory-attributes',

@@ -28,8 +28,8 @@ import type { Platform } from '../../src/platform/platform.ts';
 import type { DmaFault } from '../../src/platform/tsm/dma-fault.ts';
 import { tsmTdiState } from '../../src/platform/tsm/tdi.ts';
 import type { StepEvent } from '../../src/world/invariants.ts';
-import { GUEST_LIFECYCLE } from '../../src/world/ops/guest-vfio.ts';
 import { World } from '../../src/world/world.ts';
+import { vfioUserThrough } from '../support/vfio-user.ts';
 
 const FN = 1;
 const IOVA = 0x8000n;
@@ -39,15 +39,7 @@ const FAULT: Record<FlavourName, DmaFaultName> = {
   cca: 'F_TRANSLATION',
 };
 /** The vfio-user role's lifecycle up to userspace's DMA buffer (docs/roles.md). */
-const TO_RUN = [
-  'host.tsm/connect',
-  'vmm.create-vm',
-  'vmm.assign',
-  ...GUEST_LIFECYCLE['vfio-user'].slice(
-    0,
-    GUEST_LIFECYCLE['vfio-user'].indexOf('guest.userspace/map') + 1,
-  ),
-];
+const TO_RUN = vfioUserThrough('guest.userspace/map');
 
 async function world(flavour: FlavourName, droppedDma: 'silent' | 'report', upTo = TO_RUN) {
   const w = await World.create({

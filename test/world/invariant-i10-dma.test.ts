@@ -14,20 +14,12 @@ import { vdevDmaOff } from '../../src/platform/cca/vdev-dma.ts';
 import type { TransactionEvent } from '../../src/platform/events.ts';
 import type { Platform } from '../../src/platform/platform.ts';
 import { checkInvariants, type Violation } from '../../src/world/invariants.ts';
-import { GUEST_LIFECYCLE } from '../../src/world/ops/guest-vfio.ts';
 import type { StepResult } from '../../src/world/ops/index.ts';
 import { World, type WorldStep } from '../../src/world/world.ts';
+import { vfioUserThrough } from '../support/vfio-user.ts';
 
 /** The vfio-user role's lifecycle up to userspace's DMA buffer (docs/roles.md). */
-const TO_RUN = [
-  'host.tsm/connect',
-  'vmm.create-vm',
-  'vmm.assign',
-  ...GUEST_LIFECYCLE['vfio-user'].slice(
-    0,
-    GUEST_LIFECYCLE['vfio-user'].indexOf('guest.userspace/map') + 1,
-  ),
-];
+const TO_RUN = vfioUserThrough('guest.userspace/map');
 const BLOCK: WorldStep = {
   do: 'host.tsm-abi/call',
   args: { call: 'TDH.DMAR.BLOCK', functionId: 1 },
