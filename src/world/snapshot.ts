@@ -41,6 +41,17 @@ export interface PlatformWorldSnapshot {
 const isDoeDriver = (c: RequesterTransport): c is DoeMailboxTransport =>
   'restore' in c && 'state' in c;
 
+/** Whether `m` holds exactly `prev`'s entries, in order (its values already taken against prev's). */
+function sameEntries<K, V>(m: ReadonlyMap<K, V>, prev: ReadonlyMap<K, V>): boolean {
+  if (m.size !== prev.size) return false;
+  const it = prev.entries();
+  for (const [k, v] of m) {
+    const [pk, pv] = it.next().value as [K, V];
+    if (k !== pk || v !== pv) return false;
+  }
+  return true;
+}
+
 /**
  * The world's state now (a deep copy: later steps do not change it); what is unchanged
  * since `prev` (an earlier snapshot of this world) is prev's own (wire/clone.ts).
@@ -61,7 +72,7 @@ export function snapshotPlatformWorld(
     device: w.dev.device.snapshot(prev?.device),
     dsm: w.dev.dsm.snapshot(prev?.dsm),
     doeResponder: w.dev.doeResponder.stateSnapshot(prev?.doeResponder),
-    doe: clonePlain(doe, undefined, prev?.doe),
+    doe: prev && sameEntries(doe, prev.doe) ? prev.doe : doe,
     clock: w.clock.now(),
     random: clonePlain(random, undefined, prev?.random),
   };

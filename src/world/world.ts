@@ -283,20 +283,13 @@ export class World {
    * prev's own (wire/clone.ts): the copy costs what changed, and neither may be altered.
    */
   snapshot(prev?: WorldSnapshot): WorldSnapshot {
-    const vms = [...this.vms.values()].map((v, i) => {
-      const was = prev?.vms[i]?.name === v.name ? prev.vms[i] : undefined;
-      return clonePlain(
-        {
-          name: v.name,
-          vmFd: v.vmFd,
-          firmwareVm: v.firmwareVm,
-          guest: v.guest,
-          vdevs: [...v.vdevs],
-        },
-        undefined,
-        was,
-      );
-    });
+    const vms = [...this.vms.values()].map((v) => ({
+      name: v.name,
+      vmFd: v.vmFd,
+      firmwareVm: v.firmwareVm,
+      guest: v.guest,
+      vdevs: [...v.vdevs],
+    }));
     return {
       platform: snapshotPlatformWorld(this.pw, prev?.platform),
       h: clonePlain(this.h, undefined, prev?.h),
